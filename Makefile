@@ -1,0 +1,113 @@
+# strata - build, test, demo and benchmark.
+#
+#   make          build ./strata
+#   make demo     install missing packages, build, back up the example cluster
+#   make test     install missing packages, build, run unit and end-to-end
+#                 tests, then the unit tests again under ASan + UBSan
+#   make bench    benchmarks side by side with restic and borg (slow)
+#   make fuzz     build the libFuzzer targets (clang)
+#
+# Every .c file under engine/, fetch/ and fs/ goes into libstrata.a; the
+# command line in tools/ links it into one binary.  Objects live in build/
+# (normal) and build/san/ (sanitizers), so both variants coexist.
+
+CC      ?= cc
+PKGS    := fuse3 libzstd lmdb libcurl openssl liblz4 snappy zlib jansson inih libxxhash
+WARN    := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+OPT     ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL = $(WARN) $(OPT) -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread
+LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
+SANFLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+LIB_SRC  := $(sort $(wildcard engine/*/*.c fetch/*.c fs/*.c))
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ      := $(LIB_SRC:%.c=build/%.o)
+TOOL_OBJ     := $(TOOL_SRC:%.c=build/%.o)
+LIB_OBJ_SAN  := $(LIB_SRC:%.c=build/san/%.o)
+TOOL_OBJ_SAN := $(TOOL_SRC:%.c=build/san/%.o)
+UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
+
+.PHONY: all deps test-deps bench-deps test unit unit-san e2e demo bench fuzz clean
+
+all: strata
+
+deps:
+	@sh tools/install-deps.sh build
+test-deps:
+	@sh tools/install-deps.sh test
+bench-deps:
+	@sh tools/install-deps.sh bench
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+build/libstrata.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/san/libstrata.a: $(LIB_OBJ_SAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+strata: $(TOOL_OBJ) build/libstrata.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_OBJ) build/libstrata.a $(LDLIBS_ALL)
+
+build/san/strata: $(TOOL_OBJ_SAN) build/san/libstrata.a
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) build/san/libstrata.a $(LDLIBS_ALL)
+
+build/tests/%: tests/unit/%.c build/libstrata.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< build/libstrata.a $(LDLIBS_ALL) -lcmocka
+
+build/san/tests/%: tests/unit/%.c build/san/libstrata.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< build/san/libstrata.a $(LDLIBS_ALL) -lcmocka
+
+# Unit tests run from the project root so they find ../shared/corpus.
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+unit-san: $(UNIT_BIN_SAN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-unit.sh $(UNIT_BIN_SAN)
+
+# End-to-end tests drive the sanitized binary, so leaks and undefined
+# behaviour in the real command paths fail the suite too.
+e2e: strata build/san/strata
+	@STRATA_BIN=$(CURDIR)/build/san/strata sh tests/run-e2e.sh
+
+test: test-deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory e2e
+
+demo: deps
+	@$(MAKE) --no-print-directory strata
+	@sh examples/demo.sh
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory strata
+	@sh bench/run.sh
+
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(WARN) -O1 -g -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
+
+fuzz: test-deps $(FUZZ_BIN)
+
+clean:
+	rm -rf build strata
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,63 @@
+/* hash.c - hex encoding and SHA-256 through OpenSSL's EVP interface.
+ *
+ * SHA-256 names every chunk; OpenSSL picks the fastest implementation the
+ * CPU offers (SHA extensions where present). */
+#include "engine/base/base.h"
+
+#include <openssl/evp.h>
+
+void strata_hex(const uint8_t *bytes, size_t n, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int strata_unhex(const char *hex, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_value(hex[2 * i]);
+        int lo = hi < 0 ? -1 : hex_value(hex[2 * i + 1]);
+        if (lo < 0) return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return hex[2 * n] == '\0' ? 0 : -1;
+}
+
+struct strata_sha256_ctx {
+    EVP_MD_CTX *md;
+};
+
+strata_sha256_ctx *strata_sha256_new(void) {
+    strata_sha256_ctx *c = xmalloc(sizeof *c);
+    c->md = EVP_MD_CTX_new();
+    if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+        fprintf(stderr, "strata: OpenSSL cannot provide SHA-256\n");
+        abort();
+    }
+    return c;
+}
+
+void strata_sha256_update(strata_sha256_ctx *c, const void *data, size_t n) {
+    EVP_DigestUpdate(c->md, data, n);
+}
+
+void strata_sha256_final(strata_sha256_ctx *c, uint8_t out[STRATA_HASH_LEN]) {
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(c->md, out, &len);
+    EVP_MD_CTX_free(c->md);
+    free(c);
+}
+
+void strata_sha256(const void *data, size_t n, uint8_t out[STRATA_HASH_LEN]) {
+    unsigned int len = 0;
+    EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
+}

@@ -1,0 +1,57 @@
+/* mem.c - allocation that never returns NULL.
+ *
+ * Running out of memory is not something a backup can usefully continue
+ * from, and every stored object is published atomically, so aborting leaves
+ * the repository valid.  Checking NULL at hundreds of call sites would only
+ * add untested paths. */
+#include "engine/base/base.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(size_t n) {
+    fprintf(stderr, "strata: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) out_of_memory(n);
+    return p;
+}
+
+void *xcalloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) out_of_memory(count * size);
+    return p;
+}
+
+void *xrealloc(void *old, size_t n) {
+    void *p = realloc(old, n ? n : 1);
+    if (!p) out_of_memory(n);
+    return p;
+}
+
+char *xstrdup(const char *s) {
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n) {
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) out_of_memory(0);
+    char *p = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}

@@ -1,0 +1,61 @@
+/* cli.h - what the strata command line's command files share.
+ *
+ * tools/strata.c parses the global options and dispatches to one
+ * cmd_<name>() per command, each in its own tools/cmd_<name>.c file.
+ * Exit codes are the same for every command. */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "engine/base/base.h"
+
+enum {
+    CLI_EXIT_OK = 0,      /* done */
+    CLI_EXIT_FAIL = 1,    /* the operation failed; one error line was printed */
+    CLI_EXIT_USAGE = 2,   /* bad command line */
+    CLI_EXIT_DAMAGE = 3,  /* verify found damaged or missing data */
+};
+
+typedef struct {
+    const char *repo; /* -r/--repo or $STRATA_REPO; NULL when neither */
+    int quiet;        /* -q: no informational lines */
+} cli_globals;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(const cli_globals *g, int argc, char **argv);
+} cli_command;
+
+/* Prints "strata: error: <last error message>" and returns CLI_EXIT_FAIL. */
+int cli_fail(void);
+
+/* Prints "strata: <command>: <message>" plus a pointer to --help and
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Returns the repository location or prints the usage error for `command`
+ * and returns NULL. */
+const char *cli_repo(const cli_globals *g, const char *command);
+
+/* Writes `value` as indented JSON plus a newline on stdout and releases it. */
+void cli_print_json(json_t *value);
+
+/* True when argv holds -h or --help (commands print their help then). */
+int cli_wants_help(int argc, char **argv);
+
+int cmd_init(const cli_globals *g, int argc, char **argv);
+int cmd_backup(const cli_globals *g, int argc, char **argv);
+int cmd_versions(const cli_globals *g, int argc, char **argv);
+int cmd_ls(const cli_globals *g, int argc, char **argv);
+int cmd_stats(const cli_globals *g, int argc, char **argv);
+int cmd_verify(const cli_globals *g, int argc, char **argv);
+int cmd_restore(const cli_globals *g, int argc, char **argv);
+int cmd_index(const cli_globals *g, int argc, char **argv);
+int cmd_sstable(const cli_globals *g, int argc, char **argv);
+int cmd_mount(const cli_globals *g, int argc, char **argv);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages strata needs to build, test and benchmark,
+# and only those that are missing, so `make demo` / `make test` work on a
+# fresh machine and cost nothing on a prepared one.
+set -eu
+
+build="gcc make pkg-config libfuse3-dev fuse3 libzstd-dev liblmdb-dev
+libcurl4-openssl-dev libssl-dev libcmocka-dev liblz4-dev libsnappy-dev
+zlib1g-dev libjansson-dev libinih-dev libxxhash-dev"
+test_extra="clang libclang-rt-14-dev python3 zstd lmdb-utils"
+bench_extra="restic borgbackup"
+
+want="$build"
+case "${1:-build}" in
+  test) want="$build $test_extra" ;;
+  bench) want="$build $test_extra $bench_extra" ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "strata: missing packages:$missing (run as root or install them)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
