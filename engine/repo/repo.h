@@ -1,0 +1,175 @@
+/* repo.h - the strata repository: content-addressed chunks in pack objects,
+ * cluster versions, and the LMDB index over both.
+ *
+ * Everything durable lives in objects of a storage backend (fetch/storage.h):
+ * `config`, `packs/<xx>/<pack id>`, `versions/<version id>`.  The LMDB index
+ * (chunk -> pack location, versions and their manifests, the files already
+ * stored per node) is a cache derived from those objects and can always be
+ * rebuilt from them with repo_index_rebuild().  docs/FORMAT.md describes the
+ * bytes.
+ *
+ * Threads: one `repo` handle may be used from several threads at once for
+ * reads (repo_read_chunk, repo_version_load ...).  Writers use one
+ * repo_pack_writer per thread; index updates are serialised inside. */
+#ifndef STRATA_REPO_H
+#define STRATA_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/base.h"
+#include "fetch/storage.h"
+
+typedef struct repo repo;
+
+/* ---- Opening --------------------------------------------------------------- */
+typedef enum {
+    REPO_READ = 0,  /* shared: readers never block each other or a writer */
+    REPO_WRITE = 1, /* exclusive writer lock (one backup at a time) */
+} repo_mode;
+
+/* Creates a new repository at `location` (a directory path or URL that
+ * storage_open() accepts).  Fails with STRATA_EEXIST if one is there. */
+strata_err repo_init(const char *location);
+
+/* Opens an existing repository; STRATA_ENOTREPO when there is none,
+ * STRATA_ELOCKED when REPO_WRITE and another writer holds it.  The local
+ * index is created or brought up to date from the stored objects when it
+ * is missing or older than them. */
+strata_err repo_open(const char *location, repo_mode mode, repo **out);
+void repo_close(repo *r);
+
+/* The repository's random 128-bit id, hex. */
+const char *repo_id(const repo *r);
+
+/* ---- Chunks ----------------------------------------------------------------- */
+typedef struct {
+    uint8_t id[STRATA_HASH_LEN]; /* SHA-256 of the chunk's bytes */
+    uint32_t size;               /* bytes of the chunk */
+} repo_chunk_ref;
+
+/* Content-defined chunk boundaries (FastCDC with normalized chunking).
+ * Feed bytes in any pieces; each call returns the length of the next
+ * chunk that ends inside `len` bytes starting at `data`, or 0 when more
+ * input is needed (then the caller keeps the bytes and appends).  At end
+ * of input the remainder is one last chunk. */
+#define REPO_CHUNK_MIN (256u * 1024)
+#define REPO_CHUNK_AVG (1024u * 1024)
+#define REPO_CHUNK_MAX (4u * 1024 * 1024)
+size_t repo_chunk_boundary(const uint8_t *data, size_t len);
+
+/* True when the chunk is stored (or queued in this process's writers). */
+int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]);
+
+/* Reads one chunk into `out` (replacing its content).  Integrity is
+ * checked cheaply on every read (XXH3 of the chunk recorded in its pack);
+ * `full_check` also recomputes SHA-256 and compares it to the id.
+ * STRATA_ENOENT when unknown, STRATA_ECORRUPT on any mismatch (the
+ * message names the chunk and pack), STRATA_EIO when the pack is missing. */
+strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
+                           strata_buf *out);
+
+/* Writes chunks into pack objects of about REPO_PACK_TARGET bytes; each
+ * pack is stored and indexed as soon as it is full, so an interrupted
+ * backup keeps every sealed pack and the next run reuses its chunks. */
+#define REPO_PACK_TARGET (32u * 1024 * 1024)
+typedef struct repo_pack_writer repo_pack_writer;
+repo_pack_writer *repo_pack_writer_new(repo *r);
+/* Adds a chunk unless it is already known.  *stored_bytes (may be NULL)
+ * receives the bytes it will occupy in the pack, 0 when deduplicated. */
+strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
+                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes);
+/* Seals and stores the current pack, if it holds anything. */
+strata_err repo_pack_writer_flush(repo_pack_writer *w);
+/* Frees without flushing (after an error). */
+void repo_pack_writer_free(repo_pack_writer *w);
+
+/* ---- Files and versions -------------------------------------------------------- */
+typedef struct {
+    char *node;
+    char *keyspace;
+    char *table;
+    char *table_id;
+    char *rel_path; /* inside the table directory, see cluster.h */
+    char *sstable;  /* "" when not an SSTable component */
+    uint64_t size;
+    int64_t mtime_ns;
+    uint32_t mode;
+    uint8_t sample[STRATA_HASH_LEN]; /* identity sample, see repo_file_sample() */
+    uint32_t n_chunks;
+    repo_chunk_ref *chunks;
+} repo_file;
+
+/* Computes a file's identity sample without reading it whole: SHA-256 of
+ * its size and its first and last 64 KiB.  SSTable components are
+ * immutable, so name + size + sample identifies a file already stored. */
+strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN]);
+
+/* Chunks the open file `fd` (rec->size bytes), stores new chunks through
+ * `w` and fills rec->chunks.  Adds the bytes read to `progress` (may be
+ * NULL) and the bytes newly stored to *stored_bytes. */
+strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
+                           strata_progress *progress, uint64_t *stored_bytes);
+
+typedef struct {
+    char id[48];        /* "2026-11-21T22:30:55Z", "...Z.2" on a same-second clash */
+    int64_t time_us;    /* the cut: when the snapshots were triggered */
+    char *cluster;
+    char **nodes;
+    size_t n_nodes;
+    repo_file *files;   /* sorted by node, keyspace, table, table_id, rel_path */
+    size_t n_files;
+    /* statistics of the backup that made it */
+    uint64_t logical_bytes;   /* sum of file sizes */
+    uint64_t new_file_bytes;  /* bytes of files read (not known before) */
+    uint64_t stored_bytes;    /* bytes added to packs */
+    uint32_t n_sstables, new_sstables;
+    uint32_t new_files;
+} repo_version;
+
+/* Version ids, oldest first. */
+strata_err repo_version_list(repo *r, char ***ids, size_t *n);
+void repo_version_list_free(char **ids, size_t n);
+
+/* Loads a version from the index.  `id` may be "latest". */
+strata_err repo_version_load(repo *r, const char *id, repo_version **out);
+void repo_version_free(repo_version *v);
+
+/* Picks the id for a version taken at `time_us` (adds a suffix when the
+ * second is taken) and writes it to v->id. */
+strata_err repo_version_assign_id(repo *r, repo_version *v);
+
+/* Publishes a version: stores the version object (the commit point), then
+ * indexes it.  Every chunk it names must have been flushed before. */
+strata_err repo_version_commit(repo *r, const repo_version *v);
+
+/* The newest stored record of (node, keyspace, table_id, rel_path), from
+ * any earlier version: fills *out (caller frees with repo_file_clear) and
+ * returns STRATA_OK, or STRATA_ENOENT. */
+strata_err repo_file_lookup(repo *r, const char *node, const char *keyspace,
+                            const char *table_id, const char *rel_path, repo_file *out);
+void repo_file_clear(repo_file *f);
+/* Deep copy. */
+void repo_file_copy(repo_file *dst, const repo_file *src);
+
+/* ---- Maintenance ------------------------------------------------------------ */
+/* Drops the local index and recreates it from packs and version objects. */
+strata_err repo_index_rebuild(repo *r, strata_progress *progress);
+
+typedef struct {
+    uint64_t packs, chunks, bytes;
+    uint64_t bad_chunks, missing_chunks, bad_packs;
+} repo_verify_result;
+
+/* Called once per damaged chunk: the chunk, the pack it was read from (""
+ * when it is in no readable pack) and what is wrong. */
+typedef void (*repo_damage_fn)(void *ctx, const uint8_t chunk[STRATA_HASH_LEN],
+                               const char *pack, const char *problem);
+
+/* Re-reads every pack, checks every chunk (SHA-256), and checks that every
+ * chunk any version names is stored.  Returns STRATA_OK even when damage
+ * is found (see the result); errors mean verification itself failed. */
+strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_damage,
+                       void *ctx, repo_verify_result *result);
+
+#endif

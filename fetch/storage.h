@@ -1,0 +1,63 @@
+/* storage.h - the storage gateway: named immutable objects on a backend.
+ *
+ * Everything strata keeps durably is an object addressed by a relative
+ * key such as "packs/3f/3f9a...".  Backends (a local or NFS directory now,
+ * S3-compatible object storage through the same calls) implement a vtable;
+ * nothing above this interface may assume a local file system.
+ *
+ * Semantics every backend guarantees:
+ *  - storage_put() is atomic: readers see the whole object or none of it;
+ *    when it returns STRATA_OK the object is durable.
+ *  - Objects are written once; putting an existing key replaces it whole.
+ *  - storage_list() returns the keys below a prefix, in no set order. */
+#ifndef STRATA_STORAGE_H
+#define STRATA_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/base.h"
+
+typedef struct storage storage;
+
+/* Opens a location: a directory path (created by storage_create) or,
+ * where a backend supports it, a URL such as s3://bucket/prefix. */
+strata_err storage_open(const char *location, storage **out);
+/* Like storage_open, but creates an empty location (a directory) first;
+ * STRATA_EEXIST if it exists and is not empty. */
+strata_err storage_create(const char *location, storage **out);
+void storage_close(storage *s);
+
+/* Stores `len` bytes under `key` atomically and durably. */
+strata_err storage_put(storage *s, const char *key, const void *data, size_t len);
+
+/* Reads a whole object into `out` (replacing its content); STRATA_ENOENT
+ * when there is no such object. */
+strata_err storage_get(storage *s, const char *key, strata_buf *out);
+
+/* Reads `len` bytes at `offset`; STRATA_ECORRUPT when the object is
+ * shorter than offset + len. */
+strata_err storage_get_range(storage *s, const char *key, uint64_t offset, size_t len,
+                             void *out);
+
+/* Size of an object; STRATA_ENOENT when absent. */
+strata_err storage_size(storage *s, const char *key, uint64_t *size);
+
+/* Calls fn(ctx, key, size) for every key starting with `prefix`.
+ * A non-zero return from fn stops the listing and is returned as
+ * STRATA_EINTR. */
+typedef int (*storage_list_fn)(void *ctx, const char *key, uint64_t size);
+strata_err storage_list(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
+
+/* Removes an object; removing an absent object is not an error. */
+strata_err storage_delete(storage *s, const char *key);
+
+/* A local directory where the repository's index may live next to the
+ * data (the local backend returns "<dir>/index"); NULL for remote
+ * backends, which keep the index in the user's cache directory. */
+const char *storage_local_index_dir(const storage *s);
+
+/* A printable name of the location without secrets. */
+const char *storage_describe(const storage *s);
+
+#endif
