@@ -158,18 +158,27 @@ strata_err repo_index_rebuild(repo *r, strata_progress *progress);
 
 typedef struct {
     uint64_t packs, chunks, bytes;
-    uint64_t bad_chunks, missing_chunks, bad_packs;
+    uint64_t bad_chunks, missing_chunks, bad_objects, affected_files;
 } repo_verify_result;
 
-/* Called once per damaged chunk: the chunk, the pack it was read from (""
- * when it is in no readable pack) and what is wrong. */
-typedef void (*repo_damage_fn)(void *ctx, const uint8_t chunk[STRATA_HASH_LEN],
-                               const char *pack, const char *problem);
+/* Called once per damaged or missing chunk with the pack it was read from
+ * ("" when it is in no readable pack) and what is wrong; `chunk` is NULL
+ * when a whole object (a pack or version object) is unreadable, and `pack`
+ * then names that object. */
+typedef void (*repo_damage_fn)(void *ctx, const uint8_t *chunk, const char *pack,
+                               const char *problem);
+/* Called for every file of every version that contains a damaged chunk. */
+typedef void (*repo_affected_fn)(void *ctx, const char *version, const repo_file *file,
+                                 const uint8_t chunk[STRATA_HASH_LEN]);
 
-/* Re-reads every pack, checks every chunk (SHA-256), and checks that every
- * chunk any version names is stored.  Returns STRATA_OK even when damage
- * is found (see the result); errors mean verification itself failed. */
+/* Re-reads every pack, checks every chunk (SHA-256), checks every version
+ * object, and checks that every chunk any version names is stored.
+ * Returns STRATA_OK even when damage is found (see the result); errors
+ * mean verification itself could not run. */
 strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_damage,
-                       void *ctx, repo_verify_result *result);
+                       repo_affected_fn on_affected, void *ctx, repo_verify_result *result);
+
+/* Total bytes of all pack objects (for progress and statistics). */
+strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 
 #endif

@@ -1,0 +1,287 @@
+/* index.c - the LMDB index: a local cache of what the stored objects say.
+ *
+ * LMDB gives readers (the mount, restore) consistent snapshots without
+ * blocking the backup that writes, and survives a kill at any moment.
+ * Nothing here is the only copy of anything: repo_index_rebuild() can
+ * recreate every record from packs and version objects. */
+#include "engine/repo/repo_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Virtual address space only; LMDB grows the file as needed. */
+#define INDEX_MAP_SIZE (1ull << 40)
+
+strata_err index_lmdb_error(int rc, const char *what) {
+    strata_err code = rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_PAGE_NOTFOUND ||
+                              rc == MDB_VERSION_MISMATCH
+                          ? STRATA_ECORRUPT
+                      : rc == ENOSPC || rc == MDB_MAP_FULL ? STRATA_ENOSPC
+                                                           : STRATA_EIO;
+    return strata_fail(code, "index: %s: %s", what, mdb_strerror(rc));
+}
+
+static strata_err open_dbs(repo *r) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {{"chunk", &r->db_chunk},     {"pack", &r->db_pack}, {"version", &r->db_version},
+               {"file", &r->db_file},       {"meta", &r->db_meta}};
+    for (size_t i = 0; !rc && i < sizeof dbs / sizeof dbs[0]; i++)
+        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+    if (!rc) {
+        uint32_t format = REPO_INDEX_FORMAT;
+        MDB_val k = {6, "format"}, v;
+        rc = mdb_get(txn, r->db_meta, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            v.mv_size = sizeof format;
+            v.mv_data = &format;
+            rc = mdb_put(txn, r->db_meta, &k, &v, 0);
+        } else if (!rc && (v.mv_size != sizeof format || memcmp(v.mv_data, &format, sizeof format))) {
+            rc = MDB_VERSION_MISMATCH;
+        }
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "opening databases");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+}
+
+strata_err index_open(repo *r) {
+    if (mkdir(r->index_dir, 0755) != 0 && errno != EEXIST)
+        return strata_fail_errno(STRATA_EIO, errno, "creating index directory %s", r->index_dir);
+    int rc = mdb_env_create(&r->env);
+    if (!rc) rc = mdb_env_set_maxdbs(r->env, 8);
+    if (!rc) rc = mdb_env_set_mapsize(r->env, INDEX_MAP_SIZE);
+    if (!rc) rc = mdb_env_set_maxreaders(r->env, 256);
+    if (!rc) rc = mdb_env_open(r->env, r->index_dir, MDB_NOTLS, 0644);
+    strata_err e = rc ? index_lmdb_error(rc, r->index_dir) : open_dbs(r);
+    if (e) index_close(r);
+    return e;
+}
+
+void index_close(repo *r) {
+    if (r->env) mdb_env_close(r->env);
+    r->env = NULL;
+}
+
+strata_err index_reset(repo *r) {
+    index_close(r);
+    const char *names[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < 2; i++) {
+        char *path = xasprintf("%s/%s", r->index_dir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            strata_err e = strata_fail_errno(STRATA_EIO, errno, "removing %s", path);
+            free(path);
+            return e;
+        }
+        free(path);
+    }
+    return index_open(r);
+}
+
+static void location_encode(const chunk_location *loc, uint8_t out[PACK_ENTRY_LEN - STRATA_HASH_LEN]) {
+    strata_buf b;
+    strata_buf_init(&b);
+    strata_buf_put(&b, loc->pack, STRATA_HASH_LEN);
+    strata_buf_put_u64(&b, loc->offset);
+    strata_buf_put_u32(&b, loc->stored_len);
+    strata_buf_put_u32(&b, loc->raw_len);
+    strata_buf_put_u8(&b, loc->codec);
+    strata_buf_put_u64(&b, loc->xxh3);
+    memcpy(out, b.data, b.len);
+    strata_buf_free(&b);
+}
+
+strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
+    rc = mdb_get(txn, r->db_chunk, &k, &v);
+    strata_err e = STRATA_OK;
+    if (rc == MDB_NOTFOUND) {
+        e = STRATA_ENOENT;
+    } else if (rc) {
+        e = index_lmdb_error(rc, "chunk lookup");
+    } else {
+        strata_reader rd;
+        strata_reader_init(&rd, v.mv_data, v.mv_size);
+        strata_read(&rd, loc->pack, STRATA_HASH_LEN);
+        loc->offset = strata_read_u64(&rd);
+        loc->stored_len = strata_read_u32(&rd);
+        loc->raw_len = strata_read_u32(&rd);
+        loc->codec = strata_read_u8(&rd);
+        loc->xxh3 = strata_read_u64(&rd);
+        if (rd.failed) e = strata_fail(STRATA_ECORRUPT, "index: malformed chunk record");
+    }
+    mdb_txn_abort(txn);
+    return e;
+}
+
+strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
+                          const uint8_t *entries, uint32_t count) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    for (uint32_t i = 0; !rc && i < count; i++) {
+        uint8_t id[STRATA_HASH_LEN], value[PACK_ENTRY_LEN - STRATA_HASH_LEN];
+        chunk_location loc;
+        pack_entry_decode(entries + (size_t)i * PACK_ENTRY_LEN, id, &loc);
+        memcpy(loc.pack, pack_id, STRATA_HASH_LEN);
+        location_encode(&loc, value);
+        MDB_val k = {STRATA_HASH_LEN, id}, v = {sizeof value, value};
+        /* A chunk stored twice (two interrupted runs) keeps its first home. */
+        rc = mdb_put(txn, r->db_chunk, &k, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST) rc = 0;
+    }
+    if (!rc) {
+        uint8_t rec[12];
+        for (int i = 0; i < 8; i++) rec[i] = (uint8_t)(size >> (8 * i));
+        for (int i = 0; i < 4; i++) rec[8 + i] = (uint8_t)(count >> (8 * i));
+        MDB_val k = {STRATA_HASH_LEN, (void *)pack_id}, v = {sizeof rec, rec};
+        rc = mdb_put(txn, r->db_pack, &k, &v, 0);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "indexing pack");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+}
+
+int index_has_version(repo *r, const char *id) {
+    MDB_txn *txn;
+    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int found = mdb_get(txn, r->db_version, &k, &v) == 0;
+    mdb_txn_abort(txn);
+    return found;
+}
+
+strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    MDB_val k = {strlen(v->id), (void *)v->id}, val = {payload->len, payload->data};
+    rc = mdb_put(txn, r->db_version, &k, &val, 0);
+    strata_buf key, rec;
+    strata_buf_init(&key);
+    strata_buf_init(&rec);
+    for (size_t i = 0; !rc && i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        key.len = rec.len = 0;
+        file_key(f->node, f->keyspace, f->table_id, f->rel_path, &key);
+        file_encode(f, &rec);
+        MDB_val fk = {key.len, key.data}, fv = {rec.len, rec.data};
+        rc = mdb_put(txn, r->db_file, &fk, &fv, 0);
+    }
+    strata_buf_free(&key);
+    strata_buf_free(&rec);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "indexing version");
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+}
+
+static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len, strata_buf *out) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    MDB_val k = {key_len, (void *)key}, v;
+    rc = mdb_get(txn, db, &k, &v);
+    strata_err e = STRATA_OK;
+    if (rc == MDB_NOTFOUND) {
+        e = STRATA_ENOENT;
+    } else if (rc) {
+        e = index_lmdb_error(rc, "lookup");
+    } else {
+        out->len = 0;
+        strata_buf_put(out, v.mv_data, v.mv_size);
+    }
+    mdb_txn_abort(txn);
+    return e;
+}
+
+strata_err index_version_get(repo *r, const char *id, strata_buf *payload) {
+    strata_err e = get_into(r, r->db_version, id, strlen(id), payload);
+    if (e == STRATA_ENOENT) return strata_fail(e, "no version '%s' in the repository", id);
+    return e;
+}
+
+strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    return get_into(r, r->db_file, key, key_len, out);
+}
+
+/* Iterates all keys of `db`, calling fn with key and value. */
+static strata_err scan(repo *r, MDB_dbi db, int (*fn)(void *, MDB_val *, MDB_val *), void *ctx) {
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    rc = mdb_cursor_open(txn, db, &cur);
+    MDB_val k, v;
+    for (int op = MDB_FIRST; !rc; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, op);
+        if (!rc) fn(ctx, &k, &v);
+    }
+    if (rc == MDB_NOTFOUND) rc = 0;
+    mdb_txn_abort(txn);
+    return rc ? index_lmdb_error(rc, "scan") : STRATA_OK;
+}
+
+typedef struct {
+    char **ids;
+    size_t n, cap;
+} id_list;
+
+static int collect_id(void *ctx, MDB_val *k, MDB_val *v) {
+    (void)v;
+    id_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->ids = xrealloc(l->ids, l->cap * sizeof *l->ids);
+    }
+    l->ids[l->n++] = xstrndup(k->mv_data, k->mv_size);
+    return 0;
+}
+
+strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
+    id_list l = {0};
+    strata_err e = scan(r, r->db_version, collect_id, &l);
+    if (e) {
+        repo_version_list_free(l.ids, l.n);
+        return e;
+    }
+    *ids = l.ids;
+    *n = l.n;
+    return STRATA_OK;
+}
+
+typedef struct {
+    void (*fn)(void *, const uint8_t *, uint64_t);
+    void *ctx;
+} pack_scan;
+
+static int visit_pack(void *ctx, MDB_val *k, MDB_val *v) {
+    pack_scan *ps = ctx;
+    strata_reader rd;
+    strata_reader_init(&rd, v->mv_data, v->mv_size);
+    uint64_t size = strata_read_u64(&rd);
+    if (k->mv_size == STRATA_HASH_LEN) ps->fn(ps->ctx, k->mv_data, size);
+    return 0;
+}
+
+strata_err index_pack_ids(repo *r, void (*fn)(void *, const uint8_t *, uint64_t), void *ctx) {
+    pack_scan ps = {fn, ctx};
+    return scan(r, r->db_pack, visit_pack, &ps);
+}

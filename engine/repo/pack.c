@@ -1,0 +1,250 @@
+/* pack.c - pack objects: many chunks in one stored object.
+ *
+ * One object per chunk would mean millions of tiny files or S3 requests;
+ * packs of ~32 MiB keep object counts low and uploads efficient.  A pack
+ * is self-describing: its trailer lists every chunk it holds, so the index
+ * can be rebuilt from packs alone, reading only trailers.
+ *
+ * Chunks are compressed with zstd unless a sample shows they will not
+ * shrink (Cassandra's Data.db is usually LZ4-compressed already): the test
+ * costs a compression of 64 KiB instead of the whole chunk.  Each entry
+ * records XXH3-64 of the chunk so every read is checked cheaply; SHA-256
+ * (the chunk id) is rechecked by verify and restore. */
+#include "engine/repo/repo_int.h"
+
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define ZSTD_LEVEL 3
+#define SAMPLE_LEN (64u * 1024)
+/* A sample that does not shrink below 97% marks a chunk as incompressible. */
+#define SAMPLE_GAIN_NUM 97
+#define SAMPLE_GAIN_DEN 100
+
+struct repo_pack_writer {
+    repo *r;
+    strata_buf data;    /* header + stored chunks */
+    strata_buf entries; /* trailer entries, PACK_ENTRY_LEN each */
+    uint32_t count;
+    ZSTD_CCtx *cctx;
+    strata_buf scratch;
+};
+
+void pack_key(const uint8_t pack_id[STRATA_HASH_LEN], char out[96]) {
+    char hex[2 * STRATA_HASH_LEN + 1];
+    strata_hex(pack_id, STRATA_HASH_LEN, hex);
+    snprintf(out, 96, "packs/%.2s/%s", hex, hex);
+}
+
+static void start_pack(repo_pack_writer *w) {
+    w->data.len = w->entries.len = 0;
+    w->count = 0;
+    strata_buf_put(&w->data, PACK_MAGIC, 8);
+    strata_buf_put_u32(&w->data, REPO_FORMAT_VERSION);
+    strata_buf_put_u32(&w->data, 0);
+}
+
+repo_pack_writer *repo_pack_writer_new(repo *r) {
+    repo_pack_writer *w = xcalloc(1, sizeof *w);
+    w->r = r;
+    w->cctx = ZSTD_createCCtx();
+    if (!w->cctx) {
+        fprintf(stderr, "strata: out of memory creating a zstd context\n");
+        abort();
+    }
+    strata_buf_reserve(&w->data, REPO_PACK_TARGET + REPO_CHUNK_MAX + 4096);
+    start_pack(w);
+    return w;
+}
+
+void repo_pack_writer_free(repo_pack_writer *w) {
+    if (!w) return;
+    /* Chunks of an unsealed pack were never stored: forget them. */
+    for (uint32_t i = 0; i < w->count; i++)
+        pending_set_remove(w->r->pending, w->entries.data + (size_t)i * PACK_ENTRY_LEN);
+    ZSTD_freeCCtx(w->cctx);
+    strata_buf_free(&w->data);
+    strata_buf_free(&w->entries);
+    strata_buf_free(&w->scratch);
+    free(w);
+}
+
+static int looks_compressible(repo_pack_writer *w, const uint8_t *data, uint32_t size) {
+    size_t n = size < SAMPLE_LEN ? size : SAMPLE_LEN;
+    const uint8_t *sample = data + (size - n) / 2;
+    w->scratch.len = 0;
+    strata_buf_reserve(&w->scratch, ZSTD_compressBound(n));
+    size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, sample, n, 1);
+    return !ZSTD_isError(c) && c * SAMPLE_GAIN_DEN < n * SAMPLE_GAIN_NUM;
+}
+
+/* Appends the chunk's stored form to the pack; returns the codec used. */
+static uint8_t append_stored(repo_pack_writer *w, const uint8_t *data, uint32_t size) {
+    if (looks_compressible(w, data, size)) {
+        size_t bound = ZSTD_compressBound(size);
+        strata_buf_reserve(&w->data, bound);
+        size_t c = ZSTD_compressCCtx(w->cctx, w->data.data + w->data.len, bound, data, size,
+                                     ZSTD_LEVEL);
+        if (!ZSTD_isError(c) && c < size) {
+            w->data.len += c;
+            return CODEC_ZSTD;
+        }
+    }
+    strata_buf_put(&w->data, data, size);
+    return CODEC_RAW;
+}
+
+strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
+                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
+    if (stored_bytes) *stored_bytes = 0;
+    chunk_location loc;
+    strata_err e = index_chunk_get(w->r, id, &loc);
+    if (e == STRATA_OK) return STRATA_OK;
+    if (e != STRATA_ENOENT) return e;
+    if (pending_set_add(w->r->pending, id)) return STRATA_OK;
+
+    uint64_t offset = w->data.len;
+    uint8_t codec = append_stored(w, data, size);
+    uint32_t stored = (uint32_t)(w->data.len - offset);
+    strata_buf_put(&w->entries, id, STRATA_HASH_LEN);
+    strata_buf_put_u64(&w->entries, offset);
+    strata_buf_put_u32(&w->entries, stored);
+    strata_buf_put_u32(&w->entries, size);
+    strata_buf_put_u8(&w->entries, codec);
+    strata_buf_put_u64(&w->entries, XXH3_64bits(data, size));
+    strata_buf_put_u64(&w->entries, 0);
+    w->count++;
+    if (stored_bytes) *stored_bytes = stored;
+    return w->data.len >= REPO_PACK_TARGET ? repo_pack_writer_flush(w) : STRATA_OK;
+}
+
+strata_err repo_pack_writer_flush(repo_pack_writer *w) {
+    if (!w->count) return STRATA_OK;
+    uint8_t pack_id[STRATA_HASH_LEN];
+    strata_sha256(w->entries.data, w->entries.len, pack_id);
+    strata_buf_put(&w->data, w->entries.data, w->entries.len);
+    strata_buf_put_u32(&w->data, w->count);
+    strata_buf_put_u32(&w->data, (uint32_t)w->entries.len);
+    strata_buf_put(&w->data, pack_id, STRATA_HASH_LEN);
+    strata_buf_put(&w->data, PACK_END_MAGIC, 8);
+
+    char key[96];
+    pack_key(pack_id, key);
+    strata_err e = storage_put(w->r->store, key, w->data.data, w->data.len);
+    if (!e) e = index_add_pack(w->r, pack_id, w->data.len, w->entries.data, w->count);
+    if (e) return e;
+    for (uint32_t i = 0; i < w->count; i++)
+        pending_set_remove(w->r->pending, w->entries.data + (size_t)i * PACK_ENTRY_LEN);
+    start_pack(w);
+    return STRATA_OK;
+}
+
+void pack_entry_decode(const uint8_t *p, uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
+    strata_reader rd;
+    strata_reader_init(&rd, p, PACK_ENTRY_LEN);
+    strata_read(&rd, id, STRATA_HASH_LEN);
+    loc->offset = strata_read_u64(&rd);
+    loc->stored_len = strata_read_u32(&rd);
+    loc->raw_len = strata_read_u32(&rd);
+    loc->codec = strata_read_u8(&rd);
+    loc->xxh3 = strata_read_u64(&rd);
+}
+
+strata_err pack_check_footer(const char *key, const uint8_t *footer, uint64_t size,
+                             uint32_t *count, uint32_t *trailer_len, uint8_t pack_id[STRATA_HASH_LEN]) {
+    strata_reader rd;
+    strata_reader_init(&rd, footer, PACK_FOOTER_LEN);
+    *count = strata_read_u32(&rd);
+    *trailer_len = strata_read_u32(&rd);
+    strata_read(&rd, pack_id, STRATA_HASH_LEN);
+    if (memcmp(footer + 40, PACK_END_MAGIC, 8))
+        return strata_fail(STRATA_ECORRUPT, "pack %s: bad end marker", key);
+    if ((uint64_t)*count * PACK_ENTRY_LEN != *trailer_len ||
+        *trailer_len > size - PACK_HEADER_LEN - PACK_FOOTER_LEN)
+        return strata_fail(STRATA_ECORRUPT, "pack %s: inconsistent trailer length", key);
+    return STRATA_OK;
+}
+
+strata_err pack_check_trailer(const char *key, const uint8_t *entries, uint32_t len,
+                              const uint8_t pack_id[STRATA_HASH_LEN]) {
+    uint8_t digest[STRATA_HASH_LEN];
+    strata_sha256(entries, len, digest);
+    if (memcmp(digest, pack_id, STRATA_HASH_LEN))
+        return strata_fail(STRATA_ECORRUPT, "pack %s: trailer checksum mismatch", key);
+    return STRATA_OK;
+}
+
+strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf *entries,
+                             uint32_t *count, uint8_t pack_id[STRATA_HASH_LEN]) {
+    uint8_t footer[PACK_FOOTER_LEN];
+    uint32_t tlen;
+    if (size < PACK_HEADER_LEN + PACK_FOOTER_LEN)
+        return strata_fail(STRATA_ECORRUPT, "pack %s: too short (%llu bytes)", key,
+                           (unsigned long long)size);
+    strata_err e = storage_get_range(r->store, key, size - PACK_FOOTER_LEN, PACK_FOOTER_LEN, footer);
+    if (!e) e = pack_check_footer(key, footer, size, count, &tlen, pack_id);
+    if (e) return e;
+    entries->len = 0;
+    strata_buf_reserve(entries, tlen);
+    e = storage_get_range(r->store, key, size - PACK_FOOTER_LEN - tlen, tlen, entries->data);
+    if (e) return e;
+    entries->len = tlen;
+    return pack_check_trailer(key, entries->data, tlen, pack_id);
+}
+
+strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                             const uint8_t *stored, int full_check, strata_buf *out) {
+    char hex[2 * STRATA_HASH_LEN + 1];
+    out->len = 0;
+    strata_buf_reserve(out, loc->raw_len);
+    if (loc->codec == CODEC_RAW && loc->stored_len == loc->raw_len) {
+        memcpy(out->data, stored, loc->raw_len);
+    } else if (loc->codec == CODEC_ZSTD) {
+        size_t n = ZSTD_decompress(out->data, loc->raw_len, stored, loc->stored_len);
+        if (ZSTD_isError(n) || n != loc->raw_len) {
+            strata_hex(id, STRATA_HASH_LEN, hex);
+            return strata_fail(STRATA_ECORRUPT, "chunk %s: cannot decompress", hex);
+        }
+    } else {
+        strata_hex(id, STRATA_HASH_LEN, hex);
+        return strata_fail(STRATA_ECORRUPT, "chunk %s: unknown codec %u", hex, loc->codec);
+    }
+    out->len = loc->raw_len;
+    int bad = XXH3_64bits(out->data, out->len) != loc->xxh3;
+    if (!bad && full_check) {
+        uint8_t digest[STRATA_HASH_LEN];
+        strata_sha256(out->data, out->len, digest);
+        bad = memcmp(digest, id, STRATA_HASH_LEN) != 0;
+    }
+    if (bad) {
+        strata_hex(id, STRATA_HASH_LEN, hex);
+        return strata_fail(STRATA_ECORRUPT, "chunk %s: checksum mismatch", hex);
+    }
+    return STRATA_OK;
+}
+
+int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    chunk_location loc;
+    return index_chunk_get(r, id, &loc) == STRATA_OK || pending_set_has(r->pending, id);
+}
+
+strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
+                           strata_buf *out) {
+    chunk_location loc;
+    char hex[2 * STRATA_HASH_LEN + 1];
+    strata_err e = index_chunk_get(r, id, &loc);
+    if (e == STRATA_ENOENT) {
+        strata_hex(id, STRATA_HASH_LEN, hex);
+        return strata_fail(STRATA_ENOENT, "chunk %s is not in the repository", hex);
+    }
+    if (e) return e;
+    char key[96];
+    pack_key(loc.pack, key);
+    uint8_t *stored = xmalloc(loc.stored_len);
+    e = storage_get_range(r->store, key, loc.offset, loc.stored_len, stored);
+    if (e == STRATA_ENOENT) e = strata_fail(STRATA_EIO, "pack %s is missing", key);
+    if (!e) e = pack_decode_chunk(id, &loc, stored, full_check, out);
+    free(stored);
+    return e;
+}

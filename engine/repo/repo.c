@@ -1,0 +1,165 @@
+/* repo.c - creating and opening repositories.
+ *
+ * The `config` object marks a location as a repository and fixes the
+ * parameters that every stored byte depends on (format version, chunker).
+ * Opening also brings the local index up to date: any pack or version
+ * object it does not know yet (a run killed before indexing, another
+ * machine writing, a deleted index) is read and indexed, under the writer
+ * lock, so readers and writers always start from what is really stored. */
+#include "engine/repo/repo_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNKER_NAME "fastcdc-gear64-v1"
+
+static strata_err make_config(strata_buf *out) {
+    uint8_t rnd[16];
+    char hex[33];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
+        if (fd >= 0) close(fd);
+        return strata_fail_errno(STRATA_EIO, errno, "reading /dev/urandom");
+    }
+    close(fd);
+    strata_hex(rnd, sizeof rnd, hex);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i, s:i}", "format", "strata-repository",
+                          "version", REPO_FORMAT_VERSION, "id", hex, "chunker", CHUNKER_NAME,
+                          "chunk_min", REPO_CHUNK_MIN, "chunk_avg", REPO_CHUNK_AVG, "chunk_max",
+                          REPO_CHUNK_MAX);
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    strata_buf_put(out, text, strlen(text));
+    strata_buf_put_u8(out, '\n');
+    free(text);
+    return STRATA_OK;
+}
+
+strata_err repo_init(const char *location) {
+    storage *st;
+    strata_err e = storage_create(location, &st);
+    if (e) return e;
+    strata_buf cfg;
+    strata_buf_init(&cfg);
+    e = make_config(&cfg);
+    if (!e) e = storage_put(st, "config", cfg.data, cfg.len);
+    strata_buf_free(&cfg);
+    storage_close(st);
+    return e;
+}
+
+static strata_err read_config(repo *r, const char *location) {
+    strata_buf cfg;
+    strata_buf_init(&cfg);
+    strata_err e = storage_get(r->store, "config", &cfg);
+    if (e == STRATA_ENOENT) e = strata_fail(STRATA_ENOTREPO, "%s is not a strata repository", location);
+    json_t *j = NULL;
+    if (!e) {
+        j = json_loadb((const char *)cfg.data, cfg.len, 0, NULL);
+        const char *format = json_string_value(json_object_get(j, "format"));
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *chunker = json_string_value(json_object_get(j, "chunker"));
+        json_int_t version = json_integer_value(json_object_get(j, "version"));
+        if (!format || strcmp(format, "strata-repository") || !id || strlen(id) != 32)
+            e = strata_fail(STRATA_ENOTREPO, "%s: config is not a strata repository config", location);
+        else if (version != REPO_FORMAT_VERSION || !chunker || strcmp(chunker, CHUNKER_NAME))
+            e = strata_fail(STRATA_EFORMAT, "%s: repository format %lld is not supported", location,
+                            (long long)version);
+        else
+            snprintf(r->id, sizeof r->id, "%s", id);
+    }
+    json_decref(j);
+    strata_buf_free(&cfg);
+    return e;
+}
+
+static char *cache_index_dir(const char *id) {
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg) return xasprintf("%s/strata/%s", xdg, id);
+    return xasprintf("%s/.cache/strata/%s", home && *home ? home : "/tmp", id);
+}
+
+static strata_err make_dirs(const char *dir) {
+    char *p = xstrdup(dir);
+    strata_err e = STRATA_OK;
+    for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+        if (s) *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            e = strata_fail_errno(strata_err_from_errno(errno), errno, "creating %s", p);
+            break;
+        }
+        if (!s) break;
+        *s = '/';
+    }
+    free(p);
+    return e;
+}
+
+/* LOCK_EX on index/write.lock: blocking never, so a second backup fails fast. */
+static int try_lock(repo *r) {
+    return flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+static strata_err open_index(repo *r) {
+    strata_err e = index_open(r);
+    if (e != STRATA_ECORRUPT) return e;
+    strata_log(STRATA_LOG_WARN, "%s; rebuilding the index from the stored objects", strata_errmsg());
+    e = index_reset(r);
+    return e ? e : STRATA_OK;
+}
+
+strata_err repo_open(const char *location, repo_mode mode, repo **out) {
+    repo *r = xcalloc(1, sizeof *r);
+    r->mode = mode;
+    r->lock_fd = -1;
+    r->pending = pending_set_new();
+    strata_err e = storage_open(location, &r->store);
+    if (!e) e = read_config(r, location);
+    if (!e) {
+        const char *local = storage_local_index_dir(r->store);
+        r->index_dir = local ? xstrdup(local) : cache_index_dir(r->id);
+        e = make_dirs(r->index_dir);
+    }
+    if (!e) {
+        char *lock = xasprintf("%s/write.lock", r->index_dir);
+        r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (r->lock_fd < 0) e = strata_fail_errno(STRATA_EIO, errno, "opening %s", lock);
+        free(lock);
+    }
+    int locked = 0;
+    if (!e) {
+        locked = try_lock(r);
+        if (mode == REPO_WRITE && !locked)
+            e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
+    }
+    if (!e) e = open_index(r);
+    /* Readers sync only when no writer is active; a writer indexes its own work. */
+    if (!e && locked) e = repo_sync_index(r);
+    if (!e && locked && mode == REPO_READ) flock(r->lock_fd, LOCK_UN);
+    if (e) {
+        repo_close(r);
+        return e;
+    }
+    *out = r;
+    return STRATA_OK;
+}
+
+void repo_close(repo *r) {
+    if (!r) return;
+    index_close(r);
+    if (r->lock_fd >= 0) close(r->lock_fd);
+    storage_close(r->store);
+    pending_set_free(r->pending);
+    free(r->index_dir);
+    free(r);
+}
+
+const char *repo_id(const repo *r) {
+    return r->id;
+}

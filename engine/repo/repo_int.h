@@ -1,0 +1,113 @@
+/* repo_int.h - what the files of the repository module share.
+ *
+ * The LMDB environment holds five databases:
+ *   chunk   : chunk id (32)            -> chunk_location (encoded, see index.c)
+ *   pack    : pack id (32)             -> u64 object size, u32 chunk count
+ *   version : version id (string)      -> version payload (as in the object)
+ *   file    : node\0ks\0table_id\0path -> newest repo_file record (encoded)
+ *   meta    : "format"                 -> u32 index format
+ * All of it is derived from the stored objects (docs/FORMAT.md). */
+#ifndef STRATA_REPO_INT_H
+#define STRATA_REPO_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "engine/repo/repo.h"
+
+#define REPO_INDEX_FORMAT 1
+#define REPO_FORMAT_VERSION 1
+
+#define PACK_MAGIC "STRPACK\0"
+#define PACK_END_MAGIC "STRPKEND"
+#define PACK_HEADER_LEN 16
+#define PACK_FOOTER_LEN 48
+#define PACK_ENTRY_LEN 65 /* id 32, offset 8, stored 4, raw 4, codec 1, xxh3 8, reserved 8 */
+#define VERSION_MAGIC "STRVERS\0"
+
+/* How a chunk's bytes are stored in its pack. */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+
+typedef struct {
+    uint8_t pack[STRATA_HASH_LEN];
+    uint64_t offset;
+    uint32_t stored_len;
+    uint32_t raw_len;
+    uint8_t codec;
+    uint64_t xxh3; /* of the raw bytes: the cheap per-read check */
+} chunk_location;
+
+/* Chunk ids queued in this process's pack writers but not yet indexed. */
+typedef struct pending_set pending_set;
+pending_set *pending_set_new(void);
+void pending_set_free(pending_set *s);
+/* Returns 1 if it was already present, 0 if inserted now. */
+int pending_set_add(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
+int pending_set_has(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
+void pending_set_remove(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
+
+struct repo {
+    storage *store;
+    char id[33];
+    repo_mode mode;
+    char *index_dir;
+    int lock_fd;
+    MDB_env *env;
+    MDB_dbi db_chunk, db_pack, db_version, db_file, db_meta;
+    pending_set *pending;
+};
+
+/* ---- index.c: the LMDB environment ---- */
+strata_err index_open(repo *r);
+void index_close(repo *r);
+/* Deletes the index files and opens a fresh, empty index. */
+strata_err index_reset(repo *r);
+strata_err index_lmdb_error(int rc, const char *what);
+strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc);
+/* Indexes one sealed pack: its entries and its pack record, in one transaction. */
+strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
+                          const uint8_t *entries, uint32_t count);
+int index_has_version(repo *r, const char *id);
+/* Stores a version payload and its files' newest records, in one transaction. */
+strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload);
+strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
+strata_err index_version_ids(repo *r, char ***ids, size_t *n);
+strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out);
+/* Calls fn for every indexed pack id. */
+strata_err index_pack_ids(repo *r, void (*fn)(void *, const uint8_t *, uint64_t), void *ctx);
+
+/* ---- sync.c: bringing the index up to date with the stored objects ---- */
+/* Indexes every pack and version object the index does not know yet. */
+strata_err repo_sync_index(repo *r);
+
+/* ---- pack.c: the pack object format ---- */
+void pack_key(const uint8_t pack_id[STRATA_HASH_LEN], char out[96]);
+/* Decodes one trailer entry (PACK_ENTRY_LEN bytes). */
+void pack_entry_decode(const uint8_t *p, uint8_t id[STRATA_HASH_LEN], chunk_location *loc);
+/* Reads and checks a pack's trailer: entries (count * PACK_ENTRY_LEN bytes) into `entries`. */
+/* Checks a pack's footer (the last PACK_FOOTER_LEN bytes of an object of
+ * `size` bytes) and returns the chunk count and trailer length. */
+strata_err pack_check_footer(const char *key, const uint8_t *footer, uint64_t size,
+                             uint32_t *count, uint32_t *trailer_len, uint8_t pack_id[STRATA_HASH_LEN]);
+/* Checks trailer entries against the pack id recorded in the footer. */
+strata_err pack_check_trailer(const char *key, const uint8_t *entries, uint32_t len,
+                              const uint8_t pack_id[STRATA_HASH_LEN]);
+strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf *entries,
+                             uint32_t *count, uint8_t pack_id[STRATA_HASH_LEN]);
+/* Turns stored bytes back into the chunk and checks XXH3 (and SHA-256 when full). */
+strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                             const uint8_t *stored, int full_check, strata_buf *out);
+
+/* ---- version.c: encoding of versions and file records ---- */
+void version_encode(const repo_version *v, strata_buf *out);
+strata_err version_decode(const uint8_t *p, size_t n, repo_version **out);
+void file_encode(const repo_file *f, strata_buf *out);
+int file_decode(strata_reader *rd, repo_file *f);
+/* The "file" database key of a record. */
+void file_key(const char *node, const char *ks, const char *table_id, const char *path,
+              strata_buf *out);
+/* Wraps a payload into a version object and back (magic, zstd, SHA-256). */
+strata_err version_object_wrap(const strata_buf *payload, strata_buf *object);
+strata_err version_object_unwrap(const uint8_t *p, size_t n, const char *key, strata_buf *payload);
+
+#endif

@@ -1,0 +1,124 @@
+/* sync.c - bringing the index up to date with the stored objects.
+ *
+ * The index is a cache; the objects are the truth.  Syncing lists the
+ * packs and version objects and indexes the ones the index lacks: after a
+ * killed backup (sealed packs not yet indexed), after another machine
+ * wrote to the repository, or from scratch (repo_index_rebuild). */
+#include "engine/repo/repo_int.h"
+
+#include <string.h>
+
+typedef struct {
+    char **keys;
+    uint64_t *sizes;
+    size_t n, cap;
+} key_list;
+
+static int collect_key(void *ctx, const char *key, uint64_t size) {
+    key_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->keys = xrealloc(l->keys, l->cap * sizeof *l->keys);
+        l->sizes = xrealloc(l->sizes, l->cap * sizeof *l->sizes);
+    }
+    l->keys[l->n] = xstrdup(key);
+    l->sizes[l->n++] = size;
+    return 0;
+}
+
+static void key_list_free(key_list *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->keys[i]);
+    free(l->keys);
+    free(l->sizes);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "packs/ab/<64 hex>" -> the 32-byte id; -1 for keys of another shape. */
+static int pack_id_of_key(const char *key, uint8_t id[STRATA_HASH_LEN]) {
+    const char *slash = strrchr(key, '/');
+    return slash && strlen(slash + 1) == 64 ? strata_unhex(slash + 1, id, STRATA_HASH_LEN) : -1;
+}
+
+static int pack_indexed(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    MDB_txn *txn;
+    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
+    int found = mdb_get(txn, r->db_pack, &k, &v) == 0;
+    mdb_txn_abort(txn);
+    return found;
+}
+
+static strata_err sync_packs(repo *r, strata_progress *progress) {
+    key_list l = {0};
+    strata_err e = storage_list(r->store, "packs/", collect_key, &l);
+    strata_buf entries;
+    strata_buf_init(&entries);
+    for (size_t i = 0; !e && i < l.n; i++) {
+        uint8_t id[STRATA_HASH_LEN], trailer_id[STRATA_HASH_LEN];
+        uint32_t count;
+        if (pack_id_of_key(l.keys[i], id) || pack_indexed(r, id)) continue;
+        strata_err pe = pack_read_trailer(r, l.keys[i], l.sizes[i], &entries, &count, trailer_id);
+        if (!pe && memcmp(id, trailer_id, STRATA_HASH_LEN))
+            pe = strata_fail(STRATA_ECORRUPT, "pack %s: name does not match its trailer", l.keys[i]);
+        if (pe == STRATA_ECORRUPT) {
+            /* A damaged pack must not stop the rest from being indexed; verify reports it. */
+            strata_log(STRATA_LOG_WARN, "%s (skipped)", strata_errmsg());
+            continue;
+        }
+        if (!pe) pe = index_add_pack(r, id, l.sizes[i], entries.data, count);
+        e = pe;
+        strata_progress_add(progress, l.sizes[i]);
+    }
+    strata_buf_free(&entries);
+    key_list_free(&l);
+    return e;
+}
+
+static strata_err index_version_object(repo *r, const char *key) {
+    strata_buf object, payload;
+    strata_buf_init(&object);
+    strata_buf_init(&payload);
+    repo_version *v = NULL;
+    strata_err e = storage_get(r->store, key, &object);
+    if (!e) e = version_object_unwrap(object.data, object.len, key, &payload);
+    if (!e) e = version_decode(payload.data, payload.len, &v);
+    if (!e && strcmp(key + strlen("versions/"), v->id))
+        e = strata_fail(STRATA_ECORRUPT, "%s: names version %s", key, v->id);
+    if (!e) e = index_add_version(r, v, &payload);
+    repo_version_free(v);
+    strata_buf_free(&object);
+    strata_buf_free(&payload);
+    return e;
+}
+
+static strata_err sync_versions(repo *r) {
+    key_list l = {0};
+    strata_err e = storage_list(r->store, "versions/", collect_key, &l);
+    /* Oldest first, so each file's newest record is the one left indexed. */
+    qsort(l.keys, l.n, sizeof *l.keys, cmp_str);
+    for (size_t i = 0; !e && i < l.n; i++) {
+        if (index_has_version(r, l.keys[i] + strlen("versions/"))) continue;
+        e = index_version_object(r, l.keys[i]);
+        if (e == STRATA_ECORRUPT) {
+            strata_log(STRATA_LOG_WARN, "%s (skipped)", strata_errmsg());
+            e = STRATA_OK;
+        }
+    }
+    key_list_free(&l);
+    return e;
+}
+
+strata_err repo_sync_index(repo *r) {
+    strata_err e = sync_packs(r, NULL);
+    return e ? e : sync_versions(r);
+}
+
+strata_err repo_index_rebuild(repo *r, strata_progress *progress) {
+    strata_err e = index_reset(r);
+    if (!e) e = sync_packs(r, progress);
+    if (!e) e = sync_versions(r);
+    return e;
+}

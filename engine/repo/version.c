@@ -1,0 +1,282 @@
+/* version.c - cluster versions: encoding, publishing, loading.
+ *
+ * A version is published by storing its object versions/<id>; that single
+ * atomic put is the commit point of a backup.  The same payload is kept
+ * in the index for fast listing, together with the newest record of every
+ * file, which is how the next backup recognises files it already has. */
+#include "engine/repo/repo_int.h"
+
+#include <string.h>
+#include <zstd.h>
+
+/* Bounds that keep a corrupt object from asking for absurd allocations. */
+#define MAX_STR 4096
+#define MAX_COUNT (1u << 26)
+
+void file_key(const char *node, const char *ks, const char *table_id, const char *path,
+              strata_buf *out) {
+    const char *parts[] = {node, ks, table_id, path};
+    for (int i = 0; i < 4; i++) strata_buf_put(out, parts[i], strlen(parts[i]) + 1);
+}
+
+static uint64_t zigzag(int64_t v) {
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v) {
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+void file_encode(const repo_file *f, strata_buf *out) {
+    strata_buf_put_str(out, f->node);
+    strata_buf_put_str(out, f->keyspace);
+    strata_buf_put_str(out, f->table);
+    strata_buf_put_str(out, f->table_id);
+    strata_buf_put_str(out, f->rel_path);
+    strata_buf_put_str(out, f->sstable);
+    strata_buf_put_varint(out, f->size);
+    strata_buf_put_varint(out, zigzag(f->mtime_ns));
+    strata_buf_put_varint(out, f->mode);
+    strata_buf_put(out, f->sample, STRATA_HASH_LEN);
+    strata_buf_put_varint(out, f->n_chunks);
+    for (uint32_t i = 0; i < f->n_chunks; i++) {
+        strata_buf_put(out, f->chunks[i].id, STRATA_HASH_LEN);
+        strata_buf_put_varint(out, f->chunks[i].size);
+    }
+}
+
+int file_decode(strata_reader *rd, repo_file *f) {
+    memset(f, 0, sizeof *f);
+    f->node = strata_read_str(rd, MAX_STR);
+    f->keyspace = strata_read_str(rd, MAX_STR);
+    f->table = strata_read_str(rd, MAX_STR);
+    f->table_id = strata_read_str(rd, MAX_STR);
+    f->rel_path = strata_read_str(rd, MAX_STR);
+    f->sstable = strata_read_str(rd, MAX_STR);
+    f->size = strata_read_varint(rd);
+    f->mtime_ns = unzigzag(strata_read_varint(rd));
+    f->mode = (uint32_t)strata_read_varint(rd);
+    strata_read(rd, f->sample, STRATA_HASH_LEN);
+    uint64_t n = strata_read_varint(rd);
+    /* Every chunk takes at least 33 bytes: a count beyond what is left is corrupt. */
+    if (n > MAX_COUNT || n * 33 > rd->left) rd->failed = 1;
+    if (rd->failed) return -1;
+    f->n_chunks = (uint32_t)n;
+    f->chunks = xcalloc(n, sizeof *f->chunks);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < f->n_chunks; i++) {
+        strata_read(rd, f->chunks[i].id, STRATA_HASH_LEN);
+        f->chunks[i].size = (uint32_t)strata_read_varint(rd);
+        total += f->chunks[i].size;
+    }
+    if (total != f->size) rd->failed = 1;
+    return rd->failed ? -1 : 0;
+}
+
+void repo_file_clear(repo_file *f) {
+    free(f->node);
+    free(f->keyspace);
+    free(f->table);
+    free(f->table_id);
+    free(f->rel_path);
+    free(f->sstable);
+    free(f->chunks);
+    memset(f, 0, sizeof *f);
+}
+
+void repo_file_copy(repo_file *dst, const repo_file *src) {
+    *dst = *src;
+    dst->node = xstrdup(src->node);
+    dst->keyspace = xstrdup(src->keyspace);
+    dst->table = xstrdup(src->table);
+    dst->table_id = xstrdup(src->table_id);
+    dst->rel_path = xstrdup(src->rel_path);
+    dst->sstable = xstrdup(src->sstable);
+    dst->chunks = xmalloc((src->n_chunks ? src->n_chunks : 1) * sizeof *dst->chunks);
+    memcpy(dst->chunks, src->chunks, src->n_chunks * sizeof *dst->chunks);
+}
+
+void version_encode(const repo_version *v, strata_buf *out) {
+    strata_buf_put_str(out, v->id);
+    strata_buf_put_varint(out, zigzag(v->time_us));
+    strata_buf_put_str(out, v->cluster);
+    strata_buf_put_varint(out, v->n_nodes);
+    for (size_t i = 0; i < v->n_nodes; i++) strata_buf_put_str(out, v->nodes[i]);
+    strata_buf_put_varint(out, v->logical_bytes);
+    strata_buf_put_varint(out, v->new_file_bytes);
+    strata_buf_put_varint(out, v->stored_bytes);
+    strata_buf_put_varint(out, v->n_sstables);
+    strata_buf_put_varint(out, v->new_sstables);
+    strata_buf_put_varint(out, v->new_files);
+    strata_buf_put_varint(out, v->n_files);
+    for (size_t i = 0; i < v->n_files; i++) file_encode(&v->files[i], out);
+}
+
+strata_err version_decode(const uint8_t *p, size_t n, repo_version **out) {
+    strata_reader rd;
+    strata_reader_init(&rd, p, n);
+    repo_version *v = xcalloc(1, sizeof *v);
+    char *id = strata_read_str(&rd, sizeof v->id - 1);
+    snprintf(v->id, sizeof v->id, "%s", id);
+    free(id);
+    v->time_us = unzigzag(strata_read_varint(&rd));
+    v->cluster = strata_read_str(&rd, MAX_STR);
+    uint64_t nodes = strata_read_varint(&rd);
+    if (nodes > rd.left) rd.failed = 1;
+    v->nodes = xcalloc(rd.failed ? 1 : nodes, sizeof *v->nodes);
+    for (; !rd.failed && v->n_nodes < nodes; v->n_nodes++)
+        v->nodes[v->n_nodes] = strata_read_str(&rd, MAX_STR);
+    v->logical_bytes = strata_read_varint(&rd);
+    v->new_file_bytes = strata_read_varint(&rd);
+    v->stored_bytes = strata_read_varint(&rd);
+    v->n_sstables = (uint32_t)strata_read_varint(&rd);
+    v->new_sstables = (uint32_t)strata_read_varint(&rd);
+    v->new_files = (uint32_t)strata_read_varint(&rd);
+    uint64_t files = strata_read_varint(&rd);
+    if (files > rd.left) rd.failed = 1;
+    v->files = xcalloc(rd.failed ? 1 : files, sizeof *v->files);
+    for (; !rd.failed && v->n_files < files; v->n_files++)
+        if (file_decode(&rd, &v->files[v->n_files])) {
+            repo_file_clear(&v->files[v->n_files]);
+            break;
+        }
+    if (rd.failed || rd.left) {
+        repo_version_free(v);
+        return strata_fail(STRATA_ECORRUPT, "malformed version record");
+    }
+    *out = v;
+    return STRATA_OK;
+}
+
+void repo_version_free(repo_version *v) {
+    if (!v) return;
+    for (size_t i = 0; i < v->n_nodes; i++) free(v->nodes[i]);
+    for (size_t i = 0; i < v->n_files; i++) repo_file_clear(&v->files[i]);
+    free(v->nodes);
+    free(v->files);
+    free(v->cluster);
+    free(v);
+}
+
+/* Object layout: magic(8) u32 format, u32 0, u64 payload length,
+ * SHA-256(payload)(32), zstd frame of the payload. */
+strata_err version_object_wrap(const strata_buf *payload, strata_buf *object) {
+    uint8_t digest[STRATA_HASH_LEN];
+    strata_sha256(payload->data, payload->len, digest);
+    strata_buf_put(object, VERSION_MAGIC, 8);
+    strata_buf_put_u32(object, REPO_FORMAT_VERSION);
+    strata_buf_put_u32(object, 0);
+    strata_buf_put_u64(object, payload->len);
+    strata_buf_put(object, digest, sizeof digest);
+    size_t bound = ZSTD_compressBound(payload->len);
+    strata_buf_reserve(object, bound);
+    size_t c = ZSTD_compress(object->data + object->len, bound, payload->data, payload->len, 3);
+    if (ZSTD_isError(c)) return strata_fail(STRATA_EIO, "compressing version: %s", ZSTD_getErrorName(c));
+    object->len += c;
+    return STRATA_OK;
+}
+
+strata_err version_object_unwrap(const uint8_t *p, size_t n, const char *key, strata_buf *payload) {
+    strata_reader rd;
+    strata_reader_init(&rd, p, n);
+    const uint8_t *magic = strata_read_ptr(&rd, 8);
+    uint32_t format = strata_read_u32(&rd);
+    strata_read_u32(&rd);
+    uint64_t len = strata_read_u64(&rd);
+    const uint8_t *digest = strata_read_ptr(&rd, STRATA_HASH_LEN);
+    if (rd.failed || memcmp(magic, VERSION_MAGIC, 8))
+        return strata_fail(STRATA_ECORRUPT, "%s: not a strata version object", key);
+    if (format != REPO_FORMAT_VERSION)
+        return strata_fail(STRATA_EFORMAT, "%s: version object format %u is not supported", key, format);
+    unsigned long long frame = ZSTD_getFrameContentSize(rd.p, rd.left);
+    if (frame != len || len > (1ull << 34))
+        return strata_fail(STRATA_ECORRUPT, "%s: bad payload length", key);
+    payload->len = 0;
+    strata_buf_reserve(payload, len);
+    size_t d = ZSTD_decompress(payload->data, len, rd.p, rd.left);
+    if (ZSTD_isError(d) || d != len) return strata_fail(STRATA_ECORRUPT, "%s: cannot decompress", key);
+    payload->len = len;
+    uint8_t check[STRATA_HASH_LEN];
+    strata_sha256(payload->data, len, check);
+    if (memcmp(check, digest, STRATA_HASH_LEN))
+        return strata_fail(STRATA_ECORRUPT, "%s: checksum mismatch", key);
+    return STRATA_OK;
+}
+
+strata_err repo_version_list(repo *r, char ***ids, size_t *n) {
+    return index_version_ids(r, ids, n);
+}
+
+void repo_version_list_free(char **ids, size_t n) {
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+strata_err repo_version_load(repo *r, const char *id, repo_version **out) {
+    char *latest = NULL;
+    if (!strcmp(id, "latest")) {
+        char **ids;
+        size_t n;
+        strata_err e = repo_version_list(r, &ids, &n);
+        if (e) return e;
+        if (!n) {
+            repo_version_list_free(ids, n);
+            return strata_fail(STRATA_ENOENT, "the repository holds no version yet");
+        }
+        latest = xstrdup(ids[n - 1]);
+        repo_version_list_free(ids, n);
+        id = latest;
+    }
+    strata_buf payload;
+    strata_buf_init(&payload);
+    strata_err e = index_version_get(r, id, &payload);
+    if (!e) e = version_decode(payload.data, payload.len, out);
+    strata_buf_free(&payload);
+    free(latest);
+    return e;
+}
+
+strata_err repo_version_assign_id(repo *r, repo_version *v) {
+    char base[32];
+    strata_iso8601(v->time_us / 1000000, base);
+    snprintf(v->id, sizeof v->id, "%s", base);
+    for (int n = 2; index_has_version(r, v->id); n++) {
+        snprintf(v->id, sizeof v->id, "%s.%d", base, n);
+    }
+    return STRATA_OK;
+}
+
+strata_err repo_version_commit(repo *r, const repo_version *v) {
+    strata_buf payload, object;
+    strata_buf_init(&payload);
+    strata_buf_init(&object);
+    version_encode(v, &payload);
+    strata_err e = version_object_wrap(&payload, &object);
+    char *key = xasprintf("versions/%s", v->id);
+    if (!e) e = storage_put(r->store, key, object.data, object.len);
+    if (!e) e = index_add_version(r, v, &payload);
+    free(key);
+    strata_buf_free(&payload);
+    strata_buf_free(&object);
+    return e;
+}
+
+strata_err repo_file_lookup(repo *r, const char *node, const char *keyspace, const char *table_id,
+                            const char *rel_path, repo_file *out) {
+    strata_buf key, rec;
+    strata_buf_init(&key);
+    strata_buf_init(&rec);
+    file_key(node, keyspace, table_id, rel_path, &key);
+    strata_err e = index_file_get(r, (const char *)key.data, key.len, &rec);
+    if (!e) {
+        strata_reader rd;
+        strata_reader_init(&rd, rec.data, rec.len);
+        if (file_decode(&rd, out)) {
+            repo_file_clear(out);
+            e = strata_fail(STRATA_ECORRUPT, "index: malformed file record");
+        }
+    }
+    strata_buf_free(&key);
+    strata_buf_free(&rec);
+    return e;
+}
