@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "engine/repo/repo.h"
+
 int cli_fail(void) {
     fprintf(stderr, "strata: error: %s\n", strata_errmsg());
     return CLI_EXIT_FAIL;
@@ -39,5 +41,41 @@ int cli_wants_help(int argc, char **argv) {
         if (!strcmp(argv[i], "--")) break;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
     }
+    return 0;
+}
+
+int cli_open_repo(const cli_globals *g, const char *command, int write, repo **out) {
+    const char *location = cli_repo(g, command);
+    if (!location) return CLI_EXIT_USAGE;
+    if (repo_open(location, write ? REPO_WRITE : REPO_READ, out)) return cli_fail();
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_selector(const char *arg, char **version, char **keyspace, char **table) {
+    char *parts[3] = {NULL, NULL, NULL};
+    const char *p = arg;
+    int n = 0;
+    while (n < 3) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (!len) break;
+        parts[n++] = xstrndup(p, len);
+        if (!slash) {
+            p = NULL;
+            break;
+        }
+        p = slash + 1;
+        if (!*p) {
+            p = NULL;
+            break;
+        }
+    }
+    if (p || !n) {
+        for (int i = 0; i < n; i++) free(parts[i]);
+        return -1;
+    }
+    *version = parts[0];
+    *keyspace = parts[1];
+    *table = parts[2];
     return 0;
 }

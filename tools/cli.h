@@ -41,6 +41,15 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * and returns NULL. */
 const char *cli_repo(const cli_globals *g, const char *command);
 
+/* Opens the repository for `command`; prints the error and returns the
+ * exit code (non-zero) on failure. */
+struct repo;
+int cli_open_repo(const cli_globals *g, const char *command, int write, struct repo **out);
+
+/* Splits "VERSION[/KEYSPACE[/TABLE]]" into newly allocated parts (absent
+ * parts NULL); returns -1 when there are more parts or empty ones. */
+int cli_parse_selector(const char *arg, char **version, char **keyspace, char **table);
+
 /* Writes `value` as indented JSON plus a newline on stdout and releases it. */
 void cli_print_json(json_t *value);
 

@@ -87,7 +87,10 @@ strata_err index_reset(repo *r) {
     return index_open(r);
 }
 
-static void location_encode(const chunk_location *loc, uint8_t out[PACK_ENTRY_LEN - STRATA_HASH_LEN]) {
+/* pack id, offset, stored, raw, codec, xxh3 */
+#define LOCATION_LEN (STRATA_HASH_LEN + 8 + 4 + 4 + 1 + 8)
+
+static void location_encode(const chunk_location *loc, uint8_t out[LOCATION_LEN]) {
     strata_buf b;
     strata_buf_init(&b);
     strata_buf_put(&b, loc->pack, STRATA_HASH_LEN);
@@ -132,7 +135,7 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     for (uint32_t i = 0; !rc && i < count; i++) {
-        uint8_t id[STRATA_HASH_LEN], value[PACK_ENTRY_LEN - STRATA_HASH_LEN];
+        uint8_t id[STRATA_HASH_LEN], value[LOCATION_LEN];
         chunk_location loc;
         pack_entry_decode(entries + (size_t)i * PACK_ENTRY_LEN, id, &loc);
         memcpy(loc.pack, pack_id, STRATA_HASH_LEN);
@@ -225,7 +228,7 @@ strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *
 /* Iterates all keys of `db`, calling fn with key and value. */
 static strata_err scan(repo *r, MDB_dbi db, int (*fn)(void *, MDB_val *, MDB_val *), void *ctx) {
     MDB_txn *txn;
-    MDB_cursor *cur;
+    MDB_cursor *cur = NULL;
     int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     rc = mdb_cursor_open(txn, db, &cur);
@@ -235,6 +238,8 @@ static strata_err scan(repo *r, MDB_dbi db, int (*fn)(void *, MDB_val *, MDB_val
         if (!rc) fn(ctx, &k, &v);
     }
     if (rc == MDB_NOTFOUND) rc = 0;
+    /* Read-only transactions do not free their cursors on abort. */
+    if (cur) mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc ? index_lmdb_error(rc, "scan") : STRATA_OK;
 }

@@ -181,4 +181,26 @@ strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_dam
 /* Total bytes of all pack objects (for progress and statistics). */
 strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 
+/* ---- Statistics --------------------------------------------------------------- */
+typedef struct {
+    char *keyspace, *table;
+    uint64_t files_latest;   /* files of the table in the newest version */
+    uint64_t logical_latest; /* their bytes */
+    uint64_t logical_all;    /* bytes of the table's files summed over all versions */
+    uint64_t stored;         /* bytes in packs of the distinct chunks of its files */
+} repo_table_stats;
+
+typedef struct {
+    uint64_t versions;
+    uint64_t logical_all; /* sum over versions of their files' bytes */
+    uint64_t stored;      /* bytes of all packs */
+    uint64_t packs;
+    repo_table_stats *tables; /* sorted by keyspace, table */
+    size_t n_tables;
+} repo_stats;
+
+/* Computes the statistics from the index and the pack listing. */
+strata_err repo_stats_compute(repo *r, repo_stats **out);
+void repo_stats_free(repo_stats *s);
+
 #endif

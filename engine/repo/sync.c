@@ -98,7 +98,7 @@ static strata_err sync_versions(repo *r) {
     key_list l = {0};
     strata_err e = storage_list(r->store, "versions/", collect_key, &l);
     /* Oldest first, so each file's newest record is the one left indexed. */
-    qsort(l.keys, l.n, sizeof *l.keys, cmp_str);
+    if (l.n) qsort(l.keys, l.n, sizeof *l.keys, cmp_str);
     for (size_t i = 0; !e && i < l.n; i++) {
         if (index_has_version(r, l.keys[i] + strlen("versions/"))) continue;
         e = index_version_object(r, l.keys[i]);

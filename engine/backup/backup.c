@@ -1,0 +1,290 @@
+/* backup.c - one cluster version: snapshot, store what is new, publish.
+ *
+ * The cut time is taken just before the snapshots are triggered.  Every
+ * node's snapshot is listed; each file is recognised as already stored
+ * (same node, table, name, size and identity sample: SSTables are
+ * immutable) or read and chunked by a pool of worker threads, each with
+ * its own pack writer, so nodes are read in parallel on all cores.  The
+ * version object is written last: a backup killed at any moment leaves
+ * no version behind, only sealed packs the next run reuses. */
+#include "engine/backup/backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    size_t node;            /* index into the cluster's nodes */
+    const cluster_file *cf;
+    int is_new;
+    uint64_t stored;
+} work_item;
+
+typedef struct {
+    repo *r;
+    const backup_options *opt;
+    work_item *items;
+    size_t n_items;
+    repo_file *files; /* parallel to items */
+    size_t next;      /* next item to take, under lock */
+    pthread_mutex_t lock;
+    strata_err error;
+    char error_msg[512];
+    strata_progress *progress;
+} backup_job;
+
+static int cancelled(backup_job *job) {
+    return (job->opt->cancel && *job->opt->cancel) || job->error;
+}
+
+static void job_fail(backup_job *job, strata_err e) {
+    pthread_mutex_lock(&job->lock);
+    if (!job->error) {
+        job->error = e;
+        snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void fill_record(repo_file *rec, const char *node, const cluster_file *cf) {
+    memset(rec, 0, sizeof *rec);
+    rec->node = xstrdup(node);
+    rec->keyspace = xstrdup(cf->keyspace);
+    rec->table = xstrdup(cf->table);
+    rec->table_id = xstrdup(cf->table_id);
+    rec->rel_path = xstrdup(cf->rel_path);
+    rec->sstable = xstrdup(cf->sstable);
+    rec->size = cf->size;
+    rec->mtime_ns = cf->mtime_ns;
+    rec->mode = cf->mode;
+}
+
+/* Reuses the stored chunk list when the file is known, else stores it. */
+static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *it, repo_file *rec) {
+    const char *node = job->opt->cluster->nodes[it->node].name;
+    const cluster_file *cf = it->cf;
+    fill_record(rec, node, cf);
+    int fd = open(cf->abs_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", cf->abs_path);
+    strata_err e = repo_file_sample(fd, cf->size, rec->sample);
+    repo_file known;
+    if (!e && repo_file_lookup(job->r, node, cf->keyspace, cf->table_id, cf->rel_path, &known) == STRATA_OK) {
+        if (known.size == cf->size && !memcmp(known.sample, rec->sample, STRATA_HASH_LEN)) {
+            rec->n_chunks = known.n_chunks;
+            rec->chunks = known.chunks;
+            known.chunks = NULL;
+        }
+        repo_file_clear(&known);
+    }
+    if (!e && !rec->chunks) {
+        it->is_new = 1;
+        e = repo_store_file(w, fd, rec, job->progress, &it->stored);
+        if (e) e = strata_fail(e, "%s: %s", cf->abs_path, strata_errmsg());
+    } else if (!e) {
+        strata_progress_add(job->progress, cf->size);
+    }
+    close(fd);
+    return e;
+}
+
+static void *worker(void *arg) {
+    backup_job *job = arg;
+    repo_pack_writer *w = repo_pack_writer_new(job->r);
+    strata_err e = STRATA_OK;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        size_t i = job->next++;
+        pthread_mutex_unlock(&job->lock);
+        if (i >= job->n_items || cancelled(job)) break;
+        e = process_file(job, w, &job->items[i], &job->files[i]);
+        if (e) break;
+    }
+    if (!e && !cancelled(job)) e = repo_pack_writer_flush(w);
+    if (e) job_fail(job, e);
+    repo_pack_writer_free(w);
+    return NULL;
+}
+
+static strata_err run_workers(backup_job *job, int jobs) {
+    if (jobs <= 0) jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    if (jobs > 64) jobs = 64;
+    pthread_t *threads = xcalloc((size_t)jobs, sizeof *threads);
+    int started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, worker, job)) break;
+    if (!started) worker(job);
+    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    free(threads);
+    if (job->error) return strata_fail(job->error, "%s", job->error_msg);
+    if (job->opt->cancel && *job->opt->cancel) return strata_fail(STRATA_EINTR, "backup interrupted");
+    return STRATA_OK;
+}
+
+typedef struct {
+    const cluster_node *node;
+    const char *tag;
+    const cluster_filter *filter;
+    cluster_snapshot *snap;
+    strata_err error;
+    char error_msg[512];
+} snapshot_task;
+
+static void *take_snapshot(void *arg) {
+    snapshot_task *t = arg;
+    t->error = cluster_snapshot_take(t->node, t->tag, t->filter, &t->snap);
+    if (t->error) snprintf(t->error_msg, sizeof t->error_msg, "node %s: %s", t->node->name, strata_errmsg());
+    return NULL;
+}
+
+/* Snapshots all nodes at once: the cut should be as close to one instant as we can make it. */
+static strata_err snapshot_all(const backup_options *opt, const char *tag, snapshot_task *tasks) {
+    const cluster_config *c = opt->cluster;
+    pthread_t *threads = xcalloc(c->n_nodes, sizeof *threads);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        tasks[i] = (snapshot_task){.node = &c->nodes[i], .tag = tag, .filter = &opt->filter};
+        if (pthread_create(&threads[i], NULL, take_snapshot, &tasks[i])) take_snapshot(&tasks[i]), threads[i] = 0;
+    }
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (threads[i]) pthread_join(threads[i], NULL);
+    free(threads);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (tasks[i].error) return strata_fail(tasks[i].error, "%s", tasks[i].error_msg);
+    return STRATA_OK;
+}
+
+static void release_all(snapshot_task *tasks, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i].snap && cluster_snapshot_release(tasks[i].snap))
+            strata_log(STRATA_LOG_WARN, "node %s: releasing snapshot: %s", tasks[i].node->name, strata_errmsg());
+        tasks[i].snap = NULL;
+    }
+}
+
+static int cmp_item(const void *a, const void *b) {
+    const work_item *x = a, *y = b;
+    if (x->node != y->node) return x->node < y->node ? -1 : 1;
+    int c = strcmp(x->cf->keyspace, y->cf->keyspace);
+    if (!c) c = strcmp(x->cf->table, y->cf->table);
+    if (!c) c = strcmp(x->cf->table_id, y->cf->table_id);
+    if (!c) c = strcmp(x->cf->rel_path, y->cf->rel_path);
+    return c;
+}
+
+static void collect_items(backup_job *job, snapshot_task *tasks, size_t n_nodes, uint64_t *total) {
+    size_t n = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        size_t count;
+        cluster_snapshot_files(tasks[i].snap, &count);
+        n += count;
+    }
+    job->items = xcalloc(n ? n : 1, sizeof *job->items);
+    job->files = xcalloc(n ? n : 1, sizeof *job->files);
+    *total = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        size_t count;
+        const cluster_file *files = cluster_snapshot_files(tasks[i].snap, &count);
+        for (size_t f = 0; f < count; f++) {
+            job->items[job->n_items++] = (work_item){.node = i, .cf = &files[f]};
+            *total += files[f].size;
+        }
+    }
+    if (job->n_items) qsort(job->items, job->n_items, sizeof *job->items, cmp_item);
+}
+
+/* Counts distinct SSTables (node + table + sstable name), and those with a new file. */
+static void count_sstables(const backup_job *job, backup_result *res, repo_version *v) {
+    for (size_t i = 0; i < job->n_items; i++) {
+        const work_item *it = &job->items[i];
+        const repo_file *f = &job->files[i];
+        res->bytes_logical += f->size;
+        if (it->is_new) {
+            res->files_new++;
+            res->bytes_read += f->size;
+            res->bytes_stored += it->stored;
+        } else {
+            res->files_unchanged++;
+        }
+        if (!*f->sstable) continue;
+        int first = i == 0 || job->items[i - 1].node != it->node ||
+                    strcmp(job->files[i - 1].table_id, f->table_id) ||
+                    strcmp(job->files[i - 1].keyspace, f->keyspace) ||
+                    strcmp(job->files[i - 1].sstable, f->sstable);
+        if (!first) continue;
+        int any_new = 0;
+        for (size_t j = i; j < job->n_items && job->items[j].node == it->node &&
+                           !strcmp(job->files[j].table_id, f->table_id) &&
+                           !strcmp(job->files[j].keyspace, f->keyspace) &&
+                           !strcmp(job->files[j].sstable, f->sstable);
+             j++)
+            any_new |= job->items[j].is_new;
+        if (any_new)
+            res->sstables_new++;
+        else
+            res->sstables_unchanged++;
+    }
+    v->logical_bytes = res->bytes_logical;
+    v->new_file_bytes = res->bytes_read;
+    v->stored_bytes = res->bytes_stored;
+    v->n_sstables = (uint32_t)(res->sstables_new + res->sstables_unchanged);
+    v->new_sstables = (uint32_t)res->sstables_new;
+    v->new_files = (uint32_t)res->files_new;
+}
+
+static strata_err publish(repo *r, const backup_options *opt, backup_job *job, int64_t time_us,
+                          backup_result *res) {
+    repo_version v = {0};
+    v.time_us = time_us;
+    v.cluster = opt->cluster->name;
+    v.n_nodes = opt->cluster->n_nodes;
+    v.nodes = xcalloc(v.n_nodes, sizeof *v.nodes);
+    for (size_t i = 0; i < v.n_nodes; i++) v.nodes[i] = opt->cluster->nodes[i].name;
+    v.files = job->files;
+    v.n_files = job->n_items;
+    count_sstables(job, res, &v);
+    strata_err e = repo_version_assign_id(r, &v);
+    if (!e) e = repo_version_commit(r, &v);
+    if (!e) snprintf(res->version, sizeof res->version, "%s", v.id);
+    free(v.nodes);
+    return e;
+}
+
+strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
+    memset(res, 0, sizeof *res);
+    double start = strata_mono_s();
+    int64_t time_us = strata_now_us();
+    char iso[32], tag[64];
+    strata_iso8601(time_us / 1000000, iso);
+    snprintf(tag, sizeof tag, "strata-%.4s%.2s%.2sT%.2s%.2s%.2sZ-%d", iso, iso + 5, iso + 8, iso + 11,
+             iso + 14, iso + 17, (int)getpid());
+    size_t n_nodes = opt->cluster->n_nodes;
+    snapshot_task *tasks = xcalloc(n_nodes, sizeof *tasks);
+    backup_job job = {.r = r, .opt = opt};
+    pthread_mutex_init(&job.lock, NULL);
+
+    strata_err e = snapshot_all(opt, tag, tasks);
+    if (!e) {
+        uint64_t total;
+        collect_items(&job, tasks, n_nodes, &total);
+        job.progress = strata_progress_new("backup", total);
+        e = run_workers(&job, opt->jobs);
+        strata_progress_done(job.progress);
+    }
+    if (!e) e = publish(r, opt, &job, time_us, res);
+    /* Releasing may log; keep the message of the failure that matters. */
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", strata_errmsg());
+    release_all(tasks, n_nodes);
+    if (e) strata_fail(e, "%s", saved);
+    res->nodes = n_nodes;
+    res->seconds = strata_mono_s() - start;
+    for (size_t i = 0; i < job.n_items; i++) repo_file_clear(&job.files[i]);
+    free(job.files);
+    free(job.items);
+    free(tasks);
+    pthread_mutex_destroy(&job.lock);
+    return e;
+}

@@ -1,0 +1,56 @@
+/* backup.h - cluster versions in and out of a repository.
+ *
+ * backup_run() takes one version of a whole cluster: it snapshots every
+ * node, stores the SSTable files the repository does not hold yet, and
+ * publishes the version.  restore_run() writes a version (or one keyspace
+ * or table of it) back as each node's files, byte for byte. */
+#ifndef STRATA_BACKUP_H
+#define STRATA_BACKUP_H
+
+#include <signal.h>
+
+#include "engine/cluster/cluster.h"
+#include "engine/repo/repo.h"
+
+typedef struct {
+    const cluster_config *cluster;
+    cluster_filter filter;
+    int jobs;                                /* worker threads; <= 0: one per CPU */
+    volatile sig_atomic_t *cancel;           /* set non-zero to stop (may be NULL) */
+} backup_options;
+
+typedef struct {
+    char version[48];
+    size_t nodes;
+    uint64_t sstables_new, sstables_unchanged;
+    uint64_t files_new, files_unchanged;
+    uint64_t bytes_logical; /* all files of the version */
+    uint64_t bytes_read;    /* files that had to be read */
+    uint64_t bytes_stored;  /* added to the repository */
+    double seconds;
+} backup_result;
+
+/* Takes one cluster version.  Nothing is published unless every node was
+ * read completely; snapshots are released in every case. */
+strata_err backup_run(repo *r, const backup_options *opt, backup_result *res);
+
+typedef struct {
+    const char *version;  /* id or "latest" */
+    const char *keyspace; /* NULL: all */
+    const char *table;    /* NULL: all (needs keyspace) */
+    const char *node;     /* NULL: all nodes */
+    const char *to;       /* target directory */
+    int overwrite;        /* replace existing files instead of failing */
+} restore_options;
+
+typedef struct {
+    char version[48];
+    uint64_t files, bytes;
+} restore_result;
+
+/* Writes <to>/<node>/<keyspace>/<table>/<rel_path> for every selected file,
+ * each chunk checked against its SHA-256, each file written to a temporary
+ * name and renamed, with its original mode and mtime. */
+strata_err restore_run(repo *r, const restore_options *opt, restore_result *res);
+
+#endif

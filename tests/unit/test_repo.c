@@ -1,0 +1,297 @@
+/* test_repo.c - the repository engine: chunking, packs, index, versions.
+ *
+ * Runs against a real local repository in a temporary directory and
+ * checks bytes read back against bytes written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/repo/repo.h"
+
+static uint64_t rng_state;
+static uint64_t rng(void) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return rng_state >> 17;
+}
+
+static uint8_t *random_bytes(size_t n, uint64_t seed) {
+    rng_state = seed;
+    uint8_t *p = xmalloc(n);
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rng();
+    return p;
+}
+
+static char *temp_repo(void) {
+    char tmpl[] = "/tmp/strata-unit-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    char *loc = xasprintf("%s/repo", dir);
+    assert_int_equal(repo_init(loc), STRATA_OK);
+    return loc;
+}
+
+static void remove_tree(const char *path) {
+    char *cmd = xasprintf("rm -rf '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* Cuts a buffer into chunks the way repo_store_file does (all data present). */
+static size_t cut_all(const uint8_t *data, size_t len, size_t *sizes, size_t max) {
+    size_t n = 0, pos = 0;
+    while (pos < len && n < max) {
+        size_t c = repo_chunk_boundary(data + pos, len - pos);
+        if (!c) c = len - pos;
+        sizes[n++] = c;
+        pos += c;
+    }
+    return n;
+}
+
+static void test_chunk_bounds_and_average(void **state) {
+    (void)state;
+    size_t len = 64u << 20;
+    uint8_t *data = random_bytes(len, 1);
+    size_t sizes[512];
+    size_t n = cut_all(data, len, sizes, 512);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += sizes[i];
+        if (i + 1 < n) {
+            assert_true(sizes[i] > REPO_CHUNK_MIN);
+            assert_true(sizes[i] <= REPO_CHUNK_MAX);
+        }
+    }
+    assert_int_equal(total, len);
+    /* 64 MiB at ~1 MiB average: far from both 16 (all max) and 256 (all min). */
+    assert_in_range(n, 32, 128);
+    free(data);
+}
+
+static void test_chunk_boundaries_resynchronise(void **state) {
+    (void)state;
+    size_t len = 16u << 20;
+    uint8_t *data = random_bytes(len + 100, 2);
+    size_t a[64], b[64];
+    size_t na = cut_all(data + 100, len, a, 64);
+    /* The same content behind 100 extra bytes: after the first few chunks
+     * the boundaries (relative to the content) coincide again. */
+    size_t nb = cut_all(data, len + 100, b, 64);
+    size_t ends_a[64], ends_b[64], sa = 0, sb = 0;
+    for (size_t i = 0; i < na; i++) ends_a[i] = sa += a[i];
+    for (size_t i = 0; i < nb; i++) ends_b[i] = (sb += b[i]) - 100;
+    size_t common = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (ends_a[i] == ends_b[j]) common++;
+    assert_true(common + 2 >= na);
+    free(data);
+}
+
+static void test_buffer_reader_bounds(void **state) {
+    (void)state;
+    strata_buf b;
+    strata_buf_init(&b);
+    strata_buf_put_varint(&b, 300);
+    strata_buf_put_str(&b, "keyspace");
+    strata_buf_put_u64(&b, 0x0102030405060708ull);
+    strata_reader rd;
+    strata_reader_init(&rd, b.data, b.len);
+    assert_int_equal(strata_read_varint(&rd), 300);
+    char *s = strata_read_str(&rd, 100);
+    assert_string_equal(s, "keyspace");
+    free(s);
+    assert_int_equal(strata_read_u64(&rd), 0x0102030405060708ull);
+    assert_false(rd.failed);
+    assert_int_equal(strata_read_u32(&rd), 0);
+    assert_true(rd.failed);
+    /* A string longer than allowed fails instead of allocating. */
+    strata_reader_init(&rd, b.data + 2, b.len - 2);
+    s = strata_read_str(&rd, 3);
+    assert_true(rd.failed);
+    free(s);
+    strata_buf_free(&b);
+}
+
+static void store_and_read_back(repo *r, const uint8_t *data, size_t len, repo_file *rec) {
+    char path[] = "/tmp/strata-unit-file-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    memset(rec, 0, sizeof *rec);
+    rec->size = len;
+    repo_pack_writer *w = repo_pack_writer_new(r);
+    uint64_t stored = 0;
+    assert_int_equal(repo_store_file(w, fd, rec, NULL, &stored), STRATA_OK);
+    assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
+    repo_pack_writer_free(w);
+    close(fd);
+    unlink(path);
+    strata_buf out;
+    strata_buf_init(&out);
+    size_t off = 0;
+    for (uint32_t i = 0; i < rec->n_chunks; i++) {
+        assert_int_equal(repo_read_chunk(r, rec->chunks[i].id, 1, &out), STRATA_OK);
+        assert_int_equal(out.len, rec->chunks[i].size);
+        assert_memory_equal(out.data, data + off, out.len);
+        off += out.len;
+    }
+    assert_int_equal(off, len);
+    strata_buf_free(&out);
+}
+
+static void test_store_read_and_dedup(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    size_t len = 9u << 20;
+    uint8_t *data = random_bytes(len, 3);
+    /* Second half compressible: zstd must shrink it, and reads must still match. */
+    for (size_t i = len / 2; i < len; i++) data[i] = (uint8_t)("cassandra row "[i % 14]);
+    repo_file rec;
+    store_and_read_back(r, data, len, &rec);
+    uint64_t bytes, packs;
+    assert_int_equal(repo_stored_bytes(r, &bytes, &packs), STRATA_OK);
+    assert_int_equal(packs, 1);
+    assert_true(bytes < len * 3 / 4);
+    /* The same content again adds nothing. */
+    repo_file again;
+    store_and_read_back(r, data, len, &again);
+    uint64_t bytes2, packs2;
+    repo_stored_bytes(r, &bytes2, &packs2);
+    assert_int_equal(packs2, 1);
+    assert_int_equal(bytes2, bytes);
+    assert_int_equal(again.n_chunks, rec.n_chunks);
+    free(rec.chunks);
+    free(again.chunks);
+    free(data);
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
+static void test_version_commit_rebuild_lookup(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    uint8_t *data = random_bytes(3u << 20, 4);
+    repo_file f;
+    store_and_read_back(r, data, 3u << 20, &f);
+    f.node = "node1";
+    f.keyspace = "app";
+    f.table = "users";
+    f.table_id = "8f4956a0e60111f1b5720f8cceb1328b";
+    f.rel_path = "nb-1-big-Data.db";
+    f.sstable = "nb-1-big";
+    f.mtime_ns = 1795303196550666000;
+    f.mode = 0100644;
+    char *nodes[] = {"node1"};
+    repo_version v = {.time_us = 1795303196550666, .cluster = "c", .nodes = nodes, .n_nodes = 1,
+                      .files = &f, .n_files = 1, .logical_bytes = f.size};
+    assert_int_equal(repo_version_assign_id(r, &v), STRATA_OK);
+    assert_string_equal(v.id, "2026-11-21T23:19:56Z");
+    assert_int_equal(repo_version_commit(r, &v), STRATA_OK);
+    /* A second version in the same second gets a suffix. */
+    repo_version v2 = v;
+    assert_int_equal(repo_version_assign_id(r, &v2), STRATA_OK);
+    assert_string_equal(v2.id, "2026-11-21T23:19:56Z.2");
+
+    /* Throw the index away: everything must come back from the objects. */
+    assert_int_equal(repo_index_rebuild(r, NULL), STRATA_OK);
+    repo_version *loaded;
+    assert_int_equal(repo_version_load(r, "latest", &loaded), STRATA_OK);
+    assert_string_equal(loaded->id, v.id);
+    assert_int_equal(loaded->n_files, 1);
+    assert_string_equal(loaded->files[0].rel_path, "nb-1-big-Data.db");
+    assert_int_equal(loaded->files[0].n_chunks, f.n_chunks);
+    assert_memory_equal(loaded->files[0].chunks, f.chunks, f.n_chunks * sizeof *f.chunks);
+    repo_version_free(loaded);
+    repo_file known;
+    assert_int_equal(repo_file_lookup(r, "node1", "app", f.table_id, "nb-1-big-Data.db", &known), STRATA_OK);
+    assert_int_equal(known.size, f.size);
+    repo_file_clear(&known);
+    assert_int_equal(repo_file_lookup(r, "node2", "app", f.table_id, "nb-1-big-Data.db", &known), STRATA_ENOENT);
+    strata_buf out;
+    strata_buf_init(&out);
+    assert_int_equal(repo_read_chunk(r, f.chunks[0].id, 1, &out), STRATA_OK);
+    assert_memory_equal(out.data, data, out.len);
+    strata_buf_free(&out);
+    free(f.chunks);
+    free(data);
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
+static void test_open_errors(void **state) {
+    (void)state;
+    repo *r;
+    assert_int_equal(repo_open("/nonexistent/strata-repo", REPO_READ, &r), STRATA_ENOTREPO);
+    char tmpl[] = "/tmp/strata-unit-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_int_equal(repo_open(dir, REPO_READ, &r), STRATA_ENOTREPO);
+    assert_non_null(strstr(strata_errmsg(), "not a strata repository"));
+    char *loc = temp_repo();
+    assert_int_equal(repo_init(loc), STRATA_EEXIST);
+    repo *writer, *second;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &writer), STRATA_OK);
+    assert_int_equal(repo_open(loc, REPO_WRITE, &second), STRATA_ELOCKED);
+    repo *reader;
+    assert_int_equal(repo_open(loc, REPO_READ, &reader), STRATA_OK);
+    repo_close(reader);
+    repo_close(writer);
+    remove_tree(loc);
+    remove_tree(dir);
+    free(loc);
+}
+
+static void test_corrupt_chunk_detected(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    uint8_t *data = random_bytes(2u << 20, 5);
+    repo_file f;
+    store_and_read_back(r, data, 2u << 20, &f);
+    /* Flip one byte in the middle of the only pack. */
+    char *cmd = xasprintf("f=$(find '%s/packs' -type f | head -1); "
+                          "printf '\\377' | dd of=\"$f\" bs=1 seek=1000000 conv=notrunc status=none", loc);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    strata_buf out;
+    strata_buf_init(&out);
+    strata_err e = STRATA_OK;
+    for (uint32_t i = 0; i < f.n_chunks && !e; i++) e = repo_read_chunk(r, f.chunks[i].id, 0, &out);
+    assert_int_equal(e, STRATA_ECORRUPT);
+    strata_buf_free(&out);
+    repo_verify_result res;
+    assert_int_equal(repo_verify(r, NULL, NULL, NULL, NULL, &res), STRATA_OK);
+    assert_int_equal(res.bad_chunks, 1);
+    free(f.chunks);
+    free(data);
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunk_bounds_and_average),
+        cmocka_unit_test(test_chunk_boundaries_resynchronise),
+        cmocka_unit_test(test_buffer_reader_bounds),
+        cmocka_unit_test(test_store_read_and_dedup),
+        cmocka_unit_test(test_version_commit_rebuild_lookup),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_corrupt_chunk_detected),
+    };
+    return cmocka_run_group_tests_name("repo", tests, NULL, NULL);
+}

@@ -1,0 +1,34 @@
+/* cmd_index.c - `strata index rebuild`: recreate the local index. */
+#include <string.h>
+
+#include "engine/repo/repo.h"
+#include "tools/cli.h"
+
+static void help(void) {
+    printf("usage: strata -r REPO index rebuild\n"
+           "\n"
+           "Discards the local index and recreates it from the stored objects\n"
+           "alone (pack trailers and version objects).  Never needed for\n"
+           "correctness: opening a repository indexes whatever the index lacks.\n");
+}
+
+int cmd_index(const cli_globals *g, int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return help(), CLI_EXIT_OK;
+    if (argc != 2 || strcmp(argv[1], "rebuild")) return cli_usage_error("index", "expects 'rebuild'");
+    repo *r;
+    int rc = cli_open_repo(g, "index", 1, &r);
+    if (rc) return rc;
+    strata_progress *progress = strata_progress_new("rebuild", 0);
+    rc = repo_index_rebuild(r, progress) ? cli_fail() : CLI_EXIT_OK;
+    strata_progress_done(progress);
+    if (!rc && !g->quiet) {
+        char **ids;
+        size_t n;
+        if (!repo_version_list(r, &ids, &n)) {
+            printf("index rebuilt: %zu versions\n", n);
+            repo_version_list_free(ids, n);
+        }
+    }
+    repo_close(r);
+    return rc;
+}

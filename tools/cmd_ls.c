@@ -1,0 +1,59 @@
+/* cmd_ls.c - `strata ls`: the files of a version, one keyspace or one table. */
+#include <getopt.h>
+#include <string.h>
+
+#include "engine/repo/repo.h"
+#include "tools/cli.h"
+
+static void help(void) {
+    printf("usage: strata -r REPO ls VERSION[/KEYSPACE[/TABLE]] [--json]\n"
+           "\n"
+           "Lists the files of a version (VERSION may be 'latest'), optionally of\n"
+           "one keyspace or table: node/keyspace/table/file and size.\n");
+}
+
+int cmd_ls(const cli_globals *g, int argc, char **argv) {
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'J') json = 1;
+        else if (c == 'h') return help(), CLI_EXIT_OK;
+        else return cli_usage_error("ls", "bad option");
+    }
+    if (optind + 1 != argc) return cli_usage_error("ls", "expects one VERSION[/KEYSPACE[/TABLE]]");
+    char *version, *ks, *table;
+    if (cli_parse_selector(argv[optind], &version, &ks, &table))
+        return cli_usage_error("ls", "bad selector '%s'", argv[optind]);
+    repo *r = NULL;
+    repo_version *v = NULL;
+    int rc = cli_open_repo(g, "ls", 0, &r);
+    if (!rc && repo_version_load(r, version, &v)) rc = cli_fail();
+    json_t *all = json_array();
+    size_t shown = 0;
+    for (size_t i = 0; !rc && i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        if ((ks && strcmp(ks, f->keyspace)) || (table && strcmp(table, f->table))) continue;
+        shown++;
+        if (json)
+            json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "node", f->node,
+                                                 "keyspace", f->keyspace, "table", f->table, "table_id",
+                                                 f->table_id, "path", f->rel_path, "sstable", f->sstable,
+                                                 "size", (json_int_t)f->size));
+        else
+            printf("%12llu  %s/%s/%s/%s\n", (unsigned long long)f->size, f->node, f->keyspace, f->table,
+                   f->rel_path);
+    }
+    if (!rc && !shown && (ks || table)) {
+        strata_fail(STRATA_ENOENT, "version %s has no %s%s%s", v->id, ks, table ? "." : "", table ? table : "");
+        rc = cli_fail();
+    }
+    if (!rc && json) cli_print_json(all);
+    else json_decref(all);
+    repo_version_free(v);
+    repo_close(r);
+    free(version);
+    free(ks);
+    free(table);
+    return rc;
+}
