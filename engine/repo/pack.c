@@ -16,7 +16,9 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#define ZSTD_LEVEL 3
+/* On real LZ4-compressed Data.db, level 1 saves 15% at ~480 MB/s while
+ * level 3 saves 1.4% more at ~110 MB/s: the bulk of a backup is such data. */
+#define ZSTD_LEVEL 1
 #define SAMPLE_LEN (64u * 1024)
 /* A sample that does not shrink below 97% marks a chunk as incompressible. */
 #define SAMPLE_GAIN_NUM 97
