@@ -1,0 +1,45 @@
+/* cluster_int.h - what the cluster module's files share internally:
+ * finding the table directories of a data directory (scan.c) and listing
+ * the files of one table directory or of its snapshot (scan.c), used by
+ * the snapshot code (snapshot.c). */
+#ifndef STRATA_CLUSTER_INT_H
+#define STRATA_CLUSTER_INT_H
+
+#include "engine/cluster/cluster.h"
+
+/* One <data_dir>/<keyspace>/<table>-<id>/ directory. */
+typedef struct {
+    char *keyspace;
+    char *table;
+    char *table_id; /* "" when the directory name carries no id */
+    char *path;
+} cluster_table_dir;
+
+typedef struct {
+    cluster_table_dir *v;
+    size_t n;
+} cluster_table_list;
+
+typedef struct {
+    cluster_file *v;
+    size_t n, cap;
+} cluster_file_list;
+
+/* Appends the table directories of `data_dir` that `filter` selects.  A
+ * missing or unreadable data directory (or keyspace directory) fails with
+ * a message naming it: a silently skipped directory would be missing data. */
+strata_err cluster_scan_tables(const char *data_dir, const cluster_filter *filter, cluster_table_list *out);
+void cluster_table_list_free(cluster_table_list *l);
+
+/* Appends the regular files of `read_dir` (the table directory itself or
+ * a snapshot of it) and of its hidden .<index>/ subdirectories, described
+ * as files of table `t`.  Files that vanish while listed (compacted away)
+ * are left out. */
+strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, cluster_file_list *out);
+
+/* Sorts by keyspace, table, table id, rel_path and fails on a file that
+ * two data directories both hold. */
+strata_err cluster_file_list_finish(cluster_file_list *l);
+void cluster_file_list_free(cluster_file_list *l);
+
+#endif

@@ -1,0 +1,222 @@
+/* config.c - the cluster description file: which nodes, where their data is.
+ *
+ * The file is INI, parsed by inih.  inih reports name/value pairs but not
+ * section headers (a section without keys would go unseen) nor line
+ * numbers, so the line reader handed to ini_parse_stream() counts lines and
+ * registers each [section] header itself; every error then names the file
+ * and line as "cluster.ini:7: ...".  Only the first error is reported. */
+#include "engine/cluster/cluster.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <string.h>
+
+typedef struct {
+    const char *path;
+    char *dir;              /* the file's directory, base of relative data_dirs */
+    FILE *fp;
+    int lineno;
+    int error_line;         /* first error found by this file's rules, 0: none */
+    char error[256];
+    cluster_config *c;
+    int *node_lines;        /* header line of each node, parallel to c->nodes */
+    int cluster_line;       /* header line of [cluster], 0: absent */
+} config_parser;
+
+static void parse_error(config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void parse_error(config_parser *p, const char *fmt, ...) {
+    if (p->error_line) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->error, sizeof p->error, fmt, ap);
+    va_end(ap);
+    p->error_line = p->lineno;
+}
+
+/* Node names become directory names in a restore, so they stay simple. */
+static int valid_node_name(const char *s) {
+    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._-", *s)) return 0;
+    return 1;
+}
+
+static cluster_node *find_node(cluster_config *c, const char *name) {
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!strcmp(c->nodes[i].name, name)) return &c->nodes[i];
+    return NULL;
+}
+
+/* Called for every "[...]" line before inih parses it. */
+static void begin_section(config_parser *p, const char *name) {
+    if (!strcmp(name, "cluster")) {
+        if (p->cluster_line) parse_error(p, "duplicate [cluster] section");
+        p->cluster_line = p->lineno;
+        return;
+    }
+    if (strncmp(name, "node", 4) || !isspace((unsigned char)name[4])) {
+        parse_error(p, "unknown section [%s] (expected [cluster] or [node NAME])", name);
+        return;
+    }
+    const char *node = name + 4;
+    while (isspace((unsigned char)*node)) node++;
+    if (!valid_node_name(node)) {
+        parse_error(p, "invalid node name '%s' (letters, digits, '.', '_' and '-' only)", node);
+        return;
+    }
+    cluster_config *c = p->c;
+    if (find_node(c, node)) {
+        parse_error(p, "duplicate node '%s'", node);
+        return;
+    }
+    c->nodes = xrealloc(c->nodes, (c->n_nodes + 1) * sizeof *c->nodes);
+    p->node_lines = xrealloc(p->node_lines, (c->n_nodes + 1) * sizeof *p->node_lines);
+    c->nodes[c->n_nodes] = (cluster_node){.name = xstrdup(node)};
+    p->node_lines[c->n_nodes] = p->lineno;
+    c->n_nodes++;
+}
+
+static void look_for_section(config_parser *p, const char *line) {
+    while (isspace((unsigned char)*line)) line++;
+    if (*line != '[') return;
+    const char *end = strchr(line, ']');
+    if (!end) return; /* inih reports the syntax error */
+    char *name = xstrndup(line + 1, (size_t)(end - line - 1));
+    begin_section(p, name);
+    free(name);
+}
+
+/* fgets() that counts lines, notices section headers and refuses lines
+ * longer than inih's fixed buffer, which inih would silently split. */
+static char *read_line(char *str, int num, void *stream) {
+    config_parser *p = stream;
+    if (!fgets(str, num, p->fp)) return NULL;
+    p->lineno++;
+    size_t len = strlen(str);
+    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(p->fp)) {
+        parse_error(p, "line longer than %d characters", num - 2);
+        int ch;
+        while ((ch = fgetc(p->fp)) != EOF && ch != '\n') {}
+    }
+    look_for_section(p, str);
+    return str;
+}
+
+static char *absolute_dir(const config_parser *p, const char *value) {
+    if (value[0] == '/') return xstrdup(value);
+    return xasprintf("%s/%s", p->dir, value);
+}
+
+static int set_node_key(config_parser *p, cluster_node *n, const char *key, const char *value) {
+    if (!strcmp(key, "data_dir")) {
+        n->data_dirs = xrealloc(n->data_dirs, (n->n_data_dirs + 1) * sizeof *n->data_dirs);
+        n->data_dirs[n->n_data_dirs++] = absolute_dir(p, value);
+    } else if (!strcmp(key, "snapshot_cmd") || !strcmp(key, "clear_snapshot_cmd")) {
+        char **slot = key[0] == 's' ? &n->snapshot_cmd : &n->clear_snapshot_cmd;
+        if (*slot) {
+            parse_error(p, "duplicate key '%s' in [node %s]", key, n->name);
+            return 0;
+        }
+        *slot = xstrdup(value);
+    } else {
+        parse_error(p, "unknown key '%s' in [node %s] (expected data_dir, snapshot_cmd, clear_snapshot_cmd)",
+                    key, n->name);
+        return 0;
+    }
+    return 1;
+}
+
+static int on_value(void *user, const char *section, const char *key, const char *value) {
+    config_parser *p = user;
+    if (p->error_line) return 0;
+    if (!*section) {
+        parse_error(p, "'%s' outside of a section", key);
+        return 0;
+    }
+    if (!*value) {
+        parse_error(p, "empty value for '%s'", key);
+        return 0;
+    }
+    if (!strcmp(section, "cluster")) {
+        if (strcmp(key, "name")) {
+            parse_error(p, "unknown key '%s' in [cluster] (expected name)", key);
+            return 0;
+        }
+        if (p->c->name) {
+            parse_error(p, "duplicate key 'name' in [cluster]");
+            return 0;
+        }
+        p->c->name = xstrdup(value);
+        return 1;
+    }
+    const char *node = section + 4;
+    while (isspace((unsigned char)*node)) node++;
+    cluster_node *n = find_node(p->c, node);
+    if (!n) return 0; /* its header was refused and reported already */
+    return set_node_key(p, n, key, value);
+}
+
+/* Rules about the whole file, checked once it parsed. */
+static strata_err check_complete(config_parser *p) {
+    cluster_config *c = p->c;
+    if (!p->cluster_line) return strata_fail(STRATA_EINVAL, "%s:1: no [cluster] section", p->path);
+    if (!c->name) return strata_fail(STRATA_EINVAL, "%s:%d: [cluster] has no name", p->path, p->cluster_line);
+    if (!c->n_nodes) return strata_fail(STRATA_EINVAL, "%s:%d: no [node NAME] sections", p->path, p->lineno);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!c->nodes[i].n_data_dirs)
+            return strata_fail(STRATA_EINVAL, "%s:%d: node '%s' has no data_dir", p->path, p->node_lines[i],
+                               c->nodes[i].name);
+    return STRATA_OK;
+}
+
+static char *directory_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return xstrdup(".");
+    if (slash == path) return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+strata_err cluster_config_load(const char *path, cluster_config **out) {
+    *out = NULL;
+    config_parser p = {.path = path};
+    p.fp = fopen(path, "r");
+    if (!p.fp) return strata_fail_errno(strata_err_from_errno(errno), errno, "cluster file %s", path);
+    p.dir = directory_of(path);
+    p.c = xcalloc(1, sizeof *p.c);
+    int rc = ini_parse_stream(read_line, &p, on_value, &p);
+    fclose(p.fp);
+    strata_err e = STRATA_OK;
+    if (rc < 0)
+        e = strata_fail(STRATA_EIO, "%s: cannot parse", path);
+    else if (p.error_line && (rc == 0 || p.error_line <= rc))
+        e = strata_fail(STRATA_EINVAL, "%s:%d: %s", path, p.error_line, p.error);
+    else if (rc > 0)
+        e = strata_fail(STRATA_EINVAL, "%s:%d: syntax error", path, rc);
+    else
+        e = check_complete(&p);
+    free(p.dir);
+    free(p.node_lines);
+    if (e) {
+        cluster_config_free(p.c);
+        return e;
+    }
+    *out = p.c;
+    return STRATA_OK;
+}
+
+void cluster_config_free(cluster_config *c) {
+    if (!c) return;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        cluster_node *n = &c->nodes[i];
+        for (size_t d = 0; d < n->n_data_dirs; d++) free(n->data_dirs[d]);
+        free(n->data_dirs);
+        free(n->name);
+        free(n->snapshot_cmd);
+        free(n->clear_snapshot_cmd);
+    }
+    free(c->nodes);
+    free(c->name);
+    free(c);
+}

@@ -1,0 +1,290 @@
+/* snapshot.c - holding a node's SSTables still while they are read.
+ *
+ * Cassandra deletes SSTables once compaction has replaced them, so a
+ * backup that reads the live directory can lose a file halfway.  A
+ * snapshot is a set of hard links in <table dir>/snapshots/<tag>/: the
+ * inodes stay alive whatever compaction does.  Either the operator's
+ * snapshot_cmd makes it (nodetool snapshot, possibly over ssh) or strata
+ * makes the links itself, mirroring the .<index>/ subdirectories.  When
+ * links cannot be made (read-only or foreign file system, no permission)
+ * the files are read in place, which is what a copy-based tool does, with
+ * one warning so the operator knows the snapshot guarantee is gone. */
+#include "engine/cluster/cluster_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct cluster_snapshot {
+    char *node;
+    char *clear_cmd;     /* clear_snapshot_cmd with the tag in, NULL: none */
+    char **own_dirs;     /* <table dir>/snapshots/<tag> that strata made */
+    size_t n_own_dirs;
+    char **own_parents;  /* <table dir>/snapshots that strata made */
+    size_t n_own_parents;
+    cluster_file_list files;
+};
+
+static char *with_tag(const char *cmd, const char *tag) {
+    strata_buf b;
+    strata_buf_init(&b);
+    for (const char *p = cmd; *p;) {
+        if (!strncmp(p, "{tag}", 5)) {
+            strata_buf_put(&b, tag, strlen(tag));
+            p += 5;
+        } else {
+            strata_buf_put(&b, p++, 1);
+        }
+    }
+    strata_buf_put_u8(&b, 0);
+    return (char *)b.data;
+}
+
+/* Runs `cmd` through /bin/sh with its standard output sent to standard
+ * error, so nodetool's chatter never mixes with strata's own output. */
+static strata_err run_command(const char *node, const char *what, const char *cmd) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc) return strata_fail_errno(STRATA_EIO, rc, "node %s: cannot run %s", node, what);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return strata_fail_errno(STRATA_EIO, errno, "node %s: waiting for %s", node, what);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return STRATA_OK;
+    if (WIFEXITED(status))
+        return strata_fail(STRATA_EIO, "node %s: %s exited with status %d: %s", node, what, WEXITSTATUS(status), cmd);
+    return strata_fail(STRATA_EIO, "node %s: %s killed by signal %d: %s", node, what, WTERMSIG(status), cmd);
+}
+
+static void push(char ***v, size_t *n, char *s) {
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = s;
+}
+
+/* Empties and removes a snapshot directory strata made: its links and
+ * its index subdirectories of links, nothing deeper. */
+static int remove_snapshot_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : errno;
+    int err = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        int rc = lstat(path, &st);
+        if (!rc) rc = S_ISDIR(st.st_mode) ? remove_snapshot_dir(path) : (unlink(path) ? errno : 0);
+        if (rc && !err) err = rc;
+        free(path);
+    }
+    closedir(d);
+    if (rmdir(dir) && !err) err = errno;
+    return err;
+}
+
+static strata_err remove_own_links(cluster_snapshot *s) {
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; i < s->n_own_dirs; i++) {
+        int err = remove_snapshot_dir(s->own_dirs[i]);
+        if (err && !e) e = strata_fail_errno(STRATA_EIO, err, "removing snapshot %s", s->own_dirs[i]);
+        free(s->own_dirs[i]);
+    }
+    /* Another snapshot may live beside ours; then snapshots/ stays. */
+    for (size_t i = 0; i < s->n_own_parents; i++) {
+        if (rmdir(s->own_parents[i]) && errno != ENOTEMPTY && errno != EEXIST && !e)
+            e = strata_fail_errno(STRATA_EIO, errno, "removing %s", s->own_parents[i]);
+        free(s->own_parents[i]);
+    }
+    s->n_own_dirs = s->n_own_parents = 0;
+    return e;
+}
+
+/* The failures after which reading in place is the right answer. */
+static int links_impossible(int err) {
+    return err == EXDEV || err == EPERM || err == EROFS || err == EACCES || err == EMLINK;
+}
+
+/* Links the regular files of `src` into `dst` (created here).  Returns 0
+ * or an errno value with *failed set to the path concerned; a file gone
+ * meanwhile was compacted away and is not part of the snapshot. */
+static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
+    if (mkdir(dst, 0755)) {
+        *failed = xstrdup(dst);
+        return errno;
+    }
+    DIR *d = opendir(src);
+    if (!d) {
+        *failed = xstrdup(src);
+        return errno;
+    }
+    int err = 0;
+    struct dirent *de;
+    while (!err && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char *from = xasprintf("%s/%s", src, de->d_name);
+        char *to = xasprintf("%s/%s", dst, de->d_name);
+        struct stat st;
+        if (lstat(from, &st)) {
+            if (errno != ENOENT) err = errno, *failed = xstrdup(from);
+        } else if (S_ISREG(st.st_mode)) {
+            if (link(from, to) && errno != ENOENT) err = errno, *failed = xstrdup(from);
+        } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
+            err = link_files(from, to, 0, failed);
+        }
+        free(from);
+        free(to);
+    }
+    closedir(d);
+    return err;
+}
+
+static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, const char *tag, int *impossible) {
+    char *parent = xasprintf("%s/snapshots", t->path);
+    if (!mkdir(parent, 0755)) {
+        push(&s->own_parents, &s->n_own_parents, parent);
+    } else if (errno != EEXIST) {
+        int err = errno;
+        *impossible = links_impossible(err);
+        strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "node %s: cannot create %s", s->node, parent);
+        free(parent);
+        return e;
+    } else {
+        free(parent);
+    }
+    char *dir = xasprintf("%s/snapshots/%s", t->path, tag);
+    struct stat st;
+    if (!lstat(dir, &st)) {
+        strata_err e = strata_fail(STRATA_EEXIST, "node %s: snapshot %s already exists", s->node, dir);
+        free(dir);
+        return e;
+    }
+    char *failed = NULL;
+    int err = link_files(t->path, dir, 1, &failed);
+    strata_err e = STRATA_OK;
+    if (err) {
+        *impossible = links_impossible(err);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "node %s: cannot snapshot %s", s->node, failed);
+    }
+    if (err && !strcmp(failed, dir))
+        free(dir); /* nothing was made */
+    else
+        push(&s->own_dirs, &s->n_own_dirs, dir);
+    free(failed);
+    return e;
+}
+
+static strata_err read_tables(cluster_snapshot *s, const cluster_table_list *tables, const char *tag, int in_place) {
+    for (size_t i = 0; i < tables->n; i++) {
+        const cluster_table_dir *t = &tables->v[i];
+        char *dir = in_place ? xstrdup(t->path) : xasprintf("%s/snapshots/%s", t->path, tag);
+        strata_err e = cluster_scan_files(t, dir, &s->files);
+        free(dir);
+        if (e) return e;
+    }
+    return cluster_file_list_finish(&s->files);
+}
+
+/* Strata's own snapshot; falls back to reading in place. */
+static strata_err link_snapshot(cluster_snapshot *s, const cluster_table_list *tables, const char *tag) {
+    for (size_t i = 0; i < tables->n; i++) {
+        int impossible = 0;
+        strata_err e = link_table(s, &tables->v[i], tag, &impossible);
+        if (!e) continue;
+        if (!impossible) return e;
+        strata_log(STRATA_LOG_WARN, "%s; reading node %s's files in place, without a snapshot", strata_errmsg(),
+                   s->node);
+        e = remove_own_links(s);
+        return e ? e : read_tables(s, tables, NULL, 1);
+    }
+    return read_tables(s, tables, tag, 0);
+}
+
+/* The operator's snapshot command made snapshots/<tag>/ in each table it
+ * covers; tables it left out (created since, or not named) are skipped. */
+static strata_err command_snapshot(cluster_snapshot *s, const cluster_node *node, cluster_table_list *tables,
+                                   const char *tag) {
+    char *cmd = with_tag(node->snapshot_cmd, tag);
+    strata_err e = run_command(s->node, "snapshot_cmd", cmd);
+    free(cmd);
+    if (e) return e;
+    size_t kept = 0;
+    for (size_t i = 0; i < tables->n; i++) {
+        char *dir = xasprintf("%s/snapshots/%s", tables->v[i].path, tag);
+        struct stat st;
+        int present = !stat(dir, &st) && S_ISDIR(st.st_mode);
+        free(dir);
+        if (present) {
+            cluster_table_dir tmp = tables->v[kept];
+            tables->v[kept++] = tables->v[i];
+            tables->v[i] = tmp;
+        }
+    }
+    if (tables->n && !kept)
+        return strata_fail(STRATA_ENOENT, "node %s: snapshot_cmd made no snapshots/%s directory in any table of %s",
+                           s->node, tag, node->data_dirs[0]);
+    cluster_table_list present = {.v = tables->v, .n = kept};
+    return read_tables(s, &present, tag, 0);
+}
+
+static int valid_tag(const char *tag) {
+    return *tag && !strchr(tag, '/') && strcmp(tag, ".") && strcmp(tag, "..");
+}
+
+strata_err cluster_snapshot_take(const cluster_node *node, const char *tag, const cluster_filter *filter,
+                                 cluster_snapshot **out) {
+    *out = NULL;
+    if (!valid_tag(tag)) return strata_fail(STRATA_EINVAL, "invalid snapshot tag '%s'", tag);
+    cluster_table_list tables = {0};
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; !e && i < node->n_data_dirs; i++) e = cluster_scan_tables(node->data_dirs[i], filter, &tables);
+    if (e) {
+        cluster_table_list_free(&tables);
+        return e;
+    }
+    cluster_snapshot *s = xcalloc(1, sizeof *s);
+    s->node = xstrdup(node->name);
+    if (node->snapshot_cmd) {
+        if (node->clear_snapshot_cmd) s->clear_cmd = with_tag(node->clear_snapshot_cmd, tag);
+        e = command_snapshot(s, node, &tables, tag);
+    } else {
+        e = link_snapshot(s, &tables, tag);
+    }
+    cluster_table_list_free(&tables);
+    if (e) {
+        char saved[512];
+        snprintf(saved, sizeof saved, "%s", strata_errmsg());
+        cluster_snapshot_release(s);
+        return strata_fail(e, "%s", saved);
+    }
+    *out = s;
+    return STRATA_OK;
+}
+
+const cluster_file *cluster_snapshot_files(const cluster_snapshot *s, size_t *count) {
+    *count = s->files.n;
+    return s->files.v;
+}
+
+strata_err cluster_snapshot_release(cluster_snapshot *s) {
+    if (!s) return STRATA_OK;
+    strata_err e = remove_own_links(s);
+    if (s->clear_cmd) {
+        strata_err c = run_command(s->node, "clear_snapshot_cmd", s->clear_cmd);
+        if (!e) e = c;
+    }
+    cluster_file_list_free(&s->files);
+    free(s->own_dirs);
+    free(s->own_parents);
+    free(s->clear_cmd);
+    free(s->node);
+    free(s);
+    return e;
+}
