@@ -1,0 +1,462 @@
+/* test_cluster.c - the cluster module: description file, SSTable names,
+ * data directory scan and snapshots.
+ *
+ * Scans and snapshots run on a copy of the real rf3-a node1 data
+ * directory from the corpus; expected counts come from find(1) on the
+ * corpus and expected bytes from the corpus files themselves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/cluster/cluster.h"
+
+#define CORPUS "../shared/corpus"
+#define NODE1 CORPUS "/cluster/rf3-a/node1"
+#define USERS_DIR "app/users-8f4956a0e60111f1b5720f8cceb1328b"
+
+static char *temp_dir(void) {
+    char tmpl[] = "/tmp/strata-cluster-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    return xstrdup(tmpl);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd;
+    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
+    va_end(ap);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* The first line a shell command prints, newline removed. */
+static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh_out(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd;
+    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[4096] = "";
+    if (!fgets(line, sizeof line, p)) line[0] = 0;
+    pclose(p);
+    free(cmd);
+    line[strcspn(line, "\n")] = 0;
+    return xstrdup(line);
+}
+
+static size_t sh_count(const char *fmt, const char *arg) {
+    char *out = sh_out(fmt, arg);
+    size_t n = strtoul(out, NULL, 10);
+    free(out);
+    return n;
+}
+
+static char *write_file(const char *dir, const char *name, const char *text) {
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* ---- cluster file --------------------------------------------------------- */
+
+static void test_config_good(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char *path = write_file(dir, "c.ini",
+                            "; production cluster\n"
+                            "[cluster]\n"
+                            "name = prod-eu\n"
+                            "\n"
+                            "[node node1]\n"
+                            "data_dir = /var/lib/cassandra/data   ; first disk\n"
+                            "data_dir = disk2/data\n"
+                            "snapshot_cmd = ssh node1 nodetool snapshot -t {tag}\n"
+                            "clear_snapshot_cmd = ssh node1 nodetool clearsnapshot -t {tag}\n"
+                            "[node node-2]\n"
+                            "data_dir = ../elsewhere\n");
+    cluster_config *c;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_string_equal(c->name, "prod-eu");
+    assert_int_equal(c->n_nodes, 2);
+    assert_string_equal(c->nodes[0].name, "node1");
+    assert_int_equal(c->nodes[0].n_data_dirs, 2);
+    assert_string_equal(c->nodes[0].data_dirs[0], "/var/lib/cassandra/data");
+    char *rel = xasprintf("%s/disk2/data", dir);
+    assert_string_equal(c->nodes[0].data_dirs[1], rel);
+    assert_string_equal(c->nodes[0].snapshot_cmd, "ssh node1 nodetool snapshot -t {tag}");
+    assert_string_equal(c->nodes[0].clear_snapshot_cmd, "ssh node1 nodetool clearsnapshot -t {tag}");
+    assert_string_equal(c->nodes[1].name, "node-2");
+    char *up = xasprintf("%s/../elsewhere", dir);
+    assert_string_equal(c->nodes[1].data_dirs[0], up);
+    assert_null(c->nodes[1].snapshot_cmd);
+    assert_null(c->nodes[1].clear_snapshot_cmd);
+    cluster_config_free(c);
+    sh("rm -rf '%s'", dir);
+    free(up);
+    free(rel);
+    free(path);
+    free(dir);
+}
+
+static void expect_config_error(const char *text, const char *message) {
+    char *dir = temp_dir();
+    char *path = write_file(dir, "bad.ini", text);
+    cluster_config *c = (cluster_config *)1;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_EINVAL);
+    assert_null(c);
+    char *expected = xasprintf("%s/bad.ini:%s", dir, message);
+    if (strncmp(strata_errmsg(), expected, strlen(expected)))
+        fail_msg("expected \"%s...\", got \"%s\"", expected, strata_errmsg());
+    sh("rm -rf '%s'", dir);
+    free(expected);
+    free(path);
+    free(dir);
+}
+
+static void test_config_errors(void **state) {
+    (void)state;
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\nthis line has no equals sign\n",
+                        "5: syntax error");
+    expect_config_error("[cluster]\nname = a\n[nodes n1]\ndata_dir = /d\n", "3: unknown section [nodes n1]");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ndatadir = /e\n", "5: unknown key 'datadir'");
+    expect_config_error("[cluster]\nname = a\ncolour = red\n[node n1]\ndata_dir = /d\n", "3: unknown key 'colour'");
+    expect_config_error("[cluster]\n[node n1]\ndata_dir = /d\n", "1: [cluster] has no name");
+    expect_config_error("[node n1]\ndata_dir = /d\n", "1: no [cluster] section");
+    expect_config_error("[cluster]\nname = a\n", "2: no [node NAME] sections");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\n[node n2]\n[node n3]\ndata_dir = /f\n",
+                        "5: node 'n2' has no data_dir");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\n[node n1]\ndata_dir = /e\n",
+                        "5: duplicate node 'n1'");
+    expect_config_error("name = a\n[cluster]\n[node n1]\ndata_dir = /d\n", "1: 'name' outside of a section");
+    expect_config_error("[cluster]\nname = a\n[node a/b]\ndata_dir = /d\n", "3: invalid node name 'a/b'");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir =\n", "4: empty value for 'data_dir'");
+    char long_line[400];
+    snprintf(long_line, sizeof long_line, "[cluster]\nname = a\n[node n1]\ndata_dir = /%0300d\n", 0);
+    expect_config_error(long_line, "4: line longer than");
+}
+
+static void test_config_unreadable(void **state) {
+    (void)state;
+    cluster_config *c;
+    assert_int_equal(cluster_config_load("/nonexistent/cluster.ini", &c), STRATA_ENOENT);
+    assert_non_null(strstr(strata_errmsg(), "/nonexistent/cluster.ini"));
+}
+
+/* ---- SSTable names ---------------------------------------------------------- */
+
+static void test_names_of_corpus(void **state) {
+    (void)state;
+    FILE *p = popen("find " CORPUS " -name '*-Data.db' -printf '%f\\n'", "r");
+    assert_non_null(p);
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = 0;
+        sstable_name sn;
+        if (sstable_name_parse(line, &sn)) fail_msg("not parsed: %s", line);
+        /* The parts, rejoined, must give the name back. */
+        char *joined = xasprintf("%s-%s-%s-%s", sn.version, sn.generation, sn.format, sn.component);
+        assert_string_equal(joined, line);
+        assert_string_equal(sn.component, "Data.db");
+        assert_int_equal(strncmp(line, sn.version, 2), 0);
+        assert_true(!strcmp(sn.format, "big") || !strcmp(sn.format, "bti"));
+        free(joined);
+        n++;
+    }
+    pclose(p);
+    assert_int_equal(n, sh_count("find %s -name '*-Data.db' | wc -l", CORPUS));
+    assert_true(n > 300);
+}
+
+static void test_names_by_hand(void **state) {
+    (void)state;
+    sstable_name sn;
+    assert_int_equal(sstable_name_parse("nb-12-big-Digest.crc32", &sn), 0);
+    assert_string_equal(sn.version, "nb");
+    assert_string_equal(sn.generation, "12");
+    assert_string_equal(sn.format, "big");
+    assert_string_equal(sn.component, "Digest.crc32");
+
+    assert_int_equal(sstable_name_parse("da-3gdc_0e6x_1g2n42e3jg2f6sdtlv-bti-Partitions.db", &sn), 0);
+    assert_string_equal(sn.version, "da");
+    assert_string_equal(sn.generation, "3gdc_0e6x_1g2n42e3jg2f6sdtlv");
+    assert_string_equal(sn.format, "bti");
+    assert_string_equal(sn.component, "Partitions.db");
+
+    assert_int_equal(sstable_name_parse("oa-7-big-SAI+aa+users_name_idx+TermsData.db", &sn), 0);
+    assert_string_equal(sn.component, "SAI+aa+users_name_idx+TermsData.db");
+
+    assert_int_equal(sstable_name_parse("ks-cf-ka-1-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("legacy_tables-legacy_ka_simple-ka-1-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("manifest.json", &sn), -1);
+    assert_int_equal(sstable_name_parse("schema.cql", &sn), -1);
+    assert_int_equal(sstable_name_parse("nb-1-big-", &sn), -1);
+    assert_int_equal(sstable_name_parse("nb-x1-big-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("nb-1-foo-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("NB-1-big-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("nb--big-Data.db", &sn), -1);
+    assert_int_equal(sstable_name_parse("nb-3gdc_0e6x_1g2n42e3jg2f6sdtl-big-Data.db", &sn), -1);
+}
+
+/* ---- scanning and snapshots ------------------------------------------------- */
+
+typedef struct {
+    char *root;
+    char *data;
+} node_copy;
+
+/* node1 of rf3-a with extras a scan must leave out: a Cassandra snapshot,
+ * an incremental backup, node-local system keyspaces, stray entries. */
+static node_copy make_node_copy(void) {
+    node_copy n;
+    n.root = temp_dir();
+    n.data = xasprintf("%s/data", n.root);
+    sh("cp -r " NODE1 " '%s' && chmod -R u+w '%s'", n.data, n.data);
+    sh("mkdir -p '%s/" USERS_DIR "/snapshots/old' '%s/" USERS_DIR "/backups' && "
+       "cp '%s/" USERS_DIR "/nb-8-big-Data.db' '%s/" USERS_DIR "/snapshots/old/' && "
+       "cp '%s/" USERS_DIR "/nb-8-big-Data.db' '%s/" USERS_DIR "/backups/'",
+       n.data, n.data, n.data, n.data, n.data, n.data);
+    sh("mkdir -p '%s/system/local-7ad54392bcdd35a684174e047860b377' '%s/system_auth/roles-5bc52802de2535edaeab188eecebb090' "
+       "'%s/lost+found' && cp " NODE1 "/" USERS_DIR "/nb-8-big-TOC.txt '%s/system/local-7ad54392bcdd35a684174e047860b377/' && "
+       "cp " NODE1 "/" USERS_DIR "/nb-8-big-TOC.txt '%s/system_auth/roles-5bc52802de2535edaeab188eecebb090/'",
+       n.data, n.data, n.data, n.data, n.data);
+    return n;
+}
+
+static void free_node_copy(node_copy *n) {
+    sh("rm -rf '%s'", n->root);
+    free(n->root);
+    free(n->data);
+}
+
+static char *tree_listing(const char *dir) {
+    return sh_out("cd '%s' && find . | sort | sha256sum", dir);
+}
+
+static cluster_node one_node(char **dirs) {
+    return (cluster_node){.name = "node1", .data_dirs = dirs, .n_data_dirs = 1};
+}
+
+static size_t count_table(const cluster_file *files, size_t n, const char *ks, const char *table, const char *prefix) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(files[i].keyspace, ks) && !strcmp(files[i].table, table) &&
+            !strncmp(files[i].rel_path, prefix, strlen(prefix)))
+            c++;
+    return c;
+}
+
+static const cluster_file *find_file(const cluster_file *files, size_t n, const char *table, const char *rel) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(files[i].table, table) && !strcmp(files[i].rel_path, rel)) return &files[i];
+    return NULL;
+}
+
+static void test_snapshot_lists_node(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    char *before = tree_listing(n.data);
+    cluster_node node = one_node(&n.data);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "t1", &all, &s), STRATA_OK);
+    size_t count;
+    const cluster_file *files = cluster_snapshot_files(s, &count);
+
+    /* Every file of node1 (snapshot's manifest.json and schema.cql too), nothing else. */
+    assert_int_equal(count, sh_count("find %s -type f | wc -l", NODE1));
+    FILE *p = popen("cd " NODE1 " && for d in */*/; do echo \"$d $(find \"$d\" -type f | wc -l)\"; done", "r");
+    assert_non_null(p);
+    char line[512];
+    size_t tables = 0;
+    while (fgets(line, sizeof line, p)) {
+        char ks[128], dirname[256];
+        size_t expected;
+        assert_int_equal(sscanf(line, "%127[^/]/%255[^/]/ %zu", ks, dirname, &expected), 3);
+        *strrchr(dirname, '-') = 0;
+        assert_int_equal(count_table(files, count, ks, dirname, ""), expected);
+        tables++;
+    }
+    pclose(p);
+    assert_int_equal(tables, sh_count("find %s -mindepth 2 -maxdepth 2 -type d | wc -l", NODE1));
+    assert_true(tables > 4);
+
+    /* The secondary index directory belongs to users. */
+    size_t idx = count_table(files, count, "app", "users", ".users_name_idx/");
+    assert_int_equal(idx, sh_count("find %s/.users_name_idx -type f | wc -l", NODE1 "/" USERS_DIR));
+    const cluster_file *f = find_file(files, count, "users", ".users_name_idx/nb-1-big-Data.db");
+    assert_non_null(f);
+    assert_string_equal(f->sstable, ".users_name_idx/nb-1-big");
+    assert_string_equal(f->table_id, "8f4956a0e60111f1b5720f8cceb1328b");
+
+    f = find_file(files, count, "users", "manifest.json");
+    assert_non_null(f);
+    assert_string_equal(f->sstable, "");
+
+    /* Read from the snapshot, and the bytes are the corpus's. */
+    f = find_file(files, count, "users", "nb-8-big-Data.db");
+    assert_non_null(f);
+    assert_string_equal(f->sstable, "nb-8-big");
+    char *snap_path = xasprintf("%s/" USERS_DIR "/snapshots/t1/nb-8-big-Data.db", n.data);
+    assert_string_equal(f->abs_path, snap_path);
+    struct stat st;
+    assert_int_equal(stat(f->abs_path, &st), 0);
+    assert_int_equal(st.st_size, f->size);
+    assert_int_equal(st.st_nlink, 2);
+    char *want = sh_out("sha256sum < " NODE1 "/" USERS_DIR "/nb-8-big-Data.db");
+    char *got = sh_out("sha256sum < '%s'", f->abs_path);
+    assert_string_equal(got, want);
+
+    /* The snapshot mirrors the index directory. */
+    char *idx_snap = xasprintf("%s/" USERS_DIR "/snapshots/t1/.users_name_idx/nb-1-big-Data.db", n.data);
+    assert_int_equal(stat(idx_snap, &st), 0);
+
+    /* Sorted by keyspace, table, rel_path. */
+    for (size_t i = 1; i < count; i++) {
+        int c = strcmp(files[i - 1].keyspace, files[i].keyspace);
+        if (!c) c = strcmp(files[i - 1].table, files[i].table);
+        if (!c) c = strcmp(files[i - 1].rel_path, files[i].rel_path);
+        assert_true(c < 0);
+    }
+
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    assert_int_equal(stat(snap_path, &st), -1);
+    char *after = tree_listing(n.data);
+    assert_string_equal(after, before);
+    free(after);
+    free(idx_snap);
+    free(want);
+    free(got);
+    free(snap_path);
+    free(before);
+    free_node_copy(&n);
+}
+
+static void test_filters(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    cluster_node node = one_node(&n.data);
+    size_t count;
+    cluster_snapshot *s;
+
+    const char *tables[] = {"app.users"};
+    cluster_filter only_users = {.tables = tables, .n_tables = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t2", &only_users, &s), STRATA_OK);
+    const cluster_file *files = cluster_snapshot_files(s, &count);
+    size_t users = sh_count("find %s -type f | wc -l", NODE1 "/" USERS_DIR);
+    size_t schema = sh_count("find %s -type f | wc -l", NODE1 "/system_schema");
+    assert_int_equal(count, users + schema);
+    for (size_t i = 0; i < count; i++)
+        assert_true(!strcmp(files[i].keyspace, "system_schema") || !strcmp(files[i].table, "users"));
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+
+    const char *keyspaces[] = {"system_schema"};
+    cluster_filter only_schema = {.keyspaces = keyspaces, .n_keyspaces = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t3", &only_schema, &s), STRATA_OK);
+    cluster_snapshot_files(s, &count);
+    assert_int_equal(count, schema);
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+
+    cluster_filter with_system = {.include_system = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t4", &with_system, &s), STRATA_OK);
+    files = cluster_snapshot_files(s, &count);
+    assert_int_equal(count, sh_count("find %s -type f | wc -l", NODE1) + 2);
+    assert_non_null(find_file(files, count, "local", "nb-8-big-TOC.txt"));
+    assert_non_null(find_file(files, count, "roles", "nb-8-big-TOC.txt"));
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    free_node_copy(&n);
+}
+
+static void test_missing_data_dir(void **state) {
+    (void)state;
+    char *dir = "/nonexistent/strata/data";
+    cluster_node node = one_node(&dir);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "t", &all, &s), STRATA_ENOENT);
+    assert_null(s);
+    assert_non_null(strstr(strata_errmsg(), "/nonexistent/strata/data"));
+}
+
+static void test_snapshot_cmd(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    cluster_node node = one_node(&n.data);
+    /* Stands in for nodetool: copies (not links) each table's SSTables. */
+    node.snapshot_cmd = xasprintf("for t in '%s'/app/*/; do mkdir -p \"$t/snapshots/{tag}\" && "
+                                  "cp \"$t\"/nb-* \"$t/snapshots/{tag}/\"; done", n.data);
+    node.clear_snapshot_cmd = xasprintf("rm -r '%s'/app/*/snapshots/{tag}", n.data);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "ops-1", &all, &s), STRATA_OK);
+    size_t count;
+    const cluster_file *files = cluster_snapshot_files(s, &count);
+    size_t expected = sh_count("find %s/app -maxdepth 2 -type f -name 'nb-*' | wc -l", NODE1);
+    assert_int_equal(count, expected);
+    char *prefix = xasprintf("%s/app/", n.data);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(strncmp(files[i].abs_path, prefix, strlen(prefix)), 0);
+        assert_non_null(strstr(files[i].abs_path, "/snapshots/ops-1/"));
+    }
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    assert_int_equal(sh_count("find '%s' -path '*snapshots/ops-1*' | wc -l", n.data), 0);
+
+    free(node.snapshot_cmd);
+    free(node.clear_snapshot_cmd);
+    node.clear_snapshot_cmd = NULL;
+    node.snapshot_cmd = xstrdup("exit 3");
+    assert_int_equal(cluster_snapshot_take(&node, "ops-2", &all, &s), STRATA_EIO);
+    assert_null(s);
+    assert_non_null(strstr(strata_errmsg(), "exited with status 3"));
+    free(node.snapshot_cmd);
+    free(prefix);
+    free_node_copy(&n);
+}
+
+static void test_existing_tag_refused(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    cluster_node node = one_node(&n.data);
+    char *before = tree_listing(n.data);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "old", &all, &s), STRATA_EEXIST);
+    assert_null(s);
+    assert_non_null(strstr(strata_errmsg(), "snapshots/old"));
+    /* The refused snapshot left nothing behind, and the operator's is intact. */
+    char *after = tree_listing(n.data);
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    free_node_copy(&n);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_good),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_unreadable),
+        cmocka_unit_test(test_names_of_corpus),
+        cmocka_unit_test(test_names_by_hand),
+        cmocka_unit_test(test_snapshot_lists_node),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_missing_data_dir),
+        cmocka_unit_test(test_snapshot_cmd),
+        cmocka_unit_test(test_existing_tag_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
