@@ -445,6 +445,45 @@ static void test_existing_tag_refused(void **state) {
     free_node_copy(&n);
 }
 
+/* An immutable file refuses a hard link (EPERM), as a read-only or
+ * foreign file system would: then all files are read in place. */
+static void test_fallback_in_place(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    char *users = xasprintf("%s/" USERS_DIR, n.data);
+    char *cmd = xasprintf("chattr +i '%s/nb-8-big-Data.db' 2>/dev/null", users);
+    if (system(cmd)) {
+        free(cmd);
+        free(users);
+        free_node_copy(&n);
+        skip();
+    }
+    char *before = tree_listing(n.data);
+    cluster_node node = one_node(&n.data);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    strata_err e = cluster_snapshot_take(&node, "t5", &all, &s);
+    sh("chattr -i '%s/nb-8-big-Data.db'", users);
+    assert_int_equal(e, STRATA_OK);
+    size_t count;
+    const cluster_file *files = cluster_snapshot_files(s, &count);
+    assert_int_equal(count, sh_count("find %s -type f | wc -l", NODE1));
+    for (size_t i = 0; i < count; i++) assert_null(strstr(files[i].abs_path, "/snapshots/"));
+    const cluster_file *f = find_file(files, count, "users", ".users_name_idx/nb-1-big-Data.db");
+    assert_non_null(f);
+    char *in_place = xasprintf("%s/.users_name_idx/nb-1-big-Data.db", users);
+    assert_string_equal(f->abs_path, in_place);
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    char *after = tree_listing(n.data);
+    assert_string_equal(after, before);
+    free(after);
+    free(in_place);
+    free(before);
+    free(cmd);
+    free(users);
+    free_node_copy(&n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_good),
@@ -457,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_missing_data_dir),
         cmocka_unit_test(test_snapshot_cmd),
         cmocka_unit_test(test_existing_tag_refused),
+        cmocka_unit_test(test_fallback_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
