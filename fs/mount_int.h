@@ -1,0 +1,193 @@
+/* mount_int.h - what the files of the FUSE mount share.
+ *
+ * The mount is a tree of fs_node kept in memory: directories, files and
+ * symbolic links.  Top-level directories are views (fs_view): /versions,
+ * /nodes.  A view's directories are filled lazily by fill functions the
+ * first time they are listed or looked up, from the LMDB index alone, so
+ * listing never reads a pack.  Nodes are never freed while mounted (their
+ * addresses are the inode numbers the kernel holds); everything in a
+ * version is immutable, so only the view roots and per-node directories
+ * are "dynamic" and refilled to show versions written after mounting.
+ *
+ * File bytes are read chunk by chunk through the chunk cache (cache.c),
+ * which loads each chunk once with repo_read_chunk() (XXH3-checked) and
+ * keeps it under a byte budget; read.c turns a FUSE read into pinned
+ * cache slices handed to the kernel without another copy. */
+#ifndef STRATA_MOUNT_INT_H
+#define STRATA_MOUNT_INT_H
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include "engine/repo/repo.h"
+#include "fs/mount.h"
+
+typedef struct fs_mount fs_mount;
+typedef struct fs_node fs_node;
+
+/* ---- content.c: the bytes of one stored file -------------------------------
+ * Every path that shows the same chunk list shares one fs_content, so a
+ * thousand versions of an unchanged SSTable cost one chunk list. */
+typedef struct fs_content {
+    uint64_t size;
+    uint32_t n_chunks;
+    repo_chunk_ref *chunks;
+    uint64_t *ends; /* ends[i]: file offset just past chunk i */
+    uint64_t hash;
+    struct fs_content *next; /* intern table chain */
+} fs_content;
+
+typedef struct {
+    fs_content **buckets;
+    size_t n_buckets, count;
+} fs_content_table;
+
+/* The shared content for a file record (caller holds the mount lock). */
+fs_content *fs_content_intern(fs_content_table *t, const repo_file *f);
+void fs_content_table_free(fs_content_table *t);
+
+/* ---- tree.c: nodes and directories ------------------------------------------ */
+typedef enum { FS_DIR, FS_FILE, FS_LINK } fs_kind;
+
+/* Fills (or, for dynamic directories, refreshes) a directory's children.
+ * Called with the mount lock held; the directory's name and its parents'
+ * names say what to show (a version id, a node name). */
+typedef strata_err (*fs_fill_fn)(fs_mount *m, fs_node *dir);
+
+struct fs_node {
+    char *name;
+    fs_node *parent;
+    fs_kind kind;
+    int64_t mtime_ns;
+    /* directories: children sorted by name */
+    fs_node **children;
+    size_t n_children, cap_children, n_subdirs;
+    fs_fill_fn fill; /* NULL: filled when made */
+    int filled;
+    int dynamic; /* refilled on every listing and on a lookup miss */
+    /* files */
+    fs_content *content;
+    /* symbolic links */
+    char *target;
+};
+
+fs_node *fs_root_new(void);
+void fs_tree_free(fs_node *root);
+fs_node *fs_dir_find(const fs_node *dir, const char *name);
+/* The subdirectory `name` of dir, made if absent; NULL when a non-directory
+ * holds the name. */
+fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns);
+/* Adds a file at `path` below dir ("app/users/.idx/nb-1-big-Data.db"),
+ * making the directories on the way; NULL when the name is taken. */
+fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns);
+/* Makes or re-points the symbolic link `name` in dir. */
+void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
+/* Runs the directory's fill function when it was never filled, or when
+ * `refresh` is set and the directory is dynamic. */
+strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh);
+/* "/versions/<id>/app/users/nb-1-big-Data.db" (malloc'd). */
+char *fs_node_path(const fs_node *n);
+
+/* ---- versions.c: the repository's versions as the mount knows them ---------- */
+typedef struct {
+    char *id;
+    int64_t mtime_ns; /* the version's time (from its id until summarized) */
+    int summarized;
+    char **nodes; /* sorted; valid once summarized */
+    size_t n_nodes;
+} fs_version_info;
+
+typedef struct {
+    fs_version_info *v; /* oldest first (ids sort by time) */
+    size_t n;
+} fs_versions;
+
+/* Adds the versions the index holds that the list lacks. */
+strata_err fs_versions_refresh(fs_mount *m);
+/* Loads the nodes and exact time of a version (once). */
+strata_err fs_versions_summarize(fs_mount *m, fs_version_info *vi);
+/* The version's info, NULL when unknown. */
+fs_version_info *fs_versions_find(fs_mount *m, const char *id);
+void fs_versions_free(fs_versions *vl);
+
+/* ---- views: one module per top-level directory ------------------------------- */
+typedef struct {
+    const char *name; /* the top directory: "versions" */
+    fs_fill_fn fill;  /* fills it; it is dynamic, so called on every listing */
+} fs_view;
+
+extern const fs_view fs_view_versions; /* view_versions.c */
+extern const fs_view fs_view_nodes;    /* view_nodes.c */
+
+/* ---- cache.c: decompressed, checked chunks under a byte budget ---------------- */
+typedef struct fs_cache fs_cache;
+typedef struct fs_chunk {
+    uint8_t id[STRATA_HASH_LEN];
+    uint32_t size;
+    int state;
+    int refs;
+    int in_table;
+    strata_buf data;
+    strata_err err;
+    char *msg;
+    struct fs_chunk *hnext;
+    struct fs_chunk *prev, *next; /* LRU list of loaded chunks */
+} fs_chunk;
+
+fs_cache *fs_cache_new(repo *r, uint64_t budget, int workers);
+void fs_cache_free(fs_cache *c);
+/* Returns the chunk loaded and pinned (release with fs_cache_put), loading
+ * it on this thread when no one else is.  Errors are repo_read_chunk's. */
+strata_err fs_cache_get(fs_cache *c, const repo_chunk_ref *ref, fs_chunk **out);
+void fs_cache_put(fs_cache *c, fs_chunk *ch);
+/* Queues a chunk for the prefetch workers unless it is cached or queued. */
+void fs_cache_prefetch(fs_cache *c, const repo_chunk_ref *ref);
+/* 1 the first time a chunk id is reported here, so a damaged chunk is
+ * logged once however often it is read. */
+int fs_cache_first_report(fs_cache *c, const uint8_t id[STRATA_HASH_LEN]);
+/* Peak bytes held (loaded and loading), for the unmount summary. */
+uint64_t fs_cache_peak_bytes(fs_cache *c);
+
+/* ---- read.c: serving reads ----------------------------------------------------- */
+typedef struct {
+    fs_content *content;
+    char *path;        /* for log lines */
+    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
+} fs_handle;
+
+/* The bytes of one read as slices of pinned chunks. */
+typedef struct {
+    struct iovec *iov;
+    fs_chunk **pinned;
+    size_t n;
+} fs_read_buf;
+
+/* Pins the chunks covering [off, off + size) clipped to the file, queues
+ * read-ahead when the handle reads sequentially.  A chunk that cannot be
+ * read fails the whole read and is logged once. */
+strata_err fs_read(fs_mount *m, fs_handle *h, uint64_t off, size_t size, fs_read_buf *out);
+void fs_read_release(fs_mount *m, fs_read_buf *rb);
+
+/* ---- ops.c: the FUSE low-level operations ------------------------------------------ */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* ---- mount.c ------------------------------------------------------------------------ */
+struct fs_mount {
+    repo *repo;
+    char *mountpoint; /* absolute */
+    pthread_mutex_t lock; /* the tree, the version list, the content table */
+    fs_node *root;
+    fs_versions versions;
+    fs_content_table contents;
+    fs_cache *cache;
+    uint64_t readahead_bytes;
+    int readahead_raised;
+};
+
+/* Raises the kernel's read-ahead window for the mount so that sequential
+ * reads arrive as large requests.  Called on the first open: the kernel
+ * sets the window when the connection starts, so it must be raised after. */
+void fs_raise_kernel_readahead(fs_mount *m);
+
+#endif

@@ -1,0 +1,290 @@
+/* ops.c - the FUSE low-level operations of the read-only mount.
+ *
+ * Inode numbers are node addresses (nodes live until unmount), so no
+ * inode table is needed and forget has nothing to do.  Everything below a
+ * version is immutable: the kernel may keep its attributes, directory
+ * listings and file pages for a day.  Only the view roots and per-node
+ * directories change (new versions), so their attributes expire at once
+ * and their listings are never cached; negative lookups are never cached
+ * either, so a new version is visible on the next access. */
+#include "fs/mount_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define IMMUTABLE_TIMEOUT 86400.0
+
+static fs_mount *mount_of(fuse_req_t req) {
+    return fuse_req_userdata(req);
+}
+
+static fs_node *node_of(fuse_req_t req, fuse_ino_t ino) {
+    return ino == FUSE_ROOT_ID ? mount_of(req)->root : (fs_node *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(fs_mount *m, const fs_node *n) {
+    return n == m->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static double timeout_of(const fs_node *n) {
+    return n->dynamic || n->kind == FS_LINK ? 0.0 : IMMUTABLE_TIMEOUT;
+}
+
+/* With the mount lock held (directory sizes and link targets change). */
+static void fill_stat(fs_mount *m, const fs_node *n, struct stat *st) {
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino_of(m, n);
+    st->st_mtim.tv_sec = n->mtime_ns / 1000000000;
+    st->st_mtim.tv_nsec = n->mtime_ns % 1000000000;
+    st->st_atim = st->st_ctim = st->st_mtim;
+    st->st_blksize = 1 << 20;
+    switch (n->kind) {
+    case FS_DIR:
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2 + n->n_subdirs;
+        break;
+    case FS_FILE:
+        st->st_mode = S_IFREG | 0444;
+        st->st_nlink = 1;
+        st->st_size = (off_t)n->content->size;
+        break;
+    case FS_LINK:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = (off_t)strlen(n->target);
+        break;
+    }
+    st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static int errno_of(strata_err e) {
+    switch (e) {
+    case STRATA_OK: return 0;
+    case STRATA_ENOENT: return ENOENT;
+    case STRATA_ENOMEM: return ENOMEM;
+    case STRATA_EINTR: return EINTR;
+    default: return EIO;
+    }
+}
+
+/* Makes a directory ready to be looked into; logs failures of the index. */
+static int ready(fs_mount *m, fs_node *dir, int refresh) {
+    strata_err e = fs_dir_ready(m, dir, refresh);
+    if (e) {
+        char *path = fs_node_path(dir);
+        strata_log(STRATA_LOG_ERROR, "%s: %s", path, strata_errmsg());
+        free(path);
+    }
+    return errno_of(e);
+}
+
+static void entry_of(fs_mount *m, const fs_node *n, struct fuse_entry_param *e) {
+    memset(e, 0, sizeof *e);
+    e->ino = ino_of(m, n);
+    fill_stat(m, n, &e->attr);
+    e->attr_timeout = timeout_of(n);
+    e->entry_timeout = IMMUTABLE_TIMEOUT;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn) {
+    (void)userdata;
+    /* Many read-ahead requests in flight keep the worker threads busy. */
+    conn->max_background = 64;
+    conn->congestion_threshold = 48;
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+    fs_mount *m = mount_of(req);
+    fs_node *dir = node_of(req, parent);
+    struct fuse_entry_param e;
+    pthread_mutex_lock(&m->lock);
+    int err = dir->kind == FS_DIR ? ready(m, dir, 0) : ENOTDIR;
+    fs_node *n = err ? NULL : fs_dir_find(dir, name);
+    if (!n && !err && dir->dynamic) {
+        err = ready(m, dir, 1);
+        n = err ? NULL : fs_dir_find(dir, name);
+    }
+    if (n) entry_of(m, n, &e);
+    pthread_mutex_unlock(&m->lock);
+    if (n)
+        fuse_reply_entry(req, &e);
+    else
+        fuse_reply_err(req, err ? err : ENOENT);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)fi;
+    fs_mount *m = mount_of(req);
+    fs_node *n = node_of(req, ino);
+    struct stat st;
+    pthread_mutex_lock(&m->lock);
+    fill_stat(m, n, &st);
+    pthread_mutex_unlock(&m->lock);
+    fuse_reply_attr(req, &st, timeout_of(n));
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+    fs_mount *m = mount_of(req);
+    fs_node *n = node_of(req, ino);
+    if (n->kind != FS_LINK) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    char *target = xstrdup(n->target);
+    pthread_mutex_unlock(&m->lock);
+    fuse_reply_readlink(req, target);
+    free(target);
+}
+
+/* A directory listing fixed at opendir. */
+typedef struct {
+    fs_node *dir;
+    fs_node **children;
+    size_t n;
+} dir_handle;
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    fs_mount *m = mount_of(req);
+    fs_node *dir = node_of(req, ino);
+    if (dir->kind != FS_DIR) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    int err = ready(m, dir, 1);
+    dir_handle *h = NULL;
+    if (!err) {
+        h = xcalloc(1, sizeof *h);
+        h->dir = dir;
+        h->n = dir->n_children;
+        h->children = xmalloc((h->n ? h->n : 1) * sizeof *h->children);
+        memcpy(h->children, dir->children, h->n * sizeof *h->children);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (err) {
+        fuse_reply_err(req, err);
+        return;
+    }
+    fi->fh = (uintptr_t)h;
+    fi->cache_readdir = !dir->dynamic;
+    fi->keep_cache = !dir->dynamic;
+    fuse_reply_open(req, fi);
+}
+
+/* Entries 0 and 1 are "." and ".."; child i is entry i + 2. */
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, int plus) {
+    fs_mount *m = mount_of(req);
+    dir_handle *h = (dir_handle *)(uintptr_t)fi->fh;
+    char *buf = xmalloc(size);
+    size_t used = 0;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = (size_t)off; i < h->n + 2; i++) {
+        const fs_node *n = i == 0 ? h->dir : i == 1 ? (h->dir->parent ? h->dir->parent : h->dir)
+                                                    : h->children[i - 2];
+        const char *name = i == 0 ? "." : i == 1 ? ".." : n->name;
+        struct fuse_entry_param e;
+        entry_of(m, n, &e);
+        size_t need = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+                           : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+        if (need > size - used) break;
+        used += need;
+    }
+    pthread_mutex_unlock(&m->lock);
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)ino;
+    do_readdir(req, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi) {
+    (void)ino;
+    do_readdir(req, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    dir_handle *h = (dir_handle *)(uintptr_t)fi->fh;
+    free(h->children);
+    free(h);
+    fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    fs_mount *m = mount_of(req);
+    fs_node *n = node_of(req, ino);
+    if (n->kind != FS_FILE) {
+        fuse_reply_err(req, n->kind == FS_DIR ? EISDIR : EINVAL);
+        return;
+    }
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
+    if (!__atomic_exchange_n(&m->readahead_raised, 1, __ATOMIC_RELAXED)) fs_raise_kernel_readahead(m);
+    fs_handle *h = xcalloc(1, sizeof *h);
+    h->content = n->content;
+    pthread_mutex_lock(&m->lock);
+    h->path = fs_node_path(n);
+    pthread_mutex_unlock(&m->lock);
+    fi->fh = (uintptr_t)h;
+    fi->keep_cache = 1;
+    fi->noflush = 1;
+    fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)ino;
+    fs_mount *m = mount_of(req);
+    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
+    fs_read_buf rb;
+    strata_err e = fs_read(m, h, (uint64_t)off, size, &rb);
+    if (e) {
+        fuse_reply_err(req, EIO);
+        return;
+    }
+    fuse_reply_iov(req, rb.iov, (int)rb.n);
+    fs_read_release(m, &rb);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
+    free(h->path);
+    free(h);
+    fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
+    (void)ino;
+    struct statvfs sv;
+    memset(&sv, 0, sizeof sv);
+    sv.f_bsize = sv.f_frsize = 4096;
+    sv.f_namemax = 255;
+    sv.f_flag = ST_RDONLY;
+    fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .statfs = op_statfs,
+};

@@ -1,0 +1,116 @@
+/* tree.c - the mount's directory tree.
+ *
+ * Children are kept sorted by name so that lookups are a binary search and
+ * listings come out in a stable order.  Nodes live until unmount: the
+ * kernel knows them by address (their inode number), and everything below
+ * a version is immutable anyway. */
+#include "fs/mount_int.h"
+
+#include <string.h>
+
+static fs_node *node_new(fs_node *parent, const char *name, fs_kind kind, int64_t mtime_ns) {
+    fs_node *n = xcalloc(1, sizeof *n);
+    n->name = xstrdup(name);
+    n->parent = parent;
+    n->kind = kind;
+    n->mtime_ns = mtime_ns;
+    n->filled = 1;
+    return n;
+}
+
+fs_node *fs_root_new(void) {
+    return node_new(NULL, "", FS_DIR, strata_now_us() * 1000);
+}
+
+void fs_tree_free(fs_node *n) {
+    if (!n) return;
+    for (size_t i = 0; i < n->n_children; i++) fs_tree_free(n->children[i]);
+    free(n->children);
+    free(n->name);
+    free(n->target);
+    free(n);
+}
+
+/* Index of the first child whose name is >= name. */
+static size_t lower_bound(const fs_node *dir, const char *name) {
+    size_t lo = 0, hi = dir->n_children;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(dir->children[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+fs_node *fs_dir_find(const fs_node *dir, const char *name) {
+    size_t i = lower_bound(dir, name);
+    return i < dir->n_children && !strcmp(dir->children[i]->name, name) ? dir->children[i] : NULL;
+}
+
+static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, int64_t mtime_ns) {
+    size_t i = lower_bound(dir, name);
+    if (i < dir->n_children && !strcmp(dir->children[i]->name, name)) return NULL;
+    if (dir->n_children == dir->cap_children) {
+        dir->cap_children = dir->cap_children ? dir->cap_children * 2 : 8;
+        dir->children = xrealloc(dir->children, dir->cap_children * sizeof *dir->children);
+    }
+    memmove(dir->children + i + 1, dir->children + i, (dir->n_children - i) * sizeof *dir->children);
+    fs_node *n = node_new(dir, name, kind, mtime_ns);
+    dir->children[i] = n;
+    dir->n_children++;
+    if (kind == FS_DIR) dir->n_subdirs++;
+    return n;
+}
+
+fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns) {
+    fs_node *n = fs_dir_find(dir, name);
+    if (n) return n->kind == FS_DIR ? n : NULL;
+    return insert(dir, name, FS_DIR, mtime_ns);
+}
+
+fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns) {
+    const char *slash;
+    while (dir && (slash = strchr(path, '/'))) {
+        char *part = xstrndup(path, (size_t)(slash - path));
+        dir = *part ? fs_dir_make(dir, part, mtime_ns) : dir;
+        free(part);
+        path = slash + 1;
+    }
+    if (!dir || !*path) return NULL;
+    fs_node *n = insert(dir, path, FS_FILE, mtime_ns);
+    if (n) n->content = c;
+    return n;
+}
+
+void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns) {
+    fs_node *n = fs_dir_find(dir, name);
+    if (!n) n = insert(dir, name, FS_LINK, mtime_ns);
+    if (n->kind != FS_LINK || (n->target && !strcmp(n->target, target))) return;
+    free(n->target);
+    n->target = xstrdup(target);
+    n->mtime_ns = mtime_ns;
+}
+
+strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh) {
+    if (!dir->fill || (dir->filled && !(refresh && dir->dynamic))) return STRATA_OK;
+    strata_err e = dir->fill(m, dir);
+    if (!e) dir->filled = 1;
+    return e;
+}
+
+char *fs_node_path(const fs_node *n) {
+    size_t len = 0;
+    for (const fs_node *p = n; p->parent; p = p->parent) len += strlen(p->name) + 1;
+    char *out = xmalloc(len + 2);
+    out[len] = '\0';
+    if (!len) return strcpy(out, "/");
+    for (const fs_node *p = n; p->parent; p = p->parent) {
+        size_t l = strlen(p->name);
+        len -= l;
+        memcpy(out + len, p->name, l);
+        out[--len] = '/';
+    }
+    return out;
+}

@@ -1,0 +1,78 @@
+/* cmd_mount.c - `strata mount`: the repository as a read-only file system. */
+#include <getopt.h>
+#include <string.h>
+
+#include "fs/mount.h"
+#include "tools/cli.h"
+
+static void help(void) {
+    printf("usage: strata -r REPO mount [-f] [--cache-size SIZE] [--log FILE]\n"
+           "                            [--allow-other] [--debug] MOUNTPOINT\n"
+           "\n"
+           "Shows every version as directories of native SSTables (FUSE, read-only):\n"
+           "\n"
+           "  /versions/<version>/<keyspace>/<table>/   all nodes' SSTables of the table,\n"
+           "                                            generations renumbered so none\n"
+           "                                            clash (copy it into one node's\n"
+           "                                            table directory, or sstableloader)\n"
+           "  /versions/latest                          the newest version\n"
+           "  /nodes/<node>/<version>/<keyspace>/<table>/  one node's files, original names\n"
+           "\n"
+           "Without -f the command returns once the mount is ready and the mount\n"
+           "keeps running in the background.  Unmount with 'fusermount3 -u MOUNTPOINT'\n"
+           "(or Ctrl-C / SIGTERM to a foreground mount).  Versions backed up while\n"
+           "mounted appear without remounting.\n"
+           "\n"
+           "  -f, --foreground   stay in the foreground\n"
+           "  --cache-size SIZE  memory for decompressed chunks (default 256M; K, M, G)\n"
+           "  --log FILE         append a background mount's log lines to FILE\n"
+           "  --allow-other      let other users read the mount (needs user_allow_other\n"
+           "                     in /etc/fuse.conf unless root)\n"
+           "  --debug            trace every FUSE request on stderr (implies -f)\n");
+}
+
+/* "256M", "2G", "1048576" -> bytes; 0 on a malformed or zero size. */
+static uint64_t parse_size(const char *s) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'B') end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+    if (end == s || *end || v > (UINT64_MAX >> shift)) return 0;
+    return (uint64_t)v << shift;
+}
+
+int cmd_mount(const cli_globals *g, int argc, char **argv) {
+    static const struct option opts[] = {
+        {"foreground", no_argument, NULL, 'f'}, {"cache-size", required_argument, NULL, 'c'},
+        {"log", required_argument, NULL, 'l'},  {"allow-other", no_argument, NULL, 'a'},
+        {"debug", no_argument, NULL, 'd'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    mount_options o = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': o.foreground = 1; break;
+        case 'c':
+            o.cache_bytes = parse_size(optarg);
+            if (o.cache_bytes < (16u << 20))
+                return cli_usage_error("mount", "--cache-size wants a size of at least 16M, not '%s'", optarg);
+            break;
+        case 'l': o.log_path = optarg; break;
+        case 'a': o.allow_other = 1; break;
+        case 'd': o.debug = o.foreground = 1; break;
+        case 'h': help(); return CLI_EXIT_OK;
+        default: return cli_usage_error("mount", "bad option");
+        }
+    }
+    if (optind + 1 != argc) return cli_usage_error("mount", "expects one MOUNTPOINT");
+    o.mountpoint = argv[optind];
+    const char *location = cli_repo(g, "mount");
+    if (!location) return CLI_EXIT_USAGE;
+    return mount_run(location, &o) ? cli_fail() : CLI_EXIT_OK;
+}
