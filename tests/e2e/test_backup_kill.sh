@@ -1,0 +1,76 @@
+#!/bin/sh
+# test_backup_kill.sh - a backup killed with SIGKILL at several moments
+# leaves a repository that verifies clean; the next backup completes and
+# restores byte for byte.  The nodes are rf3-a v1 plus a few large random
+# "SSTables" so that a backup runs for some seconds.
+set -eu
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# A killed backup cannot remove its own snapshot links; they are not data.
+data_sums() {
+  (cd "$1" && find . -type f ! -path '*/snapshots/*' -exec sha256sum {} +) |
+    sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
+}
+restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
+
+say "rf3-a v1 on three nodes, plus a 50-90 MB random SSTable on each"
+for n in 1 2 3; do
+  cp -R "$RF3/node$n" "$SCRATCH/node$n"
+  chmod -R u+w "$SCRATCH/node$n"
+  big=$SCRATCH/node$n/app/blobs-0123456789abcdef0123456789abcde$n
+  mkdir -p "$big"
+  head -c $((30 + 20 * n))M /dev/urandom >"$big/nb-1-big-Data.db"
+  head -c 4096 /dev/urandom >"$big/nb-1-big-Index.db"
+  printf 'Data.db\nIndex.db\nTOC.txt\n' >"$big/nb-1-big-TOC.txt"
+done
+printf '[cluster]\nname = kill\n' >"$SCRATCH/cluster.ini"
+for n in 1 2 3; do printf '[node node%s]\ndata_dir = node%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+strata init >/dev/null
+
+for delay in 0.2 0.5 1 2; do
+  say "backup killed after ${delay}s"
+  "$STRATA_BIN" -r "$SCRATCH/repo" backup --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/killed.out" 2>&1 &
+  pid=$!
+  sleep "$delay"
+  if kill -9 "$pid" 2>/dev/null; then
+    wait "$pid" || true
+    echo "   killed; $(du -sk "$SCRATCH/repo" | cut -f1) KiB in the repository"
+  else
+    wait "$pid" || true
+    echo "   (the backup had already ended)"
+  fi
+  strata verify >"$SCRATCH/verify.out" 2>&1 || {
+    cat "$SCRATCH/verify.out"
+    fail "verify after a backup killed at ${delay}s exits $?"
+  }
+  echo "   verify: clean"
+done
+
+say "a backup run to the end after the kills"
+strata versions --json >"$SCRATCH/versions.json"
+before=$(json 'len(d)' <"$SCRATCH/versions.json")
+strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"
+V=$(json 'd["version"]' <"$SCRATCH/backup.json")
+strata versions --json >"$SCRATCH/versions.json"
+[ "$(json 'len(d)' <"$SCRATCH/versions.json")" -eq $((before + 1)) ] || fail "the completed backup did not add one version"
+strata verify >/dev/null || fail "verify after the completed backup exits $?"
+
+say "restore of $V is byte-identical"
+strata restore "$V" --to "$SCRATCH/out" >/dev/null
+for n in 1 2 3; do
+  data_sums "$SCRATCH/node$n" >"$SCRATCH/want.$n"
+  restored_sums "$SCRATCH/out/node$n" >"$SCRATCH/got.$n"
+  cmp -s "$SCRATCH/want.$n" "$SCRATCH/got.$n" || {
+    diff "$SCRATCH/want.$n" "$SCRATCH/got.$n" | head
+    fail "node$n differs after restore"
+  }
+done
+echo "   $(cat "$SCRATCH"/got.* | wc -l | tr -d ' ') files byte-identical"
+echo "PASS"
