@@ -1,0 +1,92 @@
+#!/bin/sh
+# test_backup_damage.sh - one flipped byte in the middle of a pack: verify
+# exits 3, names the damaged chunk and the versions and files that need it;
+# a restore that needs the chunk fails instead of writing wrong bytes, and
+# tables that do not need it still restore byte for byte.
+set -eu
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# <node>/<keyspace>/<table>/<path> and sha256 of every file of the nodes.
+all_sums() {
+  for n in node1 node2 node3; do
+    (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |
+      sed -E "s#  \\./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  $n/\\1/\\2/#"
+  done | LC_ALL=C sort -k2
+}
+lines_naming() { awk -v v="$1" '{ for (i = 1; i <= NF; i++) if ($i == v) { print; next } }' "$2"; }
+restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
+
+say "rf3-a v1 and v2 backed up"
+mkdir -p "$SCRATCH/nodes"
+for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
+printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
+for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+strata init >/dev/null
+all_sums >"$SCRATCH/sums.v1"
+V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+for n in node1 node2 node3; do rm -rf "${SCRATCH:?}/nodes/$n"; cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
+all_sums >"$SCRATCH/sums.v2"
+V2=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+strata verify >/dev/null || fail "verify of the intact repository exits $?"
+echo "   $V1 and $V2, verify clean"
+
+say "one byte in the middle of the largest pack flipped"
+pack=$(find "$SCRATCH/repo/packs" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+size=$(stat -c %s "$pack")
+off=$((size / 2))
+old=$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')
+printf "$(printf '\\%03o' $(((old + 1) % 256)))" | dd of="$pack" bs=1 seek="$off" conv=notrunc 2>/dev/null
+[ "$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')" != "$old" ] || fail "the byte did not change"
+echo "   $pack, byte $off of $size: $old -> $(((old + 1) % 256))"
+
+say "verify exits 3 and names the chunk, the versions and the files"
+if strata verify >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+cat "$SCRATCH/verify.out"
+[ "$rc" -eq 3 ] || fail "verify exit $rc, expected 3"
+grep -Eq 'damaged chunk [0-9a-f]{64}' "$SCRATCH/verify.out" || fail "no 'damaged chunk <hash>' line"
+[ -n "$(lines_naming "$V1" "$SCRATCH/verify.out")$(lines_naming "$V2" "$SCRATCH/verify.out")" ] ||
+  fail "no affected version named"
+# Every file named must be a file of the version named on the same line.
+named=0
+for v in "$V1" "$V2"; do
+  label=v1
+  [ "$v" = "$V2" ] && label=v2
+  for f in $(lines_naming "$v" "$SCRATCH/verify.out" | grep -oE 'node[123]/[A-Za-z0-9_]+/[A-Za-z0-9_]+/[^ ]+' || true); do
+    awk '{print $2}' "$SCRATCH/sums.$label" | grep -qxF "$f" || fail "verify names $f in $v, which $label does not hold"
+    echo "$f" >>"$SCRATCH/affected"
+    named=$((named + 1))
+  done
+done
+[ "$named" -gt 0 ] || fail "no affected file named as <node>/<keyspace>/<table>/<path>"
+echo "   $named affected file(s) named, each a file of its version"
+
+say "restoring an affected table fails with one error line"
+table=$(head -1 "$SCRATCH/affected" | cut -d/ -f2,3)
+ver=$V1
+grep -qF " $(head -1 "$SCRATCH/affected")" "$SCRATCH/sums.v1" || ver=$V2
+if strata restore "$ver/$table" --to "$SCRATCH/bad" 2>"$SCRATCH/restore.err" >/dev/null; then
+  restored_sums "$SCRATCH/bad" | awk '{print $1"  "$2}' >"$SCRATCH/bad.sums"
+  fail "restore of $ver/$table succeeded over a damaged chunk"
+else
+  rc=$?
+fi
+[ "$rc" -eq 1 ] || fail "restore exit $rc, expected 1"
+grep -q '^strata: error:' "$SCRATCH/restore.err" || fail "restore error: $(cat "$SCRATCH/restore.err")"
+echo "   $(cat "$SCRATCH/restore.err")"
+
+say "tables that do not need the chunk still restore byte for byte"
+for t in app/users app/readings app/events app/page_counts; do
+  grep -q "/$t/" "$SCRATCH/affected" && continue
+  strata restore "$V2/$t" --to "$SCRATCH/ok.${t#app/}" >/dev/null
+  restored_sums "$SCRATCH/ok.${t#app/}" >"$SCRATCH/ok.sums"
+  grep -E "  node[123]/$t/" "$SCRATCH/sums.v2" | cmp -s - "$SCRATCH/ok.sums" || fail "restore of $V2/$t differs"
+  echo "   $V2/$t: $(wc -l <"$SCRATCH/ok.sums" | tr -d ' ') files byte-identical"
+done
+echo "PASS"
