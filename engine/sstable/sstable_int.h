@@ -1,0 +1,188 @@
+/* sstable_int.h - what the files of the SSTable reader share: the open
+ * handle, version feature flags, the big-endian cursor Cassandra's
+ * encodings need, and the chunked Data.db window. */
+#ifndef STRATA_SSTABLE_INT_H
+#define STRATA_SSTABLE_INT_H
+
+#include "engine/sstable/sstable.h"
+
+/* Largest single unfiltered (row or marker) the reader holds in memory. */
+#define SST_MAX_UNFILTERED (256u << 20)
+/* Largest metadata component read whole (Statistics, CompressionInfo...). */
+#define SST_MAX_COMPONENT (512u << 20)
+
+/* Feature flags of a format version, after BigFormat's version notes. */
+typedef struct {
+    int commitlog_lower_bound; /* mb+ */
+    int commitlog_intervals;   /* mc+ */
+    int accurate_min_max;      /* md+ */
+    int host_id;               /* me, nb+ */
+    int max_compressed_length; /* na+ */
+    int pending_repair;        /* na+ */
+    int is_transient;          /* na+ */
+    int metadata_checksum;     /* na+ */
+    int old_bf_format;         /* before na */
+    int uint_deletion_time;    /* oa+: new DeletionTime layout, unsigned ldt */
+    int legacy_min_max;        /* before oa */
+    int improved_min_max;      /* oa+ */
+    int partition_deletion_marker; /* oa+ */
+    int key_range;             /* oa+ */
+    int token_space_coverage;  /* oa+ */
+} sst_version;
+
+/* Fills *v for "ma".."oa" ("big") or "da" ("bti"); -1 for anything else. */
+int sst_version_parse(const char *ver, int bti, sst_version *v);
+
+/* ---- Big-endian cursor ----------------------------------------------------
+ * Like strata_reader, but for Cassandra's big-endian and VInt encodings:
+ * a short read latches `failed` and later reads return zero. */
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *start;
+    const uint8_t *end;
+    int failed;
+} sst_cur;
+
+static inline void sst_cur_init(sst_cur *c, const uint8_t *p, size_t n) {
+    c->p = c->start = p;
+    c->end = p + n;
+    c->failed = 0;
+}
+
+static inline size_t sst_cur_left(const sst_cur *c) { return (size_t)(c->end - c->p); }
+static inline size_t sst_cur_pos(const sst_cur *c) { return (size_t)(c->p - c->start); }
+
+static inline const uint8_t *sst_take(sst_cur *c, size_t n) {
+    if (c->failed || (size_t)(c->end - c->p) < n) {
+        c->failed = 1;
+        return NULL;
+    }
+    const uint8_t *r = c->p;
+    c->p += n;
+    return r;
+}
+
+static inline uint64_t sst_be(sst_cur *c, int n) {
+    const uint8_t *b = sst_take(c, (size_t)n);
+    uint64_t v = 0;
+    if (!b) return 0;
+    for (int i = 0; i < n; i++) v = (v << 8) | b[i];
+    return v;
+}
+
+static inline uint8_t sst_u8(sst_cur *c) { return (uint8_t)sst_be(c, 1); }
+static inline uint16_t sst_u16(sst_cur *c) { return (uint16_t)sst_be(c, 2); }
+static inline uint32_t sst_u32(sst_cur *c) { return (uint32_t)sst_be(c, 4); }
+static inline uint64_t sst_u64(sst_cur *c) { return sst_be(c, 8); }
+
+/* Cassandra's unsigned VInt: the count of leading one bits of the first
+ * byte is the number of extra bytes, big-endian. */
+static inline uint64_t sst_uvint(sst_cur *c) {
+    if (c->failed || c->p >= c->end) {
+        c->failed = 1;
+        return 0;
+    }
+    uint8_t first = *c->p++;
+    if (first < 0x80) return first;
+    /* the sentinel bit caps the count at 8 for a first byte of 0xff */
+    int extra = __builtin_clz(((~(uint32_t)first & 0xffu) << 24) | 0x800000u);
+    if (extra == 8) return sst_be(c, 8);
+    uint64_t v = first & (0xffu >> extra);
+    return (v << (8 * extra)) | sst_be(c, extra);
+}
+
+static inline int64_t sst_svint(sst_cur *c) {
+    uint64_t u = sst_uvint(c);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* ---- Statistics.db -------------------------------------------------------- */
+strata_err sst_stats_read(const char *path, const sst_version *v, sstable_meta *m,
+                          sstable_header *h);
+void sst_header_free(sstable_header *h);
+
+/* ---- Data.db access ---------------------------------------------------------
+ * The uncompressed content of Data.db is read chunk by chunk into a window:
+ * [win_pos, win_pos + win_len) of the uncompressed stream.  Decoders work on
+ * the window and ask for more when an item crosses its end. */
+typedef struct {
+    const char *path;
+    int fd;
+    uint64_t file_size;
+    uint64_t data_length;     /* uncompressed */
+    int compressor;           /* SST_COMP_* */
+    uint32_t chunk_length;
+    uint32_t max_compressed;  /* na+: chunks this large or larger are stored raw */
+    uint64_t nchunks;
+    uint64_t *offsets;        /* compressed: chunk start offsets */
+    uint32_t *crcs;           /* uncompressed: CRC.db checksums */
+    uint64_t next_chunk;
+    uint8_t *win;
+    size_t win_cap, win_len, cur; /* cur: read position inside win */
+    uint64_t win_pos;
+    uint8_t *cbuf;
+    size_t cbuf_cap;
+} sst_data;
+
+enum { SST_COMP_NONE, SST_COMP_LZ4, SST_COMP_SNAPPY, SST_COMP_DEFLATE, SST_COMP_ZSTD };
+
+/* Reads CompressionInfo.db (when `cinfo` is non-NULL) or CRC.db and opens
+ * Data.db; fills the compression fields of *m. */
+strata_err sst_data_open(sst_data *d, const char *data_path, const char *cinfo,
+                         const char *crc_path, const sst_version *v, sstable_meta *m);
+void sst_data_close(sst_data *d);
+/* Moves the read position to uncompressed offset `pos`. */
+strata_err sst_data_seek(sst_data *d, uint64_t pos);
+/* Makes at least `want` bytes available after the read position (fewer
+ * only at the end of the data).  Returns the bytes available. */
+strata_err sst_data_fill(sst_data *d, size_t want, size_t *avail);
+static inline uint64_t sst_data_tell(const sst_data *d) { return d->win_pos + d->cur; }
+
+/* Reads a whole small file (bounded by SST_MAX_COMPONENT). */
+strata_err sst_read_file(const char *path, uint8_t **out, size_t *len);
+
+/* ---- The handle -------------------------------------------------------------- */
+typedef struct {
+    sstable_value *clustering;
+    size_t clustering_cap;
+    sstable_cell *cells;
+    size_t cells_cap;
+    sstable_complex_deletion *cdel;
+    size_t cdel_cap;
+} sst_scratch;
+
+struct sstable {
+    char *prefix;      /* path up to and including "<ver>-<gen>-<big|bti>-" */
+    char *comp_path;   /* last sstable_component_path() result */
+    sst_version v;
+    sstable_meta meta;
+    sstable_header header;
+    int murmur3;
+    sst_data data;
+    /* stream state */
+    int in_partition;  /* between a partition header and its end marker */
+    int at_end;
+    uint64_t prev_unfiltered_size;
+    sstable_partition part;
+    uint8_t *key_copy;
+    size_t key_cap;
+    sstable_unfiltered unf;
+    sst_scratch scratch;
+};
+
+/* Positions the stream at uncompressed offset `pos`, a partition start. */
+strata_err sst_position(sstable *s, uint64_t pos);
+
+/* Decodes one DeletionTime in the version's layout; 0 on success. */
+int sst_read_deletion(sst_cur *c, const sst_version *v, sstable_deletion *d);
+
+/* Data.db stream operations (partition.c). */
+strata_err sst_stream_next_partition(sstable *s);
+strata_err sst_stream_next_unfiltered(sstable *s, int *end);
+
+/* Decodes a clustering prefix of `n` values with the clustering types
+ * (ClusteringPrefix value encoding); 0 on success, -1 when malformed. */
+int sst_read_clustering_values(sst_cur *c, sstable_type *const *types, size_t ntypes,
+                               size_t n, sstable_value *out);
+
+#endif
