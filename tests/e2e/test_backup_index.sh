@@ -1,0 +1,87 @@
+#!/bin/sh
+# test_backup_index.sh - the local index is derived data: deleted, it is
+# rebuilt by `index rebuild` from the stored objects and every version
+# still restores byte for byte; overwritten with garbage, strata reports a
+# clear error or rebuilds it, and never crashes.
+set -eu
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+all_sums() {
+  for n in node1 node2 node3; do
+    (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |
+      sed -E "s#  \\./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  $n/\\1/\\2/#"
+  done | LC_ALL=C sort -k2
+}
+restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
+check_restore() {
+  rm -rf "$SCRATCH/out"
+  strata restore "$1" --to "$SCRATCH/out" >/dev/null || fail "restore of $1 exits $?"
+  restored_sums "$SCRATCH/out" | cmp -s - "$SCRATCH/sums.$2" || fail "restore of $1 differs from $2"
+  echo "   restore of $1 ($2): $(wc -l <"$SCRATCH/sums.$2" | tr -d ' ') files byte-identical"
+}
+# Exit status of a command that must not crash: 0 or 1, never a signal or a sanitizer report.
+no_crash() {
+  if "$@" >"$SCRATCH/cmd.out" 2>"$SCRATCH/cmd.err"; then rc=0; else rc=$?; fi
+  if grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' "$SCRATCH/cmd.err" || [ "$rc" -gt 3 ]; then
+    cat "$SCRATCH/cmd.err"
+    fail "$* crashed (exit $rc)"
+  fi
+  if [ "$rc" -ne 0 ]; then
+    [ "$(grep -c . "$SCRATCH/cmd.err")" -ge 1 ] && grep -q '^strata: error:' "$SCRATCH/cmd.err" ||
+      fail "$* failed without an error line: $(cat "$SCRATCH/cmd.err")"
+  fi
+  return 0
+}
+
+say "rf3-a v1 and v2 backed up"
+mkdir -p "$SCRATCH/nodes"
+for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
+printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
+for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+strata init >/dev/null
+all_sums >"$SCRATCH/sums.v1"
+V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+for n in node1 node2 node3; do rm -rf "${SCRATCH:?}/nodes/$n"; cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
+all_sums >"$SCRATCH/sums.v2"
+V2=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+strata versions --json | json '"\n".join(sorted(v["id"] for v in d))' >"$SCRATCH/ids.before"
+[ -d "$SCRATCH/repo/index" ] || fail "no index directory at REPO/index"
+
+say "index deleted, then rebuilt from the stored objects"
+rm -rf "$SCRATCH/repo/index"
+strata index rebuild || fail "index rebuild exits $?"
+[ -d "$SCRATCH/repo/index" ] || fail "index rebuild made no REPO/index"
+strata versions --json | json '"\n".join(sorted(v["id"] for v in d))' | cmp -s - "$SCRATCH/ids.before" ||
+  fail "versions differ after the rebuild"
+check_restore "$V1" v1
+check_restore "$V2" v2
+strata verify >/dev/null || fail "verify after the rebuild exits $?"
+
+say "index deleted, no rebuild: the next command copes"
+rm -rf "$SCRATCH/repo/index"
+no_crash strata versions --json
+echo "   versions: exit $rc $(head -c 200 "$SCRATCH/cmd.err")"
+check_restore "$V2" v2
+
+say "garbage over REPO/index/data.mdb"
+for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/garbage"; do
+  head -c 65536 /dev/urandom >"$SCRATCH/repo/index/data.mdb"
+  # shellcheck disable=SC2086
+  no_crash strata $cmd
+  echo "   $cmd: exit $rc $(head -1 "$SCRATCH/cmd.err")"
+done
+no_crash strata backup --cluster "$SCRATCH/cluster.ini" --json
+echo "   backup: exit $rc $(head -1 "$SCRATCH/cmd.err")"
+head -c 65536 /dev/urandom >"$SCRATCH/repo/index/data.mdb"
+strata index rebuild >/dev/null || fail "index rebuild over a garbage index exits $?"
+check_restore "$V1" v1
+check_restore "$V2" v2
+strata verify >/dev/null || fail "verify after rebuilding a garbage index exits $?"
+echo "PASS"
