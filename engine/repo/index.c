@@ -9,10 +9,18 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Virtual address space only; LMDB grows the file as needed. */
 #define INDEX_MAP_SIZE (1ull << 40)
+
+/* LMDB reports a failed write on a full file system as a plain I/O
+ * error; the free space says which it was. */
+static int disk_full(const char *dir) {
+    struct statvfs vfs;
+    return dir && statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < (1u << 20);
+}
 
 strata_err index_lmdb_error(int rc, const char *what) {
     strata_err code = rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_PAGE_NOTFOUND ||
@@ -21,6 +29,14 @@ strata_err index_lmdb_error(int rc, const char *what) {
                       : rc == ENOSPC || rc == MDB_MAP_FULL ? STRATA_ENOSPC
                                                            : STRATA_EIO;
     return strata_fail(code, "index: %s: %s", what, mdb_strerror(rc));
+}
+
+static strata_err index_commit(repo *r, MDB_txn *txn) {
+    int rc = mdb_txn_commit(txn);
+    if (!rc) return STRATA_OK;
+    if (rc == ENOSPC || rc == MDB_MAP_FULL || disk_full(r->index_dir))
+        return strata_fail(STRATA_ENOSPC, "index %s: no space left on device", r->index_dir);
+    return index_lmdb_error(rc, "commit");
 }
 
 static strata_err open_dbs(repo *r) {
@@ -50,8 +66,7 @@ static strata_err open_dbs(repo *r) {
         mdb_txn_abort(txn);
         return index_lmdb_error(rc, "opening databases");
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+    return index_commit(r, txn);
 }
 
 strata_err index_open(repo *r) {
@@ -156,8 +171,7 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
         mdb_txn_abort(txn);
         return index_lmdb_error(rc, "indexing pack");
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+    return index_commit(r, txn);
 }
 
 int index_has_version(repo *r, const char *id) {
@@ -192,8 +206,7 @@ strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *p
         mdb_txn_abort(txn);
         return index_lmdb_error(rc, "indexing version");
     }
-    rc = mdb_txn_commit(txn);
-    return rc ? index_lmdb_error(rc, "commit") : STRATA_OK;
+    return index_commit(r, txn);
 }
 
 static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len, strata_buf *out) {

@@ -20,6 +20,8 @@
  * level 3 saves 1.4% more at ~110 MB/s: the bulk of a backup is such data. */
 #define ZSTD_LEVEL 1
 #define SAMPLE_LEN (64u * 1024)
+/* A full pack: the target, the largest chunk's zstd bound, the trailer. */
+#define PACK_CAPACITY (REPO_PACK_TARGET + REPO_CHUNK_MAX + (1u << 20))
 /* A sample that does not shrink below 97% marks a chunk as incompressible. */
 #define SAMPLE_GAIN_NUM 97
 #define SAMPLE_GAIN_DEN 100
@@ -48,6 +50,10 @@ static void start_pack(repo_pack_writer *w) {
 }
 
 repo_pack_writer *repo_pack_writer_new(repo *r) {
+    if (!r->flusher) {
+        fprintf(stderr, "strata: pack writer on a repository not opened for writing\n");
+        abort();
+    }
     repo_pack_writer *w = xcalloc(1, sizeof *w);
     w->r = r;
     w->cctx = ZSTD_createCCtx();
@@ -55,7 +61,7 @@ repo_pack_writer *repo_pack_writer_new(repo *r) {
         fprintf(stderr, "strata: out of memory creating a zstd context\n");
         abort();
     }
-    strata_buf_reserve(&w->data, REPO_PACK_TARGET + REPO_CHUNK_MAX + 4096);
+    flusher_take_buffer(r->flusher, &w->data, PACK_CAPACITY);
     start_pack(w);
     return w;
 }
@@ -71,6 +77,8 @@ void repo_pack_writer_free(repo_pack_writer *w) {
     strata_buf_free(&w->scratch);
     free(w);
 }
+
+static strata_err seal(repo_pack_writer *w);
 
 static int looks_compressible(repo_pack_writer *w, const uint8_t *data, uint32_t size) {
     size_t n = size < SAMPLE_LEN ? size : SAMPLE_LEN;
@@ -118,28 +126,33 @@ strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HAS
     strata_buf_put_u64(&w->entries, 0);
     w->count++;
     if (stored_bytes) *stored_bytes = stored;
-    return w->data.len >= REPO_PACK_TARGET ? repo_pack_writer_flush(w) : STRATA_OK;
+    return w->data.len >= REPO_PACK_TARGET ? seal(w) : STRATA_OK;
 }
 
-strata_err repo_pack_writer_flush(repo_pack_writer *w) {
+/* Completes the pack object and hands it to the flusher; the writer
+ * starts a new pack at once. */
+static strata_err seal(repo_pack_writer *w) {
     if (!w->count) return STRATA_OK;
-    uint8_t pack_id[STRATA_HASH_LEN];
-    strata_sha256(w->entries.data, w->entries.len, pack_id);
+    sealed_pack *p = xcalloc(1, sizeof *p);
+    strata_sha256(w->entries.data, w->entries.len, p->id);
     strata_buf_put(&w->data, w->entries.data, w->entries.len);
     strata_buf_put_u32(&w->data, w->count);
     strata_buf_put_u32(&w->data, (uint32_t)w->entries.len);
-    strata_buf_put(&w->data, pack_id, STRATA_HASH_LEN);
+    strata_buf_put(&w->data, p->id, STRATA_HASH_LEN);
     strata_buf_put(&w->data, PACK_END_MAGIC, 8);
-
-    char key[96];
-    pack_key(pack_id, key);
-    strata_err e = storage_put(w->r->store, key, w->data.data, w->data.len);
-    if (!e) e = index_add_pack(w->r, pack_id, w->data.len, w->entries.data, w->count);
-    if (e) return e;
-    for (uint32_t i = 0; i < w->count; i++)
-        pending_set_remove(w->r->pending, w->entries.data + (size_t)i * PACK_ENTRY_LEN);
+    p->data = w->data;
+    p->entries = w->entries;
+    p->count = w->count;
+    flusher_take_buffer(w->r->flusher, &w->data, PACK_CAPACITY);
+    strata_buf_init(&w->entries);
     start_pack(w);
-    return STRATA_OK;
+    return flusher_submit(w->r->flusher, p);
+}
+
+strata_err repo_pack_writer_flush(repo_pack_writer *w) {
+    strata_err e = seal(w);
+    strata_err wait = flusher_wait(w->r->flusher);
+    return e ? e : wait;
 }
 
 void pack_entry_decode(const uint8_t *p, uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {

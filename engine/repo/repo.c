@@ -139,9 +139,18 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
             e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
     }
     if (!e) e = open_index(r);
-    /* Readers sync only when no writer is active; a writer indexes its own work. */
-    if (!e && locked) e = repo_sync_index(r);
+    /* Readers sync only when no writer is active; a writer indexes its own
+     * work.  A reader that cannot sync (a full disk) still reads what the
+     * index has: verify and restore must work exactly then. */
+    if (!e && locked) {
+        e = repo_sync_index(r);
+        if (e && mode == REPO_READ) {
+            strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
+            e = STRATA_OK;
+        }
+    }
     if (!e && locked && mode == REPO_READ) flock(r->lock_fd, LOCK_UN);
+    if (!e && mode == REPO_WRITE) r->flusher = flusher_new(r);
     if (e) {
         repo_close(r);
         return e;
@@ -152,6 +161,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
 
 void repo_close(repo *r) {
     if (!r) return;
+    flusher_free(r->flusher);
     index_close(r);
     if (r->lock_fd >= 0) close(r->lock_fd);
     storage_close(r->store);

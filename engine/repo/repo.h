@@ -70,8 +70,9 @@ strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_
                            strata_buf *out);
 
 /* Writes chunks into pack objects of about REPO_PACK_TARGET bytes; each
- * pack is stored and indexed as soon as it is full, so an interrupted
- * backup keeps every sealed pack and the next run reuses its chunks. */
+ * full pack is sealed and handed to background threads that store and
+ * index it, so an interrupted backup keeps every stored pack and the next
+ * run reuses its chunks.  Only for repositories opened with REPO_WRITE. */
 #define REPO_PACK_TARGET (32u * 1024 * 1024)
 typedef struct repo_pack_writer repo_pack_writer;
 repo_pack_writer *repo_pack_writer_new(repo *r);
@@ -79,7 +80,9 @@ repo_pack_writer *repo_pack_writer_new(repo *r);
  * receives the bytes it will occupy in the pack, 0 when deduplicated. */
 strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
                                 const uint8_t *data, uint32_t size, uint64_t *stored_bytes);
-/* Seals and stores the current pack, if it holds anything. */
+/* Seals the current pack, if it holds anything, and waits until every
+ * pack sealed so far (by any writer of this repository) is stored and
+ * indexed; returns the first storing error. */
 strata_err repo_pack_writer_flush(repo_pack_writer *w);
 /* Frees without flushing (after an error). */
 void repo_pack_writer_free(repo_pack_writer *w);

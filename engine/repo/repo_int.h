@@ -46,6 +46,17 @@ int pending_set_add(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
 int pending_set_has(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
 void pending_set_remove(pending_set *s, const uint8_t id[STRATA_HASH_LEN]);
 
+/* A pack sealed by a writer, waiting to be stored and indexed. */
+typedef struct sealed_pack {
+    strata_buf data;    /* the whole pack object */
+    strata_buf entries; /* its trailer entries */
+    uint32_t count;
+    uint8_t id[STRATA_HASH_LEN];
+    struct sealed_pack *next;
+} sealed_pack;
+
+typedef struct pack_flusher pack_flusher;
+
 struct repo {
     storage *store;
     char id[33];
@@ -55,7 +66,21 @@ struct repo {
     MDB_env *env;
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_meta;
     pending_set *pending;
+    pack_flusher *flusher; /* REPO_WRITE only */
 };
+
+/* ---- flusher.c: background storing of sealed packs ---- */
+pack_flusher *flusher_new(repo *r);
+/* Queues a pack (taking ownership); blocks while too many are pending.
+ * Returns the error of an earlier failed store, if any. */
+strata_err flusher_submit(pack_flusher *f, sealed_pack *p);
+/* A pack buffer of at least `capacity` bytes, recycled when one is spare. */
+void flusher_take_buffer(pack_flusher *f, strata_buf *out, size_t capacity);
+/* Waits until every queued pack is stored and indexed. */
+strata_err flusher_wait(pack_flusher *f);
+/* Waits for the queue, stops the threads and frees. */
+void flusher_free(pack_flusher *f);
+void sealed_pack_free(sealed_pack *p);
 
 /* ---- index.c: the LMDB environment ---- */
 strata_err index_open(repo *r);
