@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"verify", "re-read every pack and check every chunk", cmd_verify},
     {"restore", "write a version's SSTables back to a directory", cmd_restore},
     {"index", "maintain the local index ('index rebuild')", cmd_index},
+    {"sstable", "read SSTables: dump content as JSON, print metadata", cmd_sstable},
     {"mount", "show versions as directories of SSTables (FUSE)", cmd_mount},
 };
 
