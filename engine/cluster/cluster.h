@@ -91,7 +91,8 @@ typedef struct {
  * as Cassandra's own snapshot does, so compaction cannot remove a file
  * while it is read.  Where links cannot be made (read-only or foreign
  * file system) it reads the files in place and logs one warning.
- * Files are listed sorted by keyspace, table, rel_path. */
+ * Files are listed sorted by keyspace, table, rel_path.  Failures name the
+ * directory or command concerned but not the node: the caller names it. */
 typedef struct cluster_snapshot cluster_snapshot;
 
 strata_err cluster_snapshot_take(const cluster_node *node, const char *tag,

@@ -46,7 +46,7 @@ static char *with_tag(const char *cmd, const char *tag) {
 
 /* Runs `cmd` through /bin/sh with its standard output sent to standard
  * error, so nodetool's chatter never mixes with strata's own output. */
-static strata_err run_command(const char *node, const char *what, const char *cmd) {
+static strata_err run_command(const char *what, const char *cmd) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
@@ -54,14 +54,14 @@ static strata_err run_command(const char *node, const char *what, const char *cm
     pid_t pid;
     int rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc) return strata_fail_errno(STRATA_EIO, rc, "node %s: cannot run %s", node, what);
+    if (rc) return strata_fail_errno(STRATA_EIO, rc, "cannot run %s", what);
     int status;
     while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return strata_fail_errno(STRATA_EIO, errno, "node %s: waiting for %s", node, what);
+        if (errno != EINTR) return strata_fail_errno(STRATA_EIO, errno, "waiting for %s", what);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return STRATA_OK;
     if (WIFEXITED(status))
-        return strata_fail(STRATA_EIO, "node %s: %s exited with status %d: %s", node, what, WEXITSTATUS(status), cmd);
-    return strata_fail(STRATA_EIO, "node %s: %s killed by signal %d: %s", node, what, WTERMSIG(status), cmd);
+        return strata_fail(STRATA_EIO, "%s exited with status %d: %s", what, WEXITSTATUS(status), cmd);
+    return strata_fail(STRATA_EIO, "%s killed by signal %d: %s", what, WTERMSIG(status), cmd);
 }
 
 static void push(char ***v, size_t *n, char *s) {
@@ -153,7 +153,7 @@ static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, co
     } else if (errno != EEXIST) {
         int err = errno;
         *impossible = links_impossible(err);
-        strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "node %s: cannot create %s", s->node, parent);
+        strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", parent);
         free(parent);
         return e;
     } else {
@@ -162,7 +162,7 @@ static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, co
     char *dir = xasprintf("%s/snapshots/%s", t->path, tag);
     struct stat st;
     if (!lstat(dir, &st)) {
-        strata_err e = strata_fail(STRATA_EEXIST, "node %s: snapshot %s already exists", s->node, dir);
+        strata_err e = strata_fail(STRATA_EEXIST, "snapshot %s already exists", dir);
         free(dir);
         return e;
     }
@@ -171,7 +171,7 @@ static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, co
     strata_err e = STRATA_OK;
     if (err) {
         *impossible = links_impossible(err);
-        e = strata_fail_errno(strata_err_from_errno(err), err, "node %s: cannot snapshot %s", s->node, failed);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "cannot snapshot %s", failed);
     }
     if (err && !strcmp(failed, dir))
         free(dir); /* nothing was made */
@@ -212,7 +212,7 @@ static strata_err link_snapshot(cluster_snapshot *s, const cluster_table_list *t
 static strata_err command_snapshot(cluster_snapshot *s, const cluster_node *node, cluster_table_list *tables,
                                    const char *tag) {
     char *cmd = with_tag(node->snapshot_cmd, tag);
-    strata_err e = run_command(s->node, "snapshot_cmd", cmd);
+    strata_err e = run_command("snapshot_cmd", cmd);
     free(cmd);
     if (e) return e;
     size_t kept = 0;
@@ -228,8 +228,8 @@ static strata_err command_snapshot(cluster_snapshot *s, const cluster_node *node
         }
     }
     if (tables->n && !kept)
-        return strata_fail(STRATA_ENOENT, "node %s: snapshot_cmd made no snapshots/%s directory in any table of %s",
-                           s->node, tag, node->data_dirs[0]);
+        return strata_fail(STRATA_ENOENT, "snapshot_cmd made no snapshots/%s directory in any table of %s", tag,
+                           node->data_dirs[0]);
     cluster_table_list present = {.v = tables->v, .n = kept};
     return read_tables(s, &present, tag, 0);
 }
@@ -277,7 +277,7 @@ strata_err cluster_snapshot_release(cluster_snapshot *s) {
     if (!s) return STRATA_OK;
     strata_err e = remove_own_links(s);
     if (s->clear_cmd) {
-        strata_err c = run_command(s->node, "clear_snapshot_cmd", s->clear_cmd);
+        strata_err c = run_command("clear_snapshot_cmd", s->clear_cmd);
         if (!e) e = c;
     }
     cluster_file_list_free(&s->files);

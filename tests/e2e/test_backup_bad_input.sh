@@ -1,0 +1,142 @@
+#!/bin/sh
+# test_backup_bad_input.sh - wrong input gets one clear error line and a
+# non-zero exit, and loses nothing already stored: missing and unreadable
+# data directories, malformed cluster files, a failing snapshot command,
+# locations that are not repositories, unknown versions, usage errors.
+set -eu
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# expect_error STATUS PATTERN COMMAND...: the command exits STATUS with
+# exactly one line on stderr, which starts "strata: " and matches PATTERN.
+# A mismatch is counted and the test goes on, so one run shows them all.
+problems=0
+expect_error() {
+  want=$1 pattern=$2
+  shift 2
+  if "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"; then rc=0; else rc=$?; fi
+  why=""
+  if [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"
+  elif [ "$(wc -l <"$SCRATCH/err" | tr -d ' ')" -ne 1 ]; then why="not one line on stderr"
+  elif ! grep -q '^strata: ' "$SCRATCH/err"; then why="error line does not start 'strata: '"
+  elif ! grep -Eq -- "$pattern" "$SCRATCH/err"; then why="error does not match '$pattern'"
+  fi
+  if [ -n "$why" ]; then
+    problems=$((problems + 1))
+    echo "   WRONG ($why): $*"
+    sed 's/^/      | /' "$SCRATCH/err"
+  else
+    echo "   exit $rc: $(cat "$SCRATCH/err")"
+  fi
+}
+cluster_file() { # NAME DATA_DIR_OF_NODE2 [EXTRA LINE FOR NODE2]
+  printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\n[node node2]\ndata_dir = %s\n%s\n' \
+    "$SCRATCH/nodes/node1" "$2" "${3:-}" >"$SCRATCH/$1"
+}
+
+say "a repository with one good version of two rf3-a nodes"
+mkdir -p "$SCRATCH/nodes"
+for n in node1 node2; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
+chmod -R u+w "$SCRATCH/nodes"
+cluster_file good.ini "$SCRATCH/nodes/node2"
+strata init >/dev/null
+V1=$(strata backup --cluster "$SCRATCH/good.ini" --json | json 'd["version"]')
+for n in node1 node2; do
+  (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |
+    sed -E "s#  \\./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  $n/\\1/\\2/#"
+done | LC_ALL=C sort -k2 >"$SCRATCH/sums.v1"
+
+say "missing data directory"
+cluster_file missing.ini "$SCRATCH/nodes/nowhere"
+expect_error 1 "^strata: error: .*$SCRATCH/nodes/nowhere" strata backup --cluster "$SCRATCH/missing.ini"
+
+say "data directory that is a file"
+echo "not a directory" >"$SCRATCH/plainfile"
+cluster_file notdir.ini "$SCRATCH/plainfile"
+expect_error 1 "^strata: error: .*$SCRATCH/plainfile" strata backup --cluster "$SCRATCH/notdir.ini"
+
+say "unreadable data and keyspace directories"
+runner=""
+if [ "$(id -u)" -eq 0 ]; then
+  command -v setpriv >/dev/null && runner="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+if [ "$(id -u)" -ne 0 ] || [ -n "$runner" ]; then
+  # The unprivileged user needs its own repository and a way into SCRATCH.
+  chmod 755 "$SCRATCH"
+  mkdir -p "$SCRATCH/u/data/app" "$SCRATCH/u/ks"
+  cp -R "$SCRATCH/nodes/node2/app/users-"* "$SCRATCH/u/ks/"
+  [ -z "$runner" ] || chown -R 65534:65534 "$SCRATCH/u"
+  chmod -R a+rX "$SCRATCH/nodes"
+  $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" init >/dev/null
+  printf '[cluster]\nname = u\n[node node1]\ndata_dir = %s\n' "$SCRATCH/u/data" >"$SCRATCH/u/unreadable.ini"
+  chmod 000 "$SCRATCH/u/data"
+  # shellcheck disable=SC2086
+  expect_error 1 "^strata: error: .*$SCRATCH/u/data" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --cluster "$SCRATCH/u/unreadable.ini"
+  chmod 755 "$SCRATCH/u/data"
+  mkdir -p "$SCRATCH/u/data2" && mv "$SCRATCH/u/ks" "$SCRATCH/u/data2/app"
+  [ -z "$runner" ] || chown -R 65534:65534 "$SCRATCH/u/data2"
+  chmod 000 "$SCRATCH/u/data2/app"
+  printf '[cluster]\nname = u\n[node node1]\ndata_dir = %s\n' "$SCRATCH/u/data2" >"$SCRATCH/u/unreadable2.ini"
+  # shellcheck disable=SC2086
+  expect_error 1 "^strata: error: .*$SCRATCH/u/data2/app" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --cluster "$SCRATCH/u/unreadable2.ini"
+  chmod 755 "$SCRATCH/u/data2/app"
+  # shellcheck disable=SC2086
+  [ "$($runner "$STRATA_BIN" -r "$SCRATCH/u/repo" versions --json | json 'len(d)')" -eq 0 ] ||
+    fail "a failed backup left a version"
+else
+  echo "   (root without setpriv: permissions cannot be taken away; not checked)"
+fi
+
+say "malformed cluster files name the line"
+printf '[cluster]\nname = bad\n[node node1]\ndata_dir %s\n' "$SCRATCH/nodes/node1" >"$SCRATCH/syntax.ini"
+expect_error 1 "^strata: error: .*syntax.ini:4:" strata backup --cluster "$SCRATCH/syntax.ini"
+printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\nsnapshot = yes\n' "$SCRATCH/nodes/node1" >"$SCRATCH/key.ini"
+expect_error 1 "^strata: error: .*key.ini:5: .*snapshot" strata backup --cluster "$SCRATCH/key.ini"
+printf '[cluster]\nname = bad\n[node node1]\n[node node2]\ndata_dir = %s\n' "$SCRATCH/nodes/node2" >"$SCRATCH/nodir.ini"
+expect_error 1 "^strata: error: .*nodir.ini:3: .*node1" strata backup --cluster "$SCRATCH/nodir.ini"
+printf '[cluster]\nname = bad\n' >"$SCRATCH/nonodes.ini"
+expect_error 1 "^strata: error: .*nonodes.ini:[0-9]+: .*node" strata backup --cluster "$SCRATCH/nonodes.ini"
+expect_error 1 "^strata: error: .*$SCRATCH/absent.ini" strata backup --cluster "$SCRATCH/absent.ini"
+
+say "a failing snapshot command"
+cluster_file cmd.ini "$SCRATCH/nodes/node2" "snapshot_cmd = echo snapshot {tag} refused >&2; exit 7"
+if strata backup --cluster "$SCRATCH/cmd.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "backup with a failing snapshot_cmd succeeded"; fi
+grep -q '^strata: error: .*status 7' "$SCRATCH/err" || fail "snapshot_cmd failure: $(cat "$SCRATCH/err")"
+echo "   $(grep '^strata: error:' "$SCRATCH/err")"
+
+say "locations that are not repositories"
+expect_error 1 "^strata: error: .*$SCRATCH/nothing" "$STRATA_BIN" -r "$SCRATCH/nothing" versions
+mkdir -p "$SCRATCH/emptydir"
+expect_error 1 "^strata: error: .*$SCRATCH/emptydir" "$STRATA_BIN" -r "$SCRATCH/emptydir" backup --cluster "$SCRATCH/good.ini"
+expect_error 1 "^strata: error: " "$STRATA_BIN" -r "$SCRATCH/nodes/node1" versions
+expect_error 1 "^strata: error: " "$STRATA_BIN" -r "$SCRATCH/plainfile" versions
+expect_error 1 "^strata: error: " env STRATA_REPO="$SCRATCH/nothing" "$STRATA_BIN" versions
+
+say "unknown versions and selectors"
+expect_error 1 "^strata: error: .*1999-01-01T00:00:00Z" strata restore 1999-01-01T00:00:00Z --to "$SCRATCH/r"
+expect_error 1 "^strata: error: " strata ls 1999-01-01T00:00:00Z
+
+say "usage errors exit 2"
+expect_error 2 "^strata: backup: " strata backup --no-such-flag
+expect_error 2 "^strata: backup: " strata backup
+expect_error 2 "^strata: restore: " strata restore "$V1"
+expect_error 2 "^strata: " strata no-such-command
+
+say "nothing stored was lost"
+STRATA_REPO="$SCRATCH/repo" "$STRATA_BIN" versions --json | json '" ".join(v["id"] for v in d)' >"$SCRATCH/ids"
+[ "$(cat "$SCRATCH/ids")" = "$V1" ] || fail "versions after the failures: $(cat "$SCRATCH/ids"), expected $V1"
+strata verify >/dev/null || fail "verify exits $?"
+strata restore "$V1" --to "$SCRATCH/restored" >/dev/null
+(cd "$SCRATCH/restored" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2 |
+  cmp -s - "$SCRATCH/sums.v1" || fail "restore of $V1 differs"
+[ -z "$(find "$SCRATCH/nodes" -name snapshots)" ] || fail "a failed backup left snapshot links in a data directory"
+echo "   $V1 verifies and restores byte for byte; no snapshot left behind"
+[ "$problems" -eq 0 ] || fail "$problems error case(s) handled wrongly (see WRONG above)"
+echo "PASS"
