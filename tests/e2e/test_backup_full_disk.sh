@@ -1,0 +1,64 @@
+#!/bin/sh
+# test_backup_full_disk.sh - a repository on an 8 MiB tmpfs: a backup that
+# does not fit fails with one clear no-space error, the version stored
+# before still verifies and restores byte for byte, and once the data fits
+# again a backup succeeds.  Needs root for the mount (else skipped).
+set -eu
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+REPO=$SCRATCH/small/repo
+strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
+node_sums() {
+  (cd "$SCRATCH/node1" && find . -type f -exec sha256sum {} +) |
+    sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  node1/\1/\2/#' | LC_ALL=C sort -k2
+}
+
+mkdir -p "$SCRATCH/small"
+mount -t tmpfs -o size=8m tmpfs "$SCRATCH/small" 2>/dev/null || { echo "skip: cannot mount a tmpfs"; exit 77; }
+trap 'umount "$SCRATCH/small" 2>/dev/null || true' EXIT INT TERM
+
+say "a repository on an 8 MiB tmpfs holding one version of rf3-a node1"
+cp -R "$RF3/node1" "$SCRATCH/node1"
+chmod -R u+w "$SCRATCH/node1"
+printf '[cluster]\nname = small\n[node node1]\ndata_dir = %s\n' "$SCRATCH/node1" >"$SCRATCH/cluster.ini"
+strata init >/dev/null
+node_sums >"$SCRATCH/sums.v1"
+V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+echo "   $V1: $(du -sk "$REPO" | cut -f1) KiB used of $(df -k "$SCRATCH/small" | awk 'NR==2 {print $2}') KiB"
+
+say "20 MiB of incompressible data added: the backup does not fit"
+big=$SCRATCH/node1/app/blobs-00000000000000000000000000000001
+mkdir -p "$big"
+head -c 20M /dev/urandom >"$big/nb-1-big-Data.db"
+printf 'Data.db\nTOC.txt\n' >"$big/nb-1-big-TOC.txt"
+if strata backup --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then
+  fail "a backup larger than the file system succeeded"
+else
+  rc=$?
+fi
+cat "$SCRATCH/err"
+[ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
+[ "$(grep -c '^strata: error:' "$SCRATCH/err")" -eq 1 ] || fail "not one error line"
+grep -i '^strata: error:' "$SCRATCH/err" | grep -Eiq 'no space|space left|full' || fail "the error does not say the storage is full"
+! grep -Eq 'AddressSanitizer|runtime error' "$SCRATCH/err" || fail "crashed"
+
+say "the earlier version is intact"
+[ "$(strata versions --json | json '" ".join(v["id"] for v in d)')" = "$V1" ] || fail "versions changed"
+strata verify >"$SCRATCH/verify.out" 2>&1 || { cat "$SCRATCH/verify.out"; fail "verify exits $? after the failed backup"; }
+strata restore "$V1" --to "$SCRATCH/out1" >/dev/null || fail "restore of $V1 exits $?"
+(cd "$SCRATCH/out1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2 |
+  cmp -s - "$SCRATCH/sums.v1" || fail "restore of $V1 differs"
+echo "   $V1 verifies and restores byte for byte"
+
+say "with the big file gone, a backup fits again"
+rm -rf "$big"
+strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b.json" 2>"$SCRATCH/err" ||
+  { cat "$SCRATCH/err"; fail "backup after freeing space exits $? ($(df -k "$SCRATCH/small" | awk 'NR==2 {print $4}') KiB free)"; }
+echo "   $(json 'd["version"]' <"$SCRATCH/b.json"): $(json 'd["sstables"]["new"]' <"$SCRATCH/b.json") new SSTables"
+echo "PASS"
