@@ -48,8 +48,16 @@ sample=$(find "$data" -name '*-Data.db' -printf '%s %p\n' | sort -n | tail -1 | 
 set -- $(zstd -b1 -i2 "$sample" 2>&1 | tr '\r' '\n' |
   sed -n 's/.*(x\([0-9.]*\)), *\([0-9.]*\) MB\/s.*/\1 \2/p' | tail -1)
 zstd_ratio=${1:-0} zstd_mbps=${2:-0}
+# Every tool writes a repository about as large as the data set, so the
+# speed of writing a new file through the page cache bounds them all too.
+t0=$(now)
+dd if=/dev/zero of="$out/write-test" bs=1M count=1024 conv=fsync 2>/dev/null
+t1=$(now)
+rm -f "$out/write-test"
+write_mbps=$(awk "BEGIN { printf(\"%.0f\", 1073741824 / 1e6 / ($t1 - $t0)) }")
 echo "machine: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
 echo "one core: SHA-256 ${sha_mbps} MB/s; zstd -1 ${zstd_mbps} MB/s (x${zstd_ratio}) on $(basename "$sample")"
+echo "writing a new 1 GiB file (dd, fsync): ${write_mbps} MB/s"
 
 cat >"$out/cluster.ini" <<EOF
 [cluster]
@@ -100,9 +108,11 @@ record() {
   [ -d "$out/$1-repo" ] && size=$(du -sb "$out/$1-repo" | cut -f1)
   mbps=$(awk "BEGIN { printf(\"%.1f\", $3 / 1e6 / $M_WALL) }")
   [ "$M_RC" -eq 0 ] || mbps=0
-  eval "r_$1_$2_wall=$M_WALL r_$1_$2_rss=$M_RSS r_$1_$2_rc=$M_RC r_$1_$2_mbps=$mbps r_$1_$2_size=$size"
+  eval "r_$1_$2_wall=$M_WALL r_$1_$2_cpu=$M_CPU r_$1_$2_rss=$M_RSS r_$1_$2_rc=$M_RC"
+  eval "r_$1_$2_mbps=$mbps r_$1_$2_size=$size"
   printf '  %-7s %-5s %s\n' "$1" "$2" \
-    "$( [ "$M_RC" -eq 0 ] && echo "${M_WALL} s, ${mbps} MB/s" || echo "FAILED (exit $M_RC, see $out/$1-$2.log)")"
+    "$( [ "$M_RC" -eq 0 ] && echo "${M_WALL} s, ${mbps} MB/s, ${M_CPU} s CPU" ||
+      echo "FAILED (exit $M_RC, see $out/$1-$2.log)")"
 }
 
 ran=""
@@ -146,16 +156,17 @@ mib() { awk "BEGIN { printf(\"%.0f\", $1 / 1024) }"; }
 mb() { awk "BEGIN { printf(\"%.1f\", $1 / 1e6) }"; }
 
 echo
-printf '%-7s %-5s %9s %9s %13s %12s\n' tool run "wall s" "MB/s" "peak RSS MiB" "repo MB"
+printf '%-7s %-5s %8s %8s %8s %13s %10s\n' tool run "wall s" "MB/s" "CPU s" "peak RSS MiB" "repo MB"
 for run in full incr; do
   for t in $ran; do
-    printf '%-7s %-5s %9s %9s %13s %12s\n' "$t" "$run" "$(v "$t" "$run" wall)" \
-      "$(v "$t" "$run" mbps)" "$(mib "$(v "$t" "$run" rss)")" "$(mb "$(v "$t" "$run" size)")"
+    printf '%-7s %-5s %8s %8s %8s %13s %10s\n' "$t" "$run" "$(v "$t" "$run" wall)" \
+      "$(v "$t" "$run" mbps)" "$(v "$t" "$run" cpu)" "$(mib "$(v "$t" "$run" rss)")" \
+      "$(mb "$(v "$t" "$run" size)")"
   done
 done
 
-# ratio A B: A / B, or "n/a" when B is zero (tool missing or failed).
-ratio() { awk "BEGIN { if ($2 == 0) print \"n/a\"; else printf(\"%.2f\", $1 / $2) }"; }
+# ratio A B DECIMALS: A / B, or "n/a" when B is zero (tool missing or failed).
+ratio() { awk "BEGIN { if ($2 == 0) print \"n/a\"; else printf(\"%.$3f\", $1 / $2) }"; }
 ratios_json=""
 case " $ran " in *" strata "*)
   echo
@@ -164,21 +175,24 @@ case " $ran " in *" strata "*)
     want=3
     [ "$other" = borg ] && want=2
     for run in full incr; do
-      tp=$(ratio "$(v strata "$run" mbps)" "$(v "$other" "$run" mbps)")
-      sz=$(ratio "$(v strata "$run" size)" "$(v "$other" "$run" size)")
-      if [ "$run" != full ]; then
-        verdict="(no target)"
-      elif [ "$tp" = n/a ] || [ "$sz" = n/a ]; then
-        verdict="n/a"
-      elif awk "BEGIN { exit !($tp >= $want && $sz <= 1) }"; then
-        verdict="meets"
-      else
-        verdict="MISSES"
+      tp=$(ratio "$(v strata "$run" mbps)" "$(v "$other" "$run" mbps)" 2)
+      sz=$(ratio "$(v strata "$run" size)" "$(v "$other" "$run" size)" 3)
+      target="" target_json=""
+      if [ "$run" = full ]; then
+        if [ "$tp" = n/a ] || [ "$sz" = n/a ]; then
+          verdict="n/a"
+        elif awk "BEGIN { exit !($tp >= $want && $sz <= 1) }"; then
+          verdict="meets target"
+        else
+          verdict="MISSES target"
+        fi
+        target="   (target: throughput >= ${want}x, size <= 1x) $verdict"
+        target_json=", \"throughput_target\": $want, \"size_target\": 1, \"verdict\": \"$verdict\""
       fi
-      printf 'strata/%-6s %-4s throughput %6sx (target >= %sx)  repository size %6sx (target <= 1)  %s\n' \
-        "$other" "$run" "$tp" "$want" "$sz" "$verdict"
+      printf 'strata/%-6s %-4s throughput %7sx  repository size %6sx%s\n' \
+        "$other" "$run" "$tp" "$sz" "$target"
       ratios_json="$ratios_json${ratios_json:+,}
-    \"strata/$other/$run\": {\"throughput\": \"$tp\", \"size\": \"$sz\", \"throughput_target\": $want}"
+    \"strata/$other/$run\": {\"throughput\": \"$tp\", \"size\": \"$sz\"$target_json}"
     done
   done
   ;;
@@ -189,14 +203,14 @@ echo "load average after: $load_after"
   printf '{\n  "dataset_mb_setting": %s,\n' "$STRATA_BENCH_MB"
   printf '  "dataset": {"bytes_v1": %s, "files_v1": %s, "bytes_v2": %s, "files_v2": %s, "new_bytes_v2": %s},\n' \
     "$bytes_v1" "$files_v1" "$bytes_v2" "$files_v2" "$new_v2"
-  printf '  "machine": {"cores": %s, "sha256_mbps": %s, "zstd1_mbps": %s, "zstd1_ratio_on_data_db": %s, "load_before": "%s", "load_after": "%s"},\n' \
-    "$(nproc)" "${sha_mbps:-0}" "$zstd_mbps" "$zstd_ratio" "$load_before" "$load_after"
+  printf '  "machine": {"cores": %s, "sha256_mbps": %s, "zstd1_mbps": %s, "zstd1_ratio_on_data_db": %s, "new_file_write_mbps": %s, "load_before": "%s", "load_after": "%s"},\n' \
+    "$(nproc)" "${sha_mbps:-0}" "$zstd_mbps" "$zstd_ratio" "$write_mbps" "$load_before" "$load_after"
   printf '  "results": {'
   sep=""
   for t in $ran; do
     for run in full incr; do
-      printf '%s\n    "%s/%s": {"wall_s": %s, "mbps": %s, "peak_rss_kib": %s, "repo_bytes": %s, "exit": %s}' \
-        "$sep" "$t" "$run" "$(v "$t" "$run" wall)" "$(v "$t" "$run" mbps)" \
+      printf '%s\n    "%s/%s": {"wall_s": %s, "mbps": %s, "cpu_s": %s, "peak_rss_kib": %s, "repo_bytes": %s, "exit": %s}' \
+        "$sep" "$t" "$run" "$(v "$t" "$run" wall)" "$(v "$t" "$run" mbps)" "$(v "$t" "$run" cpu)" \
         "$(v "$t" "$run" rss)" "$(v "$t" "$run" size)" "$(v "$t" "$run" rc)"
       sep=","
     done

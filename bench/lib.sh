@@ -95,7 +95,8 @@ dataset_bytes() { du -sb "$1" | cut -f1; }
 warm() { find "$1" -type f -exec cat {} + >/dev/null; }
 
 # measure LOG CMD...: runs CMD with its output in LOG; sets M_WALL (seconds),
-# M_RSS (peak resident set, KiB, from /usr/bin/time -v) and M_RC.
+# M_CPU (user + system seconds, which the machine's other load disturbs far
+# less than wall time), M_RSS (peak resident set, KiB) and M_RC.
 measure() {
   log=$1
   shift
@@ -106,4 +107,5 @@ measure() {
   M_WALL=$(awk "BEGIN { printf(\"%.2f\", $t1 - $t0) }")
   M_RSS=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$log.time")
   : "${M_RSS:=0}"
+  M_CPU=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf("%.2f", s) }' "$log.time")
 }
