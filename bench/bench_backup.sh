@@ -8,8 +8,9 @@
 # in one run, each into a fresh local repository, each starting with the data
 # set in the page cache: first version 1 of the data set (a full backup),
 # then version 2 (a few per cent new SSTables: an incremental backup).  The
-# machine's single-core SHA-256 and zstd -1 speeds are printed too, since
-# they bound what any deduplicating, compressing backup can do here.
+# machine's single-core SHA-256 and zstd -1 speeds and its speed of writing
+# a new file are printed too, since they bound what any deduplicating,
+# compressing backup can do here.
 #
 # Output: a table on stdout, logs and repositories in bench/out/backup/,
 # figures in bench/out/backup.json.  STRATA_BENCH_TOOLS picks the tools
