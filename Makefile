@@ -33,7 +33,7 @@ TOOL_OBJ_SAN := $(TOOL_SRC:%.c=build/san/%.o)
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 
-.PHONY: all deps test-deps bench-deps test unit unit-san e2e demo bench fuzz clean
+.PHONY: all deps test-deps bench-deps test unit unit-san e2e demo bench fuzz fuzz-smoke clean
 
 all: strata
 
@@ -89,6 +89,7 @@ e2e: strata build/san/strata
 test: test-deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory e2e
 
 demo: deps
@@ -106,6 +107,14 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	clang $(WARN) -O1 -g -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
 
 fuzz: test-deps $(FUZZ_BIN)
+
+# Each fuzz target for 20 seconds from the project root (targets find
+# ../shared/corpus there); the log of a failing run is shown.
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  $$f -max_total_time=20 -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
+	    || { tail -50 build/fuzz/$$n.log; exit 1; }; \
+	  echo "fuzz-smoke: $$n: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$n.log)"; done
 
 clean:
 	rm -rf build strata

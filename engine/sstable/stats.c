@@ -213,6 +213,13 @@ strata_err sst_stats_read(const char *path, const sst_version *v, sstable_meta *
     }
     int have_header = 0;
     for (uint32_t i = 0; i < count; i++) {
+        for (uint32_t j = 0; j < i; j++)
+            if (types[j] == types[i]) {
+                free(buf);
+                sst_header_free(h);
+                return strata_fail(STRATA_ECORRUPT, "%s: offset %zu: metadata component %u listed twice",
+                                   path, entries + i * 8, types[i]);
+            }
         size_t end = i + 1 < count ? offs[i + 1] : len;
         size_t csum = v->metadata_checksum ? 4 : 0;
         if (offs[i] > end || end > len || end - offs[i] < csum || types[i] >= MD_COUNT) {

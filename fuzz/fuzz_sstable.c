@@ -1,0 +1,154 @@
+/* fuzz_sstable.c - libFuzzer target for the SSTable reader's parsing of
+ * Data.db and Statistics.db.
+ *
+ * Random bytes rarely get past Statistics.db, so most inputs are edits to
+ * real SSTables: at start-up a set of corpus SSTables (every version, most
+ * row shapes) is loaded and stored uncompressed without CRC.db, so nothing
+ * vouches for the bytes and mutations reach the row, cell and header
+ * decoders.  Input: byte 0 picks the mode, byte 1 the SSTable, then
+ * (u16 offset, xor) edits; mode 2 takes the rest as a whole Data.db. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/sstable/sstable_int.h"
+
+#define CORPUS "../shared/corpus/"
+
+static const char *const sources[] = {
+    "scylla/uncompressed-collections/mc-1-big-",
+    "scylla/uncompressed-compound_static_row/mc-1-big-",
+    "scylla/uncompressed-compound_ck/mc-1-big-",
+    "scylla/uncompressed-counters/mc-1-big-",
+    "scylla/uncompressed-deleted_cells/mc-1-big-",
+    "scylla/uncompressed-range_tombstones_simple/mc-1-big-",
+    "scylla/uncompressed-subset_of_columns/mc-1-big-",
+    "scylla/uncompressed-large_subset_of_columns_sparse/mc-1-big-",
+    "cassandra-legacy/ma/legacy_tables/legacy_ma_simple_compact/ma-1-big-",
+    "cassandra-legacy/mc/legacy_tables/legacy_mc_inaccurate_min_max/mc-1-big-",
+    "cassandra-legacy/na/legacy_tables/legacy_na_simple_counter/na-1-big-",
+    "cassandra-legacy/oa/legacy_tables/legacy_oa_simple/oa-1-big-",
+    "cassandra-misc/negative-local-expiration-test/table3/mc-1-big-",
+    "cluster/rf3-a/node1/app/users-8f4956a0e60111f1b5720f8cceb1328b/nb-8-big-",
+    "cluster/rf3-a/node1/app/readings-90c680c0e60111f1b5720f8cceb1328b/nb-6-big-",
+    "cluster/rf3-a/node1/app/events-91814540e60111f1b5720f8cceb1328b/nb-6-big-",
+};
+#define NSOURCES (sizeof sources / sizeof sources[0])
+
+typedef struct {
+    char version[3];
+    uint8_t *stats, *data;
+    size_t stats_len, data_len;
+} source;
+
+static source src[NSOURCES];
+static size_t nsrc;
+static char dir[64];
+
+/* The uncompressed Data.db, read through the reader itself. */
+static int load_data(const char *prefix, uint8_t **out, size_t *len) {
+    sstable *s;
+    char *path = xasprintf("%sData.db", prefix);
+    strata_err e = sstable_open(path, &s);
+    free(path);
+    if (e) return -1;
+    size_t total = (size_t)s->data.data_length, avail;
+    if (sst_data_fill(&s->data, total, &avail) || avail != total) {
+        sstable_close(s);
+        return -1;
+    }
+    *out = xmalloc(total + 1);
+    memcpy(*out, s->data.win + s->data.cur, total);
+    *len = total;
+    sstable_close(s);
+    return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    snprintf(dir, sizeof dir, "/dev/shm/fuzz-sstable-XXXXXX");
+    if (!mkdtemp(dir)) {
+        snprintf(dir, sizeof dir, "/tmp/fuzz-sstable-XXXXXX");
+        if (!mkdtemp(dir)) abort();
+    }
+    for (size_t i = 0; i < NSOURCES; i++) {
+        char *prefix = xasprintf(CORPUS "%s", sources[i]);
+        char *stats = xasprintf("%sStatistics.db", prefix);
+        source *s = &src[nsrc];
+        const char *base = strrchr(sources[i], '/') + 1;
+        memcpy(s->version, base, 2);
+        if (sst_read_file(stats, &s->stats, &s->stats_len) == STRATA_OK &&
+            load_data(prefix, &s->data, &s->data_len) == 0)
+            nsrc++;
+        free(stats);
+        free(prefix);
+    }
+    if (!nsrc) {
+        fprintf(stderr, "fuzz_sstable: no corpus SSTables under " CORPUS " (run from the project root)\n");
+        abort();
+    }
+    return 0;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) abort();
+    if (n && fwrite(p, 1, n, f) != n) abort();
+    fclose(f);
+}
+
+static void apply_edits(uint8_t *buf, size_t len, const uint8_t *e, size_t n) {
+    for (size_t i = 0; i + 3 <= n && len; i += 3) buf[((size_t)e[i] << 8 | e[i + 1]) % len] ^= e[i + 2];
+}
+
+/* Reads everything and renders every value, as `sstable dump` does. */
+static void consume(const char *prefix) {
+    sstable *s;
+    if (sstable_open(prefix, &s)) return;
+    const sstable_header *h = sstable_get_header(s);
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    while (!sstable_next_partition(s, &p) && p) {
+        json_decref(sstable_value_json(h->key_type, p->key, p->key_len));
+        while (!sstable_next_unfiltered(s, &u) && u) {
+            for (size_t i = 0; i < u->nclustering && i < h->nclustering; i++)
+                json_decref(sstable_value_json(h->clustering[i], u->clustering[i].p, u->clustering[i].len));
+            for (size_t i = 0; i < u->ncells; i++)
+                json_decref(sstable_value_json(u->cells[i].column->type, u->cells[i].value.p, u->cells[i].value.len));
+        }
+    }
+    sstable_close(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
+    if (size < 2) return 0;
+    const source *s = &src[in[1] % nsrc];
+    int mode = in[0] % 3;
+    uint8_t *stats = xmalloc(s->stats_len + 1), *data;
+    size_t data_len;
+    memcpy(stats, s->stats, s->stats_len);
+    if (mode == 2) {
+        data_len = size - 2;
+        data = xmalloc(data_len + 1);
+        memcpy(data, in + 2, data_len);
+    } else {
+        data_len = s->data_len;
+        data = xmalloc(data_len + 1);
+        memcpy(data, s->data, data_len);
+        if (mode == 0) apply_edits(data, data_len, in + 2, size - 2);
+        else apply_edits(stats, s->stats_len, in + 2, size - 2);
+    }
+    char *prefix = xasprintf("%s/%s-1-big-", dir, s->version);
+    char *sp = xasprintf("%sStatistics.db", prefix), *dp = xasprintf("%sData.db", prefix);
+    write_file(sp, stats, s->stats_len);
+    write_file(dp, data, data_len);
+    consume(prefix);
+    unlink(sp);
+    unlink(dp);
+    free(sp);
+    free(dp);
+    free(prefix);
+    free(stats);
+    free(data);
+    return 0;
+}
