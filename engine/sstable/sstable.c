@@ -186,6 +186,7 @@ void sstable_close(sstable *s) {
     free(s->scratch.clustering);
     free(s->scratch.cells);
     free(s->scratch.cdel);
+    free(s->filter);
     free(s);
 }
 

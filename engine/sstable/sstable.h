@@ -271,6 +271,11 @@ strata_err sstable_verify_digest(sstable *s);
 strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_index_blocks);
 
 
+/* Asks Filter.db's bloom filter about a raw partition key: *may_contain is
+ * 0 when the key is certainly absent, 1 when it may be present (false
+ * positives at the table's bloom_filter_fp_chance). */
+strata_err sstable_filter_check(sstable *s, const uint8_t *key, size_t len, int *may_contain);
+
 /* ---- Tokens ------------------------------------------------------------------ */
 
 /* Cassandra's Murmur3Partitioner token of a raw partition key, including

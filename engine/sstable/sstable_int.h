@@ -168,6 +168,9 @@ struct sstable {
     size_t key_cap;
     sstable_unfiltered unf;
     sst_scratch scratch;
+    uint8_t *filter;        /* Filter.db, loaded on first use */
+    uint32_t filter_hashes;
+    uint64_t filter_bits;
 };
 
 /* Positions the stream at uncompressed offset `pos`, a partition start. */
