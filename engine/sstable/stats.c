@@ -126,6 +126,29 @@ static void skip_clustering_list(sst_cur *c) {
     for (uint32_t i = 0; i < n && !c->failed; i++) sst_take(c, sst_u16(c));
 }
 
+/* oa's covered clustering slice: the clustering types (VInt-length names),
+ * then a start and an end bound (kind, u16 count, values). */
+static int skip_covered_slice(sst_cur *c) {
+    uint64_t n = sst_uvint(c);
+    if (c->failed || n > 64) return -1;
+    sstable_type *types[64];
+    size_t nt = 0;
+    int r = 0;
+    for (; nt < n; nt++)
+        if (!(types[nt] = read_type(c))) {
+            r = -1;
+            break;
+        }
+    for (int b = 0; b < 2 && !r; b++) {
+        sst_u8(c);
+        uint16_t count = sst_u16(c);
+        sstable_value vals[64];
+        if (c->failed || count > nt || sst_read_clustering_values(c, types, nt, count, vals)) r = -1;
+    }
+    for (size_t i = 0; i < nt; i++) sstable_type_free(types[i]);
+    return r;
+}
+
 static double read_double(sst_cur *c) {
     uint64_t bits = sst_u64(c);
     double d;
@@ -150,15 +173,20 @@ static void parse_stats(sst_cur *c, const sst_version *v, sstable_meta *m) {
     m->min_ttl = (int32_t)sst_u32(c);
     m->max_ttl = (int32_t)sst_u32(c);
     m->compression_ratio = read_double(c);
-    if (v->uint_deletion_time) return; /* 5.0 histogram and min/max layouts not decoded */
+    /* tombstone drop-time histogram: (double, long) bins, (int, int) from oa */
     sst_u32(c);
     uint32_t bins = sst_u32(c);
-    if ((uint64_t)bins * 16 > sst_cur_left(c)) c->failed = 1;
-    else sst_take(c, (size_t)bins * 16);
+    size_t bin_size = v->uint_deletion_time ? 8 : 16;
+    if ((uint64_t)bins * bin_size > sst_cur_left(c)) c->failed = 1;
+    else sst_take(c, (size_t)bins * bin_size);
     m->sstable_level = (int32_t)sst_u32(c);
     m->repaired_at = (int64_t)sst_u64(c);
-    skip_clustering_list(c);
-    skip_clustering_list(c);
+    if (v->legacy_min_max) {
+        skip_clustering_list(c);
+        skip_clustering_list(c);
+    } else if (skip_covered_slice(c) != 0) {
+        return;
+    }
     m->has_legacy_counter_shards = sst_u8(c) != 0;
     m->total_columns_set = (int64_t)sst_u64(c);
     m->total_rows = (int64_t)sst_u64(c);
@@ -177,7 +205,13 @@ static void parse_stats(sst_cur *c, const sst_version *v, sstable_meta *m) {
         const uint8_t *p = sst_take(c, 16);
         if (p) memcpy(m->host_id, p, 16), m->has_host_id = 1;
     }
-    m->stats_complete = !c->failed;
+    if (v->partition_deletion_marker) sst_u8(c);
+    if (v->key_range) {
+        sst_take(c, (size_t)sst_uvint(c));
+        sst_take(c, (size_t)sst_uvint(c));
+    }
+    if (v->token_space_coverage) sst_u64(c);
+    m->stats_complete = !c->failed && sst_cur_left(c) == 0;
 }
 
 strata_err sst_stats_read(const char *path, const sst_version *v, sstable_meta *m,
