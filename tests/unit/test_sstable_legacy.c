@@ -128,6 +128,13 @@ static void check_table(const table_fact *f) {
     int clust = strstr(f->table, "clust") != NULL;
     int counter = f->counter_id != NULL;
     int compact = strstr(f->table, "compact") != NULL;
+    /* MANIFEST: ByteOrderedPartitioner, LZ4, 64 KiB chunks up to na, 16 KiB from nb */
+    const sstable_meta *m = sstable_get_meta(s);
+    assert_non_null(strstr(m->partitioner, "ByteOrderedPartitioner"));
+    assert_non_null(strstr(m->compressor, "LZ4Compressor"));
+    assert_int_equal(m->chunk_length, strcmp(f->format, "nb") < 0 && f->format[0] != 'd' ? 65536 : 16384);
+    if (m->stats_complete) assert_int_equal(m->total_rows, clust ? 250 : 5);
+    else assert_true(compact && !strcmp(f->format, "na"));
     const sstable_partition *p;
     const sstable_unfiltered *u;
     int parts = 0;
