@@ -83,6 +83,7 @@ static json_t *cell_json(const sstable_cell *c) {
     if (c->expiring) {
         json_object_set_new(j, "ttl", json_integer(c->ttl));
         json_object_set_new(j, "expires_at", json_integer(c->local_deletion_time));
+        if (c->local_deletion_time < 0) json_object_set_new(j, "expiry_overflowed", json_true());
     }
     return j;
 }

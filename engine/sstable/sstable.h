@@ -211,7 +211,12 @@ typedef struct {
     int64_t timestamp;
     int32_t ttl;
     int64_t local_deletion_time; /* expiry for expiring cells, deletion time
-                                    for tombstones; INT64_MAX when live */
+                                    for tombstones; INT64_MAX when live.
+                                    Negative on an expiring cell before oa:
+                                    its expiry overflowed int32 when written
+                                    (CASSANDRA-14092); Cassandra treats it as
+                                    expired until scrub repairs it.  Negative
+                                    on a tombstone is rejected as corrupt. */
     sstable_value path;   /* cell path of a multi-cell column, else p NULL */
     sstable_value value;  /* empty (len 0, p non-NULL) for tombstones */
 } sstable_cell;
