@@ -11,10 +11,10 @@
 
 static strata_err load_filter(sstable *s) {
     if (s->filter) return STRATA_OK;
-    char *path = xasprintf("%sFilter.db", s->prefix);
+    char *path;
     uint8_t *buf;
     size_t len;
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_component(s, "Filter.db", &path, &buf, &len);
     if (e) {
         free(path);
         return e;

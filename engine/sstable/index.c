@@ -87,11 +87,11 @@ static uint32_t le32(const uint8_t *p) {
 
 /* Summary.db: the Index.db position to start scanning for `key`. */
 static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
-    char *path = xasprintf("%sSummary.db", s->prefix);
+    char *path;
     uint8_t *buf;
     size_t len;
     uint64_t start = 0;
-    if (sst_read_file(path, &buf, &len) != STRATA_OK) {
+    if (sst_read_component(s, "Summary.db", &path, &buf, &len) != STRATA_OK) {
         strata_clear_error();
         free(path);
         return 0;
@@ -136,11 +136,11 @@ static strata_err seek_by_scan(sstable *s, const uint8_t *key, size_t klen, int 
 
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found) {
     *found = 0;
-    char *path = xasprintf("%sIndex.db", s->prefix);
+    char *path = NULL;
     uint8_t *buf;
     size_t len;
     if (s->meta.bti || (!s->murmur3 && s->meta.partitioner && !strstr(s->meta.partitioner, "ByteOrdered")) ||
-        sst_read_file(path, &buf, &len) != STRATA_OK) {
+        sst_read_component(s, "Index.db", &path, &buf, &len) != STRATA_OK) {
         strata_clear_error();
         free(path);
         return seek_by_scan(s, key, klen, found);
@@ -173,10 +173,10 @@ strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found)
 
 strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_index_blocks) {
     *partitions = *row_index_blocks = 0;
-    char *path = xasprintf("%sIndex.db", s->prefix);
+    char *path;
     uint8_t *buf;
     size_t len;
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_component(s, "Index.db", &path, &buf, &len);
     if (e) {
         free(path);
         return e;
@@ -219,10 +219,10 @@ out:
 }
 
 strata_err sstable_verify_digest(sstable *s) {
-    char *dpath = xasprintf("%sDigest.crc32", s->prefix);
+    char *dpath;
     uint8_t *dig;
     size_t dlen;
-    strata_err e = sst_read_file(dpath, &dig, &dlen);
+    strata_err e = sst_read_component(s, "Digest.crc32", &dpath, &dig, &dlen);
     if (e) {
         free(dpath);
         return e;

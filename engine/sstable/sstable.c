@@ -116,6 +116,11 @@ static char *component(const sstable *s, const char *name) {
     return xasprintf("%s%s", s->prefix, name);
 }
 
+strata_err sst_read_component(const sstable *s, const char *name, char **path, uint8_t **buf, size_t *len) {
+    *path = component(s, name);
+    return sst_read_file(*path, buf, len);
+}
+
 static strata_err read_toc(sstable *s) {
     char *path = component(s, "TOC.txt");
     uint8_t *buf;

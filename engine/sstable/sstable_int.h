@@ -173,6 +173,10 @@ struct sstable {
     uint64_t filter_bits;
 };
 
+/* Reads the component `name` ("Index.db") whole; *path receives its newly
+ * allocated path, on failure too, for messages. */
+strata_err sst_read_component(const sstable *s, const char *name, char **path, uint8_t **buf, size_t *len);
+
 /* Positions the stream at uncompressed offset `pos`, a partition start. */
 strata_err sst_position(sstable *s, uint64_t pos);
 
