@@ -206,6 +206,7 @@ static void parse_stats(sst_cur *c, const sst_version *v, sstable_meta *m) {
         if (p) memcpy(m->host_id, p, 16), m->has_host_id = 1;
     }
     if (v->partition_deletion_marker) sst_u8(c);
+    if (v->improved_min_max && v->legacy_min_max && skip_covered_slice(c) != 0) return;
     if (v->key_range) {
         sst_take(c, (size_t)sst_uvint(c));
         sst_take(c, (size_t)sst_uvint(c));

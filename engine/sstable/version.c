@@ -2,8 +2,7 @@
  *
  * Cassandra names a format by two letters; the first is the major line
  * (m = 3.0/3.11, n = 4.x, o/d = 5.0) and each later letter adds features.
- * The flags follow the version notes in BigFormat and BtiFormat.  "nc" was
- * a 5.0 development version whose files are read with the nb rules. */
+ * The flags follow the version notes in BigFormat and BtiFormat. */
 #include "engine/sstable/sstable_int.h"
 
 #include <string.h>
@@ -24,12 +23,14 @@ int sst_version_parse(const char *ver, int bti, sst_version *v) {
     v->max_compressed_length = strcmp(ver, "na") >= 0;
     v->pending_repair = v->is_transient = v->metadata_checksum = v->max_compressed_length;
     v->old_bf_format = !v->max_compressed_length;
-    int five = strcmp(ver, "oa") >= 0;
+    /* nc (a 5.0 development version) added the stats fields of oa but kept
+     * the legacy min/max and the signed deletion times of nb */
+    int five = strcmp(ver, "oa") >= 0, nc = strcmp(ver, "nc") >= 0;
     v->uint_deletion_time = five;
     v->legacy_min_max = !five;
-    v->improved_min_max = five;
-    v->partition_deletion_marker = five;
-    v->key_range = five;
+    v->improved_min_max = nc;
+    v->partition_deletion_marker = nc;
+    v->key_range = nc;
     v->token_space_coverage = five;
     return 0;
 }
