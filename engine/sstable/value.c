@@ -137,8 +137,28 @@ static json_t *duration_json(const uint8_t *p, size_t len) {
     sst_cur_init(&c, p, len);
     int64_t months = sst_svint(&c), days = sst_svint(&c), nanos = sst_svint(&c);
     if (c.failed || sst_cur_left(&c)) return NULL;
-    char buf[96];
-    snprintf(buf, sizeof buf, "%lldmo%lldd%lldns", (long long)months, (long long)days, (long long)nanos);
+    /* Cassandra's spelling: sign, then y mo d h m s ms us ns, zero units left out */
+    static const struct {
+        uint64_t unit;
+        const char *sym;
+    } nano_units[] = {{3600000000000ULL, "h"}, {60000000000ULL, "m"}, {1000000000ULL, "s"},
+                      {1000000ULL, "ms"},      {1000ULL, "us"},       {1, "ns"}};
+    char buf[160];
+    size_t n = 0;
+    if (months < 0 || days < 0 || nanos < 0) buf[n++] = '-';
+    uint64_t m = (uint64_t)(months < 0 ? -months : months), d = (uint64_t)(days < 0 ? -days : days);
+    if (m / 12) n += (size_t)snprintf(buf + n, sizeof buf - n, "%lluy", (unsigned long long)(m / 12));
+    if (m % 12) n += (size_t)snprintf(buf + n, sizeof buf - n, "%llumo", (unsigned long long)(m % 12));
+    if (d) n += (size_t)snprintf(buf + n, sizeof buf - n, "%llud", (unsigned long long)d);
+    uint64_t rest = (uint64_t)(nanos < 0 ? -nanos : nanos);
+    for (size_t i = 0; i < sizeof nano_units / sizeof nano_units[0]; i++) {
+        uint64_t u = nano_units[i].unit;
+        if (rest / u)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%llu%s", (unsigned long long)(rest / u), nano_units[i].sym);
+        rest %= u;
+    }
+    if (n == 0 || (n == 1 && buf[0] == '-')) n = (size_t)snprintf(buf, sizeof buf, "0s");
+    buf[n] = 0;
     return json_string(buf);
 }
 
