@@ -132,8 +132,9 @@ typedef struct {
     int has_host_id;
     uint8_t host_id[16];
     size_t estimated_partitions; /* sum of the partition size histogram */
-    int stats_complete;          /* 0 when a stats field this reader does not
-                                    decode (e.g. oa improved min/max) stopped it */
+    int stats_complete;          /* 1 when the stats component decoded to its
+                                    last byte; 0 when its layout differs from
+                                    the version's (pre-release writers) */
     char *compressor;            /* NULL when uncompressed (CRC.db) */
     uint32_t chunk_length;
     uint64_t data_length;        /* uncompressed Data.db bytes */
