@@ -22,17 +22,6 @@ typedef struct {
     uint64_t blocks; /* row index entries */
 } index_entry;
 
-/* Orders keys as the partitioner does: Murmur3 by (token, bytes); other
- * order-preserving partitioners by bytes. */
-static int key_cmp(const sstable *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
-    if (s->murmur3) {
-        int64_t ta = sstable_murmur3_token(a, al), tb = sstable_murmur3_token(b, bl);
-        if (ta != tb) return ta < tb ? -1 : 1;
-    }
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
-}
-
 static int skip_clustering_prefix(sstable *s, sst_cur *c) {
     uint8_t kind = sst_u8(c);
     size_t n = s->header.nclustering;
@@ -110,7 +99,7 @@ static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
         uint32_t to = i + 1 < count ? le32(region + i * 4 + 4) : (uint32_t)region_len;
         if (from < count * 4 || from > to || to > region_len || to - from < 8) break;
         size_t kl = to - from - 8;
-        if (key_cmp(s, region + from, kl, key, klen) > 0) break;
+        if (sstable_key_compare(s, region + from, kl, key, klen) > 0) break;
         const uint8_t *pp = region + from + kl;
         uint64_t pos = 0;
         for (int b = 7; b >= 0; b--) pos = (pos << 8) | pp[b];
@@ -158,7 +147,7 @@ strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found)
             e = index_error(path, at);
             break;
         }
-        int cmp = key_cmp(s, ie.key, ie.key_len, key, klen);
+        int cmp = sstable_key_compare(s, ie.key, ie.key_len, key, klen);
         if (cmp > 0) break;
         if (cmp == 0) {
             *found = 1;
@@ -193,7 +182,7 @@ strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_
             e = index_error(path, at);
             goto out;
         }
-        if (prev && key_cmp(s, prev, prev_len, ie.key, ie.key_len) >= 0) {
+        if (prev && sstable_key_compare(s, prev, prev_len, ie.key, ie.key_len) >= 0) {
             e = strata_fail(STRATA_ECORRUPT, "%s: offset %zu: keys out of partitioner order", path, at);
             goto out;
         }

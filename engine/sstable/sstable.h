@@ -64,6 +64,9 @@ typedef enum {
     SSTABLE_T_TUPLE,
     SSTABLE_T_UDT,
     SSTABLE_T_COMPOSITE, /* multi-column partition key */
+    SSTABLE_T_PARTITIONER_ORDER, /* secondary index clustering: a partition
+                                    key ordered by its token; the one param
+                                    names the partitioner */
 } sstable_type_kind;
 
 typedef struct sstable_type {
@@ -281,6 +284,24 @@ strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_
  * 0 when the key is certainly absent, 1 when it may be present (false
  * positives at the table's bloom_filter_fp_chance). */
 strata_err sstable_filter_check(sstable *s, const uint8_t *key, size_t len, int *may_contain);
+
+/* ---- Order -------------------------------------------------------------------
+ * Cassandra's orders, for merging and slicing: negative, zero or positive. */
+
+/* Two values of type t; a null value (p NULL) sorts first, an empty one
+ * before any non-empty one; ReversedType inverts the order. */
+int sstable_value_compare(const sstable_type *t, const sstable_value *a, const sstable_value *b);
+
+/* Two clustering prefixes with their kinds (rows are SSTABLE_CLUSTERING,
+ * markers their bound kind), as Cassandra's ClusteringComparator does: an
+ * exclusive start after its prefix sorts after every row it prefixes. */
+int sstable_clustering_compare(const sstable_header *h, const sstable_value *a, size_t na, sstable_bound_kind ka,
+                               const sstable_value *b, size_t nb, sstable_bound_kind kb);
+
+/* Two raw partition keys in the SSTable's partitioner order: by Murmur3
+ * token then bytes, or by bytes for order-preserving partitioners (and, as
+ * a fallback, for RandomPartitioner, whose MD5 order is not implemented). */
+int sstable_key_compare(const sstable *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 
 /* ---- Tokens ------------------------------------------------------------------ */
 

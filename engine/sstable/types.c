@@ -139,6 +139,7 @@ static void set_kind(sstable_type *t, const char *cls) {
     else if (!strcmp(cls, "TupleType")) t->kind = SSTABLE_T_TUPLE;
     else if (!strcmp(cls, "UserType")) t->kind = SSTABLE_T_UDT;
     else if (!strcmp(cls, "CompositeType")) t->kind = SSTABLE_T_COMPOSITE;
+    else if (!strcmp(cls, "PartitionerDefinedOrder")) t->kind = SSTABLE_T_PARTITIONER_ORDER;
 }
 
 /* Marks every collection/UDT inside a frozen type as frozen too. */
@@ -258,6 +259,9 @@ static void cql_append(strata_buf *b, const sstable_type *t) {
             cql_append(b, t->params[i]);
         }
         strata_buf_put(b, ")", 1);
+        break;
+    case SSTABLE_T_PARTITIONER_ORDER:
+        strata_buf_put(b, "blob", 4);
         break;
     default:
         if (!base) base = t->name;

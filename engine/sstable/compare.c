@@ -1,0 +1,196 @@
+/* compare.c - Cassandra's orders: values by type, clustering prefixes with
+ * their bound kinds, partition keys by partitioner.
+ *
+ * A merge of SSTables, a writer's sort and a clustering-range view all need
+ * to order things exactly as Cassandra does, or rows land in the wrong
+ * place.  Most types order by unsigned bytes; numbers order numerically;
+ * timeuuids by their timestamp and then by signed bytes; uuids by version
+ * first; frozen collections, tuples and user types element by element;
+ * index clusterings (PartitionerDefinedOrder) by token; ReversedType
+ * inverts its base order. */
+#include "engine/sstable/sstable_int.h"
+
+#include <math.h>
+#include <string.h>
+
+static int sign(long double d) { return (d > 0) - (d < 0); }
+
+static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? (c > 0) - (c < 0) : (al > bl) - (al < bl);
+}
+
+static int64_t be_int(const uint8_t *p, size_t n) {
+    uint64_t v = n && (p[0] & 0x80) ? UINT64_MAX : 0;
+    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
+    return (int64_t)v;
+}
+
+static uint64_t be_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Two's-complement integers of any length (IntegerType.compareIntegers). */
+static int varint_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+    size_t ai = 0, bi = 0;
+    while (ai + 1 < al && ((a[ai] == 0 && !(a[ai + 1] & 0x80)) || (a[ai] == 0xff && (a[ai + 1] & 0x80)))) ai++;
+    while (bi + 1 < bl && ((b[bi] == 0 && !(b[bi + 1] & 0x80)) || (b[bi] == 0xff && (b[bi + 1] & 0x80)))) bi++;
+    int aneg = a[ai] & 0x80, bneg = b[bi] & 0x80;
+    if (aneg != bneg) return aneg ? -1 : 1;
+    size_t an = al - ai, bn = bl - bi;
+    if (an != bn) return (an > bn) == !aneg ? 1 : -1;
+    if (a[ai] != b[bi]) return (int8_t)a[ai] < (int8_t)b[bi] ? -1 : 1;
+    return bytes_cmp(a + ai + 1, an - 1, b + bi + 1, bn - 1);
+}
+
+/* decimal: int32 scale + varint unscaled; compared through long double,
+ * exact for unscaled values up to 64 bits. */
+static long double decimal_value(const uint8_t *p, size_t n) {
+    if (n < 4) return 0;
+    int32_t scale = (int32_t)be_int(p, 4);
+    long double unscaled = 0;
+    for (size_t i = 4; i < n; i++) unscaled = unscaled * 256 + p[i];
+    if (n > 4 && (p[4] & 0x80)) unscaled -= powl(2, 8 * (long double)(n - 4));
+    return unscaled * powl(10, -(long double)scale);
+}
+
+/* Java's Float.compare / Double.compare: -0 < +0, NaN greatest. */
+static int float_cmp(uint64_t a, uint64_t b, int bits) {
+    uint64_t top = 1ULL << (bits - 1);
+    a = a & top ? ~a : a | top;
+    b = b & top ? ~b : b | top;
+    if (bits == 32) a &= 0xffffffffULL, b &= 0xffffffffULL;
+    return (a > b) - (a < b);
+}
+
+static uint64_t reorder_timestamp(uint64_t msb) {
+    return (msb << 48) | ((msb << 16) & 0xffff00000000ULL) | (msb >> 32);
+}
+
+static int timeuuid_cmp(const uint8_t *a, const uint8_t *b) {
+    int64_t x = (int64_t)reorder_timestamp(be_u64(a)), y = (int64_t)reorder_timestamp(be_u64(b));
+    if (x != y) return x < y ? -1 : 1;
+    for (int i = 8; i < 16; i++)
+        if (a[i] != b[i]) return (int8_t)a[i] < (int8_t)b[i] ? -1 : 1;
+    return 0;
+}
+
+static int uuid_cmp(const uint8_t *a, const uint8_t *b) {
+    uint64_t ma = be_u64(a), mb = be_u64(b);
+    int va = (int)((ma >> 12) & 0xf), vb = (int)((mb >> 12) & 0xf);
+    if (va != vb) return va < vb ? -1 : 1;
+    if (va == 1) ma = reorder_timestamp(ma), mb = reorder_timestamp(mb);
+    if (ma != mb) return ma < mb ? -1 : 1;
+    uint64_t la = be_u64(a + 8), lb = be_u64(b + 8);
+    return (la > lb) - (la < lb);
+}
+
+/* Elements of frozen collections, tuples and UDTs: int32 length + bytes,
+ * negative for null.  Returns 0 and the element, or -1 at the end. */
+static int next_elem(sst_cur *c, sstable_value *v) {
+    if (sst_cur_left(c) < 4) return -1;
+    int32_t n = (int32_t)sst_u32(c);
+    if (n < 0) {
+        v->p = NULL, v->len = 0;
+        return 0;
+    }
+    v->p = sst_take(c, (size_t)n);
+    v->len = (size_t)n;
+    return v->p ? 0 : -1;
+}
+
+static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b);
+
+static int elements_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+    sst_cur ca, cb;
+    sst_cur_init(&ca, a->p, a->len);
+    sst_cur_init(&cb, b->p, b->len);
+    int collection = t->kind == SSTABLE_T_LIST || t->kind == SSTABLE_T_SET || t->kind == SSTABLE_T_MAP;
+    uint32_t na = UINT32_MAX, nb = UINT32_MAX;
+    if (collection) na = sst_u32(&ca), nb = sst_u32(&cb);
+    size_t per = t->kind == SSTABLE_T_MAP ? 2 : 1;
+    for (size_t i = 0;; i++) {
+        sstable_value x, y;
+        int ha = i / per < na && next_elem(&ca, &x) == 0, hb = i / per < nb && next_elem(&cb, &y) == 0;
+        if (!ha || !hb) return ha - hb;
+        const sstable_type *et = collection ? t->params[per == 2 ? i % 2 : 0] : i < t->nparams ? t->params[i] : NULL;
+        int c = et ? sstable_value_compare(et, &x, &y) : bytes_cmp(x.p, x.len, y.p, y.len);
+        if (c) return c;
+    }
+}
+
+static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+    if (!a->len || !b->len) return (a->len > 0) - (b->len > 0);
+    switch (t->kind) {
+    case SSTABLE_T_INT:
+    case SSTABLE_T_BIGINT:
+    case SSTABLE_T_SMALLINT:
+    case SSTABLE_T_TINYINT:
+    case SSTABLE_T_TIMESTAMP:
+    case SSTABLE_T_TIME:
+    case SSTABLE_T_COUNTER:
+        if (a->len == b->len && a->len <= 8) {
+            int64_t x = be_int(a->p, a->len), y = be_int(b->p, b->len);
+            return (x > y) - (x < y);
+        }
+        break;
+    case SSTABLE_T_VARINT: return varint_cmp(a->p, a->len, b->p, b->len);
+    case SSTABLE_T_DECIMAL: return sign(decimal_value(a->p, a->len) - decimal_value(b->p, b->len));
+    case SSTABLE_T_FLOAT:
+    case SSTABLE_T_DOUBLE:
+        if (a->len == b->len && (a->len == 4 || a->len == 8))
+            return float_cmp((uint64_t)be_int(a->p, a->len), (uint64_t)be_int(b->p, b->len), (int)a->len * 8);
+        break;
+    case SSTABLE_T_TIMEUUID:
+        if (a->len == 16 && b->len == 16) return timeuuid_cmp(a->p, b->p);
+        break;
+    case SSTABLE_T_UUID:
+        if (a->len == 16 && b->len == 16) return uuid_cmp(a->p, b->p);
+        break;
+    case SSTABLE_T_LIST:
+    case SSTABLE_T_SET:
+    case SSTABLE_T_MAP:
+    case SSTABLE_T_TUPLE:
+    case SSTABLE_T_UDT: return elements_cmp(t, a, b);
+    case SSTABLE_T_PARTITIONER_ORDER:
+        if (t->nparams && strstr(t->params[0]->name, "Murmur3Partitioner")) {
+            int64_t x = sstable_murmur3_token(a->p, a->len), y = sstable_murmur3_token(b->p, b->len);
+            if (x != y) return x < y ? -1 : 1;
+        }
+        break;
+    default: break;
+    }
+    return bytes_cmp(a->p, a->len, b->p, b->len);
+}
+
+int sstable_value_compare(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+    int c;
+    if (!a->p || !b->p) c = (a->p != NULL) - (b->p != NULL);
+    else c = base_cmp(t, a, b);
+    return t->reversed ? -c : c;
+}
+
+/* Where a bound of each kind sits among clusterings: before, at, after. */
+static const int kind_order[8] = {0, 0, 0, 1, 2, 3, 3, 3};
+static const int kind_vs_clustering[8] = {-1, -1, -1, -1, 0, 1, 1, 1};
+
+int sstable_clustering_compare(const sstable_header *h, const sstable_value *a, size_t na, sstable_bound_kind ka,
+                               const sstable_value *b, size_t nb, sstable_bound_kind kb) {
+    size_t n = na < nb ? na : nb;
+    for (size_t i = 0; i < n && i < h->nclustering; i++) {
+        int c = sstable_value_compare(h->clustering[i], &a[i], &b[i]);
+        if (c) return c;
+    }
+    if (na == nb) return (kind_order[ka & 7] > kind_order[kb & 7]) - (kind_order[ka & 7] < kind_order[kb & 7]);
+    return na < nb ? kind_vs_clustering[ka & 7] : -kind_vs_clustering[kb & 7];
+}
+
+int sstable_key_compare(const sstable *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+    if (s->murmur3) {
+        int64_t ta = sstable_murmur3_token(a, al), tb = sstable_murmur3_token(b, bl);
+        if (ta != tb) return ta < tb ? -1 : 1;
+    }
+    return bytes_cmp(a, al, b, bl);
+}

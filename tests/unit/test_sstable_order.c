@@ -1,0 +1,125 @@
+/* test_sstable_order.c - the comparators against the order Cassandra wrote:
+ * in every corpus SSTable each unfiltered of a partition sorts strictly
+ * after the previous one (text, int, bigint, date, uuid and inet
+ * clusterings, a DESC timeuuid, range tombstone bounds and boundaries) and
+ * each partition after the previous one in partitioner order. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/sstable/sstable.h"
+
+static uint64_t pairs, files;
+
+typedef struct {
+    sstable_value *v;
+    size_t n;
+    sstable_bound_kind kind;
+    strata_buf bytes;
+} saved_prefix;
+
+static void save(saved_prefix *sp, const sstable_unfiltered *u) {
+    sp->bytes.len = 0;
+    for (size_t i = 0; i < u->nclustering; i++)
+        if (u->clustering[i].p) strata_buf_put(&sp->bytes, u->clustering[i].p, u->clustering[i].len);
+    sp->v = xrealloc(sp->v, (u->nclustering + 1) * sizeof *sp->v);
+    size_t off = 0;
+    for (size_t i = 0; i < u->nclustering; i++) {
+        sp->v[i].len = u->clustering[i].len;
+        sp->v[i].p = u->clustering[i].p ? sp->bytes.data + off : NULL;
+        if (u->clustering[i].p) off += u->clustering[i].len;
+    }
+    sp->n = u->nclustering;
+    sp->kind = u->bound_kind;
+}
+
+static int check(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)ftw;
+    size_t n = strlen(path);
+    if (flag != FTW_F || n < 8 || strcmp(path + n - 8, "-Data.db") || strstr(path, "invalid")) return 0;
+    sstable *s;
+    assert_int_equal(sstable_open(path, &s), STRATA_OK);
+    const sstable_header *h = sstable_get_header(s);
+    int random = strstr(sstable_get_meta(s)->partitioner, "RandomPartitioner") != NULL;
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    strata_buf prev_key;
+    strata_buf_init(&prev_key);
+    saved_prefix prev = {0};
+    int have_key = 0;
+    while (sstable_next_partition(s, &p) == STRATA_OK && p) {
+        if (have_key && !random && sstable_key_compare(s, prev_key.data, prev_key.len, p->key, p->key_len) >= 0)
+            fail_msg("%s: partition at %llu out of order", path, (unsigned long long)p->offset);
+        prev_key.len = 0;
+        strata_buf_put(&prev_key, p->key, p->key_len);
+        have_key = 1;
+        int have_prev = 0;
+        while (sstable_next_unfiltered(s, &u) == STRATA_OK && u) {
+            if (have_prev) {
+                int c = sstable_clustering_compare(h, prev.v, prev.n, prev.kind, u->clustering, u->nclustering,
+                                                   u->bound_kind);
+                if (c >= 0) fail_msg("%s: unfiltered at %llu not after the previous one", path,
+                                     (unsigned long long)u->offset);
+                pairs++;
+            }
+            save(&prev, u);
+            have_prev = 1;
+        }
+    }
+    strata_buf_free(&prev_key);
+    strata_buf_free(&prev.bytes);
+    free(prev.v);
+    sstable_close(s);
+    files++;
+    return 0;
+}
+
+static void test_corpus_order(void **state) {
+    (void)state;
+    assert_int_equal(nftw("../shared/corpus", check, 16, FTW_PHYS), 0);
+    assert_true(files > 300);
+    assert_true(pairs > 20000);
+}
+
+static int cmp(const char *type, const char *ahex, const char *bhex) {
+    sstable_type *t = sstable_type_parse(type);
+    uint8_t a[64], b[64];
+    size_t al = strlen(ahex) / 2, bl = strlen(bhex) / 2;
+    assert_int_equal(strata_unhex(ahex, a, al), 0);
+    assert_int_equal(strata_unhex(bhex, b, bl), 0);
+    sstable_value x = {a, al}, y = {b, bl};
+    int c = sstable_value_compare(t, &x, &y);
+    sstable_type_free(t);
+    return c;
+}
+
+#define M "org.apache.cassandra.db.marshal."
+
+/* Orders of types the corpus has no clustering of, from their definitions. */
+static void test_numeric_orders(void **state) {
+    (void)state;
+    assert_true(cmp(M "IntegerType", "ff", "00") < 0);          /* -1 < 0 */
+    assert_true(cmp(M "IntegerType", "0100", "7f") > 0);        /* 256 > 127 */
+    assert_true(cmp(M "IntegerType", "ff7f", "ff") < 0);        /* -129 < -1 */
+    assert_true(cmp(M "IntegerType", "00ff", "0100") < 0);      /* 255 < 256 */
+    assert_true(cmp(M "DecimalType", "00000001" "0f", "00000000" "02") < 0); /* 1.5 < 2 */
+    assert_true(cmp(M "DoubleType", "8000000000000000", "0000000000000000") < 0); /* -0 < 0 */
+    assert_true(cmp(M "DoubleType", "c000000000000000", "bff0000000000000") < 0); /* -2 < -1 */
+    assert_true(cmp(M "FloatType", "7fc00000", "7f800000") > 0); /* NaN > inf */
+    assert_true(cmp(M "Int32Type", "ffffffff", "00000001") < 0);
+    assert_true(cmp(M "ReversedType(" M "Int32Type)", "ffffffff", "00000001") > 0);
+    assert_true(cmp(M "UTF8Type", "", "00") < 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_corpus_order),
+        cmocka_unit_test(test_numeric_orders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
