@@ -1,12 +1,15 @@
 /* fuzz_sstable.c - libFuzzer target for the SSTable reader's parsing of
- * Data.db and Statistics.db.
+ * Data.db and Statistics.db, and of Index.db, Summary.db and
+ * CompressionInfo.db.
  *
  * Random bytes rarely get past Statistics.db, so most inputs are edits to
  * real SSTables: at start-up a set of corpus SSTables (every version, most
  * row shapes) is loaded and stored uncompressed without CRC.db, so nothing
  * vouches for the bytes and mutations reach the row, cell and header
  * decoders.  Input: byte 0 picks the mode, byte 1 the SSTable, then
- * (u16 offset, xor) edits; mode 2 takes the rest as a whole Data.db. */
+ * (u16 offset, xor) edits to Data.db (mode 0), Statistics.db (1), Index.db
+ * (3), Summary.db (4) or CompressionInfo.db over the original compressed
+ * Data.db (5); mode 2 takes the rest as a whole Data.db. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,9 +39,15 @@ static const char *const sources[] = {
 #define NSOURCES (sizeof sources / sizeof sources[0])
 
 typedef struct {
+    uint8_t *p;
+    size_t len;
+} blob;
+
+typedef struct {
     char version[3];
     uint8_t *stats, *data;
     size_t stats_len, data_len;
+    blob index, summary, cinfo, packed; /* packed: the on-disk Data.db */
 } source;
 
 static source src[NSOURCES];
@@ -64,6 +73,13 @@ static int load_data(const char *prefix, uint8_t **out, size_t *len) {
     return 0;
 }
 
+static int load_optional(const char *prefix, const char *name, blob *b) {
+    char *path = xasprintf("%s%s", prefix, name);
+    int r = sst_read_file(path, &b->p, &b->len) == STRATA_OK ? 0 : -1;
+    free(path);
+    return r;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     snprintf(dir, sizeof dir, "/dev/shm/fuzz-sstable-XXXXXX");
@@ -78,8 +94,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         const char *base = strrchr(sources[i], '/') + 1;
         memcpy(s->version, base, 2);
         if (sst_read_file(stats, &s->stats, &s->stats_len) == STRATA_OK &&
-            load_data(prefix, &s->data, &s->data_len) == 0)
+            load_data(prefix, &s->data, &s->data_len) == 0) {
+            load_optional(prefix, "Index.db", &s->index);
+            load_optional(prefix, "Summary.db", &s->summary);
+            if (load_optional(prefix, "CompressionInfo.db", &s->cinfo) == 0) load_optional(prefix, "Data.db", &s->packed);
             nsrc++;
+        }
+        strata_clear_error();
         free(stats);
         free(prefix);
     }
@@ -120,35 +141,71 @@ static void consume(const char *prefix) {
     sstable_close(s);
 }
 
+static char *write_component(const char *prefix, const char *name, const uint8_t *p, size_t n) {
+    char *path = xasprintf("%s%s", prefix, name);
+    write_file(path, p, n);
+    return path;
+}
+
+/* Writes the (possibly edited) component, or nothing when the source has none. */
+static char *write_blob(const char *prefix, const char *name, const blob *b, int edit, const uint8_t *e, size_t n) {
+    if (!b->p) return NULL;
+    uint8_t *copy = xmalloc(b->len + 1);
+    memcpy(copy, b->p, b->len);
+    if (edit) apply_edits(copy, b->len, e, n);
+    char *path = write_component(prefix, name, copy, b->len);
+    free(copy);
+    return path;
+}
+
+/* Index.db and Summary.db: the whole-index check and a lookup of a key. */
+static void consume_index(const char *prefix, const uint8_t *key, size_t klen) {
+    sstable *s;
+    if (sstable_open(prefix, &s)) return;
+    uint64_t n, blocks;
+    int found;
+    sstable_verify_index(s, &n, &blocks);
+    sstable_seek(s, key, klen, &found);
+    sstable_close(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     if (size < 2) return 0;
     const source *s = &src[in[1] % nsrc];
-    int mode = in[0] % 3;
-    uint8_t *stats = xmalloc(s->stats_len + 1), *data;
-    size_t data_len;
-    memcpy(stats, s->stats, s->stats_len);
-    if (mode == 2) {
-        data_len = size - 2;
-        data = xmalloc(data_len + 1);
-        memcpy(data, in + 2, data_len);
-    } else {
-        data_len = s->data_len;
-        data = xmalloc(data_len + 1);
-        memcpy(data, s->data, data_len);
-        if (mode == 0) apply_edits(data, data_len, in + 2, size - 2);
-        else apply_edits(stats, s->stats_len, in + 2, size - 2);
-    }
+    int mode = in[0] % 6;
+    const uint8_t *edits = in + 2;
+    size_t nedits = size - 2;
     char *prefix = xasprintf("%s/%s-1-big-", dir, s->version);
-    char *sp = xasprintf("%sStatistics.db", prefix), *dp = xasprintf("%sData.db", prefix);
-    write_file(sp, stats, s->stats_len);
-    write_file(dp, data, data_len);
-    consume(prefix);
-    unlink(sp);
-    unlink(dp);
-    free(sp);
-    free(dp);
-    free(prefix);
+    char *paths[5] = {0};
+    uint8_t *stats = xmalloc(s->stats_len + 1);
+    memcpy(stats, s->stats, s->stats_len);
+    if (mode == 1) apply_edits(stats, s->stats_len, edits, nedits);
+    paths[0] = write_component(prefix, "Statistics.db", stats, s->stats_len);
     free(stats);
-    free(data);
+    if (mode == 5 && s->cinfo.p) {
+        paths[1] = write_blob(prefix, "Data.db", &s->packed, 0, NULL, 0);
+        paths[2] = write_blob(prefix, "CompressionInfo.db", &s->cinfo, 1, edits, nedits);
+    } else if (mode == 2) {
+        paths[1] = write_component(prefix, "Data.db", edits, nedits);
+    } else {
+        uint8_t *data = xmalloc(s->data_len + 1);
+        memcpy(data, s->data, s->data_len);
+        if (mode == 0) apply_edits(data, s->data_len, edits, nedits);
+        paths[1] = write_component(prefix, "Data.db", data, s->data_len);
+        free(data);
+    }
+    if (mode == 3 || mode == 4) {
+        paths[3] = write_blob(prefix, "Index.db", &s->index, mode == 3, edits, nedits);
+        paths[4] = write_blob(prefix, "Summary.db", &s->summary, mode == 4, edits, nedits);
+        size_t klen = nedits < 8 ? nedits : 8;
+        consume_index(prefix, edits, klen);
+    } else {
+        consume(prefix);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (paths[i]) unlink(paths[i]);
+        free(paths[i]);
+    }
+    free(prefix);
     return 0;
 }
