@@ -1,7 +1,7 @@
 /* cluster_int.h - what the cluster module's files share internally:
- * finding the table directories of a data directory (scan.c) and listing
- * the files of one table directory or of its snapshot (scan.c), used by
- * the snapshot code (snapshot.c). */
+ * finding the table directories of a data directory and listing the files
+ * of one table directory or of its snapshot (scan.c), and the owner file
+ * of strata's own snapshots (snapshot_owner.c), used by snapshot.c. */
 #ifndef STRATA_CLUSTER_INT_H
 #define STRATA_CLUSTER_INT_H
 
@@ -24,6 +24,18 @@ typedef struct {
     cluster_file *v;
     size_t n, cap;
 } cluster_file_list;
+
+/* The file strata writes into each snapshot directory it makes, naming
+ * the process that owns it, so that a later run can remove snapshots left
+ * behind by a killed one.  It is not part of the table's data. */
+#define CLUSTER_SNAPSHOT_OWNER ".strata-snapshot"
+
+/* Writes the owner file of this process into `dir`; 0 or an errno value. */
+int cluster_owner_write(const char *dir);
+
+/* 1 when `dir` holds an owner file naming a process of this host that has
+ * ended, 0 otherwise (no owner file, alive, or another host's). */
+int cluster_owner_is_stale(const char *dir);
 
 /* Appends the table directories of `data_dir` that `filter` selects.  A
  * missing or unreadable data directory (or keyspace directory) fails with

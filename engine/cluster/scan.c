@@ -177,7 +177,8 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
     strata_err e = STRATA_OK;
     struct dirent *de;
     while (!e && (errno = 0, de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, CLUSTER_SNAPSHOT_OWNER))
+            continue;
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
             if (errno == ENOENT) continue;

@@ -112,14 +112,12 @@ static int links_impossible(int err) {
     return err == EXDEV || err == EPERM || err == EROFS || err == EACCES || err == EMLINK;
 }
 
-/* Links the regular files of `src` into `dst` (created here).  Returns 0
- * or an errno value with *failed set to the path concerned; a file gone
- * meanwhile was compacted away and is not part of the snapshot. */
+/* Links the regular files of `src` into the existing directory `dst`, and
+ * with `with_index_dirs` those of its .<index>/ subdirectories into new
+ * ones.  Returns 0 or an errno value with *failed set to the path
+ * concerned; a file gone meanwhile was compacted away and is not part of
+ * the snapshot. */
 static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
-    if (mkdir(dst, 0755)) {
-        *failed = xstrdup(dst);
-        return errno;
-    }
     DIR *d = opendir(src);
     if (!d) {
         *failed = xstrdup(src);
@@ -137,7 +135,10 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         } else if (S_ISREG(st.st_mode)) {
             if (link(from, to) && errno != ENOENT) err = errno, *failed = xstrdup(from);
         } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
-            err = link_files(from, to, 0, failed);
+            if (mkdir(to, 0755))
+                err = errno, *failed = xstrdup(to);
+            else
+                err = link_files(from, to, 0, failed);
         }
         free(from);
         free(to);
@@ -146,37 +147,65 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
     return err;
 }
 
+/* Removes the snapshots in `parent` (a table's snapshots/) that a killed
+ * strata process left behind; returns how many. */
+static int remove_stale(const char *parent) {
+    DIR *d = opendir(parent);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char *dir = xasprintf("%s/%s", parent, de->d_name);
+        if (cluster_owner_is_stale(dir)) {
+            int err = remove_snapshot_dir(dir);
+            if (err)
+                strata_log(STRATA_LOG_WARN, "removing %s, left by an interrupted backup: %s", dir, strerror(err));
+            else
+                removed++;
+        }
+        free(dir);
+    }
+    closedir(d);
+    return removed;
+}
+
 static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, const char *tag, int *impossible) {
     char *parent = xasprintf("%s/snapshots", t->path);
     if (!mkdir(parent, 0755)) {
-        push(&s->own_parents, &s->n_own_parents, parent);
+        push(&s->own_parents, &s->n_own_parents, xstrdup(parent));
     } else if (errno != EEXIST) {
         int err = errno;
         *impossible = links_impossible(err);
         strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", parent);
         free(parent);
         return e;
-    } else {
-        free(parent);
+    } else if (remove_stale(parent)) {
+        /* Most likely the killed run made snapshots/ too: remove it when empty. */
+        push(&s->own_parents, &s->n_own_parents, xstrdup(parent));
     }
+    free(parent);
     char *dir = xasprintf("%s/snapshots/%s", t->path, tag);
-    struct stat st;
-    if (!lstat(dir, &st)) {
-        strata_err e = strata_fail(STRATA_EEXIST, "snapshot %s already exists", dir);
+    if (mkdir(dir, 0755)) {
+        int err = errno;
+        *impossible = links_impossible(err);
+        strata_err e = err == EEXIST ? strata_fail(STRATA_EEXIST, "snapshot %s already exists", dir)
+                                     : strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", dir);
         free(dir);
         return e;
     }
+    push(&s->own_dirs, &s->n_own_dirs, dir);
     char *failed = NULL;
-    int err = link_files(t->path, dir, 1, &failed);
+    int err = cluster_owner_write(dir);
+    if (err)
+        failed = xstrdup(dir);
+    else
+        err = link_files(t->path, dir, 1, &failed);
     strata_err e = STRATA_OK;
     if (err) {
         *impossible = links_impossible(err);
         e = strata_fail_errno(strata_err_from_errno(err), err, "cannot snapshot %s", failed);
     }
-    if (err && !strcmp(failed, dir))
-        free(dir); /* nothing was made */
-    else
-        push(&s->own_dirs, &s->n_own_dirs, dir);
     free(failed);
     return e;
 }

@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/cluster/cluster.h"
@@ -484,6 +485,46 @@ static void test_fallback_in_place(void **state) {
     free_node_copy(&n);
 }
 
+/* A snapshot whose owner process has ended (a backup killed with SIGKILL)
+ * is removed by the next snapshot of the node; a live owner's, another
+ * host's and the operator's own snapshots are left alone. */
+static void test_stale_snapshot_removed(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    char *snaps = xasprintf("%s/" USERS_DIR "/snapshots", n.data);
+    char *host = sh_out("hostname");
+    pid_t child = fork();
+    if (!child) _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    char *pid1_start = sh_out("sed 's/.*) //' /proc/1/stat | cut -d' ' -f20");
+    sh("mkdir '%s/dead' && ln '%s/../nb-8-big-Data.db' '%s/dead/' && echo '%s %d 12345' > '%s/dead/.strata-snapshot'",
+       snaps, snaps, snaps, host, (int)child, snaps);
+    sh("mkdir '%s/alive' && echo '%s 1 %s' > '%s/alive/.strata-snapshot'", snaps, host, pid1_start, snaps);
+    sh("mkdir '%s/elsewhere' && echo 'another-host-%s %d 12345' > '%s/elsewhere/.strata-snapshot'", snaps, host,
+       (int)child, snaps);
+
+    cluster_node node = one_node(&n.data);
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "t6", &all, &s), STRATA_OK);
+    char *dead = xasprintf("%s/dead", snaps);
+    struct stat st;
+    assert_int_equal(stat(dead, &st), -1);
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    char *left = sh_out("ls '%s' | tr '\\n' ' '", snaps);
+    assert_string_equal(left, "alive elsewhere old ");
+    char *links = sh_out("stat -c %%h '%s/../nb-8-big-Data.db'", snaps);
+    assert_string_equal(links, "1");
+    free(links);
+    free(left);
+    free(dead);
+    free(pid1_start);
+    free(host);
+    free(snaps);
+    free_node_copy(&n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_good),
@@ -497,6 +538,7 @@ int main(void) {
         cmocka_unit_test(test_snapshot_cmd),
         cmocka_unit_test(test_existing_tag_refused),
         cmocka_unit_test(test_fallback_in_place),
+        cmocka_unit_test(test_stale_snapshot_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
