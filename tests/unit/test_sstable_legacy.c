@@ -264,8 +264,79 @@ static void test_inaccurate_min_max(void **state) {
     sstable_close(s);
 }
 
+static void copy_to(const char *from, const char *to, const uint8_t *insert, size_t ilen, long at) {
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    int c;
+    long pos = 0;
+    while ((c = fgetc(a)) != EOF) {
+        if (pos++ == at) fwrite(insert, 1, ilen, b);
+        fputc(c, b);
+    }
+    fclose(a);
+    fclose(b);
+}
+
+/* The corpus has no mb SSTable (Cassandra 3.0.7/3.7).  mb differs from ma
+ * only by the commit log lower bound (long segment id, int position) that
+ * ends the stats component, so an mb SSTable is the ma one with those 12
+ * bytes added before the serialization header. */
+static void test_mb_from_ma(void **state) {
+    (void)state;
+    char dir[] = "/tmp/strata-mb-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *comps[] = {"Data.db", "CompressionInfo.db", "Digest.crc32", "Index.db", "Summary.db", "Filter.db"};
+    const char *src = LEGACY "/ma/legacy_tables/legacy_ma_simple/ma-1-big-";
+    char from[512], to[512];
+    for (int i = 0; i < 6; i++) {
+        snprintf(from, sizeof from, "%s%s", src, comps[i]);
+        snprintf(to, sizeof to, "%s/mb-1-big-%s", dir, comps[i]);
+        copy_to(from, to, NULL, 0, -1);
+    }
+    /* Statistics.db: table of contents (count, then type/offset pairs) */
+    snprintf(from, sizeof from, "%sStatistics.db", src);
+    FILE *f = fopen(from, "rb");
+    uint8_t toc[4 + 4 * 8];
+    assert_int_equal(fread(toc, 1, sizeof toc, f), sizeof toc);
+    fclose(f);
+    assert_int_equal(toc[3], 4);
+    long header_at = (long)toc[32] << 24 | toc[33] << 16 | toc[34] << 8 | toc[35];
+    assert_int_equal(toc[31], 3); /* the last component is the header */
+    const uint8_t lower_bound[12] = {0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 42};
+    snprintf(to, sizeof to, "%s/mb-1-big-Statistics.db", dir);
+    copy_to(from, to, lower_bound, sizeof lower_bound, header_at);
+    f = fopen(to, "r+b");
+    fseek(f, 32, SEEK_SET);
+    long moved = header_at + 12;
+    uint8_t be[4] = {(uint8_t)(moved >> 24), (uint8_t)(moved >> 16), (uint8_t)(moved >> 8), (uint8_t)moved};
+    fwrite(be, 1, 4, f);
+    fclose(f);
+
+    snprintf(to, sizeof to, "%s/mb-1-big-Data.db", dir);
+    sstable *s;
+    assert_int_equal(sstable_open(to, &s), STRATA_OK);
+    assert_string_equal(sstable_get_meta(s)->version, "mb");
+    assert_true(sstable_get_meta(s)->stats_complete);
+    assert_int_equal(sstable_get_meta(s)->total_rows, 5);
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    int parts = 0;
+    while (sstable_next_partition(s, &p) == STRATA_OK && p) {
+        assert_int_equal(sstable_next_unfiltered(s, &u), STRATA_OK);
+        assert_memory_equal(u->cells[0].value.p, "foo bar baz", 11);
+        parts++;
+    }
+    assert_int_equal(parts, 5);
+    sstable_close(s);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mb_from_ma),
         cmocka_unit_test(test_every_legacy_table),
         cmocka_unit_test(test_simple_row_flags),
         cmocka_unit_test(test_live_partition_deletion_layouts),
