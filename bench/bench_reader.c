@@ -6,14 +6,19 @@
  *                                        Data.db repeats SRC's uncompressed
  *                                        content up to MB megabytes, stored
  *                                        uncompressed or in 16 KiB LZ4 chunks
+ *   bench_reader widen SRC DST MB        write DST whose Data.db is SRC's last
+ *                                        partition with its rows repeated up
+ *                                        to MB megabytes: one wide partition
  *
  * scan prints, per SSTable and in total, the uncompressed Data.db bytes,
- * rows, cells, seconds, MB/s and rows/s of one thread (one core).  The
- * reader does not depend on partition order, so repeated content is a fair
- * stand-in for a large SSTable of the same shape.
+ * rows, cells, seconds, MB/s and rows/s of one thread (one core), and the
+ * peak resident memory.  The reader checks neither partition nor row
+ * order, so repeated content is a fair stand-in for a large SSTable or a
+ * wide partition of the same shape.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <lz4.h>
 #include <zlib.h>
 
@@ -49,8 +54,10 @@ static int scan(int argc, char **argv) {
         all_bytes += bytes, all_rows += rows, all_s += dt;
         sstable_close(s);
     }
-    printf("TOTAL %.1f MB %llu rows %.3f s %.1f MB/s %.0f rows/s\n", all_bytes / 1e6, (unsigned long long)all_rows,
-           all_s, all_bytes / 1e6 / all_s, all_rows / all_s);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("TOTAL %.1f MB %llu rows %.3f s %.1f MB/s %.0f rows/s, peak RSS %ld KiB\n", all_bytes / 1e6,
+           (unsigned long long)all_rows, all_s, all_bytes / 1e6 / all_s, all_rows / all_s, ru.ru_maxrss);
     return 0;
 }
 
@@ -128,10 +135,53 @@ static int grow(const char *src, const char *dst, long mb, int lz4) {
     return 0;
 }
 
+static int widen(const char *src, const char *dst, long mb) {
+    sstable *s;
+    if (sstable_open(src, &s)) {
+        fprintf(stderr, "bench_reader: %s\n", strata_errmsg());
+        return 1;
+    }
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    uint64_t start = 0, first = 0, end = 0;
+    while (!sstable_next_partition(s, &p) && p) {
+        start = p->offset, first = 0;
+        while (!sstable_next_unfiltered(s, &u) && u) {
+            if (!first && u->kind == SSTABLE_ROW) first = u->offset;
+            end = u->offset + u->raw_len;
+        }
+    }
+    size_t avail;
+    if (!first || sst_data_seek(&s->data, 0) || sst_data_fill(&s->data, (size_t)s->data.data_length, &avail)) {
+        fprintf(stderr, "bench_reader: %s: no rows to repeat\n", src);
+        return 1;
+    }
+    const uint8_t *d = s->data.win;
+    char *path = xasprintf("%sData.db", dst);
+    FILE *f = fopen(path, "wb");
+    free(path);
+    fwrite(d + start, 1, first - start, f);
+    for (uint64_t done = 0; done < (uint64_t)mb * 1000000; done += end - first) fwrite(d + first, 1, end - first, f);
+    fputc(1, f);
+    fclose(f);
+    uint8_t *stats;
+    size_t stats_len;
+    if (sst_read_file(sstable_component_path(s, "Statistics.db"), &stats, &stats_len)) return 1;
+    path = xasprintf("%sStatistics.db", dst);
+    f = fopen(path, "wb");
+    free(path);
+    fwrite(stats, 1, stats_len, f);
+    fclose(f);
+    free(stats);
+    sstable_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "scan")) return scan(argc - 2, argv + 2);
     if ((argc == 5 || argc == 6) && !strcmp(argv[1], "grow"))
         return grow(argv[2], argv[3], atol(argv[4]), argc == 6 && !strcmp(argv[5], "lz4"));
-    fprintf(stderr, "usage: bench_reader scan PATH... | grow SRC DST MB [lz4]\n");
+    if (argc == 5 && !strcmp(argv[1], "widen")) return widen(argv[2], argv[3], atol(argv[4]));
+    fprintf(stderr, "usage: bench_reader scan PATH... | grow SRC DST MB [lz4] | widen SRC DST MB\n");
     return 2;
 }

@@ -5,8 +5,10 @@
 # legacy wide-partition tables), then one large SSTable made by repeating
 # the decompressed content of those tables, stored uncompressed (pure
 # decoding) and in 16 KiB LZ4 chunks (decompression, CRC check and
-# decoding), and prints MB/s of uncompressed partition data and rows/s on
-# one core.  STRATA_BENCH_READER_MB sets the large file size (default 512).
+# decoding), and one partition of that size (the rows of the widest rf3-a
+# events partition, repeated), and prints MB/s of uncompressed partition
+# data, rows/s on one core and the peak memory, which must not grow with
+# the partition.  STRATA_BENCH_READER_MB sets the large size (default 512).
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -43,3 +45,7 @@ echo "== reader: ${STRATA_BENCH_READER_MB} MB of repeated rf3-a content, uncompr
 "$bin" scan "$work"/plain/*/nb-1-big-Data.db | tee "$BENCH_OUT/reader_plain.txt"
 echo "== reader: the same in 16 KiB LZ4 chunks (decompress + CRC32 + decode)"
 "$bin" scan "$work"/lz4/*/nb-1-big-Data.db | tee "$BENCH_OUT/reader_lz4.txt"
+echo "== reader: one ${STRATA_BENCH_READER_MB} MB partition (peak RSS stays flat)"
+mkdir -p "$work/wide"
+"$bin" widen "$(echo $rf3/events-*/nb-5-big-Data.db)" "$work/wide/nb-1-big-" "$STRATA_BENCH_READER_MB"
+"$bin" scan "$work/wide/nb-1-big-Data.db" | tee "$BENCH_OUT/reader_wide.txt"
