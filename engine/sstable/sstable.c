@@ -105,11 +105,10 @@ static strata_err resolve_prefix(const char *path, char **prefix, char ver[3], i
     return STRATA_OK;
 }
 
-const char *sstable_component_path(const sstable *s, const char *component) {
-    sstable *m = (sstable *)s;
-    free(m->comp_path);
-    m->comp_path = xasprintf("%s%s", s->prefix, component);
-    return m->comp_path;
+const char *sstable_component_path(sstable *s, const char *component) {
+    free(s->comp_path);
+    s->comp_path = xasprintf("%s%s", s->prefix, component);
+    return s->comp_path;
 }
 
 static char *component(const sstable *s, const char *name) {

@@ -158,8 +158,9 @@ void sstable_close(sstable *s);
 
 const sstable_header *sstable_get_header(const sstable *s);
 const sstable_meta *sstable_get_meta(const sstable *s);
-/* Path of one component ("Data.db", "Index.db"...); valid while open. */
-const char *sstable_component_path(const sstable *s, const char *component);
+/* Path of one component ("Data.db", "Index.db"...); valid until the next
+ * call on the same handle. */
+const char *sstable_component_path(sstable *s, const char *component);
 /* True when the partitioner is Murmur3Partitioner (tokens are meaningful). */
 int sstable_is_murmur3(const sstable *s);
 
