@@ -43,6 +43,11 @@ int cluster_owner_is_stale(const char *dir);
 strata_err cluster_scan_tables(const char *data_dir, const cluster_filter *filter, cluster_table_list *out);
 void cluster_table_list_free(cluster_table_list *l);
 
+/* Fails when a keyspace or table the filter names is not among `found`
+ * (a misspelt name would otherwise back up nothing); `where` names the
+ * directories searched in the message. */
+strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_list *found, const char *where);
+
 /* Appends the regular files of `read_dir` (the table directory itself or
  * a snapshot of it) and of its hidden .<index>/ subdirectories, described
  * as files of table `t`.  Files that vanish while listed (compacted away)

@@ -130,6 +130,28 @@ strata_err cluster_scan_tables(const char *data_dir, const cluster_filter *filte
     return e;
 }
 
+static int has_table(const cluster_table_list *l, const char *ks, const char *table) {
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].keyspace, ks) && (!table || !strcmp(l->v[i].table, table))) return 1;
+    return 0;
+}
+
+strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_list *found, const char *where) {
+    for (size_t i = 0; i < f->n_keyspaces; i++)
+        if (!has_table(found, f->keyspaces[i], NULL))
+            return strata_fail(STRATA_ENOENT, "no keyspace '%s' in %s", f->keyspaces[i], where);
+    for (size_t i = 0; i < f->n_tables; i++) {
+        const char *dot = strchr(f->tables[i], '.');
+        if (!dot || dot == f->tables[i] || !dot[1])
+            return strata_fail(STRATA_EINVAL, "table '%s' is not named KEYSPACE.TABLE", f->tables[i]);
+        char *ks = xstrndup(f->tables[i], (size_t)(dot - f->tables[i]));
+        int found_it = has_table(found, ks, dot + 1);
+        free(ks);
+        if (!found_it) return strata_fail(STRATA_ENOENT, "no table %s in %s", f->tables[i], where);
+    }
+    return STRATA_OK;
+}
+
 void cluster_table_list_free(cluster_table_list *l) {
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].keyspace);

@@ -271,9 +271,17 @@ strata_err cluster_snapshot_take(const cluster_node *node, const char *tag, cons
                                  cluster_snapshot **out) {
     *out = NULL;
     if (!valid_tag(tag)) return strata_fail(STRATA_EINVAL, "invalid snapshot tag '%s'", tag);
+    if (!node->n_data_dirs) return strata_fail(STRATA_EINVAL, "no data directory");
     cluster_table_list tables = {0};
     strata_err e = STRATA_OK;
     for (size_t i = 0; !e && i < node->n_data_dirs; i++) e = cluster_scan_tables(node->data_dirs[i], filter, &tables);
+    if (!e) {
+        char *where = node->n_data_dirs > 1 ? xasprintf("%s (and %zu more data directories)", node->data_dirs[0],
+                                                        node->n_data_dirs - 1)
+                                            : xstrdup(node->data_dirs[0]);
+        e = cluster_filter_check(filter, &tables, where);
+        free(where);
+    }
     if (e) {
         cluster_table_list_free(&tables);
         return e;

@@ -382,6 +382,26 @@ static void test_filters(void **state) {
     free_node_copy(&n);
 }
 
+static void test_filter_names_checked(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    cluster_node node = one_node(&n.data);
+    cluster_snapshot *s;
+    const char *no_ks[] = {"appp"};
+    cluster_filter bad_ks = {.keyspaces = no_ks, .n_keyspaces = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t7", &bad_ks, &s), STRATA_ENOENT);
+    assert_non_null(strstr(strata_errmsg(), "no keyspace 'appp'"));
+    const char *no_table[] = {"app.userz"};
+    cluster_filter bad_table = {.tables = no_table, .n_tables = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t7", &bad_table, &s), STRATA_ENOENT);
+    assert_non_null(strstr(strata_errmsg(), "no table app.userz"));
+    const char *no_dot[] = {"users"};
+    cluster_filter bad_name = {.tables = no_dot, .n_tables = 1};
+    assert_int_equal(cluster_snapshot_take(&node, "t7", &bad_name, &s), STRATA_EINVAL);
+    assert_null(s);
+    free_node_copy(&n);
+}
+
 static void test_missing_data_dir(void **state) {
     (void)state;
     char *dir = "/nonexistent/strata/data";
@@ -534,6 +554,7 @@ int main(void) {
         cmocka_unit_test(test_names_by_hand),
         cmocka_unit_test(test_snapshot_lists_node),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_filter_names_checked),
         cmocka_unit_test(test_missing_data_dir),
         cmocka_unit_test(test_snapshot_cmd),
         cmocka_unit_test(test_existing_tag_refused),
