@@ -57,6 +57,15 @@ rc=0; "$STRATA_BIN" sstable dump "$SCRATCH/bad" >/dev/null 2>"$SCRATCH/err" || r
 expect_eq "$rc" 1 "exit code on a damaged chunk"
 grep -q "nb-1-big-Data.db: offset [0-9]*: chunk [0-9]* checksum mismatch" "$SCRATCH/err" || fail "damage message: $(cat "$SCRATCH/err")"
 
+# a whole dump checks Digest.crc32 as well
+mkdir -p "$SCRATCH/digest"
+cp "$simple"/nb-1-big-* "$SCRATCH/digest/"
+chmod u+w "$SCRATCH"/digest/*
+echo 12345 >"$SCRATCH/digest/nb-1-big-Digest.crc32"
+rc=0; "$STRATA_BIN" sstable dump "$SCRATCH/digest" >/dev/null 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc" 1 "exit code on a wrong digest"
+grep -q "does not match Digest.crc32 (12345)" "$SCRATCH/err" || fail "digest message: $(cat "$SCRATCH/err")"
+
 # Cassandra's invalid-tombstone fixture: rejected, not read as good data
 rc=0; "$STRATA_BIN" sstable dump "$CORPUS/cassandra-misc/negative-ldts-invalid-deletions-test/invalid_partition_deletion" \
   >/dev/null 2>"$SCRATCH/err" || rc=$?
