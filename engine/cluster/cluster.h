@@ -74,7 +74,9 @@ typedef struct {
     uint32_t mode;
 } cluster_file;
 
-/* Which keyspaces and tables to take.  Empty lists mean all. */
+/* Which keyspaces and tables to take: the union of both lists, or every
+ * keyspace but the node-local system ones when both are empty.  A name
+ * that matches nothing in a node's data directories is an error. */
 typedef struct {
     const char *const *keyspaces; /* "app" */
     size_t n_keyspaces;
@@ -85,12 +87,15 @@ typedef struct {
 
 /* ---- Snapshots --------------------------------------------------------------
  * cluster_snapshot_take() freezes a node's SSTables under `tag`: with a
- * snapshot_cmd it runs it ({tag} replaced) and reads
- * <table dir>/snapshots/<tag>/; without one it hard-links every file of
+ * snapshot_cmd it runs it through /bin/sh ({tag} replaced, its output
+ * sent to stderr; a non-zero exit fails) and reads <table dir>/snapshots/
+ * <tag>/ of each table that has one; without one it hard-links every file of
  * each selected table directory into <table dir>/snapshots/<tag>/ itself,
  * as Cassandra's own snapshot does, so compaction cannot remove a file
- * while it is read.  Where links cannot be made (read-only or foreign
- * file system) it reads the files in place and logs one warning.
+ * while it is read; such a snapshot holds an owner file (not listed) by
+ * which a later run recognises and removes it if its backup was killed.
+ * Where links cannot be made (read-only or foreign file system) it reads
+ * the files in place and logs one warning.
  * Files are listed sorted by keyspace, table, rel_path.  Failures name the
  * directory or command concerned but not the node: the caller names it. */
 typedef struct cluster_snapshot cluster_snapshot;
