@@ -18,9 +18,7 @@ static int is_url(const char *location, const char *scheme) {
 }
 
 static strata_err open_location(const char *location, int create, storage **out) {
-    if (is_url(location, "s3://"))
-        return strata_fail(STRATA_EINVAL, "%s: S3 repositories are not supported by this build",
-                           location);
+    if (is_url(location, "s3://")) return storage_s3_open(location, create, out);
     if (strstr(location, "://"))
         return strata_fail(STRATA_EINVAL, "%s: unknown repository location scheme", location);
     return storage_local_open(location, create, out);

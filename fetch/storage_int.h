@@ -25,5 +25,7 @@ struct storage {
 };
 
 strata_err storage_local_open(const char *dir, int create, storage **out);
+/* s3://BUCKET[/PREFIX]; creating checks that no repository is there yet. */
+strata_err storage_s3_open(const char *location, int create, storage **out);
 
 #endif

@@ -1,0 +1,149 @@
+/* s3_int.h - internals of the S3-compatible object storage backend.
+ *
+ * The backend is split by concern: request signing (s3_sigv4.c), parsing
+ * of XML response bodies (s3_xml.c), retry pacing (s3_retry.c),
+ * configuration and credentials (s3_config.c), HTTP requests through
+ * libcurl (s3_http.c) and the storage operations (storage_s3.c).  The
+ * pieces are declared here, not in fetch/storage.h, because nothing
+ * outside fetch/ uses them; unit tests and the fuzz target do. */
+#ifndef STRATA_S3_INT_H
+#define STRATA_S3_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "fetch/storage_int.h"
+
+/* ---- Signature Version 4 ------------------------------------------------ */
+typedef struct {
+    const char *name;
+    const char *value;
+} s3_header;
+
+/* One request as it goes on the wire; every header listed is signed. */
+typedef struct {
+    const char *method;
+    const char *canonical_uri; /* the URI-encoded path exactly as sent */
+    const char *query;         /* the encoded query string as sent, "" if none */
+    const s3_header *headers;
+    size_t n_headers;
+    const char *payload_hash;  /* hex SHA-256 of the body or "UNSIGNED-PAYLOAD" */
+    const char *amz_date;      /* YYYYMMDDTHHMMSSZ */
+    const char *region;
+    const char *service;
+    const char *access_key;
+    const char *secret_key;
+} s3_sign_input;
+
+/* The steps of the algorithm, each returning a malloc'd string, exposed so
+ * tests compare every intermediate with the published examples. */
+char *s3_canonical_request(const s3_sign_input *in);
+char *s3_string_to_sign(const s3_sign_input *in, const char *canonical_request);
+/* 64 hex digits and a NUL. */
+void s3_signature(const s3_sign_input *in, char out[65]);
+/* The Authorization header's value. */
+char *s3_authorization(const s3_sign_input *in);
+
+/* Percent-encodes as SigV4 requires: everything but A-Z a-z 0-9 - . _ ~
+ * (and '/' when keep_slash), uppercase hex.  Appends to out, no NUL. */
+void s3_uri_encode(strata_buf *out, const char *s, int keep_slash);
+
+/* Hex SHA-256 of data (65 bytes with the NUL). */
+void s3_sha256_hex(const void *data, size_t len, char out[65]);
+/* MD5 of data, raw. */
+void s3_md5(const void *data, size_t len, uint8_t out[16]);
+
+/* ---- XML response bodies ---------------------------------------------- */
+typedef struct {
+    char *key;
+    uint64_t size;
+} s3_list_entry;
+
+typedef struct {
+    s3_list_entry *entries;
+    size_t n, cap;
+    int truncated;
+    char *next_token; /* NextContinuationToken, NULL when absent */
+} s3_list_page;
+
+/* ListObjectsV2 result. STRATA_EFORMAT when the body is not one. */
+strata_err s3_xml_list(const char *xml, size_t len, s3_list_page *page);
+void s3_list_page_free(s3_list_page *page);
+/* InitiateMultipartUploadResult's UploadId (malloc'd). */
+strata_err s3_xml_upload_id(const char *xml, size_t len, char **upload_id);
+/* An <Error> document's Code and Message (malloc'd, NULL when absent);
+ * returns 1 when the body is an error document, 0 otherwise. */
+int s3_xml_error(const char *xml, size_t len, char **code, char **message);
+/* CompleteMultipartUploadResult's ETag (malloc'd, quotes kept). */
+strata_err s3_xml_complete_etag(const char *xml, size_t len, char **etag);
+
+/* ---- Retries ------------------------------------------------------------ */
+typedef struct {
+    double deadline; /* monotonic seconds */
+    int attempt;
+    unsigned seed;
+} s3_retry;
+
+void s3_retry_start(s3_retry *r, double budget_seconds);
+/* Sleeps the next backoff (exponential, full jitter) and returns 1, or
+ * returns 0 when the budget would be exceeded. */
+int s3_retry_wait(s3_retry *r);
+/* The delay before attempt `attempt` (0-based), before jitter. */
+double s3_retry_ceiling(int attempt);
+/* Whether an HTTP status (with the S3 error code, may be NULL) is
+ * transient: 5xx, 429, 408, SlowDown, RequestTimeout. */
+int s3_status_is_transient(long status, const char *code);
+
+/* ---- Configuration -------------------------------------------------------- */
+typedef struct {
+    char *bucket;
+    char *prefix;       /* "" or ends with '/' */
+    char *endpoint;     /* scheme://host[:port], no trailing slash */
+    char *region;
+    int path_style;
+    int insecure;
+    int concurrency;
+    double retry_seconds;
+    long stall_seconds; /* a transfer slower than 1 KiB/s for this long fails */
+    char *access_key;
+    char *secret_key;
+    char *session_token; /* NULL when none */
+} s3_config;
+
+/* Parses s3://BUCKET[/PREFIX] and reads the STRATA_S3_* and AWS_*
+ * environment and the shared credentials file. */
+strata_err s3_config_load(const char *location, s3_config *c);
+void s3_config_free(s3_config *c);
+
+/* ---- HTTP requests -------------------------------------------------------- */
+typedef struct s3_client s3_client;
+
+typedef struct {
+    const char *method;
+    const char *key;    /* full object key (prefix included); NULL: the bucket */
+    const char *query;  /* encoded, "" or NULL for none */
+    const void *body;
+    size_t body_len;
+    const char *range;  /* "bytes=A-B" or NULL */
+    int want_md5;       /* send Content-MD5 of the body */
+    /* results */
+    long status;
+    strata_buf *response; /* body sink; may be NULL to discard */
+    char etag[80];
+    uint64_t content_length;
+    int have_length;
+} s3_request;
+
+s3_client *s3_client_new(s3_config *c);
+void s3_client_free(s3_client *cl);
+/* Performs a request, retrying transient failures within the retry
+ * budget.  Returns STRATA_OK with req->status set for any final HTTP
+ * answer (the caller interprets 404 and the like), STRATA_EIO when the
+ * server could not be reached or kept failing. */
+strata_err s3_perform(s3_client *cl, s3_request *req);
+/* A one-line error for a final non-success answer, recorded with
+ * strata_fail(): 403 names credentials, 404 ENOENT, S3 codes quoted. */
+strata_err s3_fail(const s3_request *req, const char *what);
+const s3_config *s3_client_config(const s3_client *cl);
+
+#endif

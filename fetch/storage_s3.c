@@ -1,0 +1,495 @@
+/* storage_s3.c - the S3-compatible object storage backend.
+ *
+ * A repository at s3://BUCKET/PREFIX keeps object <key> as the S3 object
+ * "PREFIX/<key>".  S3 PUTs are atomic and durable when acknowledged,
+ * which is exactly storage_put()'s contract, so no temporary names are
+ * needed.  Objects above MULTIPART_THRESHOLD (packs) go up as multipart
+ * uploads whose parts are sent in parallel and aborted on failure, so a
+ * failed upload leaves no billable leftovers.  Every body carries its
+ * Content-MD5, and the ETags the server answers with are compared with
+ * the MD5 (of parts, or of the part MD5s for a completed upload), so
+ * data damaged on the way in either direction is caught here. */
+#include "fetch/s3_int.h"
+
+#include <string.h>
+
+#define MULTIPART_THRESHOLD (16u << 20)
+#define PART_SIZE (8u << 20)
+#define GET_ATTEMPTS 3
+
+typedef struct {
+    s3_config cfg;
+    s3_client *client;
+} s3_backend;
+
+static s3_backend *backend(storage *s) {
+    return s->backend;
+}
+
+static char *full_key(storage *s, const char *key) {
+    return xasprintf("%s%s", backend(s)->cfg.prefix, key);
+}
+
+/* A query parameter value, percent-encoded (malloc'd). */
+static char *encode_value(const char *v) {
+    strata_buf b;
+    strata_buf_init(&b);
+    s3_uri_encode(&b, v, 0);
+    strata_buf_put_u8(&b, '\0');
+    return (char *)b.data;
+}
+
+/* "\"<32 hex>\"" for an MD5, as S3 spells ETags. */
+static void etag_of_md5(const uint8_t md5[16], const char *suffix, char out[64]) {
+    char hex[33];
+    strata_hex(md5, 16, hex);
+    snprintf(out, 64, "\"%s%s\"", hex, suffix);
+}
+
+static int etag_equal(const char *got, const char *want) {
+    return !strcasecmp(got, want);
+}
+
+/* ---- Single PUT ------------------------------------------------------------ */
+static strata_err put_single(storage *s, const char *key, const void *data, size_t len) {
+    strata_buf resp;
+    strata_buf_init(&resp);
+    char *fk = full_key(s, key);
+    s3_request req = {.method = "PUT", .key = fk, .body = data, .body_len = len, .want_md5 = 1,
+                      .response = &resp};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 200) e = s3_fail(&req, "PUT");
+    if (!e && req.etag[0]) {
+        uint8_t md5[16];
+        char want[64];
+        s3_md5(data, len, md5);
+        etag_of_md5(md5, "", want);
+        if (!etag_equal(req.etag, want))
+            e = strata_fail(STRATA_EIO, "S3 PUT %s: the server stored ETag %s, expected %s", fk,
+                            req.etag, want);
+    }
+    free(fk);
+    strata_buf_free(&resp);
+    return e;
+}
+
+/* ---- Multipart upload -------------------------------------------------------- */
+typedef struct {
+    storage *s;
+    const char *fk;
+    const char *upload_id;
+    const uint8_t *data;
+    size_t len;
+    uint32_t n_parts;
+    uint8_t (*md5)[16];
+    uint32_t next;     /* atomic: the next part to send */
+    int failed;        /* atomic */
+    pthread_mutex_t lock;
+    strata_err error;
+    char error_msg[512];
+} multipart;
+
+static void record_failure(multipart *m, strata_err e) {
+    pthread_mutex_lock(&m->lock);
+    if (!m->error) {
+        m->error = e;
+        snprintf(m->error_msg, sizeof m->error_msg, "%s", strata_errmsg());
+    }
+    pthread_mutex_unlock(&m->lock);
+    __atomic_store_n(&m->failed, 1, __ATOMIC_RELAXED);
+}
+
+static strata_err put_part(multipart *m, uint32_t i) {
+    size_t off = (size_t)i * PART_SIZE;
+    size_t n = m->len - off < PART_SIZE ? m->len - off : PART_SIZE;
+    char *id = encode_value(m->upload_id);
+    char *query = xasprintf("partNumber=%u&uploadId=%s", i + 1, id);
+    strata_buf resp;
+    strata_buf_init(&resp);
+    s3_request req = {.method = "PUT", .key = m->fk, .query = query, .body = m->data + off,
+                      .body_len = n, .want_md5 = 1, .response = &resp};
+    strata_err e = s3_perform(backend(m->s)->client, &req);
+    if (!e && req.status != 200) e = s3_fail(&req, "PUT part");
+    s3_md5(m->data + off, n, m->md5[i]);
+    char want[64];
+    etag_of_md5(m->md5[i], "", want);
+    if (!e && !etag_equal(req.etag, want))
+        e = strata_fail(STRATA_EIO, "S3 PUT %s part %u: the server stored ETag '%s', expected %s",
+                        m->fk, i + 1, req.etag, want);
+    strata_buf_free(&resp);
+    free(query);
+    free(id);
+    return e;
+}
+
+static void *part_worker(void *arg) {
+    multipart *m = arg;
+    for (;;) {
+        uint32_t i = __atomic_fetch_add(&m->next, 1, __ATOMIC_RELAXED);
+        if (i >= m->n_parts || __atomic_load_n(&m->failed, __ATOMIC_RELAXED)) break;
+        strata_err e = put_part(m, i);
+        if (e) record_failure(m, e);
+    }
+    return NULL;
+}
+
+/* Sends every part with up to `concurrency` transfers at once; the calling
+ * thread is one of the senders. */
+static strata_err put_parts(multipart *m) {
+    int want = backend(m->s)->cfg.concurrency;
+    if ((uint32_t)want > m->n_parts) want = (int)m->n_parts;
+    pthread_t *threads = xcalloc((size_t)want, sizeof *threads);
+    int started = 0;
+    for (int i = 1; i < want; i++)
+        if (!pthread_create(&threads[started], NULL, part_worker, m)) started++;
+    part_worker(m);
+    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    free(threads);
+    return m->error ? strata_fail(m->error, "%s", m->error_msg) : STRATA_OK;
+}
+
+static strata_err start_upload(storage *s, const char *fk, char **upload_id) {
+    strata_buf resp;
+    strata_buf_init(&resp);
+    s3_request req = {.method = "POST", .key = fk, .query = "uploads", .response = &resp};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 200) e = s3_fail(&req, "starting multipart upload of");
+    if (!e) e = s3_xml_upload_id((const char *)resp.data, resp.len, upload_id);
+    strata_buf_free(&resp);
+    return e;
+}
+
+static void abort_upload(storage *s, const char *fk, const char *upload_id) {
+    char *id = encode_value(upload_id);
+    char *query = xasprintf("uploadId=%s", id);
+    strata_buf resp;
+    strata_buf_init(&resp);
+    s3_request req = {.method = "DELETE", .key = fk, .query = query, .response = &resp};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 204 && req.status != 200 && req.status != 404)
+        s3_fail(&req, "aborting multipart upload of");
+    if (e || (req.status != 204 && req.status != 200 && req.status != 404))
+        strata_log(STRATA_LOG_WARN, "S3: could not abort the upload of %s: %s", fk, strata_errmsg());
+    strata_buf_free(&resp);
+    free(query);
+    free(id);
+}
+
+static void completion_body(const multipart *m, strata_buf *out) {
+    const char *open = "<CompleteMultipartUpload>";
+    strata_buf_put(out, open, strlen(open));
+    for (uint32_t i = 0; i < m->n_parts; i++) {
+        char etag[64];
+        etag_of_md5(m->md5[i], "", etag);
+        char *part = xasprintf("<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1, etag);
+        strata_buf_put(out, part, strlen(part));
+        free(part);
+    }
+    const char *close = "</CompleteMultipartUpload>";
+    strata_buf_put(out, close, strlen(close));
+}
+
+/* The ETag S3 gives a completed upload: MD5 of the parts' MD5s, "-N". */
+static void multipart_etag(const multipart *m, char out[64]) {
+    uint8_t md5[16];
+    char suffix[12];
+    s3_md5(m->md5, (size_t)m->n_parts * 16, md5);
+    snprintf(suffix, sizeof suffix, "-%u", m->n_parts);
+    etag_of_md5(md5, suffix, out);
+}
+
+static strata_err head_etag(storage *s, const char *fk, uint64_t *size, char etag[80]);
+
+/* A completion whose answer was lost and whose retry finds the upload
+ * gone has succeeded when the object is there with the expected ETag. */
+static int completed_before(multipart *m, const char *want) {
+    uint64_t size;
+    char etag[80];
+    return head_etag(m->s, m->fk, &size, etag) == STRATA_OK && size == m->len &&
+           etag_equal(etag, want);
+}
+
+static strata_err complete_upload(multipart *m) {
+    char *id = encode_value(m->upload_id);
+    char *query = xasprintf("uploadId=%s", id);
+    strata_buf body, resp;
+    strata_buf_init(&body);
+    strata_buf_init(&resp);
+    completion_body(m, &body);
+    s3_request req = {.method = "POST", .key = m->fk, .query = query, .body = body.data,
+                      .body_len = body.len, .response = &resp};
+    char want[64];
+    multipart_etag(m, want);
+    strata_err e = s3_perform(backend(m->s)->client, &req);
+    char *etag = NULL;
+    if (!e && req.status == 404 && completed_before(m, want)) {
+        req.status = 200;
+    } else if (!e && req.status != 200) {
+        e = s3_fail(&req, "completing multipart upload of");
+    } else if (!e) {
+        char *code, *message;
+        if (s3_xml_error((const char *)resp.data, resp.len, &code, &message)) {
+            e = strata_fail(STRATA_EIO, "S3 completing multipart upload of %s: %s: %s", m->fk,
+                            code ? code : "error", message ? message : "");
+            free(code);
+            free(message);
+        } else {
+            e = s3_xml_complete_etag((const char *)resp.data, resp.len, &etag);
+        }
+    }
+    if (etag && !etag_equal(etag, want))
+        e = strata_fail(STRATA_EIO, "S3 multipart upload of %s: the server stored ETag %s, expected %s",
+                        m->fk, etag, want);
+    free(etag);
+    strata_buf_free(&body);
+    strata_buf_free(&resp);
+    free(query);
+    free(id);
+    return e;
+}
+
+static strata_err put_multipart(storage *s, const char *key, const void *data, size_t len) {
+    multipart m = {.s = s, .data = data, .len = len};
+    m.n_parts = (uint32_t)((len + PART_SIZE - 1) / PART_SIZE);
+    m.md5 = xcalloc(m.n_parts, sizeof *m.md5);
+    pthread_mutex_init(&m.lock, NULL);
+    char *fk = full_key(s, key);
+    m.fk = fk;
+    char *upload_id = NULL;
+    strata_err e = start_upload(s, fk, &upload_id);
+    if (!e) {
+        m.upload_id = upload_id;
+        e = put_parts(&m);
+        if (!e) e = complete_upload(&m);
+        if (e) {
+            char saved[512];
+            snprintf(saved, sizeof saved, "%s", strata_errmsg());
+            abort_upload(s, fk, upload_id);
+            strata_fail(e, "%s", saved);
+        }
+    }
+    pthread_mutex_destroy(&m.lock);
+    free(upload_id);
+    free(m.md5);
+    free(fk);
+    return e;
+}
+
+static strata_err s3_put(storage *s, const char *key, const void *data, size_t len) {
+    if (len > MULTIPART_THRESHOLD) return put_multipart(s, key, data, len);
+    return put_single(s, key, data, len);
+}
+
+/* ---- Reads ---------------------------------------------------------------- */
+
+/* A plain (non-multipart) ETag is the MD5 of the content; 1 when it is
+ * one and differs from data's, 0 when it matches or says nothing. */
+static int etag_mismatch(const char *etag, const uint8_t *data, size_t len) {
+    if (strlen(etag) != 34 || etag[0] != '"' || strchr(etag, '-')) return 0;
+    uint8_t md5[16];
+    char want[64];
+    s3_md5(data, len, md5);
+    etag_of_md5(md5, "", want);
+    return !etag_equal(etag, want);
+}
+
+static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
+    char *fk = full_key(s, key);
+    s3_request req = {.method = "GET", .key = fk, .response = out};
+    strata_err e = STRATA_OK;
+    for (int attempt = 1;; attempt++) {
+        e = s3_perform(backend(s)->client, &req);
+        if (e) break;
+        if (req.status != 200) {
+            e = s3_fail(&req, "GET");
+            break;
+        }
+        int short_body = req.have_length && req.content_length != out->len;
+        if (!short_body && !etag_mismatch(req.etag, out->data, out->len)) break;
+        if (attempt == GET_ATTEMPTS) {
+            e = strata_fail(STRATA_ECORRUPT, "S3 GET %s: the body does not match its %s", fk,
+                            short_body ? "length" : "ETag");
+            break;
+        }
+    }
+    free(fk);
+    return e;
+}
+
+static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, size_t len, void *out) {
+    if (!len) return STRATA_OK;
+    char *fk = full_key(s, key);
+    char *range = xasprintf("bytes=%llu-%llu", (unsigned long long)offset,
+                            (unsigned long long)(offset + len - 1));
+    strata_buf resp;
+    strata_buf_init(&resp);
+    strata_buf_reserve(&resp, len);
+    s3_request req = {.method = "GET", .key = fk, .range = range, .response = &resp};
+    strata_err e = STRATA_OK;
+    for (int attempt = 1;; attempt++) {
+        e = s3_perform(backend(s)->client, &req);
+        if (e) break;
+        if (req.status == 416) {
+            e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end", key,
+                            (unsigned long long)offset, len);
+            break;
+        }
+        if (req.status == 206 && resp.len == len) {
+            memcpy(out, resp.data, len);
+            break;
+        }
+        /* A server that ignores Range answers 200 with the whole object. */
+        if (req.status == 200 && resp.len >= offset + len) {
+            memcpy(out, resp.data + offset, len);
+            break;
+        }
+        if (req.status != 206 && req.status != 200) {
+            e = s3_fail(&req, "GET");
+            break;
+        }
+        if (req.status == 200 || attempt == GET_ATTEMPTS) {
+            e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end (got %zu bytes)",
+                            key, (unsigned long long)offset, len, resp.len);
+            break;
+        }
+    }
+    strata_buf_free(&resp);
+    free(range);
+    free(fk);
+    return e;
+}
+
+static strata_err head_etag(storage *s, const char *fk, uint64_t *size, char etag[80]) {
+    s3_request req = {.method = "HEAD", .key = fk};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 200) e = s3_fail(&req, "HEAD");
+    if (!e && !req.have_length) e = strata_fail(STRATA_EIO, "S3 HEAD %s: no Content-Length", fk);
+    if (!e) {
+        *size = req.content_length;
+        memcpy(etag, req.etag, 80);
+    }
+    return e;
+}
+
+static strata_err s3_size(storage *s, const char *key, uint64_t *size) {
+    char *fk = full_key(s, key);
+    char etag[80];
+    strata_err e = head_etag(s, fk, size, etag);
+    free(fk);
+    return e;
+}
+
+/* ---- Listing and deletion -------------------------------------------------- */
+static strata_err list_page(storage *s, const char *prefix, const char *token, int max_keys,
+                            s3_list_page *page) {
+    char *p = encode_value(prefix);
+    char *t = token ? encode_value(token) : NULL;
+    char *query = xasprintf("list-type=2&prefix=%s%s%s&max-keys=%d", p, t ? "&continuation-token=" : "",
+                            t ? t : "", max_keys);
+    strata_buf resp;
+    strata_buf_init(&resp);
+    s3_request req = {.method = "GET", .query = query, .response = &resp};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 200) e = s3_fail(&req, "LIST");
+    if (!e) e = s3_xml_list((const char *)resp.data, resp.len, page);
+    strata_buf_free(&resp);
+    free(query);
+    free(t);
+    free(p);
+    return e;
+}
+
+static strata_err s3_list(storage *s, const char *prefix, storage_list_fn fn, void *ctx) {
+    const char *repo_prefix = backend(s)->cfg.prefix;
+    size_t strip = strlen(repo_prefix);
+    char *fp = full_key(s, prefix);
+    char *token = NULL;
+    strata_err e = STRATA_OK;
+    do {
+        s3_list_page page;
+        e = list_page(s, fp, token, 1000, &page);
+        free(token);
+        token = NULL;
+        if (e) break;
+        for (size_t i = 0; !e && i < page.n; i++) {
+            const char *k = page.entries[i].key;
+            if (strncmp(k, repo_prefix, strip) || !k[strip]) continue;
+            if (fn(ctx, k + strip, page.entries[i].size)) e = STRATA_EINTR;
+        }
+        if (page.truncated) token = xstrdup(page.next_token);
+        s3_list_page_free(&page);
+    } while (!e && token);
+    free(token);
+    free(fp);
+    return e;
+}
+
+static strata_err s3_delete(storage *s, const char *key) {
+    char *fk = full_key(s, key);
+    strata_buf resp;
+    strata_buf_init(&resp);
+    s3_request req = {.method = "DELETE", .key = fk, .response = &resp};
+    strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e && req.status != 204 && req.status != 200 && req.status != 404)
+        e = s3_fail(&req, "DELETE");
+    strata_buf_free(&resp);
+    free(fk);
+    return e;
+}
+
+static void s3_close(storage *s) {
+    s3_backend *b = backend(s);
+    s3_client_free(b->client);
+    s3_config_free(&b->cfg);
+    free(b);
+}
+
+static const storage_ops s3_ops = {
+    .put = s3_put,
+    .get = s3_get,
+    .get_range = s3_get_range,
+    .size = s3_size,
+    .list = s3_list,
+    .del = s3_delete,
+    .close = s3_close,
+};
+
+/* A new repository may not overwrite one: no "config" under the prefix.
+ * Listing also proves the bucket exists and the credentials work. */
+static strata_err check_free(storage *s) {
+    s3_list_page page;
+    char *fk = full_key(s, "config");
+    strata_err e = list_page(s, fk, NULL, 1, &page);
+    if (!e) {
+        for (size_t i = 0; i < page.n; i++)
+            if (!strcmp(page.entries[i].key, fk))
+                e = strata_fail(STRATA_EEXIST, "%s already holds a strata repository",
+                                storage_describe(s));
+        s3_list_page_free(&page);
+    }
+    free(fk);
+    return e;
+}
+
+strata_err storage_s3_open(const char *location, int create, storage **out) {
+    s3_backend *b = xcalloc(1, sizeof *b);
+    strata_err e = s3_config_load(location, &b->cfg);
+    if (e) {
+        s3_config_free(&b->cfg);
+        free(b);
+        return e;
+    }
+    b->client = s3_client_new(&b->cfg);
+    storage *s = xcalloc(1, sizeof *s);
+    s->ops = &s3_ops;
+    s->backend = b;
+    size_t plen = strlen(b->cfg.prefix);
+    s->description = xasprintf("s3://%s/%.*s", b->cfg.bucket, (int)(plen ? plen - 1 : 0), b->cfg.prefix);
+    if (create) e = check_free(s);
+    if (e) {
+        storage_close(s);
+        return e;
+    }
+    *out = s;
+    return STRATA_OK;
+}
