@@ -1,8 +1,11 @@
 /* strata.c - the command line: global options, then one command.
  *
- *   strata [-r REPO] [-q] COMMAND [ARGS...]
+ *   strata [-r REPO] [-q] [--s3-*] COMMAND [ARGS...]
  *
- * Each command lives in tools/cmd_<name>.c and parses its own options. */
+ * Each command lives in tools/cmd_<name>.c and parses its own options.
+ * The --s3-* options configure s3:// repositories; they are passed on as
+ * the STRATA_S3_* environment variables the S3 backend reads, so the
+ * options and the environment are one mechanism. */
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
@@ -26,7 +29,7 @@ static const cli_command commands[] = {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: strata [-r REPO] [-q] COMMAND [ARGS...]\n"
+            "usage: strata [-r REPO] [-q] [--s3-...] COMMAND [ARGS...]\n"
             "\n"
             "Backup and recovery for Apache Cassandra: cluster-wide versions,\n"
             "incremental forever, restored byte for byte.\n"
@@ -34,6 +37,14 @@ static void usage(FILE *out) {
             "global options:\n"
             "  -r, --repo REPO   repository location (default: $STRATA_REPO)\n"
             "  -q, --quiet       no informational output\n"
+            "  --s3-endpoint URL S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS for\n"
+            "                    the region; $STRATA_S3_ENDPOINT)\n"
+            "  --s3-region R     S3 region (default: $AWS_REGION or us-east-1)\n"
+            "  --s3-path-style   address buckets as ENDPOINT/BUCKET, not BUCKET.ENDPOINT\n"
+            "  --s3-insecure     do not verify TLS certificates (tests only)\n"
+            "  --s3-concurrency N  S3 requests in flight at once (default 8)\n"
+            "                    credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n"
+            "                    (AWS_SESSION_TOKEN), or AWS_PROFILE in ~/.aws/credentials\n"
             "  -h, --help        this help; 'strata COMMAND --help' for a command\n"
             "  --version         print the version\n"
             "\n"
@@ -52,6 +63,11 @@ int main(int argc, char **argv) {
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"s3-endpoint", required_argument, NULL, 'E'},
+        {"s3-region", required_argument, NULL, 'G'},
+        {"s3-path-style", no_argument, NULL, 'P'},
+        {"s3-insecure", no_argument, NULL, 'I'},
+        {"s3-concurrency", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     /* '+' stops at the first non-option: the command's own flags follow. */
@@ -62,6 +78,11 @@ int main(int argc, char **argv) {
         case 'q': g.quiet = 1; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         case 'V': printf("strata %s\n", STRATA_VERSION); return CLI_EXIT_OK;
+        case 'E': setenv("STRATA_S3_ENDPOINT", optarg, 1); break;
+        case 'G': setenv("STRATA_S3_REGION", optarg, 1); break;
+        case 'P': setenv("STRATA_S3_PATH_STYLE", "1", 1); break;
+        case 'I': setenv("STRATA_S3_INSECURE", "1", 1); break;
+        case 'C': setenv("STRATA_S3_CONCURRENCY", optarg, 1); break;
         default: usage(stderr); return CLI_EXIT_USAGE;
         }
     }
