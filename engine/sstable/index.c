@@ -6,12 +6,14 @@
  * clustering, offset and width of each ~64 KiB block, open range tombstone
  * at its end).  Summary.db samples every Nth index entry (key + Index.db
  * position) and records the first and last key, so a lookup reads one
- * summary and a short run of the index. */
+ * summary and a short run of the index.  Index.db is read as a stream, one
+ * entry at a time, so neither a lookup nor a check loads the whole file. */
 #include "engine/sstable/sstable_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -66,8 +68,76 @@ static int read_index_entry(sstable *s, sst_cur *c, index_entry *e) {
     return 0;
 }
 
-static strata_err index_error(const char *path, size_t off) {
-    return strata_fail(STRATA_ECORRUPT, "%s: offset %zu: malformed index entry", path, off);
+static strata_err index_error(const char *path, uint64_t off) {
+    return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: malformed index entry", path, (unsigned long long)off);
+}
+
+/* Index.db from some offset on, through a buffer that holds at least the
+ * current entry (a wide partition's row index grows it). */
+typedef struct {
+    char *path;
+    int fd;
+    uint64_t size;
+    uint64_t base; /* file offset of buf[0] */
+    uint8_t *buf;
+    size_t len, cap, cur;
+} index_stream;
+
+static strata_err stream_open(sstable *s, uint64_t start, index_stream *is) {
+    memset(is, 0, sizeof *is);
+    is->path = xasprintf("%sIndex.db", s->prefix);
+    is->fd = open(is->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (is->fd < 0 || fstat(is->fd, &st) != 0)
+        return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", is->path);
+    is->size = (uint64_t)st.st_size;
+    is->base = start <= is->size ? start : is->size;
+    return STRATA_OK;
+}
+
+static void stream_close(index_stream *is) {
+    if (is->fd >= 0) close(is->fd);
+    free(is->path);
+    free(is->buf);
+}
+
+/* Keeps the unread bytes and appends at least `more` bytes of the file. */
+static strata_err stream_fill(index_stream *is, size_t more) {
+    if (is->cur) memmove(is->buf, is->buf + is->cur, is->len - is->cur);
+    is->base += is->cur;
+    is->len -= is->cur;
+    is->cur = 0;
+    if (is->cap < is->len + more) {
+        is->cap = is->len + more;
+        is->buf = xrealloc(is->buf, is->cap);
+    }
+    uint64_t left = is->size - is->base - is->len;
+    size_t want = is->cap - is->len < left ? is->cap - is->len : (size_t)left;
+    ssize_t r = pread(is->fd, is->buf + is->len, want, (off_t)(is->base + is->len));
+    if (r < 0 || (size_t)r != want)
+        return strata_fail_errno(STRATA_EIO, r < 0 ? errno : EIO, "%s: read", is->path);
+    is->len += want;
+    return STRATA_OK;
+}
+
+/* The next entry: *end at the end of the file, *at its file offset. */
+static strata_err stream_next(sstable *s, index_stream *is, index_entry *e, int *end, uint64_t *at) {
+    size_t more = 65536;
+    for (;;) {
+        *at = is->base + is->cur;
+        *end = *at >= is->size;
+        if (*end) return STRATA_OK;
+        sst_cur c;
+        sst_cur_init(&c, is->buf + is->cur, is->len - is->cur);
+        if (is->len > is->cur && read_index_entry(s, &c, e) == 0) {
+            is->cur += sst_cur_pos(&c);
+            return STRATA_OK;
+        }
+        if (is->base + is->len >= is->size || is->len - is->cur > SST_MAX_UNFILTERED) return index_error(is->path, *at);
+        strata_err err = stream_fill(is, more);
+        if (err) return err;
+        more *= 2;
+    }
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -125,28 +195,17 @@ static strata_err seek_by_scan(sstable *s, const uint8_t *key, size_t klen, int 
 
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found) {
     *found = 0;
-    char *path = NULL;
-    uint8_t *buf;
-    size_t len;
-    if (s->meta.bti || (!s->murmur3 && s->meta.partitioner && !strstr(s->meta.partitioner, "ByteOrdered")) ||
-        sst_read_component(s, "Index.db", &path, &buf, &len) != STRATA_OK) {
-        strata_clear_error();
-        free(path);
-        return seek_by_scan(s, key, klen, found);
-    }
-    uint64_t start = summary_start(s, key, klen);
-    sst_cur c;
-    sst_cur_init(&c, buf, len);
-    if (start > len) start = 0;
-    c.p += start;
-    strata_err e = STRATA_OK;
-    while (sst_cur_left(&c)) {
+    int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
+    char *path = xasprintf("%sIndex.db", s->prefix);
+    int have_index = access(path, R_OK) == 0;
+    free(path);
+    if (s->meta.bti || !ordered || !have_index) return seek_by_scan(s, key, klen, found);
+    index_stream is;
+    strata_err e = stream_open(s, summary_start(s, key, klen), &is);
+    for (int end = 0; !e;) {
         index_entry ie;
-        size_t at = sst_cur_pos(&c);
-        if (read_index_entry(s, &c, &ie)) {
-            e = index_error(path, at);
-            break;
-        }
+        uint64_t at;
+        if ((e = stream_next(s, &is, &ie, &end, &at)) || end) break;
         int cmp = sstable_key_compare(s, ie.key, ie.key_len, key, klen);
         if (cmp > 0) break;
         if (cmp == 0) {
@@ -155,55 +214,46 @@ strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found)
             break;
         }
     }
-    free(buf);
-    free(path);
+    stream_close(&is);
     return e;
 }
 
 strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_index_blocks) {
     *partitions = *row_index_blocks = 0;
-    char *path;
-    uint8_t *buf;
-    size_t len;
-    strata_err e = sst_read_component(s, "Index.db", &path, &buf, &len);
-    if (e) {
-        free(path);
-        return e;
-    }
-    if ((e = sstable_rewind(s))) goto out;
-    sst_cur c;
-    sst_cur_init(&c, buf, len);
-    const uint8_t *prev = NULL;
-    size_t prev_len = 0;
-    while (sst_cur_left(&c)) {
+    index_stream is;
+    strata_err e = stream_open(s, 0, &is);
+    if (!e) e = sstable_rewind(s);
+    strata_buf prev;
+    strata_buf_init(&prev);
+    int have_prev = 0;
+    for (int end = 0; !e;) {
         index_entry ie;
-        size_t at = sst_cur_pos(&c);
-        if (read_index_entry(s, &c, &ie)) {
-            e = index_error(path, at);
-            goto out;
+        uint64_t at;
+        if ((e = stream_next(s, &is, &ie, &end, &at)) || end) break;
+        if (have_prev && sstable_key_compare(s, prev.data, prev.len, ie.key, ie.key_len) >= 0) {
+            e = strata_fail(STRATA_ECORRUPT, "%s: offset %llu: keys out of partitioner order", is.path,
+                            (unsigned long long)at);
+            break;
         }
-        if (prev && sstable_key_compare(s, prev, prev_len, ie.key, ie.key_len) >= 0) {
-            e = strata_fail(STRATA_ECORRUPT, "%s: offset %zu: keys out of partitioner order", path, at);
-            goto out;
-        }
-        prev = ie.key, prev_len = ie.key_len;
+        prev.len = 0;
+        strata_buf_put(&prev, ie.key, ie.key_len);
+        have_prev = 1;
         const sstable_partition *p;
-        if ((e = sstable_next_partition(s, &p))) goto out;
+        if ((e = sstable_next_partition(s, &p))) break;
         if (!p || p->offset != ie.position || p->key_len != ie.key_len || memcmp(p->key, ie.key, ie.key_len)) {
-            e = strata_fail(STRATA_ECORRUPT, "%s: offset %zu: entry does not match the partition at Data.db offset %llu",
-                            path, at, (unsigned long long)ie.position);
-            goto out;
+            e = strata_fail(STRATA_ECORRUPT, "%s: offset %llu: entry does not match the partition at Data.db offset %llu",
+                            is.path, (unsigned long long)at, (unsigned long long)ie.position);
+            break;
         }
         (*partitions)++;
         *row_index_blocks += ie.blocks;
     }
     const sstable_partition *p;
-    if (!(e = sstable_next_partition(s, &p)) && p)
+    if (!e && !(e = sstable_next_partition(s, &p)) && p)
         e = strata_fail(STRATA_ECORRUPT, "%s: Data.db holds partitions past the last index entry (offset %llu)",
-                        path, (unsigned long long)p->offset);
-out:
-    free(buf);
-    free(path);
+                        is.path, (unsigned long long)p->offset);
+    strata_buf_free(&prev);
+    stream_close(&is);
     return e;
 }
 
