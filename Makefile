@@ -78,13 +78,16 @@ build/san/tests/%: tests/unit/%.c build/san/libstrata.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+          LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+
 unit-san: $(UNIT_BIN_SAN)
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-unit.sh $(UNIT_BIN_SAN)
+	@$(SAN_ENV) sh tests/run-unit.sh $(UNIT_BIN_SAN)
 
 # End-to-end tests drive the sanitized binary, so leaks and undefined
 # behaviour in the real command paths fail the suite too.
 e2e: strata build/san/strata
-	@STRATA_BIN=$(CURDIR)/build/san/strata sh tests/run-e2e.sh
+	@$(SAN_ENV) STRATA_BIN=$(CURDIR)/build/san/strata sh tests/run-e2e.sh
 
 test: test-deps
 	@$(MAKE) --no-print-directory unit

@@ -7,10 +7,81 @@
 #include "engine/repo/repo_int.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+/* ---- Fault guard ----------------------------------------------------------
+ * LMDB trusts its pages: garbage inside data.mdb makes it read wild
+ * pointers and fault.  The index is only a cache, so a fault inside an
+ * index call is turned into STRATA_ECORRUPT: each call runs under a
+ * sigsetjmp guard, the SIGSEGV/SIGBUS handler jumps back to it, and the
+ * environment is marked broken and never used again; repo_open() then
+ * rebuilds the index from the stored objects.  Faults outside a guard go
+ * to the handler that was installed before (the default, or a
+ * sanitizer's). */
+static _Thread_local sigjmp_buf *active_guard;
+static struct sigaction previous_segv, previous_bus;
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void on_fault(int sig, siginfo_t *info, void *uctx) {
+    if (active_guard) siglongjmp(*active_guard, 1);
+    struct sigaction *prev = sig == SIGBUS ? &previous_bus : &previous_segv;
+    if (prev->sa_flags & SA_SIGINFO) {
+        prev->sa_sigaction(sig, info, uctx);
+    } else if (prev->sa_handler != SIG_IGN && prev->sa_handler != SIG_DFL) {
+        prev->sa_handler(sig);
+    } else {
+        signal(sig, SIG_DFL); /* returning re-runs the access and dies as usual */
+    }
+}
+
+/* LMDB's own consistency assertions fail on some garbage: leave like a fault. */
+static void on_lmdb_assert(MDB_env *env, const char *msg) {
+    (void)env;
+    (void)msg;
+    if (active_guard) siglongjmp(*active_guard, 1);
+}
+
+static void install_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &previous_segv);
+    sigaction(SIGBUS, &sa, &previous_bus);
+}
+
+static strata_err broken_error(repo *r) {
+    return strata_fail(STRATA_ECORRUPT, "index %s is damaged", r->index_dir);
+}
+
+/* Runs `call` (a statement assigning `result`) under the guard. */
+#define GUARDED(r, result, failed_value, call)                \
+    do {                                                      \
+        pthread_once(&handlers_once, install_handlers);       \
+        if ((r)->index_broken) {                              \
+            broken_error(r);                                  \
+            result = (failed_value);                          \
+            break;                                            \
+        }                                                     \
+        sigjmp_buf guard;                                     \
+        sigjmp_buf *outer = active_guard;                     \
+        if (sigsetjmp(guard, 1)) {                            \
+            active_guard = outer;                             \
+            (r)->index_broken = 1;                            \
+            broken_error(r);                                  \
+            result = (failed_value);                          \
+            break;                                            \
+        }                                                     \
+        active_guard = &guard;                                \
+        call;                                                 \
+        active_guard = outer;                                 \
+    } while (0)
 
 /* Virtual address space only; LMDB grows the file as needed. */
 #define INDEX_MAP_SIZE (1ull << 40)
@@ -69,10 +140,11 @@ static strata_err open_dbs(repo *r) {
     return index_commit(r, txn);
 }
 
-strata_err index_open(repo *r) {
+static strata_err index_open_body(repo *r) {
     if (mkdir(r->index_dir, 0755) != 0 && errno != EEXIST)
         return strata_fail_errno(STRATA_EIO, errno, "creating index directory %s", r->index_dir);
     int rc = mdb_env_create(&r->env);
+    if (!rc) rc = mdb_env_set_assert(r->env, on_lmdb_assert);
     if (!rc) rc = mdb_env_set_maxdbs(r->env, 8);
     if (!rc) rc = mdb_env_set_mapsize(r->env, INDEX_MAP_SIZE);
     if (!rc) rc = mdb_env_set_maxreaders(r->env, 256);
@@ -83,8 +155,22 @@ strata_err index_open(repo *r) {
 }
 
 void index_close(repo *r) {
-    if (r->env) mdb_env_close(r->env);
+    if (!r->env) return;
+    if (r->index_broken) {
+        /* Closing frees LMDB's structures without reading data pages; should
+         * a half-updated structure fault anyway, the environment is left. */
+        sigjmp_buf guard;
+        sigjmp_buf *outer = active_guard;
+        if (!sigsetjmp(guard, 1)) {
+            active_guard = &guard;
+            mdb_env_close(r->env);
+        }
+        active_guard = outer;
+    } else {
+        mdb_env_close(r->env);
+    }
     r->env = NULL;
+    r->index_broken = 0;
 }
 
 strata_err index_reset(repo *r) {
@@ -118,7 +204,7 @@ static void location_encode(const chunk_location *loc, uint8_t out[LOCATION_LEN]
     strata_buf_free(&b);
 }
 
-strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
+static strata_err index_chunk_get_body(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
@@ -144,7 +230,7 @@ strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_loc
     return e;
 }
 
-strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
+static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
                           const uint8_t *entries, uint32_t count) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
@@ -174,7 +260,7 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
     return index_commit(r, txn);
 }
 
-int index_has_version(repo *r, const char *id) {
+static int index_has_version_body(repo *r, const char *id) {
     MDB_txn *txn;
     if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
     MDB_val k = {strlen(id), (void *)id}, v;
@@ -183,7 +269,16 @@ int index_has_version(repo *r, const char *id) {
     return found;
 }
 
-strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload) {
+static int index_has_pack_body(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    MDB_txn *txn;
+    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
+    int found = mdb_get(txn, r->db_pack, &k, &v) == 0;
+    mdb_txn_abort(txn);
+    return found;
+}
+
+static strata_err index_add_version_body(repo *r, const repo_version *v, const strata_buf *payload) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
@@ -228,13 +323,13 @@ static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len,
     return e;
 }
 
-strata_err index_version_get(repo *r, const char *id, strata_buf *payload) {
+static strata_err index_version_get_body(repo *r, const char *id, strata_buf *payload) {
     strata_err e = get_into(r, r->db_version, id, strlen(id), payload);
     if (e == STRATA_ENOENT) return strata_fail(e, "no version '%s' in the repository", id);
     return e;
 }
 
-strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+static strata_err index_file_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
     return get_into(r, r->db_file, key, key_len, out);
 }
 
@@ -273,7 +368,7 @@ static int collect_id(void *ctx, MDB_val *k, MDB_val *v) {
     return 0;
 }
 
-strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
+static strata_err index_version_ids_body(repo *r, char ***ids, size_t *n) {
     id_list l = {0};
     strata_err e = scan(r, r->db_version, collect_id, &l);
     if (e) {
@@ -285,21 +380,59 @@ strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
     return STRATA_OK;
 }
 
-typedef struct {
-    void (*fn)(void *, const uint8_t *, uint64_t);
-    void *ctx;
-} pack_scan;
+/* ---- Guarded entry points ---------------------------------------------------- */
 
-static int visit_pack(void *ctx, MDB_val *k, MDB_val *v) {
-    pack_scan *ps = ctx;
-    strata_reader rd;
-    strata_reader_init(&rd, v->mv_data, v->mv_size);
-    uint64_t size = strata_read_u64(&rd);
-    if (k->mv_size == STRATA_HASH_LEN) ps->fn(ps->ctx, k->mv_data, size);
-    return 0;
+strata_err index_open(repo *r) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_open_body(r));
+    return e;
 }
 
-strata_err index_pack_ids(repo *r, void (*fn)(void *, const uint8_t *, uint64_t), void *ctx) {
-    pack_scan ps = {fn, ctx};
-    return scan(r, r->db_pack, visit_pack, &ps);
+strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_chunk_get_body(r, id, loc));
+    return e;
+}
+
+strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
+                          const uint8_t *entries, uint32_t count) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_add_pack_body(r, pack_id, size, entries, count));
+    return e;
+}
+
+int index_has_version(repo *r, const char *id) {
+    int found;
+    GUARDED(r, found, 0, found = index_has_version_body(r, id));
+    return found;
+}
+
+int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    int found;
+    GUARDED(r, found, 0, found = index_has_pack_body(r, id));
+    return found;
+}
+
+strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_add_version_body(r, v, payload));
+    return e;
+}
+
+strata_err index_version_get(repo *r, const char *id, strata_buf *payload) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_version_get_body(r, id, payload));
+    return e;
+}
+
+strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_file_get_body(r, key, key_len, out));
+    return e;
+}
+
+strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_version_ids_body(r, ids, n));
+    return e;
 }

@@ -106,12 +106,23 @@ static int try_lock(repo *r) {
     return flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0;
 }
 
-static strata_err open_index(repo *r) {
-    strata_err e = index_open(r);
-    if (e != STRATA_ECORRUPT) return e;
+static strata_err reset_damaged_index(repo *r) {
     strata_log(STRATA_LOG_WARN, "%s; rebuilding the index from the stored objects", strata_errmsg());
-    e = index_reset(r);
-    return e ? e : STRATA_OK;
+    return index_reset(r);
+}
+
+/* Opens the index and, holding the writer lock, brings it up to date; a
+ * damaged index is discarded and rebuilt from the objects. */
+static strata_err open_index(repo *r, int locked) {
+    strata_err e = index_open(r);
+    if (e == STRATA_ECORRUPT && locked) e = reset_damaged_index(r);
+    if (e || !locked) return e;
+    e = repo_sync_index(r);
+    if (e == STRATA_ECORRUPT && r->index_broken) {
+        e = reset_damaged_index(r);
+        if (!e) e = repo_sync_index(r);
+    }
+    return e;
 }
 
 strata_err repo_open(const char *location, repo_mode mode, repo **out) {
@@ -138,16 +149,13 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
         if (mode == REPO_WRITE && !locked)
             e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
     }
-    if (!e) e = open_index(r);
     /* Readers sync only when no writer is active; a writer indexes its own
      * work.  A reader that cannot sync (a full disk) still reads what the
      * index has: verify and restore must work exactly then. */
-    if (!e && locked) {
-        e = repo_sync_index(r);
-        if (e && mode == REPO_READ) {
-            strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
-            e = STRATA_OK;
-        }
+    if (!e) e = open_index(r, locked);
+    if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->env) {
+        strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
+        e = STRATA_OK;
     }
     if (!e && locked && mode == REPO_READ) flock(r->lock_fd, LOCK_UN);
     if (!e && mode == REPO_WRITE) r->flusher = flusher_new(r);

@@ -67,6 +67,7 @@ struct repo {
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_meta;
     pending_set *pending;
     pack_flusher *flusher; /* REPO_WRITE only */
+    int index_broken;      /* LMDB faulted: the environment is abandoned */
 };
 
 /* ---- flusher.c: background storing of sealed packs ---- */
@@ -82,7 +83,9 @@ strata_err flusher_wait(pack_flusher *f);
 void flusher_free(pack_flusher *f);
 void sealed_pack_free(sealed_pack *p);
 
-/* ---- index.c: the LMDB environment ---- */
+/* ---- index.c: the LMDB environment ----
+ * Every call is guarded: a fault inside LMDB (garbage in data.mdb) returns
+ * STRATA_ECORRUPT and sets index_broken instead of crashing. */
 strata_err index_open(repo *r);
 void index_close(repo *r);
 /* Deletes the index files and opens a fresh, empty index. */
@@ -93,13 +96,12 @@ strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_loc
 strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
                           const uint8_t *entries, uint32_t count);
 int index_has_version(repo *r, const char *id);
+int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 /* Stores a version payload and its files' newest records, in one transaction. */
 strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload);
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
 strata_err index_version_ids(repo *r, char ***ids, size_t *n);
 strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out);
-/* Calls fn for every indexed pack id. */
-strata_err index_pack_ids(repo *r, void (*fn)(void *, const uint8_t *, uint64_t), void *ctx);
 
 /* ---- sync.c: bringing the index up to date with the stored objects ---- */
 /* Indexes every pack and version object the index does not know yet. */

@@ -42,15 +42,6 @@ static int pack_id_of_key(const char *key, uint8_t id[STRATA_HASH_LEN]) {
     return slash && strlen(slash + 1) == 64 ? strata_unhex(slash + 1, id, STRATA_HASH_LEN) : -1;
 }
 
-static int pack_indexed(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
-    MDB_txn *txn;
-    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
-    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
-    int found = mdb_get(txn, r->db_pack, &k, &v) == 0;
-    mdb_txn_abort(txn);
-    return found;
-}
-
 static strata_err sync_packs(repo *r, strata_progress *progress) {
     key_list l = {0};
     strata_err e = storage_list(r->store, "packs/", collect_key, &l);
@@ -59,7 +50,7 @@ static strata_err sync_packs(repo *r, strata_progress *progress) {
     for (size_t i = 0; !e && i < l.n; i++) {
         uint8_t id[STRATA_HASH_LEN], trailer_id[STRATA_HASH_LEN];
         uint32_t count;
-        if (pack_id_of_key(l.keys[i], id) || pack_indexed(r, id)) continue;
+        if (pack_id_of_key(l.keys[i], id) || index_has_pack(r, id)) continue;
         strata_err pe = pack_read_trailer(r, l.keys[i], l.sizes[i], &entries, &count, trailer_id);
         if (!pe && memcmp(id, trailer_id, STRATA_HASH_LEN))
             pe = strata_fail(STRATA_ECORRUPT, "pack %s: name does not match its trailer", l.keys[i]);
