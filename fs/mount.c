@@ -118,7 +118,7 @@ static strata_err serve(const char *location, const mount_options *o, const char
     pthread_mutex_init(&m.lock, NULL);
     m.mountpoint = xstrdup(mountpoint);
     uint64_t budget = o->cache_bytes ? o->cache_bytes : MOUNT_DEFAULT_CACHE;
-    m.readahead_bytes = budget / 16 < (16u << 20) ? budget / 16 : (16u << 20);
+    m.readahead_bytes = budget / 8 < (16u << 20) ? budget / 8 : (16u << 20);
     strata_err e = repo_open(location, REPO_READ, &m.repo);
     if (e) {
         report(ready_fd, e);

@@ -26,7 +26,7 @@
 
 #include "engine/base/base.h"
 
-#define MOUNT_DEFAULT_CACHE (256ull << 20)
+#define MOUNT_DEFAULT_CACHE (128ull << 20)
 
 typedef struct {
     const char *mountpoint;

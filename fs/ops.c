@@ -94,8 +94,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
     /* Many read-ahead requests in flight keep the worker threads busy. */
     conn->max_background = 64;
     conn->congestion_threshold = 48;
-    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-    conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+    /* Plain READDIR: listing a thousand versions must not make the kernel
+     * instantiate an inode per file; readers that stat (ls -l, cp) look
+     * entries up, and those lookups are cached for a day. */
+    conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {

@@ -24,7 +24,7 @@ static void help(void) {
            "mounted appear without remounting.\n"
            "\n"
            "  -f, --foreground   stay in the foreground\n"
-           "  --cache-size SIZE  memory for decompressed chunks (default 256M; K, M, G)\n"
+           "  --cache-size SIZE  memory for decompressed chunks (default 128M; K, M, G)\n"
            "  --log FILE         append a background mount's log lines to FILE\n"
            "  --allow-other      let other users read the mount (needs user_allow_other\n"
            "                     in /etc/fuse.conf unless root)\n"
