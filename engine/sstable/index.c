@@ -21,19 +21,42 @@ typedef struct {
     const uint8_t *key;
     size_t key_len;
     uint64_t position;
-    uint64_t blocks; /* row index entries */
+    uint64_t blocks;          /* row index entries */
+    const uint8_t *row_index; /* the first IndexInfo entry */
+    size_t row_index_len;
 } index_entry;
 
-static int skip_clustering_prefix(sstable *s, sst_cur *c) {
-    uint8_t kind = sst_u8(c);
-    size_t n = s->header.nclustering;
-    if (kind != SSTABLE_CLUSTERING) n = sst_u16(c);
-    if (c->failed || kind > 7 || n > s->header.nclustering) return -1;
-    sstable_value tmp[64];
-    sstable_value *vals = n <= 64 ? tmp : xmalloc(n * sizeof *vals);
-    int r = sst_read_clustering_values(c, s->header.clustering, s->header.nclustering, n, vals);
-    if (vals != tmp) free(vals);
-    return r;
+/* One IndexInfo: a block of a wide partition's rows. */
+typedef struct {
+    sstable_value first[64], last[64];
+    size_t nfirst, nlast;
+    sstable_bound_kind first_kind, last_kind;
+    uint64_t offset; /* from the partition start */
+    int64_t width;
+    int open_at_end;
+    sstable_deletion open; /* range tombstone open at the block's end */
+} index_block;
+
+static int read_prefix(sstable *s, sst_cur *c, sstable_value *vals, size_t *n, sstable_bound_kind *kind) {
+    uint8_t k = sst_u8(c);
+    size_t count = s->header.nclustering;
+    if (k != SSTABLE_CLUSTERING) count = sst_u16(c);
+    if (c->failed || k > 7 || count > s->header.nclustering || count > 64) return -1;
+    *kind = (sstable_bound_kind)k;
+    *n = count;
+    return sst_read_clustering_values(c, s->header.clustering, s->header.nclustering, count, vals);
+}
+
+static int read_block(sstable *s, sst_cur *c, index_block *b) {
+    if (read_prefix(s, c, b->first, &b->nfirst, &b->first_kind) ||
+        read_prefix(s, c, b->last, &b->nlast, &b->last_kind))
+        return -1;
+    b->offset = sst_uvint(c);
+    b->width = sst_svint(c) + 65536;
+    b->open_at_end = sst_u8(c) != 0;
+    b->open = (sstable_deletion){INT64_MIN, INT64_MAX};
+    if (b->open_at_end && sst_read_deletion(c, &s->v, &b->open)) return -1;
+    return c->failed || b->width <= 0 ? -1 : 0;
 }
 
 /* Parses one Index.db entry; checks the row index when present. */
@@ -44,6 +67,8 @@ static int read_index_entry(sstable *s, sst_cur *c, index_entry *e) {
     e->position = sst_uvint(c);
     uint64_t size = sst_uvint(c);
     e->blocks = 0;
+    e->row_index = NULL;
+    e->row_index_len = 0;
     if (c->failed || size > sst_cur_left(c)) return -1;
     if (size == 0) return 0;
     sst_cur p;
@@ -53,15 +78,17 @@ static int read_index_entry(sstable *s, sst_cur *c, index_entry *e) {
     if (sst_read_deletion(&p, &s->v, &del)) return -1;
     uint64_t count = sst_uvint(&p);
     if (count > sst_cur_left(&p)) return -1;
+    e->row_index = p.p;
     uint64_t prev_end = 0;
-    for (uint64_t i = 0; i < count; i++) {
-        if (skip_clustering_prefix(s, &p) || skip_clustering_prefix(s, &p)) return -1;
-        uint64_t off = sst_uvint(&p);
-        int64_t width = sst_svint(&p) + 65536;
-        if (sst_u8(&p) && sst_read_deletion(&p, &s->v, &del)) return -1;
-        if (p.failed || off < prev_end || width <= 0) return -1;
-        prev_end = off + (uint64_t)width;
+    index_block *b = xmalloc(sizeof *b);
+    int r = 0;
+    for (uint64_t i = 0; i < count && !r; i++) {
+        if (read_block(s, &p, b) || b->offset < prev_end) r = -1;
+        prev_end = b->offset + (uint64_t)b->width;
     }
+    free(b);
+    if (r) return -1;
+    e->row_index_len = (size_t)(p.p - e->row_index);
     for (uint64_t i = 0; i < count; i++) sst_u32(&p);
     if (p.failed || sst_cur_left(&p) != 0) return -1;
     e->blocks = count;
@@ -296,5 +323,79 @@ strata_err sstable_verify_digest(sstable *s) {
     if (!e && crc != want)
         e = strata_fail(STRATA_ECORRUPT, "%s: CRC32 %lu of %llu bytes does not match Digest.crc32 (%llu)",
                         s->data.path, (unsigned long)crc, (unsigned long long)off, want);
+    return e;
+}
+
+/* The current partition's Index.db entry; *found 0 when it has none. */
+static strata_err find_entry(sstable *s, index_stream *is, index_entry *ie, int *found) {
+    *found = 0;
+    strata_err e = stream_open(s, summary_start(s, s->part.key, s->part.key_len), is);
+    for (int end = 0; !e;) {
+        uint64_t at;
+        if ((e = stream_next(s, is, ie, &end, &at)) || end) break;
+        int cmp = sstable_key_compare(s, ie->key, ie->key_len, s->part.key, s->part.key_len);
+        if (cmp > 0) break;
+        if (cmp == 0) {
+            *found = 1;
+            break;
+        }
+    }
+    return e;
+}
+
+/* Jumps to the row index block that may hold `c`, when that is ahead. */
+static strata_err jump_by_row_index(sstable *s, const sstable_value *c, size_t n, sstable_deletion *open) {
+    int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
+    char *path = xasprintf("%sIndex.db", s->prefix);
+    int have_index = access(path, R_OK) == 0;
+    free(path);
+    if (s->meta.bti || !ordered || !have_index) return STRATA_OK;
+    index_stream is;
+    index_entry ie;
+    int found;
+    strata_err e = find_entry(s, &is, &ie, &found);
+    if (!e && found && ie.blocks) {
+        sst_cur cur;
+        sst_cur_init(&cur, ie.row_index, ie.row_index_len);
+        index_block *b = xmalloc(sizeof *b);
+        sstable_deletion before = *open;
+        uint64_t target = s->part.offset;
+        for (uint64_t i = 0; i < ie.blocks; i++) {
+            if (read_block(s, &cur, b)) break;
+            target = s->part.offset + b->offset;
+            if (sstable_clustering_compare(&s->header, b->last, b->nlast, b->last_kind, c, n,
+                                           SSTABLE_INCL_START_BOUND) >= 0)
+                break;
+            before = b->open;
+        }
+        free(b);
+        if (target > sst_data_tell(&s->data)) {
+            *open = before;
+            s->replay = 0;
+            e = sst_data_seek(&s->data, target);
+        }
+    }
+    stream_close(&is);
+    return e;
+}
+
+strata_err sstable_skip_to(sstable *s, const sstable_value *c, size_t n, sstable_deletion *open) {
+    *open = (sstable_deletion){INT64_MIN, INT64_MAX};
+    if (!s->in_partition) return STRATA_OK;
+    strata_err e = jump_by_row_index(s, c, n, open);
+    const sstable_unfiltered *u;
+    while (!e && !(e = sstable_next_unfiltered(s, &u)) && u) {
+        if (sstable_clustering_compare(&s->header, u->clustering, u->nclustering, u->bound_kind, c, n,
+                                       SSTABLE_INCL_START_BOUND) >= 0) {
+            s->replay = 1;
+            break;
+        }
+        if (u->kind == SSTABLE_RT_BOUNDARY ||
+            (u->kind == SSTABLE_RT_BOUND &&
+             (u->bound_kind == SSTABLE_INCL_START_BOUND || u->bound_kind == SSTABLE_EXCL_START_BOUND)))
+            *open = u->deletion;
+        else if (u->kind == SSTABLE_RT_BOUND)
+            *open = (sstable_deletion){INT64_MIN, INT64_MAX};
+    }
     return e;
 }

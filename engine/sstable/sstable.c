@@ -200,6 +200,11 @@ int sstable_is_murmur3(const sstable *s) { return s->murmur3; }
 
 strata_err sstable_next_unfiltered(sstable *s, const sstable_unfiltered **out) {
     *out = NULL;
+    if (s->replay) {
+        s->replay = 0;
+        *out = &s->unf;
+        return STRATA_OK;
+    }
     if (!s->in_partition) return STRATA_OK;
     int end;
     strata_err e = sst_stream_next_unfiltered(s, &end);
@@ -224,6 +229,7 @@ strata_err sstable_next_partition(sstable *s, const sstable_partition **out) {
 
 strata_err sstable_rewind(sstable *s) {
     s->in_partition = 0;
+    s->replay = 0;
     s->at_end = 0;
     return sst_data_seek(&s->data, 0);
 }
@@ -231,6 +237,7 @@ strata_err sstable_rewind(sstable *s) {
 /* Positions the stream at uncompressed offset `pos` (a partition start). */
 strata_err sst_position(sstable *s, uint64_t pos) {
     s->in_partition = 0;
+    s->replay = 0;
     s->at_end = 0;
     return sst_data_seek(&s->data, pos);
 }

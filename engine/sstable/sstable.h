@@ -268,6 +268,16 @@ strata_err sstable_next_unfiltered(sstable *s, const sstable_unfiltered **out);
  * When found, the next sstable_next_partition() returns it. */
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t key_len, int *found);
 
+/* Inside the current partition, skips to the first unfiltered that sorts
+ * at or after the clustering prefix c of n values taken as an inclusive
+ * start (every row with that prefix is kept), so the next
+ * sstable_next_unfiltered() returns it.  A wide partition's row index
+ * (Index.db) lets it jump over whole blocks; only forward moves are made.
+ * The static row and markers passed over are skipped, so the range
+ * tombstone deletion open at the landing point is returned in *open (live
+ * when none). */
+strata_err sstable_skip_to(sstable *s, const sstable_value *c, size_t n, sstable_deletion *open);
+
 /* Rewinds to the first partition. */
 strata_err sstable_rewind(sstable *s);
 

@@ -161,6 +161,7 @@ struct sstable {
     sst_data data;
     /* stream state */
     int in_partition;  /* between a partition header and its end marker */
+    int replay;        /* sstable_skip_to() stopped on `unf`: return it next */
     int at_end;
     uint64_t prev_unfiltered_size;
     sstable_partition part;
