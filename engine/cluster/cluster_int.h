@@ -1,7 +1,8 @@
 /* cluster_int.h - what the cluster module's files share internally:
  * finding the table directories of a data directory and listing the files
  * of one table directory or of its snapshot (scan.c), and the owner file
- * of strata's own snapshots (snapshot_owner.c), used by snapshot.c. */
+ * of strata's own snapshots (snapshot_owner.c) and the SSTables Cassandra
+ * is still writing (txn_log.c), used by snapshot.c. */
 #ifndef STRATA_CLUSTER_INT_H
 #define STRATA_CLUSTER_INT_H
 
@@ -30,6 +31,22 @@ typedef struct {
  * behind by a killed one.  It is not part of the table's data. */
 #define CLUSTER_SNAPSHOT_OWNER ".strata-snapshot"
 
+/* The transaction logs of one directory (txn_log.c). */
+typedef struct {
+    char **logs;        /* "<name> <size> <committed>", sorted */
+    size_t n_logs;
+    char **unfinished;  /* "nb-5-big": added by a transaction not committed */
+    size_t n_unfinished;
+} cluster_txn_state;
+
+/* Reads the transaction logs in `dir`; 0 or an errno value. */
+int cluster_txn_read(const char *dir, cluster_txn_state *out);
+/* 1 when `name` is a transaction log or a component of an unfinished SSTable. */
+int cluster_txn_skip(const cluster_txn_state *t, const char *name);
+/* 1 when no transaction started, grew or ended between the two readings. */
+int cluster_txn_same(const cluster_txn_state *a, const cluster_txn_state *b);
+void cluster_txn_free(cluster_txn_state *t);
+
 /* Writes the owner file of this process into `dir`; 0 or an errno value. */
 int cluster_owner_write(const char *dir);
 
@@ -50,8 +67,8 @@ strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_lis
 
 /* Appends the regular files of `read_dir` (the table directory itself or
  * a snapshot of it) and of its hidden .<index>/ subdirectories, described
- * as files of table `t`.  Files that vanish while listed (compacted away)
- * are left out. */
+ * as files of table `t`.  Files that vanish while listed (compacted away),
+ * transaction logs and the SSTables they show unfinished are left out. */
 strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, cluster_file_list *out);
 
 /* Sorts by keyspace, table, table id, rel_path and fails on a file that

@@ -191,11 +191,19 @@ static void add_file(cluster_file_list *out, const cluster_table_dir *t, const c
 /* Lists `dir`; index_dir is NULL for the table directory itself, or the
  * ".<index>" name when listing an index subdirectory.  Of the table
  * directory's subdirectories only hidden ones (indexes) are entered, which
- * leaves out snapshots/ and backups/. */
+ * leaves out snapshots/ and backups/; transaction logs and the SSTables
+ * they show unfinished are left out too (they matter when reading a live
+ * directory in place). */
 static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const char *index_dir,
                            cluster_file_list *out) {
-    DIR *d = opendir(dir);
-    if (!d) return strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read table directory %s", dir);
+    cluster_txn_state txn;
+    int err = cluster_txn_read(dir, &txn);
+    DIR *d = err ? NULL : opendir(dir);
+    if (!d) {
+        if (!err) err = errno;
+        cluster_txn_free(&txn);
+        return strata_fail_errno(strata_err_from_errno(err), err, "cannot read table directory %s", dir);
+    }
     strata_err e = STRATA_OK;
     struct dirent *de;
     while (!e && (errno = 0, de = readdir(d))) {
@@ -208,7 +216,7 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
             break;
         }
         char *path = xasprintf("%s/%s", dir, de->d_name);
-        if (S_ISREG(st.st_mode))
+        if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
             add_file(out, t, index_dir, de->d_name, path, &st);
         else if (S_ISDIR(st.st_mode) && !index_dir && de->d_name[0] == '.')
             e = scan_dir(t, path, de->d_name, out);
@@ -216,6 +224,7 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
     }
     if (!e && errno) e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read table directory %s", dir);
     closedir(d);
+    cluster_txn_free(&txn);
     return e;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct cluster_snapshot {
@@ -114,16 +115,21 @@ static int links_impossible(int err) {
 
 /* Links the regular files of `src` into the existing directory `dst`, and
  * with `with_index_dirs` those of its .<index>/ subdirectories into new
- * ones.  Returns 0 or an errno value with *failed set to the path
- * concerned; a file gone meanwhile was compacted away and is not part of
- * the snapshot. */
+ * ones, leaving out SSTables Cassandra is still writing.  Returns 0 or an
+ * errno value with *failed set to the path concerned: EAGAIN when a
+ * transaction started, grew or ended meanwhile, so that what was linked
+ * may not be one consistent set.  A file gone meanwhile was compacted
+ * away and is not part of the snapshot. */
 static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
-    DIR *d = opendir(src);
+    cluster_txn_state before;
+    int err = cluster_txn_read(src, &before);
+    DIR *d = err ? NULL : opendir(src);
     if (!d) {
+        if (!err) err = errno;
         *failed = xstrdup(src);
-        return errno;
+        cluster_txn_free(&before);
+        return err;
     }
-    int err = 0;
     struct dirent *de;
     while (!err && (de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
@@ -133,7 +139,8 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         if (lstat(from, &st)) {
             if (errno != ENOENT) err = errno, *failed = xstrdup(from);
         } else if (S_ISREG(st.st_mode)) {
-            if (link(from, to) && errno != ENOENT) err = errno, *failed = xstrdup(from);
+            if (!cluster_txn_skip(&before, de->d_name) && link(from, to) && errno != ENOENT)
+                err = errno, *failed = xstrdup(from);
         } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
             if (mkdir(to, 0755))
                 err = errno, *failed = xstrdup(to);
@@ -144,7 +151,37 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         free(to);
     }
     closedir(d);
+    cluster_txn_state after;
+    if (!err && !(err = cluster_txn_read(src, &after))) {
+        if (!cluster_txn_same(&before, &after)) err = EAGAIN;
+        cluster_txn_free(&after);
+    }
+    if (err && !*failed) *failed = xstrdup(src);
+    cluster_txn_free(&before);
     return err;
+}
+
+/* Fills the empty snapshot directory `dir` of `table_dir`, starting over
+ * while flushes and compactions change the table under it (each change
+ * takes milliseconds; a busy table settles within a few attempts). */
+static int fill_snapshot(const char *table_dir, const char *dir, char **failed) {
+    for (int attempt = 1;; attempt++) {
+        int err = cluster_owner_write(dir);
+        if (err) {
+            *failed = xstrdup(dir);
+            return err;
+        }
+        err = link_files(table_dir, dir, 1, failed);
+        if (err != EAGAIN || attempt == 20) return err;
+        free(*failed);
+        *failed = NULL;
+        struct timespec pause = {0, 20000000L * attempt};
+        nanosleep(&pause, NULL);
+        if ((err = remove_snapshot_dir(dir)) || (mkdir(dir, 0755) && (err = errno))) {
+            *failed = xstrdup(dir);
+            return err;
+        }
+    }
 }
 
 /* Removes the snapshots in `parent` (a table's snapshots/) that a killed
@@ -196,13 +233,11 @@ static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, co
     }
     push(&s->own_dirs, &s->n_own_dirs, dir);
     char *failed = NULL;
-    int err = cluster_owner_write(dir);
-    if (err)
-        failed = xstrdup(dir);
-    else
-        err = link_files(t->path, dir, 1, &failed);
+    int err = fill_snapshot(t->path, dir, &failed);
     strata_err e = STRATA_OK;
-    if (err) {
+    if (err == EAGAIN)
+        e = strata_fail(STRATA_EIO, "cannot snapshot %s: flushes or compactions kept changing it; try again", failed);
+    else if (err) {
         *impossible = links_impossible(err);
         e = strata_fail_errno(strata_err_from_errno(err), err, "cannot snapshot %s", failed);
     }
