@@ -1,0 +1,266 @@
+/* chunk.c - the Data.db file: the uncompressed stream cut into chunks.
+ *
+ * Compressed (CompressedSequentialWriter): each chunk of chunk_length
+ * uncompressed bytes is stored compressed and followed by the big-endian
+ * CRC32 of the stored bytes; CompressionInfo.db lists the compressor, its
+ * options, the chunk length, (na+) the max compressed length, the data
+ * length and each chunk's file offset.  LZ4 chunks are a little-endian
+ * uncompressed length and an LZ4 block from the default (fast) compressor,
+ * which reproduces Cassandra's bytes exactly.  Uncompressed
+ * (ChecksummedSequentialWriter): Data.db is the stream itself and CRC.db
+ * the chunk size and one CRC32 per 64 KiB.  Either way the CRC32 of the
+ * whole file is kept for Digest.crc32.  Output goes through a buffer so
+ * the file sees large writes. */
+#include "engine/writer/writer_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <snappy-c.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+enum { C_NONE, C_LZ4, C_SNAPPY, C_DEFLATE, C_ZSTD };
+
+/* Uncompressed SSTables checksum Data.db in these units. */
+#define CRC_CHUNK (64u * 1024)
+#define OUT_BUFFER (1u << 20)
+
+struct wr_data {
+    char *path, *aux_path;
+    int fd;
+    int comp;
+    int na;
+    int zstd_level;
+    const char *compressor;
+    const char *const *options;
+    uint32_t chunk_length;
+    uint8_t *chunk;      /* the chunk being filled */
+    size_t fill;
+    uint8_t *cbuf;       /* compressed chunk */
+    size_t ccap;
+    uint64_t data_length;
+    uint64_t compressed;  /* stored chunk bytes, checksums excluded */
+    uint64_t file_pos;   /* on-disk bytes, buffered ones included */
+    uint32_t digest;
+    strata_buf out;      /* on-disk bytes not yet written */
+    strata_buf aux;      /* chunk offsets (compressed) or CRCs (plain) */
+    uint64_t nchunks;
+};
+
+static const struct {
+    const char *name;
+    int comp;
+} compressors[] = {
+    {"LZ4Compressor", C_LZ4},
+    {"SnappyCompressor", C_SNAPPY},
+    {"DeflateCompressor", C_DEFLATE},
+    {"ZstdCompressor", C_ZSTD},
+};
+
+static int compressor_id(const char *name) {
+    const char *dot = strrchr(name, '.');
+    const char *base = dot ? dot + 1 : name;
+    for (size_t i = 0; i < sizeof compressors / sizeof *compressors; i++)
+        if (!strcmp(base, compressors[i].name)) return compressors[i].comp;
+    return -1;
+}
+
+const char *wr_compressor_name(const char *name) {
+    int id = compressor_id(name);
+    for (size_t i = 0; i < sizeof compressors / sizeof *compressors; i++)
+        if (compressors[i].comp == id) return compressors[i].name;
+    return NULL;
+}
+
+static strata_err flush_out(wr_data *d) {
+    size_t off = 0;
+    while (off < d->out.len) {
+        ssize_t n = write(d->fd, d->out.data + off, d->out.len - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", d->path);
+        }
+        off += (size_t)n;
+    }
+    d->out.len = 0;
+    return STRATA_OK;
+}
+
+static strata_err put_disk(wr_data *d, const void *p, size_t n) {
+    d->digest = (uint32_t)crc32(d->digest, p, (uInt)n);
+    strata_buf_put(&d->out, p, n);
+    d->file_pos += n;
+    return d->out.len >= OUT_BUFFER ? flush_out(d) : STRATA_OK;
+}
+
+static int zstd_level_of(const char *const *options) {
+    for (size_t i = 0; options && options[i] && options[i + 1]; i += 2)
+        if (!strcmp(options[i], "compression_level")) return atoi(options[i + 1]);
+    return 3; /* ZstdCompressor.DEFAULT_COMPRESSION_LEVEL */
+}
+
+/* Compresses the current chunk into cbuf; returns the stored length. */
+static strata_err compress_chunk(wr_data *d, size_t *len) {
+    size_t n = d->fill;
+    size_t bound;
+    switch (d->comp) {
+    case C_LZ4: bound = 4 + (size_t)LZ4_compressBound((int)n); break;
+    case C_SNAPPY: bound = snappy_max_compressed_length(n); break;
+    case C_DEFLATE: bound = compressBound((uLong)n); break;
+    default: bound = ZSTD_compressBound(n); break;
+    }
+    if (d->ccap < bound) {
+        d->ccap = bound;
+        d->cbuf = xrealloc(d->cbuf, bound);
+    }
+    switch (d->comp) {
+    case C_LZ4: {
+        d->cbuf[0] = (uint8_t)n, d->cbuf[1] = (uint8_t)(n >> 8);
+        d->cbuf[2] = (uint8_t)(n >> 16), d->cbuf[3] = (uint8_t)(n >> 24);
+        int r = LZ4_compress_default((const char *)d->chunk, (char *)d->cbuf + 4, (int)n, (int)(bound - 4));
+        if (r <= 0) return strata_fail(STRATA_EIO, "%s: LZ4 compression failed", d->path);
+        *len = 4 + (size_t)r;
+        return STRATA_OK;
+    }
+    case C_SNAPPY: {
+        size_t out = bound;
+        if (snappy_compress((const char *)d->chunk, n, (char *)d->cbuf, &out) != SNAPPY_OK)
+            return strata_fail(STRATA_EIO, "%s: Snappy compression failed", d->path);
+        *len = out;
+        return STRATA_OK;
+    }
+    case C_DEFLATE: {
+        uLongf out = (uLongf)bound;
+        if (compress2(d->cbuf, &out, d->chunk, (uLong)n, Z_DEFAULT_COMPRESSION) != Z_OK)
+            return strata_fail(STRATA_EIO, "%s: Deflate compression failed", d->path);
+        *len = out;
+        return STRATA_OK;
+    }
+    default: {
+        size_t r = ZSTD_compress(d->cbuf, bound, d->chunk, n, d->zstd_level);
+        if (ZSTD_isError(r)) return strata_fail(STRATA_EIO, "%s: Zstd: %s", d->path, ZSTD_getErrorName(r));
+        *len = r;
+        return STRATA_OK;
+    }
+    }
+}
+
+static strata_err flush_chunk(wr_data *d) {
+    if (d->fill == 0) return STRATA_OK;
+    strata_err e;
+    uint8_t crc[4];
+    if (d->comp == C_NONE) {
+        uint32_t c = (uint32_t)crc32(0, d->chunk, (uInt)d->fill);
+        wr_u32(&d->aux, c);
+        e = put_disk(d, d->chunk, d->fill);
+    } else {
+        size_t len = 0;
+        if ((e = compress_chunk(d, &len))) return e;
+        wr_u64(&d->aux, d->file_pos);
+        /* na+: a chunk that does not shrink below the max compressed length
+         * is stored raw; Cassandra's default max is Integer.MAX_VALUE */
+        const uint8_t *stored = d->cbuf;
+        d->compressed += len;
+        uint32_t c = (uint32_t)crc32(0, stored, (uInt)len);
+        crc[0] = (uint8_t)(c >> 24), crc[1] = (uint8_t)(c >> 16), crc[2] = (uint8_t)(c >> 8), crc[3] = (uint8_t)c;
+        if (!(e = put_disk(d, stored, len))) e = put_disk(d, crc, 4);
+    }
+    d->data_length += d->fill;
+    d->fill = 0;
+    d->nchunks++;
+    return e;
+}
+
+strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, const wr_version *v,
+                        const char *compressor, const char *const *options, uint32_t chunk_length) {
+    int comp = C_NONE;
+    if (compressor && (comp = compressor_id(compressor)) < 0)
+        return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", compressor);
+    if (comp == C_NONE) chunk_length = CRC_CHUNK;
+    if (chunk_length == 0 || (chunk_length & (chunk_length - 1)) || chunk_length > (1u << 30))
+        return strata_fail(STRATA_EINVAL, "chunk length %u is not a power of two", chunk_length);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", path);
+    wr_data *d = xcalloc(1, sizeof *d);
+    d->path = xstrdup(path);
+    d->aux_path = xstrdup(aux_path);
+    d->fd = fd;
+    d->comp = comp;
+    d->na = v->na;
+    d->compressor = comp == C_NONE ? NULL : wr_compressor_name(compressor);
+    d->options = options;
+    d->zstd_level = zstd_level_of(options);
+    d->chunk_length = chunk_length;
+    d->chunk = xmalloc(chunk_length);
+    strata_buf_init(&d->out);
+    strata_buf_init(&d->aux);
+    *out = d;
+    return STRATA_OK;
+}
+
+strata_err wr_data_write(wr_data *d, const void *p, size_t n) {
+    const uint8_t *b = p;
+    while (n) {
+        size_t take = d->chunk_length - d->fill;
+        if (take > n) take = n;
+        memcpy(d->chunk + d->fill, b, take);
+        d->fill += take, b += take, n -= take;
+        if (d->fill == d->chunk_length) {
+            strata_err e = flush_chunk(d);
+            if (e) return e;
+        }
+    }
+    return STRATA_OK;
+}
+
+uint64_t wr_data_position(const wr_data *d) { return d->data_length + d->fill; }
+
+static strata_err write_aux(wr_data *d) {
+    strata_buf b;
+    strata_buf_init(&b);
+    if (d->comp == C_NONE) {
+        wr_u32(&b, CRC_CHUNK);
+    } else {
+        wr_utf(&b, d->compressor);
+        size_t nopt = 0;
+        while (d->options && d->options[nopt] && d->options[nopt + 1]) nopt += 2;
+        wr_u32(&b, (uint32_t)(nopt / 2));
+        for (size_t i = 0; i < nopt; i += 2) {
+            wr_utf(&b, d->options[i]);
+            wr_utf(&b, d->options[i + 1]);
+        }
+        wr_u32(&b, d->chunk_length);
+        if (d->na) wr_u32(&b, INT32_MAX);
+        wr_u64(&b, d->data_length);
+        wr_u32(&b, (uint32_t)d->nchunks);
+    }
+    strata_buf_put(&b, d->aux.data, d->aux.len);
+    strata_err e = wr_write_file(d->aux_path, b.data, b.len);
+    strata_buf_free(&b);
+    return e;
+}
+
+strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed) {
+    strata_err e = flush_chunk(d);
+    if (!e) e = flush_out(d);
+    if (!e && fsync(d->fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", d->path);
+    if (!e) e = write_aux(d);
+    *digest = d->digest;
+    *compressed = d->compressed;
+    return e;
+}
+
+void wr_data_free(wr_data *d) {
+    if (!d) return;
+    if (d->fd >= 0) close(d->fd);
+    free(d->path);
+    free(d->aux_path);
+    free(d->chunk);
+    free(d->cbuf);
+    strata_buf_free(&d->out);
+    strata_buf_free(&d->aux);
+    free(d);
+}

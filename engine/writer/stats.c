@@ -1,0 +1,390 @@
+/* stats.c - Statistics.db: what Cassandra's MetadataCollector gathers
+ * while a partition stream is written, serialized as MetadataSerializer
+ * does.
+ *
+ * Four components follow a table of contents: VALIDATION (partitioner,
+ * bloom filter fp chance), COMPACTION (the key cardinality estimator,
+ * hll.c), STATS (partition size and cell count histograms, commit log
+ * bounds, min/max timestamps, deletion times and TTLs, compression ratio,
+ * tombstone drop times (tombhist.c), level, repair time, min/max
+ * clustering, counter shard flag, column and row totals, then per version
+ * commit log intervals, pending repair, transient flag, host id) and
+ * HEADER (the serialization header).  From na every part is followed by a
+ * CRC32.  What the content cannot tell (commit log positions, repair
+ * state, level, host id) comes from the writer's parameters. */
+#include "engine/writer/writer_int.h"
+
+#include <math.h>
+#include <string.h>
+#include <zlib.h>
+
+#define MAX_BUCKETS 160
+#define TIMESTAMP_EPOCH 1442880000000000LL
+#define DELETION_TIME_EPOCH 1442880000LL
+
+typedef struct {
+    size_t n;
+    int64_t offsets[MAX_BUCKETS];
+    uint64_t counts[MAX_BUCKETS + 1]; /* last: overflow */
+} histogram;
+
+/* A copied clustering prefix for the min/max tracking. */
+typedef struct {
+    int set;
+    sstable_bound_kind kind;
+    size_t n;
+    sstable_value *vals;
+    strata_buf bytes;
+} clustering_copy;
+
+struct wr_stats {
+    const sstable_header *h;
+    wr_version v;
+    histogram sizes, cells;
+    int ts_set, ldt_set, ttl_set;
+    int64_t min_ts, max_ts;
+    int32_t min_ldt, max_ldt, min_ttl, max_ttl;
+    wr_tombhist *tombstones;
+    wr_hll *hll;
+    clustering_copy min_clust, max_clust;
+    int legacy_counter_shards;
+    uint64_t columns_set, rows;
+    uint64_t partition_cells;
+    uint64_t partitions;
+    int partition_deletion_seen;
+    strata_buf first_key, last_key;
+};
+
+static void histogram_init(histogram *hg, int buckets, int dflt) {
+    size_t n = buckets > 0 && buckets <= MAX_BUCKETS ? (size_t)buckets : (size_t)dflt;
+    memset(hg, 0, sizeof *hg);
+    hg->n = n;
+    int64_t last = 1;
+    hg->offsets[0] = 1;
+    for (size_t i = 1; i < n; i++) {
+        int64_t next = (int64_t)floor((double)last * 1.2 + 0.5);
+        if (next == last) next++;
+        hg->offsets[i] = last = next;
+    }
+}
+
+static void histogram_add(histogram *hg, int64_t v) {
+    size_t lo = 0, hi = hg->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (hg->offsets[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    hg->counts[lo]++;
+}
+
+static void histogram_put(strata_buf *b, const histogram *hg) {
+    wr_u32(b, (uint32_t)(hg->n + 1));
+    for (size_t i = 0; i <= hg->n; i++) {
+        wr_u64(b, (uint64_t)hg->offsets[i == 0 ? 0 : i - 1]);
+        wr_u64(b, hg->counts[i]);
+    }
+}
+
+wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
+    wr_stats *s = xcalloc(1, sizeof *s);
+    s->h = p->header;
+    s->v = *v;
+    histogram_init(&s->sizes, p->partition_size_buckets, 150);
+    histogram_init(&s->cells, p->cell_count_buckets, 118);
+    s->tombstones = wr_tombhist_new();
+    s->hll = wr_hll_new();
+    strata_buf_init(&s->min_clust.bytes);
+    strata_buf_init(&s->max_clust.bytes);
+    strata_buf_init(&s->first_key);
+    strata_buf_init(&s->last_key);
+    return s;
+}
+
+static int32_t ldt32(int64_t ldt) { return ldt == INT64_MAX ? INT32_MAX : (int32_t)ldt; }
+
+static void track_ts(wr_stats *s, int64_t ts) {
+    if (!s->ts_set || ts < s->min_ts) s->min_ts = ts;
+    if (!s->ts_set || ts > s->max_ts) s->max_ts = ts;
+    s->ts_set = 1;
+}
+
+static void track_ldt(wr_stats *s, int64_t ldt64) {
+    int32_t ldt = ldt32(ldt64);
+    if (!s->ldt_set || ldt < s->min_ldt) s->min_ldt = ldt;
+    if (!s->ldt_set || ldt > s->max_ldt) s->max_ldt = ldt;
+    s->ldt_set = 1;
+    if (ldt != INT32_MAX) wr_tombhist_update(s->tombstones, ldt);
+}
+
+static void track_ttl(wr_stats *s, int32_t ttl) {
+    if (!s->ttl_set || ttl < s->min_ttl) s->min_ttl = ttl;
+    if (!s->ttl_set || ttl > s->max_ttl) s->max_ttl = ttl;
+    s->ttl_set = 1;
+}
+
+static int is_live(const sstable_deletion *d) {
+    return d->marked_for_delete_at == INT64_MIN && d->local_deletion_time == INT64_MAX;
+}
+
+static void track_deletion(wr_stats *s, const sstable_deletion *d) {
+    if (is_live(d)) return;
+    track_ts(s, d->marked_for_delete_at);
+    track_ldt(s, d->local_deletion_time);
+}
+
+void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstable_deletion *d) {
+    if (s->partitions++ == 0) strata_buf_put(&s->first_key, key, len);
+    s->last_key.len = 0;
+    strata_buf_put(&s->last_key, key, len);
+    s->partition_cells = 0;
+    track_deletion(s, d);
+    if (!is_live(d)) s->partition_deletion_seen = 1;
+    wr_hll_offer(s->hll, key, len);
+}
+
+/* CounterContext.hasLegacyShards: a local or remote shard, i.e. fewer
+ * header entries than shards or a non-negative header entry. */
+static int legacy_shards(const sstable_value *v) {
+    if (v->len < 2) return 0;
+    int16_t count = (int16_t)(v->p[0] << 8 | v->p[1]);
+    int n = count < 0 ? -count : count;
+    size_t header = 2 + (size_t)n * 2;
+    if (header > v->len) return 0;
+    if ((int)((v->len - header) / 32) > n) return 1;
+    for (int i = 0; i < n; i++)
+        if ((int16_t)(v->p[2 + i * 2] << 8 | v->p[3 + i * 2]) >= 0) return 1;
+    return 0;
+}
+
+static void track_cell(wr_stats *s, const sstable_cell *c) {
+    track_ts(s, c->timestamp);
+    track_ttl(s, c->expiring && !c->deleted ? c->ttl : 0);
+    track_ldt(s, c->local_deletion_time);
+    if (!c->deleted && c->column->type->kind == SSTABLE_T_COUNTER && legacy_shards(&c->value))
+        s->legacy_counter_shards = 1;
+}
+
+static void copy_clustering(clustering_copy *c, const sstable_unfiltered *u, sstable_bound_kind kind) {
+    c->set = 1;
+    c->kind = kind;
+    c->n = u->nclustering;
+    c->bytes.len = 0;
+    strata_buf_reserve(&c->bytes, 1);
+    for (size_t i = 0; i < u->nclustering; i++) strata_buf_put(&c->bytes, u->clustering[i].p, u->clustering[i].len);
+    c->vals = xrealloc(c->vals, (c->n ? c->n : 1) * sizeof *c->vals);
+    size_t off = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        c->vals[i].len = u->clustering[i].len;
+        c->vals[i].p = u->clustering[i].p ? c->bytes.data + off : NULL;
+        off += u->clustering[i].len;
+    }
+}
+
+static void track_clustering(wr_stats *s, const sstable_unfiltered *u) {
+    sstable_bound_kind kind = u->kind == SSTABLE_ROW ? SSTABLE_CLUSTERING : u->bound_kind;
+    if (!s->min_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
+                                                        s->min_clust.n, s->min_clust.kind) < 0)
+        copy_clustering(&s->min_clust, u, kind);
+    if (!s->max_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->max_clust.vals,
+                                                        s->max_clust.n, s->max_clust.kind) > 0)
+        copy_clustering(&s->max_clust, u, kind);
+}
+
+static int row_is_empty(const sstable_unfiltered *u) {
+    return !u->has_liveness && is_live(&u->row_deletion) && u->ncells == 0 && u->ncomplex_deletions == 0;
+}
+
+/* Rows.collectStats: liveness, deletion, cells; a simple column counts as
+ * set, a complex one when it has cells. */
+static void track_row(wr_stats *s, const sstable_unfiltered *u) {
+    if (u->has_liveness) {
+        track_ts(s, u->timestamp);
+        track_ttl(s, u->ttl);
+        track_ldt(s, u->local_expiration);
+    }
+    track_deletion(s, &u->row_deletion);
+    for (size_t i = 0; i < u->ncomplex_deletions; i++) track_deletion(s, &u->complex_deletions[i].deletion);
+    uint64_t columns = 0;
+    for (size_t i = 0; i < u->ncells; i++) {
+        track_cell(s, &u->cells[i]);
+        if (i == 0 || u->cells[i].column_index != u->cells[i - 1].column_index) columns++;
+    }
+    s->partition_cells += u->ncells;
+    s->columns_set += columns;
+    s->rows++;
+}
+
+void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
+    switch (u->kind) {
+    case SSTABLE_STATIC_ROW:
+        if (!row_is_empty(u)) track_row(s, u);
+        break;
+    case SSTABLE_ROW:
+        track_clustering(s, u);
+        track_row(s, u);
+        break;
+    case SSTABLE_RT_BOUNDARY:
+        track_clustering(s, u);
+        track_deletion(s, &u->end_deletion);
+        track_deletion(s, &u->deletion);
+        break;
+    case SSTABLE_RT_BOUND:
+        track_clustering(s, u);
+        track_deletion(s, &u->deletion);
+        break;
+    }
+}
+
+void wr_stats_end_partition(wr_stats *s, uint64_t size) {
+    histogram_add(&s->cells, (int64_t)s->partition_cells);
+    histogram_add(&s->sizes, (int64_t)size);
+}
+
+static void put_double(strata_buf *b, double d) {
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    wr_u64(b, bits);
+}
+
+static void put_vint_bytes(strata_buf *b, const void *p, size_t n) {
+    wr_uvint(b, n);
+    strata_buf_put(b, p, n);
+}
+
+static void put_clustering_list(strata_buf *b, const clustering_copy *c) {
+    size_t n = 0;
+    while (c->set && n < c->n && c->vals[n].p) n++;
+    wr_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        wr_u16(b, (uint16_t)c->vals[i].len);
+        strata_buf_put(b, c->vals[i].p, c->vals[i].len);
+    }
+}
+
+/* CommitLogPosition: segment id and position; NONE is (-1, 0). */
+static void put_position(strata_buf *b, const sstable_writer_position *pos) {
+    wr_u64(b, (uint64_t)pos->segment);
+    wr_u32(b, (uint32_t)pos->position);
+}
+
+static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *b) {
+    histogram_put(b, &s->sizes);
+    histogram_put(b, &s->cells);
+    put_position(b, &p->commitlog_upper);
+    wr_u64(b, (uint64_t)(s->ts_set ? s->min_ts : INT64_MIN));
+    wr_u64(b, (uint64_t)(s->ts_set ? s->max_ts : INT64_MAX));
+    wr_u32(b, (uint32_t)(s->ldt_set ? s->min_ldt : INT32_MAX));
+    wr_u32(b, (uint32_t)(s->ldt_set ? s->max_ldt : INT32_MAX));
+    wr_u32(b, (uint32_t)(s->ttl_set ? s->min_ttl : 0));
+    wr_u32(b, (uint32_t)(s->ttl_set ? s->max_ttl : 0));
+    put_double(b, ratio);
+    wr_tombhist_serialize(s->tombstones, s->v.oa, b);
+    wr_u32(b, (uint32_t)p->sstable_level);
+    wr_u64(b, (uint64_t)p->repaired_at);
+    if (s->v.oa) {
+        wr_uvint(b, s->h->nclustering);
+        for (size_t i = 0; i < s->h->nclustering; i++) {
+            const char *name = s->h->clustering[i]->name;
+            put_vint_bytes(b, name, strlen(name));
+        }
+        const clustering_copy *ends[2] = {&s->min_clust, &s->max_clust};
+        for (int e = 0; e < 2; e++) {
+            sstable_bound_kind kind = e == 0 ? SSTABLE_INCL_START_BOUND : SSTABLE_INCL_END_BOUND;
+            wr_put_clustering_prefix(s->h, b, kind, ends[e]->vals, ends[e]->set ? ends[e]->n : 0);
+        }
+    } else {
+        put_clustering_list(b, &s->min_clust);
+        put_clustering_list(b, &s->max_clust);
+    }
+    wr_u8(b, (uint8_t)s->legacy_counter_shards);
+    wr_u64(b, s->columns_set);
+    wr_u64(b, s->rows);
+    put_position(b, &p->commitlog_lower);
+    wr_u32(b, (uint32_t)p->ncommitlog_intervals);
+    for (size_t i = 0; i < p->ncommitlog_intervals * 2; i++) put_position(b, &p->commitlog_intervals[i]);
+    if (s->v.na) {
+        wr_u8(b, (uint8_t)p->has_pending_repair);
+        if (p->has_pending_repair) strata_buf_put(b, p->pending_repair, 16);
+        wr_u8(b, (uint8_t)p->is_transient);
+    }
+    if (s->v.host_id) {
+        wr_u8(b, (uint8_t)p->has_host_id);
+        if (p->has_host_id) strata_buf_put(b, p->host_id, 16);
+    }
+    if (s->v.oa) {
+        wr_u8(b, (uint8_t)s->partition_deletion_seen);
+        put_vint_bytes(b, s->first_key.data, s->first_key.len);
+        put_vint_bytes(b, s->last_key.data, s->last_key.len);
+        put_double(b, 1.0);
+    }
+}
+
+static void put_header(const wr_stats *s, strata_buf *b) {
+    const sstable_header *h = s->h;
+    wr_uvint(b, (uint64_t)(h->min_timestamp - TIMESTAMP_EPOCH));
+    wr_uvint(b, (uint64_t)(int64_t)(int32_t)(uint32_t)(h->min_local_deletion_time - DELETION_TIME_EPOCH));
+    wr_uvint(b, (uint64_t)(int64_t)(int32_t)h->min_ttl);
+    put_vint_bytes(b, h->key_type->name, strlen(h->key_type->name));
+    wr_uvint(b, h->nclustering);
+    for (size_t i = 0; i < h->nclustering; i++) put_vint_bytes(b, h->clustering[i]->name, strlen(h->clustering[i]->name));
+    const sstable_column *lists[2] = {h->statics, h->regulars};
+    size_t counts[2] = {h->nstatic, h->nregular};
+    for (int l = 0; l < 2; l++) {
+        wr_uvint(b, counts[l]);
+        for (size_t i = 0; i < counts[l]; i++) {
+            put_vint_bytes(b, lists[l][i].name, strlen(lists[l][i].name));
+            put_vint_bytes(b, lists[l][i].type->name, strlen(lists[l][i].type->name));
+        }
+    }
+}
+
+static void put_crc(strata_buf *b, const void *p, size_t n) { wr_u32(b, (uint32_t)crc32(0, p, (uInt)n)); }
+
+void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *out) {
+    strata_buf parts[4];
+    for (int i = 0; i < 4; i++) strata_buf_init(&parts[i]);
+    wr_utf(&parts[0], p->partitioner ? p->partitioner : "org.apache.cassandra.dht.Murmur3Partitioner");
+    put_double(&parts[0], p->bloom_fp_chance > 0 ? p->bloom_fp_chance : 0.01);
+    strata_buf hll;
+    strata_buf_init(&hll);
+    wr_hll_serialize(s->hll, &hll);
+    wr_u32(&parts[1], (uint32_t)hll.len);
+    strata_buf_put(&parts[1], hll.data, hll.len);
+    strata_buf_free(&hll);
+    put_stats(s, p, ratio, &parts[2]);
+    put_header(s, &parts[3]);
+    int sum = s->v.na;
+    strata_buf toc;
+    strata_buf_init(&toc);
+    wr_u32(&toc, 4);
+    size_t pos = 4 + 4 * 8 + (sum ? 8 : 0);
+    for (int i = 0; i < 4; i++) {
+        wr_u32(&toc, (uint32_t)i);
+        wr_u32(&toc, (uint32_t)pos);
+        pos += parts[i].len + (sum ? 4 : 0);
+    }
+    strata_buf_put(out, toc.data, 4);
+    if (sum) put_crc(out, toc.data, 4);
+    strata_buf_put(out, toc.data + 4, toc.len - 4);
+    if (sum) put_crc(out, toc.data, toc.len);
+    for (int i = 0; i < 4; i++) {
+        strata_buf_put(out, parts[i].data, parts[i].len);
+        if (sum) put_crc(out, parts[i].data, parts[i].len);
+        strata_buf_free(&parts[i]);
+    }
+    strata_buf_free(&toc);
+}
+
+void wr_stats_free(wr_stats *s) {
+    if (!s) return;
+    wr_tombhist_free(s->tombstones);
+    wr_hll_free(s->hll);
+    free(s->min_clust.vals);
+    free(s->max_clust.vals);
+    strata_buf_free(&s->min_clust.bytes);
+    strata_buf_free(&s->max_clust.bytes);
+    strata_buf_free(&s->first_key);
+    strata_buf_free(&s->last_key);
+    free(s);
+}

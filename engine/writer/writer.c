@@ -1,0 +1,340 @@
+/* writer.c - the SSTable writer's life cycle: component files under
+ * temporary names, the partition stream fanned out to Data.db, the row
+ * index, the summary, the bloom filter and the statistics, and the final
+ * renames with TOC.txt last.
+ *
+ * Temporary files are named ".strata-tmp-<final name>" in the output
+ * directory: hidden, and not a name Cassandra or sstableloader parses, so
+ * an interrupted write never looks like an SSTable.  Once every component
+ * is synced the files are renamed, TOC.txt after the others, and the
+ * directory is synced; an SSTable is complete exactly when its TOC.txt
+ * exists. */
+#include "engine/writer/writer_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INDEX_FLUSH (1u << 20)
+
+enum { K_DATA, K_AUX, K_INDEX, K_SUMMARY, K_FILTER, K_STATS, K_DIGEST, K_TOC, K_COUNT };
+
+struct sstable_writer {
+    sstable_writer_params p;
+    wr_version v;
+    char *final[K_COUNT];
+    char *tmp[K_COUNT];
+    const char *names[K_COUNT];
+    wr_serializer ser;
+    wr_data *data;
+    wr_rowindex *rowindex;
+    wr_summary *summary;
+    wr_filter *filter;
+    wr_stats *stats;
+    int index_fd;
+    uint64_t index_pos;   /* Index.db bytes, buffered ones included */
+    strata_buf index;     /* Index.db bytes not yet written */
+    strata_buf out;       /* the current unfiltered */
+    int in_partition;
+    int saw_unfiltered;   /* something after the partition header */
+    strata_buf key;
+    uint64_t partition_start;
+};
+
+int wr_version_parse(const char *name, wr_version *v) {
+    memset(v, 0, sizeof *v);
+    if (!name || strlen(name) != 2) return -1;
+    memcpy(v->name, name, 2);
+    if (!strcmp(name, "oa")) v->oa = v->na = v->host_id = 1;
+    else if (!strcmp(name, "nb")) v->na = v->host_id = 1;
+    else if (!strcmp(name, "me")) v->host_id = 1;
+    else if (strcmp(name, "mc")) return -1;
+    return 0;
+}
+
+static char *component_path(const sstable_writer *w, const char *component, int tmp) {
+    return xasprintf("%s/%s%s-%ld-big-%s", w->p.dir, tmp ? ".strata-tmp-" : "", w->v.name, w->p.generation,
+                     component);
+}
+
+static strata_err flush_index(sstable_writer *w) {
+    size_t off = 0;
+    while (off < w->index.len) {
+        ssize_t n = write(w->index_fd, w->index.data + off, w->index.len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", w->tmp[K_INDEX]);
+        off += (size_t)n;
+    }
+    w->index.len = 0;
+    return STRATA_OK;
+}
+
+static void free_writer(sstable_writer *w) {
+    for (int k = 0; k < K_COUNT; k++) {
+        free(w->final[k]);
+        free(w->tmp[k]);
+    }
+    wr_data_free(w->data);
+    wr_rowindex_free(w->rowindex);
+    wr_summary_free(w->summary);
+    wr_filter_free(w->filter);
+    wr_stats_free(w->stats);
+    if (w->index_fd >= 0) close(w->index_fd);
+    strata_buf_free(&w->index);
+    strata_buf_free(&w->out);
+    strata_buf_free(&w->key);
+    strata_buf_free(&w->ser.body);
+    free(w);
+}
+
+strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writer **out) {
+    *out = NULL;
+    wr_version v;
+    if (wr_version_parse(params->version, &v))
+        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (nb, oa, me, mc are)", params->version);
+    if (!params->dir || !params->header) return strata_fail(STRATA_EINVAL, "writer: no output directory or header");
+    if (params->compressor && !wr_compressor_name(params->compressor))
+        return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", params->compressor);
+    sstable_writer *w = xcalloc(1, sizeof *w);
+    w->p = *params;
+    w->v = v;
+    static const sstable_writer_position none = {-1, 0};
+    if (!params->commitlog_lower.segment && !params->commitlog_lower.position && !params->commitlog_upper.segment &&
+        !params->commitlog_upper.position)
+        w->p.commitlog_lower = w->p.commitlog_upper = none;
+    w->index_fd = -1;
+    const char *names[K_COUNT] = {"Data.db", params->compressor ? "CompressionInfo.db" : "CRC.db", "Index.db",
+                                  "Summary.db", "Filter.db", "Statistics.db", "Digest.crc32", "TOC.txt"};
+    for (int k = 0; k < K_COUNT; k++) {
+        w->names[k] = names[k];
+        w->final[k] = component_path(w, names[k], 0);
+        w->tmp[k] = component_path(w, names[k], 1);
+    }
+    struct stat st;
+    if (stat(w->final[K_DATA], &st) == 0 || stat(w->final[K_TOC], &st) == 0) {
+        strata_err e = strata_fail(STRATA_EEXIST, "%s already exists", w->final[K_DATA]);
+        free_writer(w);
+        return e;
+    }
+    w->ser.h = params->header;
+    w->ser.oa = v.oa;
+    strata_buf_init(&w->ser.body);
+    strata_buf_init(&w->index);
+    strata_buf_init(&w->out);
+    strata_buf_init(&w->key);
+    strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params->compressor,
+                                params->compression_options, params->chunk_length ? params->chunk_length : 16384);
+    if (e) {
+        free_writer(w);
+        return e;
+    }
+    w->index_fd = open(w->tmp[K_INDEX], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->index_fd < 0) {
+        e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", w->tmp[K_INDEX]);
+        sstable_writer_abort(w);
+        return e;
+    }
+    w->rowindex = wr_rowindex_new(params->header, v.oa, params->column_index_size);
+    w->summary = wr_summary_new(params->min_index_interval);
+    w->filter = wr_filter_new(params->expected_keys, params->bloom_fp_chance > 0 ? params->bloom_fp_chance : 0.01);
+    w->stats = wr_stats_new(params, &v);
+    *out = w;
+    return STRATA_OK;
+}
+
+static strata_err emit(sstable_writer *w) {
+    strata_err e = wr_data_write(w->data, w->out.data, w->out.len);
+    w->out.len = 0;
+    return e;
+}
+
+strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
+                                          const sstable_deletion *deletion) {
+    if (w->in_partition) return strata_fail(STRATA_EINVAL, "writer: partition not ended");
+    if (key_len > 0xffff) return strata_fail(STRATA_EINVAL, "partition key of %zu bytes (at most 65535)", key_len);
+    w->in_partition = 1;
+    w->saw_unfiltered = 0;
+    w->key.len = 0;
+    strata_buf_put(&w->key, key, key_len);
+    w->partition_start = wr_data_position(w->data);
+    wr_rowindex_begin(w->rowindex, w->partition_start, deletion);
+    wr_stats_partition(w->stats, key, key_len, deletion);
+    wr_put_partition_header(&w->ser, &w->out, key, key_len, deletion);
+    return emit(w);
+}
+
+/* Cassandra writes a static row in every partition of a table with static
+ * columns, empty when the partition has none. */
+static strata_err header_done(sstable_writer *w, const sstable_unfiltered *u) {
+    w->saw_unfiltered = 1;
+    if (w->p.header->nstatic > 0 && !(u && u->kind == SSTABLE_STATIC_ROW)) {
+        sstable_unfiltered empty = {.kind = SSTABLE_STATIC_ROW, .bound_kind = SSTABLE_STATIC_CLUSTERING,
+                                    .timestamp = INT64_MIN, .local_expiration = INT64_MAX,
+                                    .row_deletion = {INT64_MIN, INT64_MAX}};
+        if (wr_put_unfiltered(&w->ser, &w->out, &empty, 0)) return STRATA_EINVAL;
+        strata_err e = emit(w);
+        if (e) return e;
+    }
+    wr_rowindex_header_done(w->rowindex, wr_data_position(w->data));
+    return STRATA_OK;
+}
+
+strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfiltered *u) {
+    if (!w->in_partition) return strata_fail(STRATA_EINVAL, "writer: unfiltered outside a partition");
+    strata_err e;
+    if (u->kind == SSTABLE_STATIC_ROW) {
+        if (w->saw_unfiltered) return strata_fail(STRATA_EINVAL, "writer: static row after other unfiltereds");
+        if (w->p.header->nstatic == 0) return strata_fail(STRATA_EINVAL, "writer: static row but no static columns");
+        wr_stats_unfiltered(w->stats, u);
+        if (wr_put_unfiltered(&w->ser, &w->out, u, 0)) return STRATA_EINVAL;
+        if ((e = emit(w))) return e;
+        return header_done(w, u);
+    }
+    if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
+    wr_stats_unfiltered(w->stats, u);
+    uint64_t prev = wr_rowindex_before(w->rowindex, wr_data_position(w->data), u);
+    if (wr_put_unfiltered(&w->ser, &w->out, u, prev)) return STRATA_EINVAL;
+    if ((e = emit(w))) return e;
+    wr_rowindex_after(w->rowindex, wr_data_position(w->data), u);
+    return STRATA_OK;
+}
+
+strata_err sstable_writer_end_partition(sstable_writer *w) {
+    if (!w->in_partition) return strata_fail(STRATA_EINVAL, "writer: no partition to end");
+    strata_err e;
+    if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
+    wr_u8(&w->out, 0x01);
+    if ((e = emit(w))) return e;
+    uint64_t end = wr_data_position(w->data);
+    wr_summary_add(w->summary, w->key.data, w->key.len, w->index_pos);
+    size_t before = w->index.len;
+    wr_rowindex_finish(w->rowindex, end, w->key.data, w->key.len, &w->index);
+    w->index_pos += w->index.len - before;
+    wr_filter_add(w->filter, w->key.data, w->key.len);
+    wr_stats_end_partition(w->stats, end - w->partition_start);
+    w->in_partition = 0;
+    return w->index.len >= INDEX_FLUSH ? flush_index(w) : STRATA_OK;
+}
+
+uint64_t sstable_writer_data_length(const sstable_writer *w) { return wr_data_position(w->data); }
+
+strata_err wr_write_file(const char *path, const void *p, size_t n) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", path);
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t r = write(fd, b, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int err = errno;
+            close(fd);
+            return strata_fail_errno(strata_err_from_errno(err), err, "%s: write", path);
+        }
+        b += r, n -= (size_t)r;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0)
+        return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: sync", path);
+    return STRATA_OK;
+}
+
+static strata_err write_buf(const char *path, strata_buf *b) {
+    strata_err e = wr_write_file(path, b->data, b->len);
+    b->len = 0;
+    return e;
+}
+
+static const char *const default_toc[] = {"Data.db", "CompressionInfo.db", "CRC.db", "Index.db", "Summary.db",
+                                          "Filter.db", "Statistics.db", "Digest.crc32", "TOC.txt", NULL};
+
+static void toc_text(const sstable_writer *w, strata_buf *b) {
+    const char *const *order = w->p.toc_order ? w->p.toc_order : default_toc;
+    uint8_t listed[K_COUNT] = {0};
+    for (size_t i = 0; order[i]; i++)
+        for (int k = 0; k < K_COUNT; k++)
+            if (!listed[k] && !strcmp(order[i], w->names[k])) {
+                strata_buf_put(b, order[i], strlen(order[i]));
+                strata_buf_put_u8(b, '\n');
+                listed[k] = 1;
+            }
+    for (int k = 0; k < K_COUNT; k++)
+        if (!listed[k]) {
+            strata_buf_put(b, w->names[k], strlen(w->names[k]));
+            strata_buf_put_u8(b, '\n');
+        }
+}
+
+static strata_err write_components(sstable_writer *w) {
+    uint32_t digest;
+    uint64_t compressed;
+    strata_err e = wr_data_finish(w->data, &digest, &compressed);
+    if (!e) e = flush_index(w);
+    if (!e && fsync(w->index_fd) != 0)
+        e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", w->tmp[K_INDEX]);
+    strata_buf b;
+    strata_buf_init(&b);
+    if (!e) {
+        wr_summary_serialize(w->summary, &b);
+        e = write_buf(w->tmp[K_SUMMARY], &b);
+    }
+    if (!e) {
+        wr_filter_serialize(w->filter, !w->v.na, &b);
+        e = write_buf(w->tmp[K_FILTER], &b);
+    }
+    if (!e) {
+        uint64_t data_length = wr_data_position(w->data);
+        double ratio = w->p.compressor && data_length ? (double)compressed / (double)data_length : -1.0;
+        wr_stats_serialize(w->stats, &w->p, ratio, &b);
+        e = write_buf(w->tmp[K_STATS], &b);
+    }
+    if (!e) {
+        char text[16];
+        int n = snprintf(text, sizeof text, "%u", digest);
+        e = wr_write_file(w->tmp[K_DIGEST], text, (size_t)n);
+    }
+    if (!e) {
+        toc_text(w, &b);
+        e = write_buf(w->tmp[K_TOC], &b);
+    }
+    strata_buf_free(&b);
+    return e;
+}
+
+static strata_err sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: open", dir);
+    int r = fsync(fd);
+    int err = errno;
+    close(fd);
+    return r ? strata_fail_errno(strata_err_from_errno(err), err, "%s: fsync", dir) : STRATA_OK;
+}
+
+strata_err sstable_writer_finish(sstable_writer *w) {
+    if (w->in_partition) {
+        strata_err e = strata_fail(STRATA_EINVAL, "writer: finish inside a partition");
+        sstable_writer_abort(w);
+        return e;
+    }
+    strata_err e = write_components(w);
+    /* everything before TOC.txt first: the TOC's rename publishes the SSTable */
+    if (!e) e = sync_dir(w->p.dir);
+    for (int k = 0; k < K_COUNT && !e; k++)
+        if (rename(w->tmp[k], w->final[k]) != 0)
+            e = strata_fail_errno(strata_err_from_errno(errno), errno, "rename %s", w->tmp[k]);
+    if (!e) e = sync_dir(w->p.dir);
+    if (e) {
+        for (int k = 0; k < K_COUNT; k++) unlink(w->final[k]);
+        sstable_writer_abort(w);
+        return e;
+    }
+    free_writer(w);
+    return STRATA_OK;
+}
+
+void sstable_writer_abort(sstable_writer *w) {
+    if (!w) return;
+    for (int k = 0; k < K_COUNT; k++) unlink(w->tmp[k]);
+    free_writer(w);
+}

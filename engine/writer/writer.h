@@ -1,0 +1,122 @@
+/* writer.h - writing Apache Cassandra SSTables ("big" format nb, oa, me, mc).
+ *
+ * The writer takes a stream of partitions in partitioner order, each as
+ * its key, its partition deletion and its unfiltereds (the static row,
+ * rows and range tombstone markers in clustering order, exactly the
+ * sstable_unfiltered items the reader yields), and produces every
+ * component Cassandra writes for them: Data.db (compressed in chunks with
+ * CompressionInfo.db, or plain with CRC.db), Index.db with the row index
+ * of wide partitions, Summary.db, Filter.db, Statistics.db, Digest.crc32
+ * and TOC.txt.  Unfiltereds are re-serialized from their fields, never
+ * copied from raw bytes, so merged content can be written too.
+ *
+ * Given the same content and parameters the files are byte-identical to
+ * the ones Cassandra writes; that is how the writer is tested.  Memory is
+ * bounded by one chunk, one row and the bloom filter, whatever the size of
+ * a partition.  Components are written under temporary names and renamed
+ * by sstable_writer_finish(), TOC.txt last, so a crash never leaves an
+ * SSTable that looks complete.
+ */
+#ifndef STRATA_WRITER_H
+#define STRATA_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/base.h"
+#include "engine/sstable/sstable.h"
+
+typedef struct sstable_writer sstable_writer;
+
+/* A commit log position (segment id, offset); Cassandra's "none" is (-1, 0). */
+typedef struct {
+    int64_t segment;
+    int32_t position;
+} sstable_writer_position;
+
+/* Everything the content does not say.  Zero fields take Cassandra's
+ * defaults where one exists. */
+typedef struct {
+    const char *dir;             /* output directory (must exist) */
+    char version[3];             /* "nb", "oa", "me" or "mc" */
+    long generation;
+    const sstable_header *header; /* schema and encoding minimums; borrowed,
+                                     must outlive the writer */
+    const char *partitioner;     /* class name; NULL: Murmur3Partitioner */
+    const char *compressor;      /* "LZ4Compressor", "ZstdCompressor",
+                                    "SnappyCompressor", "DeflateCompressor"
+                                    (short or org.apache... name), or NULL
+                                    for uncompressed Data.db + CRC.db */
+    const char *const *compression_options; /* NULL-terminated key, value
+                                               pairs as CompressionInfo.db
+                                               lists them */
+    uint32_t chunk_length;       /* bytes, a power of two; 0: 16 KiB */
+    double bloom_fp_chance;      /* 0: 0.01 */
+    uint64_t expected_keys;      /* sizes the bloom filter, as Cassandra's
+                                    estimated key count does; 0: 1 */
+    int min_index_interval;      /* Summary.db sampling; 0: 128 */
+    uint32_t column_index_size;  /* row index block size (the writing node's
+                                    column_index_size); 0: 64 KiB */
+    int partition_size_buckets;  /* Statistics.db histogram sizes, which
+                                    depend on the Cassandra release: 150 and */
+    int cell_count_buckets;      /* 114 or 118 (3.x, 4.0), 155 and 118 (4.1+);
+                                    0: 150 and 118 */
+    /* Statistics.db facts the content cannot give */
+    int64_t repaired_at;
+    int32_t sstable_level;
+    int has_host_id;
+    uint8_t host_id[16];
+    int has_pending_repair;
+    uint8_t pending_repair[16];
+    int is_transient;
+    sstable_writer_position commitlog_lower, commitlog_upper; /* zero: none */
+    size_t ncommitlog_intervals;
+    const sstable_writer_position *commitlog_intervals; /* pairs: start, end */
+    const char *const *toc_order; /* NULL-terminated component names: the
+                                     TOC.txt order (Cassandra's is a hash
+                                     set's); NULL: a fixed order */
+    struct sstable_writer_owned *owned; /* storage of sstable_writer_params_from() */
+} sstable_writer_params;
+
+/* Creates the temporary component files in params->dir.  Fails with
+ * STRATA_EEXIST when the SSTable's Data.db already exists there and with
+ * STRATA_EFORMAT for versions or compressors it does not write. */
+strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writer **out);
+
+/* Starts a partition.  Keys must come in partitioner order (not checked). */
+strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
+                                          const sstable_deletion *deletion);
+
+/* Appends a static row, row or range tombstone marker to the current
+ * partition; a static row, if any, must come first.  Only the fields are
+ * used (not raw/raw_len/offset). */
+strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfiltered *u);
+
+/* Ends the current partition: end marker, index entry, summary sample,
+ * bloom filter key, statistics. */
+strata_err sstable_writer_end_partition(sstable_writer *w);
+
+/* Writes the remaining components, syncs them, renames them to their
+ * final names (TOC.txt last) and frees the writer, also on failure. */
+strata_err sstable_writer_finish(sstable_writer *w);
+
+/* Removes the temporary files and frees the writer. */
+void sstable_writer_abort(sstable_writer *w);
+
+/* Uncompressed Data.db bytes written so far. */
+uint64_t sstable_writer_data_length(const sstable_writer *w);
+
+/* Streams every partition of `s`, from its first, into `w` (which the
+ * caller then finishes or aborts). */
+strata_err sstable_writer_copy(sstable *s, sstable_writer *w);
+
+/* Fills *p from an open SSTable so that rewriting its content with *p
+ * reproduces it: version, generation, header, partitioner, compressor
+ * with its options (read from CompressionInfo.db), chunk length, bloom
+ * filter chance and key count, level, repair time, host id, TOC order.
+ * Strings are owned by *p until sstable_writer_params_free(); p->dir is
+ * left NULL for the caller. */
+strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p);
+void sstable_writer_params_free(sstable_writer_params *p);
+
+#endif

@@ -1,0 +1,152 @@
+/* writer_int.h - what the files of the SSTable writer share: Cassandra's
+ * big-endian and VInt encodings onto strata_buf, the version features that
+ * change bytes, and the component writers (Data.db stream, row index,
+ * summary, bloom filter, statistics). */
+#ifndef STRATA_WRITER_INT_H
+#define STRATA_WRITER_INT_H
+
+#include <string.h>
+
+#include "engine/writer/writer.h"
+
+/* ---- Encodings ------------------------------------------------------------ */
+static inline void wr_be(strata_buf *b, uint64_t v, int n) {
+    uint8_t t[8];
+    for (int i = 0; i < n; i++) t[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    strata_buf_put(b, t, (size_t)n);
+}
+static inline void wr_u8(strata_buf *b, uint8_t v) { strata_buf_put_u8(b, v); }
+static inline void wr_u16(strata_buf *b, uint16_t v) { wr_be(b, v, 2); }
+static inline void wr_u32(strata_buf *b, uint32_t v) { wr_be(b, v, 4); }
+static inline void wr_u64(strata_buf *b, uint64_t v) { wr_be(b, v, 8); }
+
+/* Cassandra's unsigned VInt: the first byte's leading one bits count the
+ * extra bytes; nine bytes (0xff + 8) for values above 56 bits. */
+static inline void wr_uvint(strata_buf *b, uint64_t v) {
+    int size = (639 - __builtin_clzll(v | 1) * 9) >> 6;
+    if (size == 1) {
+        wr_u8(b, (uint8_t)v);
+    } else if (size == 9) {
+        wr_u8(b, 0xff);
+        wr_u64(b, v);
+    } else {
+        uint8_t t[8];
+        for (int i = 0; i < size; i++) t[i] = (uint8_t)(v >> (8 * (size - 1 - i)));
+        t[0] |= (uint8_t)~(0xffu >> (size - 1));
+        strata_buf_put(b, t, (size_t)size);
+    }
+}
+static inline int wr_uvint_size(uint64_t v) { return (639 - __builtin_clzll(v | 1) * 9) >> 6; }
+static inline void wr_svint(strata_buf *b, int64_t v) { wr_uvint(b, (uint64_t)((v << 1) ^ (v >> 63))); }
+/* Java's writeUTF for ASCII text: u16 length + bytes. */
+static inline void wr_utf(strata_buf *b, const char *s) {
+    size_t n = strlen(s);
+    wr_u16(b, (uint16_t)n);
+    strata_buf_put(b, s, n);
+}
+
+/* ---- Versions --------------------------------------------------------------- */
+typedef struct {
+    char name[3];
+    int oa;               /* 5.0 deletion time layout, stats additions */
+    int na;               /* 4.0: max compressed length, new bloom layout,
+                             checksummed metadata, pending repair */
+    int host_id;          /* me, nb, oa */
+} wr_version;
+
+/* 0 and *v filled for nb, oa, me, mc; -1 otherwise. */
+int wr_version_parse(const char *name, wr_version *v);
+
+/* ---- Data.db serialization (data.c) ------------------------------------------ */
+typedef struct {
+    const sstable_header *h;
+    int oa;
+    strata_buf body; /* scratch for a row body, whose size precedes it */
+} wr_serializer;
+
+/* DeletionTime as the partition header and row index store it. */
+void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d);
+void wr_put_partition_header(wr_serializer *s, strata_buf *b, const uint8_t *key, size_t len,
+                             const sstable_deletion *d);
+/* Serializes one unfiltered with its previous-unfiltered size; returns -1
+ * (with strata_fail) when the item contradicts the header. */
+int wr_put_unfiltered(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size);
+/* ClusteringPrefix as IndexInfo stores it: kind, u16 count for bounds, values. */
+void wr_put_clustering_prefix(const sstable_header *h, strata_buf *b, sstable_bound_kind kind,
+                              const sstable_value *v, size_t n);
+
+/* ---- Data.db file (chunk.c) -------------------------------------------------- */
+typedef struct wr_data wr_data;
+
+/* Opens the data stream writing `path` (and `aux_path`: CompressionInfo.db
+ * when compressed, CRC.db when not). */
+strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, const wr_version *v,
+                        const char *compressor, const char *const *options, uint32_t chunk_length);
+strata_err wr_data_write(wr_data *d, const void *p, size_t n);
+uint64_t wr_data_position(const wr_data *d); /* uncompressed */
+/* Flushes the last chunk, writes the auxiliary component, syncs both;
+ * *digest is the CRC32 of the on-disk Data.db, *compressed the sum of the
+ * stored chunk lengths (checksums excluded; 0 when uncompressed). */
+strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed);
+void wr_data_free(wr_data *d);
+/* Canonical class name of a compressor ("LZ4Compressor"), NULL if unknown. */
+const char *wr_compressor_name(const char *name);
+
+/* ---- Bloom filter (filter.c) ------------------------------------------------- */
+typedef struct wr_filter wr_filter;
+wr_filter *wr_filter_new(uint64_t expected_keys, double fp_chance);
+void wr_filter_add(wr_filter *f, const uint8_t *key, size_t len);
+/* Filter.db bytes in the version's layout. */
+void wr_filter_serialize(const wr_filter *f, int old_layout, strata_buf *out);
+void wr_filter_free(wr_filter *f);
+
+/* ---- Summary.db (summary.c) -------------------------------------------------- */
+typedef struct wr_summary wr_summary;
+wr_summary *wr_summary_new(int min_index_interval);
+void wr_summary_add(wr_summary *s, const uint8_t *key, size_t len, uint64_t index_position);
+void wr_summary_serialize(const wr_summary *s, strata_buf *out);
+void wr_summary_free(wr_summary *s);
+
+/* ---- Statistics.db (stats.c, hll.c, tombhist.c) ---------------------------------- */
+typedef struct wr_stats wr_stats;
+wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v);
+void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstable_deletion *d);
+void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u);
+/* `size`: the partition's Data.db bytes, header to end marker. */
+void wr_stats_end_partition(wr_stats *s, uint64_t size);
+/* `ratio`: compressed / uncompressed bytes, -1 when uncompressed. */
+void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *out);
+void wr_stats_free(wr_stats *s);
+
+typedef struct wr_hll wr_hll;
+wr_hll *wr_hll_new(void);
+void wr_hll_offer(wr_hll *h, const uint8_t *key, size_t len);
+void wr_hll_serialize(wr_hll *h, strata_buf *out);
+void wr_hll_free(wr_hll *h);
+
+typedef struct wr_tombhist wr_tombhist;
+wr_tombhist *wr_tombhist_new(void);
+void wr_tombhist_update(wr_tombhist *t, int32_t local_deletion_time);
+/* Flushes and serializes: (double, long) bins, (int, int) for oa. */
+void wr_tombhist_serialize(wr_tombhist *t, int oa, strata_buf *out);
+void wr_tombhist_free(wr_tombhist *t);
+
+/* Writes a whole file and syncs it. */
+strata_err wr_write_file(const char *path, const void *p, size_t n);
+
+/* ---- Row index of one partition (rowindex.c) ------------------------------------ */
+typedef struct wr_rowindex wr_rowindex;
+wr_rowindex *wr_rowindex_new(const sstable_header *h, int oa, uint32_t block_size);
+/* Partition start: its deletion and position. */
+void wr_rowindex_begin(wr_rowindex *r, uint64_t start, const sstable_deletion *d);
+/* After the partition header (and static row): its length. */
+void wr_rowindex_header_done(wr_rowindex *r, uint64_t pos);
+/* Before serializing an unfiltered: returns its previous-unfiltered size. */
+uint64_t wr_rowindex_before(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u);
+/* After serializing it, with the position after it. */
+void wr_rowindex_after(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u);
+/* After the end-of-partition byte: appends the Index.db entry. */
+void wr_rowindex_finish(wr_rowindex *r, uint64_t pos, const uint8_t *key, size_t len, strata_buf *index);
+void wr_rowindex_free(wr_rowindex *r);
+
+#endif
