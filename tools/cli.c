@@ -1,6 +1,7 @@
 /* cli.c - error reporting and output helpers shared by all commands. */
 #include "tools/cli.h"
 
+#include <getopt.h>
 #include <string.h>
 
 #include "engine/repo/repo.h"
@@ -18,6 +19,10 @@ int cli_usage_error(const char *command, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, " (see 'strata %s --help')\n", command);
     return CLI_EXIT_USAGE;
+}
+
+int cli_bad_option(const char *command, char **argv) {
+    return cli_usage_error(command, "unknown option or missing argument: '%s'", argv[optind - 1]);
 }
 
 const char *cli_repo(const cli_globals *g, const char *command) {

@@ -37,6 +37,10 @@ int cli_fail(void);
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The usage error for the option getopt just rejected (unknown, or
+ * missing its argument): names it from argv.  Returns CLI_EXIT_USAGE. */
+int cli_bad_option(const char *command, char **argv);
+
 /* Returns the repository location or prints the usage error for `command`
  * and returns NULL. */
 const char *cli_repo(const cli_globals *g, const char *command);

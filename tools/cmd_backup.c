@@ -96,7 +96,7 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         case 'j': opt.jobs = atoi(optarg); break;
         case 'J': json = 1; break;
         case 'h': help(); return CLI_EXIT_OK;
-        default: return cli_usage_error("backup", "bad option");
+        default: return cli_bad_option("backup", argv);
         }
     }
     if (optind < argc) return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);

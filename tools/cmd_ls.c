@@ -19,7 +19,7 @@ int cmd_ls(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'J') json = 1;
         else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_usage_error("ls", "bad option");
+        else return cli_bad_option("ls", argv);
     }
     if (optind + 1 != argc) return cli_usage_error("ls", "expects one VERSION[/KEYSPACE[/TABLE]]");
     char *version, *ks, *table;

@@ -33,7 +33,7 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
         case 'o': opt.overwrite = 1; break;
         case 'J': json = 1; break;
         case 'h': help(); return CLI_EXIT_OK;
-        default: return cli_usage_error("restore", "bad option");
+        default: return cli_bad_option("restore", argv);
         }
     }
     if (optind + 1 != argc) return cli_usage_error("restore", "expects one VERSION[/KEYSPACE[/TABLE]]");

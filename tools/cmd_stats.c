@@ -57,7 +57,7 @@ int cmd_stats(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'J') json = 1;
         else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_usage_error("stats", "bad option");
+        else return cli_bad_option("stats", argv);
     }
     if (optind < argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     repo *r;

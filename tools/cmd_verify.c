@@ -53,7 +53,7 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'J') rep.json = 1;
         else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_usage_error("verify", "bad option");
+        else return cli_bad_option("verify", argv);
     }
     if (optind < argc) return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
     repo *r;

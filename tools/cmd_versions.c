@@ -39,7 +39,7 @@ int cmd_versions(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'J') json = 1;
         else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_usage_error("versions", "bad option");
+        else return cli_bad_option("versions", argv);
     }
     if (optind < argc) return cli_usage_error("versions", "unexpected argument '%s'", argv[optind]);
     repo *r;

@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
             optind = 0; /* full getopt reset for the command's own parsing */
+            opterr = 0; /* commands report bad options in one line of their own */
             return commands[i].run(&g, sub_argc, sub_argv);
         }
     }

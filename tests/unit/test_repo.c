@@ -28,13 +28,14 @@ static uint8_t *random_bytes(size_t n, uint64_t seed) {
     return p;
 }
 
+/* A new repository in a new temporary directory (an empty directory is
+ * a valid place to create one), removed whole by remove_tree(). */
 static char *temp_repo(void) {
     char tmpl[] = "/tmp/strata-unit-XXXXXX";
     char *dir = mkdtemp(tmpl);
     assert_non_null(dir);
-    char *loc = xasprintf("%s/repo", dir);
-    assert_int_equal(repo_init(loc), STRATA_OK);
-    return loc;
+    assert_int_equal(repo_init(dir), STRATA_OK);
+    return xstrdup(dir);
 }
 
 static void remove_tree(const char *path) {
