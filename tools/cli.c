@@ -25,6 +25,24 @@ int cli_bad_option(const char *command, char **argv) {
     return cli_usage_error(command, "unknown option or missing argument: '%s'", argv[optind - 1]);
 }
 
+int cli_json_options(const char *command, int argc, char **argv, void (*help)(void), int *json) {
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    *json = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'J') {
+            *json = 1;
+        } else if (c == 'h') {
+            help();
+            return CLI_EXIT_OK;
+        } else {
+            return cli_bad_option(command, argv);
+        }
+    }
+    return -1;
+}
+
 const char *cli_repo(const cli_globals *g, const char *command) {
     if (g->repo && *g->repo) return g->repo;
     cli_usage_error(command, "no repository given: use -r REPO or set STRATA_REPO");

@@ -37,6 +37,11 @@ int cli_fail(void);
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Parses the options of a command whose only options are --json and
+ * --help, leaving optind at the first operand.  Returns -1 to go on, or
+ * the exit code to return (help printed, or a bad option). */
+int cli_json_options(const char *command, int argc, char **argv, void (*help)(void), int *json);
+
 /* The usage error for the option getopt just rejected (unknown, or
  * missing its argument): names it from argv.  Returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *command, char **argv);

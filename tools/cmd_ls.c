@@ -13,21 +13,16 @@ static void help(void) {
 }
 
 int cmd_ls(const cli_globals *g, int argc, char **argv) {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int json = 0, c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'J') json = 1;
-        else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_bad_option("ls", argv);
-    }
+    int json;
+    int rc = cli_json_options("ls", argc, argv, help, &json);
+    if (rc >= 0) return rc;
     if (optind + 1 != argc) return cli_usage_error("ls", "expects one VERSION[/KEYSPACE[/TABLE]]");
     char *version, *ks, *table;
     if (cli_parse_selector(argv[optind], &version, &ks, &table))
         return cli_usage_error("ls", "bad selector '%s'", argv[optind]);
     repo *r = NULL;
     repo_version *v = NULL;
-    int rc = cli_open_repo(g, "ls", 0, &r);
+    rc = cli_open_repo(g, "ls", 0, &r);
     if (!rc && repo_version_load(r, version, &v)) rc = cli_fail();
     json_t *all = json_array();
     size_t shown = 0;

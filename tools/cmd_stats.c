@@ -51,17 +51,12 @@ static json_t *to_json(const repo_stats *s) {
 }
 
 int cmd_stats(const cli_globals *g, int argc, char **argv) {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int json = 0, c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'J') json = 1;
-        else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_bad_option("stats", argv);
-    }
+    int json;
+    int rc = cli_json_options("stats", argc, argv, help, &json);
+    if (rc >= 0) return rc;
     if (optind < argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    int rc = cli_open_repo(g, "stats", 0, &r);
+    rc = cli_open_repo(g, "stats", 0, &r);
     if (rc) return rc;
     repo_stats *s;
     if (repo_stats_compute(r, &s)) {

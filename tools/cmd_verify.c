@@ -46,18 +46,12 @@ static void on_affected(void *ctx, const char *version, const repo_file *f, cons
 }
 
 int cmd_verify(const cli_globals *g, int argc, char **argv) {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
     report rep = {0};
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'J') rep.json = 1;
-        else if (c == 'h') return help(), CLI_EXIT_OK;
-        else return cli_bad_option("verify", argv);
-    }
+    int rc = cli_json_options("verify", argc, argv, help, &rep.json);
+    if (rc >= 0) return rc;
     if (optind < argc) return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    int rc = cli_open_repo(g, "verify", 0, &r);
+    rc = cli_open_repo(g, "verify", 0, &r);
     if (rc) return rc;
     uint64_t total = 0, packs = 0;
     repo_stored_bytes(r, &total, &packs);
