@@ -5,10 +5,11 @@
  * which is exactly storage_put()'s contract, so no temporary names are
  * needed.  Objects above MULTIPART_THRESHOLD (packs) go up as multipart
  * uploads whose parts are sent in parallel and aborted on failure, so a
- * failed upload leaves no billable leftovers.  Every body carries its
- * Content-MD5, and the ETags the server answers with are compared with
- * the MD5 (of parts, or of the part MD5s for a completed upload), so
- * data damaged on the way in either direction is caught here. */
+ * failed upload leaves no billable leftovers.  Every body sent carries
+ * its Content-MD5 (the server refuses a damaged upload) and a signed
+ * SHA-256; every body received is checked against its length and, where
+ * the ETag is an MD5, against that, so damage in transit in either
+ * direction is caught here rather than by the repository's chunk hashes. */
 #include "fetch/s3_int.h"
 
 #include <string.h>
@@ -39,17 +40,6 @@ static char *encode_value(const char *v) {
     return (char *)b.data;
 }
 
-/* "\"<32 hex>\"" for an MD5, as S3 spells ETags. */
-static void etag_of_md5(const uint8_t md5[16], const char *suffix, char out[64]) {
-    char hex[33];
-    strata_hex(md5, 16, hex);
-    snprintf(out, 64, "\"%s%s\"", hex, suffix);
-}
-
-static int etag_equal(const char *got, const char *want) {
-    return !strcasecmp(got, want);
-}
-
 /* ---- Single PUT ------------------------------------------------------------ */
 static strata_err put_single(storage *s, const char *key, const void *data, size_t len) {
     strata_buf resp;
@@ -59,15 +49,6 @@ static strata_err put_single(storage *s, const char *key, const void *data, size
                       .response = &resp};
     strata_err e = s3_perform(backend(s)->client, &req);
     if (!e && req.status != 200) e = s3_fail(&req, "PUT");
-    if (!e && req.etag[0]) {
-        uint8_t md5[16];
-        char want[64];
-        s3_md5(data, len, md5);
-        etag_of_md5(md5, "", want);
-        if (!etag_equal(req.etag, want))
-            e = strata_fail(STRATA_EIO, "S3 PUT %s: the server stored ETag %s, expected %s", fk,
-                            req.etag, want);
-    }
     free(fk);
     strata_buf_free(&resp);
     return e;
@@ -81,7 +62,7 @@ typedef struct {
     const uint8_t *data;
     size_t len;
     uint32_t n_parts;
-    uint8_t (*md5)[16];
+    char (*etag)[80];  /* as the server named each part */
     uint32_t next;     /* atomic: the next part to send */
     int failed;        /* atomic */
     pthread_mutex_t lock;
@@ -110,12 +91,8 @@ static strata_err put_part(multipart *m, uint32_t i) {
                       .body_len = n, .want_md5 = 1, .response = &resp};
     strata_err e = s3_perform(backend(m->s)->client, &req);
     if (!e && req.status != 200) e = s3_fail(&req, "PUT part");
-    s3_md5(m->data + off, n, m->md5[i]);
-    char want[64];
-    etag_of_md5(m->md5[i], "", want);
-    if (!e && !etag_equal(req.etag, want))
-        e = strata_fail(STRATA_EIO, "S3 PUT %s part %u: the server stored ETag '%s', expected %s",
-                        m->fk, i + 1, req.etag, want);
+    if (!e && !req.etag[0]) e = strata_fail(STRATA_EIO, "S3 PUT %s part %u: no ETag", m->fk, i + 1);
+    if (!e) snprintf(m->etag[i], sizeof m->etag[i], "%s", req.etag);
     strata_buf_free(&resp);
     free(query);
     free(id);
@@ -179,9 +156,8 @@ static void completion_body(const multipart *m, strata_buf *out) {
     const char *open = "<CompleteMultipartUpload>";
     strata_buf_put(out, open, strlen(open));
     for (uint32_t i = 0; i < m->n_parts; i++) {
-        char etag[64];
-        etag_of_md5(m->md5[i], "", etag);
-        char *part = xasprintf("<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1, etag);
+        char *part = xasprintf("<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1,
+                               m->etag[i]);
         strata_buf_put(out, part, strlen(part));
         free(part);
     }
@@ -189,24 +165,39 @@ static void completion_body(const multipart *m, strata_buf *out) {
     strata_buf_put(out, close, strlen(close));
 }
 
-/* The ETag S3 gives a completed upload: MD5 of the parts' MD5s, "-N". */
-static void multipart_etag(const multipart *m, char out[64]) {
+/* The ETag S3 gives a completed upload is the MD5 of the parts' MD5s and
+ * "-N", and the parts' ETags are their MD5s.  Servers that name objects
+ * otherwise (s3rver: the MD5 of the whole; encrypted buckets: opaque
+ * values) are not checked: Content-MD5 already made the server verify
+ * every part. */
+static int multipart_etag_wrong(const multipart *m, const char *etag) {
+    char suffix[16];
+    int k = snprintf(suffix, sizeof suffix, "-%u\"", m->n_parts);
+    size_t n = strlen(etag);
+    if (n != 33 + (size_t)k || etag[0] != '"' || strcmp(etag + 33, suffix)) return 0;
+    uint8_t *md5s = xmalloc((size_t)m->n_parts * 16);
+    int plain = 1;
+    for (uint32_t i = 0; i < m->n_parts; i++) {
+        const char *e = m->etag[i];
+        if (strlen(e) != 34 || strata_unhex(e + 1, md5s + (size_t)i * 16, 16)) plain = 0;
+    }
     uint8_t md5[16];
-    char suffix[12];
-    s3_md5(m->md5, (size_t)m->n_parts * 16, md5);
-    snprintf(suffix, sizeof suffix, "-%u", m->n_parts);
-    etag_of_md5(md5, suffix, out);
+    char hex[33];
+    s3_md5(md5s, (size_t)m->n_parts * 16, md5);
+    free(md5s);
+    strata_hex(md5, 16, hex);
+    return plain && strncasecmp(etag + 1, hex, 32);
 }
 
 static strata_err head_etag(storage *s, const char *fk, uint64_t *size, char etag[80]);
 
 /* A completion whose answer was lost and whose retry finds the upload
- * gone has succeeded when the object is there with the expected ETag. */
-static int completed_before(multipart *m, const char *want) {
+ * gone has succeeded when the object is there with the expected size. */
+static int completed_before(multipart *m) {
     uint64_t size;
     char etag[80];
     return head_etag(m->s, m->fk, &size, etag) == STRATA_OK && size == m->len &&
-           etag_equal(etag, want);
+           !multipart_etag_wrong(m, etag);
 }
 
 static strata_err complete_upload(multipart *m) {
@@ -218,11 +209,9 @@ static strata_err complete_upload(multipart *m) {
     completion_body(m, &body);
     s3_request req = {.method = "POST", .key = m->fk, .query = query, .body = body.data,
                       .body_len = body.len, .response = &resp};
-    char want[64];
-    multipart_etag(m, want);
     strata_err e = s3_perform(backend(m->s)->client, &req);
     char *etag = NULL;
-    if (!e && req.status == 404 && completed_before(m, want)) {
+    if (!e && req.status == 404 && completed_before(m)) {
         req.status = 200;
     } else if (!e && req.status != 200) {
         e = s3_fail(&req, "completing multipart upload of");
@@ -237,9 +226,9 @@ static strata_err complete_upload(multipart *m) {
             e = s3_xml_complete_etag((const char *)resp.data, resp.len, &etag);
         }
     }
-    if (etag && !etag_equal(etag, want))
-        e = strata_fail(STRATA_EIO, "S3 multipart upload of %s: the server stored ETag %s, expected %s",
-                        m->fk, etag, want);
+    if (etag && multipart_etag_wrong(m, etag))
+        e = strata_fail(STRATA_EIO, "S3 multipart upload of %s: the server stored ETag %s, "
+                        "not the one of the parts sent", m->fk, etag);
     free(etag);
     strata_buf_free(&body);
     strata_buf_free(&resp);
@@ -251,7 +240,7 @@ static strata_err complete_upload(multipart *m) {
 static strata_err put_multipart(storage *s, const char *key, const void *data, size_t len) {
     multipart m = {.s = s, .data = data, .len = len};
     m.n_parts = (uint32_t)((len + PART_SIZE - 1) / PART_SIZE);
-    m.md5 = xcalloc(m.n_parts, sizeof *m.md5);
+    m.etag = xcalloc(m.n_parts, sizeof *m.etag);
     pthread_mutex_init(&m.lock, NULL);
     char *fk = full_key(s, key);
     m.fk = fk;
@@ -270,7 +259,7 @@ static strata_err put_multipart(storage *s, const char *key, const void *data, s
     }
     pthread_mutex_destroy(&m.lock);
     free(upload_id);
-    free(m.md5);
+    free(m.etag);
     free(fk);
     return e;
 }
@@ -282,20 +271,31 @@ static strata_err s3_put(storage *s, const char *key, const void *data, size_t l
 
 /* ---- Reads ---------------------------------------------------------------- */
 
-/* A plain (non-multipart) ETag is the MD5 of the content; 1 when it is
- * one and differs from data's, 0 when it matches or says nothing. */
-static int etag_mismatch(const char *etag, const uint8_t *data, size_t len) {
-    if (strlen(etag) != 34 || etag[0] != '"' || strchr(etag, '-')) return 0;
+/* Whether a body fails the object's checks: its Content-Length, and its
+ * ETag when that is a plain MD5.  An ETag that keeps disagreeing with
+ * identical bodies is no MD5 (encrypted buckets) and is not held against
+ * the data: `*last_md5` carries the previous body's MD5 for that. */
+static const char *body_problem(const s3_request *req, const strata_buf *body, uint8_t last_md5[16],
+                                int *have_last) {
+    if (req->have_length && req->content_length != body->len) return "length";
+    const char *etag = req->etag;
+    if (strlen(etag) != 34 || etag[0] != '"' || strchr(etag, '-')) return NULL;
     uint8_t md5[16];
-    char want[64];
-    s3_md5(data, len, md5);
-    etag_of_md5(md5, "", want);
-    return !etag_equal(etag, want);
+    char hex[33];
+    s3_md5(body->data, body->len, md5);
+    strata_hex(md5, 16, hex);
+    if (!strncasecmp(etag + 1, hex, 32)) return NULL;
+    int same_as_before = *have_last && !memcmp(md5, last_md5, 16);
+    memcpy(last_md5, md5, 16);
+    *have_last = 1;
+    return same_as_before ? NULL : "ETag";
 }
 
 static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
     char *fk = full_key(s, key);
     s3_request req = {.method = "GET", .key = fk, .response = out};
+    uint8_t last_md5[16];
+    int have_last = 0;
     strata_err e = STRATA_OK;
     for (int attempt = 1;; attempt++) {
         e = s3_perform(backend(s)->client, &req);
@@ -304,11 +304,10 @@ static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
             e = s3_fail(&req, "GET");
             break;
         }
-        int short_body = req.have_length && req.content_length != out->len;
-        if (!short_body && !etag_mismatch(req.etag, out->data, out->len)) break;
+        const char *problem = body_problem(&req, out, last_md5, &have_last);
+        if (!problem) break;
         if (attempt == GET_ATTEMPTS) {
-            e = strata_fail(STRATA_ECORRUPT, "S3 GET %s: the body does not match its %s", fk,
-                            short_body ? "length" : "ETag");
+            e = strata_fail(STRATA_ECORRUPT, "S3 GET %s: the body does not match its %s", fk, problem);
             break;
         }
     }
