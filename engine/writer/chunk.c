@@ -34,6 +34,7 @@ struct wr_data {
     int comp;
     int na;
     int zstd_level;
+    int trailing_empty_chunk;
     const char *compressor;
     const char *const *options;
     uint32_t chunk_length;
@@ -148,8 +149,8 @@ static strata_err compress_chunk(wr_data *d, size_t *len) {
     }
 }
 
-static strata_err flush_chunk(wr_data *d) {
-    if (d->fill == 0) return STRATA_OK;
+static strata_err flush_chunk(wr_data *d, int even_empty) {
+    if (d->fill == 0 && !even_empty) return STRATA_OK;
     strata_err e;
     uint8_t crc[4];
     if (d->comp == C_NONE) {
@@ -175,7 +176,10 @@ static strata_err flush_chunk(wr_data *d) {
 }
 
 strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, const wr_version *v,
-                        const char *compressor, const char *const *options, uint32_t chunk_length) {
+                        const sstable_writer_params *p) {
+    const char *compressor = p->compressor;
+    const char *const *options = p->compression_options;
+    uint32_t chunk_length = p->chunk_length ? p->chunk_length : 16384;
     int comp = C_NONE;
     if (compressor && (comp = compressor_id(compressor)) < 0)
         return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", compressor);
@@ -194,6 +198,7 @@ strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, c
     d->options = options;
     d->zstd_level = zstd_level_of(options);
     d->chunk_length = chunk_length;
+    d->trailing_empty_chunk = comp != C_NONE && p->trailing_empty_chunk;
     d->chunk = xmalloc(chunk_length);
     strata_buf_init(&d->out);
     strata_buf_init(&d->aux);
@@ -209,7 +214,7 @@ strata_err wr_data_write(wr_data *d, const void *p, size_t n) {
         memcpy(d->chunk + d->fill, b, take);
         d->fill += take, b += take, n -= take;
         if (d->fill == d->chunk_length) {
-            strata_err e = flush_chunk(d);
+            strata_err e = flush_chunk(d, 0);
             if (e) return e;
         }
     }
@@ -244,7 +249,8 @@ static strata_err write_aux(wr_data *d) {
 }
 
 strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed) {
-    strata_err e = flush_chunk(d);
+    strata_err e = flush_chunk(d, 0);
+    if (!e && d->trailing_empty_chunk) e = flush_chunk(d, 1);
     if (!e) e = flush_out(d);
     if (!e && fsync(d->fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", d->path);
     if (!e) e = write_aux(d);

@@ -31,17 +31,13 @@ enum {
     C_USE_ROW_TTL = 0x10,
 };
 
-static int is_live(const sstable_deletion *d) {
-    return d->marked_for_delete_at == INT64_MIN && d->local_deletion_time == INT64_MAX;
-}
-
 /* A local deletion time as the 32-bit value Cassandra stores (the reader's
  * INT64_MAX "none" is Integer.MAX_VALUE). */
 static uint32_t ldt32(int64_t ldt) { return ldt == INT64_MAX ? (uint32_t)INT32_MAX : (uint32_t)ldt; }
 
 void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d) {
     if (oa) {
-        if (is_live(d)) {
+        if (wr_deletion_is_live(d)) {
             wr_u8(b, 0x80);
             return;
         }
@@ -208,7 +204,7 @@ static int row_columns(const sstable_unfiltered *u, uint8_t *present, size_t nco
         size_t col = u->complex_deletions[i].column_index;
         if (col >= ncols) return strata_fail(STRATA_EINVAL, "complex deletion of an unknown column"), -1;
         present[col] = 1;
-        if (!is_live(&u->complex_deletions[i].deletion)) *complex_deleted = 1;
+        if (!wr_deletion_is_live(&u->complex_deletions[i].deletion)) *complex_deleted = 1;
     }
     *count = 0;
     for (size_t i = 0; i < ncols; i++) *count += present[i];
@@ -230,7 +226,7 @@ static int put_row(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u,
     if (is_static) ext |= X_IS_STATIC;
     if (u->has_liveness) flags |= F_HAS_TIMESTAMP;
     if (row_expiring(u)) flags |= F_HAS_TTL;
-    if (!is_live(&u->row_deletion)) {
+    if (!wr_deletion_is_live(&u->row_deletion)) {
         flags |= F_HAS_DELETION;
         if (u->shadowable) ext |= X_HAS_SHADOWABLE_DELETION;
     }

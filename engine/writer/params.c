@@ -61,7 +61,9 @@ static strata_err read_whole(const char *path, uint8_t **buf, size_t *len) {
     return STRATA_OK;
 }
 
-static strata_err read_options(sstable *s, struct sstable_writer_owned *o) {
+/* The options, and whether the chunk list ends with an empty chunk. */
+static strata_err read_compression_info(sstable *s, const wr_version *v, sstable_writer_params *p,
+                                        struct sstable_writer_owned *o) {
     uint8_t *buf;
     size_t len;
     const char *path = sstable_component_path(s, "CompressionInfo.db");
@@ -74,9 +76,14 @@ static strata_err read_options(sstable *s, struct sstable_writer_owned *o) {
     o->options = xcalloc(2 * (size_t)(c.failed ? 0 : n) + 1, sizeof *o->options);
     for (uint32_t i = 0; i < 2 * n && !c.failed; i++) {
         uint16_t l = (uint16_t)be(&c, 2);
-        const uint8_t *p = take(&c, l);
-        if (p) o->options[i] = xstrndup((const char *)p, l);
+        const uint8_t *q = take(&c, l);
+        if (q) o->options[i] = xstrndup((const char *)q, l);
     }
+    uint32_t chunk = (uint32_t)be(&c, 4);
+    if (v->na) be(&c, 4);
+    uint64_t data_length = be(&c, 8);
+    uint64_t count = be(&c, 4);
+    if (!c.failed && chunk) p->trailing_empty_chunk = count > (data_length + chunk - 1) / chunk;
     free(buf);
     return c.failed ? strata_fail(STRATA_ECORRUPT, "%s: malformed compression options", path) : STRATA_OK;
 }
@@ -237,7 +244,7 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     for (size_t i = 0; i < m->ncomponents; i++) o->toc[i] = m->components[i];
     p->toc_order = o->toc;
     strata_err e = STRATA_OK;
-    if (m->compressor) e = read_options(s, o);
+    if (m->compressor) e = read_compression_info(s, &v, p, o);
     p->compression_options = (const char *const *)o->options;
     if (!e) e = read_commitlog(s, &v, p, o);
     if (!e) e = infer_column_index_size(s, &v, p);

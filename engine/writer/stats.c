@@ -37,7 +37,15 @@ typedef struct {
     strata_buf bytes;
 } clustering_copy;
 
+/* Before md: the smallest and largest value of each clustering column
+ * separately (MetadataCollector of Cassandra 3.0 to 3.0.17). */
+typedef struct {
+    int set;
+    strata_buf min, max;
+} column_range;
+
 struct wr_stats {
+    column_range *ranges;
     const sstable_header *h;
     wr_version v;
     histogram sizes, cells;
@@ -94,6 +102,13 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     histogram_init(&s->cells, p->cell_count_buckets, 118);
     s->tombstones = wr_tombhist_new();
     s->hll = wr_hll_new();
+    if (!strcmp(v->name, "mc")) {
+        s->ranges = xcalloc(s->h->nclustering ? s->h->nclustering : 1, sizeof *s->ranges);
+        for (size_t i = 0; i < s->h->nclustering; i++) {
+            strata_buf_init(&s->ranges[i].min);
+            strata_buf_init(&s->ranges[i].max);
+        }
+    }
     strata_buf_init(&s->min_clust.bytes);
     strata_buf_init(&s->max_clust.bytes);
     strata_buf_init(&s->first_key);
@@ -123,12 +138,8 @@ static void track_ttl(wr_stats *s, int32_t ttl) {
     s->ttl_set = 1;
 }
 
-static int is_live(const sstable_deletion *d) {
-    return d->marked_for_delete_at == INT64_MIN && d->local_deletion_time == INT64_MAX;
-}
-
 static void track_deletion(wr_stats *s, const sstable_deletion *d) {
-    if (is_live(d)) return;
+    if (wr_deletion_is_live(d)) return;
     track_ts(s, d->marked_for_delete_at);
     track_ldt(s, d->local_deletion_time);
 }
@@ -139,7 +150,7 @@ void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstab
     strata_buf_put(&s->last_key, key, len);
     s->partition_cells = 0;
     track_deletion(s, d);
-    if (!is_live(d)) s->partition_deletion_seen = 1;
+    if (!wr_deletion_is_live(d)) s->partition_deletion_seen = 1;
     wr_hll_offer(s->hll, key, len);
 }
 
@@ -181,7 +192,29 @@ static void copy_clustering(clustering_copy *c, const sstable_unfiltered *u, sst
     }
 }
 
+static void keep(strata_buf *b, const sstable_value *v) {
+    b->len = 0;
+    strata_buf_reserve(b, 1);
+    strata_buf_put(b, v->p, v->len);
+}
+
+static void track_columns(wr_stats *s, const sstable_unfiltered *u) {
+    for (size_t i = 0; i < u->nclustering && i < s->h->nclustering; i++) {
+        const sstable_value *v = &u->clustering[i];
+        if (!v->p) continue;
+        column_range *r = &s->ranges[i];
+        sstable_value lo = {r->min.data, r->min.len}, hi = {r->max.data, r->max.len};
+        if (!r->set || sstable_value_compare(s->h->clustering[i], v, &lo) < 0) keep(&r->min, v);
+        if (!r->set || sstable_value_compare(s->h->clustering[i], v, &hi) > 0) keep(&r->max, v);
+        r->set = 1;
+    }
+}
+
 static void track_clustering(wr_stats *s, const sstable_unfiltered *u) {
+    if (s->ranges) {
+        track_columns(s, u);
+        return;
+    }
     sstable_bound_kind kind = u->kind == SSTABLE_ROW ? SSTABLE_CLUSTERING : u->bound_kind;
     if (!s->min_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
                                                         s->min_clust.n, s->min_clust.kind) < 0)
@@ -192,7 +225,7 @@ static void track_clustering(wr_stats *s, const sstable_unfiltered *u) {
 }
 
 static int row_is_empty(const sstable_unfiltered *u) {
-    return !u->has_liveness && is_live(&u->row_deletion) && u->ncells == 0 && u->ncomplex_deletions == 0;
+    return !u->has_liveness && wr_deletion_is_live(&u->row_deletion) && u->ncells == 0 && u->ncomplex_deletions == 0;
 }
 
 /* Rows.collectStats: liveness, deletion, cells; a simple column counts as
@@ -252,6 +285,17 @@ static void put_vint_bytes(strata_buf *b, const void *p, size_t n) {
     strata_buf_put(b, p, n);
 }
 
+static void put_column_ranges(strata_buf *b, const wr_stats *s, int max) {
+    size_t n = 0;
+    while (n < s->h->nclustering && s->ranges[n].set) n++;
+    wr_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const strata_buf *v = max ? &s->ranges[i].max : &s->ranges[i].min;
+        wr_u16(b, (uint16_t)v->len);
+        strata_buf_put(b, v->data, v->len);
+    }
+}
+
 static void put_clustering_list(strata_buf *b, const clustering_copy *c) {
     size_t n = 0;
     while (c->set && n < c->n && c->vals[n].p) n++;
@@ -279,7 +323,7 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
     wr_u32(b, (uint32_t)(s->ttl_set ? s->min_ttl : 0));
     wr_u32(b, (uint32_t)(s->ttl_set ? s->max_ttl : 0));
     put_double(b, ratio);
-    wr_tombhist_serialize(s->tombstones, s->v.oa, b);
+    wr_tombhist_serialize(s->tombstones, &s->v, b);
     wr_u32(b, (uint32_t)p->sstable_level);
     wr_u64(b, (uint64_t)p->repaired_at);
     if (s->v.oa) {
@@ -293,6 +337,9 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
             sstable_bound_kind kind = e == 0 ? SSTABLE_INCL_START_BOUND : SSTABLE_INCL_END_BOUND;
             wr_put_clustering_prefix(s->h, b, kind, ends[e]->vals, ends[e]->set ? ends[e]->n : 0);
         }
+    } else if (s->ranges) {
+        put_column_ranges(b, s, 0);
+        put_column_ranges(b, s, 1);
     } else {
         put_clustering_list(b, &s->min_clust);
         put_clustering_list(b, &s->max_clust);
@@ -380,6 +427,11 @@ void wr_stats_free(wr_stats *s) {
     if (!s) return;
     wr_tombhist_free(s->tombstones);
     wr_hll_free(s->hll);
+    for (size_t i = 0; s->ranges && i < s->h->nclustering; i++) {
+        strata_buf_free(&s->ranges[i].min);
+        strata_buf_free(&s->ranges[i].max);
+    }
+    free(s->ranges);
     free(s->min_clust.vals);
     free(s->max_clust.vals);
     strata_buf_free(&s->min_clust.bytes);

@@ -116,11 +116,12 @@ void wr_tombhist_update(wr_tombhist *t, int32_t ldt) {
     spool_add(t, point);
 }
 
-void wr_tombhist_serialize(wr_tombhist *t, int oa, strata_buf *out) {
+void wr_tombhist_serialize(wr_tombhist *t, const wr_version *v, strata_buf *out) {
+    int oa = v->oa;
     flush_spool(t);
     uint32_t n = 0;
     while (n <= MAX_BINS && t->bins[n] != EMPTY) n++;
-    wr_u32(out, n);
+    wr_u32(out, v->na ? n : MAX_BINS);
     wr_u32(out, n);
     for (uint32_t i = 0; i < n; i++) {
         int32_t p = bin_point(t->bins[i]), v = bin_value(t->bins[i]);

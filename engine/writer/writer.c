@@ -125,8 +125,7 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     strata_buf_init(&w->index);
     strata_buf_init(&w->out);
     strata_buf_init(&w->key);
-    strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params->compressor,
-                                params->compression_options, params->chunk_length ? params->chunk_length : 16384);
+    strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params);
     if (e) {
         free_writer(w);
         return e;

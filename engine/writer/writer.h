@@ -57,6 +57,8 @@ typedef struct {
     int min_index_interval;      /* Summary.db sampling; 0: 128 */
     uint32_t column_index_size;  /* row index block size (the writing node's
                                     column_index_size); 0: 64 KiB */
+    int trailing_empty_chunk;    /* end compressed Data.db with an empty chunk,
+                                    as Cassandra's compaction writer does */
     int partition_size_buckets;  /* Statistics.db histogram sizes, which
                                     depend on the Cassandra release: 150 and */
     int cell_count_buckets;      /* 114 or 118 (3.x, 4.0), 155 and 118 (4.1+);

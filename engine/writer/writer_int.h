@@ -45,6 +45,14 @@ static inline void wr_utf(strata_buf *b, const char *s) {
     strata_buf_put(b, s, n);
 }
 
+/* DeletionTime.isLive(): no markedForDeleteAt and no deletion time, which
+ * the reader spells INT64_MAX for partitions and Integer.MAX_VALUE inside
+ * rows. */
+static inline int wr_deletion_is_live(const sstable_deletion *d) {
+    return d->marked_for_delete_at == INT64_MIN &&
+           (d->local_deletion_time == INT64_MAX || d->local_deletion_time == INT32_MAX);
+}
+
 /* ---- Versions --------------------------------------------------------------- */
 typedef struct {
     char name[3];
@@ -81,7 +89,7 @@ typedef struct wr_data wr_data;
 /* Opens the data stream writing `path` (and `aux_path`: CompressionInfo.db
  * when compressed, CRC.db when not). */
 strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, const wr_version *v,
-                        const char *compressor, const char *const *options, uint32_t chunk_length);
+                        const sstable_writer_params *p);
 strata_err wr_data_write(wr_data *d, const void *p, size_t n);
 uint64_t wr_data_position(const wr_data *d); /* uncompressed */
 /* Flushes the last chunk, writes the auxiliary component, syncs both;
@@ -127,8 +135,9 @@ void wr_hll_free(wr_hll *h);
 typedef struct wr_tombhist wr_tombhist;
 wr_tombhist *wr_tombhist_new(void);
 void wr_tombhist_update(wr_tombhist *t, int32_t local_deletion_time);
-/* Flushes and serializes: (double, long) bins, (int, int) for oa. */
-void wr_tombhist_serialize(wr_tombhist *t, int oa, strata_buf *out);
+/* Flushes and serializes: max bin count (100 before na, else the bin
+ * count), bin count, then (double, long) bins, (int, int) for oa. */
+void wr_tombhist_serialize(wr_tombhist *t, const wr_version *v, strata_buf *out);
 void wr_tombhist_free(wr_tombhist *t);
 
 /* Writes a whole file and syncs it. */
