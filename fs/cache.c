@@ -21,6 +21,12 @@ enum { CHUNK_QUEUED, CHUNK_LOADING, CHUNK_READY, CHUNK_FAILED };
 
 #define QUEUE_LEN 256
 #define REPORTED_LEN 1024
+/* Buffers of evicted chunks kept for the next loads: chunk memory is then
+ * allocated once, not once per chunk read (no page faults, no malloc
+ * arenas growing apart between the threads that load and those that evict).
+ * Loaded chunks are charged their buffer's capacity, so the budget bounds
+ * real memory; the few spare buffers come on top. */
+#define SPARE_LEN 4
 
 struct fs_cache {
     repo *repo;
@@ -38,6 +44,8 @@ struct fs_cache {
     int n_workers;
     uint8_t reported[REPORTED_LEN][STRATA_HASH_LEN];
     size_t n_reported;
+    strata_buf spare[SPARE_LEN];
+    size_t n_spare;
 };
 
 static fs_chunk **bucket(fs_cache *c, const uint8_t *id) {
@@ -67,10 +75,27 @@ static void lru_push(fs_cache *c, fs_chunk *ch) {
     if (!c->lru_tail) c->lru_tail = ch;
 }
 
-static void chunk_free(fs_chunk *ch) {
-    strata_buf_free(&ch->data);
+static void chunk_free(fs_cache *c, fs_chunk *ch) {
+    if (c->n_spare < SPARE_LEN && ch->data.cap)
+        c->spare[c->n_spare++] = ch->data;
+    else
+        strata_buf_free(&ch->data);
     free(ch->msg);
     free(ch);
+}
+
+/* A spare buffer for a chunk of `size` bytes (lock held); empty if none. */
+static strata_buf take_spare(fs_cache *c, uint32_t size) {
+    strata_buf b;
+    strata_buf_init(&b);
+    for (size_t i = 0; i < c->n_spare; i++) {
+        if (c->spare[i].cap >= size || i + 1 == c->n_spare) {
+            b = c->spare[i];
+            c->spare[i] = c->spare[--c->n_spare];
+            break;
+        }
+    }
+    return b;
 }
 
 /* Takes a chunk out of the table (and the LRU list); it is freed when its
@@ -81,12 +106,12 @@ static void remove_chunk(fs_cache *c, fs_chunk *ch) {
     *pp = ch->hnext;
     if (ch->state == CHUNK_READY) lru_unlink(c, ch);
     ch->in_table = 0;
-    c->bytes -= ch->size;
-    if (!ch->refs) chunk_free(ch);
+    c->bytes -= ch->charged;
+    if (!ch->refs) chunk_free(c, ch);
 }
 
-static void unpin_locked(fs_chunk *ch) {
-    if (--ch->refs == 0 && !ch->in_table) chunk_free(ch);
+static void unpin_locked(fs_cache *c, fs_chunk *ch) {
+    if (--ch->refs == 0 && !ch->in_table) chunk_free(c, ch);
 }
 
 static void evict(fs_cache *c) {
@@ -109,7 +134,8 @@ static fs_chunk *insert(fs_cache *c, const repo_chunk_ref *ref, int state) {
     fs_chunk **b = bucket(c, ref->id);
     ch->hnext = *b;
     *b = ch;
-    c->bytes += ch->size;
+    ch->charged = ch->size;
+    c->bytes += ch->charged;
     evict(c);
     if (c->bytes > c->peak) c->peak = c->bytes;
     return ch;
@@ -117,8 +143,9 @@ static fs_chunk *insert(fs_cache *c, const repo_chunk_ref *ref, int state) {
 
 /* Loads a chunk this thread has marked LOADING (and pinned). */
 static void load(fs_cache *c, fs_chunk *ch) {
-    strata_buf b;
-    strata_buf_init(&b);
+    pthread_mutex_lock(&c->lock);
+    strata_buf b = take_spare(c, ch->size);
+    pthread_mutex_unlock(&c->lock);
     strata_err e = repo_read_chunk(c->repo, ch->id, 0, &b);
     if (!e && b.len != ch->size) {
         char hex[2 * STRATA_HASH_LEN + 1];
@@ -136,6 +163,9 @@ static void load(fs_cache *c, fs_chunk *ch) {
     } else {
         ch->data = b;
         ch->state = CHUNK_READY;
+        c->bytes += b.cap - ch->charged;
+        ch->charged = b.cap;
+        if (c->bytes > c->peak) c->peak = c->bytes;
         lru_push(c, ch);
     }
     pthread_cond_broadcast(&c->loaded);
@@ -164,7 +194,7 @@ strata_err fs_cache_get(fs_cache *c, const repo_chunk_ref *ref, fs_chunk **out) 
     }
     strata_err e = await(c, ch);
     if (e) {
-        unpin_locked(ch);
+        unpin_locked(c, ch);
         ch = NULL;
     } else if (ch->in_table) {
         lru_unlink(c, ch);
@@ -177,7 +207,7 @@ strata_err fs_cache_get(fs_cache *c, const repo_chunk_ref *ref, fs_chunk **out) 
 
 void fs_cache_put(fs_cache *c, fs_chunk *ch) {
     pthread_mutex_lock(&c->lock);
-    unpin_locked(ch);
+    unpin_locked(c, ch);
     evict(c);
     pthread_mutex_unlock(&c->lock);
 }
@@ -209,7 +239,7 @@ static void *worker(void *arg) {
             load(c, ch);
             pthread_mutex_lock(&c->lock);
         }
-        unpin_locked(ch);
+        unpin_locked(c, ch);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -241,13 +271,14 @@ void fs_cache_free(fs_cache *c) {
     pthread_mutex_unlock(&c->lock);
     for (int i = 0; i < c->n_workers; i++) pthread_join(c->workers[i], NULL);
     while (c->q_len) {
-        unpin_locked(c->queue[c->q_head]);
+        unpin_locked(c, c->queue[c->q_head]);
         c->q_head = (c->q_head + 1) % QUEUE_LEN;
         c->q_len--;
     }
     for (size_t i = 0; i < c->n_buckets; i++) {
         while (c->buckets[i]) remove_chunk(c, c->buckets[i]);
     }
+    while (c->n_spare) strata_buf_free(&c->spare[--c->n_spare]);
     free(c->buckets);
     free(c->workers);
     pthread_cond_destroy(&c->work);

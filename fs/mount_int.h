@@ -124,6 +124,7 @@ typedef struct fs_cache fs_cache;
 typedef struct fs_chunk {
     uint8_t id[STRATA_HASH_LEN];
     uint32_t size;
+    size_t charged; /* bytes counted against the budget */
     int state;
     int refs;
     int in_table;
