@@ -1,0 +1,346 @@
+/* merge.c - the k-way merge of a table's SSTables: partitions by
+ * partitioner order, and inside a partition the inputs' unfiltereds by
+ * clustering, with range tombstone markers merged as
+ * RangeTombstoneMarker.Merger does.
+ *
+ * Each input keeps its own current unfiltered, which the reader keeps valid
+ * until that input is advanced.  An input whose unfiltered went into the
+ * merged one is advanced only on the next call, so the merged unfiltered
+ * can point into the inputs' memory instead of copying values: the memory
+ * held is one unfiltered per input plus the merged one's arrays. */
+#include "engine/merge/merge_int.h"
+
+#include <string.h>
+
+static const sstable_deletion LIVE = {INT64_MIN, INT64_MAX};
+
+/* ---- The united header ------------------------------------------------------ */
+
+/* Cassandra's column order in a row: simple columns, then complex ones,
+ * each by name bytes. */
+static int column_order(const void *pa, const void *pb) {
+    const sstable_column *a = pa, *b = pb;
+    int ac = a->type->multicell, bc = b->type->multicell;
+    if (ac != bc) return ac - bc;
+    size_t al = strlen(a->name), bl = strlen(b->name), n = al < bl ? al : bl;
+    int c = memcmp(a->name, b->name, n);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static size_t column_find(const sstable_column *cols, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(cols[i].name, name)) return i;
+    return n;
+}
+
+/* Adds the columns not yet in (*cols, *n). */
+static void unite(sstable_column **cols, size_t *n, const sstable_column *add, size_t nadd) {
+    for (size_t i = 0; i < nadd; i++) {
+        if (column_find(*cols, *n, add[i].name) < *n) continue;
+        *cols = xrealloc(*cols, (*n + 1) * sizeof **cols);
+        (*cols)[(*n)++] = add[i];
+    }
+}
+
+static size_t *column_map(const sstable_column *united, size_t nunited, const sstable_column *own, size_t nown) {
+    size_t *map = xcalloc(nown + 1, sizeof *map);
+    for (size_t i = 0; i < nown; i++) map[i] = column_find(united, nunited, own[i].name);
+    return map;
+}
+
+static int64_t *drop_times(const sstable_column *cols, size_t n, const merge_table *table) {
+    int64_t *t = xmalloc((n + 1) * sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = INT64_MIN;
+        for (size_t d = 0; table && d < table->ndropped; d++)
+            if (!strcmp(table->dropped[d].name, cols[i].name) && table->dropped[d].dropped_time > t[i])
+                t[i] = table->dropped[d].dropped_time;
+    }
+    return t;
+}
+
+static int same_type(const sstable_type *a, const sstable_type *b) { return !strcmp(a->name, b->name); }
+
+static strata_err build_header(merge *m) {
+    sstable_header *h = &m->header;
+    const sstable_header *first = sstable_get_header(m->src[0].s);
+    *h = (sstable_header){0};
+    h->min_timestamp = first->min_timestamp;
+    h->min_local_deletion_time = first->min_local_deletion_time;
+    h->min_ttl = first->min_ttl;
+    h->key_type = first->key_type;
+    h->nclustering = first->nclustering;
+    h->clustering = first->clustering;
+    for (size_t i = 0; i < m->nsources; i++) {
+        const sstable_header *s = sstable_get_header(m->src[i].s);
+        if (!same_type(s->key_type, first->key_type) || s->nclustering != first->nclustering)
+            return strata_fail(STRATA_EINVAL, "merge: SSTables of different tables (keys or clusterings differ)");
+        for (size_t c = 0; c < s->nclustering; c++)
+            if (!same_type(s->clustering[c], first->clustering[c]))
+                return strata_fail(STRATA_EINVAL, "merge: SSTables disagree on clustering column %zu", c);
+        if (s->min_timestamp < h->min_timestamp) h->min_timestamp = s->min_timestamp;
+        if (s->min_local_deletion_time < h->min_local_deletion_time)
+            h->min_local_deletion_time = s->min_local_deletion_time;
+        if (s->min_ttl < h->min_ttl) h->min_ttl = s->min_ttl;
+        unite(&h->statics, &h->nstatic, s->statics, s->nstatic);
+        unite(&h->regulars, &h->nregular, s->regulars, s->nregular);
+    }
+    if (h->nstatic) qsort(h->statics, h->nstatic, sizeof *h->statics, column_order);
+    if (h->nregular) qsort(h->regulars, h->nregular, sizeof *h->regulars, column_order);
+    for (size_t i = 0; i < m->nsources; i++) {
+        const sstable_header *s = sstable_get_header(m->src[i].s);
+        m->src[i].static_map = column_map(h->statics, h->nstatic, s->statics, s->nstatic);
+        m->src[i].regular_map = column_map(h->regulars, h->nregular, s->regulars, s->nregular);
+    }
+    return STRATA_OK;
+}
+
+/* ---- Open and close ------------------------------------------------------------- */
+
+strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out) {
+    *out = NULL;
+    if (!npaths) return strata_fail(STRATA_EINVAL, "merge: no SSTables");
+    merge *m = xcalloc(1, sizeof *m);
+    m->src = xcalloc(npaths, sizeof *m->src);
+    m->group = xcalloc(npaths, sizeof *m->group);
+    strata_buf_init(&m->counter_tmp);
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; i < npaths && !e; i++) {
+        e = sstable_open(paths[i], &m->src[i].s);
+        if (!e) m->nsources++, strata_buf_init(&m->src[i].key), m->src[i].at_end = 1;
+    }
+    if (!e) e = build_header(m);
+    if (!e) {
+        m->static_dropped = drop_times(m->header.statics, m->header.nstatic, table);
+        m->regular_dropped = drop_times(m->header.regulars, m->header.nregular, table);
+        m->list_path_type = sstable_type_parse("org.apache.cassandra.db.marshal.TimeUUIDType");
+        if (!m->list_path_type) e = STRATA_EFORMAT;
+    }
+    for (size_t i = 0; i < m->nsources && !e; i++) {
+        m->src[i].at_end = 0;
+        m->src[i].active = 1; /* so the first merge_next_partition reads it */
+    }
+    if (e) {
+        merge_close(m);
+        return e;
+    }
+    *out = m;
+    return STRATA_OK;
+}
+
+void merge_close(merge *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->nsources; i++) {
+        sstable_close(m->src[i].s);
+        strata_buf_free(&m->src[i].key);
+        free(m->src[i].static_map);
+        free(m->src[i].regular_map);
+    }
+    for (size_t i = 0; i < m->counters_cap; i++) strata_buf_free(&m->counters[i]);
+    strata_buf_free(&m->counter_tmp);
+    sstable_type_free(m->list_path_type);
+    free(m->header.statics);
+    free(m->header.regulars);
+    free(m->static_dropped);
+    free(m->regular_dropped);
+    free(m->counters);
+    free(m->cells);
+    free(m->cdels);
+    free(m->items);
+    free(m->group);
+    free(m->src);
+    free(m);
+}
+
+const sstable_header *merge_get_header(const merge *m) { return &m->header; }
+
+/* ---- Partitions ------------------------------------------------------------------ */
+
+static strata_err source_next_partition(merge_source *src) {
+    const sstable_partition *p;
+    strata_err e = sstable_next_partition(src->s, &p);
+    if (e) return e;
+    src->u = NULL;
+    src->pending = 1;
+    src->open = LIVE;
+    if (!p) {
+        src->at_end = 1;
+        return STRATA_OK;
+    }
+    src->key.len = 0;
+    strata_buf_put(&src->key, p->key, p->key_len);
+    src->token = p->token;
+    src->deletion = p->deletion;
+    return STRATA_OK;
+}
+
+strata_err merge_next_partition(merge *m, const sstable_partition **out) {
+    *out = NULL;
+    merge_source *min = NULL;
+    for (size_t i = 0; i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (src->active && !src->at_end) {
+            strata_err e = source_next_partition(src);
+            if (e) return e;
+        }
+        src->active = 0;
+        if (src->at_end) continue;
+        if (!min || sstable_key_compare(src->s, src->key.data, src->key.len, min->key.data, min->key.len) < 0)
+            min = src;
+    }
+    m->in_partition = 0;
+    if (!min) return STRATA_OK;
+    sstable_deletion deletion = LIVE;
+    for (size_t i = 0; i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (src->at_end || sstable_key_compare(src->s, src->key.data, src->key.len, min->key.data, min->key.len))
+            continue;
+        src->active = 1;
+        if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
+    }
+    m->part = (sstable_partition){min->key.data, min->key.len, min->token, deletion, 0};
+    m->in_partition = 1;
+    m->static_done = 0;
+    *out = &m->part;
+    return STRATA_OK;
+}
+
+/* ---- Unfiltereds ------------------------------------------------------------------ */
+
+static strata_err advance_pending(merge *m) {
+    for (size_t i = 0; i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (!src->active || !src->pending) continue;
+        strata_err e = sstable_next_unfiltered(src->s, &src->u);
+        if (e) return e;
+        src->pending = 0;
+    }
+    return STRATA_OK;
+}
+
+static int is_open_kind(sstable_bound_kind k) {
+    return k == SSTABLE_INCL_START_BOUND || k == SSTABLE_EXCL_START_BOUND ||
+           k == SSTABLE_EXCL_END_INCL_START_BOUNDARY || k == SSTABLE_INCL_END_EXCL_START_BOUNDARY;
+}
+
+/* The range tombstone open in the merged stream: the inputs' biggest, unless
+ * the partition deletion shadows it. */
+static sstable_deletion merged_open(const merge *m) {
+    sstable_deletion big = LIVE;
+    for (size_t i = 0; i < m->nsources; i++)
+        if (m->src[i].active && merge_deletion_supersedes(&m->src[i].open, &big)) big = m->src[i].open;
+    return merge_deletion_supersedes(&big, &m->part.deletion) ? big : LIVE;
+}
+
+static int deletion_equal(const sstable_deletion *a, const sstable_deletion *b) {
+    return a->marked_for_delete_at == b->marked_for_delete_at && a->local_deletion_time == b->local_deletion_time;
+}
+
+static int deletion_live(const sstable_deletion *d) { return d->marked_for_delete_at == INT64_MIN; }
+
+/* Applies the markers of the `n` inputs in m->group (all at one position)
+ * and returns 1 with the merged marker in m->out when the merged stream's
+ * open deletion changes. */
+static int merge_markers(merge *m, size_t n) {
+    sstable_deletion before = merged_open(m);
+    const sstable_unfiltered *last = NULL;
+    for (size_t g = 0; g < n; g++) {
+        merge_source *src = &m->src[m->group[g]];
+        last = src->u;
+        src->open = is_open_kind(last->bound_kind) ? last->deletion : LIVE;
+    }
+    sstable_deletion after = merged_open(m);
+    if (deletion_equal(&before, &after)) return 0;
+    /* bounds before their clustering (exclusive ends, inclusive starts)
+     * merge into kinds before it too, and likewise after */
+    int before_clustering = last->bound_kind == SSTABLE_EXCL_END_BOUND ||
+                            last->bound_kind == SSTABLE_INCL_START_BOUND ||
+                            last->bound_kind == SSTABLE_EXCL_END_INCL_START_BOUNDARY;
+    m->out = (sstable_unfiltered){0};
+    m->out.nclustering = last->nclustering;
+    m->out.clustering = last->clustering;
+    m->out.row_deletion = LIVE;
+    m->out.local_expiration = INT64_MAX;
+    m->out.end_deletion = LIVE;
+    if (deletion_live(&before)) {
+        m->out.kind = SSTABLE_RT_BOUND;
+        m->out.bound_kind = before_clustering ? SSTABLE_INCL_START_BOUND : SSTABLE_EXCL_START_BOUND;
+        m->out.deletion = after;
+    } else if (deletion_live(&after)) {
+        m->out.kind = SSTABLE_RT_BOUND;
+        m->out.bound_kind = before_clustering ? SSTABLE_EXCL_END_BOUND : SSTABLE_INCL_END_BOUND;
+        m->out.deletion = before;
+    } else {
+        m->out.kind = SSTABLE_RT_BOUNDARY;
+        m->out.bound_kind =
+            before_clustering ? SSTABLE_EXCL_END_INCL_START_BOUNDARY : SSTABLE_INCL_END_EXCL_START_BOUNDARY;
+        m->out.end_deletion = before;
+        m->out.deletion = after;
+    }
+    return 1;
+}
+
+/* Collects into m->group the inputs whose current unfiltered sorts first;
+ * returns their count (0 at the end of the partition). */
+static size_t smallest(merge *m) {
+    size_t n = 0;
+    const sstable_unfiltered *min = NULL;
+    for (size_t i = 0; i < m->nsources; i++) {
+        const merge_source *src = &m->src[i];
+        if (!src->active || !src->u) continue;
+        const sstable_unfiltered *u = src->u;
+        int c = min ? sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind,
+                                                 min->clustering, min->nclustering, min->bound_kind)
+                    : -1;
+        if (c < 0) min = u, n = 0;
+        if (c <= 0) m->group[n++] = i;
+    }
+    return n;
+}
+
+static strata_err next_static(merge *m, const sstable_unfiltered **out) {
+    size_t n = 0;
+    m->static_done = 1;
+    for (size_t i = 0; i < m->nsources; i++)
+        if (m->src[i].active && m->src[i].u && m->src[i].u->kind == SSTABLE_STATIC_ROW) m->group[n++] = i;
+    if (!n) return STRATA_OK;
+    for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+    if (merge_rows(m, n, m->part.deletion)) *out = &m->out;
+    return STRATA_OK;
+}
+
+strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out) {
+    *out = NULL;
+    if (!m->in_partition) return STRATA_OK;
+    strata_err e = advance_pending(m);
+    if (e) return e;
+    if (!m->static_done) {
+        e = next_static(m, out);
+        if (e || *out) return e;
+        e = advance_pending(m);
+        if (e) return e;
+    }
+    for (;;) {
+        size_t n = smallest(m);
+        if (!n) {
+            m->in_partition = 0;
+            return STRATA_OK;
+        }
+        int marker = m->src[m->group[0]].u->kind == SSTABLE_RT_BOUND ||
+                     m->src[m->group[0]].u->kind == SSTABLE_RT_BOUNDARY;
+        int emitted;
+        if (marker) {
+            emitted = merge_markers(m, n);
+        } else {
+            sstable_deletion open = merged_open(m);
+            emitted = merge_rows(m, n, deletion_live(&open) ? m->part.deletion : open);
+        }
+        for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+        if (emitted) {
+            *out = &m->out;
+            return STRATA_OK;
+        }
+        e = advance_pending(m);
+        if (e) return e;
+    }
+}

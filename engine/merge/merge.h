@@ -1,0 +1,134 @@
+/* merge.h - Cassandra's reconciliation of one table's SSTables into one
+ * stream, and the CQL view of such a stream at a point in time.
+ *
+ * A table of a replicated keyspace exists on several nodes, each holding
+ * several SSTables with overlapping, diverging versions of the same rows.
+ * merge_open() takes all of them and yields what Cassandra's compaction of
+ * their union would hold, through the reader's own structures
+ * (sstable_partition, sstable_unfiltered, sstable_cell), so the SSTable
+ * writer can store the result as one native SSTable:
+ *
+ *   - partitions in partitioner order (Murmur3 token, then key bytes);
+ *     inside one, the static row first, then rows and range tombstone
+ *     markers in clustering order;
+ *   - cells reconciled as Cells.reconcile does (higher timestamp; on a tie
+ *     a tombstone or expiring cell beats a live one, a tombstone beats an
+ *     expiring one, then the later local deletion time, then the greater
+ *     value bytes); counter cells merged shard by shard (CounterContext);
+ *   - partition deletions, range tombstones and row deletions remove the
+ *     data they shadow, and overlapping range tombstones from different
+ *     inputs become one sequence of bounds and boundaries
+ *     (RangeTombstoneMarker.Merger); complex (collection) deletions and
+ *     primary key liveness merge as in Row.Merger;
+ *   - cells of dropped columns written at or before the drop are removed,
+ *     as Cassandra does when it reads them;
+ *   - nothing is purged: tombstones and expired cells stay, so the stream
+ *     is exactly what the cluster holds.
+ *
+ * The stream is produced one unfiltered at a time: memory holds one
+ * current unfiltered per input SSTable and the merged one, never a whole
+ * partition.  Pointers returned stay valid until the next call on the
+ * handle.  A handle is not thread-safe.
+ */
+#ifndef STRATA_MERGE_H
+#define STRATA_MERGE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/base/base.h"
+#include "engine/sstable/sstable.h"
+
+/* ---- Schema ----------------------------------------------------------------
+ * A keyspace's tables as the nodes' system_schema tables describe them. */
+typedef struct {
+    char *name;
+    char *kind;     /* "partition_key", "clustering", "static", "regular" */
+    char *type;     /* CQL spelling, as system_schema stores it */
+    int position;   /* order among key or clustering columns, else -1 */
+} merge_column;
+
+typedef struct {
+    char *name;
+    int64_t dropped_time; /* µs: cells with timestamps <= this are gone */
+} merge_dropped;
+
+typedef struct {
+    char *name;
+    size_t ncolumns;
+    merge_column *columns; /* key columns by position, clustering columns by
+                              position, then the others by name */
+    size_t ndropped;
+    merge_dropped *dropped;
+} merge_table;
+
+typedef struct {
+    char *keyspace;
+    size_t ntables;
+    merge_table *tables;
+} merge_schema;
+
+/* Reads keyspace `keyspace` from the system_schema directories of one or
+ * more nodes (each "…/system_schema", holding tables-<id>/, columns-<id>/
+ * and dropped_columns-<id>/ SSTables).  Several nodes' copies are merged
+ * with the rules above, so a node that missed a schema change does not
+ * hide it.  Fails with STRATA_ENOENT when no node knows the keyspace. */
+strata_err merge_schema_read(const char *const *dirs, size_t ndirs, const char *keyspace, merge_schema **out);
+void merge_schema_free(merge_schema *s);
+/* The table named `name`, or NULL. */
+const merge_table *merge_schema_table(const merge_schema *s, const char *name);
+
+/* ---- Merge ------------------------------------------------------------------ */
+typedef struct merge merge;
+
+/* Opens every SSTable in `paths` (any form sstable_open() accepts).  They
+ * must be SSTables of one table; `table` (may be NULL) supplies the dropped
+ * columns.  Fails if an SSTable cannot be opened or the SSTables disagree
+ * on the partition key or clustering types. */
+strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out);
+void merge_close(merge *m);
+
+/* The header of the merged stream: clustering and key types of the inputs,
+ * their static and regular columns united in Cassandra's order (simple
+ * columns, then complex ones, each by name bytes) and the smallest of
+ * their encoding minimums.  Cells of the merged stream point into it. */
+const sstable_header *merge_get_header(const merge *m);
+
+/* The next partition in partitioner order with its merged partition
+ * deletion; *out is NULL at the end.  What is left of the previous
+ * partition is skipped. */
+strata_err merge_next_partition(merge *m, const sstable_partition **out);
+
+/* The next merged unfiltered of the current partition; *out is NULL at its
+ * end.  Rows carry no raw bytes (raw NULL, offset 0). */
+strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out);
+
+/* Merges two counter contexts as CounterContext.merge does (per counter
+ * id: global shards by clock, then count; local shards summed) into out,
+ * which is overwritten.  Fails with STRATA_ECORRUPT on a malformed one. */
+strata_err merge_counter_contexts(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, strata_buf *out);
+
+/* The value of a counter context: the sum of its shards' counts. */
+int64_t merge_counter_total(const uint8_t *ctx, size_t len);
+
+/* ---- View --------------------------------------------------------------------
+ * The CQL rows a merged stream shows at time `now` (seconds since the
+ * epoch): what is deleted or expired at `now` disappears; a row is shown
+ * when its primary key liveness or one of its cells is live; a partition
+ * with a live static row and no live row shows one row with null
+ * clustering columns.  Rows are JSON objects in the shape of Cassandra's
+ * SELECT JSON: every column by name (key and clustering columns named by
+ * the schema), collections as arrays (sets sorted) or objects (maps, user
+ * types), counters as their totals, and for every simple non-counter
+ * column "writetime(c)" (µs) and "ttl(c)" (seconds left at `now`, null
+ * without a TTL). */
+typedef struct merge_view merge_view;
+
+/* The view borrows m and table; both must outlive it. */
+strata_err merge_view_open(merge *m, const merge_table *table, int64_t now, merge_view **out);
+/* The next row, or *row NULL at the end; the caller owns *row. */
+strata_err merge_view_next(merge_view *v, json_t **row);
+void merge_view_close(merge_view *v);
+
+#endif

@@ -1,0 +1,68 @@
+/* merge_int.h - what the files of the merge share: the handle with its
+ * input SSTables, the united header, and the row and cell reconciliation
+ * the partition-level driver (merge.c) calls. */
+#ifndef STRATA_MERGE_INT_H
+#define STRATA_MERGE_INT_H
+
+#include "engine/merge/merge.h"
+
+/* One input SSTable and where it stands in the merged stream. */
+typedef struct {
+    sstable *s;
+    size_t *static_map;   /* its static column index -> united index */
+    size_t *regular_map;  /* its regular column index -> united index */
+    strata_buf key;       /* copy of its current partition key */
+    int64_t token;
+    sstable_deletion deletion;
+    int at_end;           /* no partition left */
+    int active;           /* its current partition is the merged one */
+    int pending;          /* u was consumed: advance before looking */
+    const sstable_unfiltered *u; /* current unfiltered; NULL at partition end */
+    sstable_deletion open; /* range tombstone open in this input */
+} merge_source;
+
+/* A cell or complex deletion of one input row, sorted into merged order. */
+typedef struct {
+    size_t column;        /* united column index */
+    size_t src;
+    const sstable_cell *cell;                  /* NULL for a complex deletion */
+    const sstable_deletion *complex_deletion;  /* when cell is NULL */
+} merge_item;
+
+struct merge {
+    size_t nsources;
+    merge_source *src;
+    sstable_header header;       /* united; types borrowed from the inputs */
+    int64_t *static_dropped;     /* per united static column: drop time or INT64_MIN */
+    int64_t *regular_dropped;
+    sstable_type *list_path_type; /* TimeUUIDType: the paths of list cells */
+
+    sstable_partition part;
+    int in_partition;
+    int static_done;
+
+    /* the unfiltered handed out, and the arrays it points to */
+    sstable_unfiltered out;
+    sstable_cell *cells;
+    size_t cells_cap;
+    sstable_complex_deletion *cdels;
+    size_t cdels_cap;
+    merge_item *items;
+    size_t items_cap;
+    size_t *group;               /* sources taking part in one merge step */
+    strata_buf *counters;        /* merged counter contexts of the current row */
+    size_t counters_cap, ncounters;
+    strata_buf counter_tmp;
+};
+
+/* DeletionTime.supersedes: a later markedForDeleteAt, or the same one with
+ * a later local deletion time. */
+int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion *b);
+
+/* Merges the rows (or static rows) that the `n` inputs in m->group hold at
+ * one clustering, under `active` (the partition deletion or the range
+ * tombstone covering them).  Returns 1 with the result in m->out, or 0
+ * when nothing of them survives. */
+int merge_rows(merge *m, size_t n, sstable_deletion active);
+
+#endif

@@ -1,0 +1,274 @@
+/* row.c - reconciling the versions of one row held by several SSTables.
+ *
+ * Follows Row.Merger: the newest primary key liveness and row deletion
+ * win; a row deletion newer than the covering deletion (partition or range
+ * tombstone) becomes the deletion that shadows the row's liveness and
+ * cells; per column the versions of a cell reconcile as Cells.reconcile
+ * does, and a collection's newest complex deletion shadows its older
+ * elements.  Cells of dropped columns written before the drop are left out
+ * first, as Cassandra does when it reads them. */
+#include "engine/merge/merge_int.h"
+
+#include <string.h>
+
+static const sstable_deletion LIVE = {INT64_MIN, INT64_MAX};
+
+int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion *b) {
+    return a->marked_for_delete_at > b->marked_for_delete_at ||
+           (a->marked_for_delete_at == b->marked_for_delete_at && a->local_deletion_time > b->local_deletion_time);
+}
+
+/* ---- Liveness ---------------------------------------------------------- */
+
+typedef struct {
+    int present;
+    int64_t timestamp;
+    int32_t ttl;
+    int64_t local_expiration;
+} liveness;
+
+/* LivenessInfo.supersedes; the TTL INT32_MAX marks an expired view row. */
+static int liveness_supersedes(const liveness *a, const liveness *b) {
+    if (a->timestamp != b->timestamp) return a->timestamp > b->timestamp;
+    int aexpired = a->ttl == INT32_MAX, bexpired = b->ttl == INT32_MAX;
+    if (aexpired != bexpired) return aexpired;
+    int aexp = a->ttl != 0, bexp = b->ttl != 0;
+    if (aexp == bexp) return a->local_expiration > b->local_expiration;
+    return aexp;
+}
+
+/* ---- Cells --------------------------------------------------------------- */
+
+static int compare_bytes(const sstable_value *a, const sstable_value *b) {
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->p, b->p, n) : 0;
+    if (c) return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+/* Cells.resolveRegular: returns the winner of two versions of a cell. */
+static const sstable_cell *reconcile_regular(const sstable_cell *a, const sstable_cell *b) {
+    if (a->timestamp != b->timestamp) return a->timestamp > b->timestamp ? a : b;
+    int adel = a->deleted || a->expiring, bdel = b->deleted || b->expiring;
+    if (adel || bdel) {
+        if (adel != bdel) return adel ? a : b;
+        int atomb = !a->expiring, btomb = !b->expiring;
+        if (atomb != btomb) return atomb ? a : b;
+        if (a->local_deletion_time != b->local_deletion_time)
+            return a->local_deletion_time > b->local_deletion_time ? a : b;
+    }
+    return compare_bytes(&a->value, &b->value) >= 0 ? a : b;
+}
+
+/* Cells.resolveCounter: a tombstone always wins; otherwise the contexts
+ * merge shard by shard under the newer timestamp.  *merged receives the
+ * result when it is neither input. */
+static const sstable_cell *reconcile_counter(merge *m, const sstable_cell *a, const sstable_cell *b,
+                                             sstable_cell *merged) {
+    if (a->deleted || b->deleted) {
+        if (a->deleted && b->deleted) return reconcile_regular(a, b);
+        return a->deleted ? a : b;
+    }
+    if (!a->value.len || !b->value.len) {
+        if (!a->value.len != !b->value.len) return !a->value.len ? a : b;
+        return a->timestamp > b->timestamp ? a : b;
+    }
+    if (merge_counter_contexts(a->value.p, a->value.len, b->value.p, b->value.len, &m->counter_tmp)) {
+        strata_log(STRATA_LOG_WARN, "merge: %s; keeping the newer counter cell", strata_errmsg());
+        return a->timestamp >= b->timestamp ? a : b;
+    }
+    if (m->ncounters == m->counters_cap) {
+        size_t cap = m->counters_cap ? 2 * m->counters_cap : 16;
+        m->counters = xrealloc(m->counters, cap * sizeof *m->counters);
+        for (size_t i = m->counters_cap; i < cap; i++) strata_buf_init(&m->counters[i]);
+        m->counters_cap = cap;
+    }
+    strata_buf *slot = &m->counters[m->ncounters++];
+    strata_buf swap = *slot;
+    *slot = m->counter_tmp;
+    m->counter_tmp = swap;
+    *merged = *a;
+    merged->timestamp = a->timestamp > b->timestamp ? a->timestamp : b->timestamp;
+    merged->value.p = slot->data;
+    merged->value.len = slot->len;
+    return merged;
+}
+
+/* ---- Ordering the inputs' cells ---------------------------------------- */
+
+typedef struct {
+    merge *m;
+    const sstable_column *columns;
+} order_ctx;
+
+static int compare_paths(const merge *m, const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+    if (t->kind == SSTABLE_T_SET || t->kind == SSTABLE_T_MAP) return sstable_value_compare(t->params[0], a, b);
+    if (t->kind == SSTABLE_T_LIST) return sstable_value_compare(m->list_path_type, a, b);
+    return compare_bytes(a, b);
+}
+
+/* By column; inside a column the complex deletions first, then cells by
+ * path; versions of one cell by input. */
+static int item_order(const void *pa, const void *pb, void *arg) {
+    const order_ctx *o = arg;
+    const merge_item *a = pa, *b = pb;
+    if (a->column != b->column) return a->column < b->column ? -1 : 1;
+    if (!a->cell || !b->cell) {
+        if (a->cell || b->cell) return a->cell ? 1 : -1;
+    } else if (a->cell->path.p || b->cell->path.p) {
+        int c = compare_paths(o->m, o->columns[a->column].type, &a->cell->path, &b->cell->path);
+        if (c) return c;
+    }
+    return (a->src > b->src) - (a->src < b->src);
+}
+
+static void push_item(merge *m, size_t *n, merge_item it) {
+    if (*n == m->items_cap) {
+        m->items_cap = m->items_cap ? 2 * m->items_cap : 64;
+        m->items = xrealloc(m->items, m->items_cap * sizeof *m->items);
+    }
+    m->items[(*n)++] = it;
+}
+
+/* The cells and complex deletions of the inputs' rows, less dropped ones,
+ * sorted; returns their count. */
+static size_t gather(merge *m, size_t n, int is_static) {
+    const int64_t *dropped = is_static ? m->static_dropped : m->regular_dropped;
+    size_t count = 0;
+    for (size_t g = 0; g < n; g++) {
+        size_t si = m->group[g];
+        const merge_source *src = &m->src[si];
+        const sstable_unfiltered *u = src->u;
+        const size_t *map = is_static ? src->static_map : src->regular_map;
+        for (size_t i = 0; i < u->ncells; i++) {
+            size_t col = map[u->cells[i].column_index];
+            if (u->cells[i].timestamp <= dropped[col]) continue;
+            push_item(m, &count, (merge_item){col, si, &u->cells[i], NULL});
+        }
+        for (size_t i = 0; i < u->ncomplex_deletions; i++) {
+            size_t col = map[u->complex_deletions[i].column_index];
+            if (u->complex_deletions[i].deletion.marked_for_delete_at <= dropped[col]) continue;
+            push_item(m, &count, (merge_item){col, si, NULL, &u->complex_deletions[i].deletion});
+        }
+    }
+    order_ctx o = {m, is_static ? m->header.statics : m->header.regulars};
+    qsort_r(m->items, count, sizeof *m->items, item_order, &o);
+    return count;
+}
+
+/* ---- Output ---------------------------------------------------------------- */
+
+static void emit_cell(merge *m, const sstable_cell *c, size_t col, int is_static) {
+    if (m->out.ncells == m->cells_cap) {
+        m->cells_cap = m->cells_cap ? 2 * m->cells_cap : 32;
+        m->cells = xrealloc(m->cells, m->cells_cap * sizeof *m->cells);
+    }
+    sstable_cell *o = &m->cells[m->out.ncells++];
+    *o = *c;
+    o->column = is_static ? &m->header.statics[col] : &m->header.regulars[col];
+    o->column_index = col;
+    o->is_static = is_static;
+}
+
+static void emit_complex_deletion(merge *m, size_t col, sstable_deletion d) {
+    if (m->out.ncomplex_deletions == m->cdels_cap) {
+        m->cdels_cap = m->cdels_cap ? 2 * m->cdels_cap : 8;
+        m->cdels = xrealloc(m->cdels, m->cdels_cap * sizeof *m->cdels);
+    }
+    m->cdels[m->out.ncomplex_deletions++] = (sstable_complex_deletion){col, d};
+}
+
+/* Reconciles the versions items[from..to) of one cell that `deletion`
+ * does not shadow, and emits the winner. */
+static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion *deletion, int is_static,
+                        sstable_cell *scratch) {
+    const sstable_cell *win = NULL;
+    size_t col = m->items[from].column;
+    const sstable_column *column = is_static ? &m->header.statics[col] : &m->header.regulars[col];
+    int counter = column->type->kind == SSTABLE_T_COUNTER;
+    for (size_t i = from; i < to; i++) {
+        const sstable_cell *c = m->items[i].cell;
+        if (c->timestamp <= deletion->marked_for_delete_at) continue;
+        if (!win) win = c;
+        else if (counter) {
+            sstable_cell *next = scratch == win ? scratch + 1 : scratch;
+            win = reconcile_counter(m, win, c, next);
+        } else win = reconcile_regular(win, c);
+    }
+    if (win) emit_cell(m, win, col, is_static);
+}
+
+static int same_cell(const merge *m, const merge_item *a, const merge_item *b, const sstable_column *columns) {
+    if (a->column != b->column || !a->cell || !b->cell) return 0;
+    if (!a->cell->path.p && !b->cell->path.p) return 1;
+    return compare_paths(m, columns[a->column].type, &a->cell->path, &b->cell->path) == 0;
+}
+
+/* Emits one column's surviving cells; items[from..to) are that column's. */
+static void reduce_column(merge *m, size_t from, size_t to, sstable_deletion active, int is_static) {
+    const sstable_column *columns = is_static ? m->header.statics : m->header.regulars;
+    size_t col = m->items[from].column;
+    sstable_cell scratch[2];
+    sstable_deletion complex = LIVE;
+    size_t i = from;
+    for (; i < to && !m->items[i].cell; i++)
+        if (merge_deletion_supersedes(m->items[i].complex_deletion, &complex)) complex = *m->items[i].complex_deletion;
+    if (merge_deletion_supersedes(&complex, &active)) {
+        emit_complex_deletion(m, col, complex);
+        active = complex;
+    }
+    while (i < to) {
+        size_t j = i + 1;
+        while (j < to && same_cell(m, &m->items[i], &m->items[j], columns)) j++;
+        reduce_cell(m, i, j, &active, is_static, scratch);
+        i = j;
+    }
+}
+
+int merge_rows(merge *m, size_t n, sstable_deletion active) {
+    const sstable_unfiltered *first = m->src[m->group[0]].u;
+    int is_static = first->kind == SSTABLE_STATIC_ROW;
+    liveness live = {0, INT64_MIN, 0, INT64_MAX};
+    sstable_deletion row_deletion = LIVE;
+    int shadowable = 0;
+    m->ncounters = 0;
+    for (size_t g = 0; g < n; g++) {
+        const sstable_unfiltered *u = m->src[m->group[g]].u;
+        liveness l = {u->has_liveness, u->has_liveness ? u->timestamp : INT64_MIN, u->has_liveness ? u->ttl : 0,
+                      u->has_liveness ? u->local_expiration : INT64_MAX};
+        if (l.present && liveness_supersedes(&l, &live)) live = l;
+        if (merge_deletion_supersedes(&u->row_deletion, &row_deletion))
+            row_deletion = u->row_deletion, shadowable = u->shadowable;
+    }
+    if (shadowable && live.present && live.timestamp > row_deletion.marked_for_delete_at) row_deletion = LIVE;
+    if (merge_deletion_supersedes(&row_deletion, &active)) active = row_deletion;
+    else row_deletion = LIVE, shadowable = 0;
+    if (live.present && live.timestamp <= active.marked_for_delete_at) live = (liveness){0, INT64_MIN, 0, INT64_MAX};
+
+    m->out = (sstable_unfiltered){0};
+    size_t count = gather(m, n, is_static);
+    for (size_t i = 0; i < count;) {
+        size_t j = i + 1;
+        while (j < count && m->items[j].column == m->items[i].column) j++;
+        reduce_column(m, i, j, active, is_static);
+        i = j;
+    }
+    if (!live.present && row_deletion.marked_for_delete_at == INT64_MIN && !m->out.ncells &&
+        !m->out.ncomplex_deletions)
+        return 0;
+    m->out.kind = first->kind;
+    m->out.bound_kind = first->bound_kind;
+    m->out.nclustering = first->nclustering;
+    m->out.clustering = first->clustering;
+    m->out.has_liveness = live.present;
+    m->out.timestamp = live.present ? live.timestamp : 0;
+    m->out.ttl = live.ttl;
+    m->out.local_expiration = live.local_expiration;
+    m->out.row_deletion = row_deletion;
+    m->out.shadowable = shadowable;
+    m->out.cells = m->cells;
+    m->out.complex_deletions = m->cdels;
+    m->out.deletion = LIVE;
+    m->out.end_deletion = LIVE;
+    return 1;
+}

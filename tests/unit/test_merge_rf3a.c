@@ -1,0 +1,217 @@
+/* test_merge_rf3a.c - the merge against what Cassandra returned.
+ *
+ * The rf3-a corpus holds the SSTables of three diverged replicas at two
+ * versions and, for each table, the rows Cassandra answered at CONSISTENCY
+ * ALL right after each snapshot (expected/<ver>/<table>.jsonl).  For each
+ * version and table, node1+node2+node3's SSTables are merged, the CQL view
+ * at the table's export start is derived, and it must hold exactly the
+ * same primary keys with the same values and write times, and TTLs within
+ * the export's few seconds.  The schema (key names, dropped columns) comes
+ * from the nodes' own system_schema SSTables. */
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/merge/merge.h"
+
+#define CORPUS "../shared/corpus/cluster/rf3-a"
+#define TTL_SLACK 5
+
+static const char *version_dir(const char *ver) { return strcmp(ver, "v1") ? CORPUS "/v2" : CORPUS; }
+
+/* node1..3's Data.db files of app.<table> (not the index's hidden directory). */
+static size_t table_paths(const char *ver, const char *table, char ***paths) {
+    size_t n = 0, tl = strlen(table);
+    *paths = NULL;
+    for (int node = 1; node <= 3; node++) {
+        char *app = xasprintf("%s/node%d/app", version_dir(ver), node);
+        DIR *d = opendir(app);
+        assert_non_null(d);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strncmp(e->d_name, table, tl) || e->d_name[tl] != '-') continue;
+            char *tdir = xasprintf("%s/%s", app, e->d_name);
+            DIR *td = opendir(tdir);
+            struct dirent *f;
+            while (td && (f = readdir(td))) {
+                size_t fl = strlen(f->d_name);
+                if (fl < 8 || strcmp(f->d_name + fl - 8, "-Data.db")) continue;
+                *paths = xrealloc(*paths, (n + 1) * sizeof **paths);
+                (*paths)[n++] = xasprintf("%s/%s", tdir, f->d_name);
+            }
+            if (td) closedir(td);
+            free(tdir);
+        }
+        closedir(d);
+        free(app);
+    }
+    return n;
+}
+
+static merge_schema *read_schema(const char *ver) {
+    char *dirs[3];
+    for (int i = 0; i < 3; i++) dirs[i] = xasprintf("%s/node%d/system_schema", version_dir(ver), i + 1);
+    merge_schema *s;
+    strata_err e = merge_schema_read((const char *const *)dirs, 3, "app", &s);
+    if (e) fail_msg("schema %s: %s", ver, strata_errmsg());
+    for (int i = 0; i < 3; i++) free(dirs[i]);
+    return s;
+}
+
+static int64_t export_start(const char *ver, const char *table) {
+    char *path = xasprintf(CORPUS "/expected/%s/_meta.json", ver);
+    json_error_t err;
+    json_t *meta = json_load_file(path, 0, &err);
+    assert_non_null(meta);
+    json_t *t = json_object_get(json_object_get(json_object_get(meta, "tables"), table), "export_start_epoch_s");
+    assert_true(json_is_integer(t));
+    int64_t s = json_integer_value(t);
+    json_decref(meta);
+    free(path);
+    return s;
+}
+
+/* A row's primary key as one string. */
+static char *row_key(const merge_table *t, json_t *row) {
+    strata_buf b;
+    strata_buf_init(&b);
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        if (strcmp(t->columns[i].kind, "partition_key") && strcmp(t->columns[i].kind, "clustering")) continue;
+        char *s = json_dumps(json_object_get(row, t->columns[i].name), JSON_ENCODE_ANY | JSON_COMPACT);
+        strata_buf_put(&b, s ? s : "?", strlen(s ? s : "?"));
+        strata_buf_put(&b, "|", 1);
+        free(s);
+    }
+    strata_buf_put(&b, "", 1);
+    return (char *)b.data;
+}
+
+/* Every field of expected must match: ttl() within TTL_SLACK. Returns the
+ * first differing field or NULL. */
+static const char *row_diff(json_t *want, json_t *got) {
+    const char *k;
+    json_t *w;
+    json_object_foreach(want, k, w) {
+        json_t *g = json_object_get(got, k);
+        if (!g) return k;
+        if (!strncmp(k, "ttl(", 4) && json_is_integer(w) && json_is_integer(g)) {
+            json_int_t d = json_integer_value(w) - json_integer_value(g);
+            if (d > TTL_SLACK || d < -TTL_SLACK) return k;
+        } else if (!json_equal(w, g)) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static void print_diff(const char *what, json_t *want, json_t *got) {
+    char *a = want ? json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *b = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    fprintf(stderr, "  %s\n    expected %s\n    merged   %s\n", what, a ? a : "-", b ? b : "-");
+    free(a), free(b);
+}
+
+/* Merges, views and compares one table of one version; prints how many
+ * expected rows match exactly and the first differences. */
+static void check_table(const char *ver, const char *table) {
+    merge_schema *schema = read_schema(ver);
+    const merge_table *t = merge_schema_table(schema, table);
+    assert_non_null(t);
+    char **paths;
+    size_t npaths = table_paths(ver, table, &paths);
+    assert_true(npaths >= 3);
+    merge *m;
+    if (merge_open((const char *const *)paths, npaths, t, &m)) fail_msg("merge_open: %s", strata_errmsg());
+    merge_view *v;
+    assert_int_equal(merge_view_open(m, t, export_start(ver, table), &v), STRATA_OK);
+
+    json_t *got = json_object();
+    json_t *row;
+    strata_err e;
+    while (!(e = merge_view_next(v, &row)) && row) {
+        char *k = row_key(t, row);
+        json_object_set_new(got, k, row);
+        free(k);
+    }
+    if (e) fail_msg("%s %s: %s", ver, table, strata_errmsg());
+
+    char *epath = xasprintf(CORPUS "/expected/%s/%s.jsonl", ver, table);
+    FILE *f = fopen(epath, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0, nwant = 0, matched = 0, shown = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t err;
+        json_t *want = json_loads(line, 0, &err);
+        assert_non_null(want);
+        nwant++;
+        char *k = row_key(t, want);
+        json_t *g = json_object_get(got, k);
+        const char *field = g ? row_diff(want, g) : "(row missing)";
+        if (!field) matched++;
+        else if (shown++ < 5) print_diff(field, want, g);
+        if (g) json_object_del(got, k);
+        free(k);
+        json_decref(want);
+    }
+    const char *k;
+    json_t *extra;
+    json_object_foreach(got, k, extra) if (shown++ < 10) print_diff("(row not expected)", NULL, extra);
+    size_t nextra = json_object_size(got);
+    printf("merge %s %-12s %zu of %zu rows match, %zu extra (%zu SSTables)\n", ver, table, matched, nwant, nextra,
+           npaths);
+    free(line);
+    fclose(f);
+    free(epath);
+    json_decref(got);
+    merge_view_close(v);
+    merge_close(m);
+    for (size_t i = 0; i < npaths; i++) free(paths[i]);
+    free(paths);
+    merge_schema_free(schema);
+    assert_int_equal(matched, nwant);
+    assert_int_equal(nextra, 0);
+}
+
+static void test_schema(void **state) {
+    (void)state;
+    merge_schema *s = read_schema("v1");
+    const merge_table *users = merge_schema_table(s, "users");
+    assert_non_null(users);
+    assert_string_equal(users->columns[0].name, "id");
+    assert_string_equal(users->columns[0].kind, "partition_key");
+    int dropped = 0;
+    for (size_t i = 0; i < users->ndropped; i++)
+        if (!strcmp(users->dropped[i].name, "legacy_code")) dropped = users->dropped[i].dropped_time > 0;
+    assert_true(dropped);
+    const merge_table *readings = merge_schema_table(s, "readings");
+    assert_non_null(readings);
+    assert_string_equal(readings->columns[1].name, "day");
+    assert_string_equal(readings->columns[2].name, "ts");
+    merge_schema_free(s);
+}
+
+static void test_v1_users(void **state) { (void)state, check_table("v1", "users"); }
+static void test_v1_readings(void **state) { (void)state, check_table("v1", "readings"); }
+static void test_v1_events(void **state) { (void)state, check_table("v1", "events"); }
+static void test_v1_page_counts(void **state) { (void)state, check_table("v1", "page_counts"); }
+static void test_v2_users(void **state) { (void)state, check_table("v2", "users"); }
+static void test_v2_readings(void **state) { (void)state, check_table("v2", "readings"); }
+static void test_v2_events(void **state) { (void)state, check_table("v2", "events"); }
+static void test_v2_page_counts(void **state) { (void)state, check_table("v2", "page_counts"); }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schema),         cmocka_unit_test(test_v1_users),
+        cmocka_unit_test(test_v1_readings),    cmocka_unit_test(test_v1_events),
+        cmocka_unit_test(test_v1_page_counts), cmocka_unit_test(test_v2_users),
+        cmocka_unit_test(test_v2_readings),    cmocka_unit_test(test_v2_events),
+        cmocka_unit_test(test_v2_page_counts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
