@@ -196,6 +196,112 @@ static void test_schema(void **state) {
     merge_schema_free(s);
 }
 
+/* Cells of column `name` with timestamps at or before `before`. */
+static size_t count_cells(const sstable_unfiltered *u, const char *name, int64_t before) {
+    size_t n = 0;
+    for (size_t i = 0; i < u->ncells; i++)
+        n += !strcmp(u->cells[i].column->name, name) && u->cells[i].timestamp <= before;
+    return n;
+}
+
+static int64_t drop_time(const merge_table *t, const char *name) {
+    for (size_t i = 0; i < t->ndropped; i++)
+        if (!strcmp(t->dropped[i].name, name)) return t->dropped[i].dropped_time;
+    return INT64_MIN;
+}
+
+/* The merged stream itself: partitions and unfiltereds strictly ordered,
+ * range tombstone markers alternating open and close, nothing left open at
+ * a partition's end, no cell of a dropped column from before the drop
+ * although the inputs hold some, and the united header knows columns some
+ * inputs lack. */
+static void check_stream(const char *ver, const char *table, const char *dropped) {
+    merge_schema *schema = read_schema(ver);
+    const merge_table *t = merge_schema_table(schema, table);
+    char **paths;
+    size_t npaths = table_paths(ver, table, &paths);
+    int64_t dtime = dropped ? drop_time(t, dropped) : INT64_MIN;
+    size_t in_dropped = 0, out_dropped = 0, partitions = 0, markers = 0;
+    for (size_t i = 0; dropped && i < npaths; i++) {
+        sstable *s;
+        assert_int_equal(sstable_open(paths[i], &s), STRATA_OK);
+        const sstable_partition *p;
+        const sstable_unfiltered *u;
+        while (sstable_next_partition(s, &p) == STRATA_OK && p)
+            while (sstable_next_unfiltered(s, &u) == STRATA_OK && u) in_dropped += count_cells(u, dropped, dtime);
+        sstable_close(s);
+    }
+    merge *m;
+    assert_int_equal(merge_open((const char *const *)paths, npaths, t, &m), STRATA_OK);
+    const sstable_header *h = merge_get_header(m);
+    sstable *first;
+    assert_int_equal(sstable_open(paths[0], &first), STRATA_OK);
+    strata_buf prev_key, prev_clust;
+    strata_buf_init(&prev_key), strata_buf_init(&prev_clust);
+    const sstable_partition *p;
+    while (merge_next_partition(m, &p) == STRATA_OK && p) {
+        if (partitions++ && sstable_key_compare(first, prev_key.data, prev_key.len, p->key, p->key_len) >= 0)
+            fail_msg("%s %s: partition %zu out of order", ver, table, partitions);
+        prev_key.len = 0;
+        strata_buf_put(&prev_key, p->key, p->key_len);
+        const sstable_unfiltered *u, *prev = NULL;
+        sstable_value pv[8];
+        sstable_bound_kind pk = SSTABLE_CLUSTERING;
+        size_t pn = 0;
+        int open = 0;
+        strata_err e;
+        while (!(e = merge_next_unfiltered(m, &u)) && u) {
+            if (prev && u->kind != SSTABLE_STATIC_ROW &&
+                sstable_clustering_compare(h, pv, pn, pk, u->clustering, u->nclustering, u->bound_kind) >= 0)
+                fail_msg("%s %s: unfiltered out of order in partition %zu", ver, table, partitions);
+            if (u->kind == SSTABLE_RT_BOUND) {
+                int opens = u->bound_kind == SSTABLE_INCL_START_BOUND || u->bound_kind == SSTABLE_EXCL_START_BOUND;
+                assert_int_equal(opens, !open);
+                open = opens, markers++;
+            } else if (u->kind == SSTABLE_RT_BOUNDARY) {
+                assert_true(open);
+                markers++;
+            }
+            if (dropped) out_dropped += count_cells(u, dropped, dtime);
+            prev_clust.len = 0;
+            for (size_t i = 0; i < u->nclustering; i++)
+                if (u->clustering[i].p) strata_buf_put(&prev_clust, u->clustering[i].p, u->clustering[i].len);
+            size_t off = 0;
+            pn = u->nclustering < 8 ? u->nclustering : 8, pk = u->bound_kind;
+            for (size_t i = 0; i < pn; i++) {
+                pv[i].len = u->clustering[i].len;
+                pv[i].p = u->clustering[i].p ? prev_clust.data + off : NULL;
+                off += u->clustering[i].p ? u->clustering[i].len : 0;
+            }
+            prev = u;
+        }
+        assert_int_equal(e, STRATA_OK);
+        assert_false(open);
+    }
+    printf("merge %s %-12s %zu partitions, %zu markers, %zu of %zu %s cells from before its drop left\n", ver, table,
+           partitions, markers, out_dropped, in_dropped, dropped ? dropped : "-");
+    if (dropped) {
+        assert_true(in_dropped > 0);
+        assert_int_equal(out_dropped, 0);
+        int has_nickname = 0;
+        for (size_t i = 0; i < h->nregular; i++) has_nickname |= !strcmp(h->regulars[i].name, "nickname");
+        assert_true(has_nickname);
+    }
+    strata_buf_free(&prev_key), strata_buf_free(&prev_clust);
+    sstable_close(first);
+    merge_close(m);
+    for (size_t i = 0; i < npaths; i++) free(paths[i]);
+    free(paths);
+    merge_schema_free(schema);
+}
+
+static void test_stream(void **state) {
+    (void)state;
+    check_stream("v1", "users", "legacy_code");
+    check_stream("v2", "readings", NULL);
+    check_stream("v2", "events", NULL);
+}
+
 static void test_v1_users(void **state) { (void)state, check_table("v1", "users"); }
 static void test_v1_readings(void **state) { (void)state, check_table("v1", "readings"); }
 static void test_v1_events(void **state) { (void)state, check_table("v1", "events"); }
@@ -207,7 +313,8 @@ static void test_v2_page_counts(void **state) { (void)state, check_table("v2", "
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_schema),         cmocka_unit_test(test_v1_users),
+        cmocka_unit_test(test_schema),         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_v1_users),
         cmocka_unit_test(test_v1_readings),    cmocka_unit_test(test_v1_events),
         cmocka_unit_test(test_v1_page_counts), cmocka_unit_test(test_v2_users),
         cmocka_unit_test(test_v2_readings),    cmocka_unit_test(test_v2_events),
