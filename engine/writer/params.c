@@ -9,6 +9,7 @@
 #include "engine/writer/writer_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 
 struct sstable_writer_owned {
@@ -93,20 +94,33 @@ static void read_position(cursor *c, sstable_writer_position *p) {
     p->position = (int32_t)be(c, 4);
 }
 
-/* Walks the pre-oa stats component up to its commit log fields. */
+/* Walks the pre-oa stats component up to its commit log fields, noting
+ * the histogram sizes and the early 3.0 histogram habits on the way (the
+ * release that wrote an SSTable is not recorded; these are what tells). */
 static void parse_commitlog(cursor *c, const wr_version *v, sstable_writer_params *p, struct sstable_writer_owned *o) {
     int na = v->na;
+    uint64_t sums[2] = {0, 0};
     for (int h = 0; h < 2; h++) {
         uint32_t n = (uint32_t)be(c, 4);
         if (h == 0) p->partition_size_buckets = (int)n - 1;
         else p->cell_count_buckets = (int)n - 1;
-        take(c, (uint64_t)n * 16);
+        for (uint32_t i = 0; i < n && !c->failed; i++) {
+            be(c, 8);
+            sums[h] += be(c, 8);
+        }
     }
+    p->doubled_cell_counts = sums[0] && sums[1] == 2 * sums[0];
     read_position(c, &p->commitlog_upper);
     if (v->oa) return; /* its later fields moved; only the bounds above are kept */
     take(c, 8 + 8 + 4 + 4 + 4 + 4 + 8);
     be(c, 4);
-    take(c, be(c, 4) * 16);
+    for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) {
+        uint64_t bits = be(c, 8);
+        double point;
+        memcpy(&point, &bits, sizeof point);
+        if (fmod(point, 60.0) != 0.0) p->exact_drop_times = 1; /* later releases round to minutes */
+        be(c, 8);
+    }
     take(c, 4 + 8);
     for (int l = 0; l < 2; l++)
         for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) take(c, be(c, 2));

@@ -46,6 +46,7 @@ typedef struct {
 
 struct wr_stats {
     column_range *ranges;
+    int doubled_cell_counts;
     const sstable_header *h;
     wr_version v;
     histogram sizes, cells;
@@ -98,9 +99,10 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     wr_stats *s = xcalloc(1, sizeof *s);
     s->h = p->header;
     s->v = *v;
+    s->doubled_cell_counts = p->doubled_cell_counts;
     histogram_init(&s->sizes, p->partition_size_buckets, 150);
     histogram_init(&s->cells, p->cell_count_buckets, 118);
-    s->tombstones = wr_tombhist_new();
+    s->tombstones = wr_tombhist_new(p->exact_drop_times);
     s->hll = wr_hll_new();
     if (!strcmp(v->name, "mc")) {
         s->ranges = xcalloc(s->h->nclustering ? s->h->nclustering : 1, sizeof *s->ranges);
@@ -129,7 +131,7 @@ static void track_ldt(wr_stats *s, int64_t ldt64) {
     if (!s->ldt_set || ldt < s->min_ldt) s->min_ldt = ldt;
     if (!s->ldt_set || ldt > s->max_ldt) s->max_ldt = ldt;
     s->ldt_set = 1;
-    if (ldt != INT32_MAX) wr_tombhist_update(s->tombstones, ldt);
+    wr_tombhist_update(s->tombstones, ldt);
 }
 
 static void track_ttl(wr_stats *s, int32_t ttl) {
@@ -271,6 +273,7 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
 
 void wr_stats_end_partition(wr_stats *s, uint64_t size) {
     histogram_add(&s->cells, (int64_t)s->partition_cells);
+    if (s->doubled_cell_counts) histogram_add(&s->cells, (int64_t)s->partition_cells);
     histogram_add(&s->sizes, (int64_t)size);
 }
 

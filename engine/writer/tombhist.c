@@ -7,7 +7,12 @@
  * end, its cells are flushed in table order into at most 100 sorted bins,
  * merging the two closest bins into their weighted mean whenever a 101st
  * appears.  Flush order decides which bins merge, so the spool is
- * reproduced exactly. */
+ * reproduced exactly.
+ *
+ * Early 3.0 releases used StreamingHistogram instead: every deletion time,
+ * the "none" of live cells included, kept exactly in at most 100 bins of
+ * (double point, count), the closest two merged into their weighted mean
+ * whenever a bin is added past the limit. */
 #include "engine/writer/writer_int.h"
 
 #include <string.h>
@@ -18,7 +23,15 @@
 #define MAX_DELETION_TIME (INT32_MAX - 1)
 #define EMPTY INT64_MAX
 
+typedef struct {
+    double point;
+    int64_t count;
+} exact_bin;
+
 struct wr_tombhist {
+    int exact;
+    exact_bin ebins[MAX_BINS + 1];
+    size_t nebins;
     int32_t *points; /* SPOOL_CAPACITY * 2 cells, -1 when free */
     int32_t *values;
     size_t size;
@@ -38,8 +51,9 @@ static int64_t wrap(int32_t point, int64_t value) { return (int64_t)((uint64_t)(
 static int32_t bin_point(int64_t b) { return (int32_t)(b >> 32); }
 static int32_t bin_value(int64_t b) { return (int32_t)(b & 0xffffffff); }
 
-wr_tombhist *wr_tombhist_new(void) {
+wr_tombhist *wr_tombhist_new(int exact) {
     wr_tombhist *t = xcalloc(1, sizeof *t);
+    t->exact = exact;
     t->points = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->points);
     t->values = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->values);
     memset(t->points, 0xff, SPOOL_CAPACITY * 2 * sizeof *t->points);
@@ -109,15 +123,64 @@ static int spool_add(wr_tombhist *t, int32_t point) {
     return 0;
 }
 
-void wr_tombhist_update(wr_tombhist *t, int32_t ldt) {
-    int32_t point = ceil_key(ldt);
+static void add_point(wr_tombhist *t, int32_t point) {
     if (spool_add(t, point)) return;
     flush_spool(t);
     spool_add(t, point);
 }
 
+static void exact_merge_closest(wr_tombhist *t) {
+    size_t q = 0;
+    double smallest = t->ebins[1].point - t->ebins[0].point;
+    for (size_t i = 1; i + 1 < t->nebins; i++)
+        if (t->ebins[i + 1].point - t->ebins[i].point < smallest) smallest = t->ebins[i + 1].point - t->ebins[i].point, q = i;
+    exact_bin a = t->ebins[q], b = t->ebins[q + 1];
+    memmove(&t->ebins[q], &t->ebins[q + 2], (t->nebins - q - 2) * sizeof *t->ebins);
+    t->nebins -= 2;
+    exact_bin m = {(a.point * (double)a.count + b.point * (double)b.count) / (double)(a.count + b.count),
+                   a.count + b.count};
+    size_t i = 0;
+    while (i < t->nebins && t->ebins[i].point < m.point) i++;
+    if (i < t->nebins && t->ebins[i].point == m.point) {
+        t->ebins[i].count += m.count;
+        return;
+    }
+    memmove(&t->ebins[i + 1], &t->ebins[i], (t->nebins - i) * sizeof *t->ebins);
+    t->ebins[i] = m;
+    t->nebins++;
+}
+
+static void exact_add(wr_tombhist *t, double p) {
+    size_t i = 0;
+    while (i < t->nebins && t->ebins[i].point < p) i++;
+    if (i < t->nebins && t->ebins[i].point == p) {
+        t->ebins[i].count++;
+        return;
+    }
+    memmove(&t->ebins[i + 1], &t->ebins[i], (t->nebins - i) * sizeof *t->ebins);
+    t->ebins[i] = (exact_bin){p, 1};
+    t->nebins++;
+    if (t->nebins > MAX_BINS) exact_merge_closest(t);
+}
+
+void wr_tombhist_update(wr_tombhist *t, int32_t ldt) {
+    if (t->exact) exact_add(t, ldt);
+    else if (ldt != INT32_MAX) add_point(t, ceil_key(ldt));
+}
+
 void wr_tombhist_serialize(wr_tombhist *t, const wr_version *v, strata_buf *out) {
     int oa = v->oa;
+    if (t->exact) {
+        wr_u32(out, MAX_BINS);
+        wr_u32(out, (uint32_t)t->nebins);
+        for (size_t i = 0; i < t->nebins; i++) {
+            uint64_t bits;
+            memcpy(&bits, &t->ebins[i].point, sizeof bits);
+            wr_u64(out, bits);
+            wr_u64(out, (uint64_t)t->ebins[i].count);
+        }
+        return;
+    }
     flush_spool(t);
     uint32_t n = 0;
     while (n <= MAX_BINS && t->bins[n] != EMPTY) n++;

@@ -59,6 +59,10 @@ typedef struct {
                                     column_index_size); 0: 64 KiB */
     int trailing_empty_chunk;    /* end compressed Data.db with an empty chunk,
                                     as Cassandra's compaction writer does */
+    int doubled_cell_counts;     /* early 3.0 releases: each partition's cell
+                                    count entered twice in its histogram */
+    int exact_drop_times;        /* early 3.0 releases: tombstone drop times
+                                    kept unrounded, live cells' "none" too */
     int partition_size_buckets;  /* Statistics.db histogram sizes, which
                                     depend on the Cassandra release: 150 and */
     int cell_count_buckets;      /* 114 or 118 (3.x, 4.0), 155 and 118 (4.1+);

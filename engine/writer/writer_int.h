@@ -133,7 +133,10 @@ void wr_hll_serialize(wr_hll *h, strata_buf *out);
 void wr_hll_free(wr_hll *h);
 
 typedef struct wr_tombhist wr_tombhist;
-wr_tombhist *wr_tombhist_new(void);
+/* `exact`: the early 3.0 histogram, which keeps times unrounded and counts
+ * Integer.MAX_VALUE ("no deletion") too. */
+wr_tombhist *wr_tombhist_new(int exact);
+/* One local deletion or expiry time (Integer.MAX_VALUE: none). */
 void wr_tombhist_update(wr_tombhist *t, int32_t local_deletion_time);
 /* Flushes and serializes: max bin count (100 before na, else the bin
  * count), bin count, then (double, long) bins, (int, int) for oa. */
