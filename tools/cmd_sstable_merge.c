@@ -1,0 +1,150 @@
+/* cmd_sstable_merge.c - `strata sstable merge --view TIME PATH...`: what a
+ * table's SSTables from several nodes reconcile to, as CQL rows.
+ *
+ * For operators comparing replicas and for debugging the merge: the given
+ * SSTables (files, or table directories whose Data.db files are all taken)
+ * are merged as Cassandra reconciles them and the rows a client would read
+ * at TIME are printed as JSON lines shaped like SELECT JSON with
+ * writetime() and ttl().  Column names and dropped columns come from the
+ * system_schema directory next to each node's keyspace directory, found
+ * from the data-directory layout (…/<keyspace>/<table>-<id>/). */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/merge/merge.h"
+#include "tools/cli.h"
+
+static void help(void) {
+    printf("usage: strata sstable merge [--view TIME] PATH...\n"
+           "\n"
+           "PATH is an SSTable's Data.db or a table directory (…/<keyspace>/<table>-<id>)\n"
+           "of a node's data or snapshot layout; give the same table of every node.\n"
+           "The SSTables are merged with Cassandra's reconciliation rules and the CQL\n"
+           "rows visible at TIME (\"now\", seconds since the epoch, or\n"
+           "2026-11-21T23:20:00Z; default now) are printed as JSON lines with\n"
+           "writetime() and ttl() of each column.  The schema is read from the\n"
+           "system_schema directory beside each node's keyspace directory.\n");
+}
+
+static int parse_time(const char *s, int64_t *out) {
+    char *end;
+    if (!strcmp(s, "now")) return *out = strata_now_us() / 1000000, 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end) return *out = v, 0;
+    return strata_parse_iso8601(s, out);
+}
+
+typedef struct {
+    char **paths;
+    size_t npaths;
+    char **schema_dirs;
+    size_t nschema;
+    char *keyspace;
+    char *table;
+} inputs;
+
+static void add(char ***v, size_t *n, char *s) {
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*v)[i], s)) return free(s);
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = s;
+}
+
+/* Notes the keyspace, table and system_schema directory of table
+ * directory `dir`; fails when it names another table than earlier ones. */
+static strata_err note_table(inputs *in, const char *dir) {
+    char *copy = xstrdup(dir), *tdir = xstrdup(basename(copy));
+    char *dash = strrchr(tdir, '-');
+    char *ksdir = xstrdup(dirname(copy));
+    char *c2 = xstrdup(ksdir), *ks = xstrdup(basename(c2));
+    char *node = xstrdup(dirname(ksdir));
+    if (dash) *dash = 0;
+    strata_err e = STRATA_OK;
+    if (!dash) e = strata_fail(STRATA_EINVAL, "%s: not a <table>-<id> directory", dir);
+    else if (in->table && (strcmp(in->table, tdir) || strcmp(in->keyspace, ks)))
+        e = strata_fail(STRATA_EINVAL, "%s: another table than %s.%s", dir, in->keyspace, in->table);
+    if (!e && !in->table) in->table = xstrdup(tdir), in->keyspace = xstrdup(ks);
+    if (!e) add(&in->schema_dirs, &in->nschema, xasprintf("%s/system_schema", node));
+    free(copy), free(tdir), free(ksdir), free(c2), free(ks), free(node);
+    return e;
+}
+
+static strata_err collect(inputs *in, const char *arg) {
+    struct stat st;
+    if (stat(arg, &st)) return strata_fail_errno(STRATA_ENOENT, errno, "%s", arg);
+    if (!S_ISDIR(st.st_mode)) {
+        char *copy = xstrdup(arg);
+        strata_err e = note_table(in, dirname(copy));
+        free(copy);
+        if (!e) add(&in->paths, &in->npaths, xstrdup(arg));
+        return e;
+    }
+    char *dir = xstrdup(arg);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dir[--dl] = 0;
+    strata_err e = note_table(in, dir);
+    DIR *d = e ? NULL : opendir(dir);
+    struct dirent *f;
+    while (d && (f = readdir(d))) {
+        size_t fl = strlen(f->d_name);
+        if (fl >= 8 && !strcmp(f->d_name + fl - 8, "-Data.db")) add(&in->paths, &in->npaths, xasprintf("%s/%s", dir, f->d_name));
+    }
+    if (d) closedir(d);
+    free(dir);
+    return e;
+}
+
+static void inputs_free(inputs *in) {
+    for (size_t i = 0; i < in->npaths; i++) free(in->paths[i]);
+    for (size_t i = 0; i < in->nschema; i++) free(in->schema_dirs[i]);
+    free(in->paths), free(in->schema_dirs), free(in->keyspace), free(in->table);
+}
+
+static strata_err print_view(const inputs *in, int64_t now) {
+    merge_schema *schema;
+    strata_err e = merge_schema_read((const char *const *)in->schema_dirs, in->nschema, in->keyspace, &schema);
+    if (e) return e;
+    const merge_table *t = merge_schema_table(schema, in->table);
+    merge *m = NULL;
+    merge_view *v = NULL;
+    if (!t) e = strata_fail(STRATA_ENOENT, "table %s.%s: not in system_schema", in->keyspace, in->table);
+    if (!e) e = merge_open((const char *const *)in->paths, in->npaths, t, &m);
+    if (!e) e = merge_view_open(m, t, now, &v);
+    json_t *row;
+    while (!e && !(e = merge_view_next(v, &row)) && row) {
+        char *s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s) puts(s);
+        free(s);
+        json_decref(row);
+    }
+    merge_view_close(v);
+    merge_close(m);
+    merge_schema_free(schema);
+    return e;
+}
+
+int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
+    (void)g;
+    static const struct option opts[] = {
+        {"view", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int64_t now = strata_now_us() / 1000000;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
+        if (c == 'h') return help(), CLI_EXIT_OK;
+        if (c != 'v') return cli_bad_option("sstable merge", argv);
+        if (parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+    }
+    if (optind >= argc) return cli_usage_error("sstable merge", "expected at least one PATH");
+    inputs in = {0};
+    strata_err e = STRATA_OK;
+    for (int i = optind; i < argc && !e; i++) e = collect(&in, argv[i]);
+    if (!e && !in.npaths) e = strata_fail(STRATA_ENOENT, "no SSTables in the given paths");
+    if (!e) e = print_view(&in, now);
+    inputs_free(&in);
+    return e ? cli_fail() : CLI_EXIT_OK;
+}
