@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "engine/merge/merge.h"
+#include "engine/writer/writer.h"
 
 #define CORPUS "../shared/corpus/cluster/rf3-a"
 #define TTL_SLACK 5
@@ -116,15 +117,69 @@ static void print_diff(const char *what, json_t *want, json_t *got) {
     free(a), free(b);
 }
 
+/* Writes the merge of paths[0..n) as one SSTable in a new temporary
+ * directory, replaces paths with it and returns the directory. */
+static char *write_merged(char ***paths, size_t *npaths, const merge_table *t) {
+    merge *m;
+    assert_int_equal(merge_open((const char *const *)*paths, *npaths, t, &m), STRATA_OK);
+    char tmpl[] = "/tmp/strata-merge-XXXXXX";
+    char *dir = xstrdup(mkdtemp(tmpl));
+    sstable_writer_params wp = {0};
+    wp.dir = dir;
+    memcpy(wp.version, "nb", 3);
+    wp.generation = 1;
+    wp.header = merge_get_header(m);
+    wp.compressor = "LZ4Compressor";
+    wp.expected_keys = 2000;
+    sstable_writer *w;
+    if (sstable_writer_open(&wp, &w)) fail_msg("writer: %s", strata_errmsg());
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    strata_err e;
+    while (!(e = merge_next_partition(m, &p)) && p) {
+        if ((e = sstable_writer_begin_partition(w, p->key, p->key_len, &p->deletion))) break;
+        while (!(e = merge_next_unfiltered(m, &u)) && u)
+            if ((e = sstable_writer_add_unfiltered(w, u))) break;
+        if (e || (e = sstable_writer_end_partition(w))) break;
+    }
+    if (e) {
+        sstable_writer_abort(w);
+        fail_msg("writing the merge: %s", strata_errmsg());
+    }
+    if (sstable_writer_finish(w)) fail_msg("writer finish: %s", strata_errmsg());
+    merge_close(m);
+    for (size_t i = 0; i < *npaths; i++) free((*paths)[i]);
+    (*paths)[0] = xasprintf("%s/nb-1-big-Data.db", dir);
+    *npaths = 1;
+    return dir;
+}
+
+static void remove_dir(char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *f;
+    while (d && (f = readdir(d))) {
+        if (f->d_name[0] == '.') continue;
+        char *p = xasprintf("%s/%s", dir, f->d_name);
+        remove(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    remove(dir);
+    free(dir);
+}
+
 /* Merges, views and compares one table of one version; prints how many
- * expected rows match exactly and the first differences. */
-static void check_table(const char *ver, const char *table) {
+ * expected rows match exactly and the first differences.  With
+ * `rewritten`, the merge is first written as one SSTable by the writer and
+ * the view is taken from that SSTable alone. */
+static void check_table(const char *ver, const char *table, int rewritten) {
     merge_schema *schema = read_schema(ver);
     const merge_table *t = merge_schema_table(schema, table);
     assert_non_null(t);
     char **paths;
     size_t npaths = table_paths(ver, table, &paths);
     assert_true(npaths >= 3);
+    char *tmpdir = rewritten ? write_merged(&paths, &npaths, t) : NULL;
     merge *m;
     if (merge_open((const char *const *)paths, npaths, t, &m)) fail_msg("merge_open: %s", strata_errmsg());
     merge_view *v;
@@ -163,8 +218,8 @@ static void check_table(const char *ver, const char *table) {
     json_t *extra;
     json_object_foreach(got, k, extra) if (shown++ < 10) print_diff("(row not expected)", NULL, extra);
     size_t nextra = json_object_size(got);
-    printf("merge %s %-12s %zu of %zu rows match, %zu extra (%zu SSTables)\n", ver, table, matched, nwant, nextra,
-           npaths);
+    printf("merge %s %-12s %zu of %zu rows match, %zu extra (%zu SSTables%s)\n", ver, table, matched, nwant, nextra,
+           npaths, rewritten ? ", merge written and read back" : "");
     free(line);
     fclose(f);
     free(epath);
@@ -173,6 +228,7 @@ static void check_table(const char *ver, const char *table) {
     merge_close(m);
     for (size_t i = 0; i < npaths; i++) free(paths[i]);
     free(paths);
+    if (tmpdir) remove_dir(tmpdir);
     merge_schema_free(schema);
     assert_int_equal(matched, nwant);
     assert_int_equal(nextra, 0);
@@ -302,14 +358,24 @@ static void test_stream(void **state) {
     check_stream("v2", "events", NULL);
 }
 
-static void test_v1_users(void **state) { (void)state, check_table("v1", "users"); }
-static void test_v1_readings(void **state) { (void)state, check_table("v1", "readings"); }
-static void test_v1_events(void **state) { (void)state, check_table("v1", "events"); }
-static void test_v1_page_counts(void **state) { (void)state, check_table("v1", "page_counts"); }
-static void test_v2_users(void **state) { (void)state, check_table("v2", "users"); }
-static void test_v2_readings(void **state) { (void)state, check_table("v2", "readings"); }
-static void test_v2_events(void **state) { (void)state, check_table("v2", "events"); }
-static void test_v2_page_counts(void **state) { (void)state, check_table("v2", "page_counts"); }
+static void test_v1_users(void **state) { (void)state, check_table("v1", "users", 0); }
+static void test_v1_readings(void **state) { (void)state, check_table("v1", "readings", 0); }
+static void test_v1_events(void **state) { (void)state, check_table("v1", "events", 0); }
+static void test_v1_page_counts(void **state) { (void)state, check_table("v1", "page_counts", 0); }
+static void test_v2_users(void **state) { (void)state, check_table("v2", "users", 0); }
+static void test_v2_readings(void **state) { (void)state, check_table("v2", "readings", 0); }
+static void test_v2_events(void **state) { (void)state, check_table("v2", "events", 0); }
+static void test_v2_page_counts(void **state) { (void)state, check_table("v2", "page_counts", 0); }
+
+/* The merged stream is what the SSTable writer takes: written as one
+ * SSTable and read back, it shows the same rows. */
+static void test_rewritten(void **state) {
+    (void)state;
+    check_table("v2", "users", 1);
+    check_table("v2", "readings", 1);
+    check_table("v2", "events", 1);
+    check_table("v2", "page_counts", 1);
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -318,7 +384,7 @@ int main(void) {
         cmocka_unit_test(test_v1_readings),    cmocka_unit_test(test_v1_events),
         cmocka_unit_test(test_v1_page_counts), cmocka_unit_test(test_v2_users),
         cmocka_unit_test(test_v2_readings),    cmocka_unit_test(test_v2_events),
-        cmocka_unit_test(test_v2_page_counts),
+        cmocka_unit_test(test_v2_page_counts), cmocka_unit_test(test_rewritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
