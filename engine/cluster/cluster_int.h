@@ -47,12 +47,19 @@ int cluster_txn_skip(const cluster_txn_state *t, const char *name);
 int cluster_txn_same(const cluster_txn_state *a, const cluster_txn_state *b);
 void cluster_txn_free(cluster_txn_state *t);
 
+/* Prefix of the name a snapshot directory has while strata makes it. */
+#define CLUSTER_SNAPSHOT_TEMP ".strata-new+"
+
+/* The temporary name, naming this process, for the snapshot `tag`. */
+char *cluster_owner_temp_name(const char *tag);
+
 /* Writes the owner file of this process into `dir`; 0 or an errno value. */
 int cluster_owner_write(const char *dir);
 
-/* 1 when `dir` holds an owner file naming a process of this host that has
- * ended, 0 otherwise (no owner file, alive, or another host's). */
-int cluster_owner_is_stale(const char *dir);
+/* 1 when the entry `name` of a snapshots/ directory `parent` is a snapshot
+ * (or temporary one) of a process of this host that has ended; 0 when it
+ * has no owner, a live one, or another host's. */
+int cluster_owner_is_stale(const char *parent, const char *name);
 
 /* Appends the table directories of `data_dir` that `filter` selects.  A
  * missing or unreadable data directory (or keyspace directory) fails with

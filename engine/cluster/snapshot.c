@@ -70,24 +70,41 @@ static void push(char ***v, size_t *n, char *s) {
     (*v)[(*n)++] = s;
 }
 
-/* Empties and removes a snapshot directory strata made: its links and
- * its index subdirectories of links, nothing deeper. */
-static int remove_snapshot_dir(const char *dir) {
+/* Empties a snapshot directory strata made of its links and its index
+ * subdirectories of links, nothing deeper, keeping the owner file. */
+static int clear_snapshot_dir(const char *dir) {
     DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : errno;
+    if (!d) return errno;
     int err = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, CLUSTER_SNAPSHOT_OWNER))
+            continue;
         char *path = xasprintf("%s/%s", dir, de->d_name);
         struct stat st;
-        int rc = lstat(path, &st);
-        if (!rc) rc = S_ISDIR(st.st_mode) ? remove_snapshot_dir(path) : (unlink(path) ? errno : 0);
+        int rc = lstat(path, &st) ? errno : 0;
+        if (!rc && S_ISDIR(st.st_mode)) {
+            rc = clear_snapshot_dir(path);
+            if (!rc && rmdir(path)) rc = errno;
+        } else if (!rc)
+            rc = unlink(path) ? errno : 0;
         if (rc && !err) err = rc;
         free(path);
     }
     closedir(d);
-    if (rmdir(dir) && !err) err = errno;
+    return err;
+}
+
+/* Removes a snapshot directory strata made.  The owner file goes last, so
+ * that a run killed halfway leaves a directory the next run still
+ * recognises as a stale one of its own. */
+static int remove_snapshot_dir(const char *dir) {
+    int err = clear_snapshot_dir(dir);
+    if (err == ENOENT) return 0;
+    char *owner = xasprintf("%s/%s", dir, CLUSTER_SNAPSHOT_OWNER);
+    if (!err && unlink(owner) && errno != ENOENT) err = errno;
+    free(owner);
+    if (!err && rmdir(dir)) err = errno;
     return err;
 }
 
@@ -166,74 +183,88 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
  * takes milliseconds; a busy table settles within a few attempts). */
 static int fill_snapshot(const char *table_dir, const char *dir, char **failed) {
     for (int attempt = 1;; attempt++) {
-        int err = cluster_owner_write(dir);
-        if (err) {
-            *failed = xstrdup(dir);
-            return err;
-        }
-        err = link_files(table_dir, dir, 1, failed);
+        int err = link_files(table_dir, dir, 1, failed);
         if (err != EAGAIN || attempt == 20) return err;
         free(*failed);
         *failed = NULL;
         struct timespec pause = {0, 20000000L * attempt};
         nanosleep(&pause, NULL);
-        if ((err = remove_snapshot_dir(dir)) || (mkdir(dir, 0755) && (err = errno))) {
+        if ((err = clear_snapshot_dir(dir))) {
             *failed = xstrdup(dir);
             return err;
         }
     }
 }
 
+/* Makes snapshots/<tag> with its owner file in, atomically: under a
+ * temporary name that names the owner, then renamed. */
+static int make_snapshot_dir(const char *parent, const char *tag, const char *dir) {
+    char *temp_name = cluster_owner_temp_name(tag);
+    char *temp = xasprintf("%s/%s", parent, temp_name);
+    free(temp_name);
+    int err = mkdir(temp, 0755) ? errno : 0;
+    if (!err && !(err = cluster_owner_write(temp)) && rename(temp, dir)) err = errno;
+    if (err) remove_snapshot_dir(temp);
+    free(temp);
+    return err;
+}
+
 /* Removes the snapshots in `parent` (a table's snapshots/) that a killed
- * strata process left behind; returns how many. */
+ * strata process left behind; returns 1 when nothing else is left in it
+ * (then it is removed with our own snapshot: an empty snapshots/ is most
+ * likely the killed run's too, and Cassandra makes it again as needed). */
 static int remove_stale(const char *parent) {
     DIR *d = opendir(parent);
     if (!d) return 0;
-    int removed = 0;
+    int others = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         char *dir = xasprintf("%s/%s", parent, de->d_name);
-        if (cluster_owner_is_stale(dir)) {
+        if (!cluster_owner_is_stale(parent, de->d_name)) {
+            others = 1;
+        } else {
             int err = remove_snapshot_dir(dir);
-            if (err)
+            if (err) {
                 strata_log(STRATA_LOG_WARN, "removing %s, left by an interrupted backup: %s", dir, strerror(err));
-            else
-                removed++;
+                others = 1;
+            }
         }
         free(dir);
     }
     closedir(d);
-    return removed;
+    return !others;
 }
 
 static strata_err link_table(cluster_snapshot *s, const cluster_table_dir *t, const char *tag, int *impossible) {
     char *parent = xasprintf("%s/snapshots", t->path);
-    if (!mkdir(parent, 0755)) {
+    char *dir = xasprintf("%s/%s", parent, tag);
+    int err = 0;
+    struct stat st;
+    if (!mkdir(parent, 0755))
         push(&s->own_parents, &s->n_own_parents, xstrdup(parent));
-    } else if (errno != EEXIST) {
-        int err = errno;
-        *impossible = links_impossible(err);
-        strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", parent);
+    else if (errno != EEXIST)
+        err = errno;
+    else if (remove_stale(parent))
+        push(&s->own_parents, &s->n_own_parents, xstrdup(parent));
+    if (!err && !lstat(dir, &st)) {
+        strata_err e = strata_fail(STRATA_EEXIST, "snapshot %s already exists", dir);
+        free(dir);
         free(parent);
         return e;
-    } else if (remove_stale(parent)) {
-        /* Most likely the killed run made snapshots/ too: remove it when empty. */
-        push(&s->own_parents, &s->n_own_parents, xstrdup(parent));
     }
-    free(parent);
-    char *dir = xasprintf("%s/snapshots/%s", t->path, tag);
-    if (mkdir(dir, 0755)) {
-        int err = errno;
+    if (!err) err = make_snapshot_dir(parent, tag, dir);
+    if (err) {
         *impossible = links_impossible(err);
-        strata_err e = err == EEXIST ? strata_fail(STRATA_EEXIST, "snapshot %s already exists", dir)
-                                     : strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", dir);
+        strata_err e = strata_fail_errno(strata_err_from_errno(err), err, "cannot create %s", dir);
         free(dir);
+        free(parent);
         return e;
     }
+    free(parent);
     push(&s->own_dirs, &s->n_own_dirs, dir);
     char *failed = NULL;
-    int err = fill_snapshot(t->path, dir, &failed);
+    err = fill_snapshot(t->path, dir, &failed);
     strata_err e = STRATA_OK;
     if (err == EAGAIN)
         e = strata_fail(STRATA_EIO, "cannot snapshot %s: flushes or compactions kept changing it; try again", failed);

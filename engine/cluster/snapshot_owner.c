@@ -6,7 +6,10 @@
  * the host, the process id and the process's start time (the pair stays
  * unique when pids are reused).  A later run removes snapshots whose owner
  * process on this host no longer exists; snapshots strata did not make
- * (nodetool's, an operator's) carry no owner file and are never touched. */
+ * (nodetool's, an operator's) carry no owner file and are never touched.
+ * The directory is made under a temporary name that itself names the
+ * owner, gets its owner file, and only then takes the tag's name, so no
+ * moment exists at which a kill leaves an ownerless directory behind. */
 #include "engine/cluster/cluster_int.h"
 
 #include <errno.h>
@@ -44,6 +47,24 @@ static void this_host(char *out, size_t n) {
     out[n - 1] = 0;
 }
 
+/* 1 when the process `pid` started at `start` on `host` has ended.
+ * Another host's process cannot be checked from here: it counts as alive. */
+static int owner_gone(const char *owner_host, long pid, long long start) {
+    char host[256];
+    this_host(host, sizeof host);
+    if (strcmp(owner_host, host) || pid == (long)getpid()) return 0;
+    return process_start(pid) != start;
+}
+
+char *cluster_owner_temp_name(const char *tag) {
+    char host[256];
+    this_host(host, sizeof host);
+    for (char *p = host; *p; p++)
+        if (*p == '+' || *p == '/') *p = '_';
+    return xasprintf("%s%ld+%lld+%s+%s", CLUSTER_SNAPSHOT_TEMP, (long)getpid(), process_start((long)getpid()), host,
+                     tag);
+}
+
 int cluster_owner_write(const char *dir) {
     char host[256], *path = xasprintf("%s/%s", dir, CLUSTER_SNAPSHOT_OWNER);
     this_host(host, sizeof host);
@@ -57,18 +78,18 @@ int cluster_owner_write(const char *dir) {
     return err;
 }
 
-int cluster_owner_is_stale(const char *dir) {
-    char *path = xasprintf("%s/%s", dir, CLUSTER_SNAPSHOT_OWNER);
+int cluster_owner_is_stale(const char *parent, const char *name) {
+    char host[256];
+    long pid;
+    long long start;
+    size_t temp_len = strlen(CLUSTER_SNAPSHOT_TEMP);
+    if (!strncmp(name, CLUSTER_SNAPSHOT_TEMP, temp_len))
+        return sscanf(name + temp_len, "%ld+%lld+%255[^+]", &pid, &start, host) == 3 && owner_gone(host, pid, start);
+    char *path = xasprintf("%s/%s/%s", parent, name, CLUSTER_SNAPSHOT_OWNER);
     FILE *f = fopen(path, "r");
     free(path);
     if (!f) return 0;
-    char owner_host[256], host[256];
-    long pid;
-    long long start;
-    int fields = fscanf(f, "%255s %ld %lld", owner_host, &pid, &start);
+    int fields = fscanf(f, "%255s %ld %lld", host, &pid, &start);
     fclose(f);
-    this_host(host, sizeof host);
-    /* Another host's process cannot be checked from here: leave it. */
-    if (fields != 3 || strcmp(owner_host, host) || pid == (long)getpid()) return 0;
-    return process_start(pid) != start;
+    return fields == 3 && owner_gone(host, pid, start);
 }

@@ -541,9 +541,10 @@ static void test_fallback_in_place(void **state) {
     free_node_copy(&n);
 }
 
-/* A snapshot whose owner process has ended (a backup killed with SIGKILL)
- * is removed by the next snapshot of the node; a live owner's, another
- * host's and the operator's own snapshots are left alone. */
+/* A snapshot whose owner process has ended (a backup killed with SIGKILL),
+ * finished or still under its temporary name, is removed by the next
+ * snapshot of the node; a live owner's, another host's and the operator's
+ * own snapshots are left alone. */
 static void test_stale_snapshot_removed(void **state) {
     (void)state;
     node_copy n = make_node_copy();
@@ -557,6 +558,7 @@ static void test_stale_snapshot_removed(void **state) {
     sh("mkdir '%s/dead' && ln '%s/../nb-8-big-Data.db' '%s/dead/' && echo '%s %d 12345' > '%s/dead/.strata-snapshot'",
        snaps, snaps, snaps, host, (int)child, snaps);
     sh("mkdir '%s/alive' && echo '%s 1 %s' > '%s/alive/.strata-snapshot'", snaps, host, pid1_start, snaps);
+    sh("mkdir '%s/.strata-new+%d+12345+%s+t0'", snaps, (int)child, host);
     sh("mkdir '%s/elsewhere' && echo 'another-host-%s %d 12345' > '%s/elsewhere/.strata-snapshot'", snaps, host,
        (int)child, snaps);
 
@@ -568,7 +570,7 @@ static void test_stale_snapshot_removed(void **state) {
     struct stat st;
     assert_int_equal(stat(dead, &st), -1);
     assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
-    char *left = sh_out("ls '%s' | tr '\\n' ' '", snaps);
+    char *left = sh_out("ls -A '%s' | tr '\\n' ' '", snaps);
     assert_string_equal(left, "alive elsewhere old ");
     char *links = sh_out("stat -c %%h '%s/../nb-8-big-Data.db'", snaps);
     assert_string_equal(links, "1");
