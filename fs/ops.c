@@ -180,7 +180,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* Entries 0 and 1 are "." and ".."; child i is entry i + 2. */
-static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, int plus) {
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)ino;
     fs_mount *m = mount_of(req);
     dir_handle *h = (dir_handle *)(uintptr_t)fi->fh;
     char *buf = xmalloc(size);
@@ -190,27 +191,15 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
         const fs_node *n = i == 0 ? h->dir : i == 1 ? (h->dir->parent ? h->dir->parent : h->dir)
                                                     : h->children[i - 2];
         const char *name = i == 0 ? "." : i == 1 ? ".." : n->name;
-        struct fuse_entry_param e;
-        entry_of(m, n, &e);
-        size_t need = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
-                           : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+        struct stat st;
+        fill_stat(m, n, &st);
+        size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)i + 1);
         if (need > size - used) break;
         used += need;
     }
     pthread_mutex_unlock(&m->lock);
     fuse_reply_buf(req, buf, used);
     free(buf);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)ino;
-    do_readdir(req, size, off, fi, 0);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                           struct fuse_file_info *fi) {
-    (void)ino;
-    do_readdir(req, size, off, fi, 1);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -283,7 +272,6 @@ const struct fuse_lowlevel_ops fs_ops = {
     .readlink = op_readlink,
     .opendir = op_opendir,
     .readdir = op_readdir,
-    .readdirplus = op_readdirplus,
     .releasedir = op_releasedir,
     .open = op_open,
     .read = op_read,
