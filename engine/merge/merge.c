@@ -174,6 +174,16 @@ static strata_err source_next_partition(merge_source *src) {
     return STRATA_OK;
 }
 
+/* DecoratedKey order.  With Murmur3 the tokens the reader computed once per
+ * partition decide, then the key bytes; other partitioners compare keys. */
+static int key_compare(const merge_source *a, const merge_source *b) {
+    if (!sstable_is_murmur3(a->s)) return sstable_key_compare(a->s, a->key.data, a->key.len, b->key.data, b->key.len);
+    if (a->token != b->token) return a->token < b->token ? -1 : 1;
+    size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
+    int c = n ? memcmp(a->key.data, b->key.data, n) : 0;
+    return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
+}
+
 strata_err merge_next_partition(merge *m, const sstable_partition **out) {
     *out = NULL;
     merge_source *min = NULL;
@@ -185,16 +195,14 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         }
         src->active = 0;
         if (src->at_end) continue;
-        if (!min || sstable_key_compare(src->s, src->key.data, src->key.len, min->key.data, min->key.len) < 0)
-            min = src;
+        if (!min || key_compare(src, min) < 0) min = src;
     }
     m->in_partition = 0;
     if (!min) return STRATA_OK;
     sstable_deletion deletion = LIVE;
     for (size_t i = 0; i < m->nsources; i++) {
         merge_source *src = &m->src[i];
-        if (src->at_end || sstable_key_compare(src->s, src->key.data, src->key.len, min->key.data, min->key.len))
-            continue;
+        if (src->at_end || key_compare(src, min)) continue;
         src->active = 1;
         if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
     }
