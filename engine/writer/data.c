@@ -31,9 +31,12 @@ enum {
     C_USE_ROW_TTL = 0x10,
 };
 
-/* A local deletion time as the 32-bit value Cassandra stores (the reader's
- * INT64_MAX "none" is Integer.MAX_VALUE). */
-static uint32_t ldt32(int64_t ldt) { return ldt == INT64_MAX ? (uint32_t)INT32_MAX : (uint32_t)ldt; }
+/* A local deletion time as the 32-bit value Cassandra stores: the reader's
+ * INT64_MAX "none" is Integer.MAX_VALUE before oa and 0xffffffff from oa. */
+static uint32_t ldt32(int oa, int64_t ldt) {
+    if (ldt == INT64_MAX) return oa ? UINT32_MAX : (uint32_t)INT32_MAX;
+    return (uint32_t)ldt;
+}
 
 void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d) {
     if (oa) {
@@ -42,10 +45,10 @@ void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d) {
             return;
         }
         wr_u64(b, (uint64_t)d->marked_for_delete_at);
-        wr_u32(b, ldt32(d->local_deletion_time));
+        wr_u32(b, ldt32(oa, d->local_deletion_time));
         return;
     }
-    wr_u32(b, ldt32(d->local_deletion_time));
+    wr_u32(b, ldt32(oa, d->local_deletion_time));
     wr_u64(b, (uint64_t)d->marked_for_delete_at);
 }
 
@@ -56,7 +59,7 @@ static void put_timestamp(const wr_serializer *s, strata_buf *b, int64_t ts) {
 /* Before oa the delta is a Java int widened to long (sign-extended); from
  * oa deletion times are unsigned and the delta is taken as unsigned too. */
 static void put_ldt(const wr_serializer *s, strata_buf *b, int64_t ldt) {
-    uint32_t delta = ldt32(ldt) - (uint32_t)s->h->min_local_deletion_time;
+    uint32_t delta = ldt32(s->oa, ldt) - (uint32_t)s->h->min_local_deletion_time;
     wr_uvint(b, s->oa ? (uint64_t)delta : (uint64_t)(int64_t)(int32_t)delta);
 }
 

@@ -94,76 +94,6 @@ static void read_position(cursor *c, sstable_writer_position *p) {
     p->position = (int32_t)be(c, 4);
 }
 
-/* Walks the pre-oa stats component up to its commit log fields, noting
- * the histogram sizes and the early 3.0 histogram habits on the way (the
- * release that wrote an SSTable is not recorded; these are what tells). */
-static void parse_commitlog(cursor *c, const wr_version *v, sstable_writer_params *p, struct sstable_writer_owned *o) {
-    int na = v->na;
-    uint64_t sums[2] = {0, 0};
-    for (int h = 0; h < 2; h++) {
-        uint32_t n = (uint32_t)be(c, 4);
-        if (h == 0) p->partition_size_buckets = (int)n - 1;
-        else p->cell_count_buckets = (int)n - 1;
-        for (uint32_t i = 0; i < n && !c->failed; i++) {
-            be(c, 8);
-            sums[h] += be(c, 8);
-        }
-    }
-    p->doubled_cell_counts = sums[0] && sums[1] == 2 * sums[0];
-    read_position(c, &p->commitlog_upper);
-    if (v->oa) return; /* its later fields moved; only the bounds above are kept */
-    take(c, 8 + 8 + 4 + 4 + 4 + 4 + 8);
-    be(c, 4);
-    for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) {
-        uint64_t bits = be(c, 8);
-        double point;
-        memcpy(&point, &bits, sizeof point);
-        if (fmod(point, 60.0) != 0.0) p->exact_drop_times = 1; /* later releases round to minutes */
-        be(c, 8);
-    }
-    take(c, 4 + 8);
-    for (int l = 0; l < 2; l++)
-        for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) take(c, be(c, 2));
-    take(c, 1 + 8 + 8);
-    read_position(c, &p->commitlog_lower);
-    uint32_t n = (uint32_t)be(c, 4);
-    if (c->failed || (uint64_t)n * 24 > (uint64_t)(c->end - c->p)) {
-        c->failed = 1;
-        return;
-    }
-    o->intervals = xcalloc((size_t)n * 2 + 1, sizeof *o->intervals);
-    for (size_t i = 0; i < (size_t)n * 2; i++) read_position(c, &o->intervals[i]);
-    p->commitlog_intervals = o->intervals;
-    p->ncommitlog_intervals = n;
-    if (na && be(c, 1)) {
-        const uint8_t *u = take(c, 16);
-        if (u) memcpy(p->pending_repair, u, 16), p->has_pending_repair = 1;
-    }
-    if (na) p->is_transient = be(c, 1) != 0;
-}
-
-static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer_params *p,
-                                 struct sstable_writer_owned *o) {
-    uint8_t *buf;
-    size_t len;
-    const char *path = sstable_component_path(s, "Statistics.db");
-    strata_err e = read_whole(path, &buf, &len);
-    if (e) return e;
-    cursor c = {buf, buf + len, 0};
-    uint32_t count = (uint32_t)be(&c, 4);
-    if (v->na) be(&c, 4);
-    for (uint32_t i = 0; i < count && !c.failed && count < 16; i++) {
-        uint32_t type = (uint32_t)be(&c, 4), off = (uint32_t)be(&c, 4);
-        if (type != 2 || off >= len) continue;
-        cursor sc = {buf + off, buf + len, 0};
-        parse_commitlog(&sc, v, p, o);
-        c.failed = sc.failed;
-        break;
-    }
-    free(buf);
-    return c.failed ? strata_fail(STRATA_ECORRUPT, "%s: malformed stats component", path) : STRATA_OK;
-}
-
 static uint64_t uvint(cursor *c) {
     if (c->failed || c->p >= c->end) {
         c->failed = 1;
@@ -181,9 +111,7 @@ static void skip_deletion(cursor *c, int oa) {
     else take(c, 12);
 }
 
-static void skip_prefix(cursor *c, const sstable_header *h) {
-    uint8_t kind = (uint8_t)be(c, 1);
-    size_t n = kind == SSTABLE_CLUSTERING ? h->nclustering : (size_t)be(c, 2);
+static void skip_values(cursor *c, const sstable_header *h, size_t n) {
     uint64_t header = 0;
     for (size_t i = 0; i < n && !c->failed; i++) {
         if (i % 32 == 0) header = uvint(c);
@@ -191,6 +119,96 @@ static void skip_prefix(cursor *c, const sstable_header *h) {
         int fixed = i < h->nclustering ? h->clustering[i]->fixed_len : -1;
         take(c, fixed >= 0 ? (uint64_t)fixed : uvint(c));
     }
+}
+
+static void skip_prefix(cursor *c, const sstable_header *h) {
+    uint8_t kind = (uint8_t)be(c, 1);
+    skip_values(c, h, kind == SSTABLE_CLUSTERING ? h->nclustering : (size_t)be(c, 2));
+}
+
+/* oa's covered-slice bounds: kind, u16 count, values. */
+static void skip_bound(cursor *c, const sstable_header *h) {
+    be(c, 1);
+    skip_values(c, h, (size_t)be(c, 2));
+}
+
+/* Walks the stats component up to its commit log fields, noting the
+ * histogram sizes and the early 3.0 histogram habits on the way (the
+ * release that wrote an SSTable is not recorded; these are what tells). */
+static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header *h, sstable_writer_params *p,
+                            struct sstable_writer_owned *o) {
+    uint64_t sums[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        uint32_t n = (uint32_t)be(c, 4);
+        if (i == 0) p->partition_size_buckets = (int)n - 1;
+        else p->cell_count_buckets = (int)n - 1;
+        for (uint32_t j = 0; j < n && !c->failed; j++) {
+            be(c, 8);
+            sums[i] += be(c, 8);
+        }
+    }
+    p->doubled_cell_counts = sums[0] && sums[1] == 2 * sums[0];
+    read_position(c, &p->commitlog_upper);
+    take(c, 8 + 8 + 4 + 4 + 4 + 4 + 8);
+    be(c, 4);
+    for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) {
+        if (v->oa) {
+            take(c, 8);
+            continue;
+        }
+        uint64_t bits = be(c, 8);
+        double point;
+        memcpy(&point, &bits, sizeof point);
+        if (fmod(point, 60.0) != 0.0) p->exact_drop_times = 1; /* later releases round to minutes */
+        be(c, 8);
+    }
+    take(c, 4 + 8);
+    if (v->oa) {
+        for (uint64_t n = uvint(c), i = 0; i < n && !c->failed; i++) take(c, uvint(c));
+        skip_bound(c, h);
+        skip_bound(c, h);
+    } else {
+        for (int l = 0; l < 2; l++)
+            for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) take(c, be(c, 2));
+    }
+    take(c, 1 + 8 + 8);
+    read_position(c, &p->commitlog_lower);
+    uint32_t n = (uint32_t)be(c, 4);
+    if (c->failed || (uint64_t)n * 24 > (uint64_t)(c->end - c->p)) {
+        c->failed = 1;
+        return;
+    }
+    o->intervals = xcalloc((size_t)n * 2 + 1, sizeof *o->intervals);
+    for (size_t i = 0; i < (size_t)n * 2; i++) read_position(c, &o->intervals[i]);
+    p->commitlog_intervals = o->intervals;
+    p->ncommitlog_intervals = n;
+    if (v->na && be(c, 1)) {
+        const uint8_t *u = take(c, 16);
+        if (u) memcpy(p->pending_repair, u, 16), p->has_pending_repair = 1;
+    }
+    if (v->na) p->is_transient = be(c, 1) != 0;
+}
+
+static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer_params *p,
+                                 struct sstable_writer_owned *o) {
+    uint8_t *buf;
+    size_t len;
+    const char *path = sstable_component_path(s, "Statistics.db");
+    strata_err e = read_whole(path, &buf, &len);
+    if (e) return e;
+    cursor c = {buf, buf + len, 0};
+    uint32_t count = (uint32_t)be(&c, 4);
+    if (v->na) be(&c, 4);
+    for (uint32_t i = 0; i < count && !c.failed && count < 16; i++) {
+        uint32_t type = (uint32_t)be(&c, 4), off = (uint32_t)be(&c, 4);
+        if (type != 2 || off >= len) continue;
+        cursor sc = {buf + off, buf + len, 0};
+        parse_commitlog(&sc, v, sstable_get_header(s), p, o);
+        c.failed = sc.failed;
+        break;
+    }
+    free(buf);
+    return c.failed ? strata_fail(STRATA_ECORRUPT, "%s: malformed stats component", path) : STRATA_OK;
 }
 
 /* Which column_index_size the original writer used is not recorded; it
@@ -239,7 +257,7 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     memset(p, 0, sizeof *p);
     wr_version v;
     if (m->bti || wr_version_parse(m->version, &v))
-        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (nb, oa, me, mc are)", m->version);
+        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na, me, md, mc are)", m->version);
     struct sstable_writer_owned *o = xcalloc(1, sizeof *o);
     p->owned = o;
     memcpy(p->version, m->version, 3);

@@ -52,7 +52,8 @@ struct wr_stats {
     histogram sizes, cells;
     int ts_set, ldt_set, ttl_set;
     int64_t min_ts, max_ts;
-    int32_t min_ldt, max_ldt, min_ttl, max_ttl;
+    int64_t min_ldt, max_ldt; /* INT64_MAX: no deletion time */
+    int32_t min_ttl, max_ttl;
     wr_tombhist *tombstones;
     wr_hll *hll;
     clustering_copy min_clust, max_clust;
@@ -118,7 +119,18 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     return s;
 }
 
-static int32_t ldt32(int64_t ldt) { return ldt == INT64_MAX ? INT32_MAX : (int32_t)ldt; }
+/* The reader spells "no deletion time" INT64_MAX, or as stored inside rows:
+ * Integer.MAX_VALUE before oa, 0xffffffff from oa. */
+static int64_t normal_ldt(const wr_stats *s, int64_t ldt) {
+    if (ldt == (s->v.oa ? (int64_t)UINT32_MAX : (int64_t)INT32_MAX)) return INT64_MAX;
+    return ldt;
+}
+
+/* Statistics.db's 32-bit form of a tracked deletion time. */
+static uint32_t stored_ldt(const wr_stats *s, int64_t ldt) {
+    if (ldt == INT64_MAX) return s->v.oa ? UINT32_MAX : (uint32_t)INT32_MAX;
+    return (uint32_t)ldt;
+}
 
 static void track_ts(wr_stats *s, int64_t ts) {
     if (!s->ts_set || ts < s->min_ts) s->min_ts = ts;
@@ -126,12 +138,12 @@ static void track_ts(wr_stats *s, int64_t ts) {
     s->ts_set = 1;
 }
 
-static void track_ldt(wr_stats *s, int64_t ldt64) {
-    int32_t ldt = ldt32(ldt64);
+static void track_ldt(wr_stats *s, int64_t raw) {
+    int64_t ldt = normal_ldt(s, raw);
     if (!s->ldt_set || ldt < s->min_ldt) s->min_ldt = ldt;
     if (!s->ldt_set || ldt > s->max_ldt) s->max_ldt = ldt;
     s->ldt_set = 1;
-    wr_tombhist_update(s->tombstones, ldt);
+    wr_tombhist_update(s->tombstones, ldt == INT64_MAX ? INT32_MAX : (int32_t)ldt);
 }
 
 static void track_ttl(wr_stats *s, int32_t ttl) {
@@ -315,14 +327,23 @@ static void put_position(strata_buf *b, const sstable_writer_position *pos) {
     wr_u32(b, (uint32_t)pos->position);
 }
 
+/* The share of the Murmur3 token ring between the first and last key;
+ * NaN for other partitioners, as Cassandra records it. */
+static double token_space_coverage(const wr_stats *s, const sstable_writer_params *p) {
+    if (p->partitioner && !strstr(p->partitioner, "Murmur3Partitioner")) return NAN;
+    int64_t first = sstable_murmur3_token(s->first_key.data, s->first_key.len);
+    int64_t last = sstable_murmur3_token(s->last_key.data, s->last_key.len);
+    return (double)((uint64_t)last - (uint64_t)first) / 18446744073709551616.0;
+}
+
 static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *b) {
     histogram_put(b, &s->sizes);
     histogram_put(b, &s->cells);
     put_position(b, &p->commitlog_upper);
     wr_u64(b, (uint64_t)(s->ts_set ? s->min_ts : INT64_MIN));
     wr_u64(b, (uint64_t)(s->ts_set ? s->max_ts : INT64_MAX));
-    wr_u32(b, (uint32_t)(s->ldt_set ? s->min_ldt : INT32_MAX));
-    wr_u32(b, (uint32_t)(s->ldt_set ? s->max_ldt : INT32_MAX));
+    wr_u32(b, stored_ldt(s, s->ldt_set ? s->min_ldt : INT64_MAX));
+    wr_u32(b, stored_ldt(s, s->ldt_set ? s->max_ldt : INT64_MAX));
     wr_u32(b, (uint32_t)(s->ttl_set ? s->min_ttl : 0));
     wr_u32(b, (uint32_t)(s->ttl_set ? s->max_ttl : 0));
     put_double(b, ratio);
@@ -366,7 +387,7 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
         wr_u8(b, (uint8_t)s->partition_deletion_seen);
         put_vint_bytes(b, s->first_key.data, s->first_key.len);
         put_vint_bytes(b, s->last_key.data, s->last_key.len);
-        put_double(b, 1.0);
+        put_double(b, token_space_coverage(s, p));
     }
 }
 

@@ -50,8 +50,9 @@ int wr_version_parse(const char *name, wr_version *v) {
     memcpy(v->name, name, 2);
     if (!strcmp(name, "oa")) v->oa = v->na = v->host_id = 1;
     else if (!strcmp(name, "nb")) v->na = v->host_id = 1;
+    else if (!strcmp(name, "na")) v->na = 1;
     else if (!strcmp(name, "me")) v->host_id = 1;
-    else if (strcmp(name, "mc")) return -1;
+    else if (strcmp(name, "md") && strcmp(name, "mc")) return -1;
     return 0;
 }
 
@@ -94,7 +95,7 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     *out = NULL;
     wr_version v;
     if (wr_version_parse(params->version, &v))
-        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (nb, oa, me, mc are)", params->version);
+        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na, me, md, mc are)", params->version);
     if (!params->dir || !params->header) return strata_fail(STRATA_EINVAL, "writer: no output directory or header");
     if (params->compressor && !wr_compressor_name(params->compressor))
         return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", params->compressor);

@@ -1,4 +1,5 @@
-/* writer.h - writing Apache Cassandra SSTables ("big" format nb, oa, me, mc).
+/* writer.h - writing Apache Cassandra SSTables ("big" formats oa, nb, na,
+ * me, md, mc).
  *
  * The writer takes a stream of partitions in partitioner order, each as
  * its key, its partition deletion and its unfiltereds (the static row,
@@ -38,7 +39,7 @@ typedef struct {
  * defaults where one exists. */
 typedef struct {
     const char *dir;             /* output directory (must exist) */
-    char version[3];             /* "nb", "oa", "me" or "mc" */
+    char version[3];             /* "oa", "nb", "na", "me", "md" or "mc" */
     long generation;
     const sstable_header *header; /* schema and encoding minimums; borrowed,
                                      must outlive the writer */
@@ -85,8 +86,8 @@ typedef struct {
 } sstable_writer_params;
 
 /* Creates the temporary component files in params->dir.  Fails with
- * STRATA_EEXIST when the SSTable's Data.db already exists there and with
- * STRATA_EFORMAT for versions or compressors it does not write. */
+ * STRATA_EEXIST when the SSTable's Data.db or TOC.txt already exists there
+ * and with STRATA_EFORMAT for versions or compressors it does not write. */
 strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writer **out);
 
 /* Starts a partition.  Keys must come in partitioner order (not checked). */

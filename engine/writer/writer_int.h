@@ -46,11 +46,12 @@ static inline void wr_utf(strata_buf *b, const char *s) {
 }
 
 /* DeletionTime.isLive(): no markedForDeleteAt and no deletion time, which
- * the reader spells INT64_MAX for partitions and Integer.MAX_VALUE inside
- * rows. */
+ * the reader spells INT64_MAX for partitions and as stored inside rows
+ * (Integer.MAX_VALUE, 0xffffffff from oa). */
 static inline int wr_deletion_is_live(const sstable_deletion *d) {
     return d->marked_for_delete_at == INT64_MIN &&
-           (d->local_deletion_time == INT64_MAX || d->local_deletion_time == INT32_MAX);
+           (d->local_deletion_time == INT64_MAX || d->local_deletion_time == INT32_MAX ||
+            d->local_deletion_time == (int64_t)UINT32_MAX);
 }
 
 /* ---- Versions --------------------------------------------------------------- */
@@ -62,7 +63,7 @@ typedef struct {
     int host_id;          /* me, nb, oa */
 } wr_version;
 
-/* 0 and *v filled for nb, oa, me, mc; -1 otherwise. */
+/* 0 and *v filled for oa, nb, na, me, md, mc; -1 otherwise. */
 int wr_version_parse(const char *name, wr_version *v);
 
 /* ---- Data.db serialization (data.c) ------------------------------------------ */
