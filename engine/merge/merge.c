@@ -16,12 +16,25 @@ static const sstable_deletion LIVE = {INT64_MIN, INT64_MAX};
 
 /* ---- The united header ------------------------------------------------------ */
 
-/* Cassandra's column order in a row: simple columns, then complex ones,
- * each by name bytes. */
+/* The 48-bit name prefix ColumnMetadata's comparisonOrder holds: the first
+ * six bytes, zero padded, with the top bit of the first one flipped (it was
+ * meant for a signed comparison of all eight bytes). */
+static uint64_t name_prefix(const char *name) {
+    uint64_t v = 0;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < 6; i++) v = (v << 8) | (i < n ? (uint8_t)name[i] : 0);
+    return v ^ (UINT64_C(0x80) << 40);
+}
+
+/* Cassandra's column order in a row (ColumnMetadata.compareTo): simple
+ * columns, then complex ones; each by that prefix, then by name bytes.  So
+ * names whose first byte is not ASCII come before ASCII ones. */
 static int column_order(const void *pa, const void *pb) {
     const sstable_column *a = pa, *b = pb;
     int ac = a->type->multicell, bc = b->type->multicell;
     if (ac != bc) return ac - bc;
+    uint64_t ap = name_prefix(a->name), bp = name_prefix(b->name);
+    if (ap != bp) return ap < bp ? -1 : 1;
     size_t al = strlen(a->name), bl = strlen(b->name), n = al < bl ? al : bl;
     int c = memcmp(a->name, b->name, n);
     return c ? c : (al > bl) - (al < bl);

@@ -91,8 +91,9 @@ void merge_close(merge *m);
 
 /* The header of the merged stream: clustering and key types of the inputs,
  * their static and regular columns united in Cassandra's order (simple
- * columns, then complex ones, each by name bytes) and the smallest of
- * their encoding minimums.  Cells of the merged stream point into it. */
+ * columns, then complex ones, each by name bytes, except that, as in
+ * ColumnMetadata.compareTo, a name whose first byte is not ASCII sorts
+ * before ASCII ones) and the smallest of their encoding minimums.  Cells of the merged stream point into it. */
 const sstable_header *merge_get_header(const merge *m);
 
 /* The next partition in partitioner order with its merged partition
