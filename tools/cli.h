@@ -76,6 +76,8 @@ int cmd_index(const cli_globals *g, int argc, char **argv);
 int cmd_sstable(const cli_globals *g, int argc, char **argv);
 /* `strata sstable merge`: called by cmd_sstable() with argv from "merge". */
 int cmd_sstable_merge(const cli_globals *g, int argc, char **argv);
+/* `strata sstable rewrite`: called by cmd_sstable() with argv from "rewrite". */
+int cmd_sstable_rewrite(const cli_globals *g, int argc, char **argv);
 int cmd_mount(const cli_globals *g, int argc, char **argv);
 
 #endif

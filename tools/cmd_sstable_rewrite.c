@@ -1,0 +1,116 @@
+/* cmd_sstable_rewrite.c - `strata sstable rewrite PATH OUTDIR`: an SSTable
+ * read and written again by strata's writer.
+ *
+ * With no options the copy has the original's format, compressor, chunk
+ * size and generation, and its files are byte-identical to Cassandra's;
+ * that is how the writer is checked against real clusters.  --format and
+ * --compression convert it (to load into another Cassandra release, or to
+ * trade size for speed); the content stays the same.  The new SSTable
+ * appears in OUTDIR only once complete (TOC.txt last). */
+#include <getopt.h>
+#include <string.h>
+
+#include "engine/writer/writer.h"
+#include "tools/cli.h"
+
+static void help(void) {
+    printf("usage: strata sstable rewrite [--format F] [--compression C] [--generation N] PATH OUTDIR\n"
+           "\n"
+           "Reads the SSTable at PATH (any component file, its prefix, or DIR/GEN) and\n"
+           "writes it into OUTDIR, which must exist.  By default everything is kept:\n"
+           "format, compressor and its options, chunk length, generation.\n"
+           "\n"
+           "  --format F        oa, nb, na, me, md or mc\n"
+           "  --compression C   lz4, zstd, snappy, deflate or none (Data.db + CRC.db)\n"
+           "  --generation N    the new SSTable's generation number\n");
+}
+
+static const struct {
+    const char *flag;
+    const char *compressor;
+} compressions[] = {
+    {"lz4", "LZ4Compressor"}, {"zstd", "ZstdCompressor"}, {"snappy", "SnappyCompressor"},
+    {"deflate", "DeflateCompressor"}, {"none", NULL},
+};
+
+typedef struct {
+    const char *format;
+    int compression; /* index in compressions[], -1: keep */
+    long generation; /* -1: keep */
+} choices;
+
+static int parse(int argc, char **argv, choices *c) {
+    static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                         {"compression", required_argument, NULL, 'c'},
+                                         {"generation", required_argument, NULL, 'g'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    *c = (choices){NULL, -1, -1};
+    int o;
+    while ((o = getopt_long(argc, argv, "f:c:g:h", opts, NULL)) != -1) {
+        if (o == 'f') {
+            c->format = optarg;
+        } else if (o == 'c') {
+            for (size_t i = 0; i < sizeof compressions / sizeof *compressions; i++)
+                if (!strcmp(optarg, compressions[i].flag)) c->compression = (int)i;
+            if (c->compression < 0) return cli_usage_error("sstable rewrite", "unknown compression '%s'", optarg);
+        } else if (o == 'g') {
+            char *end;
+            c->generation = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->generation < 0)
+                return cli_usage_error("sstable rewrite", "bad generation '%s'", optarg);
+        } else {
+            return cli_usage_error("sstable rewrite", "bad option");
+        }
+    }
+    if (optind + 2 != argc) return cli_usage_error("sstable rewrite", "expected PATH and OUTDIR");
+    if (c->format && strlen(c->format) != 2) return cli_usage_error("sstable rewrite", "bad format '%s'", c->format);
+    return CLI_EXIT_OK;
+}
+
+static strata_err rewrite(const char *path, const char *outdir, const choices *c, uint64_t *bytes) {
+    sstable *s;
+    strata_err e = sstable_open(path, &s);
+    if (e) return e;
+    sstable_writer_params p;
+    if ((e = sstable_writer_params_from(s, &p))) {
+        sstable_close(s);
+        return e;
+    }
+    p.dir = outdir;
+    if (c->format) memcpy(p.version, c->format, 3);
+    if (c->generation >= 0) p.generation = c->generation;
+    if (c->compression >= 0 && !(p.compressor && compressions[c->compression].compressor &&
+                                 strstr(p.compressor, compressions[c->compression].compressor))) {
+        /* another compressor: Cassandra's defaults, not the original's options */
+        p.compressor = compressions[c->compression].compressor;
+        p.compression_options = NULL;
+        p.trailing_empty_chunk = 0;
+        if (!p.chunk_length) p.chunk_length = 16384;
+    }
+    sstable_writer *w;
+    if (!(e = sstable_writer_open(&p, &w))) {
+        e = sstable_writer_copy(s, w);
+        *bytes = sstable_writer_data_length(w);
+        if (e) sstable_writer_abort(w);
+        else e = sstable_writer_finish(w);
+    }
+    sstable_writer_params_free(&p);
+    sstable_close(s);
+    return e;
+}
+
+int cmd_sstable_rewrite(const cli_globals *g, int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) return help(), CLI_EXIT_OK;
+    choices c;
+    int r = parse(argc, argv, &c);
+    if (r) return r;
+    uint64_t bytes = 0;
+    if (rewrite(argv[optind], argv[optind + 1], &c, &bytes)) return cli_fail();
+    if (!g->quiet) {
+        char human[16];
+        strata_human_bytes(bytes, human);
+        strata_log(STRATA_LOG_INFO, "rewrote %s into %s (%s of data)", argv[optind], argv[optind + 1], human);
+    }
+    return CLI_EXIT_OK;
+}
