@@ -94,6 +94,19 @@ double s3_retry_ceiling(int attempt);
  * transient: 5xx, 429, 408, SlowDown, RequestTimeout. */
 int s3_status_is_transient(long status, const char *code);
 
+/* ---- Read-ahead windows (s3_readahead.c) ---------------------------------- */
+typedef struct s3_readahead s3_readahead;
+
+s3_readahead *s3_readahead_new(void);
+void s3_readahead_free(s3_readahead *ra);
+/* Records a read of [offset, offset+len) of key; 1 when it starts where an
+ * earlier read of key ended (a sequential reader). */
+int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, size_t len);
+/* Copies the range from a kept window; 1 when one held all of it. */
+int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out);
+/* Keeps `data` (taken over, left empty) as the bytes of key from start. */
+void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, strata_buf *data);
+
 /* ---- Configuration -------------------------------------------------------- */
 typedef struct {
     char *bucket;

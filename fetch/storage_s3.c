@@ -17,10 +17,12 @@
 #define MULTIPART_THRESHOLD (16u << 20)
 #define PART_SIZE (8u << 20)
 #define GET_ATTEMPTS 3
+#define READAHEAD_WINDOW (4u << 20)
 
 typedef struct {
     s3_config cfg;
     s3_client *client;
+    s3_readahead *readahead;
 } s3_backend;
 
 static s3_backend *backend(storage *s) {
@@ -315,45 +317,61 @@ static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
     return e;
 }
 
-static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, size_t len, void *out) {
-    if (!len) return STRATA_OK;
-    char *fk = full_key(s, key);
+/* GETs `want` bytes of fk at offset into out (replaced); a shorter answer
+ * is fine when the object ends first, as long as `need` bytes came. */
+static strata_err fetch_range(storage *s, const char *key, const char *fk, uint64_t offset,
+                              size_t want, size_t need, strata_buf *out) {
     char *range = xasprintf("bytes=%llu-%llu", (unsigned long long)offset,
-                            (unsigned long long)(offset + len - 1));
-    strata_buf resp;
-    strata_buf_init(&resp);
-    strata_buf_reserve(&resp, len);
-    s3_request req = {.method = "GET", .key = fk, .range = range, .response = &resp};
+                            (unsigned long long)(offset + want - 1));
+    s3_request req = {.method = "GET", .key = fk, .range = range, .response = out};
+    strata_buf_reserve(out, want);
     strata_err e = STRATA_OK;
     for (int attempt = 1;; attempt++) {
         e = s3_perform(backend(s)->client, &req);
         if (e) break;
         if (req.status == 416) {
             e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end", key,
-                            (unsigned long long)offset, len);
+                            (unsigned long long)offset, need);
             break;
         }
-        if (req.status == 206 && resp.len == len) {
-            memcpy(out, resp.data, len);
-            break;
-        }
-        /* A server that ignores Range answers 200 with the whole object. */
-        if (req.status == 200 && resp.len >= offset + len) {
-            memcpy(out, resp.data + offset, len);
+        if (req.status == 200 && out->len >= offset + need) {
+            /* A server that ignores Range answers with the whole object. */
+            memmove(out->data, out->data + offset, out->len - offset);
+            out->len -= offset;
+            if (out->len > want) out->len = want;
             break;
         }
         if (req.status != 206 && req.status != 200) {
             e = s3_fail(&req, "GET");
             break;
         }
+        int complete = !req.have_length || req.content_length == out->len;
+        if (req.status == 206 && complete && out->len >= need && out->len <= want) break;
         if (req.status == 200 || attempt == GET_ATTEMPTS) {
             e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end (got %zu bytes)",
-                            key, (unsigned long long)offset, len, resp.len);
+                            key, (unsigned long long)offset, need, out->len);
             break;
         }
     }
-    strata_buf_free(&resp);
     free(range);
+    return e;
+}
+
+static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, size_t len, void *out) {
+    if (!len) return STRATA_OK;
+    s3_readahead *ra = backend(s)->readahead;
+    char *fk = full_key(s, key);
+    int sequential = s3_readahead_continues(ra, fk, offset, len);
+    strata_err e = STRATA_OK;
+    if (!s3_readahead_copy(ra, fk, offset, len, out)) {
+        size_t want = sequential && len < READAHEAD_WINDOW ? READAHEAD_WINDOW : len;
+        strata_buf got;
+        strata_buf_init(&got);
+        e = fetch_range(s, key, fk, offset, want, len, &got);
+        if (!e) memcpy(out, got.data, len);
+        if (!e && want > len) s3_readahead_keep(ra, fk, offset, &got);
+        strata_buf_free(&got);
+    }
     free(fk);
     return e;
 }
@@ -439,6 +457,7 @@ static strata_err s3_delete(storage *s, const char *key) {
 static void s3_close(storage *s) {
     s3_backend *b = backend(s);
     s3_client_free(b->client);
+    s3_readahead_free(b->readahead);
     s3_config_free(&b->cfg);
     free(b);
 }
@@ -479,6 +498,7 @@ strata_err storage_s3_open(const char *location, int create, storage **out) {
         return e;
     }
     b->client = s3_client_new(&b->cfg);
+    b->readahead = s3_readahead_new();
     storage *s = xcalloc(1, sizeof *s);
     s->ops = &s3_ops;
     s->backend = b;
