@@ -55,7 +55,6 @@ typedef enum { FS_DIR, FS_FILE, FS_LINK } fs_kind;
 typedef strata_err (*fs_fill_fn)(fs_mount *m, fs_node *dir);
 
 struct fs_node {
-    char *name;
     fs_node *parent;
     fs_kind kind;
     int64_t mtime_ns;
@@ -69,6 +68,7 @@ struct fs_node {
     fs_content *content;
     /* symbolic links */
     char *target;
+    char name[]; /* allocated with the node */
 };
 
 fs_node *fs_root_new(void);

@@ -9,8 +9,9 @@
 #include <string.h>
 
 static fs_node *node_new(fs_node *parent, const char *name, fs_kind kind, int64_t mtime_ns) {
-    fs_node *n = xcalloc(1, sizeof *n);
-    n->name = xstrdup(name);
+    size_t len = strlen(name);
+    fs_node *n = xcalloc(1, sizeof *n + len + 1);
+    memcpy(n->name, name, len + 1);
     n->parent = parent;
     n->kind = kind;
     n->mtime_ns = mtime_ns;
@@ -26,7 +27,6 @@ void fs_tree_free(fs_node *n) {
     if (!n) return;
     for (size_t i = 0; i < n->n_children; i++) fs_tree_free(n->children[i]);
     free(n->children);
-    free(n->name);
     free(n->target);
     free(n);
 }
@@ -71,11 +71,14 @@ fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns) {
 }
 
 fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns) {
+    char part[256]; /* a file name's limit on Linux */
     const char *slash;
     while (dir && (slash = strchr(path, '/'))) {
-        char *part = xstrndup(path, (size_t)(slash - path));
-        dir = *part ? fs_dir_make(dir, part, mtime_ns) : dir;
-        free(part);
+        size_t len = (size_t)(slash - path);
+        if (len >= sizeof part) return NULL;
+        memcpy(part, path, len);
+        part[len] = '\0';
+        if (len) dir = fs_dir_make(dir, part, mtime_ns);
         path = slash + 1;
     }
     if (!dir || !*path) return NULL;

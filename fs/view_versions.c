@@ -72,15 +72,21 @@ static int same_sstable(const sst_entry *a, const sst_entry *b) {
     return same_dir(a, b) && !strcmp(a->f->node, b->f->node) && !strcmp(a->f->sstable, b->f->sstable);
 }
 
-static void place(fs_mount *m, fs_node *vdir, const sst_entry *s, const char *gen, int64_t mtime_ns) {
+/* Adds one component under its new name to the table directory. */
+static void place(fs_mount *m, fs_node *tdir, const sst_entry *s, const char *gen, int64_t mtime_ns) {
     const repo_file *f = s->f;
     const char *component = f->rel_path + strlen(f->sstable) + 1;
-    char *path = xasprintf("%s/%s/%s%s-%s-%s-%s", f->keyspace, f->table, s->dir, s->ver, gen, s->fmt,
-                           component);
-    if (!fs_dir_put_file(vdir, path, fs_content_intern(&m->contents, f), mtime_ns))
-        strata_log(STRATA_LOG_WARN, "version %s: %s of node %s clashes with another file; not shown",
-                   vdir->name, path, f->node);
-    free(path);
+    char name[512];
+    snprintf(name, sizeof name, "%s%s-%s-%s-%s", s->dir, s->ver, gen, s->fmt, component);
+    if (!fs_dir_put_file(tdir, name, fs_content_intern(&m->contents, f), mtime_ns))
+        strata_log(STRATA_LOG_WARN, "%s/%s/%s of node %s clashes with another file; not shown",
+                   f->keyspace, f->table, name, f->node);
+}
+
+/* The directory <keyspace>/<table> of a version directory. */
+static fs_node *table_dir(fs_node *vdir, const repo_file *f, int64_t mtime_ns) {
+    fs_node *ks = fs_dir_make(vdir, f->keyspace, mtime_ns);
+    return ks ? fs_dir_make(ks, f->table, mtime_ns) : NULL;
 }
 
 static strata_err fill_version(fs_mount *m, fs_node *vdir) {
@@ -102,10 +108,14 @@ static strata_err fill_version(fs_mount *m, fs_node *vdir) {
     qsort(es, n, sizeof *es, cmp_entry);
     unsigned long long next_gen = 0;
     char gen[32];
+    fs_node *tdir = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || !same_dir(&es[i - 1], &es[i])) next_gen = 0;
+        if (i == 0 || !same_dir(&es[i - 1], &es[i])) {
+            next_gen = 0;
+            tdir = table_dir(vdir, es[i].f, mtime_ns);
+        }
         if (i == 0 || !same_sstable(&es[i - 1], &es[i])) snprintf(gen, sizeof gen, "%llu", ++next_gen);
-        place(m, vdir, &es[i], es[i].numeric ? gen : es[i].gen, mtime_ns);
+        if (tdir) place(m, tdir, &es[i], es[i].numeric ? gen : es[i].gen, mtime_ns);
     }
     free(es);
     repo_version_free(v);
