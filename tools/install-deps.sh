@@ -16,10 +16,18 @@ case "${1:-build}" in
   bench) want="$build $test_extra $bench_extra" ;;
 esac
 
+# npm may come with a Node.js that is not Debian's; Debian's npm would
+# then conflict with it, so a working npm on PATH counts as present.
+present() {
+  case "$1" in
+    npm) command -v npm >/dev/null 2>&1 && return 0 ;;
+  esac
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
 missing=""
 for p in $want; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-    missing="$missing $p"
+  present "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
