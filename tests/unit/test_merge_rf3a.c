@@ -7,7 +7,10 @@
  * at the table's export start is derived, and it must hold exactly the
  * same primary keys with the same values and write times, and TTLs within
  * the export's few seconds.  The schema (key names, dropped columns) comes
- * from the nodes' own system_schema SSTables. */
+ * from the nodes' own system_schema SSTables.  Also: the merged stream's
+ * order and markers, every corpus SSTable unchanged by a merge with
+ * nothing else, the merge written by the SSTable writer and read back, and
+ * counter contexts merged by CounterContext's rules. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -488,6 +491,65 @@ static void test_identity(void **state) {
     assert_true(identity_files > 300);
 }
 
+/* ---- Counter contexts, by CounterContext's rules ------------------------ */
+
+enum { G, L, R }; /* global, local, remote shard */
+
+typedef struct {
+    int kind;
+    uint8_t id;
+    int64_t clock, count;
+} shard;
+
+static void put_be(strata_buf *b, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--) strata_buf_put_u8(b, (uint8_t)(v >> (8 * i)));
+}
+
+/* A context of shards (sorted by id), counter id = 15 zero bytes + id. */
+static void context(strata_buf *b, const shard *s, size_t n) {
+    size_t nh = 0;
+    b->len = 0;
+    for (size_t i = 0; i < n; i++) nh += s[i].kind != R;
+    put_be(b, nh, 2);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind != R) put_be(b, (uint16_t)(s[i].kind == G ? (int16_t)(i + INT16_MIN) : (int16_t)i), 2);
+    for (size_t i = 0; i < n; i++) {
+        put_be(b, 0, 8), put_be(b, 0, 7), strata_buf_put_u8(b, s[i].id);
+        put_be(b, (uint64_t)s[i].clock, 8), put_be(b, (uint64_t)s[i].count, 8);
+    }
+}
+
+static void assert_merge(const shard *a, size_t na, const shard *b, size_t nb, const shard *want, size_t nwant) {
+    strata_buf x, y, w, out;
+    strata_buf_init(&x), strata_buf_init(&y), strata_buf_init(&w), strata_buf_init(&out);
+    context(&x, a, na), context(&y, b, nb), context(&w, want, nwant);
+    assert_int_equal(merge_counter_contexts(x.data, x.len, y.data, y.len, &out), STRATA_OK);
+    assert_int_equal(out.len, w.len);
+    assert_memory_equal(out.data, w.data, w.len);
+    int64_t total = 0;
+    for (size_t i = 0; i < nwant; i++) total += want[i].count;
+    assert_int_equal(merge_counter_total(out.data, out.len), total);
+    strata_buf_free(&x), strata_buf_free(&y), strata_buf_free(&w), strata_buf_free(&out);
+}
+
+static void test_counter_contexts(void **state) {
+    (void)state;
+    /* global shards: the higher clock wins, then the higher count */
+    assert_merge((shard[]){{G, 1, 5, 10}}, 1, (shard[]){{G, 1, 7, 3}}, 1, (shard[]){{G, 1, 7, 3}}, 1);
+    assert_merge((shard[]){{G, 1, 7, 9}}, 1, (shard[]){{G, 1, 7, 3}}, 1, (shard[]){{G, 1, 7, 9}}, 1);
+    /* ids each side lacks are kept, in id order */
+    assert_merge((shard[]){{G, 1, 2, 2}, {G, 3, 1, 1}}, 2, (shard[]){{G, 2, 4, 4}}, 1,
+                 (shard[]){{G, 1, 2, 2}, {G, 2, 4, 4}, {G, 3, 1, 1}}, 3);
+    /* a global shard beats a local or remote one of the same id */
+    assert_merge((shard[]){{L, 1, 9, 9}}, 1, (shard[]){{G, 1, 1, 1}}, 1, (shard[]){{G, 1, 1, 1}}, 1);
+    assert_merge((shard[]){{R, 1, 9, 9}}, 1, (shard[]){{G, 1, 1, 1}}, 1, (shard[]){{G, 1, 1, 1}}, 1);
+    /* two local shards of one id add up (pre-2.1 contexts) */
+    assert_merge((shard[]){{L, 1, 2, 5}}, 1, (shard[]){{L, 1, 3, 7}}, 1, (shard[]){{L, 1, 5, 12}}, 1);
+    /* remote shards: the higher clock, and a negative clock (deleted) wins */
+    assert_merge((shard[]){{R, 1, 2, 5}}, 1, (shard[]){{R, 1, 3, 7}}, 1, (shard[]){{R, 1, 3, 7}}, 1);
+    assert_merge((shard[]){{R, 1, -2, 5}}, 1, (shard[]){{R, 1, 3, 7}}, 1, (shard[]){{R, 1, -2, 5}}, 1);
+}
+
 static void test_v1_users(void **state) { (void)state, check_table("v1", "users", 0); }
 static void test_v1_readings(void **state) { (void)state, check_table("v1", "readings", 0); }
 static void test_v1_events(void **state) { (void)state, check_table("v1", "events", 0); }
@@ -510,6 +572,7 @@ static void test_rewritten(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema),         cmocka_unit_test(test_stream), cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_counter_contexts),
         cmocka_unit_test(test_v1_users),
         cmocka_unit_test(test_v1_readings),    cmocka_unit_test(test_v1_events),
         cmocka_unit_test(test_v1_page_counts), cmocka_unit_test(test_v2_users),
