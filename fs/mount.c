@@ -23,8 +23,14 @@ static const fs_view *const views[] = {
     &fs_view_nodes,
 };
 
+/* Idle FUSE threads kept: enough for the kernel's read-ahead requests of a
+ * few readers in flight at once. */
 #define FUSE_THREADS 10
+/* Threads loading chunks ahead of sequential readers: loading is CPU work
+ * (decompress, check), so about one per core. */
 #define PREFETCH_WORKERS 2
+/* The kernel's read-ahead window for the mount: 4 MiB keeps four 1 MiB
+ * requests in flight per sequential reader. */
 #define KERNEL_READAHEAD_KB 4096
 
 /* The mount's device number from /proc/self/mountinfo ("36 25 0:52 / /mnt ..."). */
