@@ -152,7 +152,7 @@ static size_t gather(merge *m, size_t n, int is_static) {
         }
     }
     order_ctx o = {m, is_static ? m->header.statics : m->header.regulars};
-    qsort_r(m->items, count, sizeof *m->items, item_order, &o);
+    if (count > 1) qsort_r(m->items, count, sizeof *m->items, item_order, &o);
     return count;
 }
 
