@@ -218,8 +218,11 @@ static strata_err infer_column_index_size(sstable *s, const wr_version *v, sstab
     uint8_t *buf;
     size_t len;
     const char *path = sstable_component_path(s, "Index.db");
-    strata_err e = read_whole(path, &buf, &len);
-    if (e) return e;
+    if (read_whole(path, &buf, &len)) {
+        /* no index to learn from: keep the default */
+        strata_clear_error();
+        return STRATA_OK;
+    }
     const sstable_header *h = sstable_get_header(s);
     cursor c = {buf, buf + len, 0};
     int64_t min_width = INT64_MAX;
