@@ -123,7 +123,8 @@ static void print_diff(const char *what, json_t *want, json_t *got) {
 }
 
 /* Writes the merge of paths[0..n) as one SSTable in a new temporary
- * directory, replaces paths with it and returns the directory. */
+ * directory, checks its digest and index, replaces paths with it and
+ * returns the directory. */
 static char *write_merged(char ***paths, size_t *npaths, const merge_table *t) {
     merge *m;
     assert_int_equal(merge_open((const char *const *)*paths, *npaths, t, &m), STRATA_OK);
@@ -156,6 +157,12 @@ static char *write_merged(char ***paths, size_t *npaths, const merge_table *t) {
     for (size_t i = 0; i < *npaths; i++) free((*paths)[i]);
     (*paths)[0] = xasprintf("%s/nb-1-big-Data.db", dir);
     *npaths = 1;
+    sstable *s;
+    uint64_t keys, blocks;
+    assert_int_equal(sstable_open((*paths)[0], &s), STRATA_OK);
+    if (sstable_verify_digest(s) || sstable_verify_index(s, &keys, &blocks))
+        fail_msg("written merge: %s", strata_errmsg());
+    sstable_close(s);
     return dir;
 }
 
