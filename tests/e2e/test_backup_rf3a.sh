@@ -11,7 +11,8 @@ command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
+strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
 
@@ -61,7 +62,7 @@ EOF
 
 say "init creates a repository, a second init fails"
 strata init >/dev/null
-[ -d "$SCRATCH/repo" ] || fail "init made no repository"
+case $REPO in *://*) ;; *) [ -d "$REPO" ] || fail "init made no repository" ;; esac
 if strata init 2>"$SCRATCH/err"; then fail "second init succeeded"; else rc=$?; fi
 expect_eq "$rc" 1 "exit status of a second init"
 grep -q '^strata: error:' "$SCRATCH/err" || fail "second init: no error line: $(cat "$SCRATCH/err")"

@@ -12,7 +12,8 @@ command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE h
 
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
+REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
+strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
 
