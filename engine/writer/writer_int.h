@@ -37,7 +37,7 @@ static inline void wr_uvint(strata_buf *b, uint64_t v) {
     }
 }
 static inline int wr_uvint_size(uint64_t v) { return (639 - __builtin_clzll(v | 1) * 9) >> 6; }
-static inline void wr_svint(strata_buf *b, int64_t v) { wr_uvint(b, (uint64_t)((v << 1) ^ (v >> 63))); }
+static inline void wr_svint(strata_buf *b, int64_t v) { wr_uvint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 /* Java's writeUTF for ASCII text: u16 length + bytes. */
 static inline void wr_utf(strata_buf *b, const char *s) {
     size_t n = strlen(s);
