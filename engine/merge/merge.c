@@ -72,15 +72,31 @@ static int64_t *drop_times(const sstable_column *cols, size_t n, const merge_tab
     return t;
 }
 
+/* Lowers the header's encoding bases to an input's minimums.  Like
+ * SerializationHeader.make for compactions, the bases come from the
+ * inputs' statistics, which are exact, rather than from their headers. */
+static void min_encoding_stats(sstable_header *h, const sstable *s) {
+    const sstable_meta *meta = sstable_get_meta(s);
+    const sstable_header *own = sstable_get_header(s);
+    int64_t ts = meta->stats_complete ? meta->min_timestamp : own->min_timestamp;
+    /* "no deletion" is kept in the header's own spelling of it */
+    int64_t ldt = meta->stats_complete && meta->min_local_deletion_time != INT64_MAX ? meta->min_local_deletion_time
+                                                                                    : own->min_local_deletion_time;
+    int64_t ttl = meta->stats_complete ? meta->min_ttl : own->min_ttl;
+    if (ts < h->min_timestamp) h->min_timestamp = ts;
+    if (ldt < h->min_local_deletion_time) h->min_local_deletion_time = ldt;
+    if (ttl < h->min_ttl) h->min_ttl = ttl;
+}
+
 static int same_type(const sstable_type *a, const sstable_type *b) { return !strcmp(a->name, b->name); }
 
 static strata_err build_header(merge *m) {
     sstable_header *h = &m->header;
     const sstable_header *first = sstable_get_header(m->src[0].s);
     *h = (sstable_header){0};
-    h->min_timestamp = first->min_timestamp;
-    h->min_local_deletion_time = first->min_local_deletion_time;
-    h->min_ttl = first->min_ttl;
+    h->min_timestamp = INT64_MAX;
+    h->min_local_deletion_time = INT64_MAX;
+    h->min_ttl = INT64_MAX;
     h->key_type = first->key_type;
     h->nclustering = first->nclustering;
     h->clustering = first->clustering;
@@ -91,10 +107,7 @@ static strata_err build_header(merge *m) {
         for (size_t c = 0; c < s->nclustering; c++)
             if (!same_type(s->clustering[c], first->clustering[c]))
                 return strata_fail(STRATA_EINVAL, "merge: SSTables disagree on clustering column %zu", c);
-        if (s->min_timestamp < h->min_timestamp) h->min_timestamp = s->min_timestamp;
-        if (s->min_local_deletion_time < h->min_local_deletion_time)
-            h->min_local_deletion_time = s->min_local_deletion_time;
-        if (s->min_ttl < h->min_ttl) h->min_ttl = s->min_ttl;
+        min_encoding_stats(h, m->src[i].s);
         unite(&h->statics, &h->nstatic, s->statics, s->nstatic);
         unite(&h->regulars, &h->nregular, s->regulars, s->nregular);
     }

@@ -89,11 +89,14 @@ typedef struct merge merge;
 strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out);
 void merge_close(merge *m);
 
-/* The header of the merged stream: clustering and key types of the inputs,
- * their static and regular columns united in Cassandra's order (simple
- * columns, then complex ones, each by name bytes, except that, as in
- * ColumnMetadata.compareTo, a name whose first byte is not ASCII sorts
- * before ASCII ones) and the smallest of their encoding minimums.  Cells of the merged stream point into it. */
+/* The header of the merged stream, as a compaction of the inputs would
+ * write it (SerializationHeader.make): clustering and key types of the
+ * inputs; their static and regular columns united in Cassandra's order
+ * (simple columns, then complex ones, each by name bytes, except that, as
+ * in ColumnMetadata.compareTo, a name whose first byte is not ASCII sorts
+ * before ASCII ones); as encoding bases the smallest timestamp, local
+ * deletion time and TTL of the inputs' statistics.  Cells of the merged
+ * stream point into it. */
 const sstable_header *merge_get_header(const merge *m);
 
 /* The next partition in partitioner order with its merged partition
