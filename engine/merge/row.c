@@ -130,29 +130,38 @@ static void push_item(merge *m, size_t *n, merge_item it) {
     m->items[(*n)++] = it;
 }
 
-/* The cells and complex deletions of the inputs' rows, less dropped ones,
- * sorted; returns their count. */
-static size_t gather(merge *m, size_t n, int is_static) {
+/* One input row's cells and complex deletions, less dropped ones, in
+ * merged order: the input's column order maps onto the united one
+ * monotonically, so interleaving its two lists by column is enough. */
+static void gather_source(merge *m, size_t si, int is_static, size_t *count) {
     const int64_t *dropped = is_static ? m->static_dropped : m->regular_dropped;
-    size_t count = 0;
-    for (size_t g = 0; g < n; g++) {
-        size_t si = m->group[g];
-        const merge_source *src = &m->src[si];
-        const sstable_unfiltered *u = src->u;
-        const size_t *map = is_static ? src->static_map : src->regular_map;
-        for (size_t i = 0; i < u->ncells; i++) {
-            size_t col = map[u->cells[i].column_index];
-            if (u->cells[i].timestamp <= dropped[col]) continue;
-            push_item(m, &count, (merge_item){col, si, &u->cells[i], NULL});
-        }
-        for (size_t i = 0; i < u->ncomplex_deletions; i++) {
-            size_t col = map[u->complex_deletions[i].column_index];
-            if (u->complex_deletions[i].deletion.marked_for_delete_at <= dropped[col]) continue;
-            push_item(m, &count, (merge_item){col, si, NULL, &u->complex_deletions[i].deletion});
+    const merge_source *src = &m->src[si];
+    const sstable_unfiltered *u = src->u;
+    const size_t *map = is_static ? src->static_map : src->regular_map;
+    size_t c = 0, d = 0;
+    while (c < u->ncells || d < u->ncomplex_deletions) {
+        int take_deletion = d < u->ncomplex_deletions &&
+                            (c == u->ncells || u->complex_deletions[d].column_index <= u->cells[c].column_index);
+        if (take_deletion) {
+            const sstable_complex_deletion *cd = &u->complex_deletions[d++];
+            size_t col = map[cd->column_index];
+            if (cd->deletion.marked_for_delete_at > dropped[col])
+                push_item(m, count, (merge_item){col, si, NULL, &cd->deletion});
+        } else {
+            const sstable_cell *cell = &u->cells[c++];
+            size_t col = map[cell->column_index];
+            if (cell->timestamp > dropped[col]) push_item(m, count, (merge_item){col, si, cell, NULL});
         }
     }
+}
+
+/* The cells and complex deletions of the inputs' rows in merged order;
+ * returns their count. */
+static size_t gather(merge *m, size_t n, int is_static) {
+    size_t count = 0;
+    for (size_t g = 0; g < n; g++) gather_source(m, m->group[g], is_static, &count);
     order_ctx o = {m, is_static ? m->header.statics : m->header.regulars};
-    if (count > 1) qsort_r(m->items, count, sizeof *m->items, item_order, &o);
+    if (n > 1 && count > 1) qsort_r(m->items, count, sizeof *m->items, item_order, &o);
     return count;
 }
 
@@ -261,7 +270,7 @@ int merge_rows(merge *m, size_t n, sstable_deletion active) {
     m->out.nclustering = first->nclustering;
     m->out.clustering = first->clustering;
     m->out.has_liveness = live.present;
-    m->out.timestamp = live.present ? live.timestamp : 0;
+    m->out.timestamp = live.timestamp;
     m->out.ttl = live.ttl;
     m->out.local_expiration = live.local_expiration;
     m->out.row_deletion = row_deletion;
