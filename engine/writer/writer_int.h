@@ -9,13 +9,17 @@
 
 #include "engine/writer/writer.h"
 
-/* ---- Encodings ------------------------------------------------------------ */
+/* ---- Encodings --------------------------------------------------------------
+ * Inline, with room made once per value: rows are serialized a byte at a
+ * time and this is the writer's innermost loop. */
 static inline void wr_be(strata_buf *b, uint64_t v, int n) {
-    uint8_t t[8];
-    for (int i = 0; i < n; i++) t[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    strata_buf_put(b, t, (size_t)n);
+    if (b->cap - b->len < 8) strata_buf_reserve(b, 8);
+    for (int i = 0; i < n; i++) b->data[b->len++] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
-static inline void wr_u8(strata_buf *b, uint8_t v) { strata_buf_put_u8(b, v); }
+static inline void wr_u8(strata_buf *b, uint8_t v) {
+    if (b->len == b->cap) strata_buf_reserve(b, 1);
+    b->data[b->len++] = v;
+}
 static inline void wr_u16(strata_buf *b, uint16_t v) { wr_be(b, v, 2); }
 static inline void wr_u32(strata_buf *b, uint32_t v) { wr_be(b, v, 4); }
 static inline void wr_u64(strata_buf *b, uint64_t v) { wr_be(b, v, 8); }
@@ -30,10 +34,8 @@ static inline void wr_uvint(strata_buf *b, uint64_t v) {
         wr_u8(b, 0xff);
         wr_u64(b, v);
     } else {
-        uint8_t t[8];
-        for (int i = 0; i < size; i++) t[i] = (uint8_t)(v >> (8 * (size - 1 - i)));
-        t[0] |= (uint8_t)~(0xffu >> (size - 1));
-        strata_buf_put(b, t, (size_t)size);
+        wr_be(b, v, size);
+        b->data[b->len - (size_t)size] |= (uint8_t)~(0xffu >> (size - 1));
     }
 }
 static inline int wr_uvint_size(uint64_t v) { return (639 - __builtin_clzll(v | 1) * 9) >> 6; }
