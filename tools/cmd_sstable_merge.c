@@ -94,7 +94,8 @@ static strata_err collect(inputs *in, const char *arg) {
     struct dirent *f;
     while (d && (f = readdir(d))) {
         size_t fl = strlen(f->d_name);
-        if (fl >= 8 && !strcmp(f->d_name + fl - 8, "-Data.db")) add(&in->paths, &in->npaths, xasprintf("%s/%s", dir, f->d_name));
+        if (fl >= 8 && !strcmp(f->d_name + fl - 8, "-Data.db"))
+            add(&in->paths, &in->npaths, xasprintf("%s/%s", dir, f->d_name));
     }
     if (d) closedir(d);
     free(dir);

@@ -156,7 +156,11 @@ void merge_schema_free(merge_schema *s) {
     if (!s) return;
     for (size_t i = 0; i < s->ntables; i++) {
         merge_table *t = &s->tables[i];
-        for (size_t c = 0; c < t->ncolumns; c++) free(t->columns[c].name), free(t->columns[c].kind), free(t->columns[c].type);
+        for (size_t c = 0; c < t->ncolumns; c++) {
+            free(t->columns[c].name);
+            free(t->columns[c].kind);
+            free(t->columns[c].type);
+        }
         for (size_t d = 0; d < t->ndropped; d++) free(t->dropped[d].name);
         free(t->columns);
         free(t->dropped);

@@ -429,7 +429,8 @@ static int unfiltered_equal(const sstable_header *ha, const sstable_unfiltered *
     if (a->has_liveness != b->has_liveness || !deletion_equal(&a->row_deletion, &b->row_deletion) ||
         a->ncells != b->ncells)
         return 0;
-    if (a->has_liveness && (a->timestamp != b->timestamp || a->ttl != b->ttl || a->local_expiration != b->local_expiration))
+    if (a->has_liveness &&
+        (a->timestamp != b->timestamp || a->ttl != b->ttl || a->local_expiration != b->local_expiration))
         return 0;
     for (size_t i = 0; i < a->ncells; i++)
         if (!cell_equal(&a->cells[i], &b->cells[i])) return 0;
