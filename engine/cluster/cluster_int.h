@@ -1,8 +1,9 @@
 /* cluster_int.h - what the cluster module's files share internally:
  * finding the table directories of a data directory and listing the files
- * of one table directory or of its snapshot (scan.c), and the owner file
- * of strata's own snapshots (snapshot_owner.c) and the SSTables Cassandra
- * is still writing (txn_log.c), used by snapshot.c. */
+ * of one table directory or of its snapshot (scan.c), strata's own
+ * hard-link snapshot (link.c) with its owner files (snapshot_owner.c),
+ * the SSTables Cassandra is still writing (txn_log.c) and the operator's
+ * snapshot commands (command.c), all used by snapshot.c. */
 #ifndef STRATA_CLUSTER_INT_H
 #define STRATA_CLUSTER_INT_H
 
@@ -30,6 +31,28 @@ typedef struct {
  * the process that owns it, so that a later run can remove snapshots left
  * behind by a killed one.  It is not part of the table's data. */
 #define CLUSTER_SNAPSHOT_OWNER ".strata-snapshot"
+
+/* Strata's own hard-link snapshot of one table (link.c).  `made` records
+ * the directories it created, for cluster_links_remove(). */
+typedef struct {
+    char **dirs;    /* <table dir>/snapshots/<tag> */
+    size_t n_dirs;
+    char **parents; /* <table dir>/snapshots, removed when left empty */
+    size_t n_parents;
+} cluster_links;
+
+/* Links table `t` into <t>/snapshots/<tag>/, first removing snapshots a
+ * killed strata left there.  On failure *impossible tells whether links
+ * cannot be made here at all (read-only or foreign file system, no
+ * permission), so that reading in place is the answer. */
+strata_err cluster_link_table(const cluster_table_dir *t, const char *tag, cluster_links *made, int *impossible);
+/* Removes everything `made` records and empties it. */
+strata_err cluster_links_remove(cluster_links *made);
+
+/* The operator's commands (command.c): `cmd` with every {tag} replaced,
+ * and running a command line through /bin/sh, failing on a non-zero exit. */
+char *cluster_with_tag(const char *cmd, const char *tag);
+strata_err cluster_run_command(const char *what, const char *cmd);
 
 /* The transaction logs of one directory (txn_log.c). */
 typedef struct {
