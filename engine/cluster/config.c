@@ -56,6 +56,10 @@ static void begin_section(config_parser *p, const char *name) {
         p->cluster_line = p->lineno;
         return;
     }
+    if (!strcmp(name, "node")) {
+        parse_error(p, "[node] needs a name: [node NAME]");
+        return;
+    }
     if (strncmp(name, "node", 4) || !isspace((unsigned char)name[4])) {
         parse_error(p, "unknown section [%s] (expected [cluster] or [node NAME])", name);
         return;

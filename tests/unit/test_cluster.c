@@ -144,6 +144,7 @@ static void test_config_errors(void **state) {
                         "5: duplicate node 'n1'");
     expect_config_error("name = a\n[cluster]\n[node n1]\ndata_dir = /d\n", "1: 'name' outside of a section");
     expect_config_error("[cluster]\nname = a\n[node a/b]\ndata_dir = /d\n", "3: invalid node name 'a/b'");
+    expect_config_error("[cluster]\nname = a\n[node]\ndata_dir = /d\n", "3: [node] needs a name");
     expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir =\n", "4: empty value for 'data_dir'");
     char long_line[400];
     snprintf(long_line, sizeof long_line, "[cluster]\nname = a\n[node n1]\ndata_dir = /%0300d\n", 0);
