@@ -100,7 +100,7 @@ typedef struct s3_readahead s3_readahead;
 s3_readahead *s3_readahead_new(void);
 void s3_readahead_free(s3_readahead *ra);
 /* Records a read of [offset, offset+len) of key; 1 when it starts where an
- * earlier read of key ended (a sequential reader). */
+ * earlier read of key ended, or a little after (a sequential reader). */
 int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, size_t len);
 /* Copies the range from a kept window; 1 when one held all of it. */
 int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out);

@@ -15,6 +15,10 @@
 
 #define RA_WINDOWS 8
 #define RA_STREAMS 32
+/* A read this close after the end of the previous one still counts as
+ * sequential: restores of files whose chunks interleave in a pack skip
+ * over the other files' chunks. */
+#define RA_MAX_GAP (1u << 20)
 
 typedef struct {
     char *key;
@@ -76,8 +80,9 @@ int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, s
     for (int i = 0; i < RA_STREAMS; i++) {
         ra_stream *s = &ra->streams[i];
         if (s->key && !strcmp(s->key, key)) {
-            continues = continues || s->end == offset;
-            if (!slot || s->end == offset) slot = s;
+            int near = offset >= s->end && offset - s->end <= RA_MAX_GAP;
+            continues = continues || near;
+            if (!slot || near) slot = s;
         }
     }
     if (!slot) {

@@ -8,9 +8,10 @@ S3_HELPERS=$PWD/tests/s3
 S3_PROXY_PIDS=""
 
 # Starts s3rver (exit 77 when it cannot be installed); sets S3_PORT.
+# s3_start_server tls: over HTTPS, certificate in $SCRATCH/s3rver/cert.pem.
 s3_start_server() {
   sh "$S3_HELPERS/server.sh" install || exit $?
-  S3_PORT=$(sh "$S3_HELPERS/server.sh" start "$SCRATCH/s3rver") || exit 1
+  S3_PORT=$(sh "$S3_HELPERS/server.sh" start "$SCRATCH/s3rver" "${1:-}") || exit 1
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null
   export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-credentials"

@@ -2,8 +2,10 @@
 # server.sh - the S3-protocol server the S3 tests and benchmarks run against.
 #
 #   server.sh install          npm ci of the pinned s3rver (tests/s3/node_modules)
-#   server.sh start DIR        s3rver on 127.0.0.1, data in DIR/data, bucket
-#                              "strata" created; prints the port (also DIR/port)
+#   server.sh start DIR [tls]  s3rver on 127.0.0.1, data in DIR/data, bucket
+#                              "strata" created; prints the port (also DIR/port);
+#                              with "tls", HTTPS with a self-signed certificate
+#                              (DIR/cert.pem)
 #   server.sh stop DIR         stops the server started with DIR
 #
 # s3rver's credentials are S3RVER / S3RVER.  Exit status 77 from install or
@@ -26,11 +28,18 @@ start() {
   install
   mkdir -p "$dir/data"
   port=$(free_port)
-  "$HERE/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" -s \
+  scheme=http tls=""
+  if [ "${2:-}" = tls ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+      -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    scheme=https tls="--key $dir/key.pem --cert $dir/cert.pem"
+  fi
+  # shellcheck disable=SC2086
+  "$HERE/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" -s $tls \
     --configure-bucket strata >"$dir/s3rver.log" 2>&1 &
   echo $! >"$dir/pid"
   i=0
-  until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
+  until curl -s -k -o /dev/null "$scheme://127.0.0.1:$port/"; do
     i=$((i + 1))
     [ $i -lt 100 ] || { echo "s3rver did not start:" >&2; cat "$dir/s3rver.log" >&2; exit 1; }
     sleep 0.1
@@ -47,7 +56,7 @@ stop() {
 
 case "${1:-}" in
   install) install ;;
-  start) start "$2" ;;
+  start) start "$2" "${3:-}" ;;
   stop) stop "$2" ;;
   *) echo "usage: $0 install | start DIR | stop DIR" >&2; exit 2 ;;
 esac
