@@ -35,6 +35,7 @@ struct wr_data {
     int na;
     int zstd_level;
     int trailing_empty_chunk;
+    uint32_t max_compressed; /* na+: chunks that do not shrink below it are stored raw */
     const char *compressor;
     const char *const *options;
     uint32_t chunk_length;
@@ -161,9 +162,16 @@ static strata_err flush_chunk(wr_data *d, int even_empty) {
         size_t len = 0;
         if ((e = compress_chunk(d, &len))) return e;
         wr_u64(&d->aux, d->file_pos);
-        /* na+: a chunk that does not shrink below the max compressed length
-         * is stored raw; Cassandra's default max is Integer.MAX_VALUE */
         const uint8_t *stored = d->cbuf;
+        if (d->na && len >= d->max_compressed) {
+            /* stored raw; a short last chunk is padded with zeroes to the max */
+            stored = d->chunk;
+            len = d->fill;
+            if (len < d->max_compressed && d->max_compressed <= d->chunk_length) {
+                memset(d->chunk + len, 0, d->max_compressed - len);
+                len = d->max_compressed;
+            }
+        }
         d->compressed += len;
         uint32_t c = (uint32_t)crc32(0, stored, (uInt)len);
         crc[0] = (uint8_t)(c >> 24), crc[1] = (uint8_t)(c >> 16), crc[2] = (uint8_t)(c >> 8), crc[3] = (uint8_t)c;
@@ -199,6 +207,7 @@ strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, c
     d->zstd_level = zstd_level_of(options);
     d->chunk_length = chunk_length;
     d->trailing_empty_chunk = comp != C_NONE && p->trailing_empty_chunk;
+    d->max_compressed = p->max_compressed_length ? p->max_compressed_length : (uint32_t)INT32_MAX;
     d->chunk = xmalloc(chunk_length);
     strata_buf_init(&d->out);
     strata_buf_init(&d->aux);
@@ -238,7 +247,7 @@ static strata_err write_aux(wr_data *d) {
             wr_utf(&b, d->options[i + 1]);
         }
         wr_u32(&b, d->chunk_length);
-        if (d->na) wr_u32(&b, INT32_MAX);
+        if (d->na) wr_u32(&b, d->max_compressed);
         wr_u64(&b, d->data_length);
         wr_u32(&b, (uint32_t)d->nchunks);
     }

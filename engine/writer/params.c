@@ -2,8 +2,8 @@
  *
  * Most come from the reader's metadata.  Two things the reader does not
  * hand out are read here from the component files themselves: the
- * compressor options (CompressionInfo.db: class name, option count, key
- * and value pairs) and the commit log positions of Statistics.db's stats
+ * compressor options, max compressed length and chunk count
+ * (CompressionInfo.db) and the commit log positions of Statistics.db's stats
  * component (upper bound, lower bound and the covered intervals), which
  * Cassandra copies from the memtable and the data cannot tell. */
 #include "engine/writer/writer_int.h"
@@ -81,7 +81,7 @@ static strata_err read_compression_info(sstable *s, const wr_version *v, sstable
         if (q) o->options[i] = xstrndup((const char *)q, l);
     }
     uint32_t chunk = (uint32_t)be(&c, 4);
-    if (v->na) be(&c, 4);
+    if (v->na) p->max_compressed_length = (uint32_t)be(&c, 4);
     uint64_t data_length = be(&c, 8);
     uint64_t count = be(&c, 4);
     if (!c.failed && chunk) p->trailing_empty_chunk = count > (data_length + chunk - 1) / chunk;

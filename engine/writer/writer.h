@@ -52,6 +52,9 @@ typedef struct {
                                                pairs as CompressionInfo.db
                                                lists them */
     uint32_t chunk_length;       /* bytes, a power of two; 0: 16 KiB */
+    uint32_t max_compressed_length; /* na+: chunks compressing to this or more
+                                       are stored raw (min_compress_ratio);
+                                       0: never (Integer.MAX_VALUE) */
     double bloom_fp_chance;      /* 0: 0.01 */
     uint64_t expected_keys;      /* sizes the bloom filter, as Cassandra's
                                     estimated key count does; 0: 1 */

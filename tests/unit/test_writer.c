@@ -158,6 +158,7 @@ typedef struct {
     const char *version;    /* NULL: the original's */
     const char *compressor; /* NULL: the original's */
     int uncompressed;       /* force no compression */
+    uint32_t max_compressed; /* store chunks raw from this size (na+) */
 } overrides;
 
 static strata_err rewrite(const char *src, const char *dir, const overrides *o) {
@@ -175,6 +176,7 @@ static strata_err rewrite(const char *src, const char *dir, const overrides *o) 
         p.compressor = o->compressor;
         p.compression_options = NULL;
         p.trailing_empty_chunk = 0;
+        p.max_compressed_length = o->max_compressed;
     }
     sstable_writer *w;
     if (!(e = sstable_writer_open(&p, &w))) {
@@ -456,6 +458,7 @@ static void test_rewrite_other_formats_reads_back(void **state) {
     static const overrides compressions[] = {
         {.compressor = "LZ4Compressor"}, {.compressor = "ZstdCompressor"}, {.compressor = "SnappyCompressor"},
         {.compressor = "DeflateCompressor"}, {.uncompressed = 1},
+        {.compressor = "LZ4Compressor", .max_compressed = 4096}, /* some chunks stored raw */
     };
     char *dir = make_tmpdir();
     size_t checked = 0;
