@@ -15,6 +15,8 @@
 static void help(void) {
     printf("usage: strata sstable dump [-k KEY] PATH\n"
            "       strata sstable meta PATH\n"
+           "       strata sstable merge [--view TIME] PATH...   (see 'strata sstable merge --help')\n"
+           "       strata sstable rewrite PATH OUTDIR [...]    (see 'strata sstable rewrite --help')\n"
            "\n"
            "PATH is any component file of an SSTable (…/nb-1-big-Data.db), its prefix,\n"
            "a directory holding one SSTable, or DIR/GENERATION.\n"
@@ -290,11 +292,13 @@ static int meta(const char *path) {
 }
 
 int cmd_sstable(const cli_globals *g, int argc, char **argv) {
-    (void)g;
+    /* merge and rewrite parse their own options (and --help). */
+    if (argc >= 2 && !strcmp(argv[1], "merge")) return cmd_sstable_merge(g, argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "rewrite")) return cmd_sstable_rewrite(g, argc - 1, argv + 1);
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     if (cli_wants_help(argc, argv)) return help(), CLI_EXIT_OK;
-    if (argc < 2) return cli_usage_error("sstable", "expected 'dump' or 'meta'");
+    if (argc < 2) return cli_usage_error("sstable", "expected dump, meta, merge or rewrite");
     const char *sub = argv[1];
     const char *key = NULL;
     int c;
@@ -309,5 +313,5 @@ int cmd_sstable(const cli_globals *g, int argc, char **argv) {
         if (key) return cli_usage_error("sstable", "-k applies to dump only");
         return meta(path);
     }
-    return cli_usage_error("sstable", "unknown subcommand '%s' (dump, meta)", sub);
+    return cli_usage_error("sstable", "unknown subcommand '%s' (dump, meta, merge, rewrite)", sub);
 }
