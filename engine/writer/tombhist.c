@@ -54,9 +54,6 @@ static int32_t bin_value(int64_t b) { return (int32_t)(b & 0xffffffff); }
 wr_tombhist *wr_tombhist_new(int exact) {
     wr_tombhist *t = xcalloc(1, sizeof *t);
     t->exact = exact;
-    t->points = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->points);
-    t->values = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->values);
-    memset(t->points, 0xff, SPOOL_CAPACITY * 2 * sizeof *t->points);
     for (int i = 0; i <= MAX_BINS; i++) t->bins[i] = EMPTY;
     return t;
 }
@@ -98,6 +95,7 @@ static void add_bin(wr_tombhist *t, int32_t point, int32_t value) {
 }
 
 static void flush_spool(wr_tombhist *t) {
+    if (t->size == 0) return;
     for (size_t i = 0; i < SPOOL_CAPACITY * 2; i++)
         if (t->points[i] != -1) add_bin(t, t->points[i], t->values[i]);
     memset(t->points, 0xff, SPOOL_CAPACITY * 2 * sizeof *t->points);
@@ -105,6 +103,12 @@ static void flush_spool(wr_tombhist *t) {
 }
 
 static int spool_add(wr_tombhist *t, int32_t point) {
+    if (!t->points) {
+        /* the 2 MiB spool only for SSTables with deletion times */
+        t->points = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->points);
+        t->values = xmalloc(SPOOL_CAPACITY * 2 * sizeof *t->values);
+        memset(t->points, 0xff, SPOOL_CAPACITY * 2 * sizeof *t->points);
+    }
     if (t->size > SPOOL_CAPACITY) return 0;
     uint32_t cell = (SPOOL_CAPACITY - 1) & (uint32_t)((uint64_t)(int64_t)point * 948701839ULL);
     for (uint32_t attempt = 0; attempt < 100; attempt++) {

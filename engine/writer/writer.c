@@ -41,8 +41,32 @@ struct sstable_writer {
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
     strata_buf key;
+    int64_t token;
+    int order;            /* ORDER_* of the partitioner */
+    uint64_t partitions;
     uint64_t partition_start;
 };
+
+/* Partitioners whose order the writer checks, as BigTableWriter does. */
+enum { ORDER_UNCHECKED, ORDER_MURMUR3, ORDER_BYTES };
+
+static int partitioner_order(const char *name) {
+    if (!name || strstr(name, "Murmur3Partitioner")) return ORDER_MURMUR3;
+    if (strstr(name, "ByteOrderedPartitioner")) return ORDER_BYTES;
+    return ORDER_UNCHECKED;
+}
+
+static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* Keys must strictly increase in the partitioner's order. */
+static int in_order(sstable_writer *w, const uint8_t *key, size_t len, int64_t token) {
+    if (w->partitions == 0 || w->order == ORDER_UNCHECKED) return 1;
+    if (w->order == ORDER_MURMUR3 && token != w->token) return token > w->token;
+    return bytes_cmp(w->key.data, w->key.len, key, len) < 0;
+}
 
 int wr_version_parse(const char *name, wr_version *v) {
     memset(v, 0, sizeof *v);
@@ -107,6 +131,7 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
         !params->commitlog_upper.position)
         w->p.commitlog_lower = w->p.commitlog_upper = none;
     w->index_fd = -1;
+    w->order = partitioner_order(params->partitioner);
     const char *names[K_COUNT] = {"Data.db", params->compressor ? "CompressionInfo.db" : "CRC.db", "Index.db",
                                   "Summary.db", "Filter.db", "Statistics.db", "Digest.crc32", "TOC.txt"};
     for (int k = 0; k < K_COUNT; k++) {
@@ -155,6 +180,12 @@ strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key,
                                           const sstable_deletion *deletion) {
     if (w->in_partition) return strata_fail(STRATA_EINVAL, "writer: partition not ended");
     if (key_len > 0xffff) return strata_fail(STRATA_EINVAL, "partition key of %zu bytes (at most 65535)", key_len);
+    int64_t token = w->order == ORDER_MURMUR3 ? sstable_murmur3_token(key, key_len) : 0;
+    if (!in_order(w, key, key_len, token))
+        return strata_fail(STRATA_EINVAL, "partition %llu: key not after the previous one in partitioner order",
+                           (unsigned long long)w->partitions + 1);
+    w->token = token;
+    w->partitions++;
     w->in_partition = 1;
     w->saw_unfiltered = 0;
     w->key.len = 0;

@@ -93,7 +93,9 @@ typedef struct {
  * and with STRATA_EFORMAT for versions or compressors it does not write. */
 strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writer **out);
 
-/* Starts a partition.  Keys must come in partitioner order (not checked). */
+/* Starts a partition.  Keys must strictly increase in partitioner order;
+ * for Murmur3 and ByteOrdered partitioners a key that does not fails with
+ * STRATA_EINVAL (other partitioners are not checked). */
 strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
                                           const sstable_deletion *deletion);
 
