@@ -103,11 +103,24 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory strata
 	@sh bench/run.sh
 
+# The library is compiled once with coverage instrumentation and the
+# sanitizers; each target only links against it.
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+FUZZ_CFLAGS := $(WARN) -O1 -g -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LIB_OBJ_FUZZ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(WARN) -O1 -g -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/libstrata.a: $(LIB_OBJ_FUZZ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: fuzz/%.c build/fuzz/libstrata.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libstrata.a $(LDLIBS_ALL)
 
 fuzz: test-deps $(FUZZ_BIN)
 
