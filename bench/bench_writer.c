@@ -47,34 +47,26 @@ static strata_err read_only(const char *src, uint64_t *bytes) {
     return e;
 }
 
+typedef struct {
+    const char *mode;
+    long generation;
+} choice;
+
+static void adjust(sstable_writer_params *p, void *arg) {
+    const choice *c = arg;
+    p->generation = c->generation;
+    if (!strcmp(c->mode, "keep")) return;
+    /* grown inputs repeat their keys; an unchecked partitioner lets the
+     * writer take them (the order check is one hash per partition) */
+    p->partitioner = "org.apache.cassandra.dht.LocalPartitioner";
+    sstable_writer_use_compressor(p, !strcmp(c->mode, "lz4")    ? "LZ4Compressor"
+                                     : !strcmp(c->mode, "zstd") ? "ZstdCompressor"
+                                                                : NULL);
+}
+
 static strata_err rewrite(const char *src, const char *dir, const char *mode, long generation) {
-    sstable *s;
-    strata_err e = sstable_open(src, &s);
-    if (e) return e;
-    sstable_writer_params p;
-    if ((e = sstable_writer_params_from(s, &p))) {
-        sstable_close(s);
-        return e;
-    }
-    p.dir = dir;
-    p.generation = generation;
-    if (strcmp(mode, "keep")) {
-        /* grown inputs repeat their keys; an unchecked partitioner lets the
-         * writer take them (the order check is one hash per partition) */
-        p.partitioner = "org.apache.cassandra.dht.LocalPartitioner";
-        p.compressor = !strcmp(mode, "lz4") ? "LZ4Compressor" : !strcmp(mode, "zstd") ? "ZstdCompressor" : NULL;
-        p.compression_options = NULL;
-        p.trailing_empty_chunk = 0;
-        if (!p.chunk_length) p.chunk_length = 16384;
-    }
-    sstable_writer *w;
-    if (!(e = sstable_writer_open(&p, &w))) {
-        if ((e = sstable_writer_copy(s, w))) sstable_writer_abort(w);
-        else e = sstable_writer_finish(w);
-    }
-    sstable_writer_params_free(&p);
-    sstable_close(s);
-    return e;
+    choice c = {mode, generation};
+    return sstable_writer_rewrite(src, dir, adjust, &c, NULL);
 }
 
 /* Deletes what rewrite() wrote, so repeated runs do not fill the disk. */

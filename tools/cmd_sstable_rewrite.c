@@ -68,36 +68,14 @@ static int parse(int argc, char **argv, choices *c) {
     return CLI_EXIT_OK;
 }
 
-static strata_err rewrite(const char *path, const char *outdir, const choices *c, uint64_t *bytes) {
-    sstable *s;
-    strata_err e = sstable_open(path, &s);
-    if (e) return e;
-    sstable_writer_params p;
-    if ((e = sstable_writer_params_from(s, &p))) {
-        sstable_close(s);
-        return e;
-    }
-    p.dir = outdir;
-    if (c->format) memcpy(p.version, c->format, 3);
-    if (c->generation >= 0) p.generation = c->generation;
-    if (c->compression >= 0 && !(p.compressor && compressions[c->compression].compressor &&
-                                 strstr(p.compressor, compressions[c->compression].compressor))) {
-        /* another compressor: Cassandra's defaults, not the original's options */
-        p.compressor = compressions[c->compression].compressor;
-        p.compression_options = NULL;
-        p.trailing_empty_chunk = 0;
-        if (!p.chunk_length) p.chunk_length = 16384;
-    }
-    sstable_writer *w;
-    if (!(e = sstable_writer_open(&p, &w))) {
-        e = sstable_writer_copy(s, w);
-        *bytes = sstable_writer_data_length(w);
-        if (e) sstable_writer_abort(w);
-        else e = sstable_writer_finish(w);
-    }
-    sstable_writer_params_free(&p);
-    sstable_close(s);
-    return e;
+static void adjust(sstable_writer_params *p, void *arg) {
+    const choices *c = arg;
+    if (c->format) memcpy(p->version, c->format, 3);
+    if (c->generation >= 0) p->generation = c->generation;
+    const char *want = c->compression >= 0 ? compressions[c->compression].compressor : p->compressor;
+    /* the original's options stay when its compressor is kept */
+    if (c->compression >= 0 && !(want && p->compressor && strstr(p->compressor, want)))
+        sstable_writer_use_compressor(p, want);
 }
 
 int cmd_sstable_rewrite(const cli_globals *g, int argc, char **argv) {
@@ -106,7 +84,7 @@ int cmd_sstable_rewrite(const cli_globals *g, int argc, char **argv) {
     int r = parse(argc, argv, &c);
     if (r) return r;
     uint64_t bytes = 0;
-    if (rewrite(argv[optind], argv[optind + 1], &c, &bytes)) return cli_fail();
+    if (sstable_writer_rewrite(argv[optind], argv[optind + 1], adjust, &c, &bytes)) return cli_fail();
     if (!g->quiet) {
         char human[16];
         strata_human_bytes(bytes, human);

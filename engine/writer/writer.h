@@ -131,4 +131,19 @@ strata_err sstable_writer_copy(sstable *s, sstable_writer *w);
 strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p);
 void sstable_writer_params_free(sstable_writer_params *p);
 
+/* Switches *p to another compressor (NULL: uncompressed with CRC.db) with
+ * Cassandra's defaults: no options, no raw chunks, 16 KiB chunks when the
+ * original had none. */
+void sstable_writer_use_compressor(sstable_writer_params *p, const char *compressor);
+
+/* Changes the parameters taken from the original before writing. */
+typedef void (*sstable_writer_adjust)(sstable_writer_params *p, void *arg);
+
+/* Reads the SSTable at `path` and writes it into `dir` with the parameters
+ * sstable_writer_params_from() gives, after `adjust` (may be NULL) has
+ * changed them.  *data_length (may be NULL) receives the uncompressed
+ * Data.db size. */
+strata_err sstable_writer_rewrite(const char *path, const char *dir, sstable_writer_adjust adjust, void *arg,
+                                  uint64_t *data_length);
+
 #endif

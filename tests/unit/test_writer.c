@@ -161,31 +161,17 @@ typedef struct {
     uint32_t max_compressed; /* store chunks raw from this size (na+) */
 } overrides;
 
+static void adjust(sstable_writer_params *p, void *arg) {
+    const overrides *o = arg;
+    if (o->version) memcpy(p->version, o->version, 3);
+    if (o->compressor || o->uncompressed) {
+        sstable_writer_use_compressor(p, o->compressor);
+        p->max_compressed_length = o->max_compressed;
+    }
+}
+
 static strata_err rewrite(const char *src, const char *dir, const overrides *o) {
-    sstable *s;
-    strata_err e = sstable_open(src, &s);
-    if (e) return e;
-    sstable_writer_params p;
-    if ((e = sstable_writer_params_from(s, &p))) {
-        sstable_close(s);
-        return e;
-    }
-    p.dir = dir;
-    if (o && o->version) memcpy(p.version, o->version, 3);
-    if (o && (o->compressor || o->uncompressed)) {
-        p.compressor = o->compressor;
-        p.compression_options = NULL;
-        p.trailing_empty_chunk = 0;
-        p.max_compressed_length = o->max_compressed;
-    }
-    sstable_writer *w;
-    if (!(e = sstable_writer_open(&p, &w))) {
-        if ((e = sstable_writer_copy(s, w))) sstable_writer_abort(w);
-        else e = sstable_writer_finish(w);
-    }
-    sstable_writer_params_free(&p);
-    sstable_close(s);
-    return e;
+    return sstable_writer_rewrite(src, dir, o ? adjust : NULL, (void *)o, NULL);
 }
 
 /* ---- Stream comparisons ------------------------------------------------------------ */
