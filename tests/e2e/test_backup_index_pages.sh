@@ -47,7 +47,8 @@ for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/out.garb
   # shellcheck disable=SC2086
   if strata $cmd >"$SCRATCH/cmd.out" 2>"$SCRATCH/cmd.err"; then rc=0; else rc=$?; fi
   if grep -Eq 'AddressSanitizer|runtime error' "$SCRATCH/cmd.err" || [ "$rc" -gt 3 ]; then
-    echo "   $cmd: CRASH (exit $rc): $(grep -m1 -E 'ERROR|runtime error' "$SCRATCH/cmd.err")"
+    echo "   $cmd: CRASH (exit $rc):"
+    grep -m1 -A14 -E 'ERROR|runtime error' "$SCRATCH/cmd.err" | sed 's/^/      | /'
     crashed="$crashed [$cmd]"
   elif [ "$rc" -ne 0 ] && ! grep -q '^strata: error:' "$SCRATCH/cmd.err"; then
     echo "   $cmd: exit $rc without an error line: $(head -3 "$SCRATCH/cmd.err")"
