@@ -43,9 +43,11 @@ static const uint8_t *take(cursor *c, uint64_t n) {
     return r;
 }
 
-static strata_err read_whole(const char *path, uint8_t **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: open", path);
+/* Reads one component of `s` whole; *path names it for messages. */
+static strata_err read_component(sstable *s, const char *name, const char **path, uint8_t **buf, size_t *len) {
+    *path = sstable_component_path(s, name);
+    FILE *f = fopen(*path, "rb");
+    if (!f) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: open", *path);
     strata_buf b;
     strata_buf_init(&b);
     uint8_t tmp[65536];
@@ -55,7 +57,7 @@ static strata_err read_whole(const char *path, uint8_t **buf, size_t *len) {
     fclose(f);
     if (err) {
         strata_buf_free(&b);
-        return strata_fail(STRATA_EIO, "%s: read error", path);
+        return strata_fail(STRATA_EIO, "%s: read error", *path);
     }
     *buf = b.data;
     *len = b.len;
@@ -67,8 +69,8 @@ static strata_err read_compression_info(sstable *s, const wr_version *v, sstable
                                         struct sstable_writer_owned *o) {
     uint8_t *buf;
     size_t len;
-    const char *path = sstable_component_path(s, "CompressionInfo.db");
-    strata_err e = read_whole(path, &buf, &len);
+    const char *path;
+    strata_err e = read_component(s, "CompressionInfo.db", &path, &buf, &len);
     if (e) return e;
     cursor c = {buf, buf + len, 0};
     take(&c, be(&c, 2));
@@ -193,8 +195,8 @@ static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer
                                  struct sstable_writer_owned *o) {
     uint8_t *buf;
     size_t len;
-    const char *path = sstable_component_path(s, "Statistics.db");
-    strata_err e = read_whole(path, &buf, &len);
+    const char *path;
+    strata_err e = read_component(s, "Statistics.db", &path, &buf, &len);
     if (e) return e;
     cursor c = {buf, buf + len, 0};
     uint32_t count = (uint32_t)be(&c, 4);
@@ -217,8 +219,8 @@ static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer
 static strata_err infer_column_index_size(sstable *s, const wr_version *v, sstable_writer_params *p) {
     uint8_t *buf;
     size_t len;
-    const char *path = sstable_component_path(s, "Index.db");
-    if (read_whole(path, &buf, &len)) {
+    const char *path;
+    if (read_component(s, "Index.db", &path, &buf, &len)) {
         /* no index to learn from: keep the default */
         strata_clear_error();
         return STRATA_OK;
