@@ -105,6 +105,10 @@ printf '[cluster]\nname = bad\n' >"$SCRATCH/nonodes.ini"
 expect_error 1 "^strata: error: .*nonodes.ini:[0-9]+: .*node" strata backup --cluster "$SCRATCH/nonodes.ini"
 expect_error 1 "^strata: error: .*$SCRATCH/absent.ini" strata backup --cluster "$SCRATCH/absent.ini"
 
+say "filters naming nothing"
+expect_error 1 "^strata: error: .*app\.nosuch" strata backup --cluster "$SCRATCH/good.ini" --table app.nosuch
+expect_error 1 "^strata: error: .*nosuch" strata backup --cluster "$SCRATCH/good.ini" --keyspace nosuch
+
 say "a failing snapshot command"
 cluster_file cmd.ini "$SCRATCH/nodes/node2" "snapshot_cmd = echo snapshot {tag} refused >&2; exit 7"
 if strata backup --cluster "$SCRATCH/cmd.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "backup with a failing snapshot_cmd succeeded"; fi

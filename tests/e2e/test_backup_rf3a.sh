@@ -152,6 +152,14 @@ for n in node1 node2 node3; do
 done
 echo "   $V1/app/users: $(cat "$SCRATCH"/one.node* | wc -l | tr -d ' ') files byte-identical, nothing else"
 
+say "a backup of one table takes it and system_schema only"
+strata backup --cluster "$SCRATCH/cluster.ini" --table app.users --json >"$SCRATCH/backup.json"
+want=$(find "$SCRATCH"/nodes/node*/app/users-* "$SCRATCH"/nodes/node*/system_schema -name '*-Data.db' | wc -l | tr -d ' ')
+expect_eq "$(field 'd["sstables"]["new"] + d["sstables"]["unchanged"]')" "$want" "sstables of app.users + system_schema"
+expect_eq "$(field 'd["sstables"]["new"]')" 0 "new sstables of the app.users backup"
+strata ls latest --json | json '" ".join(sorted(set(f["keyspace"] + ("" if f["keyspace"] == "system_schema" else "." + f["table"]) for f in d)))' >"$SCRATCH/tables"
+expect_eq "$(cat "$SCRATCH/tables")" "app.users system_schema" "keyspaces and tables of the app.users backup"
+
 say "verify finds no damage"
 strata verify >/dev/null || fail "verify exit $?"
 echo "PASS"
