@@ -439,6 +439,35 @@ static void test_unfinished_sstable_left_out(void **state) {
     free_node_copy(&n);
 }
 
+/* A node with two data directories (JBOD): the tables of both are taken;
+ * the same file of a table in both is refused rather than taken twice. */
+static void test_two_data_dirs(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    char *second = xasprintf("%s/data2", n.root);
+    sh("mkdir -p '%s/app' && mv '%s/app/events-'* '%s/app/'", second, n.data, second);
+    char *dirs[] = {n.data, second};
+    cluster_node node = {.name = "node1", .data_dirs = dirs, .n_data_dirs = 2};
+    cluster_filter all = {0};
+    cluster_snapshot *s;
+    assert_int_equal(cluster_snapshot_take(&node, "t10", &all, &s), STRATA_OK);
+    size_t count;
+    const cluster_file *files = cluster_snapshot_files(s, &count);
+    assert_int_equal(count, sh_count("find %s -type f | wc -l", NODE1));
+    assert_int_equal(count_table(files, count, "app", "events", ""),
+                     sh_count("find %s/app/events-* -type f | wc -l", NODE1));
+    assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+
+    sh("mkdir '%s/" USERS_DIR "' && cp '%s/" USERS_DIR "/manifest.json' '%s/" USERS_DIR "/'", second, n.data, second);
+    assert_int_equal(cluster_snapshot_take(&node, "t11", &all, &s), STRATA_EINVAL);
+    assert_non_null(strstr(strata_errmsg(), "manifest.json"));
+    char *left = sh_out("find '%s' '%s' -name t11 | wc -l", n.data, second);
+    assert_string_equal(left, "0");
+    free(left);
+    free(second);
+    free_node_copy(&n);
+}
+
 static void test_missing_data_dir(void **state) {
     (void)state;
     char *dir = "/nonexistent/strata/data";
@@ -595,6 +624,7 @@ int main(void) {
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_filter_names_checked),
         cmocka_unit_test(test_unfinished_sstable_left_out),
+        cmocka_unit_test(test_two_data_dirs),
         cmocka_unit_test(test_missing_data_dir),
         cmocka_unit_test(test_snapshot_cmd),
         cmocka_unit_test(test_existing_tag_refused),
