@@ -144,7 +144,7 @@ static strata_err serve(const char *location, const mount_options *o, const char
     if (!e && ready_fd >= 0 && chdir("/") != 0)
         strata_log(STRATA_LOG_DEBUG, "chdir /: %s", strerror(errno));
     if (!e) {
-        strata_log(STRATA_LOG_INFO, "mounted %s on %s", location, mountpoint);
+        strata_log(STRATA_LOG_INFO, "mounted %s on %s (pid %d)", location, mountpoint, (int)getpid());
         struct fuse_loop_config loop = {.clone_fd = 0, .max_idle_threads = FUSE_THREADS};
         int rc = fuse_session_loop_mt(se, &loop);
         fuse_session_unmount(se);

@@ -16,6 +16,15 @@ fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCR
 strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
+# Unmounts and waits for the mount process (its pid is in its first log
+# line) to end, so a sanitizer report at its exit is in the log.
+unmount_and_wait() {
+  pid=$(sed -n 's/.*mounted .* (pid \([0-9]*\)).*/\1/p' "$SCRATCH/mount.log" | tail -1)
+  fusermount3 -u "$MNT"
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null || fail "the mount process $pid did not end"
+  if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
+}
 packs() { (cd "$SCRATCH/repo" && find packs -type f ! -name '*.tmp-*' | sort); }
 
 say "v1 and v2 of rf3-a backed up (v2's new chunks go to new packs)"
@@ -135,8 +144,5 @@ chunk=$(cat "$SCRATCH/bad_chunk")
   fail "the damaged chunk $chunk is not named in exactly one log line"
 }
 grep -q "is missing" "$SCRATCH/mount.log" || fail "no log line names the missing pack"
-fusermount3 -u "$MNT"
-for _ in $(seq 50); do grep -q "unmounted" "$SCRATCH/mount.log" && break; sleep 0.2; done
-sleep 1
-if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
+unmount_and_wait
 echo "ok"

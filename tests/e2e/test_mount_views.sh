@@ -18,6 +18,15 @@ strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
+# Unmounts and waits for the mount process (its pid is in its first log
+# line) to end, so a sanitizer report at its exit is in the log.
+unmount_and_wait() {
+  pid=$(sed -n 's/.*mounted .* (pid \([0-9]*\)).*/\1/p' "$SCRATCH/mount.log" | tail -1)
+  fusermount3 -u "$MNT"
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null || fail "the mount process $pid did not end"
+  if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
+}
 
 # sha256 of every file under a node data directory as <keyspace>/<table>/<path>.
 data_sums() {
@@ -157,11 +166,8 @@ check_merged "$MNT/versions/latest" "$SCRATCH/orig.v2/node1" "$SCRATCH/orig.v2/n
   "$SCRATCH/orig.v2/node3" >/dev/null || fail "/versions/latest is not $V2"
 
 say "fusermount3 -u unmounts; the mount process ends cleanly"
-fusermount3 -u "$MNT"
-for _ in $(seq 50); do grep -q "unmounted" "$SCRATCH/mount.log" && break; sleep 0.2; done
-grep -q "unmounted" "$SCRATCH/mount.log" || fail "the mount process did not finish"
-sleep 1
-if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
+unmount_and_wait
+grep -q "unmounted" "$SCRATCH/mount.log" || fail "the mount process did not finish cleanly"
 ! mountpoint -q "$MNT" || fail "still mounted"
 
 say "foreground mount ends on SIGTERM with status 0"
