@@ -20,7 +20,7 @@ static void help(void) {
            "writes it into OUTDIR, which must exist.  By default everything is kept:\n"
            "format, compressor and its options, chunk length, generation.\n"
            "\n"
-           "  --format F        oa, nb, na, me, md or mc\n"
+           "  --format F        oa, nb, na, me, md, mc, mb or ma\n"
            "  --compression C   lz4, zstd, snappy, deflate or none (Data.db + CRC.db)\n"
            "  --generation N    the new SSTable's generation number\n");
 }

@@ -174,7 +174,9 @@ static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header
             for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) take(c, be(c, 2));
     }
     take(c, 1 + 8 + 8);
+    if (!v->commitlog_lower) return;
     read_position(c, &p->commitlog_lower);
+    if (!v->commitlog_intervals) return;
     uint32_t n = (uint32_t)be(c, 4);
     if (c->failed || (uint64_t)n * 24 > (uint64_t)(c->end - c->p)) {
         c->failed = 1;
@@ -262,7 +264,7 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     memset(p, 0, sizeof *p);
     wr_version v;
     if (m->bti || wr_version_parse(m->version, &v))
-        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na, me, md, mc are)", m->version);
+        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na and ma to me are)", m->version);
     struct sstable_writer_owned *o = xcalloc(1, sizeof *o);
     p->owned = o;
     memcpy(p->version, m->version, 3);

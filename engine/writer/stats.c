@@ -38,7 +38,7 @@ typedef struct {
 } clustering_copy;
 
 /* Before md: the smallest and largest value of each clustering column
- * separately (MetadataCollector of Cassandra 3.0 to 3.0.17). */
+ * separately (MetadataCollector of Cassandra 3.0 to 3.0.17, 3.11.3). */
 typedef struct {
     int set;
     strata_buf min, max;
@@ -105,7 +105,7 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     histogram_init(&s->cells, p->cell_count_buckets, 118);
     s->tombstones = wr_tombhist_new(p->exact_drop_times);
     s->hll = wr_hll_new();
-    if (!strcmp(v->name, "mc")) {
+    if (v->per_column_min_max) {
         s->ranges = xcalloc(s->h->nclustering ? s->h->nclustering : 1, sizeof *s->ranges);
         for (size_t i = 0; i < s->h->nclustering; i++) {
             strata_buf_init(&s->ranges[i].min);
@@ -371,9 +371,11 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
     wr_u8(b, (uint8_t)s->legacy_counter_shards);
     wr_u64(b, s->columns_set);
     wr_u64(b, s->rows);
-    put_position(b, &p->commitlog_lower);
-    wr_u32(b, (uint32_t)p->ncommitlog_intervals);
-    for (size_t i = 0; i < p->ncommitlog_intervals * 2; i++) put_position(b, &p->commitlog_intervals[i]);
+    if (s->v.commitlog_lower) put_position(b, &p->commitlog_lower);
+    if (s->v.commitlog_intervals) {
+        wr_u32(b, (uint32_t)p->ncommitlog_intervals);
+        for (size_t i = 0; i < p->ncommitlog_intervals * 2; i++) put_position(b, &p->commitlog_intervals[i]);
+    }
     if (s->v.na) {
         wr_u8(b, (uint8_t)p->has_pending_repair);
         if (p->has_pending_repair) strata_buf_put(b, p->pending_repair, 16);

@@ -72,11 +72,16 @@ int wr_version_parse(const char *name, wr_version *v) {
     memset(v, 0, sizeof *v);
     if (!name || strlen(name) != 2) return -1;
     memcpy(v->name, name, 2);
+    if (name[0] < 'm' || name[0] > 'o' || name[1] < 'a') return -1;
+    int n = name[0] == 'm' ? name[1] - 'a' : -1; /* ma = 0 ... me = 4 */
     if (!strcmp(name, "oa")) v->oa = v->na = v->host_id = 1;
     else if (!strcmp(name, "nb")) v->na = v->host_id = 1;
     else if (!strcmp(name, "na")) v->na = 1;
-    else if (!strcmp(name, "me")) v->host_id = 1;
-    else if (strcmp(name, "md") && strcmp(name, "mc")) return -1;
+    else if (n < 0 || n > 4) return -1;
+    v->host_id |= n == 4;
+    v->commitlog_lower = n < 0 || n >= 1;
+    v->commitlog_intervals = n < 0 || n >= 2;
+    v->per_column_min_max = n >= 0 && n <= 2;
     return 0;
 }
 
@@ -119,7 +124,7 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     *out = NULL;
     wr_version v;
     if (wr_version_parse(params->version, &v))
-        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na, me, md, mc are)", params->version);
+        return strata_fail(STRATA_EFORMAT, "SSTable format \"%s\" is not written (oa, nb, na and ma to me are)", params->version);
     if (!params->dir || !params->header) return strata_fail(STRATA_EINVAL, "writer: no output directory or header");
     if (params->compressor && !wr_compressor_name(params->compressor))
         return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", params->compressor);

@@ -1,5 +1,5 @@
-/* writer.h - writing Apache Cassandra SSTables ("big" formats oa, nb, na,
- * me, md, mc).
+/* writer.h - writing Apache Cassandra SSTables ("big" formats oa, nb, na
+ * and ma to me).
  *
  * The writer takes a stream of partitions in partitioner order, each as
  * its key, its partition deletion and its unfiltereds (the static row,
@@ -39,7 +39,7 @@ typedef struct {
  * defaults where one exists. */
 typedef struct {
     const char *dir;             /* output directory (must exist) */
-    char version[3];             /* "oa", "nb", "na", "me", "md" or "mc" */
+    char version[3];             /* "oa", "nb", "na", "me", "md", "mc", "mb", "ma" */
     long generation;
     const sstable_header *header; /* schema and encoding minimums; borrowed,
                                      must outlive the writer */

@@ -26,8 +26,9 @@ static inline void wr_u64(strata_buf *b, uint64_t v) { wr_be(b, v, 8); }
 
 /* Cassandra's unsigned VInt: the first byte's leading one bits count the
  * extra bytes; nine bytes (0xff + 8) for values above 56 bits. */
+static inline int wr_uvint_size(uint64_t v) { return (639 - __builtin_clzll(v | 1) * 9) >> 6; }
 static inline void wr_uvint(strata_buf *b, uint64_t v) {
-    int size = (639 - __builtin_clzll(v | 1) * 9) >> 6;
+    int size = wr_uvint_size(v);
     if (size == 1) {
         wr_u8(b, (uint8_t)v);
     } else if (size == 9) {
@@ -38,7 +39,6 @@ static inline void wr_uvint(strata_buf *b, uint64_t v) {
         b->data[b->len - (size_t)size] |= (uint8_t)~(0xffu >> (size - 1));
     }
 }
-static inline int wr_uvint_size(uint64_t v) { return (639 - __builtin_clzll(v | 1) * 9) >> 6; }
 static inline void wr_svint(strata_buf *b, int64_t v) { wr_uvint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 /* Java's writeUTF for ASCII text: u16 length + bytes. */
 static inline void wr_utf(strata_buf *b, const char *s) {
@@ -63,9 +63,12 @@ typedef struct {
     int na;               /* 4.0: max compressed length, new bloom layout,
                              checksummed metadata, pending repair */
     int host_id;          /* me, nb, oa */
+    int commitlog_lower;  /* mb+: stats hold the commit log lower bound */
+    int commitlog_intervals; /* mc+: and the covered intervals */
+    int per_column_min_max;  /* before md: min/max clustering per column */
 } wr_version;
 
-/* 0 and *v filled for oa, nb, na, me, md, mc; -1 otherwise. */
+/* 0 and *v filled for oa, nb, na, me, md, mc, mb, ma; -1 otherwise. */
 int wr_version_parse(const char *name, wr_version *v);
 
 /* ---- Data.db serialization (data.c) ------------------------------------------ */
