@@ -40,8 +40,7 @@ rm -rf "$SCRATCH/nodes"
 mkdir -p "$SCRATCH/nodes"
 for n in node1 node2 node3; do cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
 chmod -R u+w "$SCRATCH/nodes"
-strata backup --cluster "$SCRATCH/cluster.ini" >/dev/null
-V=$(strata versions | awk 'NR == 3 {print $1}')
+V=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 packs | comm -13 "$SCRATCH/packs.v1" - >"$SCRATCH/packs.v2"
 [ -s "$SCRATCH/packs.v2" ] || fail "the second backup wrote no pack"
 
