@@ -158,14 +158,32 @@ static char *write_blob(const char *prefix, const char *name, const blob *b, int
     return path;
 }
 
-/* Index.db and Summary.db: the whole-index check and a lookup of a key. */
-static void consume_index(const char *prefix, const uint8_t *key, size_t klen) {
+/* Index.db and Summary.db: the whole-index check, then for the first
+ * partitions a lookup by key and a skip through the row index to a
+ * clustering made of the input bytes. */
+static void consume_index(const char *prefix, const uint8_t *in, size_t len) {
     sstable *s;
     if (sstable_open(prefix, &s)) return;
     uint64_t n, blocks;
-    int found;
     sstable_verify_index(s, &n, &blocks);
-    sstable_seek(s, key, klen, &found);
+    uint8_t keys[16][64];
+    size_t klen[16], nkeys = 0;
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    if (!sstable_rewind(s))
+        while (nkeys < 16 && !sstable_next_partition(s, &p) && p) {
+            klen[nkeys] = p->key_len < 64 ? p->key_len : 64;
+            memcpy(keys[nkeys], p->key, klen[nkeys]);
+            nkeys++;
+        }
+    sstable_value target = {in, len < 8 ? len : 8};
+    sstable_deletion open;
+    for (size_t i = 0; i < nkeys; i++) {
+        int found;
+        if (sstable_seek(s, keys[i], klen[i], &found) || !found || sstable_next_partition(s, &p) || !p) continue;
+        if (sstable_skip_to(s, &target, sstable_get_header(s)->nclustering ? 1 : 0, &open)) continue;
+        while (!sstable_next_unfiltered(s, &u) && u) {}
+    }
     sstable_close(s);
 }
 
@@ -197,8 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     if (mode == 3 || mode == 4) {
         paths[3] = write_blob(prefix, "Index.db", &s->index, mode == 3, edits, nedits);
         paths[4] = write_blob(prefix, "Summary.db", &s->summary, mode == 4, edits, nedits);
-        size_t klen = nedits < 8 ? nedits : 8;
-        consume_index(prefix, edits, klen);
+        consume_index(prefix, edits, nedits);
     } else {
         consume(prefix);
     }
