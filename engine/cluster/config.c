@@ -22,6 +22,7 @@ typedef struct {
     cluster_config *c;
     int *node_lines;        /* header line of each node, parallel to c->nodes */
     int cluster_line;       /* header line of [cluster], 0: absent */
+    int had_key;            /* a key since the last header: indented lines continue it */
 } config_parser;
 
 static void parse_error(config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,12 +83,16 @@ static void begin_section(config_parser *p, const char *name) {
     c->n_nodes++;
 }
 
+/* As inih does, an indented line after a key continues that key's value
+ * even when it starts with '['. */
 static void look_for_section(config_parser *p, const char *line) {
-    while (isspace((unsigned char)*line)) line++;
-    if (*line != '[') return;
-    const char *end = strchr(line, ']');
+    const char *start = line;
+    while (isspace((unsigned char)*start)) start++;
+    if (*start != '[' || (start > line && p->had_key)) return;
+    p->had_key = 0;
+    const char *end = strchr(start, ']');
     if (!end) return; /* inih reports the syntax error */
-    char *name = xstrndup(line + 1, (size_t)(end - line - 1));
+    char *name = xstrndup(start + 1, (size_t)(end - start - 1));
     begin_section(p, name);
     free(name);
 }
@@ -134,6 +139,7 @@ static int set_node_key(config_parser *p, cluster_node *n, const char *key, cons
 
 static int on_value(void *user, const char *section, const char *key, const char *value) {
     config_parser *p = user;
+    p->had_key = 1;
     if (p->error_line) return 0;
     if (!*section) {
         parse_error(p, "'%s' outside of a section", key);

@@ -88,7 +88,8 @@ static void test_config_good(void **state) {
                             "snapshot_cmd = ssh node1 nodetool snapshot -t {tag}\n"
                             "clear_snapshot_cmd = ssh node1 nodetool clearsnapshot -t {tag}\n"
                             "[node node-2]\n"
-                            "data_dir = ../elsewhere\n");
+                            "data_dir = ../elsewhere\n"
+                            "  [not a section: inih continues data_dir with this line]\n");
     cluster_config *c;
     assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
     assert_string_equal(c->name, "prod-eu");
@@ -103,6 +104,7 @@ static void test_config_good(void **state) {
     assert_string_equal(c->nodes[1].name, "node-2");
     char *up = xasprintf("%s/../elsewhere", dir);
     assert_string_equal(c->nodes[1].data_dirs[0], up);
+    assert_int_equal(c->nodes[1].n_data_dirs, 2);
     assert_null(c->nodes[1].snapshot_cmd);
     assert_null(c->nodes[1].clear_snapshot_cmd);
     cluster_config_free(c);
