@@ -78,9 +78,7 @@ wr_filter *wr_filter_new(uint64_t expected_keys, double fp) {
     return f;
 }
 
-void wr_filter_add(wr_filter *f, const uint8_t *key, size_t len) {
-    int64_t h[2];
-    sstable_murmur3_x64_128(key, len, 0, h);
+void wr_filter_add(wr_filter *f, const int64_t h[2]) {
     int64_t base = h[1];
     for (int i = 0; i < f->hashes; i++) {
         int64_t r = base % (int64_t)f->bits;

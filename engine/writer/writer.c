@@ -41,6 +41,7 @@ struct sstable_writer {
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
     strata_buf key;
+    int64_t hash[2];      /* the key's Murmur3 x64_128: bloom filter and token */
     int64_t token;
     int order;            /* ORDER_* of the partitioner */
     uint64_t partitions;
@@ -185,7 +186,10 @@ strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key,
                                           const sstable_deletion *deletion) {
     if (w->in_partition) return strata_fail(STRATA_EINVAL, "writer: partition not ended");
     if (key_len > 0xffff) return strata_fail(STRATA_EINVAL, "partition key of %zu bytes (at most 65535)", key_len);
-    int64_t token = w->order == ORDER_MURMUR3 ? sstable_murmur3_token(key, key_len) : 0;
+    /* Murmur3Partitioner's token: the empty key is the minimum, and the
+     * hash Long.MIN_VALUE becomes Long.MAX_VALUE */
+    sstable_murmur3_x64_128(key, key_len, 0, w->hash);
+    int64_t token = key_len == 0 ? INT64_MIN : w->hash[0] == INT64_MIN ? INT64_MAX : w->hash[0];
     if (!in_order(w, key, key_len, token))
         return strata_fail(STRATA_EINVAL, "partition %llu: key not after the previous one in partitioner order",
                            (unsigned long long)w->partitions + 1);
@@ -249,7 +253,7 @@ strata_err sstable_writer_end_partition(sstable_writer *w) {
     size_t before = w->index.len;
     wr_rowindex_finish(w->rowindex, end, w->key.data, w->key.len, &w->index);
     w->index_pos += w->index.len - before;
-    wr_filter_add(w->filter, w->key.data, w->key.len);
+    wr_filter_add(w->filter, w->hash);
     wr_stats_end_partition(w->stats, end - w->partition_start);
     w->in_partition = 0;
     return w->index.len >= INDEX_FLUSH ? flush_index(w) : STRATA_OK;

@@ -109,7 +109,8 @@ const char *wr_compressor_name(const char *name);
 /* ---- Bloom filter (filter.c) ------------------------------------------------- */
 typedef struct wr_filter wr_filter;
 wr_filter *wr_filter_new(uint64_t expected_keys, double fp_chance);
-void wr_filter_add(wr_filter *f, const uint8_t *key, size_t len);
+/* Adds a key by its Murmur3 x64_128 hash (seed 0). */
+void wr_filter_add(wr_filter *f, const int64_t hash[2]);
 /* Filter.db bytes in the version's layout. */
 void wr_filter_serialize(const wr_filter *f, int old_layout, strata_buf *out);
 void wr_filter_free(wr_filter *f);
