@@ -114,7 +114,8 @@ static strata_err fill_version(fs_mount *m, fs_node *vdir) {
             next_gen = 0;
             tdir = table_dir(vdir, es[i].f, mtime_ns);
         }
-        if (i == 0 || !same_sstable(&es[i - 1], &es[i])) snprintf(gen, sizeof gen, "%llu", ++next_gen);
+        if (es[i].numeric && (i == 0 || !same_sstable(&es[i - 1], &es[i])))
+            snprintf(gen, sizeof gen, "%llu", ++next_gen);
         if (tdir) place(m, tdir, &es[i], es[i].numeric ? gen : es[i].gen, mtime_ns);
     }
     free(es);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_mount_read.sh - reading through a real mount, byte for byte: files
-# of many chunks (part compressible, part not), an empty file and a
-# one-byte file; thousands of random-offset preads of various sizes (half
+# of many chunks (part compressible, part not), empty files, a time-UUID
+# generation; thousands of random-offset preads of various sizes (half
 # of them O_DIRECT, so they reach strata instead of the page cache)
 # compared with the original bytes; 8 concurrent readers of different
 # files; a small chunk cache (so chunks are evicted and read again).
@@ -53,6 +53,12 @@ for node, mibs in sizes.items():
         open(os.path.join(d, 'nb-%d-big-Statistics.db' % gen), 'wb').close()
     with open(os.path.join(d, 'nb-%d-big-Digest.crc32' % len(mibs)), 'w') as f:
         f.write('7')
+# a time-UUID generation (Cassandra 5): unique across nodes, kept as it is
+d = os.path.join(root, 'node2', 'ks', 'big-' + tid)
+with open(os.path.join(d, 'nb-3gdc_0e6x_1g2n42e3jg2f6sdtlv-big-Data.db'), 'wb') as f:
+    f.write(rng.randbytes(300000))
+with open(os.path.join(d, 'nb-3gdc_0e6x_1g2n42e3jg2f6sdtlv-big-TOC.txt'), 'w') as f:
+    f.write('Data.db\nTOC.txt\n')
 EOF
 printf '[cluster]\nname = big\n' >"$SCRATCH/cluster.ini"
 for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
@@ -69,7 +75,7 @@ pairs() {
   done
 }
 for n in node1 node2 node3; do pairs "$n"; done >"$SCRATCH/pairs"
-[ "$(wc -l <"$SCRATCH/pairs")" -eq 27 ] || fail "expected 27 files, found $(wc -l <"$SCRATCH/pairs")"
+[ "$(wc -l <"$SCRATCH/pairs")" -eq 29 ] || fail "expected 29 files, found $(wc -l <"$SCRATCH/pairs")"
 
 say "random-offset preads compared with the original bytes"
 python3 - "$SCRATCH/pairs" <<'EOF'
@@ -128,7 +134,12 @@ while IFS="$(printf '\t')" read -r m o; do cmp -s "$m" "$o" || fail "$m differs 
 (cd "$MNT/versions/$V/ks/big" && find . -type f -exec sha256sum {} + | cut -c1-64 | sort) >"$SCRATCH/merged.sums"
 (cd "$SCRATCH/nodes" && find . -type f -exec sha256sum {} + | cut -c1-64 | sort) >"$SCRATCH/orig.sums"
 cmp -s "$SCRATCH/merged.sums" "$SCRATCH/orig.sums" || fail "/versions/$V/ks/big does not hold the nodes' files"
-[ "$(ls "$MNT/versions/$V/ks/big" | grep -c Data.db)" -eq 8 ] || fail "merged view does not have 8 SSTables"
+[ "$(ls "$MNT/versions/$V/ks/big" | grep -c Data.db)" -eq 9 ] || fail "merged view does not have 9 SSTables"
+[ "$(ls "$MNT/versions/$V/ks/big" | grep -c -E '^nb-[1-8]-big-Data.db$')" -eq 8 ] ||
+  fail "numeric generations in the merged view are not 1..8"
+cmp -s "$MNT/versions/$V/ks/big/nb-3gdc_0e6x_1g2n42e3jg2f6sdtlv-big-Data.db" \
+  "$(echo "$SCRATCH"/nodes/node2/ks/big-*/nb-3gdc_0e6x_1g2n42e3jg2f6sdtlv-big-Data.db)" ||
+  fail "the time-UUID generation SSTable is not shown under its own name"
 [ ! -s "$MNT/nodes/node1/$V/ks/big/nb-1-big-Statistics.db" ] || fail "empty file is not empty"
 
 unmount_and_wait
