@@ -150,9 +150,9 @@ typedef struct {
 /* Opens an SSTable.  `path` is any component file ("…/nb-1-big-Data.db"),
  * the common prefix ("…/nb-1-big" or "…/nb-1-big-"), a directory holding
  * exactly one SSTable, or "DIR/GEN" (a directory and a generation number).
- * Reads TOC.txt, Statistics.db and CompressionInfo.db (or CRC.db) and
- * verifies their checksums; Data.db is read lazily.  Fails with
- * STRATA_EFORMAT for versions older than ma or unknown. */
+ * Reads TOC.txt, Statistics.db (checking its CRC32s from na on) and
+ * CompressionInfo.db or CRC.db; Data.db is read lazily, chunk by chunk.
+ * Fails with STRATA_EFORMAT for versions older than ma or unknown. */
 strata_err sstable_open(const char *path, sstable **out);
 void sstable_close(sstable *s);
 
@@ -289,7 +289,6 @@ strata_err sstable_verify_digest(sstable *s);
  * index is well formed.  Counts index entries and row index blocks.
  * Leaves the stream at the end of the data (sstable_rewind() to reuse). */
 strata_err sstable_verify_index(sstable *s, uint64_t *partitions, uint64_t *row_index_blocks);
-
 
 /* Asks Filter.db's bloom filter about a raw partition key: *may_contain is
  * 0 when the key is certainly absent, 1 when it may be present (false
