@@ -69,23 +69,6 @@ static int in_order(sstable_writer *w, const uint8_t *key, size_t len, int64_t t
     return bytes_cmp(w->key.data, w->key.len, key, len) < 0;
 }
 
-int wr_version_parse(const char *name, wr_version *v) {
-    memset(v, 0, sizeof *v);
-    if (!name || strlen(name) != 2) return -1;
-    memcpy(v->name, name, 2);
-    if (name[0] < 'm' || name[0] > 'o' || name[1] < 'a') return -1;
-    int n = name[0] == 'm' ? name[1] - 'a' : -1; /* ma = 0 ... me = 4 */
-    if (!strcmp(name, "oa")) v->oa = v->na = v->host_id = 1;
-    else if (!strcmp(name, "nb")) v->na = v->host_id = 1;
-    else if (!strcmp(name, "na")) v->na = 1;
-    else if (n < 0 || n > 4) return -1;
-    v->host_id |= n == 4;
-    v->commitlog_lower = n < 0 || n >= 1;
-    v->commitlog_intervals = n < 0 || n >= 2;
-    v->per_column_min_max = n >= 0 && n <= 2;
-    return 0;
-}
-
 static char *component_path(const sstable_writer *w, const char *component, int tmp) {
     return xasprintf("%s/%s%s-%ld-big-%s", w->p.dir, tmp ? ".strata-tmp-" : "", w->v.name, w->p.generation,
                      component);

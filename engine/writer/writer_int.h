@@ -56,7 +56,7 @@ static inline int wr_deletion_is_live(const sstable_deletion *d) {
             d->local_deletion_time == (int64_t)UINT32_MAX);
 }
 
-/* ---- Versions --------------------------------------------------------------- */
+/* ---- Versions (version.c) ----------------------------------------------------- */
 typedef struct {
     char name[3];
     int oa;               /* 5.0 deletion time layout, stats additions */
