@@ -5,8 +5,9 @@
  * CRC32 of the stored bytes; CompressionInfo.db lists the compressor, its
  * options, the chunk length, (na+) the max compressed length, the data
  * length and each chunk's file offset.  LZ4 chunks are a little-endian
- * uncompressed length and an LZ4 block from the default (fast) compressor,
- * which reproduces Cassandra's bytes exactly.  Uncompressed
+ * uncompressed length and an LZ4 block from liblz4's default (fast)
+ * compressor, which reproduces the chunks of every Cassandra release in
+ * the corpus but the earliest 3.0 one.  Uncompressed
  * (ChecksummedSequentialWriter): Data.db is the stream itself and CRC.db
  * the chunk size and one CRC32 per 64 KiB.  Either way the CRC32 of the
  * whole file is kept for Digest.crc32.  Output goes through a buffer so

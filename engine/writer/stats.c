@@ -195,7 +195,7 @@ static void copy_clustering(clustering_copy *c, const sstable_unfiltered *u, sst
     c->kind = kind;
     c->n = u->nclustering;
     c->bytes.len = 0;
-    strata_buf_reserve(&c->bytes, 1);
+    strata_buf_reserve(&c->bytes, 1); /* empty values point into it too */
     for (size_t i = 0; i < u->nclustering; i++) strata_buf_put(&c->bytes, u->clustering[i].p, u->clustering[i].len);
     c->vals = xrealloc(c->vals, (c->n ? c->n : 1) * sizeof *c->vals);
     size_t off = 0;
