@@ -140,9 +140,12 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+/* In memory when there is a tmpfs: the writer syncs every file it writes,
+ * and thousands of them go through here. */
 static char *make_tmpdir(void) {
-    char tmpl[] = "/tmp/strata-writer-XXXXXX";
-    char *d = mkdtemp(tmpl);
+    char shm[] = "/dev/shm/strata-writer-XXXXXX", tmp[] = "/tmp/strata-writer-XXXXXX";
+    char *d = mkdtemp(shm);
+    if (!d) d = mkdtemp(tmp);
     assert_non_null(d);
     return strdup(d);
 }
