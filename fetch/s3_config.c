@@ -6,7 +6,11 @@
  * (set by the global --s3-* options), AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, and a profile
  * (AWS_PROFILE, default "default") of the shared credentials file
- * (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials). */
+ * (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials).
+ * STRATA_S3_RETRY_SECONDS bounds the retries of one request (default 300),
+ * STRATA_S3_TIMEOUT the seconds a transfer may stall (default 30), and
+ * STRATA_S3_LIST_KEYS the keys per listing page (default 1000; tests use
+ * small pages to exercise pagination). */
 #include "fetch/s3_int.h"
 
 #include <ini.h>
@@ -125,11 +129,13 @@ strata_err s3_config_load(const char *location, s3_config *c) {
     c->region = xstrdup(region ? region : "us-east-1");
     c->path_style = env_flag("STRATA_S3_PATH_STYLE");
     c->insecure = env_flag("STRATA_S3_INSECURE");
-    long concurrency, retry, stall;
+    long concurrency, retry, stall, list_keys;
     e = env_number("STRATA_S3_CONCURRENCY", 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY, &concurrency);
     if (!e) e = env_number("STRATA_S3_RETRY_SECONDS", 0, 86400, DEFAULT_RETRY_SECONDS, &retry);
     if (!e) e = env_number("STRATA_S3_TIMEOUT", 1, 3600, DEFAULT_STALL_SECONDS, &stall);
+    if (!e) e = env_number("STRATA_S3_LIST_KEYS", 1, 1000, 1000, &list_keys);
     if (e) return e;
+    c->list_keys = (int)list_keys;
     c->concurrency = (int)concurrency;
     c->retry_seconds = (double)retry;
     c->stall_seconds = stall;

@@ -424,7 +424,7 @@ static strata_err s3_list(storage *s, const char *prefix, storage_list_fn fn, vo
     strata_err e = STRATA_OK;
     do {
         s3_list_page page;
-        e = list_page(s, fp, token, 1000, &page);
+        e = list_page(s, fp, token, backend(s)->cfg.list_keys, &page);
         free(token);
         token = NULL;
         if (e) break;

@@ -35,7 +35,10 @@ start() {
     scheme=https tls="--key $dir/key.pem --cert $dir/cert.pem"
   fi
   # shellcheck disable=SC2086
-  "$HERE/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" -s $tls \
+  # s3rver encrypts ListObjectsV2 continuation tokens with DES, which
+  # OpenSSL 3 keeps in its legacy provider.
+  NODE_OPTIONS=--openssl-legacy-provider \
+    "$HERE/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" -s $tls \
     --configure-bucket strata >"$dir/s3rver.log" 2>&1 &
   echo $! >"$dir/pid"
   i=0
