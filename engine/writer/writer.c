@@ -6,7 +6,7 @@
  * Temporary files are named ".strata-tmp-<final name>" in the output
  * directory: hidden, and not a name Cassandra or sstableloader parses, so
  * an interrupted write never looks like an SSTable.  Once every component
- * is synced the files are renamed, TOC.txt after the others, and the
+ * is synced the files are renamed, Data.db and then TOC.txt last, and the
  * directory is synced; an SSTable is complete exactly when its TOC.txt
  * exists. */
 #include "engine/writer/writer_int.h"
@@ -341,11 +341,17 @@ strata_err sstable_writer_finish(sstable_writer *w) {
         return e;
     }
     strata_err e = write_components(w);
-    /* everything before TOC.txt first: the TOC's rename publishes the SSTable */
     if (!e) e = sync_dir(w->p.dir);
-    for (int k = 0; k < K_COUNT && !e; k++)
+    /* Data.db after the other components and TOC.txt last: Cassandra deletes
+     * the components of an SSTable without Data.db as leftovers at startup,
+     * and rebuilds a missing TOC.txt from the components present, which by
+     * then are all complete */
+    static const int order[K_COUNT] = {K_AUX, K_INDEX, K_SUMMARY, K_FILTER, K_STATS, K_DIGEST, K_DATA, K_TOC};
+    for (int i = 0; i < K_COUNT && !e; i++) {
+        int k = order[i];
         if (rename(w->tmp[k], w->final[k]) != 0)
             e = strata_fail_errno(strata_err_from_errno(errno), errno, "rename %s", w->tmp[k]);
+    }
     if (!e) e = sync_dir(w->p.dir);
     if (e) {
         for (int k = 0; k < K_COUNT; k++) unlink(w->final[k]);
