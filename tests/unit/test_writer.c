@@ -599,12 +599,70 @@ static void test_hand_built_stream(void **state) {
     free(dir);
 }
 
+typedef struct {
+    uint8_t key[4];
+    int64_t token;
+} token_key;
+
+static int token_cmp(const void *a, const void *b) {
+    const token_key *x = a, *y = b;
+    return (x->token > y->token) - (x->token < y->token);
+}
+
+/* Filter.db for a bloom_filter_fp_chance of 0.1 (LeveledCompactionStrategy's
+ * default): by BloomCalculations' table, 5 buckets per key and 3 hashes, so
+ * 100 keys take 100 * 5 + 20 bits, 9 words; every key is then found. */
+static void test_bloom_filter_sizing(void **state) {
+    (void)state;
+    sstable *schema;
+    assert_int_equal(sstable_open(CORPUS "/scylla/uncompressed-partition_key_only/mc-1-big-Data.db", &schema), STRATA_OK);
+    char *dir = make_tmpdir();
+    sstable_writer_params p = {.dir = dir, .version = "nb", .generation = 1, .header = sstable_get_header(schema),
+                               .expected_keys = 100, .bloom_fp_chance = 0.1};
+    token_key keys[100];
+    for (int i = 0; i < 100; i++) {
+        keys[i] = (token_key){{0, 0, (uint8_t)(i >> 8), (uint8_t)i}, 0};
+        keys[i].token = sstable_murmur3_token(keys[i].key, 4);
+    }
+    qsort(keys, 100, sizeof *keys, token_cmp);
+    sstable_writer *w;
+    assert_int_equal(sstable_writer_open(&p, &w), STRATA_OK);
+    const sstable_deletion live = {INT64_MIN, INT64_MAX};
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(sstable_writer_begin_partition(w, keys[i].key, 4, &live), STRATA_OK);
+        assert_int_equal(sstable_writer_end_partition(w), STRATA_OK);
+    }
+    assert_int_equal(sstable_writer_finish(w), STRATA_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/nb-1-big-Filter.db", dir);
+    uint8_t *filter;
+    size_t len;
+    assert_int_equal(read_all(path, &filter, &len), 0);
+    const uint8_t header[8] = {0, 0, 0, 3, 0, 0, 0, 9};
+    assert_int_equal(len, 8 + 9 * 8);
+    assert_memory_equal(filter, header, 8);
+    free(filter);
+    snprintf(path, sizeof path, "%s/nb-1-big-Data.db", dir);
+    sstable *s;
+    assert_int_equal(sstable_open(path, &s), STRATA_OK);
+    for (int i = 0; i < 100; i++) {
+        int may;
+        assert_int_equal(sstable_filter_check(s, keys[i].key, 4, &may), STRATA_OK);
+        assert_true(may);
+    }
+    sstable_close(s);
+    sstable_close(schema);
+    remove_dir(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rewrite_is_identical),
         cmocka_unit_test(test_rewrite_other_formats_reads_back),
         cmocka_unit_test(test_unfinished_write_leaves_no_sstable),
         cmocka_unit_test(test_hand_built_stream),
+        cmocka_unit_test(test_bloom_filter_sizing),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     for (size_t i = 0; i < nfound; i++) free(found[i]);
