@@ -190,7 +190,8 @@ static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header
         const uint8_t *u = take(c, 16);
         if (u) memcpy(p->pending_repair, u, 16), p->has_pending_repair = 1;
     }
-    if (v->na) p->is_transient = be(c, 1) != 0;
+    if (v->na && c->p < c->end) p->is_transient = be(c, 1) != 0;
+    else if (v->na) p->no_transient_flag = 1;
 }
 
 static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer_params *p,
@@ -203,13 +204,19 @@ static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer
     cursor c = {buf, buf + len, 0};
     uint32_t count = (uint32_t)be(&c, 4);
     if (v->na) be(&c, 4);
-    for (uint32_t i = 0; i < count && !c.failed && count < 16; i++) {
-        uint32_t type = (uint32_t)be(&c, 4), off = (uint32_t)be(&c, 4);
-        if (type != 2 || off >= len) continue;
-        cursor sc = {buf + off, buf + len, 0};
+    uint32_t types[16], offs[16];
+    for (uint32_t i = 0; i < count && i < 16; i++) {
+        types[i] = (uint32_t)be(&c, 4);
+        offs[i] = (uint32_t)be(&c, 4);
+    }
+    for (uint32_t i = 0; i < count && i < 16 && !c.failed; i++) {
+        if (types[i] != 2 || offs[i] >= len) continue;
+        /* the component ends where the next begins, less its checksum */
+        size_t end = i + 1 < count && offs[i + 1] <= len ? offs[i + 1] : len;
+        if (v->na && end >= offs[i] + 4) end -= 4;
+        cursor sc = {buf + offs[i], buf + end, 0};
         parse_commitlog(&sc, v, sstable_get_header(s), p, o);
         c.failed = sc.failed;
-        break;
     }
     free(buf);
     return c.failed ? strata_fail(STRATA_ECORRUPT, "%s: malformed stats component", path) : STRATA_OK;
@@ -259,6 +266,24 @@ static strata_err infer_column_index_size(sstable *s, const wr_version *v, sstab
     return STRATA_OK;
 }
 
+/* A bloom filter has no false negatives: when the version's bit layout
+ * does not find the first key, the file was written in the other one (by
+ * a pre-release 4.0 build that kept the old layout under the name na). */
+static strata_err check_bloom_layout(sstable *s, sstable_writer_params *p) {
+    const sstable_partition *part;
+    strata_err e = sstable_rewind(s);
+    if (!e) e = sstable_next_partition(s, &part);
+    int found = 1;
+    if (!e && part) e = sstable_filter_check(s, part->key, part->key_len, &found);
+    if (e) {
+        /* no filter to learn from: keep the version's layout */
+        strata_clear_error();
+        e = STRATA_OK;
+    }
+    p->old_bloom_layout = !found;
+    return sstable_rewind(s);
+}
+
 strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     const sstable_meta *m = sstable_get_meta(s);
     memset(p, 0, sizeof *p);
@@ -287,6 +312,7 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     p->compression_options = (const char *const *)o->options;
     if (!e) e = read_commitlog(s, &v, p, o);
     if (!e) e = infer_column_index_size(s, &v, p);
+    if (!e && v.na) e = check_bloom_layout(s, p);
     if (e) sstable_writer_params_free(p);
     return e;
 }

@@ -379,7 +379,7 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
     if (s->v.na) {
         wr_u8(b, (uint8_t)p->has_pending_repair);
         if (p->has_pending_repair) strata_buf_put(b, p->pending_repair, 16);
-        wr_u8(b, (uint8_t)p->is_transient);
+        if (!p->no_transient_flag) wr_u8(b, (uint8_t)p->is_transient);
     }
     if (s->v.host_id) {
         wr_u8(b, (uint8_t)p->has_host_id);

@@ -303,7 +303,7 @@ static strata_err write_components(sstable_writer *w) {
         e = write_buf(w->tmp[K_SUMMARY], &b);
     }
     if (!e) {
-        wr_filter_serialize(w->filter, !w->v.na, &b);
+        wr_filter_serialize(w->filter, !w->v.na || w->p.old_bloom_layout, &b);
         e = write_buf(w->tmp[K_FILTER], &b);
     }
     if (!e) {

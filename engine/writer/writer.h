@@ -67,6 +67,10 @@ typedef struct {
                                     count entered twice in its histogram */
     int exact_drop_times;        /* early 3.0 releases: tombstone drop times
                                     kept unrounded, live cells' "none" too */
+    int old_bloom_layout;        /* na, nb: Filter.db words byte-reversed as
+                                    before na (a pre-release 4.0 build) */
+    int no_transient_flag;       /* na, nb: no is-transient byte in the stats
+                                    (the same pre-release build) */
     int partition_size_buckets;  /* Statistics.db histogram sizes, which
                                     depend on the Cassandra release: 150 and */
     int cell_count_buckets;      /* 114 or 118 (3.x, 4.0), 155 and 118 (4.1+);

@@ -48,14 +48,6 @@ static const char *const early_3_0_0_stats[] = {
     "legacy_ma_clust/", "legacy_ma_clust_counter/", "legacy_ma_simple/", "legacy_ma_simple_counter/", NULL,
 };
 
-/* These na fixtures were written by a pre-release 4.0 build: the old bloom
- * filter word order in Filter.db and no is-transient flag in Statistics.db,
- * neither of which the "na" name tells. */
-static const char *const old_bloom_layout[] = {
-    "legacy_na_clust_compact/", "legacy_na_clust_counter_compact/", "legacy_na_simple_compact/",
-    "legacy_na_simple_counter_compact/", NULL,
-};
-
 static int listed(const char *path, const char *const *list) {
     for (size_t i = 0; list[i]; i++)
         if (strstr(path, list[i])) return 1;
@@ -399,9 +391,7 @@ static void test_rewrite_is_identical(void **state) {
         int identical = 1;
         for (size_t c = 0; c < sizeof components / sizeof *components; c++) {
             char *a = component(src, components[c]), *b = component(out, components[c]);
-            int same = same_file(a, b);
-            if (same == 0 && !(c == 2 && listed(src, old_bloom_layout))) fail_on(src, components[c]);
-            if (same == 0) identical = 0;
+            if (same_file(a, b) == 0) fail_on(src, components[c]);
             free(a);
             free(b);
         }
@@ -417,9 +407,7 @@ static void test_rewrite_is_identical(void **state) {
         char *sa = component(src, "Statistics.db"), *sb = component(out, "Statistics.db");
         int stats = same_file(sa, sb) == 1;
         int early = listed(src, early_3_0_0_stats);
-        if (!stats && !((!deterministic || early) && same_stats_except(sa, sb, early))) {
-            if (!listed(src, old_bloom_layout)) fail_on(src, "Statistics.db");
-        }
+        if (!stats && !((!deterministic || early) && same_stats_except(sa, sb, early))) fail_on(src, "Statistics.db");
         stats_identical += stats;
         identical &= stats;
         all_identical += identical;
