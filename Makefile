@@ -78,8 +78,7 @@ build/san/tests/%: tests/unit/%.c build/san/libstrata.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-          LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 unit-san: $(UNIT_BIN_SAN)
 	@$(SAN_ENV) sh tests/run-unit.sh $(UNIT_BIN_SAN)

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.." || exit 1
 : "${STRATA_BIN:=$PWD/strata}"
 export STRATA_BIN
 export CORPUS="${CORPUS:-$(cd .. && pwd)/shared/corpus}"
+# Leaks LMDB makes when a damaged index interrupts it are expected (tests/lsan.supp).
+: "${LSAN_OPTIONS:=suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp:print_suppressions=0}"
+export LSAN_OPTIONS
 passed=0 failed=0 skipped=0
 for t in tests/e2e/test_*.sh; do
   [ -e "$t" ] || continue

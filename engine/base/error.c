@@ -31,8 +31,13 @@ const char *strata_strerror(strata_err code) {
     return generic_text[code];
 }
 
+/* Formats into a local buffer first: callers often wrap the previous
+ * message, strata_fail(e, "%s: %s", path, strata_errmsg()), whose text
+ * lives in the very buffer being written. */
 static strata_err record(strata_err code, const char *fmt, va_list ap) {
-    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    char text[sizeof last_message];
+    vsnprintf(text, sizeof text, fmt, ap);
+    memcpy(last_message, text, sizeof last_message);
     last_code = code;
     return code;
 }

@@ -96,31 +96,6 @@ static void test_chunk_boundaries_resynchronise(void **state) {
     free(data);
 }
 
-static void test_buffer_reader_bounds(void **state) {
-    (void)state;
-    strata_buf b;
-    strata_buf_init(&b);
-    strata_buf_put_varint(&b, 300);
-    strata_buf_put_str(&b, "keyspace");
-    strata_buf_put_u64(&b, 0x0102030405060708ull);
-    strata_reader rd;
-    strata_reader_init(&rd, b.data, b.len);
-    assert_int_equal(strata_read_varint(&rd), 300);
-    char *s = strata_read_str(&rd, 100);
-    assert_string_equal(s, "keyspace");
-    free(s);
-    assert_int_equal(strata_read_u64(&rd), 0x0102030405060708ull);
-    assert_false(rd.failed);
-    assert_int_equal(strata_read_u32(&rd), 0);
-    assert_true(rd.failed);
-    /* A string longer than allowed fails instead of allocating. */
-    strata_reader_init(&rd, b.data + 2, b.len - 2);
-    s = strata_read_str(&rd, 3);
-    assert_true(rd.failed);
-    free(s);
-    strata_buf_free(&b);
-}
-
 static void store_and_read_back(repo *r, const uint8_t *data, size_t len, repo_file *rec) {
     char path[] = "/tmp/strata-unit-file-XXXXXX";
     int fd = mkstemp(path);
@@ -288,7 +263,6 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_bounds_and_average),
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
-        cmocka_unit_test(test_buffer_reader_bounds),
         cmocka_unit_test(test_store_read_and_dedup),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_open_errors),
