@@ -135,9 +135,9 @@ static void skip_bound(cursor *c, const sstable_header *h) {
 }
 
 /* Walks the stats component up to its commit log fields, noting the
- * histogram sizes and the early 3.0 histogram habits on the way (the
- * release that wrote an SSTable is not recorded; these are what tells). */
-static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header *h, sstable_writer_params *p,
+ * histogram sizes and the habits of early releases on the way (the release
+ * that wrote an SSTable is not recorded; these are what tells). */
+static void parse_stats(cursor *c, const wr_version *v, const sstable_header *h, sstable_writer_params *p,
                             struct sstable_writer_owned *o) {
     uint64_t sums[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
@@ -151,7 +151,9 @@ static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header
     }
     p->doubled_cell_counts = sums[0] && sums[1] == 2 * sums[0];
     read_position(c, &p->commitlog_upper);
-    take(c, 8 + 8 + 4 + 4 + 4 + 4 + 8);
+    take(c, 8 + 8 + 4 + 4 + 4 + 4);
+    uint64_t ratio = be(c, 8);
+    p->no_compression_ratio = p->compressor && ratio == 0xbff0000000000000ULL; /* -1.0 */
     be(c, 4);
     for (uint32_t n = (uint32_t)be(c, 4), i = 0; i < n && !c->failed; i++) {
         if (v->oa) {
@@ -194,7 +196,7 @@ static void parse_commitlog(cursor *c, const wr_version *v, const sstable_header
     else if (v->na) p->no_transient_flag = 1;
 }
 
-static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer_params *p,
+static strata_err read_stats(sstable *s, const wr_version *v, sstable_writer_params *p,
                                  struct sstable_writer_owned *o) {
     uint8_t *buf;
     size_t len;
@@ -215,7 +217,7 @@ static strata_err read_commitlog(sstable *s, const wr_version *v, sstable_writer
         size_t end = i + 1 < count && offs[i + 1] <= len ? offs[i + 1] : len;
         if (v->na && end >= offs[i] + 4) end -= 4;
         cursor sc = {buf + offs[i], buf + end, 0};
-        parse_commitlog(&sc, v, sstable_get_header(s), p, o);
+        parse_stats(&sc, v, sstable_get_header(s), p, o);
         c.failed = sc.failed;
     }
     free(buf);
@@ -310,7 +312,7 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p) {
     strata_err e = STRATA_OK;
     if (m->compressor) e = read_compression_info(s, &v, p, o);
     p->compression_options = (const char *const *)o->options;
-    if (!e) e = read_commitlog(s, &v, p, o);
+    if (!e) e = read_stats(s, &v, p, o);
     if (!e) e = infer_column_index_size(s, &v, p);
     if (!e && v.na) e = check_bloom_layout(s, p);
     if (e) sstable_writer_params_free(p);

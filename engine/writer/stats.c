@@ -138,11 +138,17 @@ static void track_ts(wr_stats *s, int64_t ts) {
     s->ts_set = 1;
 }
 
-static void track_ldt(wr_stats *s, int64_t raw) {
+/* The min/max deletion time alone, without the drop-time histogram. */
+static void track_ldt_range(wr_stats *s, int64_t raw) {
     int64_t ldt = normal_ldt(s, raw);
     if (!s->ldt_set || ldt < s->min_ldt) s->min_ldt = ldt;
     if (!s->ldt_set || ldt > s->max_ldt) s->max_ldt = ldt;
     s->ldt_set = 1;
+}
+
+static void track_ldt(wr_stats *s, int64_t raw) {
+    int64_t ldt = normal_ldt(s, raw);
+    track_ldt_range(s, raw);
     wr_tombhist_update(s->tombstones, ldt == INT64_MAX ? INT32_MAX : (int32_t)ldt);
 }
 
@@ -248,7 +254,9 @@ static void track_row(wr_stats *s, const sstable_unfiltered *u) {
     if (u->has_liveness) {
         track_ts(s, u->timestamp);
         track_ttl(s, u->ttl);
-        track_ldt(s, u->local_expiration);
+        /* ma (3.0.0 to 3.0.6) left row markers out of the drop times */
+        if (strcmp(s->v.name, "ma")) track_ldt(s, u->local_expiration);
+        else track_ldt_range(s, u->local_expiration);
     }
     track_deletion(s, &u->row_deletion);
     for (size_t i = 0; i < u->ncomplex_deletions; i++) track_deletion(s, &u->complex_deletions[i].deletion);

@@ -308,7 +308,9 @@ static strata_err write_components(sstable_writer *w) {
     }
     if (!e) {
         uint64_t data_length = wr_data_position(w->data);
-        double ratio = w->p.compressor && data_length ? (double)compressed / (double)data_length : -1.0;
+        double ratio = w->p.compressor && data_length && !w->p.no_compression_ratio
+                           ? (double)compressed / (double)data_length
+                           : -1.0;
         wr_stats_serialize(w->stats, &w->p, ratio, &b);
         e = write_buf(w->tmp[K_STATS], &b);
     }

@@ -67,6 +67,7 @@ typedef struct {
                                     count entered twice in its histogram */
     int exact_drop_times;        /* early 3.0 releases: tombstone drop times
                                     kept unrounded, live cells' "none" too */
+    int no_compression_ratio;    /* some 3.0.0 writes: ratio -1 though compressed */
     int old_bloom_layout;        /* na, nb: Filter.db words byte-reversed as
                                     before na (a pre-release 4.0 build) */
     int no_transient_flag;       /* na, nb: no is-transient byte in the stats
