@@ -23,9 +23,6 @@ say() { printf '== %s %s\n' "$(date +%T)" "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/proxy.err" ] && tail -5 "$SCRATCH/proxy.err"; exit 1; }
 REPO="s3://strata/backups/rf3 a+ü"
 strata() { "$STRATA_BIN" --s3-endpoint "http://127.0.0.1:$PROXY_PORT" --s3-path-style -r "$REPO" "$@"; }
-sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
-# Restored files are named <keyspace>/<table>/<file>: the table id dropped.
-data_sums() { sums "$1" | sed -E 's#  ([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2; }
 bad_signatures() { awk '$5 == "BAD"' "$SCRATCH/proxy.log" | wc -l | tr -d ' '; }
 # The proxy's log lines after line $1 (the log is appended to, never moved).
 log_since() { tail -n "+$(($1 + 1))" "$SCRATCH/proxy.log"; }
@@ -45,25 +42,7 @@ s3_start_server
 s3_start_proxy proxy 0
 
 say "four nodes: rf3-a v1 and one with 34 MiB of incompressible SSTable data"
-mkdir -p "$SCRATCH/nodes"
-for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
-python3 - "$SCRATCH/nodes/node4/ks/big-$(printf 'c%.0s' $(seq 32))" <<'EOF'
-import os, random, sys
-d = sys.argv[1]
-os.makedirs(d)
-rng = random.Random(6)
-for gen, mib in ((1, 21), (2, 13)):
-    with open(os.path.join(d, 'nb-%d-big-Data.db' % gen), 'wb') as f:
-        f.write(rng.randbytes(mib * 1048576 + rng.randrange(1, 4096)))
-    with open(os.path.join(d, 'nb-%d-big-TOC.txt' % gen), 'w') as f:
-        f.write('Data.db\nTOC.txt\n')
-EOF
-chmod -R u+w "$SCRATCH/nodes"
-printf '[cluster]\nname = t\n' >"$SCRATCH/cluster.ini"
-for n in node1 node2 node3 node4; do
-  printf '[node %s]\ndata_dir = %s\n' "$n" "$SCRATCH/nodes/$n" >>"$SCRATCH/cluster.ini"
-  data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$n"
-done
+s3_test_nodes 21 13
 
 say "init, and a second init fails"
 strata init >/dev/null

@@ -18,8 +18,6 @@ trap s3_stop_all EXIT
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
 strata() { "$STRATA_BIN" --s3-endpoint "http://127.0.0.1:$PROXY_PORT" --s3-path-style -r s3://strata/faulty "$@"; }
-sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
-data_sums() { sums "$1" | sed -E 's#  ([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2; }
 
 say "s3rver behind a proxy failing 20% of requests; strata gives up on a stall after 1 s"
 s3_start_server
@@ -27,24 +25,7 @@ s3_start_proxy proxy 0.2 1.5
 export STRATA_S3_TIMEOUT=1 STRATA_S3_RETRY_SECONDS=120
 
 say "rf3-a's three nodes and one with a 22 MiB SSTable (a multipart pack)"
-mkdir -p "$SCRATCH/nodes"
-for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
-python3 - "$SCRATCH/nodes/node4/ks/big-$(printf 'd%.0s' $(seq 32))" <<'EOF'
-import os, random, sys
-d = sys.argv[1]
-os.makedirs(d)
-rng = random.Random(9)
-with open(os.path.join(d, 'nb-1-big-Data.db'), 'wb') as f:
-    f.write(rng.randbytes(22 * 1048576 + 123))
-with open(os.path.join(d, 'nb-1-big-TOC.txt'), 'w') as f:
-    f.write('Data.db\nTOC.txt\n')
-EOF
-chmod -R u+w "$SCRATCH/nodes"
-printf '[cluster]\nname = t\n' >"$SCRATCH/cluster.ini"
-for n in node1 node2 node3 node4; do
-  printf '[node %s]\ndata_dir = %s\n' "$n" "$SCRATCH/nodes/$n" >>"$SCRATCH/cluster.ini"
-  data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$n"
-done
+s3_test_nodes 22
 
 say "init, backup, verify, restore"
 strata init >/dev/null
@@ -59,7 +40,7 @@ done
 say "ten more rounds: a new SSTable, a backup, a restore of it"
 for round in 2 3 4 5 6 7 8 9 10 11; do
   python3 -c 'import os, sys; open(sys.argv[1], "wb").write(os.urandom(1048576 + int(sys.argv[2])))' \
-    "$SCRATCH/nodes/node4/ks/big-$(printf 'd%.0s' $(seq 32))/nb-$round-big-Data.db" "$round"
+    "$SCRATCH/nodes/node4/ks/$S3_TEST_TABLE/nb-$round-big-Data.db" "$round"
   data_sums "$SCRATCH/nodes/node4" >"$SCRATCH/sums.node4"
   strata backup --cluster "$SCRATCH/cluster.ini" >/dev/null
   rm -rf "$SCRATCH/restore"

@@ -44,3 +44,36 @@ s3_stop_all() {
 s3_aws() {
   aws --endpoint-url "http://127.0.0.1:$S3_PORT" "$@"
 }
+
+# sha256 of every file below DIR as "<hash>  <relative path>", sorted.
+sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
+# The same for a node's data directory, named as restore names files:
+# <keyspace>/<table>/<file>, the table id dropped.
+data_sums() { sums "$1" | sed -E 's#  ([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2; }
+
+# s3_test_nodes MIB...: $SCRATCH/nodes/node1..3 from the corpus cluster
+# rf3-a (v1) and node4 with one incompressible SSTable per MIB (whole MiB
+# plus a few bytes; generation 1, 2, ...) in ks/big-<id>; writes
+# $SCRATCH/cluster.ini and each node's data_sums in $SCRATCH/sums.<node>.
+S3_TEST_TABLE=big-dddddddddddddddddddddddddddddddd
+s3_test_nodes() {
+  mkdir -p "$SCRATCH/nodes"
+  for n in node1 node2 node3; do cp -R "$CORPUS/cluster/rf3-a/$n" "$SCRATCH/nodes/$n"; done
+  python3 - "$SCRATCH/nodes/node4/ks/$S3_TEST_TABLE" "$@" <<'EOF'
+import os, random, sys
+d = sys.argv[1]
+os.makedirs(d)
+rng = random.Random(6)
+for gen, mib in enumerate(sys.argv[2:], 1):
+    with open(os.path.join(d, 'nb-%d-big-Data.db' % gen), 'wb') as f:
+        f.write(rng.randbytes(int(mib) * 1048576 + rng.randrange(1, 4096)))
+    with open(os.path.join(d, 'nb-%d-big-TOC.txt' % gen), 'w') as f:
+        f.write('Data.db\nTOC.txt\n')
+EOF
+  chmod -R u+w "$SCRATCH/nodes"
+  printf '[cluster]\nname = t\n' >"$SCRATCH/cluster.ini"
+  for n in node1 node2 node3 node4; do
+    printf '[node %s]\ndata_dir = %s\n' "$n" "$SCRATCH/nodes/$n" >>"$SCRATCH/cluster.ini"
+    data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$n"
+  done
+}
