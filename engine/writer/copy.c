@@ -41,6 +41,8 @@ strata_err sstable_writer_rewrite(const char *path, const char *dir, sstable_wri
 }
 
 void sstable_writer_use_compressor(sstable_writer_params *p, const char *compressor) {
+    /* an uncompressed original's chunk length is CRC.db's, not a choice */
+    if (!p->compressor) p->chunk_length = 0;
     p->compressor = compressor;
     p->compression_options = NULL;
     p->trailing_empty_chunk = 0;

@@ -137,8 +137,8 @@ strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p);
 void sstable_writer_params_free(sstable_writer_params *p);
 
 /* Switches *p to another compressor (NULL: uncompressed with CRC.db) with
- * Cassandra's defaults: no options, no raw chunks, 16 KiB chunks when the
- * original had none. */
+ * Cassandra's defaults: no options, no raw chunks, 16 KiB chunks unless
+ * the original was compressed in chunks of another size. */
 void sstable_writer_use_compressor(sstable_writer_params *p, const char *compressor);
 
 /* Changes the parameters taken from the original before writing. */
