@@ -13,10 +13,11 @@
  *
  * Given the same content and parameters the files are byte-identical to
  * the ones Cassandra writes; that is how the writer is tested.  Memory is
- * bounded by one chunk, one row and the bloom filter, whatever the size of
- * a partition.  Components are written under temporary names and renamed
- * by sstable_writer_finish(), TOC.txt last, so a crash never leaves an
- * SSTable that looks complete.
+ * one chunk, one row, a partition's row index blocks, the summary samples
+ * and the bloom filter, never a whole partition.  Components are written
+ * under temporary names and renamed by sstable_writer_finish(), Data.db
+ * and then TOC.txt last, so a crash never leaves an SSTable that looks
+ * complete.
  */
 #ifndef STRATA_WRITER_H
 #define STRATA_WRITER_H
@@ -73,9 +74,10 @@ typedef struct {
     int no_transient_flag;       /* na, nb: no is-transient byte in the stats
                                     (the same pre-release build) */
     int partition_size_buckets;  /* Statistics.db histogram sizes, which
-                                    depend on the Cassandra release: 150 and */
-    int cell_count_buckets;      /* 114 or 118 (3.x, 4.0), 155 and 118 (4.1+);
-                                    0: 150 and 118 */
+                                    depend on the Cassandra release: 150
+                                    partition-size buckets before 4.1, 155
+                                    from it; 0: 150 */
+    int cell_count_buckets;      /* 114 or 118 cell-count buckets; 0: 118 */
     /* Statistics.db facts the content cannot give */
     int64_t repaired_at;
     int32_t sstable_level;
@@ -129,10 +131,12 @@ strata_err sstable_writer_copy(sstable *s, sstable_writer *w);
 
 /* Fills *p from an open SSTable so that rewriting its content with *p
  * reproduces it: version, generation, header, partitioner, compressor
- * with its options (read from CompressionInfo.db), chunk length, bloom
- * filter chance and key count, level, repair time, host id, TOC order.
- * Strings are owned by *p until sstable_writer_params_free(); p->dir is
- * left NULL for the caller. */
+ * with its options, chunk length, bloom filter chance and key count,
+ * level, repair state, host id, commit log positions, TOC order, and what
+ * the files show of the writing node's settings and release (column index
+ * size, histogram sizes, compaction's trailing chunk, early-release
+ * habits).  Strings are owned by *p until sstable_writer_params_free();
+ * p->dir is left NULL for the caller. */
 strata_err sstable_writer_params_from(sstable *s, sstable_writer_params *p);
 void sstable_writer_params_free(sstable_writer_params *p);
 
