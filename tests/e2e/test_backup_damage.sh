@@ -4,15 +4,8 @@
 # a restore that needs the chunk fails instead of writing wrong bytes, and
 # tables that do not need it still restore byte for byte.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # <node>/<keyspace>/<table>/<path> and sha256 of every file of the nodes.
 all_sums() {
   for n in node1 node2 node3; do
@@ -21,13 +14,9 @@ all_sums() {
   done | LC_ALL=C sort -k2
 }
 lines_naming() { awk -v v="$1" '{ for (i = 1; i <= NF; i++) if ($i == v) { print; next } }' "$2"; }
-restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 
 say "rf3-a v1 and v2 backed up"
-mkdir -p "$SCRATCH/nodes"
-for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
-printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
-for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+copy_rf3a_nodes
 strata init >/dev/null
 all_sums >"$SCRATCH/sums.v1"
 V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')

@@ -4,20 +4,14 @@
 # up, again (nothing new), with one SSTable added (only it is new);
 # restore every version and compare the sha256 of every file.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+. "$(dirname "$0")/lib.sh"
 [ -d "$CORPUS/cassandra-legacy" ] || { echo "skip: no corpus at $CORPUS"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
 data_sums() {
   (cd "$1" && find . -type f -exec sha256sum {} +) |
     sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
 }
-restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 count_sstables() { find "$SCRATCH/nodes" -name '*-Data.db' | wc -l | tr -d ' '; }
 save_sums() { for n in node1 node2 node3; do data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$1.$n"; done; }
 check_restore() {

@@ -4,16 +4,9 @@
 # before still verifies and restores byte for byte, and once the data fits
 # again a backup succeeds.  Needs root for the mount (else skipped).
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 REPO=$SCRATCH/small/repo
-strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
 node_sums() {
   (cd "$SCRATCH/node1" && find . -type f -exec sha256sum {} +) |
     sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  node1/\1/\2/#' | LC_ALL=C sort -k2

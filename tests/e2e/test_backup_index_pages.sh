@@ -4,22 +4,14 @@
 # every command reports a clear error or rebuilds the index, none crashes,
 # and after `index rebuild` the version restores byte for byte.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
 # LMDB is not instrumented: on garbage pages it can issue a wild memcpy,
 # which in production faults and is caught by strata's index guard.  Under
 # AddressSanitizer the memcpy interceptor would report it before the fault,
 # so this test lets such copies fault as they would in production.
 ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}intercept_intrin=0"
 export ASAN_OPTIONS
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 # LMDB keeps two 4 KiB meta pages at the start of data.mdb.
 garble_pages() {
   python3 -c 'import os,sys
@@ -29,10 +21,7 @@ with open(p, "r+b") as f:
 }
 
 say "rf3-a v1 backed up"
-mkdir -p "$SCRATCH/nodes"
-for n in node1 node2 node3; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
-printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
-for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+copy_rf3a_nodes
 strata init >/dev/null
 for n in node1 node2 node3; do
   (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |

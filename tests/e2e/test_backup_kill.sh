@@ -5,20 +5,12 @@
 # nodes are rf3-a v1 plus a few large random
 # "SSTables" so that a backup runs for some seconds.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 data_sums() {
   (cd "$1" && find . -type f ! -path '*/snapshots/*' -exec sha256sum {} +) |
     sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
 }
-restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 
 say "rf3-a v1 on three nodes, plus a 50-90 MB random SSTable on each"
 for n in 1 2 3; do

@@ -4,16 +4,9 @@
 # then v2; restore every version and compare the sha256 of every file with
 # what the nodes held when that version was taken.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
 REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
-strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
 
 # sha256 of every file under a data directory, named as restore names
@@ -22,7 +15,6 @@ data_sums() {
   (cd "$1" && find . -type f -exec sha256sum {} +) |
     sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
 }
-restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 count_sstables() { find "$SCRATCH/nodes" -name '*-Data.db' | wc -l | tr -d ' '; }
 count_files() { find "$SCRATCH/nodes" -type f | wc -l | tr -d ' '; }
 save_sums() { for n in node1 node2 node3; do data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$1.$n"; done; }

@@ -6,15 +6,8 @@
 # stays clean, clear_snapshot_cmd removes it, and the restore equals the
 # nodes' files plus the snapshot's manifests.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 say "two rf3-a nodes without their snapshot artefacts; a fake nodetool"
 for n in node1 node2; do

@@ -5,15 +5,10 @@
 # named in exactly one log line however often it is read, every other file
 # reads back byte-identical, and the mount stays up throughout.
 set -eu
-: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
-RF3=$CORPUS/cluster/rf3-a
-[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
 
-say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
-strata() { "$STRATA_BIN" -r "$SCRATCH/repo" "$@"; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
 # Unmounts and waits for the mount process (its pid is in its first log

@@ -7,13 +7,11 @@
 # files; a small chunk cache (so chunks are evicted and read again).
 set -eu
 : "${STRATA_BIN:?}" "${SCRATCH:?}"
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
 
-say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
 REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
-strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
 # Unmounts and waits for the mount process (its pid is in its first log

@@ -1,0 +1,26 @@
+# lib.sh - what the end-to-end tests share, sourced first by each:
+# the environment check, messages, the strata wrapper, copies of the real
+# cluster rf3-a as node data directories, and sha256 listings.
+: "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
+RF3=$CORPUS/cluster/rf3-a
+[ -d "$RF3/node1" ] || { echo "skip: no corpus at $RF3"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
+: "${REPO:=$SCRATCH/repo}"
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
+# Prints a Python expression over the JSON document on stdin (bound to d).
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# Copies node1..3 of rf3-a (SRC: $RF3 for v1, $RF3/v2 for v2) to
+# $SCRATCH/nodes/ and writes $SCRATCH/cluster.ini naming them.
+copy_rf3a_nodes() {
+  mkdir -p "$SCRATCH/nodes"
+  for n in node1 node2 node3; do cp -R "${1:-$RF3}/$n" "$SCRATCH/nodes/$n"; done
+  printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
+  for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+}
+
+# sha256 of every file under DIR as "<hash>  <path>", sorted by path.
+restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
