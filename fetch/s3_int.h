@@ -102,10 +102,20 @@ void s3_readahead_free(s3_readahead *ra);
 /* Records a read of [offset, offset+len) of key; 1 when it starts where an
  * earlier read of key ended, or a little after (a sequential reader). */
 int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, size_t len);
-/* Copies the range from a kept window; 1 when one held all of it. */
-int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out);
-/* Keeps `data` (taken over, left empty) as the bytes of key from start. */
-void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, strata_buf *data);
+/* Copies the range from a kept window, waiting for one still being
+ * fetched; 1 when a window held all of it (*window_end: where it ends). */
+int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out,
+                      uint64_t *window_end);
+/* Keeps `data` (taken over, left empty) as the bytes of key from start,
+ * fetched asking for `planned` bytes (fewer came: the object ended). */
+void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, size_t planned,
+                       strata_buf *data);
+/* Reserves a window for [start, start+len) of key about to be fetched in
+ * the background; -1 when a window already covers start or none is free. */
+int s3_readahead_claim(s3_readahead *ra, const char *key, uint64_t start, size_t len);
+/* Completes a claimed window with `data` (taken over), or drops it (data
+ * NULL: the fetch failed); readers waiting for it go on. */
+void s3_readahead_fill(s3_readahead *ra, int slot, strata_buf *data);
 
 /* ---- Configuration -------------------------------------------------------- */
 typedef struct {

@@ -23,8 +23,10 @@
 typedef struct {
     char *key;
     uint64_t start;
+    size_t planned;  /* bytes asked for; data.len may be less at the end */
     strata_buf data;
     uint64_t used;
+    int loading;     /* being fetched in the background */
 } ra_window;
 
 typedef struct {
@@ -34,6 +36,7 @@ typedef struct {
 
 struct s3_readahead {
     pthread_mutex_t lock;
+    pthread_cond_t loaded;
     ra_window windows[RA_WINDOWS];
     ra_stream streams[RA_STREAMS];
     unsigned next_stream;
@@ -43,6 +46,7 @@ struct s3_readahead {
 s3_readahead *s3_readahead_new(void) {
     s3_readahead *ra = xcalloc(1, sizeof *ra);
     pthread_mutex_init(&ra->lock, NULL);
+    pthread_cond_init(&ra->loaded, NULL);
     return ra;
 }
 
@@ -53,26 +57,38 @@ void s3_readahead_free(s3_readahead *ra) {
         strata_buf_free(&ra->windows[i].data);
     }
     for (int i = 0; i < RA_STREAMS; i++) free(ra->streams[i].key);
+    pthread_cond_destroy(&ra->loaded);
     pthread_mutex_destroy(&ra->lock);
     free(ra);
 }
 
-int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out) {
+static int covers(const ra_window *w, const char *key, uint64_t offset, size_t len) {
+    size_t have = w->loading ? w->planned : w->data.len;
+    return w->key && !strcmp(w->key, key) && offset >= w->start && offset - w->start <= have &&
+           len <= have - (offset - w->start);
+}
+
+int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out,
+                      uint64_t *window_end) {
     int found = 0;
     pthread_mutex_lock(&ra->lock);
     for (int i = 0; i < RA_WINDOWS && !found; i++) {
         ra_window *w = &ra->windows[i];
-        if (!w->key || strcmp(w->key, key) || offset < w->start ||
-            offset - w->start > w->data.len || len > w->data.len - (offset - w->start))
+        if (!covers(w, key, offset, len)) continue;
+        if (w->loading) { /* wait for it, then look again from the start */
+            while (w->loading) pthread_cond_wait(&ra->loaded, &ra->lock);
+            i = -1;
             continue;
+        }
         memcpy(out, w->data.data + (offset - w->start), len);
         w->used = ++ra->clock;
+        /* A window shorter than asked for ends at the object's end. */
+        *window_end = w->data.len == w->planned ? w->start + w->data.len : 0;
         found = 1;
     }
     pthread_mutex_unlock(&ra->lock);
     return found;
 }
-
 int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, size_t len) {
     int continues = 0;
     pthread_mutex_lock(&ra->lock);
@@ -95,17 +111,61 @@ int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, s
     return continues;
 }
 
-void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, strata_buf *data) {
+/* The least recently used window not being fetched; NULL when all are. */
+static ra_window *victim(s3_readahead *ra) {
+    ra_window *v = NULL;
+    for (int i = 0; i < RA_WINDOWS; i++)
+        if (!ra->windows[i].loading && (!v || ra->windows[i].used < v->used)) v = &ra->windows[i];
+    return v;
+}
+
+static void reuse(s3_readahead *ra, ra_window *w, const char *key, uint64_t start, size_t planned) {
+    free(w->key);
+    strata_buf_free(&w->data);
+    w->key = xstrdup(key);
+    w->start = start;
+    w->planned = planned;
+    w->used = ++ra->clock;
+}
+
+void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, size_t planned,
+                       strata_buf *data) {
     pthread_mutex_lock(&ra->lock);
-    ra_window *victim = &ra->windows[0];
-    for (int i = 1; i < RA_WINDOWS; i++)
-        if (ra->windows[i].used < victim->used) victim = &ra->windows[i];
-    free(victim->key);
-    strata_buf_free(&victim->data);
-    victim->key = xstrdup(key);
-    victim->start = start;
-    victim->data = *data;
-    victim->used = ++ra->clock;
-    strata_buf_init(data);
+    ra_window *w = victim(ra);
+    if (w) {
+        reuse(ra, w, key, start, planned);
+        w->data = *data;
+        strata_buf_init(data);
+    }
+    pthread_mutex_unlock(&ra->lock);
+}
+
+int s3_readahead_claim(s3_readahead *ra, const char *key, uint64_t start, size_t len) {
+    pthread_mutex_lock(&ra->lock);
+    int slot = -1;
+    int covered = 0;
+    for (int i = 0; i < RA_WINDOWS; i++) covered = covered || covers(&ra->windows[i], key, start, 1);
+    ra_window *w = covered ? NULL : victim(ra);
+    if (w) {
+        reuse(ra, w, key, start, len);
+        w->loading = 1;
+        slot = (int)(w - ra->windows);
+    }
+    pthread_mutex_unlock(&ra->lock);
+    return slot;
+}
+
+void s3_readahead_fill(s3_readahead *ra, int slot, strata_buf *data) {
+    pthread_mutex_lock(&ra->lock);
+    ra_window *w = &ra->windows[slot];
+    if (data) {
+        w->data = *data;
+        strata_buf_init(data);
+    } else {
+        free(w->key);
+        w->key = NULL;
+    }
+    w->loading = 0;
+    pthread_cond_broadcast(&ra->loaded);
     pthread_mutex_unlock(&ra->lock);
 }

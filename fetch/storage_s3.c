@@ -18,11 +18,15 @@
 #define PART_SIZE (8u << 20)
 #define GET_ATTEMPTS 3
 #define READAHEAD_WINDOW (4u << 20)
+#define MAX_PREFETCHES 2
 
 typedef struct {
     s3_config cfg;
     s3_client *client;
     s3_readahead *readahead;
+    pthread_mutex_t prefetch_lock;
+    pthread_cond_t prefetch_done;
+    int prefetching; /* background window fetches running */
 } s3_backend;
 
 static s3_backend *backend(storage *s) {
@@ -357,21 +361,85 @@ static strata_err fetch_range(storage *s, const char *key, const char *fk, uint6
     return e;
 }
 
+/* ---- Background read-ahead ------------------------------------------------
+ * A sequential reader served from a window gets the next window fetched
+ * while it consumes this one, so it waits for the network once, not once
+ * per window.  A few detached threads at most; closing waits for them. */
+typedef struct {
+    storage *s;
+    char *fk;
+    uint64_t start;
+    int slot;
+} prefetch_job;
+
+static void prefetch_finished(s3_backend *b) {
+    pthread_mutex_lock(&b->prefetch_lock);
+    b->prefetching--;
+    pthread_cond_broadcast(&b->prefetch_done);
+    pthread_mutex_unlock(&b->prefetch_lock);
+}
+
+static void *prefetch_main(void *arg) {
+    prefetch_job *j = arg;
+    s3_backend *b = backend(j->s);
+    strata_buf got;
+    strata_buf_init(&got);
+    strata_err e = fetch_range(j->s, j->fk, j->fk, j->start, READAHEAD_WINDOW, 1, &got);
+    s3_readahead_fill(b->readahead, j->slot, e ? NULL : &got);
+    strata_buf_free(&got);
+    free(j->fk);
+    free(j);
+    prefetch_finished(b);
+    return NULL;
+}
+
+static void prefetch(storage *s, const char *fk, uint64_t start) {
+    s3_backend *b = backend(s);
+    pthread_mutex_lock(&b->prefetch_lock);
+    int go = b->prefetching < MAX_PREFETCHES;
+    if (go) b->prefetching++;
+    pthread_mutex_unlock(&b->prefetch_lock);
+    if (!go) return;
+    int slot = s3_readahead_claim(b->readahead, fk, start, READAHEAD_WINDOW);
+    if (slot < 0) {
+        prefetch_finished(b);
+        return;
+    }
+    prefetch_job *j = xmalloc(sizeof *j);
+    *j = (prefetch_job){.s = s, .fk = xstrdup(fk), .start = start, .slot = slot};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &attr, prefetch_main, j) != 0) {
+        s3_readahead_fill(b->readahead, slot, NULL);
+        free(j->fk);
+        free(j);
+        prefetch_finished(b);
+    }
+    pthread_attr_destroy(&attr);
+}
+
 static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, size_t len, void *out) {
     if (!len) return STRATA_OK;
     s3_readahead *ra = backend(s)->readahead;
     char *fk = full_key(s, key);
     int sequential = s3_readahead_continues(ra, fk, offset, len);
+    uint64_t window_end = 0;
     strata_err e = STRATA_OK;
-    if (!s3_readahead_copy(ra, fk, offset, len, out)) {
+    if (!s3_readahead_copy(ra, fk, offset, len, out, &window_end)) {
         size_t want = sequential && len < READAHEAD_WINDOW ? READAHEAD_WINDOW : len;
         strata_buf got;
         strata_buf_init(&got);
         e = fetch_range(s, key, fk, offset, want, len, &got);
         if (!e) memcpy(out, got.data, len);
-        if (!e && want > len) s3_readahead_keep(ra, fk, offset, &got);
+        if (!e && want > len) {
+            window_end = got.len == want ? offset + want : 0;
+            s3_readahead_keep(ra, fk, offset, want, &got);
+        }
         strata_buf_free(&got);
     }
+    if (!e && sequential && window_end) prefetch(s, fk, window_end);
     free(fk);
     return e;
 }
@@ -456,6 +524,11 @@ static strata_err s3_delete(storage *s, const char *key) {
 
 static void s3_close(storage *s) {
     s3_backend *b = backend(s);
+    pthread_mutex_lock(&b->prefetch_lock);
+    while (b->prefetching) pthread_cond_wait(&b->prefetch_done, &b->prefetch_lock);
+    pthread_mutex_unlock(&b->prefetch_lock);
+    pthread_mutex_destroy(&b->prefetch_lock);
+    pthread_cond_destroy(&b->prefetch_done);
     s3_client_free(b->client);
     s3_readahead_free(b->readahead);
     s3_config_free(&b->cfg);
@@ -499,6 +572,8 @@ strata_err storage_s3_open(const char *location, int create, storage **out) {
     }
     b->client = s3_client_new(&b->cfg);
     b->readahead = s3_readahead_new();
+    pthread_mutex_init(&b->prefetch_lock, NULL);
+    pthread_cond_init(&b->prefetch_done, NULL);
     storage *s = xcalloc(1, sizeof *s);
     s->ops = &s3_ops;
     s->backend = b;
