@@ -65,10 +65,6 @@ void s3_client_free(s3_client *cl) {
     free(cl);
 }
 
-const s3_config *s3_client_config(const s3_client *cl) {
-    return cl->cfg;
-}
-
 /* Waits for a slot below the concurrency bound and takes a handle. */
 static CURL *acquire(s3_client *cl) {
     pthread_mutex_lock(&cl->lock);

@@ -3,7 +3,8 @@
  * The backend is split by concern: request signing (s3_sigv4.c), parsing
  * of XML response bodies (s3_xml.c), retry pacing (s3_retry.c),
  * configuration and credentials (s3_config.c), HTTP requests through
- * libcurl (s3_http.c) and the storage operations (storage_s3.c).  The
+ * libcurl (s3_http.c), read-ahead for sequential readers (s3_readahead.c)
+ * and the storage operations (storage_s3.c).  The
  * pieces are declared here, not in fetch/storage.h, because nothing
  * outside fetch/ uses them; unit tests and the fuzz target do. */
 #ifndef STRATA_S3_INT_H
@@ -168,6 +169,5 @@ strata_err s3_perform(s3_client *cl, s3_request *req);
 /* A one-line error for a final non-success answer, recorded with
  * strata_fail(): 403 names credentials, 404 ENOENT, S3 codes quoted. */
 strata_err s3_fail(const s3_request *req, const char *what);
-const s3_config *s3_client_config(const s3_client *cl);
 
 #endif

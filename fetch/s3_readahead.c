@@ -7,13 +7,16 @@
  * an earlier read of the same object ended, the backend fetches a whole
  * window from there and serves the following reads from memory.  Random
  * reads (a database reading one row) keep fetching exactly what they ask
- * for: no amplification where nothing would be reused.  Windows are few
- * and replaced least recently used first, so memory stays bounded. */
+ * for: no amplification where nothing would be reused.  There are
+ * RA_WINDOWS windows per storage handle (64 MiB at the backend's 4 MiB
+ * window), replaced least recently used first, so memory stays bounded;
+ * one may be loading in the background (see prefetch in storage_s3.c),
+ * and readers of its range wait for it instead of fetching it again. */
 #include "fetch/s3_int.h"
 
 #include <string.h>
 
-#define RA_WINDOWS 8
+#define RA_WINDOWS 16
 #define RA_STREAMS 32
 /* A read this close after the end of the previous one still counts as
  * sequential: restores of files whose chunks interleave in a pack skip

@@ -150,9 +150,8 @@ static void abort_upload(storage *s, const char *fk, const char *upload_id) {
     s3_request req = {.method = "DELETE", .key = fk, .query = query, .response = &resp};
     strata_err e = s3_perform(backend(s)->client, &req);
     if (!e && req.status != 204 && req.status != 200 && req.status != 404)
-        s3_fail(&req, "aborting multipart upload of");
-    if (e || (req.status != 204 && req.status != 200 && req.status != 404))
-        strata_log(STRATA_LOG_WARN, "S3: could not abort the upload of %s: %s", fk, strata_errmsg());
+        e = s3_fail(&req, "aborting multipart upload of");
+    if (e) strata_log(STRATA_LOG_WARN, "S3: could not abort the upload of %s: %s", fk, strata_errmsg());
     strata_buf_free(&resp);
     free(query);
     free(id);
