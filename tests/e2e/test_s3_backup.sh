@@ -62,6 +62,12 @@ echo "   $V1 restored byte for byte; $multipart multipart uploads, $ranged pack 
 [ "$(bad_signatures)" = 0 ] || fail "botocore rejected $(bad_signatures) signatures"
 [ "$(grep -c ' ok$' "$SCRATCH/proxy.log")" -gt 20 ] || fail "too few requests checked by the proxy"
 
+say "virtual-host addressing: the bucket in the host name (strata.s3.localhost)"
+mark=$(log_mark)
+"$STRATA_BIN" --s3-endpoint "http://s3.localhost:$PROXY_PORT" -r "$REPO" versions | grep -q "^$V1 " ||
+  fail "versions with virtual-host addressing"
+log_since "$mark" | grep -q '^GET /backups/' || fail "no virtual-host style request reached the server"
+
 say "awscli lists and copies what strata wrote; strata reads the copy as a local repository"
 s3_aws s3 ls --recursive "s3://strata/backups/rf3 a+ü/" >"$SCRATCH/aws.ls"
 grep -q ' backups/rf3 a+ü/config$' "$SCRATCH/aws.ls" || fail "awscli does not list the config object"

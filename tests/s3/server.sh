@@ -5,7 +5,8 @@
 #   server.sh start DIR [tls]  s3rver on 127.0.0.1, data in DIR/data, bucket
 #                              "strata" created; prints the port (also DIR/port);
 #                              with "tls", HTTPS with a self-signed certificate
-#                              (DIR/cert.pem)
+#                              (DIR/cert.pem); virtual-host addressing as
+#                              http://s3.localhost:PORT (BUCKET.s3.localhost)
 #   server.sh stop DIR         stops the server started with DIR
 #
 # s3rver's credentials are S3RVER / S3RVER.  Exit status 77 from install or
@@ -39,7 +40,7 @@ start() {
   # OpenSSL 3 keeps in its legacy provider.
   NODE_OPTIONS=--openssl-legacy-provider \
     "$HERE/node_modules/.bin/s3rver" -d "$dir/data" -a 127.0.0.1 -p "$port" -s $tls \
-    --configure-bucket strata >"$dir/s3rver.log" 2>&1 &
+    --service-endpoint localhost --configure-bucket strata >"$dir/s3rver.log" 2>&1 &
   echo $! >"$dir/pid"
   i=0
   until curl -s -k -o /dev/null "$scheme://127.0.0.1:$port/"; do
