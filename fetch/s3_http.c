@@ -271,6 +271,22 @@ static char *error_code(const s3_request *req) {
     return code;
 }
 
+/* Transport failures worth another attempt: all but those a retry cannot
+ * change (a certificate that does not verify, a malformed endpoint). */
+static int curl_is_transient(CURLcode rc) {
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_NOT_BUILT_IN:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static const char *describe(const s3_request *req) {
     return req->key ? req->key : "(bucket)";
 }
@@ -295,6 +311,11 @@ strata_err s3_perform(s3_client *cl, s3_request *req) {
         CURL *h = acquire(cl);
         CURLcode rc = attempt(cl, h, req, payload_hash, req->want_md5 ? md5_b64 : NULL);
         release(cl, h, rc == CURLE_OK);
+        if (rc != CURLE_OK && !curl_is_transient(rc)) {
+            e = strata_fail(STRATA_EIO, "S3 %s %s: %s", req->method, describe(req),
+                            curl_easy_strerror(rc));
+            break;
+        }
         char *code = rc == CURLE_OK ? error_code(req) : NULL;
         int transient = rc != CURLE_OK || s3_status_is_transient(req->status, code);
         if (!transient) {

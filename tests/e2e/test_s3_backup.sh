@@ -99,6 +99,17 @@ mark=$(log_mark)
 AWS_SESSION_TOKEN='FQoGZXIvYXdzE//session+token/=' strata versions >/dev/null || fail "versions with a session token"
 log_since "$mark" | grep -q ' ok$' || fail "no request with a session token reached the proxy"
 
+say "TLS: certificates are verified unless --s3-insecure (which warns)"
+tls_port=$(sh tests/s3/server.sh start "$SCRATCH/tls" tls)
+trap 's3_stop_all; sh tests/s3/server.sh stop "$SCRATCH/tls"' EXIT
+tls() { "$STRATA_BIN" --s3-endpoint "https://127.0.0.1:$tls_port" --s3-path-style -r s3://strata/tls "$@"; }
+t0=$(date +%s)
+if tls init 2>"$SCRATCH/err"; then fail "a self-signed certificate was accepted"; fi
+grep -q 'certificate' "$SCRATCH/err" || fail "self-signed certificate: $(cat "$SCRATCH/err")"
+[ $(($(date +%s) - t0)) -lt 10 ] || fail "a certificate failure was retried"
+tls --s3-insecure init 2>"$SCRATCH/err" >/dev/null || fail "--s3-insecure init: $(cat "$SCRATCH/err")"
+grep -q 'verification is off' "$SCRATCH/err" || fail "--s3-insecure gave no warning"
+
 say "wrong credentials: one clear line, non-zero exit"
 [ "$(bad_signatures)" = 0 ] || fail "botocore rejected $(bad_signatures) signatures"
 mark=$(log_mark)
