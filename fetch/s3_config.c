@@ -10,7 +10,8 @@
  * STRATA_S3_RETRY_SECONDS bounds the retries of one request (default 300),
  * STRATA_S3_TIMEOUT the seconds a transfer may stall (default 30), and
  * STRATA_S3_LIST_KEYS the keys per listing page (default 1000; tests use
- * small pages to exercise pagination). */
+ * small pages to exercise pagination), and STRATA_S3_CA_FILE a PEM file of
+ * CA certificates for an endpoint with a private CA (MinIO, Ceph). */
 #include "fetch/s3_int.h"
 
 #include <ini.h>
@@ -136,6 +137,7 @@ strata_err s3_config_load(const char *location, s3_config *c) {
     if (!e) e = env_number("STRATA_S3_LIST_KEYS", 1, 1000, 1000, &list_keys);
     if (e) return e;
     c->list_keys = (int)list_keys;
+    if (env("STRATA_S3_CA_FILE")) c->ca_file = xstrdup(env("STRATA_S3_CA_FILE"));
     c->concurrency = (int)concurrency;
     c->retry_seconds = (double)retry;
     c->stall_seconds = stall;
@@ -154,6 +156,7 @@ void s3_config_free(s3_config *c) {
     free(c->prefix);
     free(c->endpoint);
     free(c->region);
+    free(c->ca_file);
     free(c->access_key);
     free_secret(c->secret_key);
     free_secret(c->session_token);

@@ -228,6 +228,7 @@ static CURLcode attempt(s3_client *cl, CURL *h, s3_request *req, const char *pay
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     if (c->insecure) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -130,6 +130,7 @@ typedef struct {
     double retry_seconds;
     long stall_seconds; /* a transfer slower than 1 KiB/s for this long fails */
     int list_keys;      /* keys per listing page (S3's maximum: 1000) */
+    char *ca_file;      /* CA certificates for a private endpoint, or NULL */
     char *access_key;
     char *secret_key;
     char *session_token; /* NULL when none */

@@ -99,7 +99,7 @@ mark=$(log_mark)
 AWS_SESSION_TOKEN='FQoGZXIvYXdzE//session+token/=' strata versions >/dev/null || fail "versions with a session token"
 log_since "$mark" | grep -q ' ok$' || fail "no request with a session token reached the proxy"
 
-say "TLS: certificates are verified unless --s3-insecure (which warns)"
+say "TLS: certificates are verified (STRATA_S3_CA_FILE for a private CA) unless --s3-insecure (which warns)"
 tls_port=$(sh tests/s3/server.sh start "$SCRATCH/tls" tls)
 trap 's3_stop_all; sh tests/s3/server.sh stop "$SCRATCH/tls"' EXIT
 tls() { "$STRATA_BIN" --s3-endpoint "https://127.0.0.1:$tls_port" --s3-path-style -r s3://strata/tls "$@"; }
@@ -109,6 +109,9 @@ grep -q 'certificate' "$SCRATCH/err" || fail "self-signed certificate: $(cat "$S
 [ $(($(date +%s) - t0)) -lt 10 ] || fail "a certificate failure was retried"
 tls --s3-insecure init 2>"$SCRATCH/err" >/dev/null || fail "--s3-insecure init: $(cat "$SCRATCH/err")"
 grep -q 'verification is off' "$SCRATCH/err" || fail "--s3-insecure gave no warning"
+STRATA_S3_CA_FILE="$SCRATCH/tls/cert.pem" tls versions >/dev/null 2>"$SCRATCH/err" ||
+  fail "verified TLS with the server's CA: $(cat "$SCRATCH/err")"
+[ ! -s "$SCRATCH/err" ] || fail "verified TLS warned: $(cat "$SCRATCH/err")"
 
 say "wrong credentials: one clear line, non-zero exit"
 [ "$(bad_signatures)" = 0 ] || fail "botocore rejected $(bad_signatures) signatures"
