@@ -14,9 +14,10 @@
 #
 # s3rver is a Node.js test server, far slower than a real object store, so
 # absolute S3 figures here are the server's; the ratios are the point.  It
-# runs over HTTPS (self-signed, so --s3-insecure and restic --insecure-tls):
-# over plain HTTP restic signs uploads in aws-chunked streaming form, which
-# s3rver stores undecoded, so restic could not read its own repository.
+# runs over verified HTTPS (a self-signed certificate both tools are given
+# as their CA): over plain HTTP restic signs uploads in aws-chunked
+# streaming form, which s3rver stores undecoded, so restic could not read
+# its own repository.
 # STRATA_BENCH_S3_MB sets the data set size (default 600 MB).
 # Output: a table on stdout, logs in bench/out/s3/, figures in bench/out/s3.json.
 set -eu
@@ -45,7 +46,8 @@ cleanup() {
 trap cleanup EXIT
 s3_start_server tls
 echo "s3rver $(node "$S3_HELPERS/node_modules/s3rver/bin/s3rver.js" --version 2>/dev/null) on 127.0.0.1:$S3_PORT"
-export STRATA_S3_ENDPOINT="https://127.0.0.1:$S3_PORT" STRATA_S3_PATH_STYLE=1 STRATA_S3_INSECURE=1
+CA=$out/s3rver/cert.pem
+export STRATA_S3_ENDPOINT="https://127.0.0.1:$S3_PORT" STRATA_S3_PATH_STYLE=1 STRATA_S3_CA_FILE=$CA
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$out/restic-cache
 
 printf '[cluster]\nname = bench\n' >"$out/cluster.ini"
@@ -54,7 +56,7 @@ for n in node1 node2 node3; do printf '[node %s]\ndata_dir = %s\n' "$n" "$data/$
 LOCAL=$out/strata-dir
 S3=s3://strata/bench
 RESTIC=s3:https://127.0.0.1:$S3_PORT/strata/restic
-restic() { command restic --insecure-tls "$@"; }
+restic() { command restic --cacert "$CA" "$@"; }
 
 mbps() { awk "BEGIN { printf(\"%.1f\", $1 / 1e6 / $2) }"; }
 # run NAME CMD...: one timed step; sets r_NAME (MB/s of the data set) and
@@ -99,7 +101,7 @@ run strata_dir_backup "$STRATA_BIN" -r "$LOCAL" backup --cluster "$out/cluster.i
 warm "$data"
 run strata_s3_backup "$STRATA_BIN" -r "$S3" backup --cluster "$out/cluster.ini"
 warm "$data"
-run restic_s3_backup restic --insecure-tls -r "$RESTIC" backup --host bench "$data"
+run restic_s3_backup restic --cacert "$CA" -r "$RESTIC" backup --host bench "$data"
 
 echo "reading the version back:"
 if command -v fusermount3 >/dev/null && [ -c /dev/fuse ]; then
@@ -114,7 +116,7 @@ else
 fi
 run strata_s3_restore "$STRATA_BIN" -r "$S3" restore latest --to "$out/strata-restore"
 rm -rf "$out/strata-restore"
-run restic_s3_restore restic --insecure-tls -r "$RESTIC" restore latest --target "$out/restic-restore"
+run restic_s3_restore restic --cacert "$CA" -r "$RESTIC" restore latest --target "$out/restic-restore"
 rm -rf "$out/restic-restore"
 
 ratio() { awk "BEGIN { if ($2 == 0) print \"n/a\"; else printf(\"%.2f\", $1 / $2) }"; }
