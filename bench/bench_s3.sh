@@ -65,6 +65,7 @@ run() {
   name=$1
   shift
   measure "$out/$name.log" "$@"
+  eval "cpu_$name=$M_CPU"
   if [ "$M_RC" -eq 0 ]; then
     eval "r_$name=$(mbps "$bytes" "$M_WALL")"
     printf '  %-22s %7s s  %7s MB/s  %6s s CPU\n' "$name" "$M_WALL" "$(eval echo "\$r_$name")" "$M_CPU"
@@ -126,6 +127,11 @@ verdict="n/a"
 echo
 echo "strata s3 backup / restic s3 backup:      ${vs_restic}x  (target >= 1.5x) $verdict"
 echo "strata s3 backup / strata dir backup:     $(ratio "$r_strata_s3_backup" "$r_strata_dir_backup")x"
+# CPU time is what the machine's other load disturbs least (wall time on a
+# busy machine mostly measures the neighbours, and s3rver's single thread).
+per_cpu() { awk "BEGIN { printf(\"%.1f\", $1 == 0 ? 0 : $bytes / 1e6 / $1) }"; }
+s3_cpu=$(per_cpu "$cpu_strata_s3_backup") restic_cpu=$(per_cpu "$cpu_restic_s3_backup")
+echo "backup MB per CPU second: strata s3 $s3_cpu, restic s3 $restic_cpu ($(ratio "$s3_cpu" "$restic_cpu")x)"
 echo "strata s3 mount read / strata dir read:   $(ratio "$r_strata_s3_mount_read" "$r_strata_dir_mount_read")x"
 echo "strata s3 mount read / restic s3 restore: $(ratio "$r_strata_s3_mount_read" "$r_restic_s3_restore")x"
 echo "strata s3 restore / restic s3 restore:    $(ratio "$r_strata_s3_restore" "$r_restic_s3_restore")x"
@@ -139,6 +145,7 @@ cat >"$BENCH_OUT/s3.json" <<EOF
     "strata_s3_restore": $r_strata_s3_restore, "restic_s3_restore": $r_restic_s3_restore
   },
   "strata_s3_backup_vs_restic": "$vs_restic",
+  "backup_mb_per_cpu_second": {"strata_s3": $s3_cpu, "restic_s3": $restic_cpu},
   "target": 1.5,
   "verdict": "$verdict"
 }
