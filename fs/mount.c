@@ -131,6 +131,8 @@ static strata_err serve(const char *location, const mount_options *o, const char
         mount_free(&m);
         return e;
     }
+    if (o->disk_cache_bytes != UINT64_MAX)
+        repo_enable_disk_cache(m.repo, o->disk_cache_bytes ? o->disk_cache_bytes : REPO_DEFAULT_DISK_CACHE);
     build_root(&m);
     m.cache = fs_cache_new(m.repo, budget, PREFETCH_WORKERS);
     struct fuse_session *se = session_new(&m, o);

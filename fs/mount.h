@@ -32,6 +32,8 @@ typedef struct {
     const char *mountpoint;
     int foreground;       /* serve in this process; otherwise detach once mounted */
     uint64_t cache_bytes; /* chunk cache budget; 0: MOUNT_DEFAULT_CACHE */
+    uint64_t disk_cache_bytes; /* remote repositories: chunks kept on local disk;
+                                  0: REPO_DEFAULT_DISK_CACHE, UINT64_MAX: none */
     int allow_other;      /* let users other than the mounting one read */
     const char *log_path; /* where a detached mount appends its log lines; NULL: discard */
     int debug;            /* libfuse's request trace on stderr */

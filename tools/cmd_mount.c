@@ -25,6 +25,10 @@ static void help(void) {
            "\n"
            "  -f, --foreground   stay in the foreground\n"
            "  --cache-size SIZE  memory for decompressed chunks (default 128M; K, M, G)\n"
+           "  --disk-cache-size SIZE\n"
+           "                     for a remote (s3://) repository, chunks kept on local\n"
+           "                     disk beside the index so reading them again transfers\n"
+           "                     nothing (default 1G; 0 disables)\n"
            "  --log FILE         append a background mount's log lines to FILE\n"
            "  --allow-other      let other users read the mount (needs user_allow_other\n"
            "                     in /etc/fuse.conf unless root)\n"
@@ -50,6 +54,7 @@ static uint64_t parse_size(const char *s) {
 int cmd_mount(const cli_globals *g, int argc, char **argv) {
     static const struct option opts[] = {
         {"foreground", no_argument, NULL, 'f'}, {"cache-size", required_argument, NULL, 'c'},
+        {"disk-cache-size", required_argument, NULL, 'D'},
         {"log", required_argument, NULL, 'l'},  {"allow-other", no_argument, NULL, 'a'},
         {"debug", no_argument, NULL, 'd'},      {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -63,11 +68,16 @@ int cmd_mount(const cli_globals *g, int argc, char **argv) {
             if (o.cache_bytes < (16u << 20))
                 return cli_usage_error("mount", "--cache-size wants a size of at least 16M, not '%s'", optarg);
             break;
+        case 'D':
+            o.disk_cache_bytes = strcmp(optarg, "0") ? parse_size(optarg) : UINT64_MAX;
+            if (!o.disk_cache_bytes)
+                return cli_usage_error("mount", "--disk-cache-size wants a size such as 2G, not '%s'", optarg);
+            break;
         case 'l': o.log_path = optarg; break;
         case 'a': o.allow_other = 1; break;
         case 'd': o.debug = o.foreground = 1; break;
         case 'h': help(); return CLI_EXIT_OK;
-        default: return cli_usage_error("mount", "bad option");
+        default: return cli_bad_option("mount", argv);
         }
     }
     if (optind + 1 != argc) return cli_usage_error("mount", "expects one MOUNTPOINT");

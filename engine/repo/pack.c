@@ -254,12 +254,21 @@ strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_
         return strata_fail(STRATA_ENOENT, "chunk %s is not in the repository", hex);
     }
     if (e) return e;
+    uint8_t *stored = xmalloc(loc.stored_len);
+    disk_cache *cache = r->disk_cache;
+    if (cache && disk_cache_get(cache, id, stored, loc.stored_len)) {
+        if (pack_decode_chunk(id, &loc, stored, full_check, out) == STRATA_OK) {
+            free(stored);
+            return STRATA_OK;
+        }
+        disk_cache_drop(cache, id);
+    }
     char key[96];
     pack_key(loc.pack, key);
-    uint8_t *stored = xmalloc(loc.stored_len);
     e = storage_get_range(r->store, key, loc.offset, loc.stored_len, stored);
     if (e == STRATA_ENOENT) e = strata_fail(STRATA_EIO, "pack %s is missing", key);
     if (!e) e = pack_decode_chunk(id, &loc, stored, full_check, out);
+    if (!e && cache) disk_cache_put(cache, id, stored, loc.stored_len);
     free(stored);
     return e;
 }

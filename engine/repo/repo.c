@@ -170,12 +170,20 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
 void repo_close(repo *r) {
     if (!r) return;
     flusher_free(r->flusher);
+    disk_cache_free(r->disk_cache);
     index_close(r);
     if (r->lock_fd >= 0) close(r->lock_fd);
     storage_close(r->store);
     pending_set_free(r->pending);
     free(r->index_dir);
     free(r);
+}
+
+void repo_enable_disk_cache(repo *r, uint64_t max_bytes) {
+    if (r->disk_cache || !max_bytes || storage_local_index_dir(r->store)) return;
+    char *dir = xasprintf("%s/chunks", r->index_dir);
+    r->disk_cache = disk_cache_new(dir, max_bytes);
+    free(dir);
 }
 
 const char *repo_id(const repo *r) {

@@ -69,6 +69,14 @@ int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
                            strata_buf *out);
 
+/* Keeps up to max_bytes of chunks read from a remote repository on local
+ * disk (under its cache directory), so reading them again transfers
+ * nothing; every hit is checked like a fetched chunk.  A local repository
+ * ignores it.  For long-running readers such as the mount; call once,
+ * before reading. */
+#define REPO_DEFAULT_DISK_CACHE (1ull << 30)
+void repo_enable_disk_cache(repo *r, uint64_t max_bytes);
+
 /* Writes chunks into pack objects of about REPO_PACK_TARGET bytes; each
  * full pack is sealed and handed to background threads that store and
  * index it, so an interrupted backup keeps every stored pack and the next

@@ -56,6 +56,7 @@ typedef struct sealed_pack {
 } sealed_pack;
 
 typedef struct pack_flusher pack_flusher;
+typedef struct disk_cache disk_cache;
 
 struct repo {
     storage *store;
@@ -68,7 +69,18 @@ struct repo {
     pending_set *pending;
     pack_flusher *flusher; /* REPO_WRITE only */
     int index_broken;      /* LMDB faulted: the environment is abandoned */
+    disk_cache *disk_cache; /* remote repositories, when enabled */
 };
+
+/* ---- diskcache.c: stored chunks of a remote repository on local disk ---- */
+disk_cache *disk_cache_new(const char *dir, uint64_t max_bytes);
+void disk_cache_free(disk_cache *c);
+/* Reads the stored form of a chunk (len bytes) into out; 1 on a hit. */
+int disk_cache_get(disk_cache *c, const uint8_t id[STRATA_HASH_LEN], uint8_t *out, size_t len);
+/* Keeps the stored form of a chunk; failures are silent (a later miss). */
+void disk_cache_put(disk_cache *c, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data, size_t len);
+/* Forgets a cached chunk that failed its check. */
+void disk_cache_drop(disk_cache *c, const uint8_t id[STRATA_HASH_LEN]);
 
 /* ---- flusher.c: background storing of sealed packs ---- */
 pack_flusher *flusher_new(repo *r);

@@ -24,3 +24,14 @@ copy_rf3a_nodes() {
 
 # sha256 of every file under DIR as "<hash>  <path>", sorted by path.
 restored_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
+
+# Unmounts $MNT and waits for the mount process (its pid is in the
+# "mounted" line of $SCRATCH/mount.log) to end, so a sanitizer report at
+# its exit is in the log, which then fails the test.
+unmount_and_wait() {
+  pid=$(sed -n 's/.*mounted .* (pid \([0-9]*\)).*/\1/p' "$SCRATCH/mount.log" | tail -1)
+  fusermount3 -u "$MNT"
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null || fail "the mount process $pid did not end"
+  if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
+}

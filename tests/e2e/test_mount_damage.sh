@@ -11,15 +11,6 @@ command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE h
 fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
-# Unmounts and waits for the mount process (its pid is in its first log
-# line) to end, so a sanitizer report at its exit is in the log.
-unmount_and_wait() {
-  pid=$(sed -n 's/.*mounted .* (pid \([0-9]*\)).*/\1/p' "$SCRATCH/mount.log" | tail -1)
-  fusermount3 -u "$MNT"
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$pid" 2>/dev/null || fail "the mount process $pid did not end"
-  if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
-}
 packs() { (cd "$SCRATCH/repo" && find packs -type f ! -name '*.tmp-*' | sort); }
 
 say "v1 and v2 of rf3-a backed up (v2's new chunks go to new packs)"

@@ -14,15 +14,6 @@ fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCR
 REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
-# Unmounts and waits for the mount process (its pid is in its first log
-# line) to end, so a sanitizer report at its exit is in the log.
-unmount_and_wait() {
-  pid=$(sed -n 's/.*mounted .* (pid \([0-9]*\)).*/\1/p' "$SCRATCH/mount.log" | tail -1)
-  fusermount3 -u "$MNT"
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$pid" 2>/dev/null || fail "the mount process $pid did not end"
-  if grep -q "Sanitizer" "$SCRATCH/mount.log"; then fail "sanitizer report in the mount log"; fi
-}
 
 say "three nodes with multi-chunk SSTable files"
 python3 - "$SCRATCH/nodes" <<'EOF'
