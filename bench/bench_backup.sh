@@ -107,7 +107,7 @@ backup() {
 record() {
   size=0
   [ -d "$out/$1-repo" ] && size=$(du -sb "$out/$1-repo" | cut -f1)
-  mbps=$(awk "BEGIN { printf(\"%.1f\", $3 / 1e6 / $M_WALL) }")
+  mbps=$(awk "BEGIN { printf(\"%.1f\", $M_WALL > 0 ? $3 / 1e6 / $M_WALL : 0) }")
   cpu_mbps=$(awk "BEGIN { printf(\"%.1f\", $M_CPU > 0 ? $3 / 1e6 / $M_CPU : 0) }")
   [ "$M_RC" -eq 0 ] || mbps=0 cpu_mbps=0
   eval "r_$1_$2_wall=$M_WALL r_$1_$2_cpu=$M_CPU r_$1_$2_rss=$M_RSS r_$1_$2_rc=$M_RC"
