@@ -49,12 +49,23 @@ static void recycle(pack_flusher *f, sealed_pack *p) {
     sealed_pack_free(p);
 }
 
+/* Page-aligned, so a local directory backend can write packs with
+ * O_DIRECT straight from this buffer. */
 void flusher_take_buffer(pack_flusher *f, strata_buf *out, size_t capacity) {
     strata_buf_init(out);
     pthread_mutex_lock(&f->lock);
     if (f->n_spare) *out = f->spare[--f->n_spare];
     pthread_mutex_unlock(&f->lock);
-    strata_buf_reserve(out, capacity);
+    if (out->cap >= capacity) return;
+    void *p;
+    if (posix_memalign(&p, 4096, capacity)) {
+        fprintf(stderr, "strata: out of memory allocating %zu bytes\n", capacity);
+        abort();
+    }
+    free(out->data);
+    out->data = p;
+    out->len = 0;
+    out->cap = capacity;
 }
 
 /* Stores one pack, then indexes it; its chunks stop being "pending". */
