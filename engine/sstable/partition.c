@@ -14,24 +14,6 @@
 
 #include <string.h>
 
-enum {
-    F_END_OF_PARTITION = 0x01,
-    F_IS_MARKER = 0x02,
-    F_HAS_TIMESTAMP = 0x04,
-    F_HAS_TTL = 0x08,
-    F_HAS_DELETION = 0x10,
-    F_HAS_ALL_COLUMNS = 0x20,
-    F_HAS_COMPLEX_DELETION = 0x40,
-    F_EXTENSION = 0x80,
-    X_IS_STATIC = 0x01,
-    X_HAS_SHADOWABLE_DELETION = 0x02,
-    C_IS_DELETED = 0x01,
-    C_IS_EXPIRING = 0x02,
-    C_HAS_EMPTY_VALUE = 0x04,
-    C_USE_ROW_TIMESTAMP = 0x08,
-    C_USE_ROW_TTL = 0x10,
-};
-
 /* Decoder outcomes besides success (0). */
 enum { D_NEED_MORE = 1, D_CORRUPT = 2 };
 
@@ -246,11 +228,11 @@ static int read_cell(decoder *d, size_t col, int is_static, const sstable_column
     cell->column = column;
     cell->column_index = col;
     cell->is_static = is_static;
-    cell->deleted = flags & C_IS_DELETED;
-    cell->expiring = (flags & C_IS_EXPIRING) != 0;
-    cell->timestamp = flags & C_USE_ROW_TIMESTAMP ? u->timestamp
+    cell->deleted = flags & SSTABLE_C_IS_DELETED;
+    cell->expiring = (flags & SSTABLE_C_IS_EXPIRING) != 0;
+    cell->timestamp = flags & SSTABLE_C_USE_ROW_TIMESTAMP ? u->timestamp
                                                  : (int64_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_timestamp);
-    if (flags & C_USE_ROW_TTL) {
+    if (flags & SSTABLE_C_USE_ROW_TTL) {
         cell->local_deletion_time = u->local_expiration;
         cell->ttl = u->ttl;
     } else {
@@ -266,7 +248,7 @@ static int read_cell(decoder *d, size_t col, int is_static, const sstable_column
         cell->path.len = (size_t)plen;
         cell->path.p = sst_take(&d->c, (size_t)plen);
     }
-    if (flags & C_HAS_EMPTY_VALUE) {
+    if (flags & SSTABLE_C_HAS_EMPTY_VALUE) {
         cell->value.p = d->c.p;
         cell->value.len = 0;
         return d->c.failed ? corrupt(d, "cell past the row end") : 0;
@@ -279,7 +261,7 @@ static int read_cell(decoder *d, size_t col, int is_static, const sstable_column
 static int read_complex(decoder *d, size_t col, int is_static, const sstable_column *column, uint8_t rflags) {
     sstable *s = d->s;
     int r;
-    if (rflags & F_HAS_COMPLEX_DELETION) {
+    if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) {
         sstable_deletion del;
         if ((r = read_delta_deletion(d, &del))) return r;
         s->scratch.cdel = grow(s->scratch.cdel, &s->scratch.cdel_cap, s->unf.ncomplex_deletions + 1,
@@ -298,7 +280,7 @@ static int read_complex(decoder *d, size_t col, int is_static, const sstable_col
 static int read_row(decoder *d, uint8_t flags, uint8_t ext) {
     sstable *s = d->s;
     sstable_unfiltered *u = &s->unf;
-    int is_static = ext & X_IS_STATIC;
+    int is_static = ext & SSTABLE_X_IS_STATIC;
     int r;
     u->kind = is_static ? SSTABLE_STATIC_ROW : SSTABLE_ROW;
     u->bound_kind = is_static ? SSTABLE_STATIC_CLUSTERING : SSTABLE_CLUSTERING;
@@ -306,25 +288,25 @@ static int read_row(decoder *d, uint8_t flags, uint8_t ext) {
     else if ((r = read_clustering(d, s->header.nclustering))) return r;
     const uint8_t *end;
     if ((r = read_sizes(d, &end))) return r;
-    u->has_liveness = (flags & F_HAS_TIMESTAMP) != 0;
+    u->has_liveness = (flags & SSTABLE_F_HAS_TIMESTAMP) != 0;
     u->timestamp = INT64_MIN;
     u->ttl = 0;
     u->local_expiration = INT64_MAX;
     if (u->has_liveness) {
         u->timestamp = (int64_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_timestamp);
-        if (flags & F_HAS_TTL) {
+        if (flags & SSTABLE_F_HAS_TTL) {
             u->ttl = (int32_t)(uint32_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_ttl);
             u->local_expiration = ldt_from(s, sst_uvint(&d->c));
         }
     }
     u->row_deletion = LIVE;
-    u->shadowable = (ext & X_HAS_SHADOWABLE_DELETION) != 0;
-    if ((flags & F_HAS_DELETION) && (r = read_delta_deletion(d, &u->row_deletion))) return r;
+    u->shadowable = (ext & SSTABLE_X_HAS_SHADOWABLE_DELETION) != 0;
+    if ((flags & SSTABLE_F_HAS_DELETION) && (r = read_delta_deletion(d, &u->row_deletion))) return r;
     size_t ncols = is_static ? s->header.nstatic : s->header.nregular;
     const sstable_column *cols = is_static ? s->header.statics : s->header.regulars;
     uint8_t stack_present[256];
     uint8_t *present = ncols <= sizeof stack_present ? stack_present : xmalloc(ncols);
-    if (flags & F_HAS_ALL_COLUMNS) memset(present, 1, ncols);
+    if (flags & SSTABLE_F_HAS_ALL_COLUMNS) memset(present, 1, ncols);
     else r = read_column_subset(d, ncols, present);
     for (size_t i = 0; i < ncols && !r; i++) {
         if (!present[i]) continue;
@@ -343,12 +325,12 @@ static int decode_unfiltered(decoder *d, int *end_of_partition) {
     sstable_unfiltered *u = &d->s->unf;
     uint8_t flags = sst_u8(&d->c);
     if (d->c.failed) return short_read(d, 1);
-    if (flags & F_END_OF_PARTITION) {
+    if (flags & SSTABLE_F_END_OF_PARTITION) {
         *end_of_partition = 1;
         return 0;
     }
     uint8_t ext = 0;
-    if (flags & F_EXTENSION) {
+    if (flags & SSTABLE_F_EXTENSION) {
         ext = sst_u8(&d->c);
         if (d->c.failed) return short_read(d, 2);
     }
@@ -362,7 +344,7 @@ static int decode_unfiltered(decoder *d, int *end_of_partition) {
     u->ttl = 0;
     u->local_expiration = INT64_MAX;
     u->shadowable = 0;
-    if (flags & F_IS_MARKER) return read_marker(d);
+    if (flags & SSTABLE_F_IS_MARKER) return read_marker(d);
     return read_row(d, flags, ext);
 }
 

@@ -175,6 +175,27 @@ typedef struct {
 
 int sstable_deletion_is_live(const sstable_deletion *d);
 
+/* The flags of Cassandra's UnfilteredSerializer, shared by the reader and
+ * the writer: F_ in an unfiltered's first flags byte, X_ in its extended
+ * flags byte, C_ in a cell's flags byte. */
+enum {
+    SSTABLE_F_END_OF_PARTITION = 0x01,
+    SSTABLE_F_IS_MARKER = 0x02,
+    SSTABLE_F_HAS_TIMESTAMP = 0x04,
+    SSTABLE_F_HAS_TTL = 0x08,
+    SSTABLE_F_HAS_DELETION = 0x10,
+    SSTABLE_F_HAS_ALL_COLUMNS = 0x20,
+    SSTABLE_F_HAS_COMPLEX_DELETION = 0x40,
+    SSTABLE_F_EXTENSION = 0x80,
+    SSTABLE_X_IS_STATIC = 0x01,
+    SSTABLE_X_HAS_SHADOWABLE_DELETION = 0x02,
+    SSTABLE_C_IS_DELETED = 0x01,
+    SSTABLE_C_IS_EXPIRING = 0x02,
+    SSTABLE_C_HAS_EMPTY_VALUE = 0x04,
+    SSTABLE_C_USE_ROW_TIMESTAMP = 0x08,
+    SSTABLE_C_USE_ROW_TTL = 0x10,
+};
+
 typedef struct {
     const uint8_t *key; /* raw partition key (CompositeType-encoded if compound) */
     size_t key_len;

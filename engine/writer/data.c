@@ -13,24 +13,6 @@
 
 #include <string.h>
 
-enum {
-    F_END_OF_PARTITION = 0x01,
-    F_IS_MARKER = 0x02,
-    F_HAS_TIMESTAMP = 0x04,
-    F_HAS_TTL = 0x08,
-    F_HAS_DELETION = 0x10,
-    F_HAS_ALL_COLUMNS = 0x20,
-    F_HAS_COMPLEX_DELETION = 0x40,
-    F_EXTENSION = 0x80,
-    X_IS_STATIC = 0x01,
-    X_HAS_SHADOWABLE_DELETION = 0x02,
-    C_IS_DELETED = 0x01,
-    C_IS_EXPIRING = 0x02,
-    C_HAS_EMPTY_VALUE = 0x04,
-    C_USE_ROW_TIMESTAMP = 0x08,
-    C_USE_ROW_TTL = 0x10,
-};
-
 /* A local deletion time as the 32-bit value Cassandra stores: the reader's
  * INT64_MAX "none" is Integer.MAX_VALUE before oa and 0xffffffff from oa. */
 static uint32_t ldt32(int oa, int64_t ldt) {
@@ -118,11 +100,11 @@ static void put_cell(const wr_serializer *s, strata_buf *b, const sstable_unfilt
     int row_ts = u->has_liveness && c->timestamp == u->timestamp;
     int row_ttl = expiring && row_expiring(u) && c->ttl == u->ttl && c->local_deletion_time == u->local_expiration;
     uint8_t flags = 0;
-    if (c->value.len == 0) flags |= C_HAS_EMPTY_VALUE;
-    if (c->deleted) flags |= C_IS_DELETED;
-    else if (expiring) flags |= C_IS_EXPIRING;
-    if (row_ts) flags |= C_USE_ROW_TIMESTAMP;
-    if (row_ttl) flags |= C_USE_ROW_TTL;
+    if (c->value.len == 0) flags |= SSTABLE_C_HAS_EMPTY_VALUE;
+    if (c->deleted) flags |= SSTABLE_C_IS_DELETED;
+    else if (expiring) flags |= SSTABLE_C_IS_EXPIRING;
+    if (row_ts) flags |= SSTABLE_C_USE_ROW_TIMESTAMP;
+    if (row_ttl) flags |= SSTABLE_C_USE_ROW_TTL;
     wr_u8(b, flags);
     if (!row_ts) put_timestamp(s, b, c->timestamp);
     if ((c->deleted || expiring) && !row_ttl) put_ldt(s, b, c->local_deletion_time);
@@ -166,13 +148,13 @@ static int put_row_body(wr_serializer *s, strata_buf *b, const sstable_unfiltere
                         const uint8_t *present, size_t ncols, size_t count) {
     int is_static = u->kind == SSTABLE_STATIC_ROW;
     const sstable_column *cols = is_static ? s->h->statics : s->h->regulars;
-    if (flags & F_HAS_TIMESTAMP) put_timestamp(s, b, u->timestamp);
-    if (flags & F_HAS_TTL) {
+    if (flags & SSTABLE_F_HAS_TIMESTAMP) put_timestamp(s, b, u->timestamp);
+    if (flags & SSTABLE_F_HAS_TTL) {
         put_ttl(s, b, u->ttl);
         put_ldt(s, b, u->local_expiration);
     }
-    if (flags & F_HAS_DELETION) put_delta_deletion(s, b, &u->row_deletion);
-    if (!(flags & F_HAS_ALL_COLUMNS)) put_column_subset(b, present, ncols, count);
+    if (flags & SSTABLE_F_HAS_DELETION) put_delta_deletion(s, b, &u->row_deletion);
+    if (!(flags & SSTABLE_F_HAS_ALL_COLUMNS)) put_column_subset(b, present, ncols, count);
     size_t ci = 0;
     for (size_t col = 0; col < ncols; col++) {
         if (!present[col]) continue;
@@ -180,7 +162,7 @@ static int put_row_body(wr_serializer *s, strata_buf *b, const sstable_unfiltere
             put_cell(s, b, u, &u->cells[ci++]);
             continue;
         }
-        if (flags & F_HAS_COMPLEX_DELETION) put_delta_deletion(s, b, complex_deletion(u, col));
+        if (flags & SSTABLE_F_HAS_COMPLEX_DELETION) put_delta_deletion(s, b, complex_deletion(u, col));
         size_t first = ci;
         while (ci < u->ncells && u->cells[ci].column_index == col) ci++;
         wr_uvint(b, ci - first);
@@ -226,16 +208,16 @@ static int put_row(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u,
         return -1;
     }
     uint8_t flags = 0, ext = 0;
-    if (is_static) ext |= X_IS_STATIC;
-    if (u->has_liveness) flags |= F_HAS_TIMESTAMP;
-    if (row_expiring(u)) flags |= F_HAS_TTL;
+    if (is_static) ext |= SSTABLE_X_IS_STATIC;
+    if (u->has_liveness) flags |= SSTABLE_F_HAS_TIMESTAMP;
+    if (row_expiring(u)) flags |= SSTABLE_F_HAS_TTL;
     if (!wr_deletion_is_live(&u->row_deletion)) {
-        flags |= F_HAS_DELETION;
-        if (u->shadowable) ext |= X_HAS_SHADOWABLE_DELETION;
+        flags |= SSTABLE_F_HAS_DELETION;
+        if (u->shadowable) ext |= SSTABLE_X_HAS_SHADOWABLE_DELETION;
     }
-    if (complex_deleted) flags |= F_HAS_COMPLEX_DELETION;
-    if (count == ncols) flags |= F_HAS_ALL_COLUMNS;
-    if (ext) flags |= F_EXTENSION;
+    if (complex_deleted) flags |= SSTABLE_F_HAS_COMPLEX_DELETION;
+    if (count == ncols) flags |= SSTABLE_F_HAS_ALL_COLUMNS;
+    if (ext) flags |= SSTABLE_F_EXTENSION;
     wr_u8(b, flags);
     if (ext) wr_u8(b, ext);
     if (!is_static) put_clustering_values(s->h, b, u->clustering, u->nclustering);
@@ -250,7 +232,7 @@ static int put_row(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u,
 }
 
 static void put_marker(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size) {
-    wr_u8(b, F_IS_MARKER);
+    wr_u8(b, SSTABLE_F_IS_MARKER);
     wr_u8(b, (uint8_t)u->bound_kind);
     wr_u16(b, (uint16_t)u->nclustering);
     put_clustering_values(s->h, b, u->clustering, u->nclustering);
