@@ -1,5 +1,6 @@
 /* cmd_restore.c - `strata restore`: write a version back as node files. */
 #include <getopt.h>
+#include <stdlib.h>
 
 #include "engine/backup/backup.h"
 #include "tools/cli.h"
@@ -16,6 +17,7 @@ static void help(void) {
            "  --to DIR       target directory (created if missing)\n"
            "  --node NODE    only this node's files\n"
            "  --overwrite    replace existing files (default: refuse)\n"
+           "  --jobs N       files written at once (default 4)\n"
            "  --json         print the result as JSON\n");
 }
 
@@ -23,14 +25,19 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
     static const struct option opts[] = {
         {"to", required_argument, NULL, 't'}, {"node", required_argument, NULL, 'n'},
         {"overwrite", no_argument, NULL, 'o'}, {"json", no_argument, NULL, 'J'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
     restore_options opt = {0};
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "t:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:n:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': opt.to = optarg; break;
         case 'n': opt.node = optarg; break;
         case 'o': opt.overwrite = 1; break;
+        case 'j':
+            opt.jobs = atoi(optarg);
+            if (opt.jobs < 1) return cli_usage_error("restore", "--jobs wants a positive number, not '%s'", optarg);
+            break;
         case 'J': json = 1; break;
         case 'h': help(); return CLI_EXIT_OK;
         default: return cli_bad_option("restore", argv);

@@ -109,16 +109,7 @@ static void *worker(void *arg) {
 }
 
 static strata_err run_workers(backup_job *job, int jobs) {
-    if (jobs <= 0) jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (jobs < 1) jobs = 1;
-    if (jobs > 64) jobs = 64;
-    pthread_t *threads = xcalloc((size_t)jobs, sizeof *threads);
-    int started = 0;
-    for (; started < jobs; started++)
-        if (pthread_create(&threads[started], NULL, worker, job)) break;
-    if (!started) worker(job);
-    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
-    free(threads);
+    strata_run_parallel(jobs, worker, job);
     if (job->error) return strata_fail(job->error, "%s", job->error_msg);
     if (job->opt->cancel && *job->opt->cancel) return strata_fail(STRATA_EINTR, "backup interrupted");
     return STRATA_OK;

@@ -41,7 +41,12 @@ typedef struct {
     const char *node;     /* NULL: all nodes */
     const char *to;       /* target directory */
     int overwrite;        /* replace existing files instead of failing */
+    int jobs;             /* files written at once; <= 0: RESTORE_DEFAULT_JOBS */
 } restore_options;
+
+/* Several files at once overlap fetching (a remote repository's latency)
+ * with decompression and SHA-256 checks on every core. */
+#define RESTORE_DEFAULT_JOBS 4
 
 typedef struct {
     char version[48];

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,30 +79,75 @@ static strata_err restore_file(repo *r, const restore_options *opt, const repo_f
     return e;
 }
 
+typedef struct {
+    repo *r;
+    const restore_options *opt;
+    const repo_version *v;
+    size_t next; /* next file to consider, under lock */
+    pthread_mutex_t lock;
+    strata_err error;
+    char error_msg[512];
+    strata_progress *progress;
+    uint64_t files, bytes;
+} restore_job;
+
+/* The next selected file not yet taken, or NULL when none is left or a
+ * worker has failed. */
+static const repo_file *take_file(restore_job *job) {
+    const repo_file *f = NULL;
+    pthread_mutex_lock(&job->lock);
+    while (!job->error && job->next < job->v->n_files && !f) {
+        const repo_file *candidate = &job->v->files[job->next++];
+        if (selected(job->opt, candidate)) f = candidate;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return f;
+}
+
+static void *restore_worker(void *arg) {
+    restore_job *job = arg;
+    strata_buf chunk;
+    strata_buf_init(&chunk);
+    const repo_file *f;
+    while ((f = take_file(job))) {
+        strata_err e = restore_file(job->r, job->opt, f, &chunk);
+        pthread_mutex_lock(&job->lock);
+        if (e && !job->error) {
+            job->error = e;
+            snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
+        } else if (!e) {
+            job->files++;
+            job->bytes += f->size;
+        }
+        pthread_mutex_unlock(&job->lock);
+        strata_progress_add(job->progress, f->size);
+    }
+    strata_buf_free(&chunk);
+    return NULL;
+}
+
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res) {
     memset(res, 0, sizeof *res);
     repo_version *v;
     strata_err e = repo_version_load(r, opt->version, &v);
     if (e) return e;
     snprintf(res->version, sizeof res->version, "%s", v->id);
-    uint64_t total = 0;
+    uint64_t total = 0, selected_files = 0;
     for (size_t i = 0; i < v->n_files; i++)
-        if (selected(opt, &v->files[i])) total += v->files[i].size;
-    strata_progress *progress = strata_progress_new("restore", total);
-    strata_buf chunk;
-    strata_buf_init(&chunk);
-    for (size_t i = 0; !e && i < v->n_files; i++) {
-        const repo_file *f = &v->files[i];
-        if (!selected(opt, f)) continue;
-        e = restore_file(r, opt, f, &chunk);
-        res->files++;
-        res->bytes += f->size;
-        strata_progress_add(progress, f->size);
-    }
-    strata_progress_done(progress);
-    strata_buf_free(&chunk);
-    if (!e && !res->files)
+        if (selected(opt, &v->files[i])) total += v->files[i].size, selected_files++;
+    if (!selected_files) {
         e = strata_fail(STRATA_ENOENT, "version %s holds nothing matching the selection", v->id);
+        repo_version_free(v);
+        return e;
+    }
+    restore_job job = {.r = r, .opt = opt, .v = v, .progress = strata_progress_new("restore", total)};
+    pthread_mutex_init(&job.lock, NULL);
+    strata_run_parallel(opt->jobs > 0 ? opt->jobs : RESTORE_DEFAULT_JOBS, restore_worker, &job);
+    strata_progress_done(job.progress);
+    pthread_mutex_destroy(&job.lock);
+    res->files = job.files;
+    res->bytes = job.bytes;
+    if (job.error) e = strata_fail(job.error, "%s", job.error_msg);
     repo_version_free(v);
     return e;
 }

@@ -146,6 +146,12 @@ void strata_log(strata_log_level level, const char *fmt, ...)
 /* Suppresses INFO lines (the command line's --quiet). */
 void strata_log_set_quiet(int quiet);
 
+/* ---- Threads --------------------------------------------------------------
+ * Runs fn(arg) on `threads` threads at once (clamped to 1..64; <= 0 means
+ * one per CPU) and returns when all have returned.  Should no thread start,
+ * fn runs on the caller's thread, so the work is always done. */
+void strata_run_parallel(int threads, void *(*fn)(void *), void *arg);
+
 /* ---- Progress -------------------------------------------------------------
  * A meter for long work: bytes done of a total, rate and ETA, redrawn at
  * most a few times a second on stderr when stderr is a terminal and silent
