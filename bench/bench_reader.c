@@ -84,7 +84,7 @@ static int grow(const char *src, const char *dst, long mb, int lz4) {
     char *path = xasprintf("%sStatistics.db", dst);
     uint8_t *stats;
     size_t stats_len;
-    if (sst_read_file(stats_src, &stats, &stats_len)) return 1;
+    if (sst_read_file(NULL, stats_src, &stats, &stats_len)) return 1;
     FILE *f = fopen(path, "wb");
     fwrite(stats, 1, stats_len, f);
     fclose(f);
@@ -166,7 +166,7 @@ static int widen(const char *src, const char *dst, long mb) {
     fclose(f);
     uint8_t *stats;
     size_t stats_len;
-    if (sst_read_file(sstable_component_path(s, "Statistics.db"), &stats, &stats_len)) return 1;
+    if (sst_read_file(NULL, sstable_component_path(s, "Statistics.db"), &stats, &stats_len)) return 1;
     path = xasprintf("%sStatistics.db", dst);
     f = fopen(path, "wb");
     free(path);

@@ -75,7 +75,7 @@ static int load_data(const char *prefix, uint8_t **out, size_t *len) {
 
 static int load_optional(const char *prefix, const char *name, blob *b) {
     char *path = xasprintf("%s%s", prefix, name);
-    int r = sst_read_file(path, &b->p, &b->len) == STRATA_OK ? 0 : -1;
+    int r = sst_read_file(NULL, path, &b->p, &b->len) == STRATA_OK ? 0 : -1;
     free(path);
     return r;
 }
@@ -93,7 +93,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         source *s = &src[nsrc];
         const char *base = strrchr(sources[i], '/') + 1;
         memcpy(s->version, base, 2);
-        if (sst_read_file(stats, &s->stats, &s->stats_len) == STRATA_OK &&
+        if (sst_read_file(NULL, stats, &s->stats, &s->stats_len) == STRATA_OK &&
             load_data(prefix, &s->data, &s->data_len) == 0) {
             load_optional(prefix, "Index.db", &s->index);
             load_optional(prefix, "Summary.db", &s->summary);

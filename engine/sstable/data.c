@@ -11,12 +11,9 @@
 #include "engine/sstable/sstable_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <lz4.h>
 #include <snappy-c.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -25,39 +22,6 @@
 #define MAX_CHUNK (64u << 20)
 /* Uncompressed Data.db without CRC.db is read in blocks of this size. */
 #define PLAIN_BLOCK (64u << 10)
-
-strata_err sst_read_file(const char *path, uint8_t **out, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return strata_fail_errno(STRATA_EIO, err, "%s", path);
-    }
-    if ((uint64_t)st.st_size > SST_MAX_COMPONENT) {
-        close(fd);
-        return strata_fail(STRATA_ENOMEM, "%s: %lld bytes is larger than the component limit", path,
-                           (long long)st.st_size);
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = xmalloc(n ? n : 1);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r <= 0) {
-            int err = r < 0 ? errno : EIO;
-            free(buf);
-            close(fd);
-            return strata_fail_errno(STRATA_EIO, err, "%s: read", path);
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *out = buf;
-    *len = n;
-    return STRATA_OK;
-}
 
 static int compressor_id(const char *name) {
     const char *dot = strrchr(name, '.');
@@ -74,7 +38,7 @@ static strata_err read_compression_info(sst_data *d, const char *path, const sst
                                         sstable_meta *m) {
     uint8_t *buf;
     size_t len;
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_file(d->file.vfs, path, &buf, &len);
     if (e) return e;
     sst_cur c;
     sst_cur_init(&c, buf, len);
@@ -125,7 +89,7 @@ static strata_err read_compression_info(sst_data *d, const char *path, const sst
 static strata_err read_crc_file(sst_data *d, const char *path) {
     uint8_t *buf;
     size_t len;
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_file(d->file.vfs, path, &buf, &len);
     if (e) return e;
     sst_cur c;
     sst_cur_init(&c, buf, len);
@@ -143,18 +107,14 @@ static strata_err read_crc_file(sst_data *d, const char *path) {
     return STRATA_OK;
 }
 
-strata_err sst_data_open(sst_data *d, const char *data_path, const char *cinfo,
+strata_err sst_data_open(sst_data *d, const sstable_vfs *vfs, const char *data_path, const char *cinfo,
                          const char *crc_path, const sst_version *v, sstable_meta *m) {
     memset(d, 0, sizeof *d);
-    d->fd = -1;
     d->path = data_path;
-    d->fd = open(data_path, O_RDONLY | O_CLOEXEC);
-    if (d->fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", data_path);
-    struct stat st;
-    if (fstat(d->fd, &st) != 0) return strata_fail_errno(STRATA_EIO, errno, "%s", data_path);
-    d->file_size = (uint64_t)st.st_size;
+    strata_err e = sst_file_open(vfs, data_path, &d->file);
+    if (e) return e;
+    d->file_size = d->file.size;
     m->data_file_size = d->file_size;
-    strata_err e;
     if (cinfo) {
         e = read_compression_info(d, cinfo, v, m);
     } else {
@@ -175,26 +135,12 @@ strata_err sst_data_open(sst_data *d, const char *data_path, const char *cinfo,
 }
 
 void sst_data_close(sst_data *d) {
-    if (d->fd >= 0) close(d->fd);
+    sst_file_close(&d->file);
     free(d->offsets);
     free(d->crcs);
     free(d->win);
     free(d->cbuf);
     memset(d, 0, sizeof *d);
-    d->fd = -1;
-}
-
-static strata_err pread_all(sst_data *d, uint8_t *buf, size_t n, uint64_t off) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(d->fd, buf + got, n - got, (off_t)(off + got));
-        if (r < 0) return strata_fail_errno(STRATA_EIO, errno, "%s: read at offset %llu", d->path,
-                                            (unsigned long long)(off + got));
-        if (r == 0) return strata_fail(STRATA_ECORRUPT, "%s: truncated at offset %llu", d->path,
-                                       (unsigned long long)(off + got));
-        got += (size_t)r;
-    }
-    return STRATA_OK;
 }
 
 static uint32_t be32(const uint8_t *p) {
@@ -258,7 +204,7 @@ static strata_err load_chunk(sst_data *d, uint64_t i) {
     }
     uint8_t *dst = d->win + d->win_len;
     if (!d->offsets) {
-        strata_err e = pread_all(d, dst, ulen, upos);
+        strata_err e = sst_file_read(&d->file, dst, ulen, upos);
         if (e) return e;
         if (d->crcs && crc32(0, dst, (uInt)ulen) != d->crcs[i])
             return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu checksum mismatch (CRC.db)",
@@ -276,7 +222,7 @@ static strata_err load_chunk(sst_data *d, uint64_t i) {
         d->cbuf_cap = (size_t)stored;
         d->cbuf = xrealloc(d->cbuf, d->cbuf_cap);
     }
-    strata_err e = pread_all(d, d->cbuf, (size_t)stored, off);
+    strata_err e = sst_file_read(&d->file, d->cbuf, (size_t)stored, off);
     if (e) return e;
     size_t clen = (size_t)stored - 4;
     if (crc32(0, d->cbuf, (uInt)clen) != be32(d->cbuf + clen))

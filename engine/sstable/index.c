@@ -11,10 +11,7 @@
 #include "engine/sstable/sstable_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 typedef struct {
@@ -103,7 +100,7 @@ static strata_err index_error(const char *path, uint64_t off) {
  * current entry (a wide partition's row index grows it). */
 typedef struct {
     char *path;
-    int fd;
+    sst_file file;
     uint64_t size;
     uint64_t base; /* file offset of buf[0] */
     uint8_t *buf;
@@ -113,17 +110,15 @@ typedef struct {
 static strata_err stream_open(sstable *s, uint64_t start, index_stream *is) {
     memset(is, 0, sizeof *is);
     is->path = xasprintf("%sIndex.db", s->prefix);
-    is->fd = open(is->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (is->fd < 0 || fstat(is->fd, &st) != 0)
-        return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", is->path);
-    is->size = (uint64_t)st.st_size;
+    strata_err e = sst_file_open(s->vfs, is->path, &is->file);
+    if (e) return e;
+    is->size = is->file.size;
     is->base = start <= is->size ? start : is->size;
     return STRATA_OK;
 }
 
 static void stream_close(index_stream *is) {
-    if (is->fd >= 0) close(is->fd);
+    sst_file_close(&is->file);
     free(is->path);
     free(is->buf);
 }
@@ -140,9 +135,8 @@ static strata_err stream_fill(index_stream *is, size_t more) {
     }
     uint64_t left = is->size - is->base - is->len;
     size_t want = is->cap - is->len < left ? is->cap - is->len : (size_t)left;
-    ssize_t r = pread(is->fd, is->buf + is->len, want, (off_t)(is->base + is->len));
-    if (r < 0 || (size_t)r != want)
-        return strata_fail_errno(STRATA_EIO, r < 0 ? errno : EIO, "%s: read", is->path);
+    strata_err e = sst_file_read(&is->file, is->buf + is->len, want, is->base + is->len);
+    if (e) return e;
     is->len += want;
     return STRATA_OK;
 }
@@ -171,40 +165,51 @@ static uint32_t le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Summary.db: the Index.db position to start scanning for `key`. */
-static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
+/* Summary.db, read once per handle: lookups by key come in long series. */
+static void load_summary(sstable *s) {
+    if (s->summary_loaded) return;
+    s->summary_loaded = 1;
     char *path;
-    uint8_t *buf;
-    size_t len;
-    uint64_t start = 0;
-    if (sst_read_component(s, "Summary.db", &path, &buf, &len) != STRATA_OK) {
+    if (sst_read_component(s, "Summary.db", &path, &s->summary, &s->summary_len) != STRATA_OK) {
         strata_clear_error();
-        free(path);
-        return 0;
+        s->summary = NULL;
+        s->summary_len = 0;
     }
+    free(path);
+}
+
+/* Summary.db: the Index.db position to start scanning for `key`: that of
+ * the last sampled key not after it, found by binary search.  A damaged
+ * summary only costs speed: the scan then starts at the beginning. */
+static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
+    load_summary(s);
     sst_cur c;
-    sst_cur_init(&c, buf, len);
+    sst_cur_init(&c, s->summary, s->summary_len);
     sst_u32(&c);
     uint32_t count = sst_u32(&c);
     uint64_t region_len = sst_u64(&c); /* offsets and entries, contiguous */
     sst_u32(&c);
     sst_u32(&c);
     const uint8_t *region = c.p;
-    if (c.failed || region_len > sst_cur_left(&c) || (uint64_t)count * 4 > region_len) goto out;
-    for (uint32_t i = 0; i < count; i++) {
+    if (c.failed || region_len > sst_cur_left(&c) || (uint64_t)count * 4 > region_len) return 0;
+    uint64_t start = 0;
+    uint32_t lo = 0, hi = count; /* entries before lo are not after key; from hi on they are */
+    while (lo < hi) {
+        uint32_t i = lo + (hi - lo) / 2;
         uint32_t from = le32(region + i * 4);
         uint32_t to = i + 1 < count ? le32(region + i * 4 + 4) : (uint32_t)region_len;
-        if (from < count * 4 || from > to || to > region_len || to - from < 8) break;
+        if (from < count * 4 || from > to || to > region_len || to - from < 8) return 0;
         size_t kl = to - from - 8;
-        if (sstable_key_compare(s, region + from, kl, key, klen) > 0) break;
+        if (sstable_key_compare(s, region + from, kl, key, klen) > 0) {
+            hi = i;
+            continue;
+        }
         const uint8_t *pp = region + from + kl;
         uint64_t pos = 0;
         for (int b = 7; b >= 0; b--) pos = (pos << 8) | pp[b];
         start = pos;
+        lo = i + 1;
     }
-out:
-    free(buf);
-    free(path);
     return start;
 }
 
@@ -308,16 +313,11 @@ strata_err sstable_verify_digest(sstable *s) {
     free(dpath);
     uLong crc = crc32(0, NULL, 0);
     uint8_t *buf = xmalloc(1 << 20);
-    uint64_t off = 0;
-    for (;;) {
-        ssize_t r = pread(s->data.fd, buf, 1 << 20, (off_t)off);
-        if (r < 0) {
-            e = strata_fail_errno(STRATA_EIO, errno, "%s: read", s->data.path);
-            break;
-        }
-        if (r == 0) break;
-        crc = crc32(crc, buf, (uInt)r);
-        off += (uint64_t)r;
+    uint64_t off = 0, size = s->data.file_size;
+    while (!e && off < size) {
+        size_t n = size - off < (1u << 20) ? (size_t)(size - off) : 1u << 20;
+        e = sst_file_read(&s->data.file, buf, n, off);
+        if (!e) crc = crc32(crc, buf, (uInt)n), off += n;
     }
     free(buf);
     if (!e && crc != want)

@@ -17,11 +17,6 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Splits "<ver>-<gen>-<fmt>-..." (a file name); returns the length of the
  * prefix through the third dash, or 0 when the name has another shape. */
 static size_t name_prefix_len(const char *base, char ver[3], int *bti, long *gen) {
@@ -67,11 +62,14 @@ static strata_err find_data(const char *dir, const char *gen, char **out) {
     return strata_fail(STRATA_EINVAL, "%s: holds %d SSTables; name one (a component file or DIR/GENERATION)", dir, found);
 }
 
-/* Turns any accepted spelling of an SSTable into its component prefix. */
-static strata_err resolve_prefix(const char *path, char **prefix, char ver[3], int *bti, long *gen) {
+/* Turns any accepted spelling of an SSTable into its component prefix;
+ * directories are searched only on the local file system. */
+static strata_err resolve_prefix(const char *path, int local, char **prefix, char ver[3], int *bti, long *gen) {
     char *file = NULL;
     strata_err e = STRATA_OK;
-    if (is_dir(path)) {
+    if (!local) {
+        file = xstrdup(path);
+    } else if (is_dir(path)) {
         e = find_data(path, NULL, &file);
     } else {
         const char *slash = strrchr(path, '/');
@@ -117,18 +115,18 @@ static char *component(const sstable *s, const char *name) {
 
 strata_err sst_read_component(const sstable *s, const char *name, char **path, uint8_t **buf, size_t *len) {
     *path = component(s, name);
-    return sst_read_file(*path, buf, len);
+    return sst_read_file(s->vfs, *path, buf, len);
 }
 
 static strata_err read_toc(sstable *s) {
     char *path = component(s, "TOC.txt");
     uint8_t *buf;
     size_t len;
-    if (!file_exists(path)) {
+    if (!sst_file_exists(s->vfs, path)) {
         free(path);
         return STRATA_OK;
     }
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_file(s->vfs, path, &buf, &len);
     free(path);
     if (e) return e;
     char *text = xstrndup((const char *)buf, len);
@@ -143,11 +141,13 @@ static strata_err read_toc(sstable *s) {
     return STRATA_OK;
 }
 
-strata_err sstable_open(const char *path, sstable **out) {
+strata_err sstable_open(const char *path, sstable **out) { return sstable_open_vfs(path, NULL, out); }
+
+strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **out) {
     *out = NULL;
     sstable *s = xcalloc(1, sizeof *s);
-    s->data.fd = -1;
-    strata_err e = resolve_prefix(path, &s->prefix, s->meta.version, &s->meta.bti, &s->meta.generation);
+    s->vfs = sst_vfs_or_local(vfs);
+    strata_err e = resolve_prefix(path, !vfs, &s->prefix, s->meta.version, &s->meta.bti, &s->meta.generation);
     if (e) goto fail;
     if (sst_version_parse(s->meta.version, s->meta.bti, &s->v) != 0) {
         e = strata_fail(STRATA_EFORMAT, "%sData.db: unsupported SSTable version '%s' (this reader reads "
@@ -156,15 +156,16 @@ strata_err sstable_open(const char *path, sstable **out) {
     }
     if ((e = read_toc(s))) goto fail;
     char *stats = component(s, "Statistics.db");
-    e = sst_stats_read(stats, &s->v, &s->meta, &s->header);
+    e = sst_stats_read(s->vfs, stats, &s->v, &s->meta, &s->header);
     free(stats);
     if (e) goto fail;
     s->murmur3 = s->meta.partitioner && strstr(s->meta.partitioner, "Murmur3Partitioner") != NULL;
     char *data = component(s, "Data.db");
     char *cinfo = component(s, "CompressionInfo.db");
     char *crc = component(s, "CRC.db");
-    int compressed = file_exists(cinfo);
-    e = sst_data_open(&s->data, data, compressed ? cinfo : NULL, file_exists(crc) ? crc : NULL, &s->v, &s->meta);
+    int compressed = sst_file_exists(s->vfs, cinfo);
+    e = sst_data_open(&s->data, s->vfs, data, compressed ? cinfo : NULL, sst_file_exists(s->vfs, crc) ? crc : NULL,
+                      &s->v, &s->meta);
     free(cinfo);
     free(crc);
     if (e) goto fail; /* data path is freed with the handle */
@@ -190,6 +191,7 @@ void sstable_close(sstable *s) {
     free(s->scratch.clustering);
     free(s->scratch.cells);
     free(s->scratch.cdel);
+    free(s->summary);
     free(s->filter);
     free(s);
 }

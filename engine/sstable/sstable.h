@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "engine/base/base.h"
 
@@ -155,6 +156,24 @@ typedef struct {
  * Fails with STRATA_EFORMAT for versions older than ma or unknown. */
 strata_err sstable_open(const char *path, sstable **out);
 void sstable_close(sstable *s);
+
+/* Where component files are read from, for SSTables that are not plain
+ * local files (the backup reads the SSTables it stored in its repository).
+ * `open` returns a handle and the file's size, or NULL with errno set
+ * (ENOENT when the component does not exist); `pread` behaves as pread(2).
+ * Several handles may be open at once; calls come from the thread using
+ * the sstable. */
+typedef struct {
+    void *(*open)(void *ctx, const char *path, uint64_t *size);
+    ssize_t (*pread)(void *ctx, void *file, void *buf, size_t n, uint64_t off);
+    void (*close)(void *ctx, void *file);
+    void *ctx;
+} sstable_vfs;
+
+/* sstable_open() through `vfs` (borrowed; must outlive the handle).  `path`
+ * must be a component file or the component prefix: directories cannot
+ * be searched through a vfs. */
+strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **out);
 
 const sstable_header *sstable_get_header(const sstable *s);
 const sstable_meta *sstable_get_meta(const sstable *s);

@@ -96,8 +96,26 @@ static inline int64_t sst_svint(sst_cur *c) {
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
+/* ---- Component files (file.c) ----------------------------------------------
+ * One component opened through an sstable_vfs (NULL: the local file system). */
+typedef struct {
+    const sstable_vfs *vfs;
+    void *h;          /* the vfs's handle; NULL when closed */
+    const char *path; /* borrowed, for messages */
+    uint64_t size;
+} sst_file;
+
+const sstable_vfs *sst_vfs_or_local(const sstable_vfs *vfs);
+strata_err sst_file_open(const sstable_vfs *vfs, const char *path, sst_file *f);
+/* Reads exactly n bytes at off: STRATA_ECORRUPT when the file ends first. */
+strata_err sst_file_read(sst_file *f, void *buf, size_t n, uint64_t off);
+void sst_file_close(sst_file *f);
+int sst_file_exists(const sstable_vfs *vfs, const char *path);
+/* Reads a whole small file (bounded by SST_MAX_COMPONENT). */
+strata_err sst_read_file(const sstable_vfs *vfs, const char *path, uint8_t **out, size_t *len);
+
 /* ---- Statistics.db -------------------------------------------------------- */
-strata_err sst_stats_read(const char *path, const sst_version *v, sstable_meta *m,
+strata_err sst_stats_read(const sstable_vfs *vfs, const char *path, const sst_version *v, sstable_meta *m,
                           sstable_header *h);
 void sst_header_free(sstable_header *h);
 
@@ -107,7 +125,7 @@ void sst_header_free(sstable_header *h);
  * the window and ask for more when an item crosses its end. */
 typedef struct {
     const char *path;
-    int fd;
+    sst_file file;
     uint64_t file_size;
     uint64_t data_length;     /* uncompressed */
     int compressor;           /* SST_COMP_* */
@@ -128,7 +146,7 @@ enum { SST_COMP_NONE, SST_COMP_LZ4, SST_COMP_SNAPPY, SST_COMP_DEFLATE, SST_COMP_
 
 /* Reads CompressionInfo.db (when `cinfo` is non-NULL) or CRC.db and opens
  * Data.db; fills the compression fields of *m. */
-strata_err sst_data_open(sst_data *d, const char *data_path, const char *cinfo,
+strata_err sst_data_open(sst_data *d, const sstable_vfs *vfs, const char *data_path, const char *cinfo,
                          const char *crc_path, const sst_version *v, sstable_meta *m);
 void sst_data_close(sst_data *d);
 /* Moves the read position to uncompressed offset `pos`. */
@@ -137,9 +155,6 @@ strata_err sst_data_seek(sst_data *d, uint64_t pos);
  * only at the end of the data).  Returns the bytes available. */
 strata_err sst_data_fill(sst_data *d, size_t want, size_t *avail);
 static inline uint64_t sst_data_tell(const sst_data *d) { return d->win_pos + d->cur; }
-
-/* Reads a whole small file (bounded by SST_MAX_COMPONENT). */
-strata_err sst_read_file(const char *path, uint8_t **out, size_t *len);
 
 /* ---- The handle -------------------------------------------------------------- */
 typedef struct {
@@ -152,6 +167,7 @@ typedef struct {
 } sst_scratch;
 
 struct sstable {
+    const sstable_vfs *vfs; /* where the component files are read */
     char *prefix;      /* path up to and including "<ver>-<gen>-<big|bti>-" */
     char *comp_path;   /* last sstable_component_path() result */
     sst_version v;
@@ -169,6 +185,9 @@ struct sstable {
     size_t key_cap;
     sstable_unfiltered unf;
     sst_scratch scratch;
+    uint8_t *summary;       /* Summary.db, loaded on first seek */
+    size_t summary_len;
+    int summary_loaded;
     uint8_t *filter;        /* Filter.db, loaded on first use */
     uint32_t filter_hashes;
     uint64_t filter_bits;

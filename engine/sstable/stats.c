@@ -215,11 +215,11 @@ static void parse_stats(sst_cur *c, const sst_version *v, sstable_meta *m) {
     m->stats_complete = !c->failed && sst_cur_left(c) == 0;
 }
 
-strata_err sst_stats_read(const char *path, const sst_version *v, sstable_meta *m,
+strata_err sst_stats_read(const sstable_vfs *vfs, const char *path, const sst_version *v, sstable_meta *m,
                           sstable_header *h) {
     uint8_t *buf;
     size_t len;
-    strata_err e = sst_read_file(path, &buf, &len);
+    strata_err e = sst_read_file(vfs, path, &buf, &len);
     if (e) return e;
     sst_cur c;
     sst_cur_init(&c, buf, len);
