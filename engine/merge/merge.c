@@ -124,16 +124,31 @@ static strata_err build_header(merge *m) {
 /* ---- Open and close ------------------------------------------------------------- */
 
 strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out) {
+    merge_input *in = xcalloc(npaths ? npaths : 1, sizeof *in);
+    for (size_t i = 0; i < npaths; i++) in[i] = (merge_input){paths[i], NULL, MERGE_WINDOW_ALL, 0, 0};
+    strata_err e = merge_open_inputs(in, npaths, table, out);
+    free(in);
+    return e;
+}
+
+strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const merge_table *table, merge **out) {
     *out = NULL;
-    if (!npaths) return strata_fail(STRATA_EINVAL, "merge: no SSTables");
+    if (!ninputs) return strata_fail(STRATA_EINVAL, "merge: no SSTables");
     merge *m = xcalloc(1, sizeof *m);
-    m->src = xcalloc(npaths, sizeof *m->src);
-    m->group = xcalloc(npaths, sizeof *m->group);
+    m->src = xcalloc(ninputs, sizeof *m->src);
+    m->group = xcalloc(ninputs, sizeof *m->group);
     strata_buf_init(&m->counter_tmp);
     strata_err e = STRATA_OK;
-    for (size_t i = 0; i < npaths && !e; i++) {
-        e = sstable_open(paths[i], &m->src[i].s);
-        if (!e) m->nsources++, strata_buf_init(&m->src[i].key), m->src[i].at_end = 1;
+    for (size_t i = 0; i < ninputs && !e; i++) {
+        merge_source *src = &m->src[i];
+        e = sstable_open_vfs(inputs[i].path, inputs[i].vfs, &src->s);
+        if (e) break;
+        m->nsources++;
+        strata_buf_init(&src->key);
+        src->at_end = 1;
+        src->in = inputs[i];
+        src->windowed = inputs[i].window_from != INT64_MIN || inputs[i].window_to != INT64_MAX;
+        m->has_references |= inputs[i].reference;
     }
     if (!e) e = build_header(m);
     if (!e) {
@@ -143,6 +158,7 @@ strata_err merge_open(const char *const *paths, size_t npaths, const merge_table
         if (!m->list_path_type) e = STRATA_EFORMAT;
     }
     for (size_t i = 0; i < m->nsources && !e; i++) {
+        if (m->src[i].in.reference) continue;
         m->src[i].at_end = 0;
         m->src[i].active = 1; /* so the first merge_next_partition reads it */
     }
@@ -154,6 +170,11 @@ strata_err merge_open(const char *const *paths, size_t npaths, const merge_table
     return STRATA_OK;
 }
 
+void merge_window_counts(const merge *m, uint64_t *later, uint64_t *beyond) {
+    *later = *beyond = 0;
+    for (size_t i = 0; i < m->nsources; i++) *later += m->src[i].facts_later, *beyond += m->src[i].facts_beyond;
+}
+
 void merge_close(merge *m) {
     if (!m) return;
     for (size_t i = 0; i < m->nsources; i++) {
@@ -161,6 +182,8 @@ void merge_close(merge *m) {
         strata_buf_free(&m->src[i].key);
         free(m->src[i].static_map);
         free(m->src[i].regular_map);
+        free(m->src[i].window_cells);
+        free(m->src[i].window_cdels);
     }
     for (size_t i = 0; i < m->counters_cap; i++) strata_buf_free(&m->counters[i]);
     strata_buf_free(&m->counter_tmp);
@@ -196,7 +219,7 @@ static strata_err source_next_partition(merge_source *src) {
     src->key.len = 0;
     strata_buf_put(&src->key, p->key, p->key_len);
     src->token = p->token;
-    src->deletion = p->deletion;
+    src->deletion = src->windowed ? merge_window_partition_deletion(src, p->deletion) : p->deletion;
     return STRATA_OK;
 }
 
@@ -210,11 +233,37 @@ static int key_compare(const merge_source *a, const merge_source *b) {
     return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
 }
 
+/* Positions the references that hold the partition of `key` on it; the
+ * others sit this partition out.  Only partitions that may repeat stored
+ * content are looked up: the rest cannot differ from the references. */
+static strata_err lookup_references(merge *m, const merge_source *key) {
+    int wanted = 0;
+    for (size_t i = 0; i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (!src->in.reference) wanted |= src->active && src->in.may_repeat;
+        else src->active = 0, src->u = NULL, src->pending = 0;
+    }
+    for (size_t i = 0; wanted && i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (!src->in.reference) continue;
+        int may = 1, found;
+        if (sstable_filter_check(src->s, key->key.data, key->key.len, &may)) strata_clear_error(), may = 1;
+        if (!may) continue;
+        strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
+        src->at_end = 0;
+        if (!e && found) e = source_next_partition(src);
+        if (e) return e;
+        src->active = found && !src->at_end;
+    }
+    return STRATA_OK;
+}
+
 strata_err merge_next_partition(merge *m, const sstable_partition **out) {
     *out = NULL;
     merge_source *min = NULL;
     for (size_t i = 0; i < m->nsources; i++) {
         merge_source *src = &m->src[i];
+        if (src->in.reference) continue;
         if (src->active && !src->at_end) {
             strata_err e = source_next_partition(src);
             if (e) return e;
@@ -225,17 +274,28 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
     }
     m->in_partition = 0;
     if (!min) return STRATA_OK;
-    sstable_deletion deletion = LIVE;
     for (size_t i = 0; i < m->nsources; i++) {
         merge_source *src = &m->src[i];
-        if (src->at_end || key_compare(src, min)) continue;
-        src->active = 1;
+        if (!src->in.reference && !src->at_end && !key_compare(src, min)) src->active = 1;
+    }
+    if (m->has_references) {
+        strata_err e = lookup_references(m, min);
+        if (e) return e;
+    }
+    sstable_deletion deletion = LIVE, refs = LIVE;
+    for (size_t i = 0; i < m->nsources; i++) {
+        merge_source *src = &m->src[i];
+        if (!src->active) continue;
         if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
+        if (src->in.reference && merge_deletion_supersedes(&src->deletion, &refs)) refs = src->deletion;
     }
     m->part = (sstable_partition){min->key.data, min->key.len, min->token, deletion, 0};
+    m->refs_deletion = refs;
+    m->out_part = m->part;
+    if (!merge_deletion_supersedes(&deletion, &refs)) m->out_part.deletion = LIVE;
     m->in_partition = 1;
     m->static_done = 0;
-    *out = &m->part;
+    *out = &m->out_part;
     return STRATA_OK;
 }
 
@@ -245,8 +305,12 @@ static strata_err advance_pending(merge *m) {
     for (size_t i = 0; i < m->nsources; i++) {
         merge_source *src = &m->src[i];
         if (!src->active || !src->pending) continue;
-        strata_err e = sstable_next_unfiltered(src->s, &src->u);
-        if (e) return e;
+        const sstable_unfiltered *u;
+        do {
+            strata_err e = sstable_next_unfiltered(src->s, &u);
+            if (e) return e;
+        } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
+        src->u = u;
         src->pending = 0;
     }
     return STRATA_OK;
@@ -266,6 +330,19 @@ static sstable_deletion merged_open(const merge *m) {
     return merge_deletion_supersedes(&big, &m->part.deletion) ? big : LIVE;
 }
 
+/* The range tombstone open in the residual: the merged one where it
+ * deletes more than the references alone do (their range tombstone or
+ * partition deletion). */
+static sstable_deletion residual_open(const merge *m) {
+    sstable_deletion open = merged_open(m);
+    if (!m->has_references) return open;
+    sstable_deletion refs = m->refs_deletion;
+    for (size_t i = 0; i < m->nsources; i++)
+        if (m->src[i].active && m->src[i].in.reference && merge_deletion_supersedes(&m->src[i].open, &refs))
+            refs = m->src[i].open;
+    return merge_deletion_supersedes(&open, &refs) ? open : LIVE;
+}
+
 static int deletion_equal(const sstable_deletion *a, const sstable_deletion *b) {
     return a->marked_for_delete_at == b->marked_for_delete_at && a->local_deletion_time == b->local_deletion_time;
 }
@@ -276,14 +353,14 @@ static int deletion_live(const sstable_deletion *d) { return d->marked_for_delet
  * and returns 1 with the merged marker in m->out when the merged stream's
  * open deletion changes. */
 static int merge_markers(merge *m, size_t n) {
-    sstable_deletion before = merged_open(m);
+    sstable_deletion before = residual_open(m);
     const sstable_unfiltered *last = NULL;
     for (size_t g = 0; g < n; g++) {
         merge_source *src = &m->src[m->group[g]];
         last = src->u;
         src->open = is_open_kind(last->bound_kind) ? last->deletion : LIVE;
     }
-    sstable_deletion after = merged_open(m);
+    sstable_deletion after = residual_open(m);
     if (deletion_equal(&before, &after)) return 0;
     /* bounds before their clustering (exclusive ends, inclusive starts)
      * merge into kinds before it too, and likewise after */

@@ -89,6 +89,40 @@ typedef struct merge merge;
 strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out);
 void merge_close(merge *m);
 
+/* One input of merge_open_inputs().
+ *
+ * Window: only the facts (cells, liveness, deletions) whose timestamp t
+ * satisfies window_from < t <= window_to, or t > window_beyond, are
+ * merged: that is how a cluster version takes what was written up to its
+ * cut and no more.  MERGE_WINDOW_ALL keeps everything.
+ *
+ * References: inputs whose content is already stored elsewhere.  When a
+ * merge has references its stream is the residual: partitions come from
+ * the other inputs only; a partition holding content of a `may_repeat`
+ * input is looked up in the references (bloom filter, then index); and a
+ * cell, liveness, deletion or range tombstone is emitted only where the
+ * merge of everything differs from the merge of the references alone.
+ * Residual and references together reconcile to exactly what all inputs
+ * reconcile to, and content the references hold already costs nothing.
+ * A partition of the residual may come out empty (no deletion and no
+ * unfiltered); callers that write SSTables skip those. */
+typedef struct {
+    const char *path;        /* any form sstable_open_vfs() accepts */
+    const sstable_vfs *vfs;  /* NULL: local files */
+    int64_t window_from, window_to, window_beyond;
+    int reference;
+    int may_repeat;          /* may hold what a reference holds (see above) */
+} merge_input;
+
+#define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX
+
+strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const merge_table *table, merge **out);
+
+/* Facts left out because their timestamps are past window_to (they belong
+ * to a later cut), and facts kept because they are past window_beyond,
+ * summed over the inputs, as far as the stream has been read. */
+void merge_window_counts(const merge *m, uint64_t *later, uint64_t *beyond);
+
 /* The header of the merged stream, as a compaction of the inputs would
  * write it (SerializationHeader.make): clustering and key types of the
  * inputs; their static and regular columns united in Cassandra's order

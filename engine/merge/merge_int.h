@@ -9,6 +9,8 @@
 /* One input SSTable and where it stands in the merged stream. */
 typedef struct {
     sstable *s;
+    merge_input in;       /* path and vfs borrowed from the caller */
+    int windowed;         /* in's window leaves something out */
     size_t *static_map;   /* its static column index -> united index */
     size_t *regular_map;  /* its regular column index -> united index */
     strata_buf key;       /* copy of its current partition key */
@@ -19,6 +21,13 @@ typedef struct {
     int pending;          /* u was consumed: advance before looking */
     const sstable_unfiltered *u; /* current unfiltered; NULL at partition end */
     sstable_deletion open; /* range tombstone open in this input */
+    /* the window's copy of the current unfiltered (window.c) */
+    sstable_unfiltered window_u;
+    sstable_cell *window_cells;
+    size_t window_cells_cap;
+    sstable_complex_deletion *window_cdels;
+    size_t window_cdels_cap;
+    uint64_t facts_later, facts_beyond;
 } merge_source;
 
 /* A cell or complex deletion of one input row, sorted into merged order. */
@@ -37,7 +46,10 @@ struct merge {
     int64_t *regular_dropped;
     sstable_type *list_path_type; /* TimeUUIDType: the paths of list cells */
 
-    sstable_partition part;
+    int has_references;
+    sstable_partition part;      /* deletion: of all inputs, references too */
+    sstable_partition out_part;  /* what is handed out: the residual's */
+    sstable_deletion refs_deletion; /* the references' partition deletion */
     int in_partition;
     int static_done;
 
@@ -54,6 +66,13 @@ struct merge {
     size_t counters_cap, ncounters;
     strata_buf counter_tmp;
 };
+
+/* ---- Windows (window.c) ---- */
+/* A partition deletion outside the source's window becomes live. */
+sstable_deletion merge_window_partition_deletion(merge_source *src, sstable_deletion d);
+/* The part of u inside the source's window (in src->window_u), or 0 with
+ * *out NULL when none of it is. */
+int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out);
 
 /* DeletionTime.supersedes: a later markedForDeleteAt, or the same one with
  * a later local deletion time. */

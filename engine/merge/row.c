@@ -187,24 +187,46 @@ static void emit_complex_deletion(merge *m, size_t col, sstable_deletion d) {
     m->cdels[m->out.ncomplex_deletions++] = (sstable_complex_deletion){col, d};
 }
 
-/* Reconciles the versions items[from..to) of one cell that `deletion`
- * does not shadow, and emits the winner. */
-static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion *deletion, int is_static,
-                        sstable_cell *scratch) {
+static int is_reference(const merge *m, const merge_item *it) { return m->src[it->src].in.reference; }
+
+static int cells_equal(const sstable_cell *a, const sstable_cell *b) {
+    return a->timestamp == b->timestamp && a->deleted == b->deleted && a->expiring == b->expiring &&
+           a->ttl == b->ttl && a->local_deletion_time == b->local_deletion_time && !compare_bytes(&a->value, &b->value);
+}
+
+/* The winner among items[from..to) (only the references' when refs_only)
+ * that `deletion` does not shadow, or NULL; scratch holds two cells for a
+ * merged counter. */
+static const sstable_cell *reconcile_items(merge *m, size_t from, size_t to, const sstable_deletion *deletion,
+                                           int counter, int refs_only, sstable_cell *scratch) {
     const sstable_cell *win = NULL;
-    size_t col = m->items[from].column;
-    const sstable_column *column = is_static ? &m->header.statics[col] : &m->header.regulars[col];
-    int counter = column->type->kind == SSTABLE_T_COUNTER;
     for (size_t i = from; i < to; i++) {
         const sstable_cell *c = m->items[i].cell;
-        if (c->timestamp <= deletion->marked_for_delete_at) continue;
+        if (c->timestamp <= deletion->marked_for_delete_at || (refs_only && !is_reference(m, &m->items[i]))) continue;
         if (!win) win = c;
         else if (counter) {
             sstable_cell *next = scratch == win ? scratch + 1 : scratch;
             win = reconcile_counter(m, win, c, next);
         } else win = reconcile_regular(win, c);
     }
-    if (win) emit_cell(m, win, col, is_static);
+    return win;
+}
+
+/* Reconciles the versions items[from..to) of one cell that `deletion`
+ * does not shadow, and emits the winner unless the references alone
+ * reconcile to the same cell. */
+static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion *deletion, int is_static) {
+    size_t col = m->items[from].column;
+    const sstable_column *column = is_static ? &m->header.statics[col] : &m->header.regulars[col];
+    int counter = column->type->kind == SSTABLE_T_COUNTER;
+    sstable_cell scratch[2], ref_scratch[2];
+    const sstable_cell *win = reconcile_items(m, from, to, deletion, counter, 0, scratch);
+    if (!win) return;
+    if (m->has_references) {
+        const sstable_cell *ref = reconcile_items(m, from, to, deletion, counter, 1, ref_scratch);
+        if (ref && cells_equal(win, ref)) return;
+    }
+    emit_cell(m, win, col, is_static);
 }
 
 static int same_cell(const merge *m, const merge_item *a, const merge_item *b, const sstable_column *columns) {
@@ -217,42 +239,57 @@ static int same_cell(const merge *m, const merge_item *a, const merge_item *b, c
 static void reduce_column(merge *m, size_t from, size_t to, sstable_deletion active, int is_static) {
     const sstable_column *columns = is_static ? m->header.statics : m->header.regulars;
     size_t col = m->items[from].column;
-    sstable_cell scratch[2];
-    sstable_deletion complex = LIVE;
+    sstable_deletion complex = LIVE, ref_complex = LIVE;
     size_t i = from;
-    for (; i < to && !m->items[i].cell; i++)
-        if (merge_deletion_supersedes(m->items[i].complex_deletion, &complex)) complex = *m->items[i].complex_deletion;
+    for (; i < to && !m->items[i].cell; i++) {
+        const sstable_deletion *d = m->items[i].complex_deletion;
+        if (merge_deletion_supersedes(d, &complex)) complex = *d;
+        if (is_reference(m, &m->items[i]) && merge_deletion_supersedes(d, &ref_complex)) ref_complex = *d;
+    }
     if (merge_deletion_supersedes(&complex, &active)) {
-        emit_complex_deletion(m, col, complex);
+        if (merge_deletion_supersedes(&complex, &ref_complex)) emit_complex_deletion(m, col, complex);
         active = complex;
     }
     while (i < to) {
         size_t j = i + 1;
         while (j < to && same_cell(m, &m->items[i], &m->items[j], columns)) j++;
-        reduce_cell(m, i, j, &active, is_static, scratch);
+        reduce_cell(m, i, j, &active, is_static);
         i = j;
     }
+}
+
+static int liveness_equal(const liveness *a, const liveness *b) {
+    return a->present == b->present && a->timestamp == b->timestamp && a->ttl == b->ttl &&
+           a->local_expiration == b->local_expiration;
 }
 
 int merge_rows(merge *m, size_t n, sstable_deletion active) {
     const sstable_unfiltered *first = m->src[m->group[0]].u;
     int is_static = first->kind == SSTABLE_STATIC_ROW;
-    liveness live = {0, INT64_MIN, 0, INT64_MAX};
-    sstable_deletion row_deletion = LIVE;
+    const liveness none = {0, INT64_MIN, 0, INT64_MAX};
+    liveness live = none, ref_live = none;
+    sstable_deletion row_deletion = LIVE, ref_row_deletion = LIVE;
     int shadowable = 0;
     m->ncounters = 0;
     for (size_t g = 0; g < n; g++) {
-        const sstable_unfiltered *u = m->src[m->group[g]].u;
+        const merge_source *src = &m->src[m->group[g]];
+        const sstable_unfiltered *u = src->u;
         liveness l = {u->has_liveness, u->has_liveness ? u->timestamp : INT64_MIN, u->has_liveness ? u->ttl : 0,
                       u->has_liveness ? u->local_expiration : INT64_MAX};
         if (l.present && liveness_supersedes(&l, &live)) live = l;
         if (merge_deletion_supersedes(&u->row_deletion, &row_deletion))
             row_deletion = u->row_deletion, shadowable = u->shadowable;
+        if (!src->in.reference) continue;
+        if (l.present && liveness_supersedes(&l, &ref_live)) ref_live = l;
+        if (merge_deletion_supersedes(&u->row_deletion, &ref_row_deletion)) ref_row_deletion = u->row_deletion;
     }
     if (shadowable && live.present && live.timestamp > row_deletion.marked_for_delete_at) row_deletion = LIVE;
     if (merge_deletion_supersedes(&row_deletion, &active)) active = row_deletion;
     else row_deletion = LIVE, shadowable = 0;
-    if (live.present && live.timestamp <= active.marked_for_delete_at) live = (liveness){0, INT64_MIN, 0, INT64_MAX};
+    if (live.present && live.timestamp <= active.marked_for_delete_at) live = none;
+    /* what the references hold already is not repeated */
+    if (!merge_deletion_supersedes(&row_deletion, &ref_row_deletion)) row_deletion = LIVE, shadowable = 0;
+    if (m->has_references && liveness_equal(&live, &ref_live)) live = none;
 
     m->out = (sstable_unfiltered){0};
     size_t count = gather(m, n, is_static);
