@@ -1,6 +1,6 @@
 /* merge_int.h - what the files of the merge share: the handle with its
- * input SSTables, the united header, and the row and cell reconciliation
- * the partition-level driver (merge.c) calls. */
+ * input SSTables, the united header, the row and cell reconciliation the
+ * partition-level driver (merge.c) calls, and Cassandra's column order. */
 #ifndef STRATA_MERGE_INT_H
 #define STRATA_MERGE_INT_H
 
@@ -64,5 +64,9 @@ int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion 
  * tombstone covering them).  Returns 1 with the result in m->out, or 0
  * when nothing of them survives. */
 int merge_rows(merge *m, size_t n, sstable_deletion active);
+
+/* ColumnMetadata.compareTo for two columns of one kind, each simple or
+ * complex (multi-cell): negative, zero or positive. */
+int merge_column_compare(const char *a, int a_complex, const char *b, int b_complex);
 
 #endif
