@@ -43,7 +43,7 @@
 /* ---- Schema ----------------------------------------------------------------
  * A keyspace as the nodes' system_schema tables describe it: what the merge
  * and the view need (key names, drop times), and what recreating its tables
- * takes.  Strings are as system_schema stores them. */
+ * takes (merge_table_cql()).  Strings are as system_schema stores them. */
 
 /* A map<text, text> of system_schema, as pairs sorted by key bytes. */
 typedef struct {
@@ -165,6 +165,26 @@ void merge_schema_free(merge_schema *s);
 const merge_table *merge_schema_table(const merge_schema *s, const char *name);
 /* The user type named `name`, or NULL. */
 const merge_type *merge_schema_type(const merge_schema *s, const char *name);
+
+/* The text Cassandra 4.0's snapshot writes into a table's schema.cql
+ * (SchemaCQLHelper.reCreateStatementsForSchemaCql): CREATE TYPE IF NOT
+ * EXISTS for each user type the table uses, inner ones first; CREATE TABLE
+ * IF NOT EXISTS with its columns, the dropped ones after them, its ID,
+ * clustering order and options; for each dropped column an ALTER TABLE
+ * DROP ... USING TIMESTAMP (and the ADD that follows when it was added
+ * again); CREATE INDEX IF NOT EXISTS for each index.  One statement a
+ * line, each ending in a newline.  Identifiers are quoted when CQL needs
+ * it.  Where Cassandra's order comes from a Java HashMap (user types of
+ * different columns, dropped columns), it is that of the maps Cassandra
+ * builds when it loads its schema from system_schema.  Fails with
+ * STRATA_ENOENT when system_schema.tables lacks the table or a user type it
+ * uses is missing.  The caller frees *out. */
+strata_err merge_table_cql(const merge_schema *s, const merge_table *t, char **out);
+
+/* A double as Java's Double.toString spells it (and so Cassandra in CQL
+ * and JSON): the shortest digits that read back as d, in plain notation
+ * from 10^-3 to 10^7 ("0.01", "1.0"), else like "1.0E10". */
+void merge_java_double(double d, strata_buf *out);
 
 /* ---- Merge ------------------------------------------------------------------ */
 typedef struct merge merge;
