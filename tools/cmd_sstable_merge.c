@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,58 +107,9 @@ static void inputs_free(inputs *in) {
     free(in->paths), free(in->schema_dirs), free(in->keyspace), free(in->table);
 }
 
-/* The shortest decimal digits that read back as d, and the exponent of the
- * first one (d = D.DDD x 10^exp). */
-static void shortest_digits(double d, char *digits, int *exp) {
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    size_t n = 0;
-    const char *p = buf + (buf[0] == '-');
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.') digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0') n--;
-    digits[n] = 0;
-    *exp = atoi(p + 1);
-}
-
-/* Java's Double.toString: plain notation between 10^-3 and 10^7, else
- * "1.0E10"; always a digit after the point. */
-static void java_double(double d, strata_buf *out) {
-    char digits[24], text[40];
-    int exp;
-    if (isnan(d) || isinf(d)) {
-        const char *s = isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
-        strata_buf_put(out, s, strlen(s));
-        return;
-    }
-    if (signbit(d)) strata_buf_put(out, "-", 1), d = -d;
-    if (d == 0) {
-        strata_buf_put(out, "0.0", 3);
-        return;
-    }
-    shortest_digits(d, digits, &exp);
-    int nd = (int)strlen(digits);
-    if (exp < -3 || exp >= 7) {
-        int n = snprintf(text, sizeof text, "%c.%sE%d", digits[0], nd > 1 ? digits + 1 : "0", exp);
-        strata_buf_put(out, text, (size_t)n);
-    } else if (exp < 0) {
-        strata_buf_put(out, "0.", 2);
-        for (int i = 0; i < -exp - 1; i++) strata_buf_put(out, "0", 1);
-        strata_buf_put(out, digits, (size_t)nd);
-    } else {
-        for (int i = 0; i <= exp; i++) strata_buf_put(out, i < nd ? &digits[i] : "0", 1);
-        strata_buf_put(out, ".", 1);
-        if (nd > exp + 1) strata_buf_put(out, digits + exp + 1, (size_t)(nd - exp - 1));
-        else strata_buf_put(out, "0", 1);
-    }
-}
-
 /* JSON text with keys in insertion order and doubles in Java's spelling. */
 static void json_text(json_t *j, strata_buf *out) {
-    if (json_is_real(j)) return java_double(json_real_value(j), out);
+    if (json_is_real(j)) return merge_java_double(json_real_value(j), out);
     if (json_is_object(j)) {
         const char *k;
         json_t *v;

@@ -29,15 +29,16 @@ static uint64_t name_prefix(const char *name) {
 /* Cassandra's column order in a row (ColumnMetadata.compareTo): simple
  * columns, then complex ones; each by that prefix, then by name bytes.  So
  * names whose first byte is not ASCII come before ASCII ones. */
+int merge_column_compare(const char *a, int a_complex, const char *b, int b_complex) {
+    if (a_complex != b_complex) return a_complex - b_complex;
+    uint64_t ap = name_prefix(a), bp = name_prefix(b);
+    if (ap != bp) return ap < bp ? -1 : 1;
+    return strcmp(a, b);
+}
+
 static int column_order(const void *pa, const void *pb) {
     const sstable_column *a = pa, *b = pb;
-    int ac = a->type->multicell, bc = b->type->multicell;
-    if (ac != bc) return ac - bc;
-    uint64_t ap = name_prefix(a->name), bp = name_prefix(b->name);
-    if (ap != bp) return ap < bp ? -1 : 1;
-    size_t al = strlen(a->name), bl = strlen(b->name), n = al < bl ? al : bl;
-    int c = memcmp(a->name, b->name, n);
-    return c ? c : (al > bl) - (al < bl);
+    return merge_column_compare(a->name, a->type->multicell, b->name, b->type->multicell);
 }
 
 static size_t column_find(const sstable_column *cols, size_t n, const char *name) {

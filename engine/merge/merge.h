@@ -41,43 +41,150 @@
 #include "engine/sstable/sstable.h"
 
 /* ---- Schema ----------------------------------------------------------------
- * A keyspace's tables as the nodes' system_schema tables describe them. */
+ * A keyspace as the nodes' system_schema tables describe it: what the merge
+ * and the view need (key names, drop times), and what recreating its tables
+ * takes (merge_table_cql()).  Strings are as system_schema stores them. */
+
+/* A map<text, text> of system_schema, as pairs sorted by key bytes. */
+typedef struct {
+    char *key;
+    char *value;
+} merge_pair;
+
+typedef struct {
+    size_t n;
+    merge_pair *pairs;
+} merge_map;
+
+/* The value of `key`, or NULL. */
+const char *merge_map_get(const merge_map *m, const char *key);
+
 typedef struct {
     char *name;
     char *kind;     /* "partition_key", "clustering", "static", "regular" */
     char *type;     /* CQL spelling, as system_schema stores it */
     int position;   /* order among key or clustering columns, else -1 */
+    int descending; /* a clustering column in DESC order */
 } merge_column;
 
 typedef struct {
     char *name;
+    char *type;           /* CQL type when dropped, user types as tuples */
+    char *kind;           /* "regular" or "static" */
     int64_t dropped_time; /* µs: cells with timestamps <= this are gone */
 } merge_dropped;
+
+/* A secondary index (system_schema.indexes). */
+typedef struct {
+    char *name;
+    char *kind;        /* "COMPOSITES", "KEYS" or "CUSTOM" */
+    merge_map options; /* "target" (the indexed column, as CQL names it),
+                          "class_name" for custom indexes, ... */
+} merge_index;
+
+/* A user-defined type (system_schema.types). */
+typedef struct {
+    char *name;
+    size_t nfields;
+    char **field_names;
+    char **field_types;
+} merge_type;
+
+/* A table's options (system_schema.tables).  The ones older versions did
+ * not store hold Cassandra's defaults for them. */
+typedef struct {
+    uint8_t id[16];
+    char *additional_write_policy;
+    double bloom_filter_fp_chance;
+    merge_map caching;
+    int cdc;
+    char *comment;
+    merge_map compaction;
+    merge_map compression;
+    double crc_check_chance;
+    int32_t default_time_to_live;
+    merge_map extensions; /* values as 0x-prefixed hex */
+    int32_t gc_grace_seconds;
+    int32_t max_index_interval;
+    int32_t memtable_flush_period_in_ms;
+    int32_t min_index_interval;
+    char *read_repair;
+    char *speculative_retry;
+} merge_table_params;
 
 typedef struct {
     char *name;
     size_t ncolumns;
-    merge_column *columns; /* key columns by position, clustering columns by
-                              position, then the others by name */
+    merge_column *columns; /* in CREATE TABLE order: key columns by position,
+                              clustering columns by position, static then
+                              regular columns, each simple before complex
+                              (multi-cell) ones, then by name as in
+                              ColumnMetadata.compareTo */
     size_t ndropped;
-    merge_dropped *dropped;
+    merge_dropped *dropped; /* by name */
+    size_t nindexes;
+    merge_index *indexes;   /* by name */
+    int has_params;         /* system_schema.tables holds the table */
+    merge_table_params params;
 } merge_table;
 
 typedef struct {
     char *keyspace;
+    int durable_writes;
+    merge_map replication; /* "class" (the strategy's full class name),
+                              then its options: "replication_factor", or
+                              one replica count per datacenter name */
     size_t ntables;
     merge_table *tables;
+    size_t ntypes;
+    merge_type *types;     /* by name */
 } merge_schema;
 
-/* Reads keyspace `keyspace` from the system_schema directories of one or
- * more nodes (each "…/system_schema", holding tables-<id>/, columns-<id>/
- * and dropped_columns-<id>/ SSTables).  Several nodes' copies are merged
- * with the rules above, so a node that missed a schema change does not
- * hide it.  Fails with STRATA_ENOENT when no node knows the keyspace. */
+/* One Data.db file of a system_schema table, named by that table:
+ * "keyspaces", "tables", "columns", "dropped_columns", "types" or
+ * "indexes" (others are ignored).  Files can come from any place (a data
+ * directory, a snapshot, a restored backup) and from several nodes. */
+typedef struct {
+    const char *table;
+    const char *path;
+} merge_schema_file;
+
+/* Reads keyspace `keyspace` from these system_schema SSTables.  The
+ * copies of several nodes are merged with the rules above, so a node that
+ * missed a schema change does not hide it.  Fails with STRATA_ENOENT when
+ * none of them knows the keyspace. */
+strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
+                                   merge_schema **out);
+
+/* The same from the system_schema directories of one or more nodes (each
+ * "…/system_schema", holding keyspaces-<id>/, tables-<id>/, ... with their
+ * SSTables directly inside). */
 strata_err merge_schema_read(const char *const *dirs, size_t ndirs, const char *keyspace, merge_schema **out);
 void merge_schema_free(merge_schema *s);
 /* The table named `name`, or NULL. */
 const merge_table *merge_schema_table(const merge_schema *s, const char *name);
+/* The user type named `name`, or NULL. */
+const merge_type *merge_schema_type(const merge_schema *s, const char *name);
+
+/* The text Cassandra 4.0's snapshot writes into a table's schema.cql
+ * (SchemaCQLHelper.reCreateStatementsForSchemaCql): CREATE TYPE IF NOT
+ * EXISTS for each user type the table uses, inner ones first; CREATE TABLE
+ * IF NOT EXISTS with its columns, the dropped ones after them, its ID,
+ * clustering order and options; for each dropped column an ALTER TABLE
+ * DROP ... USING TIMESTAMP (and the ADD that follows when it was added
+ * again); CREATE INDEX IF NOT EXISTS for each index.  One statement a
+ * line, each ending in a newline.  Identifiers are quoted when CQL needs
+ * it.  Where Cassandra's order comes from a Java HashMap (user types of
+ * different columns, dropped columns), it is that of the maps Cassandra
+ * builds when it loads its schema from system_schema.  Fails with
+ * STRATA_ENOENT when system_schema.tables lacks the table or a user type it
+ * uses is missing.  The caller frees *out. */
+strata_err merge_table_cql(const merge_schema *s, const merge_table *t, char **out);
+
+/* A double as Java's Double.toString spells it (and so Cassandra in CQL
+ * and JSON): the shortest digits that read back as d, in plain notation
+ * from 10^-3 to 10^7 ("0.01", "1.0"), else like "1.0E10". */
+void merge_java_double(double d, strata_buf *out);
 
 /* ---- Merge ------------------------------------------------------------------ */
 typedef struct merge merge;

@@ -1,6 +1,7 @@
 /* merge_int.h - what the files of the merge share: the handle with its
- * input SSTables, the united header, and the row and cell reconciliation
- * the partition-level driver (merge.c) calls. */
+ * input SSTables, the united header, the row and cell reconciliation the
+ * partition-level driver (merge.c) calls, Cassandra's column order, and
+ * the CQL spellings the schema's statements are made of. */
 #ifndef STRATA_MERGE_INT_H
 #define STRATA_MERGE_INT_H
 
@@ -83,5 +84,20 @@ int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion 
  * tombstone covering them).  Returns 1 with the result in m->out, or 0
  * when nothing of them survives. */
 int merge_rows(merge *m, size_t n, sstable_deletion active);
+
+/* ColumnMetadata.compareTo for two columns of one kind, each simple or
+ * complex (multi-cell): negative, zero or positive. */
+int merge_column_compare(const char *a, int a_complex, const char *b, int b_complex);
+
+/* ---- CQL text (cql_text.c) ---- */
+void merge_buf_puts(strata_buf *b, const char *s);
+/* A name as CQL needs it: bare, or in double quotes. */
+void merge_cql_identifier(strata_buf *b, const char *name);
+/* A string literal in single quotes, inner ones doubled. */
+void merge_cql_string(strata_buf *b, const char *s);
+/* {'k': 'v', ...}; values bare when quote_values is 0. */
+void merge_cql_map(strata_buf *b, const merge_map *m, int quote_values);
+/* The options after "WITH ID = …\n    AND ", one a line (table_options.c). */
+void merge_cql_table_options(strata_buf *b, const merge_table_params *p);
 
 #endif

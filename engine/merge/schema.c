@@ -1,19 +1,310 @@
-/* schema.c - a keyspace's tables, columns and dropped columns, read from
- * the system_schema SSTables of one or more nodes.
+/* schema.c - a keyspace's replication, user types, tables, columns,
+ * dropped columns and indexes, read from the system_schema SSTables of one
+ * or more nodes.
  *
- * The merge needs the drop times of dropped columns and the view needs
- * the names of key and clustering columns, which no data SSTable records.
- * Both live in system_schema.columns and system_schema.dropped_columns
- * (partition keyspace_name, clustering table_name, column_name).  The
- * nodes' copies are reconciled with the merge itself, so the schema is
- * the one the cluster agrees on even when a node missed a change. */
+ * The merge needs the drop times of dropped columns, the view the names of
+ * key and clustering columns, a restore the replication and the CQL that
+ * recreates each table: none of it is in a table's own SSTables.  All of
+ * it is in system_schema (partition keyspace_name; clustering the table or
+ * type name, then the column or index name).  The nodes' copies are
+ * reconciled with the merge itself, so the schema is the one the cluster
+ * agrees on even when a node missed a change. */
 #include "engine/merge/merge_int.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <string.h>
 
+static const sstable_cell *cell_named(const sstable_unfiltered *u, const char *name) {
+    for (size_t i = 0; i < u->ncells; i++)
+        if (!u->cells[i].deleted && !strcmp(u->cells[i].column->name, name)) return &u->cells[i];
+    return NULL;
+}
+
+/* The cell's value as sstable_value_json() renders it; NULL when absent. */
+static json_t *cell_json(const sstable_unfiltered *u, const char *name) {
+    const sstable_cell *c = cell_named(u, name);
+    return c && c->value.p ? sstable_value_json(c->column->type, c->value.p, c->value.len) : NULL;
+}
+
+static char *cell_text(const sstable_unfiltered *u, const char *name, const char *absent) {
+    const sstable_cell *c = cell_named(u, name);
+    if (c && c->value.p) return xstrndup((const char *)c->value.p, c->value.len);
+    return absent ? xstrdup(absent) : NULL;
+}
+
+static int64_t cell_be(const sstable_unfiltered *u, const char *name, int64_t absent) {
+    const sstable_cell *c = cell_named(u, name);
+    if (!c || !c->value.p || !c->value.len || c->value.len > 8) return absent;
+    int64_t v = (c->value.p[0] & 0x80) ? -1 : 0;
+    for (size_t i = 0; i < c->value.len; i++) v = (int64_t)(((uint64_t)v << 8) | c->value.p[i]);
+    return v;
+}
+
+static double cell_double(const sstable_unfiltered *u, const char *name) {
+    json_t *j = cell_json(u, name);
+    double d = json_is_number(j) ? json_number_value(j) : 0;
+    json_decref(j);
+    return d;
+}
+
+static int pair_cmp(const void *pa, const void *pb) {
+    return strcmp(((const merge_pair *)pa)->key, ((const merge_pair *)pb)->key);
+}
+
+/* A map<text, text> or map<text, blob> cell (blobs as "0x…"). */
+static void cell_map(const sstable_unfiltered *u, const char *name, merge_map *m) {
+    json_t *j = cell_json(u, name);
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        if (!json_is_string(v)) continue;
+        m->pairs = xrealloc(m->pairs, (m->n + 1) * sizeof *m->pairs);
+        m->pairs[m->n++] = (merge_pair){xstrdup(k), xstrdup(json_string_value(v))};
+    }
+    json_decref(j);
+    if (m->n) qsort(m->pairs, m->n, sizeof *m->pairs, pair_cmp);
+}
+
+/* A list<text> cell as strings; returns the count. */
+static size_t cell_list(const sstable_unfiltered *u, const char *name, char ***out) {
+    json_t *j = cell_json(u, name);
+    size_t n = 0, i;
+    json_t *v;
+    *out = NULL;
+    json_array_foreach(j, i, v) {
+        *out = xrealloc(*out, (n + 1) * sizeof **out);
+        (*out)[n++] = xstrdup(json_is_string(v) ? json_string_value(v) : "");
+    }
+    json_decref(j);
+    return n;
+}
+
+static void map_free(merge_map *m) {
+    for (size_t i = 0; i < m->n; i++) free(m->pairs[i].key), free(m->pairs[i].value);
+    free(m->pairs);
+}
+
+const char *merge_map_get(const merge_map *m, const char *key) {
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->pairs[i].key, key)) return m->pairs[i].value;
+    return NULL;
+}
+
+static int row_is_live(const sstable_unfiltered *u) {
+    if (u->has_liveness) return 1;
+    for (size_t i = 0; i < u->ncells; i++)
+        if (!u->cells[i].deleted) return 1;
+    return 0;
+}
+
+static char *clustering_text(const sstable_unfiltered *u, size_t i) {
+    return xstrndup((const char *)u->clustering[i].p, u->clustering[i].len);
+}
+
+static merge_table *table_get(merge_schema *s, const sstable_unfiltered *u) {
+    const sstable_value *name = &u->clustering[0];
+    for (size_t i = 0; i < s->ntables; i++)
+        if (strlen(s->tables[i].name) == name->len && !memcmp(s->tables[i].name, name->p, name->len))
+            return &s->tables[i];
+    s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof *s->tables);
+    merge_table *t = &s->tables[s->ntables++];
+    *t = (merge_table){0};
+    t->name = clustering_text(u, 0);
+    return t;
+}
+
+/* ---- One reader per system_schema table; u is a live row of the keyspace ---- */
+
+static void add_keyspace(merge_schema *s, const sstable_unfiltered *u) {
+    json_t *dw = cell_json(u, "durable_writes");
+    s->durable_writes = json_is_true(dw);
+    json_decref(dw);
+    map_free(&s->replication);
+    s->replication = (merge_map){0};
+    cell_map(u, "replication", &s->replication);
+}
+
+static void add_type(merge_schema *s, const sstable_unfiltered *u) {
+    s->types = xrealloc(s->types, (s->ntypes + 1) * sizeof *s->types);
+    merge_type *t = &s->types[s->ntypes++];
+    *t = (merge_type){0};
+    t->name = clustering_text(u, 0);
+    t->nfields = cell_list(u, "field_names", &t->field_names);
+    char **types;
+    size_t ntypes = cell_list(u, "field_types", &types);
+    t->field_types = xcalloc(t->nfields + 1, sizeof *t->field_types);
+    for (size_t i = 0; i < t->nfields; i++) t->field_types[i] = xstrdup(i < ntypes ? types[i] : "blob");
+    for (size_t i = 0; i < ntypes; i++) free(types[i]);
+    free(types);
+}
+
+static void add_table(merge_schema *s, const sstable_unfiltered *u) {
+    merge_table *t = table_get(s, u);
+    merge_table_params *p = &t->params;
+    const sstable_cell *id = cell_named(u, "id");
+    if (id && id->value.p && id->value.len == 16) memcpy(p->id, id->value.p, 16);
+    /* Cassandra's defaults where versions before 4.0 stored nothing */
+    p->additional_write_policy = cell_text(u, "additional_write_policy", "99p");
+    p->read_repair = cell_text(u, "read_repair", "BLOCKING");
+    json_t *cdc = cell_json(u, "cdc");
+    p->cdc = json_is_true(cdc);
+    json_decref(cdc);
+    p->bloom_filter_fp_chance = cell_double(u, "bloom_filter_fp_chance");
+    p->crc_check_chance = cell_double(u, "crc_check_chance");
+    cell_map(u, "caching", &p->caching);
+    cell_map(u, "compaction", &p->compaction);
+    cell_map(u, "compression", &p->compression);
+    cell_map(u, "extensions", &p->extensions);
+    p->comment = cell_text(u, "comment", "");
+    p->speculative_retry = cell_text(u, "speculative_retry", "99p");
+    p->default_time_to_live = (int32_t)cell_be(u, "default_time_to_live", 0);
+    p->gc_grace_seconds = (int32_t)cell_be(u, "gc_grace_seconds", 0);
+    p->max_index_interval = (int32_t)cell_be(u, "max_index_interval", 0);
+    p->memtable_flush_period_in_ms = (int32_t)cell_be(u, "memtable_flush_period_in_ms", 0);
+    p->min_index_interval = (int32_t)cell_be(u, "min_index_interval", 0);
+    t->has_params = 1;
+}
+
+static void add_column(merge_schema *s, const sstable_unfiltered *u) {
+    merge_table *t = table_get(s, u);
+    t->columns = xrealloc(t->columns, (t->ncolumns + 1) * sizeof *t->columns);
+    merge_column *c = &t->columns[t->ncolumns++];
+    c->name = clustering_text(u, 1);
+    c->kind = cell_text(u, "kind", "regular");
+    c->type = cell_text(u, "type", "blob");
+    c->position = (int)cell_be(u, "position", -1);
+    char *order = cell_text(u, "clustering_order", "none");
+    c->descending = !strcmp(order, "desc");
+    free(order);
+}
+
+static void add_dropped(merge_schema *s, const sstable_unfiltered *u) {
+    merge_table *t = table_get(s, u);
+    t->dropped = xrealloc(t->dropped, (t->ndropped + 1) * sizeof *t->dropped);
+    merge_dropped *d = &t->dropped[t->ndropped++];
+    d->name = clustering_text(u, 1);
+    d->type = cell_text(u, "type", "blob");
+    d->kind = cell_text(u, "kind", "regular");
+    /* dropped_time is a CQL timestamp (ms); cell timestamps are µs */
+    d->dropped_time = cell_be(u, "dropped_time", INT64_MIN / 1000) * 1000;
+}
+
+static void add_index(merge_schema *s, const sstable_unfiltered *u) {
+    merge_table *t = table_get(s, u);
+    t->indexes = xrealloc(t->indexes, (t->nindexes + 1) * sizeof *t->indexes);
+    merge_index *x = &t->indexes[t->nindexes++];
+    *x = (merge_index){0};
+    x->name = clustering_text(u, 1);
+    x->kind = cell_text(u, "kind", "COMPOSITES");
+    cell_map(u, "options", &x->options);
+}
+
+typedef void (*row_fn)(merge_schema *s, const sstable_unfiltered *u);
+
+/* Types come before columns: whether a column is multi-cell, which orders
+ * it, can depend on them. */
+static const struct {
+    const char *table;
+    size_t nclustering;
+    row_fn fn;
+} READERS[] = {
+    {"keyspaces", 0, add_keyspace},     {"types", 1, add_type},    {"tables", 1, add_table},
+    {"columns", 2, add_column},         {"dropped_columns", 2, add_dropped}, {"indexes", 2, add_index},
+};
+
+/* Reconciles the given SSTables of one system_schema table and calls fn
+ * for each live row of the keyspace. */
+static strata_err read_table(const char *const *paths, size_t n, size_t nclustering, merge_schema *s, row_fn fn) {
+    merge *m = NULL;
+    strata_err e = merge_open(paths, n, NULL, &m);
+    const sstable_partition *p;
+    size_t klen = strlen(s->keyspace);
+    while (!e && !(e = merge_next_partition(m, &p)) && p) {
+        if (p->key_len != klen || memcmp(p->key, s->keyspace, klen)) continue;
+        const sstable_unfiltered *u;
+        while (!(e = merge_next_unfiltered(m, &u)) && u)
+            if (u->kind == SSTABLE_ROW && u->nclustering >= nclustering && row_is_live(u)) fn(s, u);
+    }
+    merge_close(m);
+    return e;
+}
+
+/* ---- Order ---- */
+
+static int kind_rank(const char *k) {
+    static const char *const order[] = {"partition_key", "clustering", "static"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(k, order[i])) return i;
+    return 3;
+}
+
+/* A CQL type names a multi-cell column: a collection or a user type, not
+ * frozen (system_schema spells frozen ones "frozen<…>"). */
+static int type_is_complex(const merge_schema *s, const char *type) {
+    if (!strncmp(type, "list<", 5) || !strncmp(type, "set<", 4) || !strncmp(type, "map<", 4)) return 1;
+    size_t n = strlen(type);
+    if (n >= 2 && type[0] == '"' && type[n - 1] == '"') {
+        char *name = xstrndup(type + 1, n - 2);
+        int udt = merge_schema_type(s, name) != NULL;
+        free(name);
+        return udt;
+    }
+    return merge_schema_type(s, type) != NULL;
+}
+
+typedef struct {
+    merge_column column;
+    int complex;
+} sort_column;
+
+static int column_cmp(const void *pa, const void *pb) {
+    const sort_column *a = pa, *b = pb;
+    int ra = kind_rank(a->column.kind), rb = kind_rank(b->column.kind);
+    if (ra != rb) return ra - rb;
+    if (ra < 2 && a->column.position != b->column.position) return a->column.position - b->column.position;
+    return merge_column_compare(a->column.name, a->complex, b->column.name, b->complex);
+}
+
+static void sort_columns(const merge_schema *s, merge_table *t) {
+    sort_column *v = xmalloc((t->ncolumns + 1) * sizeof *v);
+    for (size_t i = 0; i < t->ncolumns; i++)
+        v[i] = (sort_column){t->columns[i], type_is_complex(s, t->columns[i].type)};
+    qsort(v, t->ncolumns, sizeof *v, column_cmp);
+    for (size_t i = 0; i < t->ncolumns; i++) t->columns[i] = v[i].column;
+    free(v);
+}
+
+/* ---- Reading ---- */
+
+strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
+                                   merge_schema **out) {
+    merge_schema *s = xcalloc(1, sizeof *s);
+    s->keyspace = xstrdup(keyspace);
+    const char **paths = xcalloc(nfiles + 1, sizeof *paths);
+    strata_err e = STRATA_OK;
+    for (size_t r = 0; !e && r < sizeof READERS / sizeof *READERS; r++) {
+        size_t n = 0;
+        for (size_t i = 0; i < nfiles; i++)
+            if (!strcmp(files[i].table, READERS[r].table)) paths[n++] = files[i].path;
+        if (n) e = read_table(paths, n, READERS[r].nclustering, s, READERS[r].fn);
+    }
+    free(paths);
+    if (!e && !s->ntables && !s->replication.n)
+        e = strata_fail(STRATA_ENOENT, "keyspace %s: not in system_schema", keyspace);
+    if (e) {
+        merge_schema_free(s);
+        *out = NULL;
+        return e;
+    }
+    for (size_t i = 0; i < s->ntables; i++) sort_columns(s, &s->tables[i]);
+    *out = s;
+    return STRATA_OK;
+}
+
 /* Every Data.db of system_schema.<name> under the given directories. */
-static void find_data_files(const char *const *dirs, size_t ndirs, const char *name, char ***paths, size_t *n) {
+static void find_data_files(const char *const *dirs, size_t ndirs, const char *name, merge_schema_file **files,
+                            size_t *n) {
     size_t nl = strlen(name);
     for (size_t d = 0; d < ndirs; d++) {
         DIR *top = opendir(dirs[d]);
@@ -26,8 +317,8 @@ static void find_data_files(const char *const *dirs, size_t ndirs, const char *n
             while (td && (fe = readdir(td))) {
                 size_t fl = strlen(fe->d_name);
                 if (fl < 8 || strcmp(fe->d_name + fl - 8, "-Data.db")) continue;
-                *paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
-                (*paths)[(*n)++] = xasprintf("%s/%s", tdir, fe->d_name);
+                *files = xrealloc(*files, (*n + 1) * sizeof **files);
+                (*files)[(*n)++] = (merge_schema_file){name, xasprintf("%s/%s", tdir, fe->d_name)};
             }
             if (td) closedir(td);
             free(tdir);
@@ -36,120 +327,15 @@ static void find_data_files(const char *const *dirs, size_t ndirs, const char *n
     }
 }
 
-static const sstable_cell *cell_named(const sstable_unfiltered *u, const char *name) {
-    for (size_t i = 0; i < u->ncells; i++)
-        if (!u->cells[i].deleted && !strcmp(u->cells[i].column->name, name)) return &u->cells[i];
-    return NULL;
-}
-
-static char *cell_text(const sstable_unfiltered *u, const char *name) {
-    const sstable_cell *c = cell_named(u, name);
-    return c && c->value.p ? xstrndup((const char *)c->value.p, c->value.len) : NULL;
-}
-
-static int64_t cell_be(const sstable_unfiltered *u, const char *name, int64_t absent) {
-    const sstable_cell *c = cell_named(u, name);
-    if (!c || !c->value.p || !c->value.len || c->value.len > 8) return absent;
-    int64_t v = (c->value.p[0] & 0x80) ? -1 : 0;
-    for (size_t i = 0; i < c->value.len; i++) v = (int64_t)(((uint64_t)v << 8) | c->value.p[i]);
-    return v;
-}
-
-static int row_is_live(const sstable_unfiltered *u) {
-    if (u->has_liveness) return 1;
-    for (size_t i = 0; i < u->ncells; i++)
-        if (!u->cells[i].deleted) return 1;
-    return 0;
-}
-
-static merge_table *table_get(merge_schema *s, const uint8_t *name, size_t len) {
-    for (size_t i = 0; i < s->ntables; i++)
-        if (strlen(s->tables[i].name) == len && !memcmp(s->tables[i].name, name, len)) return &s->tables[i];
-    s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof *s->tables);
-    merge_table *t = &s->tables[s->ntables++];
-    *t = (merge_table){0};
-    t->name = xstrndup((const char *)name, len);
-    return t;
-}
-
-typedef void (*row_fn)(merge_schema *s, merge_table *t, const sstable_value *column, const sstable_unfiltered *u);
-
-static void add_column(merge_schema *s, merge_table *t, const sstable_value *column, const sstable_unfiltered *u) {
-    (void)s;
-    t->columns = xrealloc(t->columns, (t->ncolumns + 1) * sizeof *t->columns);
-    merge_column *c = &t->columns[t->ncolumns++];
-    c->name = xstrndup((const char *)column->p, column->len);
-    c->kind = cell_text(u, "kind");
-    c->type = cell_text(u, "type");
-    c->position = (int)cell_be(u, "position", -1);
-    if (!c->kind) c->kind = xstrdup("regular");
-    if (!c->type) c->type = xstrdup("blob");
-}
-
-static void add_dropped(merge_schema *s, merge_table *t, const sstable_value *column, const sstable_unfiltered *u) {
-    (void)s;
-    t->dropped = xrealloc(t->dropped, (t->ndropped + 1) * sizeof *t->dropped);
-    merge_dropped *d = &t->dropped[t->ndropped++];
-    d->name = xstrndup((const char *)column->p, column->len);
-    /* dropped_time is a CQL timestamp (ms); cell timestamps are µs */
-    d->dropped_time = cell_be(u, "dropped_time", INT64_MIN / 1000) * 1000;
-}
-
-/* Reconciles system_schema.<name> across the nodes and calls fn for each
- * live row of the keyspace. */
-static strata_err read_table(const char *const *dirs, size_t ndirs, const char *name, merge_schema *s, row_fn fn) {
-    char **paths = NULL;
-    size_t n = 0;
-    find_data_files(dirs, ndirs, name, &paths, &n);
-    strata_err e = STRATA_OK;
-    merge *m = NULL;
-    if (n) e = merge_open((const char *const *)paths, n, NULL, &m);
-    const sstable_partition *p;
-    size_t klen = strlen(s->keyspace);
-    while (m && !e && !(e = merge_next_partition(m, &p)) && p) {
-        if (p->key_len != klen || memcmp(p->key, s->keyspace, klen)) continue;
-        const sstable_unfiltered *u;
-        while (!(e = merge_next_unfiltered(m, &u)) && u) {
-            if (u->kind != SSTABLE_ROW || u->nclustering < 2 || !row_is_live(u)) continue;
-            fn(s, table_get(s, u->clustering[0].p, u->clustering[0].len), &u->clustering[1], u);
-        }
-    }
-    merge_close(m);
-    for (size_t i = 0; i < n; i++) free(paths[i]);
-    free(paths);
-    return e;
-}
-
-static int kind_rank(const char *k) {
-    if (!strcmp(k, "partition_key")) return 0;
-    if (!strcmp(k, "clustering")) return 1;
-    return 2;
-}
-
-static int column_cmp(const void *pa, const void *pb) {
-    const merge_column *a = pa, *b = pb;
-    int ra = kind_rank(a->kind), rb = kind_rank(b->kind);
-    if (ra != rb) return ra - rb;
-    if (ra < 2 && a->position != b->position) return a->position - b->position;
-    return strcmp(a->name, b->name);
-}
-
 strata_err merge_schema_read(const char *const *dirs, size_t ndirs, const char *keyspace, merge_schema **out) {
-    merge_schema *s = xcalloc(1, sizeof *s);
-    s->keyspace = xstrdup(keyspace);
-    strata_err e = read_table(dirs, ndirs, "columns", s, add_column);
-    if (!e) e = read_table(dirs, ndirs, "dropped_columns", s, add_dropped);
-    if (!e && !s->ntables) e = strata_fail(STRATA_ENOENT, "keyspace %s: not in system_schema", keyspace);
-    if (e) {
-        merge_schema_free(s);
-        *out = NULL;
-        return e;
-    }
-    for (size_t i = 0; i < s->ntables; i++)
-        if (s->tables[i].ncolumns)
-            qsort(s->tables[i].columns, s->tables[i].ncolumns, sizeof *s->tables[i].columns, column_cmp);
-    *out = s;
-    return STRATA_OK;
+    merge_schema_file *files = NULL;
+    size_t n = 0;
+    for (size_t r = 0; r < sizeof READERS / sizeof *READERS; r++)
+        find_data_files(dirs, ndirs, READERS[r].table, &files, &n);
+    strata_err e = merge_schema_read_files(files, n, keyspace, out);
+    for (size_t i = 0; i < n; i++) free((char *)files[i].path);
+    free(files);
+    return e;
 }
 
 void merge_schema_free(merge_schema *s) {
@@ -161,11 +347,33 @@ void merge_schema_free(merge_schema *s) {
             free(t->columns[c].kind);
             free(t->columns[c].type);
         }
-        for (size_t d = 0; d < t->ndropped; d++) free(t->dropped[d].name);
+        for (size_t d = 0; d < t->ndropped; d++) {
+            free(t->dropped[d].name);
+            free(t->dropped[d].type);
+            free(t->dropped[d].kind);
+        }
+        for (size_t x = 0; x < t->nindexes; x++) {
+            free(t->indexes[x].name);
+            free(t->indexes[x].kind);
+            map_free(&t->indexes[x].options);
+        }
+        merge_table_params *p = &t->params;
+        free(p->additional_write_policy), free(p->comment), free(p->read_repair), free(p->speculative_retry);
+        map_free(&p->caching), map_free(&p->compaction), map_free(&p->compression), map_free(&p->extensions);
         free(t->columns);
         free(t->dropped);
+        free(t->indexes);
         free(t->name);
     }
+    for (size_t i = 0; i < s->ntypes; i++) {
+        merge_type *u = &s->types[i];
+        for (size_t f = 0; f < u->nfields; f++) free(u->field_names[f]), free(u->field_types[f]);
+        free(u->field_names);
+        free(u->field_types);
+        free(u->name);
+    }
+    map_free(&s->replication);
+    free(s->types);
     free(s->tables);
     free(s->keyspace);
     free(s);
@@ -174,5 +382,11 @@ void merge_schema_free(merge_schema *s) {
 const merge_table *merge_schema_table(const merge_schema *s, const char *name) {
     for (size_t i = 0; i < s->ntables; i++)
         if (!strcmp(s->tables[i].name, name)) return &s->tables[i];
+    return NULL;
+}
+
+const merge_type *merge_schema_type(const merge_schema *s, const char *name) {
+    for (size_t i = 0; i < s->ntypes; i++)
+        if (!strcmp(s->types[i].name, name)) return &s->types[i];
     return NULL;
 }
