@@ -1,6 +1,7 @@
 /* cluster.h - the cluster as strata sees it from the outside: a description
  * file naming the nodes and their data directories, the SSTable files found
- * there, and a snapshot that keeps them in place while they are read.
+ * there, a snapshot that keeps them in place while they are read, and the
+ * token ring the nodes form.
  *
  * A Cassandra data directory is laid out <data_dir>/<keyspace>/<table>-<id>/
  * with SSTable components named <ver>-<generation>-<big|bti>-<Component>,
@@ -15,35 +16,96 @@
 
 #include "engine/base/base.h"
 
+/* ---- Token ring -------------------------------------------------------------
+ * The Murmur3 token ring: every token in ascending order with the endpoint
+ * that owns it.  The range (previous token, token] is the token's; the
+ * first token's range wraps around from the last token.  Endpoints that
+ * are not in the cluster file are ring members all the same: they hold
+ * replicas that a backup of the listed nodes does not capture. */
+#define CLUSTER_NO_NODE ((size_t)-1)
+
+typedef struct {
+    char *address; /* as nodetool ring prints it; the node's name for a ring
+                      built from tokens = without an address */
+    char *dc;
+    char *rack;
+    int joining;   /* bootstrapping: its tokens are pending, it replicates nothing yet */
+    size_t node;   /* index in cluster_config.nodes, CLUSTER_NO_NODE when not there */
+} cluster_endpoint;
+
+typedef struct {
+    int64_t token;
+    size_t endpoint; /* index in cluster_ring.endpoints */
+} cluster_token;
+
+typedef struct {
+    cluster_endpoint *endpoints; /* in order of first appearance */
+    size_t n_endpoints;
+    cluster_token *tokens;       /* ascending, no token twice */
+    size_t n_tokens;
+} cluster_ring;
+
+/* Reads the output of `nodetool ring` (Murmur3 tokens) as saved by the
+ * operator, also when the file holds other nodetool output: only the
+ * ring entries (address, rack, status, state, load, owns, token) and the
+ * "Datacenter: X" headings above them are read, every other line is
+ * ignored.  Errors name the file and line: a ring entry whose token is no
+ * signed 64-bit integer, an entry before any "Datacenter:" heading, an
+ * address seen in two datacenters or racks, one token given to two
+ * endpoints; and a file without any ring entry. */
+strata_err cluster_ring_load(const char *path, cluster_ring **out);
+void cluster_ring_free(cluster_ring *r);
+
 /* ---- Cluster description file (INI) -------------------------------------
  *
  *   [cluster]
  *   name = prod-eu
+ *   ring = ring.txt                           ; `nodetool ring > ring.txt`
  *
  *   [node node1]
  *   data_dir = /var/lib/cassandra/data        ; may repeat
  *   snapshot_cmd = ssh node1 nodetool snapshot -t {tag}
  *   clear_snapshot_cmd = ssh node1 nodetool clearsnapshot -t {tag}
+ *   address = 10.0.0.1                        ; its entries in the ring file
+ *   dc = eu-west                              ; overrides the ring's datacenter
+ *   rack = rack1                              ; overrides the ring's rack
+ *   tokens = -9034171729784284480, 164729898556557704   ; without a ring file
  *
- * Relative data_dir paths are taken relative to the file's directory. */
+ * Relative data_dir and ring paths are taken relative to the file's
+ * directory.  The ring comes either from the ring file, where each node is
+ * found by its address, or from the tokens of every node (its address, or
+ * its name when it has none, naming it; datacenter and rack default to
+ * Cassandra's SimpleSnitch names datacenter1 and rack1); without either
+ * no ring is known. */
 typedef struct {
     char *name;
     char **data_dirs;
     size_t n_data_dirs;
     char *snapshot_cmd;       /* NULL: strata links its own snapshot */
     char *clear_snapshot_cmd; /* NULL: nothing to run afterwards */
+    char *address;            /* NULL: not given */
+    char *dc;                 /* NULL: the ring file's (or datacenter1) */
+    char *rack;               /* NULL: the ring file's (or rack1) */
+    int64_t *tokens;          /* as listed */
+    size_t n_tokens;
 } cluster_node;
 
 typedef struct {
     char *name;
     cluster_node *nodes;
     size_t n_nodes;
+    char *ring_file;          /* NULL: none named */
+    cluster_ring *ring;       /* NULL: no ring file and no tokens */
 } cluster_config;
 
-/* Parses the file.  Errors name the file and line ("cluster.ini:7: ...")
- * and cover: unreadable file, syntax errors, unknown sections or keys,
- * a missing [cluster] name, no nodes, a node without data_dir, duplicate
- * node names. */
+/* Parses the file and reads the ring file it names.  Errors name the file
+ * and line ("cluster.ini:7: ...") and cover: unreadable file, syntax
+ * errors, unknown sections or keys, a missing [cluster] name, no nodes, a
+ * node without data_dir, duplicate node names or keys, a bad token; with a
+ * ring file: the ring file's own errors (after the line of the ring key),
+ * a node without an address or with one the ring lacks, two nodes at one
+ * address, tokens given as well; without one: some nodes with tokens and
+ * others without, a token given to two nodes. */
 strata_err cluster_config_load(const char *path, cluster_config **out);
 void cluster_config_free(cluster_config *c);
 
