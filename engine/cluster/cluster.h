@@ -1,7 +1,7 @@
 /* cluster.h - the cluster as strata sees it from the outside: a description
  * file naming the nodes and their data directories, the SSTable files found
  * there, a snapshot that keeps them in place while they are read, and the
- * token ring the nodes form.
+ * token ring with the replicas of each token range.
  *
  * A Cassandra data directory is laid out <data_dir>/<keyspace>/<table>-<id>/
  * with SSTable components named <ver>-<generation>-<big|bti>-<Component>,
@@ -108,6 +108,60 @@ typedef struct {
  * others without, a token given to two nodes. */
 strata_err cluster_config_load(const char *path, cluster_config **out);
 void cluster_config_free(cluster_config *c);
+
+/* ---- Replica placement ------------------------------------------------------
+ * Which endpoints hold each token range of a keyspace, as Cassandra 4.0
+ * computes its natural replicas from the ring and the keyspace's
+ * replication (the map system_schema.keyspaces stores).  SimpleStrategy:
+ * the next replication_factor distinct endpoints clockwise from the
+ * range's token.  NetworkTopologyStrategy: the same walk for each
+ * datacenter, taking an endpoint on a rack not used yet, or on a used one
+ * while the datacenter has fewer racks than replicas left to place (the
+ * first ones met); a datacenter with fewer endpoints than its factor has
+ * them all.  LocalStrategy and EverywhereStrategy: every endpoint.
+ * Joining endpoints are no replicas. */
+typedef enum {
+    CLUSTER_SIMPLE_STRATEGY,
+    CLUSTER_NETWORK_TOPOLOGY_STRATEGY,
+    CLUSTER_EVERY_NODE_STRATEGY, /* LocalStrategy, EverywhereStrategy */
+} cluster_strategy;
+
+/* One entry of the replication map: {"class", "org.apache.cassandra.
+ * locator.NetworkTopologyStrategy"}, {"datacenter1", "3"}. */
+typedef struct {
+    const char *key;
+    const char *value;
+} cluster_replication_option;
+
+typedef struct {
+    char *name;
+    unsigned rf;
+} cluster_dc_rf;
+
+typedef struct {
+    int64_t start, end;  /* the range (start, end] */
+    size_t *replicas;    /* endpoint indexes in Cassandra's order (the first is the primary) */
+    size_t n_replicas;   /* below the factor when the ring has too few endpoints */
+} cluster_range;
+
+typedef struct {
+    const cluster_ring *ring; /* borrowed: must outlive the placement */
+    cluster_strategy strategy;
+    unsigned rf;              /* replicas per range asked for: the sum over
+                                 datacenters, or the endpoint count */
+    cluster_dc_rf *dcs;       /* NetworkTopologyStrategy's datacenters by name */
+    size_t n_dcs;
+    cluster_range *ranges;    /* one per token of a replica, ascending */
+    size_t n_ranges;
+} cluster_placement;
+
+/* Fails with STRATA_EFORMAT for another class or transient replication
+ * ("3/1"), with STRATA_EINVAL for a map Cassandra would refuse (no class,
+ * a missing or bad factor, an unknown option) or a ring without a token
+ * of a replica. */
+strata_err cluster_placement_compute(const cluster_ring *ring, const cluster_replication_option *options,
+                                     size_t n_options, cluster_placement **out);
+void cluster_placement_free(cluster_placement *p);
 
 /* ---- SSTable file names ------------------------------------------------- */
 typedef struct {

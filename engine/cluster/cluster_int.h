@@ -5,7 +5,7 @@
  * the SSTables Cassandra is still writing (txn_log.c) and the operator's
  * snapshot commands (command.c), all used by snapshot.c; and building the
  * token ring (ring.c) from a ring file (ring_file.c) or the cluster file
- * (config_ring.c). */
+ * (config_ring.c), and the datacenters of a placement (placement.c). */
 #ifndef STRATA_CLUSTER_INT_H
 #define STRATA_CLUSTER_INT_H
 
@@ -148,5 +148,9 @@ typedef struct {
 /* Sets c->ring from c->ring_file (line `ring_line` of the cluster file
  * `path`) and the nodes' address, dc and rack, or from their tokens. */
 strata_err cluster_config_ring(cluster_config *c, const char *path, int ring_line, const cluster_node_lines *lines);
+
+/* For each endpoint of p->ring, the index of its datacenter in p->dcs or
+ * SIZE_MAX when the placement has none of that name. */
+size_t *cluster_placement_endpoint_dcs(const cluster_placement *p);
 
 #endif
