@@ -1,7 +1,8 @@
 /* cluster.h - the cluster as strata sees it from the outside: a description
  * file naming the nodes and their data directories, the SSTable files found
  * there, a snapshot that keeps them in place while they are read, and the
- * token ring with the replicas of each token range.
+ * token ring, which says how many replicas of each token range a backup of
+ * some of the nodes holds.
  *
  * A Cassandra data directory is laid out <data_dir>/<keyspace>/<table>-<id>/
  * with SSTable components named <ver>-<generation>-<big|bti>-<Component>,
@@ -13,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "engine/base/base.h"
 
@@ -162,6 +165,70 @@ typedef struct {
 strata_err cluster_placement_compute(const cluster_ring *ring, const cluster_replication_option *options,
                                      size_t n_options, cluster_placement **out);
 void cluster_placement_free(cluster_placement *p);
+
+/* ---- Coverage -------------------------------------------------------------
+ * How much of a keyspace a cluster version holds when some nodes were
+ * captured and others not.  A write acknowledged at a consistency level
+ * by W replicas of a range is certainly in the version when fewer than W
+ * of the range's replicas are missing from it: ONE needs every replica,
+ * QUORUM more than RF - (RF/2 + 1), ALL one.  For NetworkTopologyStrategy
+ * LOCAL_QUORUM counts a datacenter's replicas against its own quorum (the
+ * version is complete for it when it is for every datacenter: writes may
+ * be coordinated in any) and EACH_QUORUM needs one datacenter where that
+ * holds. */
+typedef enum {
+    CLUSTER_CL_ONE,
+    CLUSTER_CL_QUORUM,
+    CLUSTER_CL_ALL,
+    CLUSTER_CL_LOCAL_QUORUM,
+    CLUSTER_CL_EACH_QUORUM,
+    CLUSTER_CL_COUNT
+} cluster_consistency;
+
+/* "ONE", "QUORUM", ... */
+const char *cluster_consistency_name(cluster_consistency cl);
+
+typedef struct {
+    size_t replicas;
+    size_t captured;
+} cluster_range_coverage;
+
+typedef struct {
+    const char *name;     /* borrowed from the placement */
+    unsigned rf;
+    size_t min_captured;  /* over the ranges */
+    int local_quorum;     /* 1 complete, 0 not, -1 no endpoint in this datacenter */
+} cluster_dc_coverage;
+
+typedef struct {
+    const cluster_config *config;       /* borrowed */
+    const cluster_placement *placement; /* borrowed; NULL: no ring known */
+    size_t n_captured;                  /* captured nodes of the cluster file */
+    unsigned char *endpoint_captured;   /* per ring endpoint, 1 when captured */
+    cluster_range_coverage *ranges;     /* parallel to placement->ranges */
+    size_t min_captured;                /* over the ranges */
+    size_t n_short;                     /* ranges with a replica not captured */
+    cluster_dc_coverage *dcs;           /* parallel to placement->dcs */
+    size_t n_dcs;
+    int complete[CLUSTER_CL_COUNT];     /* 1 complete, 0 not, -1 does not
+                                           apply (no ring; LOCAL_QUORUM and
+                                           EACH_QUORUM outside NetworkTopologyStrategy) */
+} cluster_coverage;
+
+/* `captured` names nodes of `c`.  `p` is the placement of c->ring, or NULL
+ * when c->ring is NULL: then only the captured nodes are counted.  Fails
+ * with STRATA_EINVAL on an unknown node name or a placement of another
+ * ring. */
+strata_err cluster_coverage_compute(const cluster_config *c, const cluster_placement *p,
+                                    const char *const *captured, size_t n_captured, cluster_coverage **out);
+void cluster_coverage_free(cluster_coverage *cov);
+
+/* The report as JSON: whether a ring is known, node counts; with a ring
+ * the strategy and factor, range counts, min_captured, the consistency
+ * levels and whether the version is complete for each, per datacenter
+ * figures, the endpoints not captured and every range that lacks a
+ * replica (tokens, replicas, captured, missing addresses). */
+json_t *cluster_coverage_json(const cluster_coverage *cov);
 
 /* ---- SSTable file names ------------------------------------------------- */
 typedef struct {

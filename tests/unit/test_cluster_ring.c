@@ -1,4 +1,4 @@
-/* test_cluster_ring.c - replica placement of the cluster module.
+/* test_cluster_ring.c - replica placement and coverage of the cluster module.
  *
  * The real case is rf3-a: its ring.txt holds `nodetool ring app` (read by
  * the code under test), the keyspaces' replication as `nodetool
@@ -323,12 +323,192 @@ static void test_placement_errors(void **state) {
     cluster_config_free(c);
 }
 
+/* ---- coverage --------------------------------------------------------------- */
+
+typedef struct {
+    size_t captured, min, n_short;
+    int one, quorum, all, local_quorum, each_quorum;
+} expected_coverage;
+
+static cluster_coverage *cover(const cluster_config *c, const cluster_placement *p, const char *const *nodes,
+                               size_t n, const expected_coverage *want) {
+    cluster_coverage *cov;
+    assert_int_equal(cluster_coverage_compute(c, p, nodes, n, &cov), STRATA_OK);
+    assert_int_equal(cov->n_captured, want->captured);
+    assert_int_equal(cov->min_captured, want->min);
+    assert_int_equal(cov->n_short, want->n_short);
+    assert_int_equal(cov->complete[CLUSTER_CL_ONE], want->one);
+    assert_int_equal(cov->complete[CLUSTER_CL_QUORUM], want->quorum);
+    assert_int_equal(cov->complete[CLUSTER_CL_ALL], want->all);
+    assert_int_equal(cov->complete[CLUSTER_CL_LOCAL_QUORUM], want->local_quorum);
+    assert_int_equal(cov->complete[CLUSTER_CL_EACH_QUORUM], want->each_quorum);
+    return cov;
+}
+
+/* Every rf3-a range has all three nodes as replicas (describering), so a
+ * version of k nodes holds k of 3 replicas of every range. */
+static void test_rf3a_coverage(void **state) {
+    (void)state;
+    cluster_config *c = load_rf3a();
+    cluster_placement *p = place_keyspace(c, "app");
+    const char *all[] = {"node1", "node2", "node3"};
+
+    cluster_coverage *cov = cover(c, p, all, 3, &(expected_coverage){3, 3, 0, 1, 1, 1, 1, 1});
+    for (size_t i = 0; i < p->n_ranges; i++) assert_int_equal(cov->ranges[i].captured, 3);
+    assert_int_equal(cov->dcs[0].min_captured, 3);
+    cluster_coverage_free(cov);
+
+    /* node3 missing: a write acknowledged at QUORUM (2 of 3) or ALL
+     * reached node1 or node2; one at ONE may have reached only node3. */
+    cov = cover(c, p, all, 2, &(expected_coverage){2, 2, 48, 0, 1, 1, 1, 1});
+    for (size_t i = 0; i < p->n_ranges; i++) {
+        assert_int_equal(cov->ranges[i].replicas, 3);
+        assert_int_equal(cov->ranges[i].captured, 2);
+    }
+    cluster_coverage_free(cov);
+
+    /* node2 and node3 missing: a QUORUM write may have reached just those. */
+    cov = cover(c, p, all, 1, &(expected_coverage){1, 1, 48, 0, 0, 1, 0, 0});
+    assert_int_equal(cov->dcs[0].min_captured, 1);
+    assert_int_equal(cov->dcs[0].local_quorum, 0);
+    cluster_coverage_free(cov);
+
+    cov = cover(c, p, NULL, 0, &(expected_coverage){0, 0, 48, 0, 0, 0, 0, 0});
+    cluster_coverage_free(cov);
+    cluster_placement_free(p);
+    cluster_config_free(c);
+}
+
+/* The synthetic placement above: dc2's one replica is B1 for the ranges
+ * ending at 100, 200, 600 and B2 for the others; A4 is in every range. */
+static void test_multi_dc_coverage(void **state) {
+    (void)state;
+    cluster_config *c = load_synthetic();
+    cluster_placement *p = place_synthetic_nts(c);
+    /* Without B2: 3 of 4 in three ranges.  QUORUM (3 of 4), ALL, and
+     * EACH_QUORUM (dc1's 2 of 3 is whole) keep every write; LOCAL_QUORUM
+     * in dc2 (1 of 1) does not. */
+    const char *no_b2[] = {"a1", "a2", "a3", "a4", "b1"};
+    cluster_coverage *cov = cover(c, p, no_b2, 5, &(expected_coverage){5, 3, 3, 0, 1, 1, 0, 1});
+    size_t want_captured[] = {4, 4, 3, 3, 3, 4};
+    for (size_t i = 0; i < 6; i++) assert_int_equal(cov->ranges[i].captured, want_captured[i]);
+    assert_int_equal(cov->dcs[0].local_quorum, 1);
+    assert_int_equal(cov->dcs[0].min_captured, 3);
+    assert_int_equal(cov->dcs[1].local_quorum, 0);
+    assert_int_equal(cov->dcs[1].min_captured, 0);
+    cluster_coverage_free(cov);
+
+    /* Without A1, A4 and B2: (300,400] keeps only A3, so a QUORUM write
+     * (3 of 4) and an EACH_QUORUM write (A4+A1 in dc1, B2 in dc2) may be
+     * gone; ALL writes reached A3. */
+    const char *few[] = {"a2", "a3", "b1"};
+    cov = cover(c, p, few, 3, &(expected_coverage){3, 1, 6, 0, 0, 1, 0, 0});
+    assert_int_equal(cov->ranges[3].captured, 1);
+    cluster_coverage_free(cov);
+    cluster_placement_free(p);
+    cluster_config_free(c);
+}
+
+/* The JSON report of rf3-a without node3 says what the figures say. */
+static void test_coverage_json(void **state) {
+    (void)state;
+    cluster_config *c = load_rf3a();
+    cluster_placement *p = place_keyspace(c, "app");
+    const char *two[] = {"node1", "node2"};
+    cluster_coverage *cov;
+    assert_int_equal(cluster_coverage_compute(c, p, two, 2, &cov), STRATA_OK);
+    json_t *j = cluster_coverage_json(cov);
+    json_t *complete = json_object_get(j, "complete");
+    assert_true(json_is_true(json_object_get(j, "ring")));
+    assert_true(json_is_false(json_object_get(complete, "ONE")));
+    assert_true(json_is_true(json_object_get(complete, "QUORUM")));
+    assert_true(json_is_true(json_object_get(complete, "ALL")));
+    assert_true(json_is_true(json_object_get(complete, "LOCAL_QUORUM")));
+    assert_true(json_is_false(json_object_get(j, "all_replicas_captured")));
+    assert_string_equal(json_string_value(json_object_get(j, "strategy")), "NetworkTopologyStrategy");
+    assert_int_equal(json_integer_value(json_object_get(j, "replication_factor")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "nodes")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "captured_nodes")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "ranges")), 48);
+    assert_int_equal(json_integer_value(json_object_get(j, "min_captured")), 2);
+    json_t *dc = json_array_get(json_object_get(j, "datacenters"), 0);
+    assert_string_equal(json_string_value(json_object_get(dc, "name")), "datacenter1");
+    assert_int_equal(json_integer_value(json_object_get(dc, "min_captured")), 2);
+    json_t *uncaptured = json_object_get(j, "uncaptured_endpoints");
+    assert_int_equal(json_array_size(uncaptured), 1);
+    assert_string_equal(json_string_value(json_array_get(uncaptured, 0)), "127.0.0.3");
+    described_range want[64];
+    size_t n = read_describering(want, 64);
+    json_t *shorts = json_object_get(j, "short");
+    assert_int_equal(json_array_size(shorts), n);
+    for (size_t i = 0; i < json_array_size(shorts); i++) {
+        json_t *s = json_array_get(shorts, i);
+        int64_t start = json_integer_value(json_object_get(s, "start"));
+        int64_t end = json_integer_value(json_object_get(s, "end"));
+        size_t found = 0;
+        for (size_t k = 0; k < n; k++) found += want[k].start == start && want[k].end == end;
+        assert_int_equal(found, 1);
+        assert_int_equal(json_integer_value(json_object_get(s, "replicas")), 3);
+        assert_int_equal(json_integer_value(json_object_get(s, "captured")), 2);
+        json_t *missing = json_object_get(s, "missing");
+        assert_int_equal(json_array_size(missing), 1);
+        assert_string_equal(json_string_value(json_array_get(missing, 0)), "127.0.0.3");
+    }
+    json_decref(j);
+    cluster_coverage_free(cov);
+    cluster_placement_free(p);
+    cluster_config_free(c);
+}
+
+/* Without a ring only the captured nodes are counted, and said so. */
+static void test_coverage_without_ring(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char *path = write_file(dir, "c.ini", "[cluster]\nname = x\n[node n1]\ndata_dir = d\n[node n2]\ndata_dir = d\n");
+    cluster_config *c;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    const char *one[] = {"n2"};
+    cluster_coverage *cov;
+    assert_int_equal(cluster_coverage_compute(c, NULL, one, 1, &cov), STRATA_OK);
+    assert_int_equal(cov->n_captured, 1);
+    for (int cl = 0; cl < CLUSTER_CL_COUNT; cl++) assert_int_equal(cov->complete[cl], -1);
+    json_t *j = cluster_coverage_json(cov);
+    assert_true(json_is_false(json_object_get(j, "ring")));
+    assert_int_equal(json_integer_value(json_object_get(j, "nodes")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "captured_nodes")), 1);
+    assert_null(json_object_get(j, "complete"));
+    assert_non_null(strstr(json_string_value(json_object_get(j, "note")), "no ring"));
+    json_decref(j);
+    cluster_coverage_free(cov);
+
+    const char *unknown[] = {"n3"};
+    cov = (cluster_coverage *)1;
+    assert_int_equal(cluster_coverage_compute(c, NULL, unknown, 1, &cov), STRATA_EINVAL);
+    assert_null(cov);
+    assert_non_null(strstr(strata_errmsg(), "'n3'"));
+
+    cluster_config *rf3a = load_rf3a();
+    cluster_placement *p = place_keyspace(rf3a, "app");
+    assert_int_equal(cluster_coverage_compute(c, p, one, 1, &cov), STRATA_EINVAL);
+    assert_int_equal(cluster_coverage_compute(rf3a, NULL, NULL, 0, &cov), STRATA_EINVAL);
+    cluster_placement_free(p);
+    cluster_config_free(rf3a);
+    cluster_config_free(c);
+    sh("rm -rf '%s'", dir);
+    free(path);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rf3a_matches_describering),
         cmocka_unit_test(test_rf3a_other_strategies),
         cmocka_unit_test(test_multi_dc_by_hand),
         cmocka_unit_test(test_placement_errors),
+        cmocka_unit_test(test_rf3a_coverage),
+        cmocka_unit_test(test_multi_dc_coverage),
+        cmocka_unit_test(test_coverage_json),
+        cmocka_unit_test(test_coverage_without_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
