@@ -1,6 +1,8 @@
 /* cluster.h - the cluster as strata sees it from the outside: a description
  * file naming the nodes and their data directories, the SSTable files found
- * there, and a snapshot that keeps them in place while they are read.
+ * there, a snapshot that keeps them in place while they are read, and the
+ * token ring, which says how many replicas of each token range a backup of
+ * some of the nodes holds.
  *
  * A Cassandra data directory is laid out <data_dir>/<keyspace>/<table>-<id>/
  * with SSTable components named <ver>-<generation>-<big|bti>-<Component>,
@@ -13,39 +15,220 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "engine/base/base.h"
+
+/* ---- Token ring -------------------------------------------------------------
+ * The Murmur3 token ring: every token in ascending order with the endpoint
+ * that owns it.  The range (previous token, token] is the token's; the
+ * first token's range wraps around from the last token.  Endpoints that
+ * are not in the cluster file are ring members all the same: they hold
+ * replicas that a backup of the listed nodes does not capture. */
+#define CLUSTER_NO_NODE ((size_t)-1)
+
+typedef struct {
+    char *address; /* as nodetool ring prints it; the node's name for a ring
+                      built from tokens = without an address */
+    char *dc;
+    char *rack;
+    int joining;   /* bootstrapping: its tokens are pending, it replicates nothing yet */
+    size_t node;   /* index in cluster_config.nodes, CLUSTER_NO_NODE when not there */
+} cluster_endpoint;
+
+typedef struct {
+    int64_t token;
+    size_t endpoint; /* index in cluster_ring.endpoints */
+} cluster_token;
+
+typedef struct {
+    cluster_endpoint *endpoints; /* in order of first appearance */
+    size_t n_endpoints;
+    cluster_token *tokens;       /* ascending, no token twice */
+    size_t n_tokens;
+} cluster_ring;
+
+/* Reads the output of `nodetool ring` (Murmur3 tokens) as saved by the
+ * operator, also when the file holds other nodetool output: only the
+ * ring entries (address, rack, status, state, load, owns, token) and the
+ * "Datacenter: X" headings above them are read, every other line is
+ * ignored.  Errors name the file and line: a ring entry whose token is no
+ * signed 64-bit integer, an entry before any "Datacenter:" heading, an
+ * address seen in two datacenters or racks, one token given to two
+ * endpoints; and a file without any ring entry. */
+strata_err cluster_ring_load(const char *path, cluster_ring **out);
+void cluster_ring_free(cluster_ring *r);
 
 /* ---- Cluster description file (INI) -------------------------------------
  *
  *   [cluster]
  *   name = prod-eu
+ *   ring = ring.txt                           ; `nodetool ring > ring.txt`
  *
  *   [node node1]
  *   data_dir = /var/lib/cassandra/data        ; may repeat
  *   snapshot_cmd = ssh node1 nodetool snapshot -t {tag}
  *   clear_snapshot_cmd = ssh node1 nodetool clearsnapshot -t {tag}
+ *   address = 10.0.0.1                        ; its entries in the ring file
+ *   dc = eu-west                              ; overrides the ring's datacenter
+ *   rack = rack1                              ; overrides the ring's rack
+ *   tokens = -9034171729784284480, 164729898556557704   ; without a ring file
  *
- * Relative data_dir paths are taken relative to the file's directory. */
+ * Relative data_dir and ring paths are taken relative to the file's
+ * directory.  The ring comes either from the ring file, where each node is
+ * found by its address, or from the tokens of every node (its address, or
+ * its name when it has none, naming it; datacenter and rack default to
+ * Cassandra's SimpleSnitch names datacenter1 and rack1); without either
+ * no ring is known. */
 typedef struct {
     char *name;
     char **data_dirs;
     size_t n_data_dirs;
     char *snapshot_cmd;       /* NULL: strata links its own snapshot */
     char *clear_snapshot_cmd; /* NULL: nothing to run afterwards */
+    char *address;            /* NULL: not given */
+    char *dc;                 /* NULL: the ring file's (or datacenter1) */
+    char *rack;               /* NULL: the ring file's (or rack1) */
+    int64_t *tokens;          /* as listed */
+    size_t n_tokens;
 } cluster_node;
 
 typedef struct {
     char *name;
     cluster_node *nodes;
     size_t n_nodes;
+    char *ring_file;          /* NULL: none named */
+    cluster_ring *ring;       /* NULL: no ring file and no tokens */
 } cluster_config;
 
-/* Parses the file.  Errors name the file and line ("cluster.ini:7: ...")
- * and cover: unreadable file, syntax errors, unknown sections or keys,
- * a missing [cluster] name, no nodes, a node without data_dir, duplicate
- * node names. */
+/* Parses the file and reads the ring file it names.  Errors name the file
+ * and line ("cluster.ini:7: ...") and cover: unreadable file, syntax
+ * errors, unknown sections or keys, a missing [cluster] name, no nodes, a
+ * node without data_dir, duplicate node names or keys, a bad token; with a
+ * ring file: the ring file's own errors (after the line of the ring key),
+ * a node without an address or with one the ring lacks, two nodes at one
+ * address, tokens given as well; without one: some nodes with tokens and
+ * others without, a token given to two nodes. */
 strata_err cluster_config_load(const char *path, cluster_config **out);
 void cluster_config_free(cluster_config *c);
+
+/* ---- Replica placement ------------------------------------------------------
+ * Which endpoints hold each token range of a keyspace, as Cassandra 4.0
+ * computes its natural replicas from the ring and the keyspace's
+ * replication (the map system_schema.keyspaces stores).  SimpleStrategy:
+ * the next replication_factor distinct endpoints clockwise from the
+ * range's token.  NetworkTopologyStrategy: the same walk for each
+ * datacenter, taking an endpoint on a rack not used yet, or on a used one
+ * while the datacenter has fewer racks than replicas left to place (the
+ * first ones met); a datacenter with fewer endpoints than its factor has
+ * them all.  LocalStrategy and EverywhereStrategy: every endpoint.
+ * Joining endpoints are no replicas. */
+typedef enum {
+    CLUSTER_SIMPLE_STRATEGY,
+    CLUSTER_NETWORK_TOPOLOGY_STRATEGY,
+    CLUSTER_EVERY_NODE_STRATEGY, /* LocalStrategy, EverywhereStrategy */
+} cluster_strategy;
+
+/* One entry of the replication map: {"class", "org.apache.cassandra.
+ * locator.NetworkTopologyStrategy"}, {"datacenter1", "3"}. */
+typedef struct {
+    const char *key;
+    const char *value;
+} cluster_replication_option;
+
+typedef struct {
+    char *name;
+    unsigned rf;
+} cluster_dc_rf;
+
+typedef struct {
+    int64_t start, end;  /* the range (start, end] */
+    size_t *replicas;    /* endpoint indexes in Cassandra's order (the first is the primary) */
+    size_t n_replicas;   /* below the factor when the ring has too few endpoints */
+} cluster_range;
+
+typedef struct {
+    const cluster_ring *ring; /* borrowed: must outlive the placement */
+    cluster_strategy strategy;
+    unsigned rf;              /* replicas per range asked for: the sum over
+                                 datacenters, or the endpoint count */
+    cluster_dc_rf *dcs;       /* NetworkTopologyStrategy's datacenters by name */
+    size_t n_dcs;
+    cluster_range *ranges;    /* one per token of a replica, ascending */
+    size_t n_ranges;
+} cluster_placement;
+
+/* Fails with STRATA_EFORMAT for another class or transient replication
+ * ("3/1"), with STRATA_EINVAL for a map Cassandra would refuse (no class,
+ * a missing or bad factor, an unknown option) or a ring without a token
+ * of a replica. */
+strata_err cluster_placement_compute(const cluster_ring *ring, const cluster_replication_option *options,
+                                     size_t n_options, cluster_placement **out);
+void cluster_placement_free(cluster_placement *p);
+
+/* ---- Coverage -------------------------------------------------------------
+ * How much of a keyspace a cluster version holds when some nodes were
+ * captured and others not.  A write acknowledged at a consistency level
+ * by W replicas of a range is certainly in the version when fewer than W
+ * of the range's replicas are missing from it: ONE needs every replica,
+ * QUORUM more than RF - (RF/2 + 1), ALL one.  For NetworkTopologyStrategy
+ * LOCAL_QUORUM counts a datacenter's replicas against its own quorum (the
+ * version is complete for it when it is for every datacenter: writes may
+ * be coordinated in any) and EACH_QUORUM needs one datacenter where that
+ * holds. */
+typedef enum {
+    CLUSTER_CL_ONE,
+    CLUSTER_CL_QUORUM,
+    CLUSTER_CL_ALL,
+    CLUSTER_CL_LOCAL_QUORUM,
+    CLUSTER_CL_EACH_QUORUM,
+    CLUSTER_CL_COUNT
+} cluster_consistency;
+
+/* "ONE", "QUORUM", ... */
+const char *cluster_consistency_name(cluster_consistency cl);
+
+typedef struct {
+    size_t replicas;
+    size_t captured;
+} cluster_range_coverage;
+
+typedef struct {
+    const char *name;     /* borrowed from the placement */
+    unsigned rf;
+    size_t min_captured;  /* over the ranges */
+    int local_quorum;     /* 1 complete, 0 not, -1 no endpoint in this datacenter */
+} cluster_dc_coverage;
+
+typedef struct {
+    const cluster_config *config;       /* borrowed */
+    const cluster_placement *placement; /* borrowed; NULL: no ring known */
+    size_t n_captured;                  /* captured nodes of the cluster file */
+    unsigned char *endpoint_captured;   /* per ring endpoint, 1 when captured */
+    cluster_range_coverage *ranges;     /* parallel to placement->ranges */
+    size_t min_captured;                /* over the ranges */
+    size_t n_short;                     /* ranges with a replica not captured */
+    cluster_dc_coverage *dcs;           /* parallel to placement->dcs */
+    size_t n_dcs;
+    int complete[CLUSTER_CL_COUNT];     /* 1 complete, 0 not, -1 does not
+                                           apply (no ring; LOCAL_QUORUM and
+                                           EACH_QUORUM outside NetworkTopologyStrategy) */
+} cluster_coverage;
+
+/* `captured` names nodes of `c`.  `p` is the placement of c->ring, or NULL
+ * when c->ring is NULL: then only the captured nodes are counted.  Fails
+ * with STRATA_EINVAL on an unknown node name or a placement of another
+ * ring. */
+strata_err cluster_coverage_compute(const cluster_config *c, const cluster_placement *p,
+                                    const char *const *captured, size_t n_captured, cluster_coverage **out);
+void cluster_coverage_free(cluster_coverage *cov);
+
+/* The report as JSON: whether a ring is known, node counts; with a ring
+ * the strategy and factor, range counts, min_captured, the consistency
+ * levels and whether the version is complete for each, per datacenter
+ * figures, the endpoints not captured and every range that lacks a
+ * replica (tokens, replicas, captured, missing addresses). */
+json_t *cluster_coverage_json(const cluster_coverage *cov);
 
 /* ---- SSTable file names ------------------------------------------------- */
 typedef struct {

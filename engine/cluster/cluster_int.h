@@ -3,7 +3,9 @@
  * of one table directory or of its snapshot (scan.c), strata's own
  * hard-link snapshot (link.c) with its owner files (snapshot_owner.c),
  * the SSTables Cassandra is still writing (txn_log.c) and the operator's
- * snapshot commands (command.c), all used by snapshot.c. */
+ * snapshot commands (command.c), all used by snapshot.c; and building the
+ * token ring (ring.c) from a ring file (ring_file.c) or the cluster file
+ * (config_ring.c), and the datacenters of a placement (placement.c). */
 #ifndef STRATA_CLUSTER_INT_H
 #define STRATA_CLUSTER_INT_H
 
@@ -105,5 +107,50 @@ strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, 
  * two data directories both hold. */
 strata_err cluster_file_list_finish(cluster_file_list *l);
 void cluster_file_list_free(cluster_file_list *l);
+
+/* A ring being built: each token remembers the line it came from, so
+ * that a token given to two endpoints is reported where it was. */
+typedef struct {
+    int64_t token;
+    size_t endpoint;
+    int line;
+} cluster_ring_entry;
+
+typedef struct {
+    cluster_ring *ring;
+    cluster_ring_entry *entries;
+    size_t n_entries;
+} cluster_ring_builder;
+
+/* 0 and *out for a signed 64-bit decimal integer and nothing else, -1 otherwise. */
+int cluster_token_parse(const char *s, int64_t *out);
+
+/* The index of the endpoint at `address`, SIZE_MAX when there is none. */
+size_t cluster_ring_find(const cluster_ring *r, const char *address);
+
+/* Appends an endpoint that is not a cluster file node (yet); its index. */
+size_t cluster_ring_add_endpoint(cluster_ring *r, const char *address, const char *dc, const char *rack);
+
+void cluster_ring_add_token(cluster_ring_builder *b, int64_t token, size_t endpoint, int line);
+
+/* Sorts the tokens into b->ring and frees the entries.  The same token of
+ * the same endpoint listed twice counts once; given to two endpoints it
+ * fails as "<path>:<line>: ...". */
+strata_err cluster_ring_finish(cluster_ring_builder *b, const char *path);
+
+/* The cluster file's lines that later checks name in their errors. */
+typedef struct {
+    int header;  /* [node NAME] */
+    int address; /* 0: no address key */
+    int tokens;  /* 0: no tokens key */
+} cluster_node_lines;
+
+/* Sets c->ring from c->ring_file (line `ring_line` of the cluster file
+ * `path`) and the nodes' address, dc and rack, or from their tokens. */
+strata_err cluster_config_ring(cluster_config *c, const char *path, int ring_line, const cluster_node_lines *lines);
+
+/* For each endpoint of p->ring, the index of its datacenter in p->dcs or
+ * SIZE_MAX when the placement has none of that name. */
+size_t *cluster_placement_endpoint_dcs(const cluster_placement *p);
 
 #endif

@@ -1,11 +1,14 @@
-/* config.c - the cluster description file: which nodes, where their data is.
+/* config.c - the cluster description file: which nodes, where their data
+ * is, where they sit in the token ring.
  *
  * The file is INI, parsed by inih.  inih reports name/value pairs but not
  * section headers (a section without keys would go unseen) nor line
  * numbers, so the line reader handed to ini_parse_stream() counts lines and
  * registers each [section] header itself; every error then names the file
- * and line as "cluster.ini:7: ...".  Only the first error is reported. */
-#include "engine/cluster/cluster.h"
+ * and line as "cluster.ini:7: ...".  Only the first error is reported.
+ * The ring is put together once the whole file is read (config_ring.c),
+ * with the lines recorded here for its errors. */
+#include "engine/cluster/cluster_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,14 +17,15 @@
 
 typedef struct {
     const char *path;
-    char *dir;              /* the file's directory, base of relative data_dirs */
+    char *dir;              /* the file's directory, base of relative paths */
     FILE *fp;
     int lineno;
     int error_line;         /* first error found by this file's rules, 0: none */
     char error[256];
     cluster_config *c;
-    int *node_lines;        /* header line of each node, parallel to c->nodes */
+    cluster_node_lines *node_lines; /* parallel to c->nodes */
     int cluster_line;       /* header line of [cluster], 0: absent */
+    int ring_line;          /* line of the ring key, 0: absent */
     int had_key;            /* a key since the last header: indented lines continue it */
 } config_parser;
 
@@ -79,7 +83,7 @@ static void begin_section(config_parser *p, const char *name) {
     c->nodes = xrealloc(c->nodes, (c->n_nodes + 1) * sizeof *c->nodes);
     p->node_lines = xrealloc(p->node_lines, (c->n_nodes + 1) * sizeof *p->node_lines);
     c->nodes[c->n_nodes] = (cluster_node){.name = xstrdup(node)};
-    p->node_lines[c->n_nodes] = p->lineno;
+    p->node_lines[c->n_nodes] = (cluster_node_lines){.header = p->lineno};
     c->n_nodes++;
 }
 
@@ -113,26 +117,88 @@ static char *read_line(char *str, int num, void *stream) {
     return str;
 }
 
-static char *absolute_dir(const config_parser *p, const char *value) {
+static char *absolute_path(const config_parser *p, const char *value) {
     if (value[0] == '/') return xstrdup(value);
     return xasprintf("%s/%s", p->dir, value);
+}
+
+static char **single_value_slot(cluster_node *n, const char *key) {
+    if (!strcmp(key, "snapshot_cmd")) return &n->snapshot_cmd;
+    if (!strcmp(key, "clear_snapshot_cmd")) return &n->clear_snapshot_cmd;
+    if (!strcmp(key, "address")) return &n->address;
+    if (!strcmp(key, "dc")) return &n->dc;
+    if (!strcmp(key, "rack")) return &n->rack;
+    return NULL;
+}
+
+/* "t1, t2, ...": Murmur3 tokens as nodetool prints them. */
+static int parse_tokens(config_parser *p, cluster_node *n, const char *value) {
+    char *list = xstrdup(value);
+    char *rest = list;
+    int ok = 1;
+    for (char *item = strsep(&rest, ","); item && ok; item = strsep(&rest, ",")) {
+        while (isspace((unsigned char)*item)) item++;
+        size_t len = strlen(item);
+        while (len && isspace((unsigned char)item[len - 1])) item[--len] = 0;
+        int64_t token;
+        if (cluster_token_parse(item, &token)) {
+            parse_error(p, "bad token '%s' in [node %s] (expected a Murmur3 token, a signed 64-bit integer)", item,
+                        n->name);
+            ok = 0;
+        } else {
+            n->tokens = xrealloc(n->tokens, (n->n_tokens + 1) * sizeof *n->tokens);
+            n->tokens[n->n_tokens++] = token;
+        }
+    }
+    free(list);
+    return ok;
 }
 
 static int set_node_key(config_parser *p, cluster_node *n, const char *key, const char *value) {
     if (!strcmp(key, "data_dir")) {
         n->data_dirs = xrealloc(n->data_dirs, (n->n_data_dirs + 1) * sizeof *n->data_dirs);
-        n->data_dirs[n->n_data_dirs++] = absolute_dir(p, value);
-    } else if (!strcmp(key, "snapshot_cmd") || !strcmp(key, "clear_snapshot_cmd")) {
-        char **slot = key[0] == 's' ? &n->snapshot_cmd : &n->clear_snapshot_cmd;
-        if (*slot) {
-            parse_error(p, "duplicate key '%s' in [node %s]", key, n->name);
+        n->data_dirs[n->n_data_dirs++] = absolute_path(p, value);
+        return 1;
+    }
+    if (!strcmp(key, "tokens")) {
+        cluster_node_lines *lines = &p->node_lines[n - p->c->nodes];
+        if (lines->tokens) {
+            parse_error(p, "duplicate key 'tokens' in [node %s]", n->name);
             return 0;
         }
-        *slot = xstrdup(value);
-    } else {
-        parse_error(p, "unknown key '%s' in [node %s] (expected data_dir, snapshot_cmd, clear_snapshot_cmd)",
-                    key, n->name);
+        lines->tokens = p->lineno;
+        return parse_tokens(p, n, value);
+    }
+    char **slot = single_value_slot(n, key);
+    if (!slot) {
+        parse_error(p, "unknown key '%s' in [node %s] (expected data_dir, snapshot_cmd, clear_snapshot_cmd, "
+                    "address, dc, rack, tokens)", key, n->name);
         return 0;
+    }
+    if (*slot) {
+        parse_error(p, "duplicate key '%s' in [node %s]", key, n->name);
+        return 0;
+    }
+    *slot = xstrdup(value);
+    if (slot == &n->address) p->node_lines[n - p->c->nodes].address = p->lineno;
+    return 1;
+}
+
+static int set_cluster_key(config_parser *p, const char *key, const char *value) {
+    char **slot = !strcmp(key, "name") ? &p->c->name : !strcmp(key, "ring") ? &p->c->ring_file : NULL;
+    if (!slot) {
+        parse_error(p, "unknown key '%s' in [cluster] (expected name, ring)", key);
+        return 0;
+    }
+    if (*slot) {
+        parse_error(p, "duplicate key '%s' in [cluster]", key);
+        return 0;
+    }
+    if (slot == &p->c->ring_file) {
+        *slot = absolute_path(p, value);
+        p->ring_line = p->lineno;
+    } else {
+        *slot = xstrdup(value);
     }
     return 1;
 }
@@ -149,18 +215,7 @@ static int on_value(void *user, const char *section, const char *key, const char
         parse_error(p, "empty value for '%s'", key);
         return 0;
     }
-    if (!strcmp(section, "cluster")) {
-        if (strcmp(key, "name")) {
-            parse_error(p, "unknown key '%s' in [cluster] (expected name)", key);
-            return 0;
-        }
-        if (p->c->name) {
-            parse_error(p, "duplicate key 'name' in [cluster]");
-            return 0;
-        }
-        p->c->name = xstrdup(value);
-        return 1;
-    }
+    if (!strcmp(section, "cluster")) return set_cluster_key(p, key, value);
     const char *node = section + 4;
     while (isspace((unsigned char)*node)) node++;
     cluster_node *n = find_node(p->c, node);
@@ -176,9 +231,9 @@ static strata_err check_complete(config_parser *p) {
     if (!c->n_nodes) return strata_fail(STRATA_EINVAL, "%s:%d: no [node NAME] sections", p->path, p->lineno);
     for (size_t i = 0; i < c->n_nodes; i++)
         if (!c->nodes[i].n_data_dirs)
-            return strata_fail(STRATA_EINVAL, "%s:%d: node '%s' has no data_dir", p->path, p->node_lines[i],
+            return strata_fail(STRATA_EINVAL, "%s:%d: node '%s' has no data_dir", p->path, p->node_lines[i].header,
                                c->nodes[i].name);
-    return STRATA_OK;
+    return cluster_config_ring(c, p->path, p->ring_line, p->node_lines);
 }
 
 static char *directory_of(const char *path) {
@@ -225,8 +280,14 @@ void cluster_config_free(cluster_config *c) {
         free(n->name);
         free(n->snapshot_cmd);
         free(n->clear_snapshot_cmd);
+        free(n->address);
+        free(n->dc);
+        free(n->rack);
+        free(n->tokens);
     }
     free(c->nodes);
     free(c->name);
+    free(c->ring_file);
+    cluster_ring_free(c->ring);
     free(c);
 }

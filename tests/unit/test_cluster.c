@@ -3,7 +3,8 @@
  *
  * Scans and snapshots run on a copy of the real rf3-a node1 data
  * directory from the corpus; expected counts come from find(1) on the
- * corpus and expected bytes from the corpus files themselves. */
+ * corpus and expected bytes from the corpus files themselves.  The ring
+ * file read is the `nodetool ring app` output of rf3-a. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,27 +17,11 @@
 #include <unistd.h>
 
 #include "engine/cluster/cluster.h"
+#include "tests/unit/cluster_files.h"
 
 #define CORPUS "../shared/corpus"
 #define NODE1 CORPUS "/cluster/rf3-a/node1"
 #define USERS_DIR "app/users-8f4956a0e60111f1b5720f8cceb1328b"
-
-static char *temp_dir(void) {
-    char tmpl[] = "/tmp/strata-cluster-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    return xstrdup(tmpl);
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd;
-    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-    va_end(ap);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-}
 
 /* The first line a shell command prints, newline removed. */
 static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,15 +46,6 @@ static size_t sh_count(const char *fmt, const char *arg) {
     size_t n = strtoul(out, NULL, 10);
     free(out);
     return n;
-}
-
-static char *write_file(const char *dir, const char *name, const char *text) {
-    char *path = xasprintf("%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
 }
 
 /* ---- cluster file --------------------------------------------------------- */
@@ -158,6 +134,187 @@ static void test_config_unreadable(void **state) {
     cluster_config *c;
     assert_int_equal(cluster_config_load("/nonexistent/cluster.ini", &c), STRATA_ENOENT);
     assert_non_null(strstr(strata_errmsg(), "/nonexistent/cluster.ini"));
+}
+
+/* ---- cluster file: the token ring ------------------------------------------ */
+
+#define RF3A_RING CORPUS "/cluster/rf3-a/ring.txt"
+
+static void expect_endpoint(const cluster_ring *r, size_t e, const char *address, const char *dc, const char *rack) {
+    assert_true(e < r->n_endpoints);
+    assert_string_equal(r->endpoints[e].address, address);
+    assert_string_equal(r->endpoints[e].dc, dc);
+    assert_string_equal(r->endpoints[e].rack, rack);
+}
+
+/* The rf3-a ring file as nodetool wrote it, named by absolute path; and a
+ * hand-written one next to the cluster file, named relatively, whose racks
+ * two nodes override. */
+static void test_config_ring_file(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char *ring = realpath(RF3A_RING, NULL);
+    assert_non_null(ring);
+    char *text = xasprintf("[cluster]\nname = rf3-a\nring = %s\n"
+                           "[node node1]\ndata_dir = /d1\naddress = 127.0.0.1\n"
+                           "[node node3]\ndata_dir = /d3\naddress = 127.0.0.3\n", ring);
+    char *path = write_file(dir, "c.ini", text);
+    cluster_config *c;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_string_equal(c->ring_file, ring);
+    assert_string_equal(c->nodes[0].address, "127.0.0.1");
+    assert_null(c->nodes[0].dc);
+    const cluster_ring *r = c->ring;
+    assert_non_null(r);
+    /* nodetool ring app: three addresses in the order listed, 48 tokens. */
+    assert_int_equal(r->n_endpoints, 3);
+    const char *addresses[] = {"127.0.0.2", "127.0.0.1", "127.0.0.3"};
+    size_t nodes[] = {CLUSTER_NO_NODE, 0, 1};
+    for (size_t e = 0; e < 3; e++) {
+        expect_endpoint(r, e, addresses[e], "datacenter1", "rack1");
+        assert_int_equal(r->endpoints[e].node, nodes[e]);
+        assert_false(r->endpoints[e].joining);
+    }
+    assert_int_equal(r->n_tokens, 48);
+    assert_true(r->tokens[0].token == INT64_C(-9034171729784284480));
+    assert_int_equal(r->tokens[0].endpoint, 0);
+    assert_true(r->tokens[47].token == INT64_C(9160312747202198171));
+    assert_int_equal(r->tokens[47].endpoint, 2);
+    for (size_t t = 1; t < r->n_tokens; t++) assert_true(r->tokens[t - 1].token < r->tokens[t].token);
+    cluster_config_free(c);
+
+    free(write_file(dir, "ring.txt",
+                    "Datacenter: eu\n==========\n"
+                    "Address    Rack   Status State   Load       Owns     Token\n"
+                    "                                                     200\n"
+                    "10.0.0.1   r1     Up     Normal  1.5 MiB    50.00%   100\n"
+                    "10.0.0.2   r2     Down   Normal  ?                  ?        200\n"
+                    "\nDatacenter: us\n==========\n"
+                    "10.1.0.1   r1     Up     Joining 0 bytes    ?        150\n"));
+    free(path);
+    path = write_file(dir, "c.ini",
+                      "[cluster]\nname = x\nring = ring.txt\n"
+                      "[node a]\ndata_dir = /d\naddress = 10.0.0.2\nrack = r9\n"
+                      "[node b]\ndata_dir = /d\naddress = 10.1.0.1\ndc = us-east\n");
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    char *rel = xasprintf("%s/ring.txt", dir);
+    assert_string_equal(c->ring_file, rel);
+    r = c->ring;
+    assert_int_equal(r->n_endpoints, 3);
+    assert_int_equal(r->n_tokens, 3);
+    expect_endpoint(r, 0, "10.0.0.1", "eu", "r1");
+    expect_endpoint(r, 1, "10.0.0.2", "eu", "r9");
+    expect_endpoint(r, 2, "10.1.0.1", "us-east", "r1");
+    assert_true(r->endpoints[2].joining);
+    assert_true(r->tokens[1].token == 150 && r->tokens[1].endpoint == 2);
+    cluster_config_free(c);
+    sh("rm -rf '%s'", dir);
+    free(rel);
+    free(path);
+    free(text);
+    free(ring);
+    free(dir);
+}
+
+/* Without a ring file the nodes' own tokens make the ring; a node is
+ * known by its address, or its name without one, in SimpleSnitch's
+ * datacenter1/rack1 unless it says otherwise. */
+static void test_config_tokens(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char *path = write_file(dir, "c.ini",
+                            "[cluster]\nname = x\n"
+                            "[node n1]\ndata_dir = /d\ntokens = 5, -9223372036854775808 ,9223372036854775807\n"
+                            "[node n2]\ndata_dir = /d\naddress = 10.0.0.2\ntokens = -3\ndc = dc2\nrack = r2\n");
+    cluster_config *c;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_int_equal(c->nodes[0].n_tokens, 3);
+    assert_true(c->nodes[0].tokens[1] == INT64_MIN);
+    assert_null(c->ring_file);
+    const cluster_ring *r = c->ring;
+    assert_int_equal(r->n_endpoints, 2);
+    expect_endpoint(r, 0, "n1", "datacenter1", "rack1");
+    expect_endpoint(r, 1, "10.0.0.2", "dc2", "r2");
+    assert_int_equal(r->endpoints[1].node, 1);
+    int64_t want[] = {INT64_MIN, -3, 5, INT64_MAX};
+    size_t owner[] = {0, 1, 0, 0};
+    assert_int_equal(r->n_tokens, 4);
+    for (size_t t = 0; t < 4; t++) {
+        assert_true(r->tokens[t].token == want[t]);
+        assert_int_equal(r->tokens[t].endpoint, owner[t]);
+    }
+    cluster_config_free(c);
+
+    free(path);
+    path = write_file(dir, "c.ini", "[cluster]\nname = x\n[node n1]\ndata_dir = /d\naddress = 10.0.0.1\n");
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_null(c->ring);
+    cluster_config_free(c);
+    sh("rm -rf '%s'", dir);
+    free(path);
+    free(dir);
+}
+
+/* A cluster file naming ring.txt, which holds `ring`; the error must start
+ * "<dir>/bad.ini:<line>" and contain `message`. */
+static void expect_ring_error(const char *ini, const char *ring, const char *line, const char *message) {
+    char *dir = temp_dir();
+    char *path = write_file(dir, "bad.ini", ini);
+    if (ring) free(write_file(dir, "ring.txt", ring));
+    cluster_config *c = (cluster_config *)1;
+    assert_int_equal(cluster_config_load(path, &c), ring ? STRATA_EINVAL : STRATA_ENOENT);
+    assert_null(c);
+    char *expected = xasprintf("%s:%s: ", path, line);
+    if (strncmp(strata_errmsg(), expected, strlen(expected)) || !strstr(strata_errmsg(), message))
+        fail_msg("expected \"%s...%s...\", got \"%s\"", expected, message, strata_errmsg());
+    sh("rm -rf '%s'", dir);
+    free(expected);
+    free(path);
+    free(dir);
+}
+
+#define RING_INI "[cluster]\nname = a\nring = ring.txt\n[node n1]\ndata_dir = /d\naddress = 10.0.0.1\n"
+#define RING_HEAD "Datacenter: dc1\n==========\nAddress  Rack  Status State   Load      Owns    Token\n"
+#define RING_ONE RING_HEAD "10.0.0.1 r1    Up     Normal  1.00 KiB  100.00% 42\n"
+
+static void test_config_ring_errors(void **state) {
+    (void)state;
+    expect_ring_error(RING_INI, NULL, "3", "ring file");
+    expect_ring_error(RING_INI, "Datacenter: dc1\nUN  10.0.0.1  1.00 KiB  16  100.0%  id  r1\n", "3",
+                      "ring.txt: no ring entries");
+    expect_ring_error(RING_INI, RING_HEAD "10.0.0.1 r1 Up Normal 1.00 KiB 100.00% 12x\n", "3",
+                      "ring.txt:4: bad token '12x'");
+    expect_ring_error(RING_INI, RING_HEAD "10.0.0.1 r1 Up Normal 1.00 KiB 100.00% 9223372036854775808\n", "3",
+                      "ring.txt:4: bad token");
+    expect_ring_error(RING_INI, RING_HEAD "10.0.0.1 r1 Up Normal 1.00 KiB 42\n", "3",
+                      "ring.txt:4: unreadable ring entry");
+    expect_ring_error(RING_INI, "10.0.0.1 r1 Up Normal 1.00 KiB 100.00% 42\n", "3",
+                      "ring.txt:1: ring entry before any 'Datacenter:' heading");
+    expect_ring_error(RING_INI, RING_ONE "10.0.0.1 r2 Up Normal 1.00 KiB 100.00% 43\n", "3",
+                      "ring.txt:5: 10.0.0.1 is in datacenter dc1, rack r2 here but in dc1, r1 above");
+    expect_ring_error(RING_INI, RING_ONE "10.0.0.2 r1 Up Normal 1.00 KiB 100.00% 42\n", "3",
+                      "ring.txt:5: token 42 is 10.0.0.1's on line 4");
+    expect_ring_error("[cluster]\nname = a\nring = ring.txt\n[node n1]\ndata_dir = /d\n", RING_ONE, "4",
+                      "node 'n1' has no address");
+    expect_ring_error("[cluster]\nname = a\nring = ring.txt\n[node n1]\ndata_dir = /d\naddress = 10.0.0.9\n",
+                      RING_ONE, "6", "address 10.0.0.9 of node 'n1' is not in the ring file");
+    expect_ring_error(RING_INI "[node n2]\ndata_dir = /d\naddress = 10.0.0.1\n", RING_ONE, "9",
+                      "address 10.0.0.1 is also node 'n1''s");
+    expect_ring_error(RING_INI "tokens = 42\n", RING_ONE, "7", "node 'n1' lists tokens");
+    expect_ring_error(RING_INI "address = 10.0.0.2\n", RING_ONE, "7", "duplicate key 'address'");
+    expect_config_error("[cluster]\nname = a\nring = /dev/null\n[node n1]\ndata_dir = /d\naddress = 1\n",
+                        "3: ring file /dev/null is not a regular file");
+    expect_config_error("[cluster]\nname = a\nring = r1\nring = r2\n[node n1]\ndata_dir = /d\n",
+                        "4: duplicate key 'ring' in [cluster]");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1, x2\n", "5: bad token 'x2'");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1,,2\n", "5: bad token ''");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\ntokens = 2\n",
+                        "6: duplicate key 'tokens'");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\n[node n2]\ndata_dir = /d\n",
+                        "6: node 'n2' has no tokens");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1, 7\n"
+                        "[node n2]\ndata_dir = /d\ntokens = 7\n",
+                        "8: token 7 is n1's on line 5");
 }
 
 /* ---- SSTable names ---------------------------------------------------------- */
@@ -620,6 +777,9 @@ int main(void) {
         cmocka_unit_test(test_config_good),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_config_unreadable),
+        cmocka_unit_test(test_config_ring_file),
+        cmocka_unit_test(test_config_tokens),
+        cmocka_unit_test(test_config_ring_errors),
         cmocka_unit_test(test_names_of_corpus),
         cmocka_unit_test(test_names_by_hand),
         cmocka_unit_test(test_snapshot_lists_node),
