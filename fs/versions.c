@@ -64,9 +64,12 @@ strata_err fs_versions_summarize(fs_mount *m, fs_version_info *vi) {
     strata_err e = repo_version_load(m->repo, vi->id, &v);
     if (e) return e;
     vi->mtime_ns = v->time_us * 1000;
-    vi->n_nodes = v->n_nodes;
     vi->nodes = xcalloc(v->n_nodes ? v->n_nodes : 1, sizeof *vi->nodes);
-    for (size_t i = 0; i < v->n_nodes; i++) vi->nodes[i] = xstrdup(v->nodes[i]);
+    for (size_t i = 0; i < v->n_nodes; i++) {
+        int has_files = !v->reconciled;
+        for (size_t j = 0; j < v->n_files && !has_files; j++) has_files = !strcmp(v->files[j].node, v->nodes[i]);
+        if (has_files) vi->nodes[vi->n_nodes++] = xstrdup(v->nodes[i]);
+    }
     qsort(vi->nodes, vi->n_nodes, sizeof *vi->nodes, cmp_str);
     vi->summarized = 1;
     repo_version_free(v);

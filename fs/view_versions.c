@@ -1,7 +1,10 @@
-/* view_versions.c - /versions/<version>/<keyspace>/<table>/: every node's
- * SSTables of a table in one directory.
+/* view_versions.c - /versions/<version>/<keyspace>/<table>/: a table's
+ * SSTables in one directory.
  *
- * Nodes number their SSTables independently, so node1's nb-5-big and
+ * A reconciled table shows its layers (SSTables of the whole cluster,
+ * numbered by the backup so that none collide) and the schema.cql that
+ * recreates it, under their stored names.  A table stored as the nodes'
+ * files shows every node's SSTables.  Nodes number their SSTables independently, so node1's nb-5-big and
  * node2's nb-5-big would collide.  The view renumbers numeric generations
  * 1..N per directory (table directory, and each .<index>/ directory on its
  * own), in a stable order: by node, then original generation.  All
@@ -89,16 +92,35 @@ static fs_node *table_dir(fs_node *vdir, const repo_file *f, int64_t mtime_ns) {
     return ks ? fs_dir_make(ks, f->table, mtime_ns) : NULL;
 }
 
+/* Whether the table of f has reconciled files in v (sorted: node "" first). */
+static int is_reconciled(const repo_version *v, const repo_file *f) {
+    for (size_t i = 0; i < v->n_files && !*v->files[i].node; i++)
+        if (!strcmp(v->files[i].keyspace, f->keyspace) && !strcmp(v->files[i].table_id, f->table_id)) return 1;
+    return 0;
+}
+
+/* The reconciled files, under their own names. */
+static void place_reconciled(fs_mount *m, fs_node *vdir, const repo_version *v, int64_t mtime_ns) {
+    for (size_t i = 0; i < v->n_files && !*v->files[i].node; i++) {
+        const repo_file *f = &v->files[i];
+        fs_node *tdir = table_dir(vdir, f, mtime_ns);
+        if (tdir && !fs_dir_put_file(tdir, f->rel_path, fs_content_intern(&m->contents, f), mtime_ns))
+            strata_log(STRATA_LOG_WARN, "version %s: %s/%s/%s is there twice (two table ids?); showing the first",
+                       v->id, f->keyspace, f->table, f->rel_path);
+    }
+}
+
 static strata_err fill_version(fs_mount *m, fs_node *vdir) {
     repo_version *v;
     strata_err e = repo_version_load(m->repo, vdir->name, &v);
     if (e) return e;
     int64_t mtime_ns = v->time_us * 1000;
     vdir->mtime_ns = mtime_ns;
+    place_reconciled(m, vdir, v, mtime_ns);
     sst_entry *es = xmalloc((v->n_files ? v->n_files : 1) * sizeof *es);
     size_t n = 0;
     for (size_t i = 0; i < v->n_files; i++) {
-        if (!*v->files[i].sstable) continue;
+        if (!*v->files[i].sstable || !*v->files[i].node || is_reconciled(v, &v->files[i])) continue;
         if (split_sstable(&v->files[i], &es[n]) == 0)
             n++;
         else

@@ -2,6 +2,7 @@
 #include "tools/cli.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/repo/repo.h"
@@ -101,4 +102,12 @@ int cli_parse_selector(const char *arg, char **version, char **keyspace, char **
     *keyspace = parts[1];
     *table = parts[2];
     return 0;
+}
+
+int cli_parse_time(const char *s, int64_t *out) {
+    char *end;
+    if (!strcmp(s, "now")) return *out = strata_now_us() / 1000000, 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end) return *out = v, 0;
+    return strata_parse_iso8601(s, out);
 }

@@ -62,6 +62,10 @@ int cli_parse_selector(const char *arg, char **version, char **keyspace, char **
 /* Writes `value` as indented JSON plus a newline on stdout and releases it. */
 void cli_print_json(json_t *value);
 
+/* A time in seconds since the epoch: "now", a number of seconds, or ISO
+ * 8601 UTC ("2026-11-21T23:20:00Z"); 0 on success. */
+int cli_parse_time(const char *s, int64_t *out);
+
 /* True when argv holds -h or --help (commands print their help then). */
 int cli_wants_help(int argc, char **argv);
 

@@ -16,12 +16,19 @@ static void on_signal(int sig) {
 
 static void help(void) {
     printf("usage: strata -r REPO backup --cluster FILE [--keyspace KS]... [--table KS.TABLE]...\n"
-           "                             [--include-system] [--jobs N] [--json]\n"
+           "                             [--keep-replicas | --files] [--cut TIME] [--include-system]\n"
+           "                             [--jobs N] [--spool DIR] [--json]\n"
            "\n"
            "Takes one version of the whole cluster described by FILE: every node is\n"
-           "snapshotted, the SSTables the repository does not hold yet are stored,\n"
-           "and the version is published under its UTC time (e.g. 2026-11-21T22:30:55Z).\n"
-           "SSTables already stored from a node are recognised without being read.\n"
+           "snapshotted and the version is published under its UTC time (the cut,\n"
+           "e.g. 2026-11-21T22:30:55Z).  Each table's SSTables from all nodes are\n"
+           "merged as Cassandra reconciles replicas, and only what earlier versions\n"
+           "do not hold yet is stored, as native (uncompressed) SSTables: a table\n"
+           "costs about one replica, whatever the replication factor.  Writes after\n"
+           "the cut belong to the next version; writes dated more than an hour past\n"
+           "it (no clock time) are kept and reported.  SSTables already read are\n"
+           "recognised without being read again.  Secondary index SSTables are not\n"
+           "stored (Cassandra rebuilds them on import).\n"
            "\n"
            "  --cluster FILE     cluster description (INI):\n"
            "                       [cluster]\n"
@@ -34,19 +41,31 @@ static void help(void) {
            "  --keyspace KS      only this keyspace (repeatable)\n"
            "  --table KS.TABLE   only this table (repeatable)\n"
            "  --include-system   also system keyspaces (system_schema is always taken)\n"
+           "  --keep-replicas    also store every node's files as they are (then under\n"
+           "                     /nodes in the mount, and restore --node)\n"
+           "  --files            only store the nodes' files as they are (no reconciling)\n"
+           "  --cut TIME         the time the snapshots were taken (ISO 8601 UTC or\n"
+           "                     seconds), for snapshots made earlier; default: now\n"
            "  --jobs N           worker threads (default: one per CPU)\n"
+           "  --spool DIR        where reconciled SSTables are written before being\n"
+           "                     stored (default: $TMPDIR or /tmp)\n"
            "  --json             print the result as JSON\n");
 }
 
 static void print_result(const backup_result *res, int json) {
     if (json) {
-        cli_print_json(json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I}, s:f}",
+        cli_print_json(json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
+                                 "s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:f}",
                                  "version", res->version, "nodes", (json_int_t)res->nodes, "sstables",
                                  "new", (json_int_t)res->sstables_new, "unchanged",
                                  (json_int_t)res->sstables_unchanged, "files", "new",
                                  (json_int_t)res->files_new, "unchanged", (json_int_t)res->files_unchanged,
                                  "bytes", "logical", (json_int_t)res->bytes_logical, "read",
                                  (json_int_t)res->bytes_read, "stored", (json_int_t)res->bytes_stored,
+                                 "reconciled", (json_int_t)res->layer_bytes, "tables", "reconciled",
+                                 (json_int_t)res->tables, "with_new_layer", (json_int_t)res->tables_with_new_layer,
+                                 "kept_as_files", (json_int_t)res->tables_kept_as_files, "cut", "facts_after",
+                                 (json_int_t)res->facts_later, "facts_far_future", (json_int_t)res->facts_beyond,
                                  "seconds", res->seconds));
         return;
     }
@@ -61,6 +80,17 @@ static void print_result(const backup_result *res, int json) {
            (unsigned long long)(res->files_new + res->files_unchanged), (unsigned long long)res->files_new);
     printf("  %s in the version, %s read, %s stored, %.1f s (%.0f MB/s read)\n", logical, read, stored,
            res->seconds, rate);
+    if (!res->tables) return;
+    char layers[16];
+    strata_human_bytes(res->layer_bytes, layers);
+    printf("  %zu tables reconciled (%zu with new data): %s of reconciled SSTables", res->tables,
+           res->tables_with_new_layer, layers);
+    if (res->tables_kept_as_files) printf(", %zu tables kept as the nodes' files", res->tables_kept_as_files);
+    printf("\n");
+    if (res->facts_later)
+        printf("  %llu writes after the cut left for the next version\n", (unsigned long long)res->facts_later);
+    if (res->facts_beyond)
+        printf("  %llu writes dated far after the cut kept in this version\n", (unsigned long long)res->facts_beyond);
 }
 
 typedef struct {
@@ -78,6 +108,8 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         {"cluster", required_argument, NULL, 'c'}, {"keyspace", required_argument, NULL, 'k'},
         {"table", required_argument, NULL, 't'},   {"include-system", no_argument, NULL, 's'},
         {"jobs", required_argument, NULL, 'j'},    {"json", no_argument, NULL, 'J'},
+        {"keep-replicas", no_argument, NULL, 'K'}, {"files", no_argument, NULL, 'F'},
+        {"cut", required_argument, NULL, 'C'},     {"spool", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *cluster_file = NULL;
@@ -95,12 +127,26 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         case 's': opt.filter.include_system = 1; break;
         case 'j': opt.jobs = atoi(optarg); break;
         case 'J': json = 1; break;
+        case 'K': opt.keep_replicas = 1; break;
+        case 'F': opt.files_only = 1; break;
+        case 'S': opt.spool_dir = optarg; break;
+        case 'C': {
+            int64_t s;
+            if (cli_parse_time(optarg, &s))
+                return cli_usage_error("backup", "--cut wants an ISO 8601 UTC time or seconds, not '%s'", optarg);
+            if (s * 1000000 > strata_now_us())
+                return cli_usage_error("backup", "--cut %s is in the future", optarg);
+            opt.cut_us = s * 1000000;
+            break;
+        }
         case 'h': help(); return CLI_EXIT_OK;
         default: return cli_bad_option("backup", argv);
         }
     }
     if (optind < argc) return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
     if (!cluster_file) return cli_usage_error("backup", "--cluster FILE is required");
+    if (opt.files_only && opt.keep_replicas)
+        return cli_usage_error("backup", "--files and --keep-replicas exclude each other");
     opt.filter.keyspaces = keyspaces.items;
     opt.filter.n_keyspaces = keyspaces.n;
     opt.filter.tables = tables.items;

@@ -7,7 +7,8 @@
  * at TIME are printed as JSON lines shaped like SELECT JSON with
  * writetime() and ttl().  Column names and dropped columns come from the
  * system_schema directory next to each node's keyspace directory, found
- * from the data-directory layout (…/<keyspace>/<table>-<id>/).  Doubles are
+ * from the data-directory layout (…/<keyspace>/<table>-<id>/, or the
+ * mount's …/<keyspace>/<table>/).  Doubles are
  * printed as Java's Double.toString spells them, as cqlsh shows them, so
  * the output can be compared with Cassandra's text. */
 #include <dirent.h>
@@ -23,7 +24,8 @@
 static void help(void) {
     printf("usage: strata sstable merge [--view TIME] PATH...\n"
            "\n"
-           "PATH is an SSTable's Data.db or a table directory (…/<keyspace>/<table>-<id>)\n"
+           "PATH is an SSTable's Data.db or a table directory (…/<keyspace>/<table>-<id>,\n"
+           "or …/<keyspace>/<table> in a strata mount)\n"
            "of a node's data or snapshot layout; give the same table of every node.\n"
            "The SSTables are merged with Cassandra's reconciliation rules and the CQL\n"
            "rows visible at TIME (\"now\", seconds since the epoch, or\n"
@@ -32,13 +34,6 @@ static void help(void) {
            "system_schema directory beside each node's keyspace directory.\n");
 }
 
-static int parse_time(const char *s, int64_t *out) {
-    char *end;
-    if (!strcmp(s, "now")) return *out = strata_now_us() / 1000000, 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s && !*end) return *out = v, 0;
-    return strata_parse_iso8601(s, out);
-}
 
 typedef struct {
     char **paths;
@@ -64,10 +59,10 @@ static strata_err note_table(inputs *in, const char *dir) {
     char *ksdir = xstrdup(dirname(copy));
     char *c2 = xstrdup(ksdir), *ks = xstrdup(basename(c2));
     char *node = xstrdup(dirname(ksdir));
+    /* <table>-<id> in a data directory, <table> in strata's mount */
     if (dash) *dash = 0;
     strata_err e = STRATA_OK;
-    if (!dash) e = strata_fail(STRATA_EINVAL, "%s: not a <table>-<id> directory", dir);
-    else if (in->table && (strcmp(in->table, tdir) || strcmp(in->keyspace, ks)))
+    if (in->table && (strcmp(in->table, tdir) || strcmp(in->keyspace, ks)))
         e = strata_fail(STRATA_EINVAL, "%s: another table than %s.%s", dir, in->keyspace, in->table);
     if (!e && !in->table) in->table = xstrdup(tdir), in->keyspace = xstrdup(ks);
     if (!e) add(&in->schema_dirs, &in->nschema, xasprintf("%s/system_schema", node));
@@ -178,7 +173,7 @@ int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
         if (c == 'h') return help(), CLI_EXIT_OK;
         if (c != 'v') return cli_bad_option("sstable merge", argv);
-        if (parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+        if (cli_parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
     }
     if (optind >= argc) return cli_usage_error("sstable merge", "expected at least one PATH");
     inputs in = {0};

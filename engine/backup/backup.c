@@ -1,13 +1,16 @@
 /* backup.c - one cluster version: snapshot, store what is new, publish.
  *
  * The cut time is taken just before the snapshots are triggered.  Every
- * node's snapshot is listed; each file is recognised as already stored
- * (same node, table, name, size and identity sample: SSTables are
- * immutable) or read and chunked by a pool of worker threads, each with
- * its own pack writer, so nodes are read in parallel on all cores.  The
- * version object is written last: a backup killed at any moment leaves
- * no version behind, only sealed packs the next run reuses. */
-#include "engine/backup/backup.h"
+ * node's snapshot is listed; the tables are reconciled into layers
+ * (reconcile.c).  Files stored as the nodes hold them (all of them with
+ * keep_replicas or files_only, else only those of tables that could not
+ * be reconciled) are recognised as already stored (same node, table,
+ * name, size and identity sample: SSTables are immutable) or read and
+ * chunked by a pool of worker threads, each with its own pack writer, so
+ * nodes are read in parallel on all cores.  The version object is written
+ * last: a backup killed at any moment leaves no version behind, only
+ * sealed packs the next run reuses. */
+#include "engine/backup/backup_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,7 +168,10 @@ static int cmp_item(const void *a, const void *b) {
     return c;
 }
 
-static void collect_items(backup_job *job, snapshot_task *tasks, size_t n_nodes, uint64_t *total) {
+/* The files to store as the nodes hold them: all of them, or (rec not
+ * NULL) only those of tables that could not be reconciled. */
+static void collect_items(backup_job *job, snapshot_task *tasks, size_t n_nodes, const reconcile_state *rec,
+                          uint64_t *total) {
     size_t n = 0;
     for (size_t i = 0; i < n_nodes; i++) {
         size_t count;
@@ -179,6 +185,7 @@ static void collect_items(backup_job *job, snapshot_task *tasks, size_t n_nodes,
         size_t count;
         const cluster_file *files = cluster_snapshot_files(tasks[i].snap, &count);
         for (size_t f = 0; f < count; f++) {
+            if (rec && !reconcile_kept_as_files(rec, &files[f])) continue;
             job->items[job->n_items++] = (work_item){.node = i, .cf = &files[f]};
             *total += files[f].size;
         }
@@ -225,8 +232,82 @@ static void count_sstables(const backup_job *job, backup_result *res, repo_versi
     v->new_files = (uint32_t)res->files_new;
 }
 
-static strata_err publish(repo *r, const backup_options *opt, backup_job *job, int64_t time_us,
-                          backup_result *res) {
+static int cmp_file(const void *pa, const void *pb) {
+    const repo_file *a = pa, *b = pb;
+    int c = strcmp(a->node, b->node);
+    if (!c) c = strcmp(a->keyspace, b->keyspace);
+    if (!c) c = strcmp(a->table, b->table);
+    if (!c) c = strcmp(a->table_id, b->table_id);
+    if (!c) c = strcmp(a->rel_path, b->rel_path);
+    return c;
+}
+
+static int cmp_source(const void *pa, const void *pb) {
+    const repo_source *a = pa, *b = pb;
+    int c = strcmp(a->node, b->node);
+    if (!c) c = strcmp(a->keyspace, b->keyspace);
+    if (!c) c = strcmp(a->table_id, b->table_id);
+    if (!c) c = strcmp(a->sstable, b->sstable);
+    return c;
+}
+
+static int cmp_summary(const void *pa, const void *pb) {
+    const repo_table_summary *a = pa, *b = pb;
+    int c = strcmp(a->keyspace, b->keyspace);
+    if (!c) c = strcmp(a->table, b->table);
+    if (!c) c = strcmp(a->table_id, b->table_id);
+    return c;
+}
+
+/* Adds the reconciled tables to the version (records borrowed from rec)
+ * and their figures to the result. */
+static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t cut, backup_result *res) {
+    size_t nf = v->n_files, ns = 0, nt = 0;
+    for (size_t i = 0; i < rec->tables.n; i++) nf += rec->results[i].n_files, ns += rec->results[i].n_sources;
+    repo_file *files = xcalloc(nf + 1, sizeof *files);
+    memcpy(files, v->files, v->n_files * sizeof *files);
+    v->sources = xcalloc(ns + 1, sizeof *v->sources);
+    v->tables = xcalloc(rec->tables.n + 1, sizeof *v->tables);
+    nf = v->n_files;
+    ns = 0;
+    for (size_t i = 0; i < rec->tables.n; i++) {
+        const layer_result *lr = &rec->results[i];
+        if (rec->as_files[i]) continue;
+        memcpy(files + nf, lr->files, lr->n_files * sizeof *files);
+        memcpy(v->sources + ns, lr->sources, lr->n_sources * sizeof *v->sources);
+        nf += lr->n_files;
+        ns += lr->n_sources;
+        v->tables[nt++] = lr->summary;
+        res->tables++;
+        res->tables_with_new_layer += lr->summary.stored_bytes > 0 && lr->summary.sstables_read > 0;
+        res->layer_bytes += lr->summary.layer_bytes;
+        res->bytes_read += lr->bytes_read;
+        res->bytes_stored += lr->summary.stored_bytes;
+        res->facts_later += lr->facts_later;
+        res->facts_beyond += lr->facts_beyond;
+        for (size_t j = 0; j < lr->n_sources; j++) {
+            if (lr->sources[j].first_cut == cut) res->sstables_new++;
+            else res->sstables_unchanged++;
+        }
+    }
+    for (size_t i = 0; i < rec->tables.n; i++) res->tables_kept_as_files += rec->as_files[i];
+    v->files = files;
+    v->n_files = nf;
+    v->n_sources = ns;
+    v->n_tables = nt;
+    qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+    if (ns) qsort(v->sources, ns, sizeof *v->sources, cmp_source);
+    if (nt) qsort(v->tables, nt, sizeof *v->tables, cmp_summary);
+    v->reconciled = 1;
+    v->report = json_dumps(rec->report, JSON_COMPACT);
+    v->new_file_bytes = res->bytes_read;
+    v->stored_bytes = res->bytes_stored;
+    v->n_sstables = (uint32_t)(res->sstables_new + res->sstables_unchanged);
+    v->new_sstables = (uint32_t)res->sstables_new;
+}
+
+static strata_err publish(repo *r, const backup_options *opt, backup_job *job, const reconcile_state *rec,
+                          int64_t time_us, uint64_t logical, backup_result *res) {
     repo_version v = {0};
     v.time_us = time_us;
     v.cluster = opt->cluster->name;
@@ -236,35 +317,79 @@ static strata_err publish(repo *r, const backup_options *opt, backup_job *job, i
     v.files = job->files;
     v.n_files = job->n_items;
     count_sstables(job, res, &v);
+    if (rec) add_reconciled(&v, rec, time_us, res);
+    res->bytes_logical = v.logical_bytes = logical;
     strata_err e = repo_version_assign_id(r, &v);
     if (!e) e = repo_version_commit(r, &v);
     if (!e) snprintf(res->version, sizeof res->version, "%s", v.id);
+    if (rec) free(v.files), free(v.sources), free(v.tables), free(v.report);
     free(v.nodes);
+    return e;
+}
+
+/* Every node's snapshot files, and their total size. */
+static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_file ***files, size_t **count,
+                           uint64_t *bytes) {
+    *files = xcalloc(n_nodes + 1, sizeof **files);
+    *count = xcalloc(n_nodes + 1, sizeof **count);
+    *bytes = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        (*files)[i] = cluster_snapshot_files(tasks[i].snap, &(*count)[i]);
+        for (size_t j = 0; j < (*count)[i]; j++) *bytes += (*files)[i][j].size;
+    }
+}
+
+/* Reconciles the tables (unless files_only), then stores the files kept
+ * as the nodes hold them. */
+static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
+                            backup_job *job, reconcile_state *rec, uint64_t *logical) {
+    size_t n_nodes = opt->cluster->n_nodes;
+    const cluster_file **files;
+    size_t *count;
+    snapshot_files(tasks, n_nodes, &files, &count, logical);
+    uint64_t total = 0;
+    collect_items(job, tasks, n_nodes, NULL, &total);
+    if (!opt->files_only) {
+        uint64_t tables = 0;
+        for (size_t i = 0; i < job->n_items; i++) tables += *job->items[i].cf->sstable ? job->items[i].cf->size : 0;
+        total = tables + (opt->keep_replicas ? total : 0);
+    }
+    job->progress = strata_progress_new("backup", total);
+    strata_err e = STRATA_OK;
+    if (!opt->files_only) {
+        e = reconcile_run(r, opt, files, count, time_us, job->progress, rec);
+        if (!e && !opt->keep_replicas) {
+            free(job->items);
+            free(job->files);
+            job->n_items = 0;
+            collect_items(job, tasks, n_nodes, rec, &total);
+        }
+    }
+    if (!e) e = run_workers(job, opt->jobs);
+    strata_progress_done(job->progress);
+    free(files);
+    free(count);
     return e;
 }
 
 strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
     memset(res, 0, sizeof *res);
     double start = strata_mono_s();
-    int64_t time_us = strata_now_us();
+    int64_t time_us = opt->cut_us ? opt->cut_us : strata_now_us();
     char iso[32], tag[64];
-    strata_iso8601(time_us / 1000000, iso);
+    strata_iso8601(strata_now_us() / 1000000, iso);
     snprintf(tag, sizeof tag, "strata-%.4s%.2s%.2sT%.2s%.2s%.2sZ-%d", iso, iso + 5, iso + 8, iso + 11,
              iso + 14, iso + 17, (int)getpid());
     size_t n_nodes = opt->cluster->n_nodes;
     snapshot_task *tasks = xcalloc(n_nodes, sizeof *tasks);
     backup_job job = {.r = r, .opt = opt};
     pthread_mutex_init(&job.lock, NULL);
+    reconcile_state rec = {0};
+    uint64_t logical = 0;
 
     strata_err e = snapshot_all(opt, tag, tasks);
-    if (!e) {
-        uint64_t total;
-        collect_items(&job, tasks, n_nodes, &total);
-        job.progress = strata_progress_new("backup", total);
-        e = run_workers(&job, opt->jobs);
-        strata_progress_done(job.progress);
-    }
-    if (!e) e = publish(r, opt, &job, time_us, res);
+    if (!e) e = store_all(r, opt, tasks, time_us, &job, &rec, &logical);
+    if (!e) e = publish(r, opt, &job, opt->files_only ? NULL : &rec, time_us, logical, res);
     /* Releasing may log; keep the message of the failure that matters. */
     char saved[512];
     snprintf(saved, sizeof saved, "%s", strata_errmsg());
@@ -273,6 +398,7 @@ strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
     res->nodes = n_nodes;
     res->seconds = strata_mono_s() - start;
     for (size_t i = 0; i < job.n_items; i++) repo_file_clear(&job.files[i]);
+    reconcile_free(&rec);
     free(job.files);
     free(job.items);
     free(tasks);

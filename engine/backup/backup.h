@@ -17,6 +17,12 @@ typedef struct {
     cluster_filter filter;
     int jobs;                                /* worker threads; <= 0: one per CPU */
     volatile sig_atomic_t *cancel;           /* set non-zero to stop (may be NULL) */
+    int files_only;       /* store the nodes' files as they are, reconcile nothing */
+    int keep_replicas;    /* reconcile, and also store the nodes' files */
+    int64_t cut_us;       /* the version's time: 0 is now; else when the
+                             snapshots were taken, after the latest version's */
+    const char *spool_dir; /* where layers are written before being stored;
+                              NULL: $TMPDIR or /tmp */
 } backup_options;
 
 typedef struct {
@@ -28,10 +34,20 @@ typedef struct {
     uint64_t bytes_read;    /* files that had to be read */
     uint64_t bytes_stored;  /* added to the repository */
     double seconds;
+    /* reconciling */
+    size_t tables, tables_with_new_layer, tables_kept_as_files;
+    uint64_t layer_bytes;   /* the version's reconciled SSTables (what a restore writes) */
+    uint64_t facts_later;   /* past the cut: left for the next version */
+    uint64_t facts_beyond;  /* far past the cut (no clock time): kept */
 } backup_result;
 
-/* Takes one cluster version.  Nothing is published unless every node was
- * read completely; snapshots are released in every case. */
+/* Takes one cluster version.  By default every table is reconciled: the
+ * nodes' SSTables are merged with Cassandra's rules into layers of
+ * reconciled SSTables (see layer.c), so the version stores each row once
+ * whatever the replication factor; tables whose SSTables cannot be read
+ * are stored as the nodes' files, with a warning.  Nothing is published
+ * unless every node was read completely; snapshots are released in every
+ * case. */
 strata_err backup_run(repo *r, const backup_options *opt, backup_result *res);
 
 typedef struct {

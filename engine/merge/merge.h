@@ -201,7 +201,9 @@ void merge_close(merge *m);
  * Window: only the facts (cells, liveness, deletions) whose timestamp t
  * satisfies window_from < t <= window_to, or t > window_beyond, are
  * merged: that is how a cluster version takes what was written up to its
- * cut and no more.  MERGE_WINDOW_ALL keeps everything.
+ * cut and no more.  Facts left out with window_to < t <= window_later are
+ * counted as belonging to a later version (merge_window_counts()).
+ * MERGE_WINDOW_ALL keeps everything.
  *
  * References: inputs whose content is already stored elsewhere.  When a
  * merge has references its stream is the residual: partitions come from
@@ -216,18 +218,18 @@ void merge_close(merge *m);
 typedef struct {
     const char *path;        /* any form sstable_open_vfs() accepts */
     const sstable_vfs *vfs;  /* NULL: local files */
-    int64_t window_from, window_to, window_beyond;
+    int64_t window_from, window_to, window_beyond, window_later;
     int reference;
     int may_repeat;          /* may hold what a reference holds (see above) */
 } merge_input;
 
-#define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX
+#define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX, INT64_MAX
 
 strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const merge_table *table, merge **out);
 
-/* Facts left out because their timestamps are past window_to (they belong
- * to a later cut), and facts kept because they are past window_beyond,
- * summed over the inputs, as far as the stream has been read. */
+/* Facts left out as belonging to a later cut (see window_later), and facts
+ * kept because they are past window_beyond, summed over the inputs, as far
+ * as the stream has been read. */
 void merge_window_counts(const merge *m, uint64_t *later, uint64_t *beyond);
 
 /* The header of the merged stream, as a compaction of the inputs would

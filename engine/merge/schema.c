@@ -310,7 +310,8 @@ static void find_data_files(const char *const *dirs, size_t ndirs, const char *n
         DIR *top = opendir(dirs[d]);
         struct dirent *te;
         while (top && (te = readdir(top))) {
-            if (strncmp(te->d_name, name, nl) || te->d_name[nl] != '-') continue;
+            /* <name>-<id> in a data directory, <name> in strata's mount */
+            if (strncmp(te->d_name, name, nl) || (te->d_name[nl] != '-' && te->d_name[nl])) continue;
             char *tdir = xasprintf("%s/%s", dirs[d], te->d_name);
             DIR *td = opendir(tdir);
             struct dirent *fe;

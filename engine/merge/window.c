@@ -23,7 +23,7 @@ static int keeps(merge_source *src, int64_t ts) {
         return 1;
     }
     if (ts > in->window_to) {
-        src->facts_later++;
+        src->facts_later += ts <= in->window_later;
         return 0;
     }
     return ts > in->window_from;

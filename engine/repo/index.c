@@ -118,7 +118,7 @@ static strata_err open_dbs(repo *r) {
         const char *name;
         MDB_dbi *dbi;
     } dbs[] = {{"chunk", &r->db_chunk},     {"pack", &r->db_pack}, {"version", &r->db_version},
-               {"file", &r->db_file},       {"meta", &r->db_meta}};
+               {"file", &r->db_file},       {"source", &r->db_source}, {"meta", &r->db_meta}};
     for (size_t i = 0; !rc && i < sizeof dbs / sizeof dbs[0]; i++)
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
     if (!rc) {
@@ -295,6 +295,14 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         MDB_val fk = {key.len, key.data}, fv = {rec.len, rec.data};
         rc = mdb_put(txn, r->db_file, &fk, &fv, 0);
     }
+    for (size_t i = 0; !rc && i < v->n_sources; i++) {
+        const repo_source *src = &v->sources[i];
+        key.len = rec.len = 0;
+        source_key(src->node, src->keyspace, src->table_id, src->sstable, &key);
+        source_encode(src, &rec);
+        MDB_val sk = {key.len, key.data}, sv = {rec.len, rec.data};
+        rc = mdb_put(txn, r->db_source, &sk, &sv, 0);
+    }
     strata_buf_free(&key);
     strata_buf_free(&rec);
     if (rc) {
@@ -331,6 +339,10 @@ static strata_err index_version_get_body(repo *r, const char *id, strata_buf *pa
 
 static strata_err index_file_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
     return get_into(r, r->db_file, key, key_len, out);
+}
+
+static strata_err index_source_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    return get_into(r, r->db_source, key, key_len, out);
 }
 
 /* Iterates all keys of `db`, calling fn with key and value. */
@@ -434,5 +446,11 @@ strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *
 strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_version_ids_body(r, ids, n));
+    return e;
+}
+
+strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_source_get_body(r, key, key_len, out));
     return e;
 }

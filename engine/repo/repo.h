@@ -111,6 +111,16 @@ typedef struct {
     repo_chunk_ref *chunks;
 } repo_file;
 
+/* Random reads of a stored file, chunk by chunk (the last chunk read is
+ * kept).  The reader borrows `f`, which must outlive it.  One reader per
+ * thread. */
+typedef struct repo_file_reader repo_file_reader;
+repo_file_reader *repo_file_reader_open(repo *r, const repo_file *f);
+/* Reads up to n bytes at off into buf; *got is less than n only at the end
+ * of the file.  Chunks are checked as repo_read_chunk() checks them. */
+strata_err repo_file_reader_pread(repo_file_reader *rd, void *buf, size_t n, uint64_t off, size_t *got);
+void repo_file_reader_close(repo_file_reader *rd);
+
 /* Computes a file's identity sample without reading it whole: SHA-256 of
  * its size and its first and last 64 KiB.  SSTable components are
  * immutable, so name + size + sample identifies a file already stored. */
@@ -121,6 +131,30 @@ strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN])
  * NULL) and the bytes newly stored to *stored_bytes. */
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
                            strata_progress *progress, uint64_t *stored_bytes);
+
+/* An SSTable of a node as a reconciling backup read it: enough for later
+ * backups to recognise it without reading it again, and to know which of
+ * its facts the layers hold already. */
+typedef struct {
+    char *node, *keyspace, *table, *table_id;
+    char *sstable;          /* "nb-5-big" */
+    uint64_t bytes;         /* all its components */
+    uint64_t data_size;     /* Data.db */
+    uint8_t sample[STRATA_HASH_LEN]; /* Data.db's identity sample */
+    int64_t min_timestamp, max_timestamp; /* Statistics.db, µs */
+    int64_t first_cut;      /* cut of the first version that read it */
+    int64_t covered_to;     /* its facts up to this time are in the layers */
+} repo_source;
+
+/* One table of a reconciling version. */
+typedef struct {
+    char *keyspace, *table, *table_id;
+    uint64_t replica_bytes;  /* its SSTables on all nodes the version captured */
+    uint64_t layer_bytes;    /* its reconciled layers in this version */
+    uint64_t stored_bytes;   /* added to packs for it by this version */
+    uint32_t layers;
+    uint32_t sstables_read;  /* SSTables this version read, whole or windowed */
+} repo_table_summary;
 
 typedef struct {
     char id[48];        /* "2026-11-21T22:30:55Z", "...Z.2" on a same-second clash */
@@ -136,6 +170,15 @@ typedef struct {
     uint64_t stored_bytes;    /* bytes added to packs */
     uint32_t n_sstables, new_sstables;
     uint32_t new_files;
+    /* Reconciling versions: each table is a stack of reconciled SSTables
+     * (files of node "", with the table's schema.cql); node files are
+     * there only where replicas were kept or a table could not be read. */
+    int reconciled;
+    repo_source *sources;     /* sorted by node, keyspace, table_id, sstable */
+    size_t n_sources;
+    repo_table_summary *tables; /* sorted by keyspace, table, table_id */
+    size_t n_tables;
+    char *report;             /* JSON object: cut, coverage, notes; NULL if none */
 } repo_version;
 
 /* Version ids, oldest first. */
@@ -162,6 +205,15 @@ strata_err repo_file_lookup(repo *r, const char *node, const char *keyspace,
 void repo_file_clear(repo_file *f);
 /* Deep copy. */
 void repo_file_copy(repo_file *dst, const repo_file *src);
+
+/* The newest record of SSTable (node, keyspace, table_id, sstable) from
+ * any earlier reconciling version: fills *out (caller frees with
+ * repo_source_clear) and returns STRATA_OK, or STRATA_ENOENT. */
+strata_err repo_source_lookup(repo *r, const char *node, const char *keyspace, const char *table_id,
+                              const char *sstable, repo_source *out);
+void repo_source_clear(repo_source *s);
+void repo_source_copy(repo_source *dst, const repo_source *src);
+void repo_table_summary_clear(repo_table_summary *t);
 
 /* ---- Maintenance ------------------------------------------------------------ */
 /* Drops the local index and recreates it from packs and version objects. */

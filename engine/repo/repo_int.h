@@ -15,8 +15,10 @@
 
 #include "engine/repo/repo.h"
 
-#define REPO_INDEX_FORMAT 1
+#define REPO_INDEX_FORMAT 2
 #define REPO_FORMAT_VERSION 1
+/* Version objects: 2 adds the reconciling section; 1 is still read. */
+#define VERSION_OBJECT_FORMAT 2
 
 #define PACK_MAGIC "STRPACK\0"
 #define PACK_END_MAGIC "STRPKEND"
@@ -65,7 +67,7 @@ struct repo {
     char *index_dir;
     int lock_fd;
     MDB_env *env;
-    MDB_dbi db_chunk, db_pack, db_version, db_file, db_meta;
+    MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_meta;
     pending_set *pending;
     pack_flusher *flusher; /* REPO_WRITE only */
     int index_broken;      /* LMDB faulted: the environment is abandoned */
@@ -114,6 +116,7 @@ strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *p
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
 strata_err index_version_ids(repo *r, char ***ids, size_t *n);
 strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out);
+strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out);
 
 /* ---- sync.c: bringing the index up to date with the stored objects ---- */
 /* Indexes every pack and version object the index does not know yet. */
@@ -145,6 +148,14 @@ int file_decode(strata_reader *rd, repo_file *f);
 /* The "file" database key of a record. */
 void file_key(const char *node, const char *ks, const char *table_id, const char *path,
               strata_buf *out);
+/* ---- source.c: what reconciling versions record of SSTables and tables ---- */
+void source_encode(const repo_source *s, strata_buf *out);
+int source_decode(strata_reader *rd, repo_source *s);
+/* The "source" database key of a record. */
+void source_key(const char *node, const char *ks, const char *table_id, const char *sstable, strata_buf *out);
+void table_summary_encode(const repo_table_summary *t, strata_buf *out);
+int table_summary_decode(strata_reader *rd, repo_table_summary *t);
+
 /* Wraps a payload into a version object and back (magic, zstd, SHA-256). */
 strata_err version_object_wrap(const strata_buf *payload, strata_buf *object);
 strata_err version_object_unwrap(const uint8_t *p, size_t n, const char *key, strata_buf *payload);

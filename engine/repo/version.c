@@ -12,6 +12,7 @@
 /* Bounds that keep a corrupt object from asking for absurd allocations. */
 #define MAX_STR 4096
 #define MAX_COUNT (1u << 26)
+#define MAX_REPORT (64u << 20)
 
 void file_key(const char *node, const char *ks, const char *table_id, const char *path,
               strata_buf *out) {
@@ -110,6 +111,35 @@ void version_encode(const repo_version *v, strata_buf *out) {
     strata_buf_put_varint(out, v->new_files);
     strata_buf_put_varint(out, v->n_files);
     for (size_t i = 0; i < v->n_files; i++) file_encode(&v->files[i], out);
+    if (!v->reconciled) return;
+    strata_buf_put_varint(out, v->n_sources);
+    for (size_t i = 0; i < v->n_sources; i++) source_encode(&v->sources[i], out);
+    strata_buf_put_varint(out, v->n_tables);
+    for (size_t i = 0; i < v->n_tables; i++) table_summary_encode(&v->tables[i], out);
+    strata_buf_put_str(out, v->report ? v->report : "");
+}
+
+/* The reconciling section, present when bytes are left after the files. */
+static void decode_reconciled(strata_reader *rd, repo_version *v) {
+    v->reconciled = 1;
+    uint64_t n = strata_read_varint(rd);
+    if (n > rd->left) rd->failed = 1;
+    v->sources = xcalloc(rd->failed ? 1 : n + 1, sizeof *v->sources);
+    for (; !rd->failed && v->n_sources < n; v->n_sources++)
+        if (source_decode(rd, &v->sources[v->n_sources])) {
+            repo_source_clear(&v->sources[v->n_sources]);
+            break;
+        }
+    n = rd->failed ? 0 : strata_read_varint(rd);
+    if (n > rd->left) rd->failed = 1;
+    v->tables = xcalloc(rd->failed ? 1 : n + 1, sizeof *v->tables);
+    for (; !rd->failed && v->n_tables < n; v->n_tables++)
+        if (table_summary_decode(rd, &v->tables[v->n_tables])) {
+            repo_table_summary_clear(&v->tables[v->n_tables]);
+            break;
+        }
+    if (!rd->failed) v->report = strata_read_str(rd, MAX_REPORT);
+    if (v->report && !*v->report) free(v->report), v->report = NULL;
 }
 
 strata_err version_decode(const uint8_t *p, size_t n, repo_version **out) {
@@ -140,6 +170,7 @@ strata_err version_decode(const uint8_t *p, size_t n, repo_version **out) {
             repo_file_clear(&v->files[v->n_files]);
             break;
         }
+    if (!rd.failed && rd.left) decode_reconciled(&rd, v);
     if (rd.failed || rd.left) {
         repo_version_free(v);
         return strata_fail(STRATA_ECORRUPT, "malformed version record");
@@ -152,8 +183,13 @@ void repo_version_free(repo_version *v) {
     if (!v) return;
     for (size_t i = 0; i < v->n_nodes; i++) free(v->nodes[i]);
     for (size_t i = 0; i < v->n_files; i++) repo_file_clear(&v->files[i]);
+    for (size_t i = 0; i < v->n_sources; i++) repo_source_clear(&v->sources[i]);
+    for (size_t i = 0; i < v->n_tables; i++) repo_table_summary_clear(&v->tables[i]);
     free(v->nodes);
     free(v->files);
+    free(v->sources);
+    free(v->tables);
+    free(v->report);
     free(v->cluster);
     free(v);
 }
@@ -164,7 +200,7 @@ strata_err version_object_wrap(const strata_buf *payload, strata_buf *object) {
     uint8_t digest[STRATA_HASH_LEN];
     strata_sha256(payload->data, payload->len, digest);
     strata_buf_put(object, VERSION_MAGIC, 8);
-    strata_buf_put_u32(object, REPO_FORMAT_VERSION);
+    strata_buf_put_u32(object, VERSION_OBJECT_FORMAT);
     strata_buf_put_u32(object, 0);
     strata_buf_put_u64(object, payload->len);
     strata_buf_put(object, digest, sizeof digest);
@@ -186,7 +222,7 @@ strata_err version_object_unwrap(const uint8_t *p, size_t n, const char *key, st
     const uint8_t *digest = strata_read_ptr(&rd, STRATA_HASH_LEN);
     if (rd.failed || memcmp(magic, VERSION_MAGIC, 8))
         return strata_fail(STRATA_ECORRUPT, "%s: not a strata version object", key);
-    if (format != REPO_FORMAT_VERSION)
+    if (format < 1 || format > VERSION_OBJECT_FORMAT)
         return strata_fail(STRATA_EFORMAT, "%s: version object format %u is not supported", key, format);
     unsigned long long frame = ZSTD_getFrameContentSize(rd.p, rd.left);
     if (frame != len || len > (1ull << 34))

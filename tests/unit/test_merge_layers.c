@@ -30,9 +30,10 @@ static char *temp_dir(void) {
     return xstrdup(mkdtemp(tmpl));
 }
 
-static merge_input *inputs_of(char **paths, size_t n, int64_t from, int64_t to, int64_t beyond, int may_repeat) {
+static merge_input *inputs_of(char **paths, size_t n, int64_t from, int64_t to, int64_t beyond, int64_t later,
+                              int may_repeat) {
     merge_input *in = xcalloc(n + 1, sizeof *in);
-    for (size_t i = 0; i < n; i++) in[i] = (merge_input){paths[i], NULL, from, to, beyond, 0, may_repeat};
+    for (size_t i = 0; i < n; i++) in[i] = (merge_input){paths[i], NULL, from, to, beyond, later, 0, may_repeat};
     return in;
 }
 
@@ -88,8 +89,8 @@ static void test_window_split(void **state) {
         char **paths;
         size_t n = table_paths("v1", tables[i], 0, &paths);
         char *dir = temp_dir();
-        merge_input *before = inputs_of(paths, n, INT64_MIN, SPLIT_US, SPLIT_US + HOUR_US, 0);
-        merge_input *after = inputs_of(paths, n, SPLIT_US, SPLIT_US + HOUR_US, INT64_MAX, 0);
+        merge_input *before = inputs_of(paths, n, INT64_MIN, SPLIT_US, SPLIT_US + HOUR_US, SPLIT_US + HOUR_US, 0);
+        merge_input *after = inputs_of(paths, n, SPLIT_US, SPLIT_US + HOUR_US, INT64_MAX, SPLIT_US + HOUR_US, 0);
         uint64_t later, beyond, later2;
         assert_true(write_inputs(before, n, t, dir, 1, &later, &beyond) > 0);
         assert_true(write_inputs(after, n, t, dir, 2, &later2, NULL) > 0);

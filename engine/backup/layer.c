@@ -1,0 +1,399 @@
+/* layer.c - one table's reconciled layer of a cluster version.
+ *
+ * A table of a version is a stack of reconciled SSTables ("layers"): the
+ * earlier versions' layers plus, on top, what this version adds.  That
+ * addition comes from the nodes' SSTables the stack does not cover yet:
+ *
+ *   - an SSTable never seen before is read for everything written up to
+ *     the cut (and what is dated far beyond it: no clock time, kept now);
+ *     when it may hold older facts (its minimum timestamp is before the
+ *     previous cut: a compaction's output, a repair stream, read repairs)
+ *     its partitions are looked up in the stack, and what the stack holds
+ *     already is left out;
+ *   - an SSTable read before that held facts past that version's cut is
+ *     read again, for those facts only, up to this cut;
+ *   - an SSTable whose facts are all covered is not read at all.
+ *
+ * All of it is merged with Cassandra's rules (engine/merge) and written
+ * uncompressed (the repository compresses it better than Cassandra's LZ4
+ * would) as one SSTable in the cluster's own format, then stored. */
+#include "engine/backup/backup_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/writer/writer.h"
+
+/* The formats the writer writes, oldest first: layers take the newest the
+ * table's SSTables use. */
+static const char *const writable[] = {"ma", "mb", "mc", "md", "me", "na", "nb", "oa"};
+
+static int format_rank(const char *sstable) {
+    for (int i = 0; i < (int)(sizeof writable / sizeof *writable); i++)
+        if (!strncmp(sstable, writable[i], 2)) return i;
+    /* bti and 5.0 development formats share oa's data layout */
+    if (!strncmp(sstable, "da", 2) || !strncmp(sstable, "nc", 2)) return 7;
+    return -1;
+}
+
+static const char *layer_format(const backup_table *t) {
+    int best = -1;
+    for (size_t i = 0; i < t->n_sstables; i++) {
+        int r = format_rank(t->sstables[i].sstable);
+        if (r > best) best = r;
+    }
+    return writable[best < 0 ? 6 : best];
+}
+
+/* The next generation above every layer of the stack. */
+static long next_generation(const layer_job *job) {
+    long gen = 0;
+    for (size_t i = 0; i < job->n_stack; i++) {
+        const char *dash = strchr(job->stack[i]->sstable, '-');
+        long g = dash ? strtol(dash + 1, NULL, 10) : 0;
+        if (g > gen) gen = g;
+    }
+    return gen + 1;
+}
+
+static int is_data_file(const repo_file *f) {
+    size_t n = strlen(f->sstable);
+    return n && !strncmp(f->rel_path, f->sstable, n) && !strcmp(f->rel_path + n, "-Data.db");
+}
+
+/* ---- Deciding what to read ------------------------------------------------- */
+
+typedef struct {
+    merge_input *in;
+    char **paths;
+    size_t n, cap;
+    const char *partitioner; /* of an input, borrowed from meta_of */
+    double bloom_fp_chance;
+    uint64_t expected_keys;
+    int may_repeat;          /* some input may hold what the stack holds */
+} input_set;
+
+static void add_input(input_set *s, char *path, const sstable_vfs *vfs, int64_t from, int64_t to, int64_t beyond,
+                      int64_t later, int reference, int may_repeat) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->in = xrealloc(s->in, s->cap * sizeof *s->in);
+        s->paths = xrealloc(s->paths, s->cap * sizeof *s->paths);
+    }
+    s->paths[s->n] = path;
+    s->in[s->n] = (merge_input){path, vfs, from, to, beyond, later, reference, may_repeat};
+    s->n++;
+    s->may_repeat |= may_repeat;
+}
+
+static void input_set_free(input_set *s) {
+    for (size_t i = 0; i < s->n; i++) free(s->paths[i]);
+    free(s->paths);
+    free(s->in);
+}
+
+/* Fills the source record of a node's SSTable: sizes and the identity
+ * sample of its Data.db. */
+static strata_err describe(const layer_job *job, const backup_sstable *b, repo_source *src) {
+    memset(src, 0, sizeof *src);
+    src->node = xstrdup(job->opt->cluster->nodes[b->node].name);
+    src->keyspace = xstrdup(job->table->keyspace);
+    src->table = xstrdup(job->table->table);
+    src->table_id = xstrdup(job->table->table_id);
+    src->sstable = xstrdup(b->sstable);
+    src->bytes = b->bytes;
+    src->data_size = b->data->size;
+    int fd = open(b->data->abs_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", b->data->abs_path);
+    strata_err e = repo_file_sample(fd, b->data->size, src->sample);
+    close(fd);
+    return e;
+}
+
+/* Reads the SSTable's statistics: its timestamps, and what the layer
+ * writer takes from its inputs. */
+static strata_err read_meta(const backup_sstable *b, repo_source *src, input_set *s) {
+    sstable *st;
+    strata_err e = sstable_open(b->data->abs_path, &st);
+    if (e) return e;
+    const sstable_meta *m = sstable_get_meta(st);
+    src->min_timestamp = m->min_timestamp;
+    src->max_timestamp = m->max_timestamp;
+    if (!s->partitioner && m->partitioner && strstr(m->partitioner, "Murmur3Partitioner"))
+        s->partitioner = "org.apache.cassandra.dht.Murmur3Partitioner";
+    if (m->bloom_fp_chance > 0) s->bloom_fp_chance = m->bloom_fp_chance;
+    s->expected_keys += m->estimated_partitions;
+    sstable_close(st);
+    return STRATA_OK;
+}
+
+static int same_identity(const repo_source *a, const repo_source *b) {
+    return a->data_size == b->data_size && !memcmp(a->sample, b->sample, STRATA_HASH_LEN);
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* The last time whose facts an SSTable first read at `first_cut` can hold
+ * that a later version still has to take: past it they were kept at once. */
+static int64_t clock_horizon(const repo_source *s) {
+    return s->first_cut > INT64_MAX - BACKUP_FUTURE_TOLERANCE_US ? INT64_MAX
+                                                                  : s->first_cut + BACKUP_FUTURE_TOLERANCE_US;
+}
+
+/* Decides for one SSTable: not read, read past its covered time, or read
+ * whole; records it in *src for the version. */
+static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, repo_source *src, input_set *s,
+                               uint64_t *read_bytes) {
+    strata_err e = describe(job, b, src);
+    if (e) return e;
+    repo_source known;
+    e = repo_source_lookup(job->r, src->node, src->keyspace, src->table_id, src->sstable, &known);
+    if (e && e != STRATA_ENOENT) return e;
+    strata_clear_error();
+    if (!e && !same_identity(&known, src)) {
+        repo_source_clear(&known);
+        e = STRATA_ENOENT;
+    }
+    const int64_t cut = job->cut, beyond_cut = cut > INT64_MAX - BACKUP_FUTURE_TOLERANCE_US
+                                                   ? INT64_MAX
+                                                   : cut + BACKUP_FUTURE_TOLERANCE_US;
+    if (!e) {
+        int64_t horizon = clock_horizon(&known);
+        int64_t covered = known.covered_to;
+        repo_source_clear(src);
+        *src = known;
+        if (covered >= min64(known.max_timestamp, horizon) || covered >= cut) return STRATA_OK;
+        src->covered_to = cut;
+        *read_bytes += b->bytes;
+        if ((e = read_meta(b, &(repo_source){0}, s))) return e;
+        add_input(s, xstrdup(b->data->abs_path), NULL, covered, min64(cut, horizon), INT64_MAX, horizon, 0, 0);
+        return STRATA_OK;
+    }
+    if ((e = read_meta(b, src, s))) return e;
+    src->first_cut = cut;
+    src->covered_to = cut;
+    *read_bytes += b->bytes;
+    int may_repeat = job->n_stack && src->min_timestamp <= job->previous_cut;
+    add_input(s, xstrdup(b->data->abs_path), NULL, INT64_MIN, cut, beyond_cut, beyond_cut, 0, may_repeat);
+    return STRATA_OK;
+}
+
+/* ---- Writing and storing ------------------------------------------------------ */
+
+/* Streams the merge into the writer, leaving out empty partitions;
+ * returns the partitions written. */
+static strata_err write_layer(merge *m, sstable_writer *w, uint64_t *partitions) {
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    strata_err e;
+    *partitions = 0;
+    while (!(e = merge_next_partition(m, &p)) && p) {
+        int begun = 0;
+        sstable_deletion d = p->deletion;
+        if (!sstable_deletion_is_live(&d)) {
+            if ((e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) return e;
+            begun = 1;
+        }
+        while (!(e = merge_next_unfiltered(m, &u)) && u) {
+            if (!begun && (e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) return e;
+            begun = 1;
+            if ((e = sstable_writer_add_unfiltered(w, u))) return e;
+        }
+        if (e || (begun && (e = sstable_writer_end_partition(w)))) return e;
+        *partitions += begun;
+    }
+    return e;
+}
+
+/* Stores file `name` of the spool directory as a file of the table. */
+static strata_err store_file(const layer_job *job, const char *dir, const char *name, const char *sstable,
+                             repo_file *rec, uint64_t *stored) {
+    char *path = xasprintf("%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    strata_err e = STRATA_OK;
+    if (fd < 0 || fstat(fd, &st) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", path);
+    memset(rec, 0, sizeof *rec);
+    rec->node = xstrdup("");
+    rec->keyspace = xstrdup(job->table->keyspace);
+    rec->table = xstrdup(job->table->table);
+    rec->table_id = xstrdup(job->table->table_id);
+    rec->rel_path = xstrdup(name);
+    rec->sstable = xstrdup(sstable);
+    rec->mtime_ns = job->cut * 1000;
+    rec->mode = 0644;
+    if (!e) {
+        rec->size = (uint64_t)st.st_size;
+        e = repo_file_sample(fd, rec->size, rec->sample);
+    }
+    if (!e) e = repo_store_file(job->w, fd, rec, NULL, stored);
+    if (fd >= 0) close(fd);
+    unlink(path);
+    free(path);
+    return e;
+}
+
+static void push_file(layer_result *res, const repo_file *f) {
+    res->files = xrealloc(res->files, (res->n_files + 1) * sizeof *res->files);
+    res->files[res->n_files++] = *f;
+}
+
+/* The components the writer made, stored; the spool is emptied. */
+static strata_err store_layer(const layer_job *job, const char *dir, const char *prefix, layer_result *res) {
+    static const char *const components[] = {"CRC.db",     "CompressionInfo.db", "Data.db",     "Digest.crc32",
+                                             "Filter.db",  "Index.db",           "Statistics.db", "Summary.db",
+                                             "TOC.txt"};
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++) {
+        char *name = xasprintf("%s-%s", prefix, components[i]);
+        char *path = xasprintf("%s/%s", dir, name);
+        if (access(path, F_OK) == 0) {
+            repo_file rec;
+            e = store_file(job, dir, name, prefix, &rec, &res->summary.stored_bytes);
+            if (e) repo_file_clear(&rec);
+            else push_file(res, &rec);
+        }
+        free(path);
+        free(name);
+    }
+    return e;
+}
+
+static strata_err store_schema(const layer_job *job, const char *dir, layer_result *res) {
+    if (!job->schema_cql) return STRATA_OK;
+    char *path = xasprintf("%s/schema.cql", dir);
+    FILE *f = fopen(path, "w");
+    strata_err e = STRATA_OK;
+    if (!f || fputs(job->schema_cql, f) < 0) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
+    if (f && fclose(f) != 0 && !e) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
+    free(path);
+    repo_file rec;
+    if (!e) e = store_file(job, dir, "schema.cql", "", &rec, &res->summary.stored_bytes);
+    if (!e) push_file(res, &rec);
+    else repo_file_clear(&rec);
+    return e;
+}
+
+/* Merges the inputs into a new layer SSTable in `dir` and stores it. */
+static strata_err merge_and_store(const layer_job *job, input_set *s, const char *dir, layer_result *res) {
+    stored_sstables *stack = NULL;
+    if (s->may_repeat) {
+        stack = stored_sstables_new(job->r, job->stack, job->n_stack);
+        for (size_t i = 0; i < job->n_stack; i++) {
+            if (!is_data_file(job->stack[i])) continue;
+            add_input(s, stored_sstables_path(job->stack[i]->sstable), stored_sstables_vfs(stack), MERGE_WINDOW_ALL, 1,
+                      0);
+        }
+    }
+    merge *m;
+    strata_err e = merge_open_inputs(s->in, s->n, job->schema, &m);
+    if (e) {
+        stored_sstables_free(stack);
+        return e;
+    }
+    const char *format = layer_format(job->table);
+    long gen = next_generation(job);
+    sstable_writer_params wp = {0};
+    wp.dir = dir;
+    memcpy(wp.version, format, 3);
+    wp.generation = gen;
+    wp.header = merge_get_header(m);
+    wp.partitioner = s->partitioner;
+    wp.bloom_fp_chance = s->bloom_fp_chance;
+    wp.expected_keys = s->expected_keys ? s->expected_keys : 1;
+    sstable_writer *w;
+    uint64_t partitions = 0;
+    e = sstable_writer_open(&wp, &w);
+    if (!e) {
+        e = write_layer(m, w, &partitions);
+        if (e) sstable_writer_abort(w);
+        else e = sstable_writer_finish(w);
+    }
+    merge_window_counts(m, &res->facts_later, &res->facts_beyond);
+    merge_close(m);
+    stored_sstables_free(stack);
+    char *prefix = xasprintf("%s-%ld-big", format, gen);
+    if (!e && partitions) e = store_layer(job, dir, prefix, res);
+    if (!e && partitions) res->summary.layers++;
+    free(prefix);
+    return e;
+}
+
+static strata_err make_spool(const layer_job *job, char **dir) {
+    const char *base = job->opt->spool_dir ? job->opt->spool_dir : getenv("TMPDIR");
+    *dir = xasprintf("%s/strata-layer-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(*dir)) return STRATA_OK;
+    strata_err e = strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *dir);
+    free(*dir);
+    *dir = NULL;
+    return e;
+}
+
+/* Removes what is left in the spool (the writer's files after a failure). */
+static void remove_spool(char *dir) {
+    if (!dir) return;
+    DIR *d = opendir(dir);
+    struct dirent *f;
+    while (d && (f = readdir(d))) {
+        if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, "..")) continue;
+        char *p = xasprintf("%s/%s", dir, f->d_name);
+        unlink(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+    free(dir);
+}
+
+strata_err layer_build(const layer_job *job, layer_result *res) {
+    memset(res, 0, sizeof *res);
+    const backup_table *t = job->table;
+    res->summary.keyspace = xstrdup(t->keyspace);
+    res->summary.table = xstrdup(t->table);
+    res->summary.table_id = xstrdup(t->table_id);
+    input_set s = {0};
+    res->sources = xcalloc(t->n_sstables + 1, sizeof *res->sources);
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; i < t->n_sstables && !e; i++) {
+        const backup_sstable *b = &t->sstables[i];
+        res->summary.replica_bytes += b->bytes;
+        if (!b->data) continue;
+        e = plan_sstable(job, b, &res->sources[res->n_sources], &s, &res->bytes_read);
+        res->n_sources++;
+        if (e) e = strata_fail(e, "%s.%s: %s", t->keyspace, t->table, strata_errmsg());
+    }
+    res->summary.sstables_read = (uint32_t)s.n;
+    for (size_t i = 0; i < job->n_stack && !e; i++) {
+        repo_file copy;
+        repo_file_copy(&copy, job->stack[i]);
+        copy.mtime_ns = job->cut * 1000;
+        if (job->schema_cql && !*copy.sstable) repo_file_clear(&copy); /* replaced below */
+        else push_file(res, &copy);
+    }
+    for (size_t i = 0; i < res->n_files; i++) res->summary.layers += is_data_file(&res->files[i]);
+    char *spool = NULL;
+    if (!e) e = make_spool(job, &spool);
+    if (!e && s.n) e = merge_and_store(job, &s, spool, res);
+    if (!e) e = store_schema(job, spool, res);
+    if (e) e = strata_fail(e, "%s.%s: %s", t->keyspace, t->table, strata_errmsg());
+    remove_spool(spool);
+    input_set_free(&s);
+    for (size_t i = 0; i < res->n_files; i++)
+        if (*res->files[i].sstable) res->summary.layer_bytes += res->files[i].size;
+    strata_progress_add(job->progress, t->bytes);
+    return e;
+}
+
+void layer_result_free(layer_result *res) {
+    for (size_t i = 0; i < res->n_files; i++) repo_file_clear(&res->files[i]);
+    for (size_t i = 0; i < res->n_sources; i++) repo_source_clear(&res->sources[i]);
+    repo_table_summary_clear(&res->summary);
+    free(res->files);
+    free(res->sources);
+    memset(res, 0, sizeof *res);
+}

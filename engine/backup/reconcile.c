@@ -1,0 +1,238 @@
+/* reconcile.c - every table of a cluster version as reconciled layers.
+ *
+ * The snapshots' files are grouped into tables; each keyspace's schema is
+ * read from the nodes' own system_schema SSTables (column names, dropped
+ * columns, and the schema.cql that recreates a table); the previous
+ * version gives each table's stack of layers and its cut; then worker
+ * threads build the tables' layers, largest tables first, each worker with
+ * its own pack writer.  A table that cannot be reconciled (SSTables the
+ * reader refuses) is stored as the nodes' files instead, with a warning:
+ * a backup never leaves data out because it could not read it. */
+#include "engine/backup/backup_int.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+
+typedef struct {
+    char *keyspace;
+    merge_schema *schema; /* NULL: system_schema does not know it */
+} keyspace_schema;
+
+typedef struct {
+    repo *r;
+    const backup_options *opt;
+    reconcile_state *st;
+    const repo_version *previous; /* NULL: no reconciling version before */
+    int64_t cut;
+    merge_schema_file *schema_files; /* the nodes' system_schema SSTables */
+    size_t n_schema_files;
+    keyspace_schema *schemas;        /* read on first use, under lock */
+    size_t n_schemas;
+    size_t *order;  /* tables, largest first */
+    size_t next;    /* next of order to take, under lock */
+    pthread_mutex_t lock;
+    strata_err error;
+    char error_msg[512];
+    strata_progress *progress;
+} reconcile_job;
+
+static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
+    for (size_t i = 0; i < job->n_schemas; i++)
+        if (!strcmp(job->schemas[i].keyspace, keyspace)) return job->schemas[i].schema;
+    merge_schema *s = NULL;
+    if (merge_schema_read_files(job->schema_files, job->n_schema_files, keyspace, &s)) {
+        strata_log(STRATA_LOG_WARN, "keyspace %s: no schema from system_schema (%s): dropped columns are kept and "
+                   "no schema.cql is written", keyspace, strata_errmsg());
+        s = NULL;
+    }
+    job->schemas = xrealloc(job->schemas, (job->n_schemas + 1) * sizeof *job->schemas);
+    job->schemas[job->n_schemas++] = (keyspace_schema){xstrdup(keyspace), s};
+    return s;
+}
+
+/* The previous version's layer files (and schema.cql) of a table. */
+static const repo_file **stack_of(const repo_version *v, const backup_table *t, size_t *n) {
+    *n = 0;
+    if (!v) return NULL;
+    const repo_file **out = xcalloc(v->n_files + 1, sizeof *out);
+    for (size_t i = 0; i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        if (!*f->node && !strcmp(f->keyspace, t->keyspace) && !strcmp(f->table_id, t->table_id) && *f->sstable)
+            out[(*n)++] = f;
+    }
+    return out;
+}
+
+static void job_fail(reconcile_job *job, strata_err e) {
+    pthread_mutex_lock(&job->lock);
+    if (!job->error) {
+        job->error = e;
+        snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* Errors that say the table's SSTables cannot be read, as opposed to
+ * errors of the machine or the repository, which stop the backup. */
+static int unreadable(strata_err e) { return e == STRATA_EFORMAT || e == STRATA_ECORRUPT; }
+
+static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w, const char *schema_cql,
+                              const merge_table *schema) {
+    reconcile_state *st = job->st;
+    const backup_table *t = &st->tables.v[ti];
+    layer_job lj = {job->r, job->opt, t, schema, schema_cql, job->cut, INT64_MIN, NULL, 0, w, job->progress};
+    if (job->previous) lj.previous_cut = job->previous->time_us;
+    const repo_file **stack = stack_of(job->previous, t, &lj.n_stack);
+    lj.stack = stack;
+    strata_err e = layer_build(&lj, &st->results[ti]);
+    free(stack);
+    if (e && unreadable(e)) {
+        strata_log(STRATA_LOG_WARN, "%s; the table is stored as the nodes' files", strata_errmsg());
+        layer_result_free(&st->results[ti]);
+        st->as_files[ti] = 1;
+        e = STRATA_OK;
+    }
+    return e;
+}
+
+static void *worker(void *arg) {
+    reconcile_job *job = arg;
+    repo_pack_writer *w = repo_pack_writer_new(job->r);
+    strata_err e = STRATA_OK;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        size_t i = job->next++;
+        int stop = job->error || i >= job->st->tables.n || (job->opt->cancel && *job->opt->cancel);
+        pthread_mutex_unlock(&job->lock);
+        if (stop) break;
+        size_t ti = job->order[i];
+        const backup_table *t = &job->st->tables.v[ti];
+        pthread_mutex_lock(&job->lock);
+        const merge_schema *ks = schema_of(job, t->keyspace);
+        pthread_mutex_unlock(&job->lock);
+        const merge_table *schema = ks ? merge_schema_table(ks, t->table) : NULL;
+        char *cql = NULL;
+        if (schema && merge_table_cql(ks, schema, &cql)) strata_clear_error(), cql = NULL;
+        e = build_table(job, ti, w, cql, schema);
+        free(cql);
+        if (e) break;
+    }
+    if (!e && !job->error) e = repo_pack_writer_flush(w);
+    if (e) job_fail(job, e);
+    repo_pack_writer_free(w);
+    return NULL;
+}
+
+static int larger_first(const void *a, const void *b, void *arg) {
+    const backup_table_list *l = arg;
+    uint64_t x = l->v[*(const size_t *)a].bytes, y = l->v[*(const size_t *)b].bytes;
+    return (x < y) - (x > y);
+}
+
+/* The latest version, when it was reconciled: its layers are the stack. */
+static strata_err load_previous(repo *r, int64_t cut, repo_version **out) {
+    *out = NULL;
+    repo_version *v;
+    strata_err e = repo_version_load(r, "latest", &v);
+    if (e == STRATA_ENOENT) return strata_clear_error(), STRATA_OK;
+    if (e) return e;
+    if (v->time_us >= cut) {
+        e = strata_fail(STRATA_EINVAL, "the cut must come after the latest version's (%s)", v->id);
+        repo_version_free(v);
+        return e;
+    }
+    if (!v->reconciled) {
+        repo_version_free(v);
+        return STRATA_OK;
+    }
+    *out = v;
+    return STRATA_OK;
+}
+
+static void add_note(reconcile_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_note(reconcile_state *st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (!s) return;
+    json_array_append_new(json_object_get(st->report, "notes"), json_string(s));
+    strata_log(STRATA_LOG_INFO, "%s", s);
+    free(s);
+}
+
+/* The cut and what the windows left out or kept, per table. */
+static void write_report(reconcile_state *st, int64_t cut) {
+    char iso[32];
+    strata_iso8601(cut / 1000000, iso);
+    st->report = json_pack("{s:s, s:I, s:I, s:[]}", "cut", iso, "cut_us", (json_int_t)cut, "future_tolerance_s",
+                           (json_int_t)(BACKUP_FUTURE_TOLERANCE_US / 1000000), "notes");
+    uint64_t later = 0, beyond = 0;
+    for (size_t i = 0; i < st->tables.n; i++) {
+        const backup_table *t = &st->tables.v[i];
+        const layer_result *res = &st->results[i];
+        later += res->facts_later;
+        beyond += res->facts_beyond;
+        if (st->as_files[i]) add_note(st, "%s.%s: not reconciled, stored as the nodes' files", t->keyspace, t->table);
+        if (res->facts_beyond)
+            add_note(st, "%s.%s: %llu writes dated more than %lld s after the cut (no clock time) are kept in this "
+                     "version", t->keyspace, t->table, (unsigned long long)res->facts_beyond,
+                     BACKUP_FUTURE_TOLERANCE_US / 1000000);
+    }
+    json_object_set_new(st->report, "facts_after_cut", json_integer((json_int_t)later));
+    json_object_set_new(st->report, "facts_far_future", json_integer((json_int_t)beyond));
+}
+
+strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file *const *files, const size_t *count,
+                         int64_t cut, strata_progress *progress, reconcile_state *st) {
+    memset(st, 0, sizeof *st);
+    backup_tables_group(files, count, opt->cluster->n_nodes, &st->tables);
+    st->results = xcalloc(st->tables.n + 1, sizeof *st->results);
+    st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
+    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
+    repo_version *previous;
+    strata_err e = load_previous(r, cut, &previous);
+    if (e) return e;
+    job.previous = previous;
+    pthread_mutex_init(&job.lock, NULL);
+    job.order = xcalloc(st->tables.n + 1, sizeof *job.order);
+    for (size_t i = 0; i < st->tables.n; i++) job.order[i] = i;
+    if (st->tables.n) qsort_r(job.order, st->tables.n, sizeof *job.order, larger_first, &st->tables);
+    backup_tables_schema_files(&st->tables, &job.schema_files, &job.n_schema_files);
+    strata_run_parallel(opt->jobs, worker, &job);
+    if (job.error) e = strata_fail(job.error, "%s", job.error_msg);
+    else if (opt->cancel && *opt->cancel) e = strata_fail(STRATA_EINTR, "backup interrupted");
+    if (!e) write_report(st, cut);
+    for (size_t i = 0; i < job.n_schemas; i++) {
+        free(job.schemas[i].keyspace);
+        merge_schema_free(job.schemas[i].schema);
+    }
+    free(job.schemas);
+    free(job.schema_files);
+    free(job.order);
+    repo_version_free(previous);
+    pthread_mutex_destroy(&job.lock);
+    return e;
+}
+
+void reconcile_free(reconcile_state *st) {
+    for (size_t i = 0; i < st->tables.n; i++) layer_result_free(&st->results[i]);
+    free(st->results);
+    free(st->as_files);
+    backup_tables_free(&st->tables);
+    json_decref(st->report);
+    memset(st, 0, sizeof *st);
+}
+
+int reconcile_kept_as_files(const reconcile_state *st, const cluster_file *f) {
+    for (size_t i = 0; i < st->tables.n; i++) {
+        const backup_table *t = &st->tables.v[i];
+        if (st->as_files[i] && !strcmp(t->keyspace, f->keyspace) && !strcmp(t->table, f->table) &&
+            !strcmp(t->table_id, f->table_id))
+            return 1;
+    }
+    return 0;
+}

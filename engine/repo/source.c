@@ -1,0 +1,117 @@
+/* source.c - what a reconciling version records besides its files: each
+ * SSTable it read from a node (so that the next backup neither reads it
+ * again nor misses what it held past this version's cut), and a summary
+ * per table. */
+#include "engine/repo/repo_int.h"
+
+#include <string.h>
+
+#define MAX_STR 4096
+
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+void source_key(const char *node, const char *ks, const char *table_id, const char *sstable, strata_buf *out) {
+    file_key(node, ks, table_id, sstable, out);
+}
+
+void source_encode(const repo_source *s, strata_buf *out) {
+    strata_buf_put_str(out, s->node);
+    strata_buf_put_str(out, s->keyspace);
+    strata_buf_put_str(out, s->table);
+    strata_buf_put_str(out, s->table_id);
+    strata_buf_put_str(out, s->sstable);
+    strata_buf_put_varint(out, s->bytes);
+    strata_buf_put_varint(out, s->data_size);
+    strata_buf_put(out, s->sample, STRATA_HASH_LEN);
+    strata_buf_put_varint(out, zigzag(s->min_timestamp));
+    strata_buf_put_varint(out, zigzag(s->max_timestamp));
+    strata_buf_put_varint(out, zigzag(s->first_cut));
+    strata_buf_put_varint(out, zigzag(s->covered_to));
+}
+
+int source_decode(strata_reader *rd, repo_source *s) {
+    memset(s, 0, sizeof *s);
+    s->node = strata_read_str(rd, MAX_STR);
+    s->keyspace = strata_read_str(rd, MAX_STR);
+    s->table = strata_read_str(rd, MAX_STR);
+    s->table_id = strata_read_str(rd, MAX_STR);
+    s->sstable = strata_read_str(rd, MAX_STR);
+    s->bytes = strata_read_varint(rd);
+    s->data_size = strata_read_varint(rd);
+    strata_read(rd, s->sample, STRATA_HASH_LEN);
+    s->min_timestamp = unzigzag(strata_read_varint(rd));
+    s->max_timestamp = unzigzag(strata_read_varint(rd));
+    s->first_cut = unzigzag(strata_read_varint(rd));
+    s->covered_to = unzigzag(strata_read_varint(rd));
+    return rd->failed ? -1 : 0;
+}
+
+void repo_source_clear(repo_source *s) {
+    free(s->node);
+    free(s->keyspace);
+    free(s->table);
+    free(s->table_id);
+    free(s->sstable);
+    memset(s, 0, sizeof *s);
+}
+
+void repo_source_copy(repo_source *dst, const repo_source *src) {
+    *dst = *src;
+    dst->node = xstrdup(src->node);
+    dst->keyspace = xstrdup(src->keyspace);
+    dst->table = xstrdup(src->table);
+    dst->table_id = xstrdup(src->table_id);
+    dst->sstable = xstrdup(src->sstable);
+}
+
+void table_summary_encode(const repo_table_summary *t, strata_buf *out) {
+    strata_buf_put_str(out, t->keyspace);
+    strata_buf_put_str(out, t->table);
+    strata_buf_put_str(out, t->table_id);
+    strata_buf_put_varint(out, t->replica_bytes);
+    strata_buf_put_varint(out, t->layer_bytes);
+    strata_buf_put_varint(out, t->stored_bytes);
+    strata_buf_put_varint(out, t->layers);
+    strata_buf_put_varint(out, t->sstables_read);
+}
+
+int table_summary_decode(strata_reader *rd, repo_table_summary *t) {
+    memset(t, 0, sizeof *t);
+    t->keyspace = strata_read_str(rd, MAX_STR);
+    t->table = strata_read_str(rd, MAX_STR);
+    t->table_id = strata_read_str(rd, MAX_STR);
+    t->replica_bytes = strata_read_varint(rd);
+    t->layer_bytes = strata_read_varint(rd);
+    t->stored_bytes = strata_read_varint(rd);
+    t->layers = (uint32_t)strata_read_varint(rd);
+    t->sstables_read = (uint32_t)strata_read_varint(rd);
+    return rd->failed ? -1 : 0;
+}
+
+void repo_table_summary_clear(repo_table_summary *t) {
+    free(t->keyspace);
+    free(t->table);
+    free(t->table_id);
+    memset(t, 0, sizeof *t);
+}
+
+strata_err repo_source_lookup(repo *r, const char *node, const char *keyspace, const char *table_id,
+                              const char *sstable, repo_source *out) {
+    strata_buf key, rec;
+    strata_buf_init(&key);
+    strata_buf_init(&rec);
+    source_key(node, keyspace, table_id, sstable, &key);
+    strata_err e = index_source_get(r, (const char *)key.data, key.len, &rec);
+    if (!e) {
+        strata_reader rd;
+        strata_reader_init(&rd, rec.data, rec.len);
+        if (source_decode(&rd, out) || rd.left) {
+            repo_source_clear(out);
+            e = strata_fail(STRATA_ECORRUPT, "index: malformed source record");
+        }
+    }
+    strata_buf_free(&key);
+    strata_buf_free(&rec);
+    return e;
+}
