@@ -164,6 +164,52 @@ static void add_note(reconcile_state *st, const char *fmt, ...) {
     free(s);
 }
 
+/* Which replicas of each token range of the keyspace the version holds:
+ * every node of the cluster file was captured (a backup reads all of
+ * them or fails), nodes of the ring that are not in it were not. */
+static json_t *keyspace_coverage(const backup_options *opt, const merge_schema *ks) {
+    const cluster_config *c = opt->cluster;
+    const char **captured = xcalloc(c->n_nodes + 1, sizeof *captured);
+    for (size_t i = 0; i < c->n_nodes; i++) captured[i] = c->nodes[i].name;
+    cluster_replication_option *options = xcalloc(ks->replication.n + 1, sizeof *options);
+    for (size_t i = 0; i < ks->replication.n; i++)
+        options[i] = (cluster_replication_option){ks->replication.pairs[i].key, ks->replication.pairs[i].value};
+    cluster_placement *placement = NULL;
+    cluster_coverage *cov = NULL;
+    json_t *j = NULL;
+    strata_err e = c->ring ? cluster_placement_compute(c->ring, options, ks->replication.n, &placement) : STRATA_OK;
+    if (!e) e = cluster_coverage_compute(c, placement, captured, c->n_nodes, &cov);
+    if (!e) j = cluster_coverage_json(cov);
+    else j = json_pack("{s:s}", "error", strata_errmsg());
+    cluster_coverage_free(cov);
+    cluster_placement_free(placement);
+    free(options);
+    free(captured);
+    return j;
+}
+
+/* Coverage of every keyspace the version holds, and a line for each
+ * keyspace that misses replicas. */
+static void write_coverage(reconcile_state *st, const reconcile_job *job) {
+    json_t *all = json_object();
+    for (size_t i = 0; i < job->n_schemas; i++) {
+        const keyspace_schema *ks = &job->schemas[i];
+        /* a node-local keyspace (system_schema) is whole on every node */
+        const char *strategy = ks->schema ? merge_map_get(&ks->schema->replication, "class") : NULL;
+        if (!strategy || strstr(strategy, "LocalStrategy")) continue;
+        json_t *cov = keyspace_coverage(job->opt, ks->schema);
+        json_t *complete = json_object_get(cov, "complete");
+        if (json_is_false(json_object_get(cov, "all_replicas_captured")))
+            add_note(st, "keyspace %s: some replicas were not captured (every range has %lld of %lld); complete "
+                     "for writes at QUORUM: %s", ks->keyspace,
+                     (long long)json_integer_value(json_object_get(cov, "min_captured")),
+                     (long long)json_integer_value(json_object_get(cov, "replication_factor")),
+                     json_is_true(json_object_get(complete, "QUORUM")) ? "yes" : "no");
+        json_object_set_new(all, ks->keyspace, cov);
+    }
+    json_object_set_new(st->report, "coverage", all);
+}
+
 /* The cut and what the windows left out or kept, per table. */
 static void write_report(reconcile_state *st, int64_t cut) {
     char iso[32];
@@ -205,7 +251,7 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     strata_run_parallel(opt->jobs, worker, &job);
     if (job.error) e = strata_fail(job.error, "%s", job.error_msg);
     else if (opt->cancel && *opt->cancel) e = strata_fail(STRATA_EINTR, "backup interrupted");
-    if (!e) write_report(st, cut);
+    if (!e) write_report(st, cut), write_coverage(st, &job);
     for (size_t i = 0; i < job.n_schemas; i++) {
         free(job.schemas[i].keyspace);
         merge_schema_free(job.schemas[i].schema);
