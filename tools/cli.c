@@ -111,3 +111,16 @@ int cli_parse_time(const char *s, int64_t *out) {
     if (*s && !*end) return *out = v, 0;
     return strata_parse_iso8601(s, out);
 }
+
+int cli_parse_compression(const char *flag, const char **compressor) {
+    static const struct {
+        const char *flag;
+        const char *compressor;
+    } names[] = {
+        {"lz4", "LZ4Compressor"},         {"zstd", "ZstdCompressor"}, {"snappy", "SnappyCompressor"},
+        {"deflate", "DeflateCompressor"}, {"none", NULL},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(flag, names[i].flag)) return *compressor = names[i].compressor, 0;
+    return -1;
+}

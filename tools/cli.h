@@ -66,6 +66,10 @@ void cli_print_json(json_t *value);
  * 8601 UTC ("2026-11-21T23:20:00Z"); 0 on success. */
 int cli_parse_time(const char *s, int64_t *out);
 
+/* A --compression flag (lz4, zstd, snappy, deflate, none) as the writer's
+ * compressor name (NULL for none); 0 when known. */
+int cli_parse_compression(const char *flag, const char **compressor);
+
 /* True when argv holds -h or --help (commands print their help then). */
 int cli_wants_help(int argc, char **argv);
 

@@ -23,6 +23,7 @@
 
 static void help(void) {
     printf("usage: strata sstable merge [--view TIME] PATH...\n"
+           "       strata sstable merge --to DIR [--generation N] [--format F] [--compression C] PATH...\n"
            "\n"
            "PATH is an SSTable's Data.db or a table directory (…/<keyspace>/<table>-<id>,\n"
            "or …/<keyspace>/<table> in a strata mount)\n"
@@ -31,7 +32,14 @@ static void help(void) {
            "rows visible at TIME (\"now\", seconds since the epoch, or\n"
            "2026-11-21T23:20:00Z; default now) are printed as JSON lines with\n"
            "writetime() and ttl() of each column.  The schema is read from the\n"
-           "system_schema directory beside each node's keyspace directory.\n");
+           "system_schema directory beside each node's keyspace directory.\n"
+           "\n"
+           "With --to, the merge is written as one SSTable into DIR instead (as an\n"
+           "offline compaction of the inputs would, nothing purged), e.g. to hand a\n"
+           "table's reconciled replicas to sstableloader:\n"
+           "  --generation N     its generation (default 1)\n"
+           "  --format F         nb, oa, me... (default: the newest of the inputs)\n"
+           "  --compression C    lz4 (default), zstd, snappy, deflate or none\n");
 }
 
 
@@ -163,24 +171,86 @@ static strata_err print_view(const inputs *in, int64_t now) {
     return e;
 }
 
+/* The newest format among the inputs' names ("nb-5-big-Data.db"). */
+static void newest_format(const inputs *in, char out[3]) {
+    memcpy(out, "ma", 3);
+    for (size_t i = 0; i < in->npaths; i++) {
+        const char *base = strrchr(in->paths[i], '/');
+        base = base ? base + 1 : in->paths[i];
+        if (strlen(base) > 2 && base[2] == '-' && memcmp(base, out, 2) > 0) memcpy(out, base, 2);
+    }
+    if (!strcmp(out, "da") || !strcmp(out, "nc")) memcpy(out, "oa", 3);
+}
+
+static strata_err write_merged(const inputs *in, const char *dir, long generation, const char *format,
+                               const char *compressor) {
+    merge_schema *schema = NULL;
+    const merge_table *t = NULL;
+    if (merge_schema_read((const char *const *)in->schema_dirs, in->nschema, in->keyspace, &schema) == STRATA_OK)
+        t = merge_schema_table(schema, in->table);
+    strata_clear_error();
+    merge *m;
+    strata_err e = merge_open((const char *const *)in->paths, in->npaths, t, &m);
+    sstable_writer *w = NULL;
+    uint64_t partitions = 0;
+    if (!e) {
+        sstable_writer_params p = {0};
+        merge_writer_params(m, &p);
+        p.dir = dir;
+        if (format) snprintf(p.version, sizeof p.version, "%s", format);
+        else newest_format(in, p.version);
+        p.generation = generation;
+        p.compressor = compressor;
+        e = sstable_writer_open(&p, &w);
+    }
+    if (!e) e = merge_write(m, w, &partitions);
+    if (w) e = e ? (sstable_writer_abort(w), e) : sstable_writer_finish(w);
+    if (!e) fprintf(stderr, "%llu partitions of %zu SSTables written to %s\n", (unsigned long long)partitions,
+                    in->npaths, dir);
+    merge_close(m);
+    merge_schema_free(schema);
+    return e;
+}
+
 int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
     (void)g;
     static const struct option opts[] = {
-        {"view", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"view", required_argument, NULL, 'v'},        {"to", required_argument, NULL, 't'},
+        {"generation", required_argument, NULL, 'g'},  {"format", required_argument, NULL, 'f'},
+        {"compression", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int64_t now = strata_now_us() / 1000000;
+    const char *to = NULL, *format = NULL, *compressor = "LZ4Compressor";
+    long generation = 1;
+    char *end;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
-        if (c == 'h') return help(), CLI_EXIT_OK;
-        if (c != 'v') return cli_bad_option("sstable merge", argv);
-        if (cli_parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+        switch (c) {
+        case 'h': return help(), CLI_EXIT_OK;
+        case 'v':
+            if (cli_parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+            break;
+        case 't': to = optarg; break;
+        case 'f': format = optarg; break;
+        case 'g':
+            generation = strtol(optarg, &end, 10);
+            if (*end || generation < 1) return cli_usage_error("sstable merge", "bad --generation '%s'", optarg);
+            break;
+        case 'c':
+            if (cli_parse_compression(optarg, &compressor))
+                return cli_usage_error("sstable merge", "unknown --compression '%s'", optarg);
+            break;
+        default: return cli_bad_option("sstable merge", argv);
+        }
     }
     if (optind >= argc) return cli_usage_error("sstable merge", "expected at least one PATH");
     inputs in = {0};
     strata_err e = STRATA_OK;
     for (int i = optind; i < argc && !e; i++) e = collect(&in, argv[i]);
     if (!e && !in.npaths) e = strata_fail(STRATA_ENOENT, "no SSTables in the given paths");
-    if (!e) e = print_view(&in, now);
+    if (!e && to) e = write_merged(&in, to, generation, format, compressor);
+    else if (!e) e = print_view(&in, now);
     inputs_free(&in);
     return e ? cli_fail() : CLI_EXIT_OK;
 }

@@ -25,17 +25,10 @@ static void help(void) {
            "  --generation N    the new SSTable's generation number\n");
 }
 
-static const struct {
-    const char *flag;
-    const char *compressor;
-} compressions[] = {
-    {"lz4", "LZ4Compressor"}, {"zstd", "ZstdCompressor"}, {"snappy", "SnappyCompressor"},
-    {"deflate", "DeflateCompressor"}, {"none", NULL},
-};
-
 typedef struct {
     const char *format;
-    int compression; /* index in compressions[], -1: keep */
+    int set_compression;    /* --compression given */
+    const char *compressor; /* its compressor, NULL for none */
     long generation; /* -1: keep */
 } choices;
 
@@ -45,15 +38,15 @@ static int parse(int argc, char **argv, choices *c) {
                                          {"generation", required_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    *c = (choices){NULL, -1, -1};
+    *c = (choices){NULL, 0, NULL, -1};
     int o;
     while ((o = getopt_long(argc, argv, "f:c:g:h", opts, NULL)) != -1) {
         if (o == 'f') {
             c->format = optarg;
         } else if (o == 'c') {
-            for (size_t i = 0; i < sizeof compressions / sizeof *compressions; i++)
-                if (!strcmp(optarg, compressions[i].flag)) c->compression = (int)i;
-            if (c->compression < 0) return cli_usage_error("sstable rewrite", "unknown compression '%s'", optarg);
+            if (cli_parse_compression(optarg, &c->compressor))
+                return cli_usage_error("sstable rewrite", "unknown compression '%s'", optarg);
+            c->set_compression = 1;
         } else if (o == 'g') {
             char *end;
             c->generation = strtol(optarg, &end, 10);
@@ -72,9 +65,9 @@ static void adjust(sstable_writer_params *p, void *arg) {
     const choices *c = arg;
     if (c->format) memcpy(p->version, c->format, 3);
     if (c->generation >= 0) p->generation = c->generation;
-    const char *want = c->compression >= 0 ? compressions[c->compression].compressor : p->compressor;
+    const char *want = c->set_compression ? c->compressor : p->compressor;
     /* the original's options stay when its compressor is kept */
-    if (c->compression >= 0 && !(want && p->compressor && strstr(p->compressor, want)))
+    if (c->set_compression && !(want && p->compressor && strstr(p->compressor, want)))
         sstable_writer_use_compressor(p, want);
 }
 

@@ -72,9 +72,6 @@ typedef struct {
     merge_input *in;
     char **paths;
     size_t n, cap;
-    const char *partitioner; /* of an input, borrowed from meta_of */
-    double bloom_fp_chance;
-    uint64_t expected_keys;
     int may_repeat;          /* some input may hold what the stack holds */
 } input_set;
 
@@ -115,19 +112,14 @@ static strata_err describe(const layer_job *job, const backup_sstable *b, repo_s
     return e;
 }
 
-/* Reads the SSTable's statistics: its timestamps, and what the layer
- * writer takes from its inputs. */
-static strata_err read_meta(const backup_sstable *b, repo_source *src, input_set *s) {
+/* The SSTable's timestamp range, from its statistics. */
+static strata_err read_timestamps(const backup_sstable *b, repo_source *src) {
     sstable *st;
     strata_err e = sstable_open(b->data->abs_path, &st);
     if (e) return e;
     const sstable_meta *m = sstable_get_meta(st);
     src->min_timestamp = m->min_timestamp;
     src->max_timestamp = m->max_timestamp;
-    if (!s->partitioner && m->partitioner && strstr(m->partitioner, "Murmur3Partitioner"))
-        s->partitioner = "org.apache.cassandra.dht.Murmur3Partitioner";
-    if (m->bloom_fp_chance > 0) s->bloom_fp_chance = m->bloom_fp_chance;
-    s->expected_keys += m->estimated_partitions;
     sstable_close(st);
     return STRATA_OK;
 }
@@ -170,11 +162,10 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
         if (covered >= min64(known.max_timestamp, horizon) || covered >= cut) return STRATA_OK;
         src->covered_to = cut;
         *read_bytes += b->bytes;
-        if ((e = read_meta(b, &(repo_source){0}, s))) return e;
         add_input(s, xstrdup(b->data->abs_path), NULL, covered, min64(cut, horizon), INT64_MAX, horizon, 0, 0);
         return STRATA_OK;
     }
-    if ((e = read_meta(b, src, s))) return e;
+    if ((e = read_timestamps(b, src))) return e;
     src->first_cut = cut;
     src->covered_to = cut;
     *read_bytes += b->bytes;
@@ -184,31 +175,6 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
 }
 
 /* ---- Writing and storing ------------------------------------------------------ */
-
-/* Streams the merge into the writer, leaving out empty partitions;
- * returns the partitions written. */
-static strata_err write_layer(merge *m, sstable_writer *w, uint64_t *partitions) {
-    const sstable_partition *p;
-    const sstable_unfiltered *u;
-    strata_err e;
-    *partitions = 0;
-    while (!(e = merge_next_partition(m, &p)) && p) {
-        int begun = 0;
-        sstable_deletion d = p->deletion;
-        if (!sstable_deletion_is_live(&d)) {
-            if ((e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) return e;
-            begun = 1;
-        }
-        while (!(e = merge_next_unfiltered(m, &u)) && u) {
-            if (!begun && (e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) return e;
-            begun = 1;
-            if ((e = sstable_writer_add_unfiltered(w, u))) return e;
-        }
-        if (e || (begun && (e = sstable_writer_end_partition(w)))) return e;
-        *partitions += begun;
-    }
-    return e;
-}
 
 /* Stores file `name` of the spool directory as a file of the table. */
 static strata_err store_file(const layer_job *job, const char *dir, const char *name, const char *sstable,
@@ -299,18 +265,15 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     const char *format = layer_format(job->table);
     long gen = next_generation(job);
     sstable_writer_params wp = {0};
+    merge_writer_params(m, &wp);
     wp.dir = dir;
     memcpy(wp.version, format, 3);
     wp.generation = gen;
-    wp.header = merge_get_header(m);
-    wp.partitioner = s->partitioner;
-    wp.bloom_fp_chance = s->bloom_fp_chance;
-    wp.expected_keys = s->expected_keys ? s->expected_keys : 1;
     sstable_writer *w;
     uint64_t partitions = 0;
     e = sstable_writer_open(&wp, &w);
     if (!e) {
-        e = write_layer(m, w, &partitions);
+        e = merge_write(m, w, &partitions);
         if (e) sstable_writer_abort(w);
         else e = sstable_writer_finish(w);
     }

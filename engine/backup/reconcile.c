@@ -73,9 +73,10 @@ static void job_fail(reconcile_job *job, strata_err e) {
     pthread_mutex_unlock(&job->lock);
 }
 
-/* Errors that say the table's SSTables cannot be read, as opposed to
- * errors of the machine or the repository, which stop the backup. */
-static int unreadable(strata_err e) { return e == STRATA_EFORMAT || e == STRATA_ECORRUPT; }
+/* Errors that say the table's SSTables cannot be read (a format the
+ * reader refuses, damage, a missing component), as opposed to errors of
+ * the machine, which stop the backup. */
+static int unreadable(strata_err e) { return e == STRATA_EFORMAT || e == STRATA_ECORRUPT || e == STRATA_ENOENT; }
 
 static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w, const char *schema_cql,
                               const merge_table *schema) {

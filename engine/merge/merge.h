@@ -39,6 +39,7 @@
 
 #include "engine/base/base.h"
 #include "engine/sstable/sstable.h"
+#include "engine/writer/writer.h"
 
 /* ---- Schema ----------------------------------------------------------------
  * A keyspace as the nodes' system_schema tables describe it: what the merge
@@ -226,6 +227,17 @@ typedef struct {
 #define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX, INT64_MAX
 
 strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const merge_table *table, merge **out);
+
+/* Fills the settings of *p that a merged SSTable takes from the merge:
+ * its header (borrowed from m), and from the non-reference inputs'
+ * statistics the partitioner, bloom filter chance and expected key count.
+ * The caller sets the directory, version, generation and compression. */
+void merge_writer_params(const merge *m, sstable_writer_params *p);
+
+/* Writes the rest of the stream into w, leaving out partitions that hold
+ * nothing; *partitions counts those written.  The caller finishes or
+ * aborts w. */
+strata_err merge_write(merge *m, sstable_writer *w, uint64_t *partitions);
 
 /* Facts left out as belonging to a later cut (see window_later), and facts
  * kept because they are past window_beyond, summed over the inputs, as far

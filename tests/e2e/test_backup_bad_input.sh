@@ -40,7 +40,7 @@ for n in node1 node2; do cp -R "$RF3/$n" "$SCRATCH/nodes/$n"; done
 chmod -R u+w "$SCRATCH/nodes"
 cluster_file good.ini "$SCRATCH/nodes/node2"
 strata init >/dev/null
-V1=$(strata backup --cluster "$SCRATCH/good.ini" --json | json 'd["version"]')
+V1=$(strata backup --files --cluster "$SCRATCH/good.ini" --json | json 'd["version"]')
 for n in node1 node2; do
   (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |
     sed -E "s#  \\./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  $n/\\1/\\2/#"
@@ -48,12 +48,12 @@ done | LC_ALL=C sort -k2 >"$SCRATCH/sums.v1"
 
 say "missing data directory"
 cluster_file missing.ini "$SCRATCH/nodes/nowhere"
-expect_error 1 "^strata: error: .*$SCRATCH/nodes/nowhere" strata backup --cluster "$SCRATCH/missing.ini"
+expect_error 1 "^strata: error: .*$SCRATCH/nodes/nowhere" strata backup --files --cluster "$SCRATCH/missing.ini"
 
 say "data directory that is a file"
 echo "not a directory" >"$SCRATCH/plainfile"
 cluster_file notdir.ini "$SCRATCH/plainfile"
-expect_error 1 "^strata: error: .*$SCRATCH/plainfile" strata backup --cluster "$SCRATCH/notdir.ini"
+expect_error 1 "^strata: error: .*$SCRATCH/plainfile" strata backup --files --cluster "$SCRATCH/notdir.ini"
 
 say "unreadable data and keyspace directories"
 runner=""
@@ -71,14 +71,14 @@ if [ "$(id -u)" -ne 0 ] || [ -n "$runner" ]; then
   printf '[cluster]\nname = u\n[node node1]\ndata_dir = %s\n' "$SCRATCH/u/data" >"$SCRATCH/u/unreadable.ini"
   chmod 000 "$SCRATCH/u/data"
   # shellcheck disable=SC2086
-  expect_error 1 "^strata: error: .*$SCRATCH/u/data" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --cluster "$SCRATCH/u/unreadable.ini"
+  expect_error 1 "^strata: error: .*$SCRATCH/u/data" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --files --cluster "$SCRATCH/u/unreadable.ini"
   chmod 755 "$SCRATCH/u/data"
   mkdir -p "$SCRATCH/u/data2" && mv "$SCRATCH/u/ks" "$SCRATCH/u/data2/app"
   [ -z "$runner" ] || chown -R 65534:65534 "$SCRATCH/u/data2"
   chmod 000 "$SCRATCH/u/data2/app"
   printf '[cluster]\nname = u\n[node node1]\ndata_dir = %s\n' "$SCRATCH/u/data2" >"$SCRATCH/u/unreadable2.ini"
   # shellcheck disable=SC2086
-  expect_error 1 "^strata: error: .*$SCRATCH/u/data2/app" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --cluster "$SCRATCH/u/unreadable2.ini"
+  expect_error 1 "^strata: error: .*$SCRATCH/u/data2/app" $runner "$STRATA_BIN" -r "$SCRATCH/u/repo" backup --files --cluster "$SCRATCH/u/unreadable2.ini"
   chmod 755 "$SCRATCH/u/data2/app"
   # shellcheck disable=SC2086
   [ "$($runner "$STRATA_BIN" -r "$SCRATCH/u/repo" versions --json | json 'len(d)')" -eq 0 ] ||
@@ -89,29 +89,29 @@ fi
 
 say "malformed cluster files name the line"
 printf '[cluster]\nname = bad\n[node node1]\ndata_dir %s\n' "$SCRATCH/nodes/node1" >"$SCRATCH/syntax.ini"
-expect_error 1 "^strata: error: .*syntax.ini:4:" strata backup --cluster "$SCRATCH/syntax.ini"
+expect_error 1 "^strata: error: .*syntax.ini:4:" strata backup --files --cluster "$SCRATCH/syntax.ini"
 printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\nsnapshot = yes\n' "$SCRATCH/nodes/node1" >"$SCRATCH/key.ini"
-expect_error 1 "^strata: error: .*key.ini:5: .*snapshot" strata backup --cluster "$SCRATCH/key.ini"
+expect_error 1 "^strata: error: .*key.ini:5: .*snapshot" strata backup --files --cluster "$SCRATCH/key.ini"
 printf '[cluster]\nname = bad\n[node node1]\n[node node2]\ndata_dir = %s\n' "$SCRATCH/nodes/node2" >"$SCRATCH/nodir.ini"
-expect_error 1 "^strata: error: .*nodir.ini:3: .*node1" strata backup --cluster "$SCRATCH/nodir.ini"
+expect_error 1 "^strata: error: .*nodir.ini:3: .*node1" strata backup --files --cluster "$SCRATCH/nodir.ini"
 printf '[cluster]\nname = bad\n' >"$SCRATCH/nonodes.ini"
-expect_error 1 "^strata: error: .*nonodes.ini:[0-9]+: .*node" strata backup --cluster "$SCRATCH/nonodes.ini"
-expect_error 1 "^strata: error: .*$SCRATCH/absent.ini" strata backup --cluster "$SCRATCH/absent.ini"
+expect_error 1 "^strata: error: .*nonodes.ini:[0-9]+: .*node" strata backup --files --cluster "$SCRATCH/nonodes.ini"
+expect_error 1 "^strata: error: .*$SCRATCH/absent.ini" strata backup --files --cluster "$SCRATCH/absent.ini"
 
 say "filters naming nothing"
-expect_error 1 "^strata: error: .*app\.nosuch" strata backup --cluster "$SCRATCH/good.ini" --table app.nosuch
-expect_error 1 "^strata: error: .*nosuch" strata backup --cluster "$SCRATCH/good.ini" --keyspace nosuch
+expect_error 1 "^strata: error: .*app\.nosuch" strata backup --files --cluster "$SCRATCH/good.ini" --table app.nosuch
+expect_error 1 "^strata: error: .*nosuch" strata backup --files --cluster "$SCRATCH/good.ini" --keyspace nosuch
 
 say "a failing snapshot command"
 cluster_file cmd.ini "$SCRATCH/nodes/node2" "snapshot_cmd = echo snapshot {tag} refused >&2; exit 7"
-if strata backup --cluster "$SCRATCH/cmd.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "backup with a failing snapshot_cmd succeeded"; fi
+if strata backup --files --cluster "$SCRATCH/cmd.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "backup with a failing snapshot_cmd succeeded"; fi
 grep -q '^strata: error: .*status 7' "$SCRATCH/err" || fail "snapshot_cmd failure: $(cat "$SCRATCH/err")"
 echo "   $(grep '^strata: error:' "$SCRATCH/err")"
 
 say "locations that are not repositories"
 expect_error 1 "^strata: error: .*$SCRATCH/nothing" "$STRATA_BIN" -r "$SCRATCH/nothing" versions
 mkdir -p "$SCRATCH/emptydir"
-expect_error 1 "^strata: error: .*$SCRATCH/emptydir" "$STRATA_BIN" -r "$SCRATCH/emptydir" backup --cluster "$SCRATCH/good.ini"
+expect_error 1 "^strata: error: .*$SCRATCH/emptydir" "$STRATA_BIN" -r "$SCRATCH/emptydir" backup --files --cluster "$SCRATCH/good.ini"
 expect_error 1 "^strata: error: " "$STRATA_BIN" -r "$SCRATCH/nodes/node1" versions
 expect_error 1 "^strata: error: " "$STRATA_BIN" -r "$SCRATCH/plainfile" versions
 expect_error 1 "^strata: error: " env STRATA_REPO="$SCRATCH/nothing" "$STRATA_BIN" versions

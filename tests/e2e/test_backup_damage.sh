@@ -19,10 +19,10 @@ say "rf3-a v1 and v2 backed up"
 copy_rf3a_nodes
 strata init >/dev/null
 all_sums >"$SCRATCH/sums.v1"
-V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V1=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 for n in node1 node2 node3; do rm -rf "${SCRATCH:?}/nodes/$n"; cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
 all_sums >"$SCRATCH/sums.v2"
-V2=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V2=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 strata verify >/dev/null || fail "verify of the intact repository exits $?"
 echo "   $V1 and $V2, verify clean"
 

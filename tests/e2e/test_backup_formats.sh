@@ -26,7 +26,7 @@ check_restore() {
   done
   echo "   restore of $1 ($2): $(cat "$out".node*.sums | wc -l | tr -d ' ') files byte-identical"
 }
-backup() { strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"; }
+backup() { strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"; }
 field() { json "$1" <"$SCRATCH/backup.json"; }
 
 say "every corpus SSTable directory becomes a table of keyspace 'corpus', dealt over 3 nodes"

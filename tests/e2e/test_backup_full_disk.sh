@@ -22,7 +22,7 @@ chmod -R u+w "$SCRATCH/node1"
 printf '[cluster]\nname = small\n[node node1]\ndata_dir = %s\n' "$SCRATCH/node1" >"$SCRATCH/cluster.ini"
 strata init >/dev/null
 node_sums >"$SCRATCH/sums.v1"
-V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V1=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 echo "   $V1: $(du -sk "$REPO" | cut -f1) KiB used of $(df -k "$SCRATCH/small" | awk 'NR==2 {print $2}') KiB"
 
 say "20 MiB of incompressible data added: the backup does not fit"
@@ -30,7 +30,7 @@ big=$SCRATCH/node1/app/blobs-00000000000000000000000000000001
 mkdir -p "$big"
 head -c 20M /dev/urandom >"$big/nb-1-big-Data.db"
 printf 'Data.db\nTOC.txt\n' >"$big/nb-1-big-TOC.txt"
-if strata backup --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then
+if strata backup --files --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/out" 2>"$SCRATCH/err"; then
   fail "a backup larger than the file system succeeded"
 else
   rc=$?
@@ -51,7 +51,7 @@ echo "   $V1 verifies and restores byte for byte"
 
 say "with the big file gone, a backup fits again"
 rm -rf "$big"
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b.json" 2>"$SCRATCH/err" ||
+strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b.json" 2>"$SCRATCH/err" ||
   { cat "$SCRATCH/err"; fail "backup after freeing space exits $? ($(df -k "$SCRATCH/small" | awk 'NR==2 {print $4}') KiB free)"; }
 echo "   $(json 'd["version"]' <"$SCRATCH/b.json"): $(json 'd["sstables"]["new"]' <"$SCRATCH/b.json") new SSTables"
 echo "PASS"

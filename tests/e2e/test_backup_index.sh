@@ -36,10 +36,10 @@ say "rf3-a v1 and v2 backed up"
 copy_rf3a_nodes
 strata init >/dev/null
 all_sums >"$SCRATCH/sums.v1"
-V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V1=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 for n in node1 node2 node3; do rm -rf "${SCRATCH:?}/nodes/$n"; cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
 all_sums >"$SCRATCH/sums.v2"
-V2=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V2=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 strata versions --json | json '"\n".join(sorted(v["id"] for v in d))' >"$SCRATCH/ids.before"
 [ -d "$SCRATCH/repo/index" ] || fail "no index directory at REPO/index"
 
@@ -66,7 +66,7 @@ for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/garbage"
   no_crash strata $cmd
   echo "   $cmd: exit $rc $(head -1 "$SCRATCH/cmd.err")"
 done
-no_crash strata backup --cluster "$SCRATCH/cluster.ini" --json
+no_crash strata backup --files --cluster "$SCRATCH/cluster.ini" --json
 echo "   backup: exit $rc $(head -1 "$SCRATCH/cmd.err")"
 head -c 65536 /dev/urandom >"$SCRATCH/repo/index/data.mdb"
 strata index rebuild >/dev/null || fail "index rebuild over a garbage index exits $?"

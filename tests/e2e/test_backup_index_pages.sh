@@ -27,11 +27,11 @@ for n in node1 node2 node3; do
   (cd "$SCRATCH/nodes/$n" && find . -type f -exec sha256sum {} +) |
     sed -E "s#  \\./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  $n/\\1/\\2/#"
 done | LC_ALL=C sort -k2 >"$SCRATCH/sums.v1"
-V1=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V1=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 
 say "garbage in the index pages, then each command"
 crashed=""
-for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/out.garbled" "backup --cluster $SCRATCH/cluster.ini"; do
+for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/out.garbled" "backup --files --cluster $SCRATCH/cluster.ini"; do
   garble_pages
   # shellcheck disable=SC2086
   if strata $cmd >"$SCRATCH/cmd.out" 2>"$SCRATCH/cmd.err"; then rc=0; else rc=$?; fi

@@ -28,7 +28,7 @@ strata init >/dev/null
 
 for delay in 0.2 0.5 1 2; do
   say "backup killed after ${delay}s"
-  "$STRATA_BIN" -r "$SCRATCH/repo" backup --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/killed.out" 2>&1 &
+  "$STRATA_BIN" -r "$SCRATCH/repo" backup --keep-replicas --cluster "$SCRATCH/cluster.ini" >"$SCRATCH/killed.out" 2>&1 &
   pid=$!
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then
@@ -51,7 +51,7 @@ done
 say "a backup run to the end after the kills"
 strata versions --json >"$SCRATCH/versions.json"
 before=$(json 'len(d)' <"$SCRATCH/versions.json")
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"
+strata backup --keep-replicas --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"
 V=$(json 'd["version"]' <"$SCRATCH/backup.json")
 strata versions --json >"$SCRATCH/versions.json"
 [ "$(json 'len(d)' <"$SCRATCH/versions.json")" -eq $((before + 1)) ] || fail "the completed backup did not add one version"

@@ -34,7 +34,7 @@ check_restore() {
   echo "   restore of $1 ($2): $(cat "$out".node*.sums | wc -l | tr -d ' ') files byte-identical"
 }
 
-backup() { strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"; }
+backup() { strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"; }
 field() { json "$1" <"$SCRATCH/backup.json"; }
 
 say "three node data directories from rf3-a v1"
@@ -145,7 +145,7 @@ done
 echo "   $V1/app/users: $(cat "$SCRATCH"/one.node* | wc -l | tr -d ' ') files byte-identical, nothing else"
 
 say "a backup of one table takes it and system_schema only"
-strata backup --cluster "$SCRATCH/cluster.ini" --table app.users --json >"$SCRATCH/backup.json"
+strata backup --files --cluster "$SCRATCH/cluster.ini" --table app.users --json >"$SCRATCH/backup.json"
 want=$(find "$SCRATCH"/nodes/node*/app/users-* "$SCRATCH"/nodes/node*/system_schema -name '*-Data.db' | wc -l | tr -d ' ')
 expect_eq "$(field 'd["sstables"]["new"] + d["sstables"]["unchanged"]')" "$want" "sstables of app.users + system_schema"
 expect_eq "$(field 'd["sstables"]["new"]')" 0 "new sstables of the app.users backup"

@@ -56,7 +56,7 @@ EOF
 strata init >/dev/null
 
 say "backup through snapshot_cmd, --json on stdout only"
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json" 2>"$SCRATCH/backup.err"
+strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json" 2>"$SCRATCH/backup.err"
 V=$(json 'd["version"]' <"$SCRATCH/backup.json") || fail "stdout is not one JSON object: $(head -3 "$SCRATCH/backup.json")"
 grep -q 'Requested creating snapshot' "$SCRATCH/backup.err" || fail "the command's output did not reach stderr"
 new=$(json 'd["sstables"]["new"]' <"$SCRATCH/backup.json")

@@ -20,13 +20,13 @@ chmod -R u+w "$SCRATCH/nodes"
 printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
 for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
 strata init >/dev/null
-strata backup --cluster "$SCRATCH/cluster.ini" >/dev/null
+strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null
 packs >"$SCRATCH/packs.v1"
 rm -rf "$SCRATCH/nodes"
 mkdir -p "$SCRATCH/nodes"
 for n in node1 node2 node3; do cp -R "$RF3/v2/$n" "$SCRATCH/nodes/$n"; done
 chmod -R u+w "$SCRATCH/nodes"
-V=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+V=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 packs | comm -13 "$SCRATCH/packs.v1" - >"$SCRATCH/packs.v2"
 [ -s "$SCRATCH/packs.v2" ] || fail "the second backup wrote no pack"
 

@@ -52,7 +52,7 @@ EOF
 printf '[cluster]\nname = big\n' >"$SCRATCH/cluster.ini"
 for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
 strata init >/dev/null
-V=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+V=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 mkdir -p "$MNT"
 mount_it() { strata mount --cache-size 16M --log "$SCRATCH/mount.log" "$MNT"; }
 mount_it

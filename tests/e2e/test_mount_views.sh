@@ -109,7 +109,7 @@ use_nodes() {
 }
 
 backup() {
-  strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"
+  strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/backup.json"
   json 'd["version"]' <"$SCRATCH/backup.json"
 }
 

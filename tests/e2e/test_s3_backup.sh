@@ -50,7 +50,7 @@ if strata init 2>"$SCRATCH/err"; then fail "second init succeeded"; fi
 grep -q 'already holds a strata repository' "$SCRATCH/err" || fail "second init: $(cat "$SCRATCH/err")"
 
 say "backup, versions, verify, restore"
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b1.json"
+strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b1.json"
 V1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' <"$SCRATCH/b1.json")
 strata versions | grep -q "^$V1 " || fail "versions does not list $V1"
 strata verify >"$SCRATCH/verify.out" || fail "verify exit $?: $(cat "$SCRATCH/verify.out")"
@@ -89,7 +89,7 @@ pages=$(log_since "$mark" | grep -c 'list-type=2.*continuation-token=' || true)
 echo extra >"$SCRATCH/nodes/node1/app/$(ls "$SCRATCH/nodes/node1/app" | head -1)/nb-500-big-Data.db"
 printf 'Data.db\n' >"$SCRATCH/nodes/node1/app/$(ls "$SCRATCH/nodes/node1/app" | head -1)/nb-500-big-TOC.txt"
 data_sums "$SCRATCH/nodes/node1" >"$SCRATCH/sums.node1"
-XDG_CACHE_HOME="$SCRATCH/other-machine" strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b2.json"
+XDG_CACHE_HOME="$SCRATCH/other-machine" strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b2.json"
 V2=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' <"$SCRATCH/b2.json")
 strata versions | grep -q "^$V2 " || fail "the first cache does not see $V2"
 check_restore "$V2" "$SCRATCH/restore2"
@@ -127,7 +127,7 @@ REPO=s3://strata/resume
 strata init >/dev/null
 mark=$(log_mark)
 "$STRATA_BIN" --s3-endpoint "http://127.0.0.1:$PROXY_PORT" --s3-path-style -r "$REPO" \
-  backup --cluster "$SCRATCH/cluster.ini" >/dev/null 2>&1 &
+  backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null 2>&1 &
 pid=$!
 i=0
 until log_since "$mark" | grep -q '^POST /strata/resume/packs/.*uploadId='; do
@@ -143,7 +143,7 @@ sleep 2
 log_since "$mark" | awk '($1 == "POST" && $2 ~ /uploadId=/) || ($1 == "PUT" && $2 !~ /\?/) {sub(/\?.*/, "", $2); print $2}' |
   grep /packs/ | sort -u >"$SCRATCH/completed-first"
 mark=$(log_mark)
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b3.json"
+strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b3.json"
 log_since "$mark" | grep -E '^(PUT|POST) /strata/resume/packs/' | awk '{sub(/\?.*/, "", $2); print $2}' | sort -u >"$SCRATCH/second"
 again=$(comm -12 "$SCRATCH/completed-first" "$SCRATCH/second" | wc -l | tr -d ' ')
 [ "$again" = 0 ] || fail "$again packs stored before the interruption were uploaded again"

@@ -29,7 +29,7 @@ s3_test_nodes 22
 
 say "init, backup, verify, restore"
 strata init >/dev/null
-strata backup --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b.json"
+strata backup --files --cluster "$SCRATCH/cluster.ini" --json >"$SCRATCH/b.json"
 V=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' <"$SCRATCH/b.json")
 strata verify >"$SCRATCH/verify.out" || fail "verify exit $?: $(cat "$SCRATCH/verify.out")"
 strata restore "$V" --to "$SCRATCH/restore" >/dev/null
@@ -42,7 +42,7 @@ for round in 2 3 4 5 6 7 8 9 10 11; do
   python3 -c 'import os, sys; open(sys.argv[1], "wb").write(os.urandom(1048576 + int(sys.argv[2])))' \
     "$SCRATCH/nodes/node4/ks/$S3_TEST_TABLE/nb-$round-big-Data.db" "$round"
   data_sums "$SCRATCH/nodes/node4" >"$SCRATCH/sums.node4"
-  strata backup --cluster "$SCRATCH/cluster.ini" >/dev/null
+  strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null
   rm -rf "$SCRATCH/restore"
   strata restore latest/ks --to "$SCRATCH/restore" >/dev/null
   sums "$SCRATCH/restore/node4" | cmp -s - "$SCRATCH/sums.node4" || fail "round $round: restore differs"

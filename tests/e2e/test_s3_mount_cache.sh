@@ -21,7 +21,7 @@ REPO=s3://strata/cache
 say "rf3-a v1 backed up to $REPO"
 copy_rf3a_nodes
 strata init >/dev/null
-V=$(strata backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+V=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
 for n in node1 node2 node3; do data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$n"; done
 
 # Reads every node's files of version V out of the mount; compares them.

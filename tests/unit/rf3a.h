@@ -116,34 +116,15 @@ static inline void print_diff(const char *what, json_t *want, json_t *got) {
  * hold nothing (a residual has those); returns the partitions written. */
 static inline size_t write_stream(merge *m, const char *dir, long gen, const char *compressor) {
     sstable_writer_params wp = {0};
+    merge_writer_params(m, &wp);
     wp.dir = dir;
     memcpy(wp.version, "nb", 3);
     wp.generation = gen;
-    wp.header = merge_get_header(m);
     wp.compressor = compressor;
-    wp.expected_keys = 2000;
     sstable_writer *w;
     if (sstable_writer_open(&wp, &w)) fail_msg("writer: %s", strata_errmsg());
-    const sstable_partition *p;
-    const sstable_unfiltered *u;
-    strata_err e;
-    size_t written = 0;
-    while (!(e = merge_next_partition(m, &p)) && p) {
-        int begun = 0;
-        sstable_deletion d = p->deletion;
-        if (!sstable_deletion_is_live(&d)) {
-            if ((e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) break;
-            begun = 1;
-        }
-        while (!(e = merge_next_unfiltered(m, &u)) && u) {
-            if (!begun && (e = sstable_writer_begin_partition(w, p->key, p->key_len, &d))) break;
-            begun = 1;
-            if ((e = sstable_writer_add_unfiltered(w, u))) break;
-        }
-        if (e || (begun && (e = sstable_writer_end_partition(w)))) break;
-        written += begun;
-    }
-    if (e) {
+    uint64_t written;
+    if (merge_write(m, w, &written)) {
         sstable_writer_abort(w);
         fail_msg("writing the merge: %s", strata_errmsg());
     }

@@ -1,0 +1,133 @@
+#!/bin/sh
+# test_reconcile_rf3a.sh - semantic deduplication on the real cluster
+# rf3-a, through the strata binary and a real mount.
+#
+# Versions 1 and 2 of the three diverged replicas are backed up with the
+# cuts of their snapshots; every table of each version, read back from
+# the mount's reconciled SSTables, must be exactly what Cassandra answered
+# at CONSISTENCY ALL (expected/), and version 2 must store a small part of
+# what version 1 did.  Then node2 compacts (same data, new SSTables): the
+# next version stores almost nothing and still reads the same.  Last, a
+# cluster file without node3: the version still holds all of version 1,
+# and its coverage says 2 of 3 replicas for every range, complete for
+# QUORUM.
+set -eu
+. "$(dirname "$0")/lib.sh"
+command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
+MNT=$SCRATCH/mnt
+trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
+fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
+
+# The snapshots' times (README: 23:19:56.550 and 23:22:01.343; nothing
+# was written in the second before either).
+T1=2026-11-21T23:19:56Z
+T2=2026-11-21T23:22:01Z
+T3=2026-11-21T23:30:00Z
+TABLES="users:id readings:device,day,ts,seq events:bucket,seq page_counts:page,day"
+
+nodes_at() { # SRC NODES...: the data directories of those nodes at that version
+  src=$1
+  shift
+  rm -rf "$SCRATCH/nodes"
+  mkdir -p "$SCRATCH/nodes"
+  for n in "$@"; do cp -R "$src/$n" "$SCRATCH/nodes/$n"; done
+  chmod -R u+w "$SCRATCH/nodes"
+}
+
+cluster_file() { # FILE NODES...: a cluster file naming the nodes, with rf3-a's ring
+  printf '[cluster]\nname = rf3-a\nring = %s\n' "$RF3/ring.txt" >"$1"
+  f=$1
+  shift
+  for n in "$@"; do
+    printf '[node %s]\ndata_dir = nodes/%s\naddress = 127.0.0.%s\n' "$n" "$n" "${n#node}" >>"$f"
+  done
+}
+
+backup() { # CLUSTER CUT: prints the result JSON
+  strata backup --cluster "$1" --cut "$2" --json 2>>"$SCRATCH/backup.err"
+}
+
+# Every table of version V (mounted) against expected/EXP.
+check_version() { # V EXP
+  for spec in $TABLES; do
+    t=${spec%%:*}
+    at=$(json "d['tables']['$t']['export_start_epoch_s']" <"$RF3/expected/$2/_meta.json")
+    "$STRATA_BIN" sstable merge --view "$at" "$MNT/versions/$1/app/$t" >"$SCRATCH/got.jsonl" ||
+      fail "sstable merge of $1/app/$t"
+    printf '   %s app.%-12s ' "$2" "$t"
+    python3 "$(dirname "$0")/compare_rows.py" "$SCRATCH/got.jsonl" "$RF3/expected/$2/$t.jsonl" "${spec#*:}" ||
+      fail "version $1 app.$t differs from Cassandra's answer for $2"
+  done
+}
+
+mount_it() { mkdir -p "$MNT" && strata mount --log "$SCRATCH/mount.log" "$MNT"; }
+
+say "rf3-a v1 and v2, each backed up at its snapshot's time"
+nodes_at "$RF3" node1 node2 node3
+cluster_file "$SCRATCH/cluster.ini" node1 node2 node3
+strata init >/dev/null
+backup "$SCRATCH/cluster.ini" "$T1" >"$SCRATCH/b1.json"
+V1=$(json 'd["version"]' <"$SCRATCH/b1.json")
+nodes_at "$RF3/v2" node1 node2 node3
+backup "$SCRATCH/cluster.ini" "$T2" >"$SCRATCH/b2.json"
+V2=$(json 'd["version"]' <"$SCRATCH/b2.json")
+[ "$V1" = "$T1" ] && [ "$V2" = "$T2" ] || fail "versions are named $V1 and $V2, not after their cuts"
+
+say "the mount's reconciled SSTables are Cassandra's CONSISTENCY ALL answer"
+mount_it
+check_version "$V1" v1
+check_version "$V2" v2
+for t in users readings events page_counts; do
+  cmp -s "$MNT/versions/$V1/app/$t/schema.cql" "$RF3"/node1/app/$t-*/schema.cql ||
+    fail "schema.cql of app.$t differs from the one Cassandra's snapshot wrote"
+done
+echo "   schema.cql of every table is the one Cassandra's snapshot wrote"
+[ -z "$(find "$MNT/versions/$V1/app/users" -name '.*')" ] || fail "secondary index SSTables in the reconciled view"
+[ ! -e "$MNT/nodes" ] || [ -z "$(ls "$MNT/nodes")" ] || fail "/nodes lists nodes of versions without replicas"
+
+say "one copy instead of three"
+one_node=$(du -sb "$RF3/node1" | cut -f1)
+s1=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b1.json")
+s2=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b2.json")
+logical1=$(json 'd["bytes"]["logical"]' <"$SCRATCH/b1.json")
+echo "   v1: $logical1 bytes on three nodes, $one_node on node1, $s1 stored ($(python3 -c "print(round($s1/$one_node, 3))") of one node)"
+echo "   v2: $s2 stored ($(python3 -c "print(round($s2/$s1, 3))") of v1)"
+[ "$s1" -lt "$one_node" ] || fail "v1 stores $s1 bytes, more than one node's $one_node"
+[ $((s2 * 5)) -lt "$s1" ] || fail "v2 stores $s2 bytes, not a small part of v1's $s1"
+
+say "node2 compacts its tables (same data, new SSTables)"
+unmount_and_wait
+for tdir in "$SCRATCH"/nodes/node2/app/*; do
+  mkdir "$SCRATCH/compacted"
+  "$STRATA_BIN" sstable merge --to "$SCRATCH/compacted" --generation 100 "$tdir" 2>/dev/null
+  rm -f "$tdir"/nb-*
+  mv "$SCRATCH/compacted"/* "$tdir/"
+  rmdir "$SCRATCH/compacted"
+done
+backup "$SCRATCH/cluster.ini" "$T3" >"$SCRATCH/b3.json"
+V3=$(json 'd["version"]' <"$SCRATCH/b3.json")
+s3=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b3.json")
+reconciled3=$(json 'd["bytes"]["reconciled"]' <"$SCRATCH/b3.json")
+new3=$(json 'd["sstables"]["new"]' <"$SCRATCH/b3.json")
+echo "   $new3 new SSTables read, $s3 bytes stored for $reconciled3 bytes of reconciled tables"
+[ "$new3" -gt 0 ] || fail "the compacted SSTables were not read"
+[ $((s3 * 100)) -lt "$reconciled3" ] || fail "a compaction-only version stores $s3 bytes, 1% or more of $reconciled3"
+mount_it
+check_version "$V3" v2
+unmount_and_wait
+
+say "a cluster file without node3: still all of v1, 2 of 3 replicas everywhere"
+nodes_at "$RF3" node1 node2
+cluster_file "$SCRATCH/two.ini" node1 node2
+REPO=$SCRATCH/repo2
+strata init >/dev/null
+: >"$SCRATCH/backup.err"
+backup "$SCRATCH/two.ini" "$T1" >"$SCRATCH/b4.json"
+V4=$(json 'd["version"]' <"$SCRATCH/b4.json")
+grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
+  "$SCRATCH/backup.err" || fail "no coverage note for node3: $(cat "$SCRATCH/backup.err")"
+echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
+mount_it
+check_version "$V4" v1
+unmount_and_wait
+echo "PASS"
