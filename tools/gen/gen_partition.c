@@ -108,7 +108,7 @@ static int build_row(row_builder *b, const gen_mutation *const *muts, size_t n, 
         for (size_t k = 0; k < m->ncells; k++) b->versions[nversions++] = (version){&m->cells[k], m};
     }
     sort_header = b->h, sort_static = is_static;
-    qsort(b->versions, nversions, sizeof *b->versions, version_cmp);
+    if (nversions) qsort(b->versions, nversions, sizeof *b->versions, version_cmp);
 
     if (!supersedes(&row_del, active)) row_del = LIVE;
     const sstable_deletion *eff = newer(&row_del, active);
