@@ -130,9 +130,6 @@ typedef struct {
  * removed as a memtable flush removes it. */
 strata_err gen_partition_build(const sstable_header *h, const gen_mutation *muts, size_t n, const gen_sink *sink);
 
-/* Decodes a mutation stored by gen_memtable_add; pointers into `p`. */
-void gen_mutation_decode(const uint8_t *p, gen_mutation *m);
-
 /* ---- Files ------------------------------------------------------------------------ */
 /* Creates a directory and its missing parents. */
 strata_err gen_mkdirs(const char *path);

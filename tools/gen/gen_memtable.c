@@ -64,7 +64,8 @@ void gen_memtable_add(gen_memtable *mt, const gen_mutation *m) {
     mt->count++;
 }
 
-void gen_mutation_decode(const uint8_t *p, gen_mutation *m) {
+/* A mutation stored by gen_memtable_add(), pointing into the arena. */
+static void decode(const uint8_t *p, gen_mutation *m) {
     record_head h;
     memcpy(&h, p, sizeof h);
     p += sizeof h;
@@ -176,7 +177,7 @@ strata_err gen_memtable_flush(gen_memtable *mt, const gen_table *t, const char *
     size_t off = 0;
     for (size_t i = 0; i < mt->count; i++) {
         gen_mutation m;
-        gen_mutation_decode(mt->arena.data + off, &m);
+        decode(mt->arena.data + off, &m);
         encoding_bases(&m, &h, &first);
         entries[i] = (entry){m.token, off};
         uint32_t size;
@@ -206,7 +207,7 @@ strata_err gen_memtable_flush(gen_memtable *mt, const gen_table *t, const char *
             }
             /* records of a partition are scattered over the arena */
             if (i + 8 < mt->count) __builtin_prefetch(mt->arena.data + entries[i + 8].offset);
-            gen_mutation_decode(mt->arena.data + entries[i++].offset, &muts[n++]);
+            decode(mt->arena.data + entries[i++].offset, &muts[n++]);
         } while (i < mt->count && entries[i].token == entries[i - 1].token);
         e = write_token(&h, muts, n, part, &fs, &sink);
     }
