@@ -1,6 +1,6 @@
 # strata - build, test, demo and benchmark.
 #
-#   make          build ./strata
+#   make          build ./strata and ./strata-gen-cluster
 #   make demo     install missing packages, build, back up the example cluster
 #   make test     install missing packages, build, run unit and end-to-end
 #                 tests, then the unit tests again under ASan + UBSan
@@ -8,7 +8,8 @@
 #   make fuzz     build the libFuzzer targets (clang)
 #
 # Every .c file under engine/, fetch/ and fs/ goes into libstrata.a; the
-# command line in tools/ links it into one binary.  Objects live in build/
+# command line in tools/ links it into one binary; the cluster data set
+# generator in tools/gen/ into another.  Objects live in build/
 # (normal) and build/san/ (sanitizers), so both variants coexist.
 
 CC      ?= cc
@@ -25,17 +26,20 @@ LIB_SRC  := $(sort $(wildcard engine/*/*.c fetch/*.c fs/*.c))
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+GEN_SRC  := $(filter-out tools/gen/gen_cluster.c,$(sort $(wildcard tools/gen/*.c)))
 
 LIB_OBJ      := $(LIB_SRC:%.c=build/%.o)
 TOOL_OBJ     := $(TOOL_SRC:%.c=build/%.o)
 LIB_OBJ_SAN  := $(LIB_SRC:%.c=build/san/%.o)
 TOOL_OBJ_SAN := $(TOOL_SRC:%.c=build/san/%.o)
+GEN_OBJ      := $(GEN_SRC:%.c=build/%.o)
+GEN_OBJ_SAN  := $(GEN_SRC:%.c=build/san/%.o)
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_BIN_SAN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 
 .PHONY: all deps test-deps bench-deps test unit unit-san e2e demo bench fuzz fuzz-smoke clean
 
-all: strata
+all: strata strata-gen-cluster
 
 deps:
 	@sh tools/install-deps.sh build
@@ -66,13 +70,20 @@ strata: $(TOOL_OBJ) build/libstrata.a
 build/san/strata: $(TOOL_OBJ_SAN) build/san/libstrata.a
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) build/san/libstrata.a $(LDLIBS_ALL)
 
+strata-gen-cluster: build/tools/gen/gen_cluster.o $(GEN_OBJ) build/libstrata.a
+	$(CC) $(CFLAGS_ALL) -o $@ build/tools/gen/gen_cluster.o $(GEN_OBJ) build/libstrata.a $(LDLIBS_ALL)
+
 build/tests/%: tests/unit/%.c build/libstrata.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< build/libstrata.a $(LDLIBS_ALL) -lcmocka
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(filter %.o,$^) build/libstrata.a $(LDLIBS_ALL) -lcmocka
 
 build/san/tests/%: tests/unit/%.c build/san/libstrata.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< build/san/libstrata.a $(LDLIBS_ALL) -lcmocka
+	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $< $(filter %.o,$^) build/san/libstrata.a $(LDLIBS_ALL) -lcmocka
+
+# The generator's test runs the generator's own code.
+build/tests/test_gen_cluster: $(GEN_OBJ)
+build/san/tests/test_gen_cluster: $(GEN_OBJ_SAN)
 
 # Unit tests run from the project root so they find ../shared/corpus.
 unit: $(UNIT_BIN)
@@ -132,6 +143,6 @@ fuzz-smoke: $(FUZZ_BIN)
 	  echo "fuzz-smoke: $$n: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$n.log)"; done
 
 clean:
-	rm -rf build strata
+	rm -rf build strata strata-gen-cluster
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,182 @@
+/*
+ * bench_merge - throughput of strata's merge of replicated tables.
+ *
+ *   bench_merge CLUSTER_DIR OUTDIR
+ *
+ * CLUSTER_DIR is a data set of strata-gen-cluster (node1..N with keyspace
+ * gen and its system_schema).  For each table, the SSTables of every node
+ * are merged with Cassandra's reconciliation (engine/merge) twice: (a)
+ * iterating the merged stream only, (b) also writing it as one
+ * uncompressed nb SSTable into OUTDIR (removed afterwards).  Each pass is
+ * timed in CPU seconds of this one thread; the rate is the input's
+ * on-disk Data.db bytes (all nodes) per CPU second, with merged rows per
+ * second beside it.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/merge/merge.h"
+#include "engine/writer/writer.h"
+
+#define TARGET_MB_S 150.0
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_merge: %s: %s\n", what, strata_errmsg());
+    exit(1);
+}
+
+/* The Data.db files of table directory `tdir` (…/gen/<table>-<id>) on
+ * every node, with their on-disk bytes. */
+static size_t table_paths(const char *root, int nodes, const char *tdir, char ***paths, uint64_t *bytes) {
+    size_t n = 0;
+    *paths = NULL;
+    *bytes = 0;
+    for (int k = 1; k <= nodes; k++) {
+        char *dir = xasprintf("%s/node%d/gen/%s", root, k, tdir);
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t l = strlen(e->d_name);
+            if (l < 8 || strcmp(e->d_name + l - 8, "-Data.db")) continue;
+            char *p = xasprintf("%s/%s", dir, e->d_name);
+            struct stat st;
+            if (!stat(p, &st)) *bytes += (uint64_t)st.st_size;
+            *paths = xrealloc(*paths, (n + 1) * sizeof **paths);
+            (*paths)[n++] = p;
+        }
+        if (d) closedir(d);
+        free(dir);
+    }
+    return n;
+}
+
+typedef struct {
+    double cpu;
+    uint64_t rows, partitions;
+} pass;
+
+/* One merge of the table, written as an uncompressed SSTable into outdir
+ * when outdir is not NULL. */
+static pass run(char **paths, size_t n, const merge_table *t, const char *outdir) {
+    pass r = {0};
+    double t0 = cpu_seconds();
+    merge *m;
+    if (merge_open((const char *const *)paths, n, t, &m)) die("merge_open");
+    sstable_writer *w = NULL;
+    if (outdir) {
+        sstable_writer_params p = {.dir = outdir, .version = "nb", .generation = 1, .header = merge_get_header(m),
+                                   .expected_keys = 100000};
+        if (sstable_writer_open(&p, &w)) die("writer");
+    }
+    const sstable_partition *part;
+    const sstable_unfiltered *u;
+    strata_err e;
+    while (!(e = merge_next_partition(m, &part)) && part) {
+        r.partitions++;
+        if (w && sstable_writer_begin_partition(w, part->key, part->key_len, &part->deletion)) die("write");
+        while (!(e = merge_next_unfiltered(m, &u)) && u) {
+            r.rows += u->kind == SSTABLE_ROW;
+            if (w && sstable_writer_add_unfiltered(w, u)) die("write");
+        }
+        if (e) break;
+        if (w && sstable_writer_end_partition(w)) die("write");
+    }
+    if (e) die("merge");
+    if (w && sstable_writer_finish(w)) die("finish");
+    merge_close(m);
+    r.cpu = cpu_seconds() - t0;
+    if (outdir) {
+        static const char *const names[] = {"Data.db", "CRC.db", "Index.db", "Summary.db", "Filter.db",
+                                            "Statistics.db", "Digest.crc32", "TOC.txt"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            char *p = xasprintf("%s/nb-1-big-%s", outdir, names[i]);
+            unlink(p);
+            free(p);
+        }
+    }
+    return r;
+}
+
+static void report(const char *label, const char *mode, double mb, const pass *p) {
+    printf("%-9s %-13s %9.1f MB %10llu rows %8.2f CPU s %8.1f MB/s/core %10.0f rows/s\n", label, mode, mb,
+           (unsigned long long)p->rows, p->cpu, mb / p->cpu, (double)p->rows / p->cpu);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: bench_merge CLUSTER_DIR OUTDIR\n");
+        return 2;
+    }
+    const char *root = argv[1], *outdir = argv[2];
+    int nodes = 0;
+    char *dirs[64];
+    for (;;) {
+        char *d = xasprintf("%s/node%d", root, nodes + 1);
+        struct stat st;
+        int ok = nodes < 64 && !stat(d, &st);
+        free(d);
+        if (!ok) break;
+        dirs[nodes] = xasprintf("%s/node%d/system_schema", root, nodes + 1);
+        nodes++;
+    }
+    if (!nodes) {
+        fprintf(stderr, "bench_merge: %s holds no node1\n", root);
+        return 1;
+    }
+    merge_schema *schema;
+    if (merge_schema_read((const char *const *)dirs, (size_t)nodes, "gen", &schema)) die("schema");
+    char *ks = xasprintf("%s/node1/gen", root);
+    DIR *d = opendir(ks);
+    if (!d) die(ks);
+    struct dirent *e;
+    pass total[2] = {{0}};
+    double total_mb = 0, total_raw = 0;
+    while ((e = readdir(d))) {
+        char *dash = strrchr(e->d_name, '-');
+        if (e->d_name[0] == '.' || !dash) continue;
+        char *name = xstrndup(e->d_name, (size_t)(dash - e->d_name));
+        char **paths;
+        uint64_t bytes, raw = 0;
+        size_t n = table_paths(root, nodes, e->d_name, &paths, &bytes);
+        for (size_t i = 0; i < n; i++) {
+            sstable *s;
+            if (sstable_open(paths[i], &s)) die(paths[i]);
+            raw += sstable_get_meta(s)->data_length;
+            sstable_close(s);
+        }
+        const merge_table *t = merge_schema_table(schema, name);
+        double mb = (double)bytes / 1e6;
+        printf("%s: %zu SSTables on %d nodes, %.1f MB on disk (%.1f MB uncompressed)\n", name, n, nodes, mb,
+               (double)raw / 1e6);
+        pass a = run(paths, n, t, NULL), b = run(paths, n, t, outdir);
+        report(name, "merge", mb, &a);
+        report(name, "merge+write", mb, &b);
+        total[0].cpu += a.cpu, total[0].rows += a.rows;
+        total[1].cpu += b.cpu, total[1].rows += b.rows;
+        total_mb += mb, total_raw += (double)raw / 1e6;
+        for (size_t i = 0; i < n; i++) free(paths[i]);
+        free(paths), free(name);
+    }
+    closedir(d);
+    printf("== total: %.1f MB of SSTables on disk (%.1f MB uncompressed)\n", total_mb, total_raw);
+    report("TOTAL", "merge", total_mb, &total[0]);
+    report("TOTAL", "merge+write", total_mb, &total[1]);
+    double rate = total_mb / total[0].cpu;
+    printf("target: merge >= %.0f MB/s per core of on-disk input: %.1f MB/s, %s\n", TARGET_MB_S, rate,
+           rate >= TARGET_MB_S ? "met" : "NOT met");
+    merge_schema_free(schema);
+    for (int k = 0; k < nodes; k++) free(dirs[k]);
+    free(ks);
+    return 0;
+}
