@@ -73,27 +73,23 @@ static pass run(char **paths, size_t n, const merge_table *t, const char *outdir
     double t0 = cpu_seconds();
     merge *m;
     if (merge_open((const char *const *)paths, n, t, &m)) die("merge_open");
-    sstable_writer *w = NULL;
     if (outdir) {
-        sstable_writer_params p = {.dir = outdir, .version = "nb", .generation = 1, .header = merge_get_header(m),
-                                   .expected_keys = 100000};
-        if (sstable_writer_open(&p, &w)) die("writer");
-    }
-    const sstable_partition *part;
-    const sstable_unfiltered *u;
-    strata_err e;
-    while (!(e = merge_next_partition(m, &part)) && part) {
-        r.partitions++;
-        if (w && sstable_writer_begin_partition(w, part->key, part->key_len, &part->deletion)) die("write");
-        while (!(e = merge_next_unfiltered(m, &u)) && u) {
-            r.rows += u->kind == SSTABLE_ROW;
-            if (w && sstable_writer_add_unfiltered(w, u)) die("write");
+        sstable_writer_params p = {.dir = outdir, .version = "nb", .generation = 1};
+        merge_writer_params(m, &p);
+        sstable_writer *w;
+        if (sstable_writer_open(&p, &w) || merge_write(m, w, &r.partitions) || sstable_writer_finish(w))
+            die("write");
+    } else {
+        const sstable_partition *part;
+        const sstable_unfiltered *u;
+        strata_err e;
+        while (!(e = merge_next_partition(m, &part)) && part) {
+            r.partitions++;
+            while (!(e = merge_next_unfiltered(m, &u)) && u) r.rows += u->kind == SSTABLE_ROW;
+            if (e) break;
         }
-        if (e) break;
-        if (w && sstable_writer_end_partition(w)) die("write");
+        if (e) die("merge");
     }
-    if (e) die("merge");
-    if (w && sstable_writer_finish(w)) die("finish");
     merge_close(m);
     r.cpu = cpu_seconds() - t0;
     if (outdir) {
@@ -160,6 +156,7 @@ int main(int argc, char **argv) {
         printf("%s: %zu SSTables on %d nodes, %.1f MB on disk (%.1f MB uncompressed)\n", name, n, nodes, mb,
                (double)raw / 1e6);
         pass a = run(paths, n, t, NULL), b = run(paths, n, t, outdir);
+        b.rows = a.rows; /* the same rows, written */
         report(name, "merge", mb, &a);
         report(name, "merge+write", mb, &b);
         total[0].cpu += a.cpu, total[0].rows += a.rows;

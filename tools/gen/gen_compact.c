@@ -15,19 +15,6 @@
 #include "engine/merge/merge.h"
 #include "engine/writer/writer.h"
 
-static strata_err write_merge(merge *m, sstable_writer *w) {
-    const sstable_partition *p;
-    const sstable_unfiltered *u;
-    strata_err e;
-    while (!(e = merge_next_partition(m, &p)) && p) {
-        if ((e = sstable_writer_begin_partition(w, p->key, p->key_len, &p->deletion))) break;
-        while (!(e = merge_next_unfiltered(m, &u)) && u)
-            if ((e = sstable_writer_add_unfiltered(w, u))) break;
-        if (e || (e = sstable_writer_end_partition(w))) break;
-    }
-    return e;
-}
-
 static strata_err compact_table(const char *dir, const merge_table *table) {
     long *gens;
     size_t n = gen_generations(dir, &gens);
@@ -40,23 +27,19 @@ static strata_err compact_table(const char *dir, const merge_table *table) {
     merge *m = NULL;
     sstable_writer *w = NULL;
     sstable *first = NULL;
+    uint64_t partitions;
     strata_err e = merge_open((const char *const *)paths, n, table, &m);
     if (!e) e = sstable_open(paths[0], &first);
-    uint64_t keys = 0;
-    for (size_t i = 0; i < n && !e; i++) {
-        sstable *s;
-        if (!(e = sstable_open(paths[i], &s))) keys += sstable_get_meta(s)->estimated_partitions, sstable_close(s);
-    }
     if (!e) {
         const sstable_meta *meta = sstable_get_meta(first);
         sstable_writer_params p = {.dir = dir, .version = "nb", .generation = gens[n - 1] + 1,
-                                   .header = merge_get_header(m), .compressor = "LZ4Compressor",
-                                   .expected_keys = keys, .trailing_empty_chunk = 1,
+                                   .compressor = "LZ4Compressor", .trailing_empty_chunk = 1,
                                    .has_host_id = meta->has_host_id};
+        merge_writer_params(m, &p);
         memcpy(p.host_id, meta->host_id, 16);
         e = sstable_writer_open(&p, &w);
     }
-    if (!e) e = write_merge(m, w);
+    if (!e) e = merge_write(m, w, &partitions);
     if (w) {
         if (e) sstable_writer_abort(w);
         else e = sstable_writer_finish(w);
