@@ -122,6 +122,8 @@ static strata_err build_header(merge *m) {
     return STRATA_OK;
 }
 
+static void activate(merge *m, size_t src);
+
 /* ---- Open and close ------------------------------------------------------------- */
 
 strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out) {
@@ -138,6 +140,11 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     merge *m = xcalloc(1, sizeof *m);
     m->src = xcalloc(ninputs, sizeof *m->src);
     m->group = xcalloc(ninputs, sizeof *m->group);
+    m->heap = xcalloc(ninputs, sizeof *m->heap);
+    m->active = xcalloc(ninputs, sizeof *m->active);
+    m->refs = xcalloc(ninputs, sizeof *m->refs);
+    m->run_start = xcalloc(ninputs + 1, sizeof *m->run_start);
+    m->run_at = xcalloc(2 * ninputs, sizeof *m->run_at);
     strata_buf_init(&m->counter_tmp);
     strata_err e = STRATA_OK;
     for (size_t i = 0; i < ninputs && !e; i++) {
@@ -149,7 +156,6 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
         src->at_end = 1;
         src->in = inputs[i];
         src->windowed = inputs[i].window_from != INT64_MIN || inputs[i].window_to != INT64_MAX;
-        m->has_references |= inputs[i].reference;
     }
     if (!e) e = build_header(m);
     if (!e) {
@@ -159,10 +165,14 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
         if (!m->list_path_type) e = STRATA_EFORMAT;
     }
     for (size_t i = 0; i < m->nsources && !e; i++) {
-        if (m->src[i].in.reference) continue;
+        if (m->src[i].in.reference) {
+            m->refs[m->nrefs++] = i;
+            continue;
+        }
         m->src[i].at_end = 0;
-        m->src[i].active = 1; /* so the first merge_next_partition reads it */
+        activate(m, i); /* so that the first merge_next_partition reads it */
     }
+    m->murmur3 = m->nsources && sstable_is_murmur3(m->src[0].s);
     if (e) {
         merge_close(m);
         return e;
@@ -198,6 +208,12 @@ void merge_close(merge *m) {
     free(m->cdels);
     free(m->items);
     free(m->group);
+    free(m->heap);
+    free(m->active);
+    free(m->refs);
+    free(m->items_tmp);
+    free(m->run_start);
+    free(m->run_at);
     free(m->src);
     free(m);
 }
@@ -226,12 +242,55 @@ static strata_err source_next_partition(merge_source *src) {
 
 /* DecoratedKey order.  With Murmur3 the tokens the reader computed once per
  * partition decide, then the key bytes; other partitioners compare keys. */
-static int key_compare(const merge_source *a, const merge_source *b) {
-    if (!sstable_is_murmur3(a->s)) return sstable_key_compare(a->s, a->key.data, a->key.len, b->key.data, b->key.len);
+static int key_compare(const merge *m, const merge_source *a, const merge_source *b) {
+    if (!m->murmur3) return sstable_key_compare(a->s, a->key.data, a->key.len, b->key.data, b->key.len);
     if (a->token != b->token) return a->token < b->token ? -1 : 1;
     size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
     int c = n ? memcmp(a->key.data, b->key.data, n) : 0;
     return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
+}
+
+/* ---- The heap of inputs by their next partition --------------------------------- */
+
+static int heap_less(const merge *m, size_t a, size_t b) {
+    int c = key_compare(m, &m->src[a], &m->src[b]);
+    return c ? c < 0 : a < b;
+}
+
+static void heap_push(merge *m, size_t src) {
+    size_t i = m->nheap++;
+    m->heap[i] = src;
+    while (i && heap_less(m, m->heap[i], m->heap[(i - 1) / 2])) {
+        size_t parent = (i - 1) / 2, t = m->heap[i];
+        m->heap[i] = m->heap[parent];
+        m->heap[parent] = t;
+        i = parent;
+    }
+}
+
+static size_t heap_pop(merge *m) {
+    size_t top = m->heap[0], i = 0;
+    m->heap[0] = m->heap[--m->nheap];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, min = i;
+        if (l < m->nheap && heap_less(m, m->heap[l], m->heap[min])) min = l;
+        if (r < m->nheap && heap_less(m, m->heap[r], m->heap[min])) min = r;
+        if (min == i) break;
+        size_t t = m->heap[i];
+        m->heap[i] = m->heap[min];
+        m->heap[min] = t;
+        i = min;
+    }
+    return top;
+}
+
+/* Adds an input to the current partition's, keeping them in input order
+ * (so that ties between inputs resolve the same way every time). */
+static void activate(merge *m, size_t src) {
+    size_t i = m->nactive++;
+    while (i && m->active[i - 1] > src) m->active[i] = m->active[i - 1], i--;
+    m->active[i] = src;
+    m->src[src].active = 1;
 }
 
 /* Positions the references that hold the partition of `key` on it; the
@@ -239,54 +298,47 @@ static int key_compare(const merge_source *a, const merge_source *b) {
  * content are looked up: the rest cannot differ from the references. */
 static strata_err lookup_references(merge *m, const merge_source *key) {
     int wanted = 0;
-    for (size_t i = 0; i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (!src->in.reference) wanted |= src->active && src->in.may_repeat;
-        else src->active = 0, src->u = NULL, src->pending = 0;
-    }
-    for (size_t i = 0; wanted && i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (!src->in.reference) continue;
+    for (size_t a = 0; a < m->nactive; a++) wanted |= m->src[m->active[a]].in.may_repeat;
+    for (size_t r = 0; wanted && r < m->nrefs; r++) {
+        merge_source *src = &m->src[m->refs[r]];
         int may = 1, found;
+        src->u = NULL, src->pending = 0;
         if (sstable_filter_check(src->s, key->key.data, key->key.len, &may)) strata_clear_error(), may = 1;
         if (!may) continue;
         strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
         src->at_end = 0;
         if (!e && found) e = source_next_partition(src);
         if (e) return e;
-        src->active = found && !src->at_end;
+        if (found && !src->at_end) activate(m, m->refs[r]);
     }
     return STRATA_OK;
 }
 
 strata_err merge_next_partition(merge *m, const sstable_partition **out) {
     *out = NULL;
-    merge_source *min = NULL;
-    for (size_t i = 0; i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (src->in.reference) continue;
-        if (src->active && !src->at_end) {
-            strata_err e = source_next_partition(src);
-            if (e) return e;
-        }
+    /* the inputs of the previous partition move on (at first, all of them) */
+    for (size_t a = 0; a < m->nactive; a++) {
+        merge_source *src = &m->src[m->active[a]];
         src->active = 0;
-        if (src->at_end) continue;
-        if (!min || key_compare(src, min) < 0) min = src;
+        if (src->in.reference) continue;
+        strata_err e = source_next_partition(src);
+        if (e) return e;
+        if (!src->at_end) heap_push(m, m->active[a]);
     }
+    m->nactive = 0;
     m->in_partition = 0;
-    if (!min) return STRATA_OK;
-    for (size_t i = 0; i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (!src->in.reference && !src->at_end && !key_compare(src, min)) src->active = 1;
-    }
-    if (m->has_references) {
+    if (!m->nheap) return STRATA_OK;
+    size_t first = heap_pop(m);
+    activate(m, first);
+    while (m->nheap && !key_compare(m, &m->src[m->heap[0]], &m->src[first])) activate(m, heap_pop(m));
+    const merge_source *min = &m->src[first];
+    if (m->nrefs) {
         strata_err e = lookup_references(m, min);
         if (e) return e;
     }
     sstable_deletion deletion = LIVE, refs = LIVE;
-    for (size_t i = 0; i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (!src->active) continue;
+    for (size_t a = 0; a < m->nactive; a++) {
+        const merge_source *src = &m->src[m->active[a]];
         if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
         if (src->in.reference && merge_deletion_supersedes(&src->deletion, &refs)) refs = src->deletion;
     }
@@ -303,9 +355,9 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
 /* ---- Unfiltereds ------------------------------------------------------------------ */
 
 static strata_err advance_pending(merge *m) {
-    for (size_t i = 0; i < m->nsources; i++) {
-        merge_source *src = &m->src[i];
-        if (!src->active || !src->pending) continue;
+    for (size_t a = 0; a < m->nactive; a++) {
+        merge_source *src = &m->src[m->active[a]];
+        if (!src->pending) continue;
         const sstable_unfiltered *u;
         do {
             strata_err e = sstable_next_unfiltered(src->s, &u);
@@ -326,8 +378,8 @@ static int is_open_kind(sstable_bound_kind k) {
  * the partition deletion shadows it. */
 static sstable_deletion merged_open(const merge *m) {
     sstable_deletion big = LIVE;
-    for (size_t i = 0; i < m->nsources; i++)
-        if (m->src[i].active && merge_deletion_supersedes(&m->src[i].open, &big)) big = m->src[i].open;
+    for (size_t a = 0; a < m->nactive; a++)
+        if (merge_deletion_supersedes(&m->src[m->active[a]].open, &big)) big = m->src[m->active[a]].open;
     return merge_deletion_supersedes(&big, &m->part.deletion) ? big : LIVE;
 }
 
@@ -336,11 +388,12 @@ static sstable_deletion merged_open(const merge *m) {
  * partition deletion). */
 static sstable_deletion residual_open(const merge *m) {
     sstable_deletion open = merged_open(m);
-    if (!m->has_references) return open;
+    if (!m->nrefs) return open;
     sstable_deletion refs = m->refs_deletion;
-    for (size_t i = 0; i < m->nsources; i++)
-        if (m->src[i].active && m->src[i].in.reference && merge_deletion_supersedes(&m->src[i].open, &refs))
-            refs = m->src[i].open;
+    for (size_t a = 0; a < m->nactive; a++) {
+        const merge_source *src = &m->src[m->active[a]];
+        if (src->in.reference && merge_deletion_supersedes(&src->open, &refs)) refs = src->open;
+    }
     return merge_deletion_supersedes(&open, &refs) ? open : LIVE;
 }
 
@@ -397,9 +450,10 @@ static int merge_markers(merge *m, size_t n) {
 static size_t smallest(merge *m) {
     size_t n = 0;
     const sstable_unfiltered *min = NULL;
-    for (size_t i = 0; i < m->nsources; i++) {
+    for (size_t a = 0; a < m->nactive; a++) {
+        size_t i = m->active[a];
         const merge_source *src = &m->src[i];
-        if (!src->active || !src->u) continue;
+        if (!src->u) continue;
         const sstable_unfiltered *u = src->u;
         int c = min ? sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind,
                                                  min->clustering, min->nclustering, min->bound_kind)
@@ -413,8 +467,10 @@ static size_t smallest(merge *m) {
 static strata_err next_static(merge *m, const sstable_unfiltered **out) {
     size_t n = 0;
     m->static_done = 1;
-    for (size_t i = 0; i < m->nsources; i++)
-        if (m->src[i].active && m->src[i].u && m->src[i].u->kind == SSTABLE_STATIC_ROW) m->group[n++] = i;
+    for (size_t a = 0; a < m->nactive; a++) {
+        size_t i = m->active[a];
+        if (m->src[i].u && m->src[i].u->kind == SSTABLE_STATIC_ROW) m->group[n++] = i;
+    }
     if (!n) return STRATA_OK;
     for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
     if (merge_rows(m, n, m->part.deletion)) *out = &m->out;

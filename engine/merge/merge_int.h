@@ -47,7 +47,13 @@ struct merge {
     int64_t *regular_dropped;
     sstable_type *list_path_type; /* TimeUUIDType: the paths of list cells */
 
-    int has_references;
+    int murmur3;                 /* tokens order the partitions */
+    size_t *heap;                /* inputs by their next partition, not references */
+    size_t nheap;
+    size_t *active;              /* inputs holding the current partition, in input order */
+    size_t nactive;
+    size_t *refs;                /* the reference inputs */
+    size_t nrefs;
     sstable_partition part;      /* deletion: of all inputs, references too */
     sstable_partition out_part;  /* what is handed out: the residual's */
     sstable_deletion refs_deletion; /* the references' partition deletion */
@@ -62,6 +68,10 @@ struct merge {
     size_t cdels_cap;
     merge_item *items;
     size_t items_cap;
+    merge_item *items_tmp;       /* where merge_runs() merges the items to */
+    size_t items_tmp_cap;
+    size_t *run_start;           /* per group member: where its items start, and the end */
+    size_t *run_at;              /* 2 per group member: merge positions and ends */
     size_t *group;               /* sources taking part in one merge step */
     strata_buf *counters;        /* merged counter contexts of the current row */
     size_t counters_cap, ncounters;
