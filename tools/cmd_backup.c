@@ -49,13 +49,14 @@ static void help(void) {
            "  --jobs N           worker threads (default: one per CPU)\n"
            "  --spool DIR        where reconciled SSTables are written before being\n"
            "                     stored (default: $TMPDIR or /tmp)\n"
+           "  --max-layers N     merge a table's layers into one past N (default 8)\n"
            "  --json             print the result as JSON\n");
 }
 
 static void print_result(const backup_result *res, int json) {
     if (json) {
         cli_print_json(json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
-                                 "s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:f}",
+                                 "s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:f}",
                                  "version", res->version, "nodes", (json_int_t)res->nodes, "sstables",
                                  "new", (json_int_t)res->sstables_new, "unchanged",
                                  (json_int_t)res->sstables_unchanged, "files", "new",
@@ -64,7 +65,8 @@ static void print_result(const backup_result *res, int json) {
                                  (json_int_t)res->bytes_read, "stored", (json_int_t)res->bytes_stored,
                                  "reconciled", (json_int_t)res->layer_bytes, "tables", "reconciled",
                                  (json_int_t)res->tables, "with_new_layer", (json_int_t)res->tables_with_new_layer,
-                                 "kept_as_files", (json_int_t)res->tables_kept_as_files, "cut", "facts_after",
+                                 "kept_as_files", (json_int_t)res->tables_kept_as_files, "layers_merged",
+                                 (json_int_t)res->tables_layers_merged, "cut", "facts_after",
                                  (json_int_t)res->facts_later, "facts_far_future", (json_int_t)res->facts_beyond,
                                  "seconds", res->seconds));
         return;
@@ -86,6 +88,7 @@ static void print_result(const backup_result *res, int json) {
     printf("  %zu tables reconciled (%zu with new data): %s of reconciled SSTables", res->tables,
            res->tables_with_new_layer, layers);
     if (res->tables_kept_as_files) printf(", %zu tables kept as the nodes' files", res->tables_kept_as_files);
+    if (res->tables_layers_merged) printf(", %zu with their layers merged", res->tables_layers_merged);
     printf("\n");
     if (res->facts_later)
         printf("  %llu writes after the cut left for the next version\n", (unsigned long long)res->facts_later);
@@ -110,6 +113,7 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         {"jobs", required_argument, NULL, 'j'},    {"json", no_argument, NULL, 'J'},
         {"keep-replicas", no_argument, NULL, 'K'}, {"files", no_argument, NULL, 'F'},
         {"cut", required_argument, NULL, 'C'},     {"spool", required_argument, NULL, 'S'},
+        {"max-layers", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *cluster_file = NULL;
@@ -130,6 +134,10 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         case 'K': opt.keep_replicas = 1; break;
         case 'F': opt.files_only = 1; break;
         case 'S': opt.spool_dir = optarg; break;
+        case 'L':
+            opt.max_layers = atoi(optarg);
+            if (opt.max_layers < 1) return cli_usage_error("backup", "--max-layers wants a positive number, not '%s'", optarg);
+            break;
         case 'C': {
             int64_t s;
             if (cli_parse_time(optarg, &s))

@@ -285,6 +285,7 @@ static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t 
         res->bytes_stored += lr->summary.stored_bytes;
         res->facts_later += lr->facts_later;
         res->facts_beyond += lr->facts_beyond;
+        res->tables_layers_merged += lr->layers_merged;
         for (size_t j = 0; j < lr->n_sources; j++) {
             if (lr->sources[j].first_cut == cut) res->sstables_new++;
             else res->sstables_unchanged++;

@@ -23,7 +23,14 @@ typedef struct {
                              snapshots were taken, after the latest version's */
     const char *spool_dir; /* where layers are written before being stored;
                               NULL: $TMPDIR or /tmp */
+    int max_layers;       /* a table with more layers has them merged;
+                             <= 0: BACKUP_DEFAULT_MAX_LAYERS */
 } backup_options;
+
+/* Each version adds a layer to the tables it has news of; reading a table
+ * means merging its layers, so past this depth they are merged into one
+ * (the base alone is kept when it outweighs the others together). */
+#define BACKUP_DEFAULT_MAX_LAYERS 8
 
 typedef struct {
     char version[48];
@@ -35,7 +42,7 @@ typedef struct {
     uint64_t bytes_stored;  /* added to the repository */
     double seconds;
     /* reconciling */
-    size_t tables, tables_with_new_layer, tables_kept_as_files;
+    size_t tables, tables_with_new_layer, tables_kept_as_files, tables_layers_merged;
     uint64_t layer_bytes;   /* the version's reconciled SSTables (what a restore writes) */
     uint64_t facts_later;   /* past the cut: left for the next version */
     uint64_t facts_beyond;  /* far past the cut (no clock time): kept */

@@ -90,6 +90,7 @@ typedef struct {
     repo_table_summary summary;
     uint64_t bytes_read;   /* of the SSTables read */
     uint64_t facts_later, facts_beyond;
+    int layers_merged;     /* the stack was too deep and was merged */
 } layer_result;
 
 /* Builds the table's layer for this version: reads what the stack does

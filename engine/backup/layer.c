@@ -287,6 +287,85 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     return e;
 }
 
+static uint64_t data_size(const layer_result *res, const char *sstable) {
+    for (size_t i = 0; i < res->n_files; i++)
+        if (is_data_file(&res->files[i]) && !strcmp(res->files[i].sstable, sstable)) return res->files[i].size;
+    return 0;
+}
+
+static long generation_of(const char *sstable) {
+    const char *dash = strchr(sstable, '-');
+    return dash ? strtol(dash + 1, NULL, 10) : 0;
+}
+
+static int older_first(const void *a, const void *b) {
+    long x = generation_of(*(char *const *)a), y = generation_of(*(char *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* Merges the table's layers into one when there are more than the
+ * maximum: all of them, or all but the oldest when it outweighs the rest
+ * (so that a large base is not rewritten for a few small layers). */
+static strata_err merge_layers(const layer_job *job, const char *dir, layer_result *res) {
+    int max = job->opt->max_layers > 0 ? job->opt->max_layers : BACKUP_DEFAULT_MAX_LAYERS;
+    if (res->summary.layers <= (uint32_t)max) return STRATA_OK;
+    char **layers = xcalloc(res->summary.layers + 1, sizeof *layers);
+    size_t n = 0;
+    uint64_t rest = 0;
+    for (size_t i = 0; i < res->n_files; i++)
+        if (is_data_file(&res->files[i])) layers[n++] = xstrdup(res->files[i].sstable);
+    qsort(layers, n, sizeof *layers, older_first);
+    for (size_t i = 1; i < n; i++) rest += data_size(res, layers[i]);
+    size_t from = data_size(res, layers[0]) > rest ? 1 : 0;
+    /* the new layer's chunks must be stored before they can be read back */
+    strata_err e = repo_pack_writer_flush(job->w);
+    const repo_file **files = xcalloc(res->n_files + 1, sizeof *files);
+    for (size_t i = 0; i < res->n_files; i++) files[i] = &res->files[i];
+    stored_sstables *stored = stored_sstables_new(job->r, files, res->n_files);
+    input_set s = {0};
+    for (size_t i = from; i < n; i++)
+        add_input(&s, stored_sstables_path(layers[i]), stored_sstables_vfs(stored), MERGE_WINDOW_ALL, 0, 0);
+    merge *m = NULL;
+    if (!e) e = merge_open_inputs(s.in, s.n, job->schema, &m);
+    long gen = generation_of(layers[n - 1]) + 1;
+    const char *format = layer_format(job->table);
+    uint64_t partitions = 0;
+    sstable_writer *w = NULL;
+    if (!e) {
+        sstable_writer_params wp = {0};
+        merge_writer_params(m, &wp);
+        wp.dir = dir;
+        memcpy(wp.version, format, 3);
+        wp.generation = gen;
+        e = sstable_writer_open(&wp, &w);
+    }
+    if (!e) e = merge_write(m, w, &partitions);
+    if (w && e) sstable_writer_abort(w);
+    else if (w) e = sstable_writer_finish(w);
+    merge_close(m);
+    input_set_free(&s);
+    stored_sstables_free(stored);
+    free(files);
+    /* the merged layers leave the version; the new one takes their place */
+    size_t kept = 0;
+    for (size_t i = 0; i < res->n_files && !e; i++) {
+        int merged = 0;
+        for (size_t j = from; j < n && !merged; j++) merged = !strcmp(res->files[i].sstable, layers[j]);
+        if (merged) repo_file_clear(&res->files[i]);
+        else res->files[kept++] = res->files[i];
+    }
+    for (size_t i = 0; i < n; i++) free(layers[i]);
+    free(layers);
+    if (e) return e;
+    res->n_files = kept;
+    res->summary.layers = (uint32_t)(from + (partitions > 0));
+    res->layers_merged = 1;
+    char *prefix = xasprintf("%s-%ld-big", format, gen);
+    if (partitions) e = store_layer(job, dir, prefix, res);
+    free(prefix);
+    return e;
+}
+
 static strata_err make_spool(const layer_job *job, char **dir) {
     const char *base = job->opt->spool_dir ? job->opt->spool_dir : getenv("TMPDIR");
     *dir = xasprintf("%s/strata-layer-XXXXXX", base && *base ? base : "/tmp");
@@ -342,6 +421,7 @@ strata_err layer_build(const layer_job *job, layer_result *res) {
     char *spool = NULL;
     if (!e) e = make_spool(job, &spool);
     if (!e && s.n) e = merge_and_store(job, &s, spool, res);
+    if (!e) e = merge_layers(job, spool, res);
     if (!e) e = store_schema(job, spool, res);
     if (e) e = strata_fail(e, "%s.%s: %s", t->keyspace, t->table, strata_errmsg());
     remove_spool(spool);

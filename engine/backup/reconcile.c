@@ -51,15 +51,14 @@ static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
     return s;
 }
 
-/* The previous version's layer files (and schema.cql) of a table. */
+/* The previous version's files of a reconciled table: its layers and schema.cql. */
 static const repo_file **stack_of(const repo_version *v, const backup_table *t, size_t *n) {
     *n = 0;
     if (!v) return NULL;
     const repo_file **out = xcalloc(v->n_files + 1, sizeof *out);
     for (size_t i = 0; i < v->n_files; i++) {
         const repo_file *f = &v->files[i];
-        if (!*f->node && !strcmp(f->keyspace, t->keyspace) && !strcmp(f->table_id, t->table_id) && *f->sstable)
-            out[(*n)++] = f;
+        if (!*f->node && !strcmp(f->keyspace, t->keyspace) && !strcmp(f->table_id, t->table_id)) out[(*n)++] = f;
     }
     return out;
 }

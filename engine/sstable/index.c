@@ -99,29 +99,39 @@ static strata_err index_error(const char *path, uint64_t off) {
 /* Index.db from some offset on, through a buffer that holds at least the
  * current entry (a wide partition's row index grows it). */
 typedef struct {
-    char *path;
-    sst_file file;
+    const char *path;
+    sst_file *file;   /* the handle's Index.db, open while the handle is */
     uint64_t size;
     uint64_t base; /* file offset of buf[0] */
     uint8_t *buf;
     size_t len, cap, cur;
 } index_stream;
 
+/* Index.db is opened once per handle: lookups by key come in long series,
+ * and opening a stored file costs more than reading from it. */
+static strata_err open_index(sstable *s) {
+    if (s->index_path) return STRATA_OK;
+    s->index_path = xasprintf("%sIndex.db", s->prefix);
+    strata_err e = sst_file_open(s->vfs, s->index_path, &s->index_file);
+    if (e) {
+        free(s->index_path);
+        s->index_path = NULL;
+    }
+    return e;
+}
+
 static strata_err stream_open(sstable *s, uint64_t start, index_stream *is) {
     memset(is, 0, sizeof *is);
-    is->path = xasprintf("%sIndex.db", s->prefix);
-    strata_err e = sst_file_open(s->vfs, is->path, &is->file);
+    strata_err e = open_index(s);
     if (e) return e;
-    is->size = is->file.size;
+    is->path = s->index_path;
+    is->file = &s->index_file;
+    is->size = is->file->size;
     is->base = start <= is->size ? start : is->size;
     return STRATA_OK;
 }
 
-static void stream_close(index_stream *is) {
-    sst_file_close(&is->file);
-    free(is->path);
-    free(is->buf);
-}
+static void stream_close(index_stream *is) { free(is->buf); }
 
 /* Keeps the unread bytes and appends at least `more` bytes of the file. */
 static strata_err stream_fill(index_stream *is, size_t more) {
@@ -135,7 +145,7 @@ static strata_err stream_fill(index_stream *is, size_t more) {
     }
     uint64_t left = is->size - is->base - is->len;
     size_t want = is->cap - is->len < left ? is->cap - is->len : (size_t)left;
-    strata_err e = sst_file_read(&is->file, is->buf + is->len, want, is->base + is->len);
+    strata_err e = sst_file_read(is->file, is->buf + is->len, want, is->base + is->len);
     if (e) return e;
     is->len += want;
     return STRATA_OK;
@@ -228,10 +238,10 @@ static strata_err seek_by_scan(sstable *s, const uint8_t *key, size_t klen, int 
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found) {
     *found = 0;
     int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
-    char *path = xasprintf("%sIndex.db", s->prefix);
-    int have_index = access(path, R_OK) == 0;
-    free(path);
-    if (s->meta.bti || !ordered || !have_index) return seek_by_scan(s, key, klen, found);
+    if (s->meta.bti || !ordered || open_index(s)) {
+        strata_clear_error();
+        return seek_by_scan(s, key, klen, found);
+    }
     index_stream is;
     strata_err e = stream_open(s, summary_start(s, key, klen), &is);
     for (int end = 0; !e;) {
@@ -346,10 +356,7 @@ static strata_err find_entry(sstable *s, index_stream *is, index_entry *ie, int 
 /* Jumps to the row index block that may hold `c`, when that is ahead. */
 static strata_err jump_by_row_index(sstable *s, const sstable_value *c, size_t n, sstable_deletion *open) {
     int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
-    char *path = xasprintf("%sIndex.db", s->prefix);
-    int have_index = access(path, R_OK) == 0;
-    free(path);
-    if (s->meta.bti || !ordered || !have_index) return STRATA_OK;
+    if (s->meta.bti || !ordered || open_index(s)) return strata_clear_error(), STRATA_OK;
     index_stream is;
     index_entry ie;
     int found;

@@ -191,6 +191,8 @@ void sstable_close(sstable *s) {
     free(s->scratch.clustering);
     free(s->scratch.cells);
     free(s->scratch.cdel);
+    if (s->index_path) sst_file_close(&s->index_file);
+    free(s->index_path);
     free(s->summary);
     free(s->filter);
     free(s);

@@ -185,6 +185,8 @@ struct sstable {
     size_t key_cap;
     sstable_unfiltered unf;
     sst_scratch scratch;
+    char *index_path;       /* Index.db, opened on first use (index.c) */
+    sst_file index_file;
     uint8_t *summary;       /* Summary.db, loaded on first seek */
     size_t summary_len;
     int summary_loaded;
