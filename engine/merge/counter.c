@@ -134,3 +134,23 @@ int64_t merge_counter_total(const uint8_t *ctx, size_t len) {
     for (size_t i = 0; i < c.nshards; i++) total += be64(shard(&c, i) + 24);
     return total;
 }
+
+int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, size_t rlen, strata_buf *out) {
+    context a, r;
+    if (context_parse(all, alen, &a) || context_parse(ref, rlen, &r)) return strata_clear_error(), 0;
+    out_shard *s = xmalloc((a.nshards + 1) * sizeof *s);
+    size_t n = 0, j = 0;
+    int local = 0;
+    for (size_t i = 0; i < a.nshards; i++) {
+        const uint8_t *sh = shard(&a, i);
+        while (j < r.nshards && memcmp(shard(&r, j), sh, 16) < 0) j++;
+        int kind = shard_kind(&a, i);
+        local |= kind == LOCAL || (j < r.nshards && shard_kind(&r, j) == LOCAL);
+        if (j < r.nshards && !memcmp(shard(&r, j), sh, SHARD_LEN) && shard_kind(&r, j) == kind) continue;
+        memcpy(s[n].bytes, sh, SHARD_LEN), s[n++].kind = kind;
+    }
+    /* local shards add up instead of replacing each other: keep them whole */
+    if (!local && n) encode(s, n, out);
+    free(s);
+    return !local && n;
+}

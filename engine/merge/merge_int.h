@@ -85,6 +85,11 @@ sstable_deletion merge_window_partition_deletion(merge_source *src, sstable_dele
  * *out NULL when none of it is. */
 int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out);
 
+/* The shards of counter context `all` that `ref` does not hold as they
+ * are, as a context in out; 0 (out untouched) when that cannot be done
+ * (pre-2.1 local shards, which add up) or nothing differs. */
+int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, size_t rlen, strata_buf *out);
+
 /* DeletionTime.supersedes: a later markedForDeleteAt, or the same one with
  * a later local deletion time. */
 int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion *b);

@@ -60,6 +60,18 @@ static const sstable_cell *reconcile_regular(const sstable_cell *a, const sstabl
     return compare_bytes(&a->value, &b->value) >= 0 ? a : b;
 }
 
+/* A buffer for a counter context made for the current row, valid until
+ * the next row. */
+static strata_buf *counter_slot(merge *m) {
+    if (m->ncounters == m->counters_cap) {
+        size_t cap = m->counters_cap ? 2 * m->counters_cap : 16;
+        m->counters = xrealloc(m->counters, cap * sizeof *m->counters);
+        for (size_t i = m->counters_cap; i < cap; i++) strata_buf_init(&m->counters[i]);
+        m->counters_cap = cap;
+    }
+    return &m->counters[m->ncounters++];
+}
+
 /* Cells.resolveCounter: a tombstone always wins; otherwise the contexts
  * merge shard by shard under the newer timestamp.  *merged receives the
  * result when it is neither input. */
@@ -77,13 +89,7 @@ static const sstable_cell *reconcile_counter(merge *m, const sstable_cell *a, co
         strata_log(STRATA_LOG_WARN, "merge: %s; keeping the newer counter cell", strata_errmsg());
         return a->timestamp >= b->timestamp ? a : b;
     }
-    if (m->ncounters == m->counters_cap) {
-        size_t cap = m->counters_cap ? 2 * m->counters_cap : 16;
-        m->counters = xrealloc(m->counters, cap * sizeof *m->counters);
-        for (size_t i = m->counters_cap; i < cap; i++) strata_buf_init(&m->counters[i]);
-        m->counters_cap = cap;
-    }
-    strata_buf *slot = &m->counters[m->ncounters++];
+    strata_buf *slot = counter_slot(m);
     strata_buf swap = *slot;
     *slot = m->counter_tmp;
     m->counter_tmp = swap;
@@ -255,6 +261,19 @@ static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion
     if (m->nrefs) {
         const sstable_cell *ref = reconcile_items(m, from, to, deletion, counter, 1, ref_scratch);
         if (ref && cells_equal(win, ref)) return;
+        /* of a counter only the shards that moved on are new */
+        if (ref && counter && !win->deleted && !ref->deleted && win->value.len && ref->value.len &&
+            merge_counter_residual(win->value.p, win->value.len, ref->value.p, ref->value.len, &m->counter_tmp)) {
+            strata_buf *slot = counter_slot(m);
+            strata_buf swap = *slot;
+            *slot = m->counter_tmp;
+            m->counter_tmp = swap;
+            sstable_cell *residual = scratch == win ? scratch + 1 : scratch;
+            *residual = *win;
+            residual->value.p = slot->data;
+            residual->value.len = slot->len;
+            win = residual;
+        }
     }
     emit_cell(m, win, col, is_static);
 }
