@@ -76,14 +76,14 @@ typedef struct {
 } input_set;
 
 static void add_input(input_set *s, char *path, const sstable_vfs *vfs, int64_t from, int64_t to, int64_t beyond,
-                      int64_t later, int reference, int may_repeat) {
+                      int64_t later, int reference, int may_repeat, int replica) {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 16;
         s->in = xrealloc(s->in, s->cap * sizeof *s->in);
         s->paths = xrealloc(s->paths, s->cap * sizeof *s->paths);
     }
     s->paths[s->n] = path;
-    s->in[s->n] = (merge_input){path, vfs, from, to, beyond, later, reference, may_repeat};
+    s->in[s->n] = (merge_input){path, vfs, from, to, beyond, later, reference, may_repeat, replica};
     s->n++;
     s->may_repeat |= may_repeat;
 }
@@ -162,7 +162,8 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
         if (covered >= min64(known.max_timestamp, horizon) || covered >= cut) return STRATA_OK;
         src->covered_to = cut;
         *read_bytes += b->bytes;
-        add_input(s, xstrdup(b->data->abs_path), NULL, covered, min64(cut, horizon), INT64_MAX, horizon, 0, 0);
+        add_input(s, xstrdup(b->data->abs_path), NULL, covered, min64(cut, horizon), INT64_MAX, horizon, 0, 0,
+                  (int)b->node);
         return STRATA_OK;
     }
     if ((e = read_timestamps(b, src))) return e;
@@ -170,7 +171,8 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
     src->covered_to = cut;
     *read_bytes += b->bytes;
     int may_repeat = job->n_stack && src->min_timestamp <= job->previous_cut;
-    add_input(s, xstrdup(b->data->abs_path), NULL, INT64_MIN, cut, beyond_cut, beyond_cut, 0, may_repeat);
+    add_input(s, xstrdup(b->data->abs_path), NULL, INT64_MIN, cut, beyond_cut, beyond_cut, 0, may_repeat,
+              (int)b->node);
     return STRATA_OK;
 }
 
@@ -253,7 +255,7 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
         for (size_t i = 0; i < job->n_stack; i++) {
             if (!is_data_file(job->stack[i])) continue;
             add_input(s, stored_sstables_path(job->stack[i]->sstable), stored_sstables_vfs(stack), MERGE_WINDOW_ALL, 1,
-                      0);
+                      0, 0);
         }
     }
     merge *m;
@@ -324,7 +326,7 @@ static strata_err merge_layers(const layer_job *job, const char *dir, layer_resu
     stored_sstables *stored = stored_sstables_new(job->r, files, res->n_files);
     input_set s = {0};
     for (size_t i = from; i < n; i++)
-        add_input(&s, stored_sstables_path(layers[i]), stored_sstables_vfs(stored), MERGE_WINDOW_ALL, 0, 0);
+        add_input(&s, stored_sstables_path(layers[i]), stored_sstables_vfs(stored), MERGE_WINDOW_ALL, 0, 0, 0);
     merge *m = NULL;
     if (!e) e = merge_open_inputs(s.in, s.n, job->schema, &m);
     long gen = generation_of(layers[n - 1]) + 1;

@@ -14,6 +14,11 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* Layers are uncompressed SSTables, written once and read seldom: level 3
+ * stores rf3-a's version 1 in 0.546 of one node's bytes against 0.582 at
+ * level 1, for little time (level 19 reaches 0.50 at twice the time). */
+#define LAYER_ZSTD_LEVEL 3
+
 typedef struct {
     char *keyspace;
     merge_schema *schema; /* NULL: system_schema does not know it */
@@ -99,6 +104,7 @@ static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w
 static void *worker(void *arg) {
     reconcile_job *job = arg;
     repo_pack_writer *w = repo_pack_writer_new(job->r);
+    repo_pack_writer_set_level(w, LAYER_ZSTD_LEVEL);
     strata_err e = STRATA_OK;
     for (;;) {
         pthread_mutex_lock(&job->lock);

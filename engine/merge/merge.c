@@ -128,7 +128,7 @@ static void activate(merge *m, size_t src);
 
 strata_err merge_open(const char *const *paths, size_t npaths, const merge_table *table, merge **out) {
     merge_input *in = xcalloc(npaths ? npaths : 1, sizeof *in);
-    for (size_t i = 0; i < npaths; i++) in[i] = (merge_input){paths[i], NULL, MERGE_WINDOW_ALL, 0, 0};
+    for (size_t i = 0; i < npaths; i++) in[i] = (merge_input){paths[i], NULL, MERGE_WINDOW_ALL, 0, 0, 0};
     strata_err e = merge_open_inputs(in, npaths, table, out);
     free(in);
     return e;

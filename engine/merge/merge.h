@@ -222,6 +222,10 @@ typedef struct {
     int64_t window_from, window_to, window_beyond, window_later;
     int reference;
     int may_repeat;          /* may hold what a reference holds (see above) */
+    int replica;             /* inputs with different numbers hold copies of
+                                the same partitions (one node's SSTables
+                                share one); sizes the bloom filter of
+                                merge_writer_params() */
 } merge_input;
 
 #define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX, INT64_MAX
@@ -230,7 +234,8 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
 
 /* Fills the settings of *p that a merged SSTable takes from the merge:
  * its header (borrowed from m), and from the non-reference inputs'
- * statistics the partitioner, bloom filter chance and expected key count.
+ * statistics the partitioner, bloom filter chance and expected key count
+ * (the largest of the replicas' sums: replicas hold the same keys).
  * The caller sets the directory, version, generation and compression. */
 void merge_writer_params(const merge *m, sstable_writer_params *p);
 

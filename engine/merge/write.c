@@ -11,15 +11,22 @@
 
 void merge_writer_params(const merge *m, sstable_writer_params *p) {
     p->header = &m->header;
-    p->expected_keys = 0;
+    p->expected_keys = 1;
     for (size_t i = 0; i < m->nsources; i++) {
-        const sstable_meta *meta = sstable_get_meta(m->src[i].s);
-        if (m->src[i].in.reference) continue;
+        const merge_source *src = &m->src[i];
+        const sstable_meta *meta = sstable_get_meta(src->s);
+        if (src->in.reference) continue;
         if (!p->partitioner && meta->partitioner) p->partitioner = meta->partitioner;
         if (meta->bloom_fp_chance > 0) p->bloom_fp_chance = meta->bloom_fp_chance;
-        p->expected_keys += meta->estimated_partitions;
+        int first = 1;
+        for (size_t j = 0; j < i && first; j++) first = m->src[j].in.reference || m->src[j].in.replica != src->in.replica;
+        if (!first) continue;
+        uint64_t keys = 0;
+        for (size_t j = i; j < m->nsources; j++)
+            if (!m->src[j].in.reference && m->src[j].in.replica == src->in.replica)
+                keys += sstable_get_meta(m->src[j].s)->estimated_partitions;
+        if (keys > p->expected_keys) p->expected_keys = keys;
     }
-    if (!p->expected_keys) p->expected_keys = 1;
 }
 
 strata_err merge_write(merge *m, sstable_writer *w, uint64_t *partitions) {

@@ -32,6 +32,7 @@ struct repo_pack_writer {
     strata_buf entries; /* trailer entries, PACK_ENTRY_LEN each */
     uint32_t count;
     ZSTD_CCtx *cctx;
+    int level;          /* zstd level of this writer's chunks */
     strata_buf scratch;
 };
 
@@ -57,6 +58,7 @@ repo_pack_writer *repo_pack_writer_new(repo *r) {
     repo_pack_writer *w = xcalloc(1, sizeof *w);
     w->r = r;
     w->cctx = ZSTD_createCCtx();
+    w->level = ZSTD_LEVEL;
     if (!w->cctx) {
         fprintf(stderr, "strata: out of memory creating a zstd context\n");
         abort();
@@ -94,8 +96,7 @@ static uint8_t append_stored(repo_pack_writer *w, const uint8_t *data, uint32_t 
     if (looks_compressible(w, data, size)) {
         size_t bound = ZSTD_compressBound(size);
         strata_buf_reserve(&w->data, bound);
-        size_t c = ZSTD_compressCCtx(w->cctx, w->data.data + w->data.len, bound, data, size,
-                                     ZSTD_LEVEL);
+        size_t c = ZSTD_compressCCtx(w->cctx, w->data.data + w->data.len, bound, data, size, w->level);
         if (!ZSTD_isError(c) && c < size) {
             w->data.len += c;
             return CODEC_ZSTD;
@@ -272,3 +273,5 @@ strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_
     free(stored);
     return e;
 }
+
+void repo_pack_writer_set_level(repo_pack_writer *w, int level) { w->level = level; }

@@ -88,6 +88,9 @@ repo_pack_writer *repo_pack_writer_new(repo *r);
  * receives the bytes it will occupy in the pack, 0 when deduplicated. */
 strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
                                 const uint8_t *data, uint32_t size, uint64_t *stored_bytes);
+/* The zstd level of the chunks this writer compresses from now on (the
+ * default, 1, suits bulk data that is mostly compressed already). */
+void repo_pack_writer_set_level(repo_pack_writer *w, int level);
 /* Seals the current pack, if it holds anything, and waits until every
  * pack sealed so far (by any writer of this repository) is stored and
  * indexed; returns the first storing error. */

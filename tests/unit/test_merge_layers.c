@@ -33,7 +33,7 @@ static char *temp_dir(void) {
 static merge_input *inputs_of(char **paths, size_t n, int64_t from, int64_t to, int64_t beyond, int64_t later,
                               int may_repeat) {
     merge_input *in = xcalloc(n + 1, sizeof *in);
-    for (size_t i = 0; i < n; i++) in[i] = (merge_input){paths[i], NULL, from, to, beyond, later, 0, may_repeat};
+    for (size_t i = 0; i < n; i++) in[i] = (merge_input){paths[i], NULL, from, to, beyond, later, 0, may_repeat, 0};
     return in;
 }
 
@@ -118,7 +118,7 @@ static size_t residual_against_v1(const merge_table *t, const char *table, char 
     free_paths(paths, n);
     merge_input *in = inputs_of(extra, n2, MERGE_WINDOW_ALL, 1);
     char *layer = xasprintf("%s/nb-1-big-Data.db", dir);
-    in[n2] = (merge_input){layer, NULL, MERGE_WINDOW_ALL, 1, 0};
+    in[n2] = (merge_input){layer, NULL, MERGE_WINDOW_ALL, 1, 0, 0};
     size_t written = write_inputs(in, n2 + 1, t, dir, gen, NULL, NULL);
     free(layer);
     free(in);
