@@ -60,12 +60,12 @@ static size_t write_inputs(const merge_input *in, size_t n, const merge_table *t
 
 /* The view of the SSTables nb-<gens> in dir against version `ver`. */
 static size_t diff_layers(const char *ver, const char *table, const merge_table *t, const char *dir,
-                          const long *gens, size_t n, const char *who) {
+                          const long *gens, size_t n, const char *who, int show) {
     char *paths[4];
     for (size_t i = 0; i < n; i++) paths[i] = xasprintf("%s/nb-%ld-big-Data.db", dir, gens[i]);
     merge *m;
     if (merge_open((const char *const *)paths, n, t, &m)) fail_msg("merge_open: %s", strata_errmsg());
-    size_t diff = view_diff(ver, table, m, t, who, 1);
+    size_t diff = view_diff(ver, table, m, t, who, show);
     merge_close(m);
     for (size_t i = 0; i < n; i++) free(paths[i]);
     return diff;
@@ -97,9 +97,9 @@ static void test_window_split(void **state) {
         assert_true(later > 0);
         if (!strcmp(tables[i], "users")) assert_true(beyond > 0);
         const long both[] = {1, 2};
-        assert_int_equal(diff_layers("v1", tables[i], t, dir, both, 2, "window halves stacked"), 0);
-        assert_true(diff_layers("v1", tables[i], t, dir, &both[0], 1, "first half alone") > 0);
-        assert_true(diff_layers("v1", tables[i], t, dir, &both[1], 1, "second half alone") > 0);
+        assert_int_equal(diff_layers("v1", tables[i], t, dir, both, 2, "window halves stacked", 1), 0);
+        assert_true(diff_layers("v1", tables[i], t, dir, &both[0], 1, "first half alone", 0) > 0);
+        assert_true(diff_layers("v1", tables[i], t, dir, &both[1], 1, "second half alone", 0) > 0);
         free(before), free(after);
         free_paths(paths, n);
         remove_dir(dir);
@@ -194,7 +194,7 @@ static void test_residual_of_v2(void **state) {
         char *dir = temp_dir();
         assert_true(residual_against_v1(t, tables[i], fresh, n, dir, 2) > 0);
         const long both[] = {1, 2};
-        assert_int_equal(diff_layers("v2", tables[i], t, dir, both, 2, "v1 layer + v2 residual"), 0);
+        assert_int_equal(diff_layers("v2", tables[i], t, dir, both, 2, "v1 layer + v2 residual", 1), 0);
         uint64_t base = data_size(dir, 1), residual = data_size(dir, 2);
         printf("layers %-12s v1 layer %llu bytes, v2 residual %llu bytes\n", tables[i], (unsigned long long)base,
                (unsigned long long)residual);
