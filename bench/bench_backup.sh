@@ -91,7 +91,7 @@ init() {
 backup() {
   log=$out/$1-$2.log
   case $1 in
-    strata) measure "$log" "$STRATA_BIN" -r "$out/strata-repo" backup --cluster "$out/cluster.ini" ;;
+    strata) measure "$log" "$STRATA_BIN" -r "$out/strata-repo" backup --files --cluster "$out/cluster.ini" ;;
     restic) measure "$log" restic -r "$out/restic-repo" backup --host bench "$data" ;;
     borg) measure "$log" borg create --compression lz4 "$out/borg-repo::$2" "$data" ;;
   esac

@@ -79,7 +79,7 @@ run() {
       printf '[cluster]\nname = bench\n' >"$out/cluster.ini"
       for n in node1 node2 node3; do printf '[node %s]\ndata_dir = %s/%s\n' "$n" "$data" "$n" >>"$out/cluster.ini"; done
       "$STRATA_BIN" -r "$repo" init >"$out/strata-init.log" 2>&1 &&
-        "$STRATA_BIN" -r "$repo" backup --cluster "$out/cluster.ini" >"$out/strata-backup.log" 2>&1 || return 1
+        "$STRATA_BIN" -r "$repo" backup --files --cluster "$out/cluster.ini" >"$out/strata-backup.log" 2>&1 || return 1
       warm "$repo"
       "$STRATA_BIN" -r "$repo" mount -f "$mnt" 2>"$out/strata-mount.log" &
       pid=$!
@@ -148,7 +148,7 @@ if [ "$versions" -gt 0 ] && [ -d "$STRATA_CORPUS/cluster/rf3-a/node1" ]; then
   "$STRATA_BIN" -r "$repo" init >/dev/null
   i=0
   while [ $i -lt "$versions" ]; do
-    "$STRATA_BIN" -q -r "$repo" backup --cluster "$out/rf3.ini" >/dev/null
+    "$STRATA_BIN" -q -r "$repo" backup --files --cluster "$out/rf3.ini" >/dev/null
     i=$((i + 1))
   done
   "$STRATA_BIN" -r "$repo" mount -f "$mnt" 2>"$out/versions-mount.log" &

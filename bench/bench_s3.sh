@@ -98,9 +98,9 @@ restic -r "$RESTIC" init >"$out/restic-init.log" 2>&1
 
 echo "full backup of $bytes bytes:"
 warm "$data"
-run strata_dir_backup "$STRATA_BIN" -r "$LOCAL" backup --cluster "$out/cluster.ini"
+run strata_dir_backup "$STRATA_BIN" -r "$LOCAL" backup --files --cluster "$out/cluster.ini"
 warm "$data"
-run strata_s3_backup "$STRATA_BIN" -r "$S3" backup --cluster "$out/cluster.ini"
+run strata_s3_backup "$STRATA_BIN" -r "$S3" backup --files --cluster "$out/cluster.ini"
 warm "$data"
 run restic_s3_backup restic --cacert "$CA" -r "$RESTIC" backup --host bench "$data"
 
