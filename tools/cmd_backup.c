@@ -76,10 +76,13 @@ static void print_result(const backup_result *res, int json) {
     strata_human_bytes(res->bytes_read, read);
     strata_human_bytes(res->bytes_stored, stored);
     double rate = res->seconds > 0 ? (double)res->bytes_read / res->seconds / 1e6 : 0;
-    printf("version %s: %zu nodes, %llu SSTables (%llu new, %llu unchanged), %llu files (%llu new)\n",
-           res->version, res->nodes, (unsigned long long)(res->sstables_new + res->sstables_unchanged),
-           (unsigned long long)res->sstables_new, (unsigned long long)res->sstables_unchanged,
-           (unsigned long long)(res->files_new + res->files_unchanged), (unsigned long long)res->files_new);
+    printf("version %s: %zu nodes, %llu SSTables (%llu new, %llu unchanged)", res->version, res->nodes,
+           (unsigned long long)(res->sstables_new + res->sstables_unchanged), (unsigned long long)res->sstables_new,
+           (unsigned long long)res->sstables_unchanged);
+    if (res->files_new + res->files_unchanged)
+        printf(", %llu node files kept (%llu new)", (unsigned long long)(res->files_new + res->files_unchanged),
+               (unsigned long long)res->files_new);
+    printf("\n");
     printf("  %s in the version, %s read, %s stored, %.1f s (%.0f MB/s read)\n", logical, read, stored,
            res->seconds, rate);
     if (!res->tables) return;

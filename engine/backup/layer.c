@@ -72,7 +72,8 @@ typedef struct {
     merge_input *in;
     char **paths;
     size_t n, cap;
-    int may_repeat;          /* some input may hold what the stack holds */
+    int may_repeat;
+    uint64_t data_bytes;     /* of the nodes' Data.db files among the inputs */          /* some input may hold what the stack holds */
 } input_set;
 
 static void add_input(input_set *s, char *path, const sstable_vfs *vfs, int64_t from, int64_t to, int64_t beyond,
@@ -164,6 +165,7 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
         *read_bytes += b->bytes;
         add_input(s, xstrdup(b->data->abs_path), NULL, covered, min64(cut, horizon), INT64_MAX, horizon, 0, 0,
                   (int)b->node);
+        s->data_bytes += b->data->size;
         return STRATA_OK;
     }
     if ((e = read_timestamps(b, src))) return e;
@@ -173,6 +175,7 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
     int may_repeat = job->n_stack && src->min_timestamp <= job->previous_cut;
     add_input(s, xstrdup(b->data->abs_path), NULL, INT64_MIN, cut, beyond_cut, beyond_cut, 0, may_repeat,
               (int)b->node);
+    s->data_bytes += b->data->size;
     return STRATA_OK;
 }
 
@@ -264,6 +267,7 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
         stored_sstables_free(stack);
         return e;
     }
+    merge_set_progress(m, job->progress);
     const char *format = layer_format(job->table);
     long gen = next_generation(job);
     sstable_writer_params wp = {0};
@@ -427,10 +431,11 @@ strata_err layer_build(const layer_job *job, layer_result *res) {
     if (!e) e = store_schema(job, spool, res);
     if (e) e = strata_fail(e, "%s.%s: %s", t->keyspace, t->table, strata_errmsg());
     remove_spool(spool);
-    input_set_free(&s);
     for (size_t i = 0; i < res->n_files; i++)
         if (*res->files[i].sstable) res->summary.layer_bytes += res->files[i].size;
-    strata_progress_add(job->progress, t->bytes);
+    /* the merge counted the Data.db files it read; the rest counts now */
+    strata_progress_add(job->progress, t->bytes - s.data_bytes);
+    input_set_free(&s);
     return e;
 }
 

@@ -181,6 +181,19 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     return STRATA_OK;
 }
 
+void merge_set_progress(merge *m, strata_progress *progress) { m->progress = progress; }
+
+/* Adds what src has passed since its last report, in on-disk bytes. */
+static void report_progress(merge *m, merge_source *src, const sstable_partition *p) {
+    const sstable_meta *meta = sstable_get_meta(src->s);
+    uint64_t at = p ? p->offset : meta->data_length;
+    if (!m->progress || at <= src->reported || !meta->data_length) return;
+    uint64_t before = (uint64_t)((double)src->reported * meta->data_file_size / meta->data_length);
+    uint64_t now = (uint64_t)((double)at * meta->data_file_size / meta->data_length);
+    src->reported = at;
+    strata_progress_add(m->progress, now - before);
+}
+
 void merge_window_counts(const merge *m, uint64_t *later, uint64_t *beyond) {
     *later = *beyond = 0;
     for (size_t i = 0; i < m->nsources; i++) *later += m->src[i].facts_later, *beyond += m->src[i].facts_beyond;
@@ -222,10 +235,11 @@ const sstable_header *merge_get_header(const merge *m) { return &m->header; }
 
 /* ---- Partitions ------------------------------------------------------------------ */
 
-static strata_err source_next_partition(merge_source *src) {
+static strata_err source_next_partition(merge *m, merge_source *src) {
     const sstable_partition *p;
     strata_err e = sstable_next_partition(src->s, &p);
     if (e) return e;
+    if (!src->in.reference) report_progress(m, src, p);
     src->u = NULL;
     src->pending = 1;
     src->open = LIVE;
@@ -307,7 +321,7 @@ static strata_err lookup_references(merge *m, const merge_source *key) {
         if (!may) continue;
         strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
         src->at_end = 0;
-        if (!e && found) e = source_next_partition(src);
+        if (!e && found) e = source_next_partition(m, src);
         if (e) return e;
         if (found && !src->at_end) activate(m, m->refs[r]);
     }
@@ -321,7 +335,7 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         merge_source *src = &m->src[m->active[a]];
         src->active = 0;
         if (src->in.reference) continue;
-        strata_err e = source_next_partition(src);
+        strata_err e = source_next_partition(m, src);
         if (e) return e;
         if (!src->at_end) heap_push(m, m->active[a]);
     }

@@ -29,6 +29,7 @@ typedef struct {
     sstable_complex_deletion *window_cdels;
     size_t window_cdels_cap;
     uint64_t facts_later, facts_beyond;
+    uint64_t reported;    /* uncompressed Data.db bytes added to the progress */
 } merge_source;
 
 /* A cell or complex deletion of one input row, sorted into merged order. */
@@ -48,6 +49,7 @@ struct merge {
     sstable_type *list_path_type; /* TimeUUIDType: the paths of list cells */
 
     int murmur3;                 /* tokens order the partitions */
+    strata_progress *progress;   /* may be NULL */
     size_t *heap;                /* inputs by their next partition, not references */
     size_t nheap;
     size_t *active;              /* inputs holding the current partition, in input order */
