@@ -117,7 +117,7 @@ bench: bench-deps
 # sanitizers; each target only links against it.
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := $(WARN) -O1 -g -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread \
-               -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LIB_OBJ_FUZZ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 
 build/fuzz/obj/%.o: %.c

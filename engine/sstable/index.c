@@ -159,7 +159,7 @@ static strata_err stream_next(sstable *s, index_stream *is, index_entry *e, int 
         *end = *at >= is->size;
         if (*end) return STRATA_OK;
         sst_cur c;
-        sst_cur_init(&c, is->buf + is->cur, is->len - is->cur);
+        sst_cur_init(&c, is->len > is->cur ? is->buf + is->cur : NULL, is->len - is->cur);
         if (is->len > is->cur && read_index_entry(s, &c, e) == 0) {
             is->cur += sst_cur_pos(&c);
             return STRATA_OK;

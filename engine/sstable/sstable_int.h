@@ -45,7 +45,7 @@ typedef struct {
 
 static inline void sst_cur_init(sst_cur *c, const uint8_t *p, size_t n) {
     c->p = c->start = p;
-    c->end = p + n;
+    c->end = p ? p + n : p; /* an absent component reads as empty */
     c->failed = 0;
 }
 
