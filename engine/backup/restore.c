@@ -186,11 +186,12 @@ static strata_err nothing_selected(const restore_options *opt, const repo_versio
                            "version %s holds no files of node %s: it was backed up without --keep-replicas "
                            "(restore without --node writes its reconciled tables)",
                            v->id, opt->node);
-    if (!opt->keyspace)
-        return strata_fail(STRATA_ENOENT, "version %s holds no files%s%s", v->id, opt->node ? " of node " : "",
-                           opt->node ? opt->node : "");
-    return strata_fail(STRATA_ENOENT, "version %s holds no %s%s%s%s%s", v->id, opt->keyspace, opt->table ? "." : "",
-                       opt->table ? opt->table : "", opt->node ? " of node " : "", opt->node ? opt->node : "");
+    char *what = opt->keyspace ? xasprintf("%s%s%s", opt->keyspace, opt->table ? "." : "", opt->table ? opt->table : "")
+                               : xstrdup("files");
+    strata_err e = strata_fail(STRATA_ENOENT, "version %s holds no %s%s%s", v->id, what, opt->node ? " of node " : "",
+                               opt->node ? opt->node : "");
+    free(what);
+    return e;
 }
 
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res) {
