@@ -9,7 +9,18 @@ static void help(void) {
     printf("usage: strata -r REPO ls VERSION[/KEYSPACE[/TABLE]] [--json]\n"
            "\n"
            "Lists the files of a version (VERSION may be 'latest'), optionally of\n"
-           "one keyspace or table: node/keyspace/table/file and size.\n");
+           "one keyspace or table, with their sizes.  A reconciled table's files\n"
+           "(its layers and schema.cql, what restore writes to DIR/<keyspace>/<table>/)\n"
+           "show as keyspace/table/file; the nodes' own files (tables that were not\n"
+           "reconciled, replicas kept with backup --keep-replicas, older versions)\n"
+           "as node/keyspace/table/file.  In --json, reconciled files have\n"
+           "\"reconciled\": true and node \"\".\n");
+}
+
+static json_t *file_json(const repo_file *f) {
+    return json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "node", f->node, "reconciled", !*f->node,
+                     "keyspace", f->keyspace, "table", f->table, "table_id", f->table_id, "path", f->rel_path,
+                     "sstable", f->sstable, "size", (json_int_t)f->size);
 }
 
 int cmd_ls(const cli_globals *g, int argc, char **argv) {
@@ -31,13 +42,10 @@ int cmd_ls(const cli_globals *g, int argc, char **argv) {
         if ((ks && strcmp(ks, f->keyspace)) || (table && strcmp(table, f->table))) continue;
         shown++;
         if (json)
-            json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "node", f->node,
-                                                 "keyspace", f->keyspace, "table", f->table, "table_id",
-                                                 f->table_id, "path", f->rel_path, "sstable", f->sstable,
-                                                 "size", (json_int_t)f->size));
+            json_array_append_new(all, file_json(f));
         else
-            printf("%12llu  %s/%s/%s/%s\n", (unsigned long long)f->size, f->node, f->keyspace, f->table,
-                   f->rel_path);
+            printf("%12llu  %s%s%s/%s/%s\n", (unsigned long long)f->size, f->node, *f->node ? "/" : "",
+                   f->keyspace, f->table, f->rel_path);
     }
     if (!rc && !shown && (ks || table)) {
         strata_fail(STRATA_ENOENT, "version %s has no %s%s%s", v->id, ks, table ? "." : "", table ? table : "");

@@ -1,4 +1,4 @@
-/* cmd_restore.c - `strata restore`: write a version back as node files. */
+/* cmd_restore.c - `strata restore`: write a version's tables back. */
 #include <getopt.h>
 #include <stdlib.h>
 
@@ -7,18 +7,47 @@
 
 static void help(void) {
     printf("usage: strata -r REPO restore VERSION[/KEYSPACE[/TABLE]] --to DIR\n"
-           "                              [--node NODE] [--overwrite] [--json]\n"
+           "                              [--node NODE] [--overwrite] [--jobs N] [--json]\n"
            "\n"
-           "Writes the selected files of VERSION ('latest' for the newest) as\n"
-           "DIR/<node>/<keyspace>/<table>/<file>, byte-identical to what the node\n"
-           "held, each chunk checked against its SHA-256.  Secondary index SSTables\n"
-           "go to DIR/<node>/<keyspace>/<table>/.<index>/.\n"
+           "Writes the selected tables of VERSION ('latest' for the newest), each\n"
+           "chunk checked against its SHA-256.\n"
+           "\n"
+           "A reconciled table (the default of backup) becomes one directory,\n"
+           "DIR/<keyspace>/<table>/, holding its reconciled SSTables and the\n"
+           "schema.cql that recreates the table: the cluster's data, to copy into\n"
+           "any node's table directory (then nodetool import or refresh) or to hand\n"
+           "to sstableloader.  A table stored as the nodes' files (backup --files,\n"
+           "older versions, tables that could not be reconciled) becomes\n"
+           "DIR/<node>/<keyspace>/<table>/<file> per node, byte-identical to what\n"
+           "the node held; secondary index SSTables go to .<index>/ inside it.\n"
            "\n"
            "  --to DIR       target directory (created if missing)\n"
-           "  --node NODE    only this node's files\n"
+           "  --node NODE    that node's own files, as DIR/NODE/<keyspace>/<table>/;\n"
+           "                 a reconciled version holds them only when backed up\n"
+           "                 with --keep-replicas\n"
            "  --overwrite    replace existing files (default: refuse)\n"
            "  --jobs N       files written at once (default 4)\n"
            "  --json         print the result as JSON\n");
+}
+
+static void print_result(const restore_options *opt, const restore_result *res, int json) {
+    if (json) {
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "version", res->version, "files",
+                                 (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "reconciled_tables",
+                                 (json_int_t)res->reconciled_tables, "node_tables", (json_int_t)res->node_tables,
+                                 "to", opt->to));
+        return;
+    }
+    char bytes[16];
+    strata_human_bytes(res->bytes, bytes);
+    printf("restored %llu files (%s) of version %s to %s\n", (unsigned long long)res->files, bytes, res->version,
+           opt->to);
+    if (res->reconciled_tables)
+        printf("  %zu reconciled table%s in %s/<keyspace>/<table>/\n", res->reconciled_tables,
+               res->reconciled_tables == 1 ? "" : "s", opt->to);
+    if (res->node_tables)
+        printf("  %zu table director%s of nodes in %s/<node>/<keyspace>/<table>/\n", res->node_tables,
+               res->node_tables == 1 ? "y" : "ies", opt->to);
 }
 
 int cmd_restore(const cli_globals *g, int argc, char **argv) {
@@ -58,15 +87,7 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
         rc = restore_run(r, &opt, &res) ? cli_fail() : CLI_EXIT_OK;
         repo_close(r);
     }
-    if (!rc && json)
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:s}", "version", res.version, "files", (json_int_t)res.files,
-                                 "bytes", (json_int_t)res.bytes, "to", opt.to));
-    else if (!rc && !g->quiet) {
-        char bytes[16];
-        strata_human_bytes(res.bytes, bytes);
-        printf("restored %llu files (%s) of version %s to %s\n", (unsigned long long)res.files, bytes,
-               res.version, opt.to);
-    }
+    if (!rc && (json || !g->quiet)) print_result(&opt, &res, json);
     free(version);
     free(ks);
     free(table);

@@ -7,47 +7,94 @@
 static void help(void) {
     printf("usage: strata -r REPO stats [--json]\n"
            "\n"
-           "Logical bytes (the files of every node in every version), stored bytes\n"
-           "(the packs), their ratio, and per table: the newest version's bytes and\n"
-           "the stored bytes of the table's distinct chunks.\n");
+           "What the versions stand for against what the repository stores.\n"
+           "Logical bytes are every replica's SSTables: for a reconciled table the\n"
+           "SSTables of all captured nodes, for a table stored as the nodes' files\n"
+           "those files.  Stored bytes are the packs.  The ratio is logical:stored.\n"
+           "\n"
+           "Per version: logical bytes, its reconciled SSTables (what a restore\n"
+           "writes) and the bytes its backup added.  Per table: files and logical\n"
+           "and reconciled bytes of the newest version, logical bytes of all\n"
+           "versions, and the stored bytes of the table's distinct chunks.\n");
 }
 
 static double ratio(uint64_t logical, uint64_t stored) {
     return stored ? (double)logical / (double)stored : 0;
 }
 
+static void print_versions(const repo_stats *s) {
+    printf("%-24s %11s %11s %11s %9s\n", "VERSION", "LOGICAL", "RECONCILED", "STORED", "RATIO");
+    for (size_t i = 0; i < s->n_versions; i++) {
+        const repo_version_stats *v = &s->versions[i];
+        char logical[16], layers[16], stored[16], r[16];
+        strata_human_bytes(v->logical, logical);
+        strata_human_bytes(v->reconciled_bytes, layers);
+        strata_human_bytes(v->stored, stored);
+        if (v->stored) snprintf(r, sizeof r, "%.2f", ratio(v->logical, v->stored));
+        else snprintf(r, sizeof r, "-");
+        printf("%-24s %11s %11s %11s %9s\n", v->id, logical, v->reconciled ? layers : "-", stored, r);
+    }
+}
+
+static void print_tables(const repo_stats *s) {
+    printf("%-40s %6s %11s %11s %11s %11s %8s\n", "TABLE", "FILES", "LATEST", "RECONCILED", "ALL", "STORED",
+           "RATIO");
+    for (size_t i = 0; i < s->n_tables; i++) {
+        const repo_table_stats *t = &s->tables[i];
+        char name[256], latest[16], layers[16], all[16], st[16];
+        snprintf(name, sizeof name, "%s.%s", t->keyspace, t->table);
+        strata_human_bytes(t->logical_latest, latest);
+        strata_human_bytes(t->reconciled_latest, layers);
+        strata_human_bytes(t->logical_all, all);
+        strata_human_bytes(t->stored, st);
+        printf("%-40s %6llu %11s %11s %11s %11s %8.2f\n", name, (unsigned long long)t->files_latest, latest,
+               t->reconciled_latest ? layers : "-", all, st, ratio(t->logical_all, t->stored));
+    }
+}
+
 static void print_text(const repo_stats *s) {
     char logical[16], stored[16];
     strata_human_bytes(s->logical_all, logical);
     strata_human_bytes(s->stored, stored);
-    printf("versions: %llu, packs: %llu\n", (unsigned long long)s->versions, (unsigned long long)s->packs);
+    printf("versions: %zu, packs: %llu\n", s->n_versions, (unsigned long long)s->packs);
     printf("logical: %s, stored: %s, ratio %.2f:1\n\n", logical, stored, ratio(s->logical_all, s->stored));
-    printf("%-40s %6s %11s %11s %11s %8s\n", "TABLE", "FILES", "LATEST", "ALL", "STORED", "RATIO");
+    print_versions(s);
+    printf("\n");
+    print_tables(s);
+}
+
+static json_t *versions_json(const repo_stats *s) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < s->n_versions; i++) {
+        const repo_version_stats *v = &s->versions[i];
+        json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:f}", "id", v->id, "reconciled",
+                                              v->reconciled, "files", (json_int_t)v->files, "logical_bytes",
+                                              (json_int_t)v->logical, "reconciled_bytes",
+                                              (json_int_t)v->reconciled_bytes, "stored_bytes",
+                                              (json_int_t)v->stored, "ratio", ratio(v->logical, v->stored)));
+    }
+    return list;
+}
+
+static json_t *tables_json(const repo_stats *s) {
+    json_t *list = json_array();
     for (size_t i = 0; i < s->n_tables; i++) {
         const repo_table_stats *t = &s->tables[i];
-        char name[256], latest[16], all[16], st[16];
-        snprintf(name, sizeof name, "%s.%s", t->keyspace, t->table);
-        strata_human_bytes(t->logical_latest, latest);
-        strata_human_bytes(t->logical_all, all);
-        strata_human_bytes(t->stored, st);
-        printf("%-40s %6llu %11s %11s %11s %7.2f\n", name, (unsigned long long)t->files_latest, latest, all, st,
-               ratio(t->logical_all, t->stored));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "keyspace", t->keyspace,
+                                              "table", t->table, "files_latest", (json_int_t)t->files_latest,
+                                              "logical_latest", (json_int_t)t->logical_latest,
+                                              "reconciled_latest", (json_int_t)t->reconciled_latest,
+                                              "logical_all", (json_int_t)t->logical_all, "stored",
+                                              (json_int_t)t->stored, "ratio", ratio(t->logical_all, t->stored)));
     }
+    return list;
 }
 
 static json_t *to_json(const repo_stats *s) {
-    json_t *tables = json_array();
-    for (size_t i = 0; i < s->n_tables; i++) {
-        const repo_table_stats *t = &s->tables[i];
-        json_array_append_new(tables, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f}", "keyspace", t->keyspace,
-                                                "table", t->table, "files_latest", (json_int_t)t->files_latest,
-                                                "logical_latest", (json_int_t)t->logical_latest, "logical_all",
-                                                (json_int_t)t->logical_all, "stored", (json_int_t)t->stored,
-                                                "ratio", ratio(t->logical_all, t->stored)));
-    }
-    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:o}", "versions", (json_int_t)s->versions, "packs",
+    return json_pack("{s:I, s:I, s:I, s:I, s:f, s:o, s:o}", "versions", (json_int_t)s->n_versions, "packs",
                      (json_int_t)s->packs, "logical_bytes", (json_int_t)s->logical_all, "stored_bytes",
-                     (json_int_t)s->stored, "ratio", ratio(s->logical_all, s->stored), "tables", tables);
+                     (json_int_t)s->stored, "ratio", ratio(s->logical_all, s->stored), "by_version",
+                     versions_json(s), "tables", tables_json(s));
 }
 
 int cmd_stats(const cli_globals *g, int argc, char **argv) {

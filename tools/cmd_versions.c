@@ -1,5 +1,6 @@
 /* cmd_versions.c - `strata versions`: list cluster versions. */
 #include <getopt.h>
+#include <string.h>
 
 #include "engine/repo/repo.h"
 #include "tools/cli.h"
@@ -8,8 +9,16 @@ static void help(void) {
     printf("usage: strata -r REPO versions [--json]\n"
            "\n"
            "Lists the cluster versions, oldest first: id (UTC time of the cut),\n"
-           "nodes, files, SSTables (new in that version), logical bytes (every\n"
-           "node's files) and bytes the version added to the repository.\n");
+           "nodes, tables, files, node SSTables (new in that version), logical bytes\n"
+           "(every node's files) and bytes the version added to the repository.\n"
+           "A reconciled version also shows its reconciled SSTables (what a restore\n"
+           "writes) and how many replicas of each token range it captured:\n"
+           "'all replicas', or e.g. '2/3 replicas, complete for QUORUM' (a write\n"
+           "acknowledged at QUORUM is in the version); '-' for older versions.\n"
+           "\n"
+           "--json adds, for reconciled versions, the backup's report (cut, notes,\n"
+           "coverage of each keyspace with the ranges that lack a replica), the\n"
+           "summary of each table and the number of node SSTables it saw.\n");
 }
 
 /* Distinct keyspace.table names; files are sorted by node first, so
@@ -26,25 +35,110 @@ static size_t count_tables(const repo_version *v) {
     return n;
 }
 
+static uint64_t reconciled_bytes(const repo_version *v) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < v->n_tables; i++) n += v->tables[i].layer_bytes;
+    return n;
+}
+
+/* The version's report as JSON, NULL when it has none or it does not parse. */
+static json_t *parse_report(const repo_version *v) {
+    return v->report ? json_loads(v->report, 0, NULL) : NULL;
+}
+
+static int64_t int_field(json_t *obj, const char *key) {
+    return (int64_t)json_integer_value(json_object_get(obj, key));
+}
+
+/* One phrase for the coverage of all keyspaces: the fewest replicas any
+ * range of any keyspace has, and the weakest level complete in all. */
+static void coverage_brief(json_t *report, char *out, size_t len) {
+    json_t *coverage = json_object_get(report, "coverage");
+    if (!json_object_size(coverage)) {
+        snprintf(out, len, "-");
+        return;
+    }
+    static const char *const levels[] = {"QUORUM", "ALL"};
+    int complete[2] = {1, 1}, all_replicas = 1;
+    int64_t fewest = -1, rf = 0, nodes = 0;
+    const char *keyspace;
+    json_t *ks;
+    json_object_foreach(coverage, keyspace, ks) {
+        if (json_object_get(ks, "error")) {
+            snprintf(out, len, "unknown (%s: %s)", keyspace, json_string_value(json_object_get(ks, "error")));
+            return;
+        }
+        nodes = int_field(ks, "captured_nodes");
+        if (!json_is_true(json_object_get(ks, "ring"))) {
+            snprintf(out, len, "%lld nodes, replicas not counted (no ring)", (long long)nodes);
+            return;
+        }
+        all_replicas &= json_is_true(json_object_get(ks, "all_replicas_captured"));
+        int64_t captured = int_field(ks, "min_captured"), factor = int_field(ks, "replication_factor");
+        if (fewest < 0 || captured * rf < fewest * factor) fewest = captured, rf = factor;
+        for (size_t i = 0; i < 2; i++)
+            complete[i] &= json_is_true(json_object_get(json_object_get(ks, "complete"), levels[i]));
+    }
+    if (all_replicas) snprintf(out, len, "all replicas");
+    else if (complete[0] || complete[1])
+        snprintf(out, len, "%lld/%lld replicas, complete for %s", (long long)fewest, (long long)rf,
+                 complete[0] ? levels[0] : levels[1]);
+    else snprintf(out, len, "%lld/%lld replicas, incomplete", (long long)fewest, (long long)rf);
+}
+
+static json_t *table_summaries(const repo_version *v) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < v->n_tables; i++) {
+        const repo_table_summary *t = &v->tables[i];
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "keyspace", t->keyspace,
+                                              "table", t->table, "table_id", t->table_id, "replica_bytes",
+                                              (json_int_t)t->replica_bytes, "layer_bytes",
+                                              (json_int_t)t->layer_bytes, "stored_bytes",
+                                              (json_int_t)t->stored_bytes, "layers", (json_int_t)t->layers,
+                                              "sstables_read", (json_int_t)t->sstables_read));
+    }
+    return list;
+}
+
+/* What a reconciling version adds to the fields every version has. */
+static void add_reconciled(json_t *j, const repo_version *v) {
+    json_t *report = parse_report(v);
+    char brief[256];
+    coverage_brief(report, brief, sizeof brief);
+    json_object_set_new(j, "reconciled_bytes", json_integer((json_int_t)reconciled_bytes(v)));
+    json_object_set_new(j, "node_sstables", json_integer((json_int_t)v->n_sources));
+    json_object_set_new(j, "coverage_brief", json_string(brief));
+    json_object_set_new(j, "table_summaries", table_summaries(v));
+    json_object_set_new(j, "report", report ? report : json_null());
+}
+
 static json_t *version_json(const repo_version *v) {
     json_t *nodes = json_array();
     for (size_t i = 0; i < v->n_nodes; i++) json_array_append_new(nodes, json_string(v->nodes[i]));
     char time[32];
     strata_iso8601(v->time_us / 1000000, time);
-    return json_pack("{s:s, s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", v->id, "time", time,
-                     "time_us", (json_int_t)v->time_us, "cluster", v->cluster, "nodes", nodes, "tables",
-                     (json_int_t)count_tables(v), "files",
-                     (json_int_t)v->n_files, "sstables", (json_int_t)v->n_sstables, "new_sstables",
-                     (json_int_t)v->new_sstables, "logical_bytes", (json_int_t)v->logical_bytes, "read_bytes",
-                     (json_int_t)v->new_file_bytes, "stored_bytes", (json_int_t)v->stored_bytes);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "id", v->id, "time",
+                          time, "time_us", (json_int_t)v->time_us, "cluster", v->cluster, "nodes", nodes, "tables",
+                          (json_int_t)count_tables(v), "files", (json_int_t)v->n_files, "sstables",
+                          (json_int_t)v->n_sstables, "new_sstables", (json_int_t)v->new_sstables, "logical_bytes",
+                          (json_int_t)v->logical_bytes, "read_bytes", (json_int_t)v->new_file_bytes,
+                          "stored_bytes", (json_int_t)v->stored_bytes, "reconciled", v->reconciled);
+    if (v->reconciled) add_reconciled(j, v);
+    return j;
 }
 
 static void print_line(const repo_version *v) {
-    char logical[16], stored[16];
+    char logical[16], stored[16], layers[16] = "-", brief[256] = "-";
     strata_human_bytes(v->logical_bytes, logical);
     strata_human_bytes(v->stored_bytes, stored);
-    printf("%-24s %5zu %6zu %7zu %6u %6u %11s %11s\n", v->id, v->n_nodes, count_tables(v), v->n_files,
-           v->n_sstables, v->new_sstables, logical, stored);
+    if (v->reconciled) {
+        json_t *report = parse_report(v);
+        strata_human_bytes(reconciled_bytes(v), layers);
+        coverage_brief(report, brief, sizeof brief);
+        json_decref(report);
+    }
+    printf("%-24s %5zu %6zu %7zu %6u %6u %11s %11s %11s  %s\n", v->id, v->n_nodes, count_tables(v), v->n_files,
+           v->n_sstables, v->new_sstables, logical, stored, layers, brief);
 }
 
 int cmd_versions(const cli_globals *g, int argc, char **argv) {
@@ -62,8 +156,9 @@ int cmd_versions(const cli_globals *g, int argc, char **argv) {
         return cli_fail();
     }
     json_t *all = json_array();
-    if (!json) printf("%-24s %5s %6s %7s %6s %6s %11s %11s\n", "VERSION", "NODES", "TABLES", "FILES", "SST", "NEW", "LOGICAL",
-                      "STORED");
+    if (!json)
+        printf("%-24s %5s %6s %7s %6s %6s %11s %11s %11s  %s\n", "VERSION", "NODES", "TABLES", "FILES", "SST", "NEW",
+               "LOGICAL", "STORED", "RECONCILED", "COVERAGE");
     for (size_t i = 0; !rc && i < n; i++) {
         repo_version *v;
         if (repo_version_load(r, ids[i], &v)) {

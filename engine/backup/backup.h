@@ -3,7 +3,8 @@
  * backup_run() takes one version of a whole cluster: it snapshots every
  * node, stores the SSTable files the repository does not hold yet, and
  * publishes the version.  restore_run() writes a version (or one keyspace
- * or table of it) back as each node's files, byte for byte. */
+ * or table of it) back: reconciled tables as one directory each, the
+ * nodes' files byte for byte. */
 #ifndef STRATA_BACKUP_H
 #define STRATA_BACKUP_H
 
@@ -61,7 +62,7 @@ typedef struct {
     const char *version;  /* id or "latest" */
     const char *keyspace; /* NULL: all */
     const char *table;    /* NULL: all (needs keyspace) */
-    const char *node;     /* NULL: all nodes */
+    const char *node;     /* NULL: the version's tables; else this node's own files */
     const char *to;       /* target directory */
     int overwrite;        /* replace existing files instead of failing */
     int jobs;             /* files written at once; <= 0: RESTORE_DEFAULT_JOBS */
@@ -74,11 +75,18 @@ typedef struct {
 typedef struct {
     char version[48];
     uint64_t files, bytes;
+    size_t reconciled_tables; /* written as <to>/<keyspace>/<table>/ */
+    size_t node_tables;       /* written as <to>/<node>/<keyspace>/<table>/ */
 } restore_result;
 
-/* Writes <to>/<node>/<keyspace>/<table>/<rel_path> for every selected file,
- * each chunk checked against its SHA-256, each file written to a temporary
- * name and renamed, with its original mode and mtime. */
+/* Writes the selected tables of a version under `to`, each chunk checked
+ * against its SHA-256, each file written to a temporary name and renamed,
+ * with its original mode and mtime.  A reconciled table becomes
+ * <to>/<keyspace>/<table>/: its layers and schema.cql, a directory for any
+ * node's table directory or for sstableloader.  A table stored as the
+ * nodes' files becomes <to>/<node>/<keyspace>/<table>/<rel_path> per node,
+ * byte for byte.  With opt->node, only that node's own files are written
+ * (a reconciling version holds them when backed up with --keep-replicas). */
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res);
 
 #endif

@@ -1,4 +1,10 @@
-/* restore.c - writing a version's files back, byte for byte.
+/* restore.c - writing a version's tables back.
+ *
+ * A reconciled table is restored as one directory of the cluster's data
+ * (its layers and schema.cql), not per node: that is what the version
+ * holds, and what one node's table directory or sstableloader takes.
+ * Tables stored as the nodes' files, and with --node the files a backup
+ * kept per node, are restored per node as the node held them.
  *
  * Each file is rebuilt from its chunks, every chunk checked against its
  * SHA-256 id, so a restore never silently writes wrong bytes.  Files are
@@ -13,11 +19,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int selected(const restore_options *opt, const repo_file *f) {
-    if (opt->node && strcmp(opt->node, f->node)) return 0;
+/* Without a node, a table as the version stores it: a reconciled one
+ * through its layers (node ""), another through each node's files; the
+ * replicas kept beside layers only when their node is asked for. */
+static int selected(const restore_options *opt, const repo_version *v, const repo_file *f) {
     if (opt->keyspace && strcmp(opt->keyspace, f->keyspace)) return 0;
     if (opt->table && strcmp(opt->table, f->table)) return 0;
-    return 1;
+    if (opt->node) return !strcmp(opt->node, f->node);
+    return !*f->node || !repo_version_table_summary(v, f->keyspace, f->table, f->table_id);
+}
+
+static char *target_path(const restore_options *opt, const repo_file *f) {
+    if (!*f->node) return xasprintf("%s/%s/%s/%s", opt->to, f->keyspace, f->table, f->rel_path);
+    return xasprintf("%s/%s/%s/%s/%s", opt->to, f->node, f->keyspace, f->table, f->rel_path);
 }
 
 static strata_err make_parent_dirs(const char *path) {
@@ -52,7 +66,7 @@ static strata_err write_chunks(repo *r, const repo_file *f, int fd, const char *
 }
 
 static strata_err restore_file(repo *r, const restore_options *opt, const repo_file *f, strata_buf *chunk) {
-    char *path = xasprintf("%s/%s/%s/%s/%s", opt->to, f->node, f->keyspace, f->table, f->rel_path);
+    char *path = target_path(opt, f);
     char *tmp = xasprintf("%s.strata-tmp", path);
     strata_err e = make_parent_dirs(path);
     struct stat st;
@@ -98,7 +112,7 @@ static const repo_file *take_file(restore_job *job) {
     pthread_mutex_lock(&job->lock);
     while (!job->error && job->next < job->v->n_files && !f) {
         const repo_file *candidate = &job->v->files[job->next++];
-        if (selected(job->opt, candidate)) f = candidate;
+        if (selected(job->opt, job->v, candidate)) f = candidate;
     }
     pthread_mutex_unlock(&job->lock);
     return f;
@@ -126,17 +140,69 @@ static void *restore_worker(void *arg) {
     return NULL;
 }
 
+static int same_table_dir(const repo_file *a, const repo_file *b) {
+    return !strcmp(a->node, b->node) && !strcmp(a->keyspace, b->keyspace) && !strcmp(a->table, b->table) &&
+           !strcmp(a->table_id, b->table_id);
+}
+
+/* Counts the selected files, their bytes and the table directories they
+ * make (files are sorted by node, keyspace, table, table id). */
+static uint64_t count_selected(const restore_options *opt, const repo_version *v, restore_result *res,
+                               uint64_t *bytes) {
+    const repo_file *last = NULL;
+    uint64_t files = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        if (!selected(opt, v, f)) continue;
+        files++;
+        *bytes += f->size;
+        if (last && same_table_dir(last, f)) continue;
+        if (*f->node) res->node_tables++;
+        else res->reconciled_tables++;
+        last = f;
+    }
+    return files;
+}
+
+static int has_node_files(const repo_version *v, const char *node) {
+    for (size_t i = 0; i < v->n_files; i++)
+        if (!strcmp(v->files[i].node, node)) return 1;
+    return 0;
+}
+
+static int has_node(const repo_version *v, const char *node) {
+    for (size_t i = 0; i < v->n_nodes; i++)
+        if (!strcmp(v->nodes[i], node)) return 1;
+    return 0;
+}
+
+/* Why nothing is selected, in the terms of what the version holds. */
+static strata_err nothing_selected(const restore_options *opt, const repo_version *v) {
+    if (opt->node && !has_node(v, opt->node))
+        return strata_fail(STRATA_ENOENT, "version %s has no node %s", v->id, opt->node);
+    if (opt->node && v->reconciled && !has_node_files(v, opt->node))
+        return strata_fail(STRATA_ENOENT,
+                           "version %s holds no files of node %s: it was backed up without --keep-replicas "
+                           "(restore without --node writes its reconciled tables)",
+                           v->id, opt->node);
+    char *what = opt->keyspace ? xasprintf("%s%s%s", opt->keyspace, opt->table ? "." : "", opt->table ? opt->table : "")
+                               : xstrdup("files");
+    strata_err e = strata_fail(STRATA_ENOENT, "version %s holds no %s%s%s", v->id, what, opt->node ? " of node " : "",
+                               opt->node ? opt->node : "");
+    free(what);
+    return e;
+}
+
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res) {
     memset(res, 0, sizeof *res);
     repo_version *v;
     strata_err e = repo_version_load(r, opt->version, &v);
     if (e) return e;
     snprintf(res->version, sizeof res->version, "%s", v->id);
-    uint64_t total = 0, selected_files = 0;
-    for (size_t i = 0; i < v->n_files; i++)
-        if (selected(opt, &v->files[i])) total += v->files[i].size, selected_files++;
-    if (!selected_files) {
-        e = strata_fail(STRATA_ENOENT, "version %s holds nothing matching the selection", v->id);
+    uint64_t total;
+    if (!count_selected(opt, v, res, &total)) {
+        e = nothing_selected(opt, v);
         repo_version_free(v);
         return e;
     }

@@ -248,19 +248,38 @@ strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_dam
 strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 
 /* ---- Statistics --------------------------------------------------------------- */
+/* The summary of a table that a reconciling version reconciled, or NULL
+ * (the table is stored as the nodes' files, or the version is older). */
+const repo_table_summary *repo_version_table_summary(const repo_version *v, const char *keyspace,
+                                                     const char *table, const char *table_id);
+
+/* Logical bytes are the replicas' bytes a version stands for: for a
+ * reconciled table its SSTables on every captured node (replica_bytes),
+ * for a table stored as the nodes' files those files. */
 typedef struct {
     char *keyspace, *table;
-    uint64_t files_latest;   /* files of the table in the newest version */
-    uint64_t logical_latest; /* their bytes */
-    uint64_t logical_all;    /* bytes of the table's files summed over all versions */
-    uint64_t stored;         /* bytes in packs of the distinct chunks of its files */
+    uint64_t files_latest;      /* files of the table in the newest version */
+    uint64_t logical_latest;    /* its logical bytes there */
+    uint64_t reconciled_latest; /* its layers there; 0 when not reconciled */
+    uint64_t logical_all;       /* its logical bytes summed over all versions */
+    uint64_t stored;            /* bytes in packs of the distinct chunks of its files */
 } repo_table_stats;
 
 typedef struct {
-    uint64_t versions;
-    uint64_t logical_all; /* sum over versions of their files' bytes */
+    char id[48];
+    int reconciled;
+    uint64_t files;
+    uint64_t logical;          /* summed over its tables */
+    uint64_t reconciled_bytes; /* its tables' layers */
+    uint64_t stored;           /* added to packs by the backup that made it */
+} repo_version_stats;
+
+typedef struct {
+    uint64_t logical_all; /* sum over versions of their logical bytes */
     uint64_t stored;      /* bytes of all packs */
     uint64_t packs;
+    repo_version_stats *versions; /* oldest first */
+    size_t n_versions;
     repo_table_stats *tables; /* sorted by keyspace, table */
     size_t n_tables;
 } repo_stats;

@@ -1,8 +1,12 @@
 /* stats.c - how much the repository holds, and what it would cost without it.
  *
- * Logical bytes are what the versions contain (every node's files, every
- * version); stored bytes are what the packs occupy.  A table's stored
- * bytes count each distinct chunk of its files once, at its packed size. */
+ * Logical bytes are what the versions stand for: every replica of every
+ * table, in every version.  A reconciled table stores about one replica
+ * (its layers) and counts as the SSTables of all captured nodes, which the
+ * backup recorded as its replica_bytes; a table stored as the nodes' files
+ * counts as those files.  Stored bytes are what the packs occupy.  A
+ * table's stored bytes count each distinct chunk of its files once, at its
+ * packed size. */
 #include "engine/repo/repo_int.h"
 
 #include <string.h>
@@ -11,6 +15,21 @@ typedef struct {
     repo_table_stats stats;
     pending_set *seen;
 } table_acc;
+
+static int cmp_summary(const void *pa, const void *pb) {
+    const repo_table_summary *a = pa, *b = pb;
+    int c = strcmp(a->keyspace, b->keyspace);
+    if (!c) c = strcmp(a->table, b->table);
+    if (!c) c = strcmp(a->table_id, b->table_id);
+    return c;
+}
+
+const repo_table_summary *repo_version_table_summary(const repo_version *v, const char *keyspace,
+                                                     const char *table, const char *table_id) {
+    if (!v->n_tables) return NULL;
+    repo_table_summary key = {.keyspace = (char *)keyspace, .table = (char *)table, .table_id = (char *)table_id};
+    return bsearch(&key, v->tables, v->n_tables, sizeof *v->tables, cmp_summary);
+}
 
 static table_acc *find_table(table_acc **tables, size_t *n, const char *ks, const char *table) {
     for (size_t i = 0; i < *n; i++)
@@ -25,16 +44,42 @@ static table_acc *find_table(table_acc **tables, size_t *n, const char *ks, cons
     return t;
 }
 
-static void account_file(repo *r, table_acc *t, const repo_file *f, int latest) {
-    t->stats.logical_all += f->size;
-    if (latest) {
-        t->stats.files_latest++;
-        t->stats.logical_latest += f->size;
-    }
+static void add_logical(table_acc *t, repo_version_stats *vs, uint64_t bytes, int latest) {
+    t->stats.logical_all += bytes;
+    vs->logical += bytes;
+    if (latest) t->stats.logical_latest += bytes;
+}
+
+/* A file counts towards stored bytes always, towards logical bytes only
+ * when its table was not reconciled (the summary counts those). */
+static void account_file(repo *r, const repo_version *v, table_acc *t, repo_version_stats *vs, const repo_file *f,
+                         int latest) {
+    vs->files++;
+    if (latest) t->stats.files_latest++;
+    if (*f->node && !repo_version_table_summary(v, f->keyspace, f->table, f->table_id))
+        add_logical(t, vs, f->size, latest);
     for (uint32_t c = 0; c < f->n_chunks; c++) {
         chunk_location loc;
         if (pending_set_add(t->seen, f->chunks[c].id)) continue;
         if (index_chunk_get(r, f->chunks[c].id, &loc) == STRATA_OK) t->stats.stored += loc.stored_len;
+    }
+}
+
+static void account_version(repo *r, const repo_version *v, table_acc **tables, size_t *n_tables,
+                            repo_version_stats *vs, int latest) {
+    snprintf(vs->id, sizeof vs->id, "%s", v->id);
+    vs->reconciled = v->reconciled;
+    vs->stored = v->stored_bytes;
+    for (size_t i = 0; i < v->n_tables; i++) {
+        const repo_table_summary *sum = &v->tables[i];
+        table_acc *t = find_table(tables, n_tables, sum->keyspace, sum->table);
+        add_logical(t, vs, sum->replica_bytes, latest);
+        vs->reconciled_bytes += sum->layer_bytes;
+        if (latest) t->stats.reconciled_latest += sum->layer_bytes;
+    }
+    for (size_t i = 0; i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        account_file(r, v, find_table(tables, n_tables, f->keyspace, f->table), vs, f, latest);
     }
 }
 
@@ -50,18 +95,16 @@ strata_err repo_stats_compute(repo *r, repo_stats **out) {
     char **ids = NULL;
     size_t n = 0;
     if (!e) e = repo_version_list(r, &ids, &n);
+    s->versions = xcalloc(n ? n : 1, sizeof *s->versions);
     table_acc *tables = NULL;
     size_t n_tables = 0;
     for (size_t i = 0; !e && i < n; i++) {
         repo_version *v;
         e = repo_version_load(r, ids[i], &v);
         if (e) break;
-        s->versions++;
-        s->logical_all += v->logical_bytes;
-        for (size_t f = 0; f < v->n_files; f++) {
-            const repo_file *file = &v->files[f];
-            account_file(r, find_table(&tables, &n_tables, file->keyspace, file->table), file, i == n - 1);
-        }
+        repo_version_stats *vs = &s->versions[s->n_versions++];
+        account_version(r, v, &tables, &n_tables, vs, i == n - 1);
+        s->logical_all += vs->logical;
         repo_version_free(v);
     }
     repo_version_list_free(ids, n);
@@ -88,5 +131,6 @@ void repo_stats_free(repo_stats *s) {
         free(s->tables[i].table);
     }
     free(s->tables);
+    free(s->versions);
     free(s);
 }

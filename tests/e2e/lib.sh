@@ -10,6 +10,8 @@ command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 77; }
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
 strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
+# Fails with MESSAGE, after the first differences, unless files WANT and HAVE are equal.
+expect_same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head; fail "$3"; }; }
 # Prints a Python expression over the JSON document on stdin (bound to d).
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -20,6 +22,13 @@ copy_rf3a_nodes() {
   for n in node1 node2 node3; do cp -R "${1:-$RF3}/$n" "$SCRATCH/nodes/$n"; done
   printf '[cluster]\nname = rf3-a\n' >"$SCRATCH/cluster.ini"
   for n in node1 node2 node3; do printf '[node %s]\ndata_dir = nodes/%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done
+}
+
+# sha256 of every file under a node data directory as "<hash>  <path>",
+# named as restore names them: <keyspace>/<table>/<path> (table id dropped).
+data_sums() {
+  (cd "$1" && find . -type f -exec sha256sum {} +) |
+    sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
 }
 
 # sha256 of every file under DIR as "<hash>  <path>", sorted by path.

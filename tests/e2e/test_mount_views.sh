@@ -13,11 +13,6 @@ fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCR
 MNT=$SCRATCH/mnt
 trap 'fusermount3 -u "$MNT" 2>/dev/null || true' EXIT
 
-# sha256 of every file under a node data directory as <keyspace>/<table>/<path>.
-data_sums() {
-  (cd "$1" && find . -type f -exec sha256sum {} +) |
-    sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
-}
 tree_sums() { (cd "$1" && find . -type f -exec sha256sum {} +) | sed 's#  \./#  #' | LC_ALL=C sort -k2; }
 
 # The renumbered view of one version (a copy of it) against the node data
