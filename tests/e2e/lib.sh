@@ -25,9 +25,10 @@ copy_rf3a_nodes() {
 }
 
 # sha256 of every file under a node data directory as "<hash>  <path>",
-# named as restore names them: <keyspace>/<table>/<path> (table id dropped).
+# named as restore names them: <keyspace>/<table>/<path> (table id dropped);
+# snapshot directories are not data.
 data_sums() {
-  (cd "$1" && find . -type f -exec sha256sum {} +) |
+  (cd "$1" && find . -type f ! -path '*/snapshots/*' -exec sha256sum {} +) |
     sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
 }
 

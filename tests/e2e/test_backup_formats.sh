@@ -8,10 +8,6 @@ set -eu
 [ -d "$CORPUS/cassandra-legacy" ] || { echo "skip: no corpus at $CORPUS"; exit 77; }
 
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected $2, got $1"; }
-data_sums() {
-  (cd "$1" && find . -type f -exec sha256sum {} +) |
-    sed -E 's#  \./([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/#  \1/\2/#' | LC_ALL=C sort -k2
-}
 count_sstables() { find "$SCRATCH/nodes" -name '*-Data.db' | wc -l | tr -d ' '; }
 save_sums() { for n in node1 node2 node3; do data_sums "$SCRATCH/nodes/$n" >"$SCRATCH/sums.$1.$n"; done; }
 check_restore() {
