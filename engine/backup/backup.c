@@ -194,7 +194,9 @@ static void collect_items(backup_job *job, snapshot_task *tasks, size_t n_nodes,
 }
 
 /* Counts distinct SSTables (node + table + sstable name), and those with a new file. */
-static void count_sstables(const backup_job *job, backup_result *res, repo_version *v) {
+/* Counts the node files stored, and their SSTables (those of reconciled
+ * tables count as sources, see add_reconciled()). */
+static void count_sstables(const backup_job *job, const reconcile_state *rec, backup_result *res, repo_version *v) {
     for (size_t i = 0; i < job->n_items; i++) {
         const work_item *it = &job->items[i];
         const repo_file *f = &job->files[i];
@@ -206,7 +208,7 @@ static void count_sstables(const backup_job *job, backup_result *res, repo_versi
         } else {
             res->files_unchanged++;
         }
-        if (!*f->sstable) continue;
+        if (!*f->sstable || (rec && !reconcile_kept_as_files(rec, it->cf))) continue;
         int first = i == 0 || job->items[i - 1].node != it->node ||
                     strcmp(job->files[i - 1].table_id, f->table_id) ||
                     strcmp(job->files[i - 1].keyspace, f->keyspace) ||
@@ -251,14 +253,6 @@ static int cmp_source(const void *pa, const void *pb) {
     return c;
 }
 
-static int cmp_summary(const void *pa, const void *pb) {
-    const repo_table_summary *a = pa, *b = pb;
-    int c = strcmp(a->keyspace, b->keyspace);
-    if (!c) c = strcmp(a->table, b->table);
-    if (!c) c = strcmp(a->table_id, b->table_id);
-    return c;
-}
-
 /* Adds the reconciled tables to the version (records borrowed from rec)
  * and their figures to the result. */
 static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t cut, backup_result *res) {
@@ -298,7 +292,7 @@ static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t 
     v->n_tables = nt;
     qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
     if (ns) qsort(v->sources, ns, sizeof *v->sources, cmp_source);
-    if (nt) qsort(v->tables, nt, sizeof *v->tables, cmp_summary);
+    if (nt) qsort(v->tables, nt, sizeof *v->tables, repo_table_summary_order);
     v->reconciled = 1;
     v->report = json_dumps(rec->report, JSON_COMPACT);
     v->new_file_bytes = res->bytes_read;
@@ -317,7 +311,7 @@ static strata_err publish(repo *r, const backup_options *opt, backup_job *job, c
     for (size_t i = 0; i < v.n_nodes; i++) v.nodes[i] = opt->cluster->nodes[i].name;
     v.files = job->files;
     v.n_files = job->n_items;
-    count_sstables(job, res, &v);
+    count_sstables(job, rec, res, &v);
     if (rec) add_reconciled(&v, rec, time_us, res);
     res->bytes_logical = v.logical_bytes = logical;
     strata_err e = repo_version_assign_id(r, &v);

@@ -250,6 +250,8 @@ strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 /* ---- Statistics --------------------------------------------------------------- */
 /* The summary of a table that a reconciling version reconciled, or NULL
  * (the table is stored as the nodes' files, or the version is older). */
+/* The order of repo_version.tables (keyspace, table, table id), for qsort. */
+int repo_table_summary_order(const void *a, const void *b);
 const repo_table_summary *repo_version_table_summary(const repo_version *v, const char *keyspace,
                                                      const char *table, const char *table_id);
 

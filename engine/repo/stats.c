@@ -16,7 +16,7 @@ typedef struct {
     pending_set *seen;
 } table_acc;
 
-static int cmp_summary(const void *pa, const void *pb) {
+int repo_table_summary_order(const void *pa, const void *pb) {
     const repo_table_summary *a = pa, *b = pb;
     int c = strcmp(a->keyspace, b->keyspace);
     if (!c) c = strcmp(a->table, b->table);
@@ -28,7 +28,7 @@ const repo_table_summary *repo_version_table_summary(const repo_version *v, cons
                                                      const char *table, const char *table_id) {
     if (!v->n_tables) return NULL;
     repo_table_summary key = {.keyspace = (char *)keyspace, .table = (char *)table, .table_id = (char *)table_id};
-    return bsearch(&key, v->tables, v->n_tables, sizeof *v->tables, cmp_summary);
+    return bsearch(&key, v->tables, v->n_tables, sizeof *v->tables, repo_table_summary_order);
 }
 
 static table_acc *find_table(table_acc **tables, size_t *n, const char *ks, const char *table) {
