@@ -96,7 +96,7 @@ static void print_result(const backup_result *res, int json) {
     if (res->facts_later)
         printf("  %llu writes after the cut left for the next version\n", (unsigned long long)res->facts_later);
     if (res->facts_beyond)
-        printf("  %llu writes dated far after the cut kept in this version\n", (unsigned long long)res->facts_beyond);
+        printf("  %llu writes dated far after the cut (no clock time) are in this version\n", (unsigned long long)res->facts_beyond);
 }
 
 typedef struct {

@@ -230,7 +230,7 @@ static void write_report(reconcile_state *st, int64_t cut) {
         beyond += res->facts_beyond;
         if (st->as_files[i]) add_note(st, "%s.%s: not reconciled, stored as the nodes' files", t->keyspace, t->table);
         if (res->facts_beyond)
-            add_note(st, "%s.%s: %llu writes dated more than %lld s after the cut (no clock time) are kept in this "
+            add_note(st, "%s.%s: %llu writes dated more than %lld s after the cut (no clock time) are in this "
                      "version", t->keyspace, t->table, (unsigned long long)res->facts_beyond,
                      BACKUP_FUTURE_TOLERANCE_US / 1000000);
     }
