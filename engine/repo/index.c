@@ -119,8 +119,17 @@ static strata_err open_dbs(repo *r) {
         MDB_dbi *dbi;
     } dbs[] = {{"chunk", &r->db_chunk},     {"pack", &r->db_pack}, {"version", &r->db_version},
                {"file", &r->db_file},       {"source", &r->db_source}, {"meta", &r->db_meta}};
-    for (size_t i = 0; !rc && i < sizeof dbs / sizeof dbs[0]; i++)
-        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+    /* Databases are created only in an empty index: writing into a damaged
+     * one (whose names were garbled) is where LMDB copies wildly. */
+    size_t n = sizeof dbs / sizeof dbs[0], missing = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi);
+        if (rc == MDB_NOTFOUND) missing++, rc = 0;
+    }
+    if (!rc && missing == n)
+        for (size_t i = 0; !rc && i < n; i++) rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+    else if (!rc && missing)
+        rc = MDB_VERSION_MISMATCH; /* another format's index, or a damaged one: rebuilt */
     if (!rc) {
         uint32_t format = REPO_INDEX_FORMAT;
         MDB_val k = {6, "format"}, v;
