@@ -93,6 +93,15 @@ logical1=$(json 'd["bytes"]["logical"]' <"$SCRATCH/b1.json")
 echo "   v1: $logical1 bytes on three nodes, $one_node on node1, $s1 stored ($(python3 -c "print(round($s1/$one_node, 3))") of one node)"
 echo "   v2: $s2 stored ($(python3 -c "print(round($s2/$s1, 3))") of v1)"
 [ "$s1" -lt "$one_node" ] || fail "v1 stores $s1 bytes, more than one node's $one_node"
+strata versions --json | python3 -c '
+import glob, json, os, sys
+v = json.load(sys.stdin)[0]
+for t in v["table_summaries"]:
+    if t["keyspace"] != "app":
+        continue
+    node1 = sum(os.path.getsize(f) for f in glob.glob(sys.argv[1] + "/node1/app/%s-*/nb-*" % t["table"]))
+    print("   v1 app.%-12s %7d bytes stored, node1 holds %7d in its SSTables: %.3f" % (t["table"], t["stored_bytes"], node1, t["stored_bytes"] / node1))
+' "$RF3"
 [ $((s2 * 5)) -lt "$s1" ] || fail "v2 stores $s2 bytes, not a small part of v1's $s1"
 
 say "node2 compacts its tables (same data, new SSTables)"
