@@ -10,8 +10,10 @@
 # next version stores almost nothing and still reads the same.  Last, a
 # cluster file without node3: the version still holds all of version 1,
 # and its coverage says 2 of 3 replicas for every range, complete for
-# QUORUM.
+# QUORUM.  The repository is STRATA_TEST_REPO when set (test_s3_shared
+# runs this test against an s3:// one).
 set -eu
+REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
 . "$(dirname "$0")/lib.sh"
 command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
 MNT=$SCRATCH/mnt
@@ -128,7 +130,8 @@ unmount_and_wait
 say "a cluster file without node3: still all of v1, 2 of 3 replicas everywhere"
 nodes_at "$RF3" node1 node2
 cluster_file "$SCRATCH/two.ini" node1 node2
-REPO=$SCRATCH/repo2
+REPO=${STRATA_TEST_REPO:+$STRATA_TEST_REPO-two}
+REPO=${REPO:-$SCRATCH/repo2}
 strata init >/dev/null
 : >"$SCRATCH/backup.err"
 backup "$SCRATCH/two.ini" "$T1" >"$SCRATCH/b4.json"

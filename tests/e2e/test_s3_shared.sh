@@ -1,6 +1,7 @@
 #!/bin/sh
-# test_s3_shared.sh - the foundation's end-to-end backup test and the
-# mount's byte-comparison test, unchanged, against s3:// repositories on
+# test_s3_shared.sh - the foundation's end-to-end backup test, the mount's
+# byte-comparison test and the reconciling backup's test (layers read back
+# from the bucket), unchanged, against s3:// repositories on
 # the S3 test server (every request signature-checked by the proxy).  They
 # take the location from STRATA_TEST_REPO; the endpoint and path-style
 # addressing reach strata through STRATA_S3_ENDPOINT / STRATA_S3_PATH_STYLE,
@@ -17,7 +18,7 @@ s3_start_proxy proxy 0
 export STRATA_S3_ENDPOINT="http://127.0.0.1:$PROXY_PORT" STRATA_S3_PATH_STYLE=1
 
 ran=0
-for t in test_backup_rf3a test_mount_read; do
+for t in test_backup_rf3a test_mount_read test_reconcile_rf3a; do
   [ -f "tests/e2e/$t.sh" ] || { echo "FAIL: tests/e2e/$t.sh is missing"; exit 1; }
   printf '== %s against s3://strata/%s\n' "$t" "$t"
   mkdir -p "$SCRATCH/$t"
