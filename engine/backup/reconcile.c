@@ -2,8 +2,8 @@
  *
  * The snapshots' files are grouped into tables; each keyspace's schema is
  * read from the nodes' own system_schema SSTables (column names, dropped
- * columns, and the schema.cql that recreates a table); the previous
- * version gives each table's stack of layers and its cut; then worker
+ * columns, and the schema.cql that recreates a table); the newest
+ * version holding each table gives its stack of layers and its cut; then worker
  * threads build the tables' layers, largest tables first, each worker with
  * its own pack writer.  A table that cannot be reconciled (SSTables the
  * reader refuses) is stored as the nodes' files instead, with a warning:
@@ -28,7 +28,8 @@ typedef struct {
     repo *r;
     const backup_options *opt;
     reconcile_state *st;
-    const repo_version *previous; /* NULL: no reconciling version before */
+    repo_version **stacks;  /* versions holding tables' stacks, loaded once, under lock */
+    size_t n_stacks;
     int64_t cut;
     merge_schema_file *schema_files; /* the nodes' system_schema SSTables */
     size_t n_schema_files;
@@ -82,15 +83,38 @@ static void job_fail(reconcile_job *job, strata_err e) {
  * the machine, which stop the backup. */
 static int unreadable(strata_err e) { return e == STRATA_EFORMAT || e == STRATA_ECORRUPT || e == STRATA_ENOENT; }
 
+/* The newest version holding the table's layers, or NULL (a new table). */
+static strata_err stack_version(reconcile_job *job, const backup_table *t, const repo_version **out) {
+    char id[48];
+    *out = NULL;
+    strata_err e = repo_table_newest_version(job->r, t->keyspace, t->table_id, id);
+    if (e == STRATA_ENOENT) return strata_clear_error(), STRATA_OK;
+    if (e) return e;
+    pthread_mutex_lock(&job->lock);
+    for (size_t i = 0; i < job->n_stacks && !*out; i++)
+        if (!strcmp(job->stacks[i]->id, id)) *out = job->stacks[i];
+    repo_version *v = NULL;
+    if (!*out && !(e = repo_version_load(job->r, id, &v))) {
+        job->stacks = xrealloc(job->stacks, (job->n_stacks + 1) * sizeof *job->stacks);
+        job->stacks[job->n_stacks++] = v;
+        *out = v;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return e;
+}
+
 static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w, const char *schema_cql,
                               const merge_table *schema) {
     reconcile_state *st = job->st;
     const backup_table *t = &st->tables.v[ti];
     layer_job lj = {job->r, job->opt, t, schema, schema_cql, job->cut, INT64_MIN, NULL, 0, w, job->progress};
-    if (job->previous) lj.previous_cut = job->previous->time_us;
-    const repo_file **stack = stack_of(job->previous, t, &lj.n_stack);
+    const repo_version *previous;
+    strata_err e = stack_version(job, t, &previous);
+    if (e) return e;
+    if (previous) lj.previous_cut = previous->time_us;
+    const repo_file **stack = stack_of(previous, t, &lj.n_stack);
     lj.stack = stack;
-    strata_err e = layer_build(&lj, &st->results[ti]);
+    e = layer_build(&lj, &st->results[ti]);
     free(stack);
     if (e && unreadable(e)) {
         strata_log(STRATA_LOG_WARN, "%s; the table is stored as the nodes' files", strata_errmsg());
@@ -136,24 +160,15 @@ static int larger_first(const void *a, const void *b, void *arg) {
     return (x < y) - (x > y);
 }
 
-/* The latest version, when it was reconciled: its layers are the stack. */
-static strata_err load_previous(repo *r, int64_t cut, repo_version **out) {
-    *out = NULL;
-    repo_version *v;
+/* Versions follow each other in time: a layer holds what was written up
+ * to its version's cut, and the next one takes what came after. */
+static strata_err check_cut(repo *r, int64_t cut) {
+    repo_version *v = NULL;
     strata_err e = repo_version_load(r, "latest", &v);
     if (e == STRATA_ENOENT) return strata_clear_error(), STRATA_OK;
-    if (e) return e;
-    if (v->time_us >= cut) {
-        e = strata_fail(STRATA_EINVAL, "the cut must come after the latest version's (%s)", v->id);
-        repo_version_free(v);
-        return e;
-    }
-    if (!v->reconciled) {
-        repo_version_free(v);
-        return STRATA_OK;
-    }
-    *out = v;
-    return STRATA_OK;
+    if (!e && v->time_us >= cut) e = strata_fail(STRATA_EINVAL, "the cut must come after the latest version's (%s)", v->id);
+    repo_version_free(v);
+    return e;
 }
 
 static void add_note(reconcile_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -245,10 +260,8 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     st->results = xcalloc(st->tables.n + 1, sizeof *st->results);
     st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
     reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
-    repo_version *previous;
-    strata_err e = load_previous(r, cut, &previous);
+    strata_err e = check_cut(r, cut);
     if (e) return e;
-    job.previous = previous;
     pthread_mutex_init(&job.lock, NULL);
     job.order = xcalloc(st->tables.n + 1, sizeof *job.order);
     for (size_t i = 0; i < st->tables.n; i++) job.order[i] = i;
@@ -265,7 +278,8 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     free(job.schemas);
     free(job.schema_files);
     free(job.order);
-    repo_version_free(previous);
+    for (size_t i = 0; i < job.n_stacks; i++) repo_version_free(job.stacks[i]);
+    free(job.stacks);
     pthread_mutex_destroy(&job.lock);
     return e;
 }

@@ -118,7 +118,8 @@ static strata_err open_dbs(repo *r) {
         const char *name;
         MDB_dbi *dbi;
     } dbs[] = {{"chunk", &r->db_chunk},     {"pack", &r->db_pack}, {"version", &r->db_version},
-               {"file", &r->db_file},       {"source", &r->db_source}, {"meta", &r->db_meta}};
+               {"file", &r->db_file},       {"source", &r->db_source}, {"table", &r->db_table},
+               {"meta", &r->db_meta}};
     /* Databases are created only in an empty index: writing into a damaged
      * one (whose names were garbled) is where LMDB copies wildly. */
     size_t n = sizeof dbs / sizeof dbs[0], missing = 0;
@@ -312,6 +313,16 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         MDB_val sk = {key.len, key.data}, sv = {rec.len, rec.data};
         rc = mdb_put(txn, r->db_source, &sk, &sv, 0);
     }
+    /* the newest version holding each reconciled table (ids sort by time;
+     * versions may be indexed in any order) */
+    for (size_t i = 0; !rc && i < v->n_tables; i++) {
+        key.len = 0;
+        table_key(v->tables[i].keyspace, v->tables[i].table_id, &key);
+        MDB_val tk = {key.len, key.data}, old, tv = {strlen(v->id) + 1, (void *)v->id};
+        rc = mdb_get(txn, r->db_table, &tk, &old);
+        if (rc == MDB_NOTFOUND || (!rc && strcmp((const char *)old.mv_data, v->id) < 0))
+            rc = mdb_put(txn, r->db_table, &tk, &tv, 0);
+    }
     strata_buf_free(&key);
     strata_buf_free(&rec);
     if (rc) {
@@ -352,6 +363,10 @@ static strata_err index_file_get_body(repo *r, const char *key, size_t key_len, 
 
 static strata_err index_source_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
     return get_into(r, r->db_source, key, key_len, out);
+}
+
+static strata_err index_table_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    return get_into(r, r->db_table, key, key_len, out);
 }
 
 /* Iterates all keys of `db`, calling fn with key and value. */
@@ -461,5 +476,11 @@ strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
 strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_source_get_body(r, key, key_len, out));
+    return e;
+}
+
+strata_err index_table_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_table_get_body(r, key, key_len, out));
     return e;
 }

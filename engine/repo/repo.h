@@ -215,6 +215,11 @@ void repo_file_copy(repo_file *dst, const repo_file *src);
 strata_err repo_source_lookup(repo *r, const char *node, const char *keyspace, const char *table_id,
                               const char *sstable, repo_source *out);
 void repo_source_clear(repo_source *s);
+
+/* The id of the newest reconciling version that holds table (keyspace,
+ * table_id) as layers: a table left out of later versions (backups of
+ * other tables) keeps its stack there.  STRATA_ENOENT when none does. */
+strata_err repo_table_newest_version(repo *r, const char *keyspace, const char *table_id, char id[48]);
 void repo_source_copy(repo_source *dst, const repo_source *src);
 void repo_table_summary_clear(repo_table_summary *t);
 

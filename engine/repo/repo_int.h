@@ -67,7 +67,7 @@ struct repo {
     char *index_dir;
     int lock_fd;
     MDB_env *env;
-    MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_meta;
+    MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
     pending_set *pending;
     pack_flusher *flusher; /* REPO_WRITE only */
     int index_broken;      /* LMDB faulted: the environment is abandoned */
@@ -117,6 +117,7 @@ strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
 strata_err index_version_ids(repo *r, char ***ids, size_t *n);
 strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out);
 strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out);
+strata_err index_table_get(repo *r, const char *key, size_t key_len, strata_buf *out);
 
 /* ---- sync.c: bringing the index up to date with the stored objects ---- */
 /* Indexes every pack and version object the index does not know yet. */
@@ -153,6 +154,8 @@ void source_encode(const repo_source *s, strata_buf *out);
 int source_decode(strata_reader *rd, repo_source *s);
 /* The "source" database key of a record. */
 void source_key(const char *node, const char *ks, const char *table_id, const char *sstable, strata_buf *out);
+/* The "table" database key: keyspace and table id. */
+void table_key(const char *keyspace, const char *table_id, strata_buf *out);
 void table_summary_encode(const repo_table_summary *t, strata_buf *out);
 int table_summary_decode(strata_reader *rd, repo_table_summary *t);
 

@@ -1,7 +1,7 @@
 /* source.c - what a reconciling version records besides its files: each
  * SSTable it read from a node (so that the next backup neither reads it
- * again nor misses what it held past this version's cut), and a summary
- * per table. */
+ * again nor misses what it held past this version's cut), a summary per
+ * table, and (in the index) the newest version holding each table. */
 #include "engine/repo/repo_int.h"
 
 #include <string.h>
@@ -113,5 +113,24 @@ strata_err repo_source_lookup(repo *r, const char *node, const char *keyspace, c
     }
     strata_buf_free(&key);
     strata_buf_free(&rec);
+    return e;
+}
+
+void table_key(const char *keyspace, const char *table_id, strata_buf *out) {
+    strata_buf_put(out, keyspace, strlen(keyspace) + 1);
+    strata_buf_put(out, table_id, strlen(table_id) + 1);
+}
+
+strata_err repo_table_newest_version(repo *r, const char *keyspace, const char *table_id, char id[48]) {
+    strata_buf key, val;
+    strata_buf_init(&key);
+    strata_buf_init(&val);
+    table_key(keyspace, table_id, &key);
+    strata_err e = index_table_get(r, (const char *)key.data, key.len, &val);
+    if (!e && (!val.len || val.len > 48 || val.data[val.len - 1]))
+        e = strata_fail(STRATA_ECORRUPT, "index: malformed table record");
+    if (!e) memcpy(id, val.data, val.len);
+    strata_buf_free(&key);
+    strata_buf_free(&val);
     return e;
 }

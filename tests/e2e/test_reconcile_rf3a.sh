@@ -7,7 +7,9 @@
 # the mount's reconciled SSTables, must be exactly what Cassandra answered
 # at CONSISTENCY ALL (expected/), and version 2 must store a small part of
 # what version 1 did.  Then node2 compacts (same data, new SSTables): the
-# next version stores almost nothing and still reads the same.  Last, a
+# next version stores almost nothing and still reads the same.  A backup
+# of app.users alone between v1 and v2 leaves the other tables' layers
+# where v1 put them.  Last, a
 # cluster file without node3: the version still holds all of version 1,
 # and its coverage says 2 of 3 replicas for every range, complete for
 # QUORUM.  The repository is STRATA_TEST_REPO when set (test_s3_shared
@@ -126,6 +128,29 @@ echo "   $new3 new SSTables read, $s3 bytes stored for $reconciled3 bytes of rec
 mount_it
 check_version "$V3" v2
 unmount_and_wait
+
+say "a backup of one table between two full ones: the others keep their layers"
+REPO=${STRATA_TEST_REPO:+$STRATA_TEST_REPO-filtered}
+REPO=${REPO:-$SCRATCH/repo-filtered}
+strata init >/dev/null
+nodes_at "$RF3" node1 node2 node3
+backup "$SCRATCH/cluster.ini" "$T1" >/dev/null
+nodes_at "$RF3/v2" node1 node2 node3
+strata backup --cluster "$SCRATCH/cluster.ini" --table app.users --cut 2026-11-21T23:21:00Z --json \
+  2>>"$SCRATCH/backup.err" >/dev/null
+backup "$SCRATCH/cluster.ini" "$T2" >"$SCRATCH/b5.json"
+V5=$(json 'd["version"]' <"$SCRATCH/b5.json")
+mount_it
+check_version "$V5" v2
+unmount_and_wait
+if [ -z "${STRATA_TEST_REPO:-}" ]; then
+  rm -rf "$REPO/index"
+  strata index rebuild >/dev/null
+  backup "$SCRATCH/cluster.ini" "$T3" >"$SCRATCH/b6.json"
+  [ "$(json 'd["sstables"]["new"]' <"$SCRATCH/b6.json")" = 0 ] && [ "$(json 'd["bytes"]["stored"]' <"$SCRATCH/b6.json")" = 0 ] ||
+    fail "after an index rebuild the same SSTables were read or stored again: $(cat "$SCRATCH/b6.json")"
+  echo "   index deleted and rebuilt: the next version reads and stores nothing new"
+fi
 
 say "a cluster file without node3: still all of v1, 2 of 3 replicas everywhere"
 nodes_at "$RF3" node1 node2
