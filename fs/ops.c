@@ -166,7 +166,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         h->dir = dir;
         h->n = dir->n_children;
         h->children = xmalloc((h->n ? h->n : 1) * sizeof *h->children);
-        memcpy(h->children, dir->children, h->n * sizeof *h->children);
+        if (h->n) memcpy(h->children, dir->children, h->n * sizeof *h->children);
     }
     pthread_mutex_unlock(&m->lock);
     if (err) {

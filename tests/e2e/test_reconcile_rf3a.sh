@@ -87,7 +87,8 @@ for t in users readings events page_counts; do
 done
 echo "   schema.cql of every table is the one Cassandra's snapshot wrote"
 [ -z "$(find "$MNT/versions/$V1/app/users" -name '.*')" ] || fail "secondary index SSTables in the reconciled view"
-[ ! -e "$MNT/nodes" ] || [ -z "$(ls "$MNT/nodes")" ] || fail "/nodes lists nodes of versions without replicas"
+nodes=$(ls "$MNT/nodes") || fail "listing the empty /nodes failed"
+[ -z "$nodes" ] || fail "/nodes lists nodes of versions without replicas: $nodes"
 
 say "one copy instead of three"
 one_node=$(du -sb "$RF3/node1" | cut -f1)
