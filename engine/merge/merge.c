@@ -141,6 +141,7 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     m->src = xcalloc(ninputs, sizeof *m->src);
     m->group = xcalloc(ninputs, sizeof *m->group);
     m->heap = xcalloc(ninputs, sizeof *m->heap);
+    m->uheap = xcalloc(ninputs, sizeof *m->uheap);
     m->active = xcalloc(ninputs, sizeof *m->active);
     m->refs = xcalloc(ninputs, sizeof *m->refs);
     m->run_start = xcalloc(ninputs + 1, sizeof *m->run_start);
@@ -222,6 +223,7 @@ void merge_close(merge *m) {
     free(m->items);
     free(m->group);
     free(m->heap);
+    free(m->uheap);
     free(m->active);
     free(m->refs);
     free(m->items_tmp);
@@ -340,6 +342,7 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (!src->at_end) heap_push(m, m->active[a]);
     }
     m->nactive = 0;
+    m->nuheap = 0; /* what the previous partition left unread */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
     size_t first = heap_pop(m);
@@ -368,6 +371,44 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
 
 /* ---- Unfiltereds ------------------------------------------------------------------ */
 
+/* ---- The heap of inputs by their current unfiltered ---------------------------- */
+
+static int unfiltered_less(const merge *m, size_t a, size_t b) {
+    const sstable_unfiltered *x = m->src[a].u, *y = m->src[b].u;
+    int c = sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
+                                       y->nclustering, y->bound_kind);
+    return c ? c < 0 : a < b;
+}
+
+static void uheap_push(merge *m, size_t src) {
+    size_t i = m->nuheap++;
+    m->uheap[i] = src;
+    while (i && unfiltered_less(m, m->uheap[i], m->uheap[(i - 1) / 2])) {
+        size_t parent = (i - 1) / 2, t = m->uheap[i];
+        m->uheap[i] = m->uheap[parent];
+        m->uheap[parent] = t;
+        i = parent;
+    }
+}
+
+static size_t uheap_pop(merge *m) {
+    size_t top = m->uheap[0], i = 0;
+    m->uheap[0] = m->uheap[--m->nuheap];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, min = i;
+        if (l < m->nuheap && unfiltered_less(m, m->uheap[l], m->uheap[min])) min = l;
+        if (r < m->nuheap && unfiltered_less(m, m->uheap[r], m->uheap[min])) min = r;
+        if (min == i) break;
+        size_t t = m->uheap[i];
+        m->uheap[i] = m->uheap[min];
+        m->uheap[min] = t;
+        i = min;
+    }
+    return top;
+}
+
+/* Reads the next unfiltered of every input whose current one was used;
+ * all but static rows (merged first, on their own) enter the heap. */
 static strata_err advance_pending(merge *m) {
     for (size_t a = 0; a < m->nactive; a++) {
         merge_source *src = &m->src[m->active[a]];
@@ -379,6 +420,7 @@ static strata_err advance_pending(merge *m) {
         } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
         src->u = u;
         src->pending = 0;
+        if (u && u->kind != SSTABLE_STATIC_ROW) uheap_push(m, m->active[a]);
     }
     return STRATA_OK;
 }
@@ -459,21 +501,19 @@ static int merge_markers(merge *m, size_t n) {
     return 1;
 }
 
-/* Collects into m->group the inputs whose current unfiltered sorts first;
- * returns their count (0 at the end of the partition). */
+/* Collects into m->group the inputs whose current unfiltered sorts first
+ * (in input order); returns their count (0 at the end of the partition). */
 static size_t smallest(merge *m) {
     size_t n = 0;
-    const sstable_unfiltered *min = NULL;
-    for (size_t a = 0; a < m->nactive; a++) {
-        size_t i = m->active[a];
-        const merge_source *src = &m->src[i];
-        if (!src->u) continue;
-        const sstable_unfiltered *u = src->u;
-        int c = min ? sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind,
-                                                 min->clustering, min->nclustering, min->bound_kind)
-                    : -1;
-        if (c < 0) min = u, n = 0;
-        if (c <= 0) m->group[n++] = i;
+    if (!m->nuheap) return 0;
+    m->group[n++] = uheap_pop(m);
+    const sstable_unfiltered *min = m->src[m->group[0]].u;
+    while (m->nuheap) {
+        const sstable_unfiltered *u = m->src[m->uheap[0]].u;
+        if (sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
+                                       min->nclustering, min->bound_kind))
+            break;
+        m->group[n++] = uheap_pop(m);
     }
     return n;
 }

@@ -52,6 +52,8 @@ struct merge {
     strata_progress *progress;   /* may be NULL */
     size_t *heap;                /* inputs by their next partition, not references */
     size_t nheap;
+    size_t *uheap;               /* active inputs by their current unfiltered (not static rows) */
+    size_t nuheap;
     size_t *active;              /* inputs holding the current partition, in input order */
     size_t nactive;
     size_t *refs;                /* the reference inputs */

@@ -312,9 +312,47 @@ static int liveness_equal(const liveness *a, const liveness *b) {
            a->local_expiration == b->local_expiration;
 }
 
+static int deletions_equal(const sstable_deletion *a, const sstable_deletion *b) {
+    return a->marked_for_delete_at == b->marked_for_delete_at && a->local_deletion_time == b->local_deletion_time;
+}
+
+/* Whether two inputs hold the same version of a row: the same write that
+ * reached several replicas.  Counter cells never count as the same, since
+ * local shards add up rather than replace each other. */
+static int same_row(const merge_source *a, const merge_source *b, int is_static) {
+    const sstable_unfiltered *x = a->u, *y = b->u;
+    if (x->has_liveness != y->has_liveness || x->ncells != y->ncells ||
+        x->ncomplex_deletions != y->ncomplex_deletions || x->shadowable != y->shadowable ||
+        !deletions_equal(&x->row_deletion, &y->row_deletion))
+        return 0;
+    if (x->has_liveness && (x->timestamp != y->timestamp || x->ttl != y->ttl ||
+                            x->local_expiration != y->local_expiration))
+        return 0;
+    const size_t *xmap = is_static ? a->static_map : a->regular_map, *ymap = is_static ? b->static_map : b->regular_map;
+    for (size_t i = 0; i < x->ncomplex_deletions; i++)
+        if (xmap[x->complex_deletions[i].column_index] != ymap[y->complex_deletions[i].column_index] ||
+            !deletions_equal(&x->complex_deletions[i].deletion, &y->complex_deletions[i].deletion))
+            return 0;
+    for (size_t i = 0; i < x->ncells; i++) {
+        const sstable_cell *c = &x->cells[i], *d = &y->cells[i];
+        if (xmap[c->column_index] != ymap[d->column_index] || c->column->type->kind == SSTABLE_T_COUNTER ||
+            !cells_equal(c, d) || (c->path.p != NULL) != (d->path.p != NULL) ||
+            (c->path.p && compare_bytes(&c->path, &d->path)))
+            return 0;
+    }
+    return 1;
+}
+
 int merge_rows(merge *m, size_t n, sstable_deletion active) {
     const sstable_unfiltered *first = m->src[m->group[0]].u;
     int is_static = first->kind == SSTABLE_STATIC_ROW;
+    /* replicas that hold the same version of the row merge as one of them
+     * (reconciling a version with itself changes nothing) */
+    size_t same = 1;
+    while (same < n && !m->src[m->group[0]].in.reference && !m->src[m->group[same]].in.reference &&
+           same_row(&m->src[m->group[0]], &m->src[m->group[same]], is_static))
+        same++;
+    if (same == n) n = 1;
     const liveness none = {0, INT64_MIN, 0, INT64_MAX};
     liveness live = none, ref_live = none;
     sstable_deletion row_deletion = LIVE, ref_row_deletion = LIVE;

@@ -103,7 +103,8 @@ static int next_elem(sst_cur *c, sstable_value *v) {
 
 static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b);
 
-static int elements_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+/* Kept out of line: base_cmp is hot for scalars and should stay small. */
+__attribute__((noinline)) static int elements_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
     sst_cur ca, cb;
     sst_cur_init(&ca, a->p, a->len);
     sst_cur_init(&cb, b->p, b->len);
