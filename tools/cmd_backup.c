@@ -48,7 +48,7 @@ static void help(void) {
            "                     seconds), for snapshots made earlier; default: now\n"
            "  --jobs N           worker threads (default: one per CPU)\n"
            "  --spool DIR        where reconciled SSTables are written before being\n"
-           "                     stored (default: $TMPDIR or /tmp)\n"
+           "                     stored (default: spool/ beside the repository's index)\n"
            "  --max-layers N     merge a table's layers into one past N (default 8)\n"
            "  --json             print the result as JSON\n");
 }

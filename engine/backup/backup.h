@@ -23,7 +23,7 @@ typedef struct {
     int64_t cut_us;       /* the version's time: 0 is now; else when the
                              snapshots were taken, after the latest version's */
     const char *spool_dir; /* where layers are written before being stored;
-                              NULL: $TMPDIR or /tmp */
+                              NULL: a directory of the repository's own */
     int max_layers;       /* a table with more layers has them merged;
                              <= 0: BACKUP_DEFAULT_MAX_LAYERS */
 } backup_options;

@@ -80,6 +80,7 @@ typedef struct {
     size_t n_stack;
     repo_pack_writer *w;
     strata_progress *progress;
+    const char *spool;               /* where its SSTable is written before being stored */
 } layer_job;
 
 typedef struct {
@@ -99,6 +100,9 @@ typedef struct {
  * SSTable; the table's files in the version are the stack plus it. */
 strata_err layer_build(const layer_job *job, layer_result *res);
 void layer_result_free(layer_result *res);
+/* Removes a spool directory of layer_build() and its files (also one a
+ * killed backup left behind). */
+void layer_remove_spool(const char *dir);
 
 /* ---- reconcile.c ----------------------------------------------------------
  * Every table of a version through layer_build(), several at once. */

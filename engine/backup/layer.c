@@ -373,8 +373,7 @@ static strata_err merge_layers(const layer_job *job, const char *dir, layer_resu
 }
 
 static strata_err make_spool(const layer_job *job, char **dir) {
-    const char *base = job->opt->spool_dir ? job->opt->spool_dir : getenv("TMPDIR");
-    *dir = xasprintf("%s/strata-layer-XXXXXX", base && *base ? base : "/tmp");
+    *dir = xasprintf("%s/strata-layer-XXXXXX", job->spool);
     if (mkdtemp(*dir)) return STRATA_OK;
     strata_err e = strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *dir);
     free(*dir);
@@ -385,6 +384,11 @@ static strata_err make_spool(const layer_job *job, char **dir) {
 /* Removes what is left in the spool (the writer's files after a failure). */
 static void remove_spool(char *dir) {
     if (!dir) return;
+    layer_remove_spool(dir);
+    free(dir);
+}
+
+void layer_remove_spool(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *f;
     while (d && (f = readdir(d))) {
@@ -395,7 +399,6 @@ static void remove_spool(char *dir) {
     }
     if (d) closedir(d);
     rmdir(dir);
-    free(dir);
 }
 
 strata_err layer_build(const layer_job *job, layer_result *res) {

@@ -10,9 +10,12 @@
  * a backup never leaves data out because it could not read it. */
 #include "engine/backup/backup_int.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Layers are uncompressed SSTables, written once and read seldom: level 3
  * stores rf3-a's version 1 in 0.546 of one node's bytes against 0.582 at
@@ -41,6 +44,7 @@ typedef struct {
     strata_err error;
     char error_msg[512];
     strata_progress *progress;
+    char *spool;    /* where layers are written before being stored */
 } reconcile_job;
 
 static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
@@ -107,7 +111,8 @@ static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w
                               const merge_table *schema) {
     reconcile_state *st = job->st;
     const backup_table *t = &st->tables.v[ti];
-    layer_job lj = {job->r, job->opt, t, schema, schema_cql, job->cut, INT64_MIN, NULL, 0, w, job->progress};
+    layer_job lj = {job->r, job->opt, t, schema, schema_cql, job->cut, INT64_MIN, NULL, 0, w, job->progress,
+                    job->spool};
     const repo_version *previous;
     strata_err e = stack_version(job, t, &previous);
     if (e) return e;
@@ -158,6 +163,29 @@ static int larger_first(const void *a, const void *b, void *arg) {
     const backup_table_list *l = arg;
     uint64_t x = l->v[*(const size_t *)a].bytes, y = l->v[*(const size_t *)b].bytes;
     return (x < y) - (x > y);
+}
+
+/* The spool: the operator's, or one in the repository's own directory,
+ * on disk (a tmpfs /tmp would hold large layers in memory).  The writer
+ * lock is held, so what is in the latter was left by a killed backup. */
+static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) {
+    if (opt->spool_dir) {
+        *out = xstrdup(opt->spool_dir);
+        return STRATA_OK;
+    }
+    *out = xasprintf("%s/spool", repo_work_dir(r));
+    DIR *d = opendir(*out);
+    struct dirent *f;
+    while (d && (f = readdir(d))) {
+        if (strncmp(f->d_name, "strata-layer-", 13)) continue;
+        char *p = xasprintf("%s/%s", *out, f->d_name);
+        layer_remove_spool(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    if (mkdir(*out, 0755) && errno != EEXIST)
+        return strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *out);
+    return STRATA_OK;
 }
 
 /* Versions follow each other in time: a layer holds what was written up
@@ -261,7 +289,11 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
     reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
     strata_err e = check_cut(r, cut);
-    if (e) return e;
+    if (!e) e = prepare_spool(r, opt, &job.spool);
+    if (e) {
+        free(job.spool);
+        return e;
+    }
     pthread_mutex_init(&job.lock, NULL);
     job.order = xcalloc(st->tables.n + 1, sizeof *job.order);
     for (size_t i = 0; i < st->tables.n; i++) job.order[i] = i;
@@ -278,6 +310,7 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     free(job.schemas);
     free(job.schema_files);
     free(job.order);
+    free(job.spool);
     for (size_t i = 0; i < job.n_stacks; i++) repo_version_free(job.stacks[i]);
     free(job.stacks);
     pthread_mutex_destroy(&job.lock);

@@ -186,6 +186,8 @@ void repo_enable_disk_cache(repo *r, uint64_t max_bytes) {
     free(dir);
 }
 
+const char *repo_work_dir(const repo *r) { return r->index_dir; }
+
 const char *repo_id(const repo *r) {
     return r->id;
 }

@@ -42,6 +42,11 @@ void repo_close(repo *r);
 /* The repository's random 128-bit id, hex. */
 const char *repo_id(const repo *r);
 
+/* A local directory of the repository's own (where its index lives: inside
+ * a local repository, in the cache directory for a remote one), for a
+ * writer's temporary files. */
+const char *repo_work_dir(const repo *r);
+
 /* ---- Chunks ----------------------------------------------------------------- */
 typedef struct {
     uint8_t id[STRATA_HASH_LEN]; /* SHA-256 of the chunk's bytes */
