@@ -124,15 +124,15 @@ typedef struct fs_cache fs_cache;
 typedef struct fs_chunk {
     uint8_t id[STRATA_HASH_LEN];
     uint32_t size;
-    size_t charged; /* bytes counted against the budget */
     int state;
     int refs;
     int in_table;
-    strata_buf data;
+    uint8_t *data;
+    size_t cap; /* of data; the record's charge against the budget is cap + its own size */
     strata_err err;
     char *msg;
     struct fs_chunk *hnext;
-    struct fs_chunk *prev, *next; /* LRU list of loaded chunks */
+    struct fs_chunk *prev, *next; /* LRU list of loaded chunks; spare lists */
 } fs_chunk;
 
 fs_cache *fs_cache_new(repo *r, uint64_t budget, int workers);

@@ -66,7 +66,7 @@ strata_err fs_read(fs_mount *m, fs_handle *h, uint64_t off, size_t size, fs_read
         uint64_t from = off > start ? off - start : 0;
         uint64_t to = end < c->ends[i] ? end - start : c->chunks[i].size;
         out->pinned[out->n] = ch;
-        out->iov[out->n].iov_base = ch->data.data + from;
+        out->iov[out->n].iov_base = ch->data + from;
         out->iov[out->n].iov_len = (size_t)(to - from);
         out->n++;
     }
