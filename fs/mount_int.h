@@ -24,6 +24,7 @@
 
 typedef struct fs_mount fs_mount;
 typedef struct fs_node fs_node;
+struct fuse_session;
 
 /* ---- content.c: the bytes of one stored file -------------------------------
  * Every path that shows the same chunk list shares one fs_content, so a
@@ -80,8 +81,10 @@ fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns);
 /* Adds a file at `path` below dir ("app/users/.idx/nb-1-big-Data.db"),
  * making the directories on the way; NULL when the name is taken. */
 fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns);
-/* Makes or re-points the symbolic link `name` in dir. */
-void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
+/* Makes or re-points the symbolic link `name` in dir.  Returns the link
+ * when it existed and now points elsewhere (the kernel caches targets, see
+ * fs_mount.relinked), else NULL. */
+fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
 /* Runs the directory's fill function when it was never filled, or when
  * `refresh` is set and the directory is dynamic. */
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh);
@@ -184,6 +187,11 @@ struct fs_mount {
     fs_cache *cache;
     uint64_t readahead_bytes;
     int readahead_raised;
+    struct fuse_session *session;
+    /* A link re-pointed by a fill: the kernel's cached target is dropped
+     * by the request that ran the fill, once it has replied and released
+     * the lock (the kernel may wait on a READLINK of it meanwhile). */
+    fs_node *relinked;
 };
 
 /* Raises the kernel's read-ahead window for the mount so that sequential

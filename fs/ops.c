@@ -4,9 +4,10 @@
  * inode table is needed and forget has nothing to do.  Everything below a
  * version is immutable: the kernel may keep its attributes, directory
  * listings and file pages for a day.  Only the view roots and per-node
- * directories change (new versions), so their attributes expire at once
- * and their listings are never cached; negative lookups are never cached
- * either, so a new version is visible on the next access. */
+ * directories change (new versions): their listings are never cached and
+ * their attributes for a second only; negative lookups are never cached,
+ * so a new version is visible on the next access.  The kernel keeps link
+ * targets too, and is told to drop one when a fill re-points the link. */
 #include "fs/mount_int.h"
 
 #include <errno.h>
@@ -16,6 +17,10 @@
 #include <sys/stat.h>
 
 #define IMMUTABLE_TIMEOUT 86400.0
+/* Not 0: a path through /versions/latest would cost two GETATTRs of
+ * /versions (the permission checks before and after the link) for every
+ * file opened. */
+#define DYNAMIC_TIMEOUT 1.0
 
 static fs_mount *mount_of(fuse_req_t req) {
     return fuse_req_userdata(req);
@@ -30,7 +35,8 @@ static fuse_ino_t ino_of(fs_mount *m, const fs_node *n) {
 }
 
 static double timeout_of(const fs_node *n) {
-    return n->dynamic || n->kind == FS_LINK ? 0.0 : IMMUTABLE_TIMEOUT;
+    if (n->kind == FS_LINK) return 0.0;
+    return n->dynamic ? DYNAMIC_TIMEOUT : IMMUTABLE_TIMEOUT;
 }
 
 /* With the mount lock held (directory sizes and link targets change). */
@@ -70,6 +76,19 @@ static int errno_of(strata_err e) {
     }
 }
 
+/* Takes the link a fill re-pointed, with the mount lock held. */
+static fs_node *take_relinked(fs_mount *m) {
+    fs_node *n = m->relinked;
+    m->relinked = NULL;
+    return n;
+}
+
+/* Drops the kernel's cached target of a re-pointed link; called after the
+ * reply, without the mount lock. */
+static void drop_link_target(fs_mount *m, const fs_node *link) {
+    if (link) fuse_lowlevel_notify_inval_inode(m->session, ino_of(m, link), 0, 0);
+}
+
 /* Makes a directory ready to be looked into; logs failures of the index. */
 static int ready(fs_mount *m, fs_node *dir, int refresh) {
     strata_err e = fs_dir_ready(m, dir, refresh);
@@ -98,6 +117,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
      * instantiate an inode per file; readers that stat (ls -l, cp) look
      * entries up, and those lookups are cached for a day. */
     conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -112,11 +132,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
         n = err ? NULL : fs_dir_find(dir, name);
     }
     if (n) entry_of(m, n, &e);
+    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (n)
         fuse_reply_entry(req, &e);
     else
         fuse_reply_err(req, err ? err : ENOENT);
+    drop_link_target(m, relinked);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -168,15 +190,17 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         h->children = xmalloc((h->n ? h->n : 1) * sizeof *h->children);
         if (h->n) memcpy(h->children, dir->children, h->n * sizeof *h->children);
     }
+    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (err) {
         fuse_reply_err(req, err);
-        return;
+    } else {
+        fi->fh = (uintptr_t)h;
+        fi->cache_readdir = !dir->dynamic;
+        fi->keep_cache = !dir->dynamic;
+        fuse_reply_open(req, fi);
     }
-    fi->fh = (uintptr_t)h;
-    fi->cache_readdir = !dir->dynamic;
-    fi->keep_cache = !dir->dynamic;
-    fuse_reply_open(req, fi);
+    drop_link_target(m, relinked);
 }
 
 /* Entries 0 and 1 are "." and ".."; child i is entry i + 2. */
