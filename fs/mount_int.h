@@ -67,6 +67,7 @@ struct fs_node {
     int dynamic; /* refilled on every listing and on a lookup miss */
     /* files */
     fs_content *content;
+    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
     /* symbolic links */
     char *target;
     char name[]; /* allocated with the node */
@@ -153,12 +154,6 @@ int fs_cache_first_report(fs_cache *c, const uint8_t id[STRATA_HASH_LEN]);
 uint64_t fs_cache_peak_bytes(fs_cache *c);
 
 /* ---- read.c: serving reads ----------------------------------------------------- */
-typedef struct {
-    fs_content *content;
-    char *path;        /* for log lines */
-    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
-} fs_handle;
-
 /* The bytes of one read as slices of pinned chunks. */
 typedef struct {
     struct iovec *iov;
@@ -167,9 +162,9 @@ typedef struct {
 } fs_read_buf;
 
 /* Pins the chunks covering [off, off + size) clipped to the file, queues
- * read-ahead when the handle reads sequentially.  A chunk that cannot be
+ * read-ahead when the file is read sequentially.  A chunk that cannot be
  * read fails the whole read and is logged once. */
-strata_err fs_read(fs_mount *m, fs_handle *h, uint64_t off, size_t size, fs_read_buf *out);
+strata_err fs_read(fs_mount *m, fs_node *file, uint64_t off, size_t size, fs_read_buf *out);
 void fs_read_release(fs_mount *m, fs_read_buf *rb);
 
 /* ---- ops.c: the FUSE low-level operations ------------------------------------------ */
@@ -187,6 +182,7 @@ struct fs_mount {
     fs_cache *cache;
     uint64_t readahead_bytes;
     int readahead_raised;
+    int open_in_kernel; /* the kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT) */
     struct fuse_session *session;
     /* A link re-pointed by a fill: the kernel's cached target is dropped
      * by the request that ran the fill, once it has replied and released

@@ -109,7 +109,8 @@ static void entry_of(fs_mount *m, const fs_node *n, struct fuse_entry_param *e) 
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
-    (void)userdata;
+    fs_mount *m = userdata;
+    m->open_in_kernel = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
     /* Many read-ahead requests in flight keep the worker threads busy. */
     conn->max_background = 64;
     conn->congestion_threshold = 48;
@@ -246,37 +247,30 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         return;
     }
     if (!__atomic_exchange_n(&m->readahead_raised, 1, __ATOMIC_RELAXED)) fs_raise_kernel_readahead(m);
-    fs_handle *h = xcalloc(1, sizeof *h);
-    h->content = n->content;
-    pthread_mutex_lock(&m->lock);
-    h->path = fs_node_path(n);
-    pthread_mutex_unlock(&m->lock);
-    fi->fh = (uintptr_t)h;
+    /* Files need no per-open state, so where the kernel can open them alone
+     * (keeping their pages, as asked below) ENOSYS tells it to from now on:
+     * that saves an OPEN and a RELEASE per file.  The mount is read-only,
+     * so the checks above are the kernel's then. */
+    if (m->open_in_kernel) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     fi->keep_cache = 1;
     fi->noflush = 1;
     fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)ino;
+    (void)fi;
     fs_mount *m = mount_of(req);
-    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
     fs_read_buf rb;
-    strata_err e = fs_read(m, h, (uint64_t)off, size, &rb);
+    strata_err e = fs_read(m, node_of(req, ino), (uint64_t)off, size, &rb);
     if (e) {
         fuse_reply_err(req, EIO);
         return;
     }
     fuse_reply_iov(req, rb.iov, (int)rb.n);
     fs_read_release(m, &rb);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    (void)ino;
-    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
-    free(h->path);
-    free(h);
-    fuse_reply_err(req, 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -299,6 +293,5 @@ const struct fuse_lowlevel_ops fs_ops = {
     .releasedir = op_releasedir,
     .open = op_open,
     .read = op_read,
-    .release = op_release,
     .statfs = op_statfs,
 };
