@@ -7,7 +7,8 @@
  * rather than as a failed read.  storage_view_read() turns that back into
  * an error: while it runs the reader, a SIGBUS caused by an access on this
  * thread jumps back out of the reader.  Any other SIGBUS goes to whatever
- * handled it before, so the process ends as it would have. */
+ * handled it before, so the process ends as it would have.  The handler
+ * is installed once, when the first mapping is read. */
 #include "fetch/storage_int.h"
 
 #include <pthread.h>
@@ -18,44 +19,37 @@
 
 static _Thread_local sigjmp_buf *bus_guard;
 static struct sigaction bus_previous;
-static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 
+/* Chains to the handler installed before, as the index's fault guard
+ * (engine/repo/index.c) does, so either may be installed first. */
 static void on_sigbus(int sig, siginfo_t *info, void *uctx) {
-    (void)uctx;
-    sigjmp_buf *guard = bus_guard;
     /* si_code > 0: raised by the kernel for an access, not sent by kill */
-    if (guard && info->si_code > 0) siglongjmp(*guard, 1);
-    sigaction(SIGBUS, &bus_previous, NULL);
-    /* A fault recurs on return and meets the old handler; a sent signal does not. */
-    if (info->si_code <= 0) raise(sig);
+    if (bus_guard && info->si_code > 0) siglongjmp(*bus_guard, 1);
+    if (bus_previous.sa_flags & SA_SIGINFO) {
+        bus_previous.sa_sigaction(sig, info, uctx);
+    } else if (bus_previous.sa_handler != SIG_IGN && bus_previous.sa_handler != SIG_DFL) {
+        bus_previous.sa_handler(sig);
+    } else {
+        signal(sig, SIG_DFL); /* returning re-runs the access and dies as usual */
+        if (info->si_code <= 0) raise(sig);
+    }
 }
 
-static int bus_handler_installed(void) {
-    struct sigaction cur;
-    return sigaction(SIGBUS, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus;
-}
-
-/* Checked before every guarded read (one cheap system call), not once:
- * whoever handled SIGBUS before may take it back (test harnesses do).
- * SA_NODEFER: the jump out of the handler leaves SIGBUS unblocked, so the
+/* SA_NODEFER: the jump out of the handler leaves SIGBUS unblocked, so the
  * next fault is caught too without sigsetjmp saving the mask. */
 static void install_bus_handler(void) {
-    if (bus_handler_installed()) return;
-    pthread_mutex_lock(&bus_lock);
-    if (!bus_handler_installed()) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_sigbus;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGBUS, &sa, &bus_previous);
-    }
-    pthread_mutex_unlock(&bus_lock);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &bus_previous);
 }
 
 strata_err storage_view_read(const storage_view *v, storage_view_fn fn, void *ctx) {
     if (!v->map) return fn(ctx, v->data, v->len);
-    install_bus_handler();
+    pthread_once(&bus_once, install_bus_handler);
     sigjmp_buf here;
     if (sigsetjmp(here, 0)) {
         bus_guard = NULL;

@@ -303,7 +303,8 @@ static strata_err compare_view(void *ctx, const uint8_t *data, size_t len) {
 /* Views of a local object: a large range is a mapping, a small one is read
  * into the scratch buffer, and a mapped file cut short under the view is
  * STRATA_EIO from storage_view_read (the kernel's SIGBUS caught), not the
- * end of the process. */
+ * end of the process.  It runs first: the SIGBUS handler is installed by
+ * the first mapped read, and cmocka takes it back after each test. */
 static void test_storage_views(void **state) {
     (void)state;
     char tmpl[] = "/tmp/strata-unit-XXXXXX";
@@ -344,6 +345,7 @@ static void test_storage_views(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_storage_views),
         cmocka_unit_test(test_chunk_bounds_and_average),
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
         cmocka_unit_test(test_store_read_and_dedup),
@@ -351,7 +353,6 @@ int main(void) {
         cmocka_unit_test(test_storage_large_objects),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_corrupt_chunk_detected),
-        cmocka_unit_test(test_storage_views),
     };
     return cmocka_run_group_tests_name("repo", tests, NULL, NULL);
 }
