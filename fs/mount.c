@@ -82,7 +82,7 @@ static void mount_free(fs_mount *m) {
 }
 
 static struct fuse_session *session_new(fs_mount *m, const mount_options *o) {
-    char *opts = xasprintf("ro,default_permissions,fsname=strata,subtype=strata%s",
+    char *opts = xasprintf("ro,fsname=strata,subtype=strata%s",
                            o->allow_other ? ",allow_other" : "");
     char *argv[] = {"strata", "-o", opts, o->debug ? "-d" : NULL, NULL};
     struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);

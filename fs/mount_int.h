@@ -182,7 +182,8 @@ struct fs_mount {
     fs_cache *cache;
     uint64_t readahead_bytes;
     int readahead_raised;
-    int open_in_kernel; /* the kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT) */
+    int open_in_kernel;    /* the kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT) */
+    int opendir_in_kernel; /* and directories (FUSE_CAP_NO_OPENDIR_SUPPORT) */
     struct fuse_session *session;
     /* A link re-pointed by a fill: the kernel's cached target is dropped
      * by the request that ran the fill, once it has replied and released
