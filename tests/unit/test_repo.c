@@ -303,8 +303,8 @@ static strata_err compare_view(void *ctx, const uint8_t *data, size_t len) {
 /* Views of a local object: a large range is a mapping, a small one is read
  * into the scratch buffer, and a mapped file cut short under the view is
  * STRATA_EIO from storage_view_read (the kernel's SIGBUS caught), not the
- * end of the process.  It runs first: the SIGBUS handler is installed by
- * the first mapped read, and cmocka takes it back after each test. */
+ * end of the process.  It runs first: the fault handler is installed by
+ * the first guarded read, and cmocka takes it back after each test. */
 static void test_storage_views(void **state) {
     (void)state;
     char tmpl[] = "/tmp/strata-unit-XXXXXX";
