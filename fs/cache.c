@@ -1,9 +1,9 @@
 /* cache.c - the chunk cache and its prefetch workers.
  *
  * Readers ask for chunks by id; a chunk is loaded once (fetched through
- * storage, decompressed and XXH3-checked by repo_read_chunk) however many
- * readers want it at the same moment: the first inserts a LOADING entry,
- * the others wait for it.  Loaded chunks stay in memory in LRU order until
+ * storage, decompressed and XXH3-checked by repo_read_chunk_into) however
+ * many readers want it at the same moment: the first inserts a LOADING
+ * entry, the others wait for it.  Loaded chunks stay in memory in LRU order until
  * the byte budget is exceeded; chunks being read (pinned) are never
  * evicted, so the budget can be overrun by at most what the reading
  * threads hold.  Failed loads are not remembered, so a pack that comes

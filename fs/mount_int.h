@@ -10,7 +10,7 @@
  * are "dynamic" and refilled to show versions written after mounting.
  *
  * File bytes are read chunk by chunk through the chunk cache (cache.c),
- * which loads each chunk once with repo_read_chunk() (XXH3-checked) and
+ * which loads each chunk once with repo_read_chunk_into() (XXH3-checked) and
  * keeps it under a byte budget; read.c turns a FUSE read into pinned
  * cache slices handed to the kernel without another copy. */
 #ifndef STRATA_MOUNT_INT_H
@@ -142,7 +142,7 @@ typedef struct fs_chunk {
 fs_cache *fs_cache_new(repo *r, uint64_t budget, int workers);
 void fs_cache_free(fs_cache *c);
 /* Returns the chunk loaded and pinned (release with fs_cache_put), loading
- * it on this thread when no one else is.  Errors are repo_read_chunk's. */
+ * it on this thread when no one else is.  Errors are repo_read_chunk_into's. */
 strata_err fs_cache_get(fs_cache *c, const repo_chunk_ref *ref, fs_chunk **out);
 void fs_cache_put(fs_cache *c, fs_chunk *ch);
 /* Queues a chunk for the prefetch workers unless it is cached or queued. */
