@@ -3,9 +3,9 @@
  * Readers ask for chunks by id; a chunk is loaded once (fetched through
  * storage, decompressed and XXH3-checked by repo_read_chunk_into) however
  * many readers want it at the same moment: the first inserts a LOADING
- * entry, the others wait for it.  Loaded chunks stay in memory in LRU order until
- * the byte budget is exceeded; chunks being read (pinned) are never
- * evicted, so the budget can be overrun by at most what the reading
+ * entry, the others wait for it.  Loaded chunks stay in memory in LRU
+ * order until the byte budget is exceeded; chunks being read (pinned) are
+ * never evicted, so the budget can be overrun by at most what the reading
  * threads hold.  Failed loads are not remembered, so a pack that comes
  * back (a remount of the storage, a repair) is read again.
  *
@@ -100,8 +100,8 @@ static void lru_push(fs_cache *c, fs_chunk *ch) {
     if (!c->lru_tail) c->lru_tail = ch;
 }
 
-/* Large buffers are huge pages where the kernel allows: one fault instead
- * of 512, and the kernel pins them faster when it copies a reply. */
+/* Large buffers are huge pages where the kernel allows: one fault for a
+ * buffer instead of 512. */
 static uint8_t *buffer_new(size_t cap) {
     if (cap < LARGE_UNIT) return xmalloc(cap);
     size_t span = cap + LARGE_UNIT;
@@ -136,7 +136,8 @@ static void spare_push(fs_cache *c, fs_chunk *ch) {
     c->bytes += charge(ch);
 }
 
-/* Frees one spare record, of the largest class there is; 0 when none. */
+/* Frees one spare record, of the largest class there is (the most memory
+ * back at once); 0 when none. */
 static int free_spare(fs_cache *c) {
     for (int k = N_CLASSES - 1; k >= 0; k--) {
         fs_chunk *ch = c->spare[k];
