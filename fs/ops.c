@@ -120,7 +120,10 @@ static void entry_of(fs_mount *m, const fs_node *n, struct fuse_entry_param *e) 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
     fs_mount *m = userdata;
     m->open_in_kernel = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
-    m->opendir_in_kernel = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+    /* Cached listings of the view roots stay fresh only through the mtime
+     * check that comes with AUTO_INVAL_DATA (see the top of this file). */
+    m->opendir_in_kernel = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) &&
+                           (conn->capable & FUSE_CAP_AUTO_INVAL_DATA);
     /* Many read-ahead requests in flight keep the worker threads busy. */
     conn->max_background = 64;
     conn->congestion_threshold = 48;
