@@ -55,6 +55,23 @@ strata_err storage_get_range(storage *s, const char *key, uint64_t offset, size_
     return e ? e : s->ops->get_range(s, key, offset, len, out);
 }
 
+strata_err storage_view_open(storage *s, const char *key, uint64_t offset, size_t len,
+                             strata_buf *scratch, storage_view *out) {
+    memset(out, 0, sizeof *out);
+    out->key = key;
+    strata_err e = check_key(key);
+    if (e) return e;
+    if (s->ops->view) return s->ops->view(s, key, offset, len, scratch, out);
+    scratch->len = 0;
+    strata_buf_reserve(scratch, len);
+    e = s->ops->get_range(s, key, offset, len, scratch->data);
+    if (e) return e;
+    scratch->len = len;
+    out->data = scratch->data;
+    out->len = len;
+    return STRATA_OK;
+}
+
 strata_err storage_size(storage *s, const char *key, uint64_t *size) {
     strata_err e = check_key(key);
     return e ? e : s->ops->size(s, key, size);

@@ -40,6 +40,31 @@ strata_err storage_get(storage *s, const char *key, strata_buf *out);
 strata_err storage_get_range(storage *s, const char *key, uint64_t offset, size_t len,
                              void *out);
 
+/* A range of an object read in place.  The local backend maps the file,
+ * so a reader copies nothing out of the page cache; other backends, and
+ * ranges too small to be worth a mapping, are read into the caller's
+ * scratch buffer. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    void *map; /* the mapping data lies in; NULL when it lies in scratch */
+    size_t map_len;
+    const char *key; /* borrowed from the caller, for messages */
+} storage_view;
+
+/* Opens a view of `len` bytes at `offset`; errors as storage_get_range. */
+strata_err storage_view_open(storage *s, const char *key, uint64_t offset, size_t len,
+                             strata_buf *scratch, storage_view *out);
+
+/* Calls fn(ctx, data, len) on the view's bytes.  A mapped file that
+ * cannot be read any more (truncated while mapped, a failing disk) makes
+ * the kernel raise SIGBUS when fn touches it; that becomes STRATA_EIO here
+ * instead of the end of the process.  fn is then abandoned midway, so it
+ * must not take locks or allocate while it reads the view. */
+typedef strata_err (*storage_view_fn)(void *ctx, const uint8_t *data, size_t len);
+strata_err storage_view_read(const storage_view *v, storage_view_fn fn, void *ctx);
+void storage_view_close(storage_view *v);
+
 /* Size of an object; STRATA_ENOENT when absent. */
 strata_err storage_size(storage *s, const char *key, uint64_t *size);
 

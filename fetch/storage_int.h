@@ -11,6 +11,9 @@ typedef struct {
     strata_err (*put)(storage *s, const char *key, const void *data, size_t len);
     strata_err (*get)(storage *s, const char *key, strata_buf *out);
     strata_err (*get_range)(storage *s, const char *key, uint64_t offset, size_t len, void *out);
+    /* optional: storage_view_open; without it ranges are read into scratch */
+    strata_err (*view)(storage *s, const char *key, uint64_t offset, size_t len, strata_buf *scratch,
+                       storage_view *out);
     strata_err (*size)(storage *s, const char *key, uint64_t *size);
     strata_err (*list)(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
     strata_err (*del)(storage *s, const char *key);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,6 +180,44 @@ static strata_err local_get_range(storage *s, const char *key, uint64_t offset, 
     return e;
 }
 
+/* Below this a mapping costs more than the copy it saves. */
+#define VIEW_MAP_MIN (64u * 1024)
+
+/* Maps just the range: mappings of whole packs would stay resident in the
+ * process's accounting, and a range mapped only while it is read keeps the
+ * SIGBUS window (see storage_view.c) that short.  A file system that
+ * cannot map is read the ordinary way. */
+static strata_err local_view(storage *s, const char *key, uint64_t offset, size_t len,
+                             strata_buf *scratch, storage_view *out) {
+    int fd;
+    uint64_t size;
+    strata_err e = open_object(s, key, &fd, &size);
+    if (e) return e;
+    if (offset > size || len > size - offset) {
+        e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its %llu bytes", key,
+                        (unsigned long long)offset, len, (unsigned long long)size);
+    } else {
+        uint64_t start = offset - offset % (uint64_t)sysconf(_SC_PAGESIZE);
+        size_t map_len = len + (size_t)(offset - start);
+        void *map = len >= VIEW_MAP_MIN ? mmap(NULL, map_len, PROT_READ, MAP_SHARED, fd, (off_t)start)
+                                        : MAP_FAILED;
+        if (map != MAP_FAILED) {
+            out->map = map;
+            out->map_len = map_len;
+            out->data = (const uint8_t *)map + (offset - start);
+        } else {
+            scratch->len = 0;
+            strata_buf_reserve(scratch, len);
+            e = read_at(fd, offset, len, scratch->data, key);
+            if (!e) scratch->len = len;
+            out->data = scratch->data;
+        }
+        out->len = len;
+    }
+    close(fd);
+    return e;
+}
+
 static strata_err local_size(storage *s, const char *key, uint64_t *size) {
     char *path = object_path(s, key);
     struct stat st;
@@ -247,6 +286,7 @@ static const storage_ops local_ops = {
     .put = local_put,
     .get = local_get,
     .get_range = local_get_range,
+    .view = local_view,
     .size = local_size,
     .list = local_list,
     .del = local_delete,

@@ -82,7 +82,7 @@ static void mount_free(fs_mount *m) {
 }
 
 static struct fuse_session *session_new(fs_mount *m, const mount_options *o) {
-    char *opts = xasprintf("ro,default_permissions,fsname=strata,subtype=strata%s",
+    char *opts = xasprintf("ro,fsname=strata,subtype=strata%s",
                            o->allow_other ? ",allow_other" : "");
     char *argv[] = {"strata", "-o", opts, o->debug ? "-d" : NULL, NULL};
     struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
@@ -136,6 +136,7 @@ static strata_err serve(const char *location, const mount_options *o, const char
     build_root(&m);
     m.cache = fs_cache_new(m.repo, budget, PREFETCH_WORKERS);
     struct fuse_session *se = session_new(&m, o);
+    m.session = se;
     if (!se) e = strata_fail(STRATA_EINVAL, "libfuse refused to start a session (run with -f to see why)");
     if (!e && fuse_set_signal_handlers(se) != 0) e = strata_fail(STRATA_EIO, "cannot set signal handlers");
     if (!e && fuse_session_mount(se, mountpoint) != 0)

@@ -10,7 +10,7 @@
  * are "dynamic" and refilled to show versions written after mounting.
  *
  * File bytes are read chunk by chunk through the chunk cache (cache.c),
- * which loads each chunk once with repo_read_chunk() (XXH3-checked) and
+ * which loads each chunk once with repo_read_chunk_into() (XXH3-checked) and
  * keeps it under a byte budget; read.c turns a FUSE read into pinned
  * cache slices handed to the kernel without another copy. */
 #ifndef STRATA_MOUNT_INT_H
@@ -24,6 +24,7 @@
 
 typedef struct fs_mount fs_mount;
 typedef struct fs_node fs_node;
+struct fuse_session;
 
 /* ---- content.c: the bytes of one stored file -------------------------------
  * Every path that shows the same chunk list shares one fs_content, so a
@@ -66,6 +67,7 @@ struct fs_node {
     int dynamic; /* refilled on every listing and on a lookup miss */
     /* files */
     fs_content *content;
+    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
     /* symbolic links */
     char *target;
     char name[]; /* allocated with the node */
@@ -80,8 +82,10 @@ fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns);
 /* Adds a file at `path` below dir ("app/users/.idx/nb-1-big-Data.db"),
  * making the directories on the way; NULL when the name is taken. */
 fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns);
-/* Makes or re-points the symbolic link `name` in dir. */
-void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
+/* Makes or re-points the symbolic link `name` in dir.  Returns the link
+ * when it existed and now points elsewhere (the kernel caches targets, see
+ * fs_mount.relinked), else NULL. */
+fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
 /* Runs the directory's fill function when it was never filled, or when
  * `refresh` is set and the directory is dynamic. */
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh);
@@ -124,21 +128,21 @@ typedef struct fs_cache fs_cache;
 typedef struct fs_chunk {
     uint8_t id[STRATA_HASH_LEN];
     uint32_t size;
-    size_t charged; /* bytes counted against the budget */
     int state;
     int refs;
     int in_table;
-    strata_buf data;
+    uint8_t *data;
+    size_t cap; /* of data; the record's charge against the budget is cap + its own size */
     strata_err err;
     char *msg;
     struct fs_chunk *hnext;
-    struct fs_chunk *prev, *next; /* LRU list of loaded chunks */
+    struct fs_chunk *prev, *next; /* LRU list of loaded chunks; spare lists */
 } fs_chunk;
 
 fs_cache *fs_cache_new(repo *r, uint64_t budget, int workers);
 void fs_cache_free(fs_cache *c);
 /* Returns the chunk loaded and pinned (release with fs_cache_put), loading
- * it on this thread when no one else is.  Errors are repo_read_chunk's. */
+ * it on this thread when no one else is.  Errors are repo_read_chunk_into's. */
 strata_err fs_cache_get(fs_cache *c, const repo_chunk_ref *ref, fs_chunk **out);
 void fs_cache_put(fs_cache *c, fs_chunk *ch);
 /* Queues a chunk for the prefetch workers unless it is cached or queued. */
@@ -150,12 +154,6 @@ int fs_cache_first_report(fs_cache *c, const uint8_t id[STRATA_HASH_LEN]);
 uint64_t fs_cache_peak_bytes(fs_cache *c);
 
 /* ---- read.c: serving reads ----------------------------------------------------- */
-typedef struct {
-    fs_content *content;
-    char *path;        /* for log lines */
-    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
-} fs_handle;
-
 /* The bytes of one read as slices of pinned chunks. */
 typedef struct {
     struct iovec *iov;
@@ -164,9 +162,9 @@ typedef struct {
 } fs_read_buf;
 
 /* Pins the chunks covering [off, off + size) clipped to the file, queues
- * read-ahead when the handle reads sequentially.  A chunk that cannot be
+ * read-ahead when the file is read sequentially.  A chunk that cannot be
  * read fails the whole read and is logged once. */
-strata_err fs_read(fs_mount *m, fs_handle *h, uint64_t off, size_t size, fs_read_buf *out);
+strata_err fs_read(fs_mount *m, fs_node *file, uint64_t off, size_t size, fs_read_buf *out);
 void fs_read_release(fs_mount *m, fs_read_buf *rb);
 
 /* ---- ops.c: the FUSE low-level operations ------------------------------------------ */
@@ -184,6 +182,13 @@ struct fs_mount {
     fs_cache *cache;
     uint64_t readahead_bytes;
     int readahead_raised;
+    int open_in_kernel;    /* the kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT) */
+    int opendir_in_kernel; /* and directories (FUSE_CAP_NO_OPENDIR_SUPPORT) */
+    struct fuse_session *session;
+    /* A link re-pointed by a fill: the kernel's cached target is dropped
+     * by the request that ran the fill, once it has replied and released
+     * the lock (the kernel may wait on a READLINK of it meanwhile). */
+    fs_node *relinked;
 };
 
 /* Raises the kernel's read-ahead window for the mount so that sequential

@@ -4,9 +4,21 @@
  * inode table is needed and forget has nothing to do.  Everything below a
  * version is immutable: the kernel may keep its attributes, directory
  * listings and file pages for a day.  Only the view roots and per-node
- * directories change (new versions), so their attributes expire at once
- * and their listings are never cached; negative lookups are never cached
- * either, so a new version is visible on the next access. */
+ * directories change (new versions).  Their attributes are never cached,
+ * and asking for them refreshes them: the kernel checks a directory's
+ * mtime before it lists it from its cache, so a listing shows new versions
+ * at once.  Negative lookups are never cached, and a lookup that misses
+ * refreshes too.  The kernel keeps link targets, and is told to drop one
+ * when a fill re-points the link.
+ *
+ * Round trips are what a listing costs, so there are as few as the kernel
+ * allows: directories and files are opened by the kernel alone (no OPEN,
+ * OPENDIR or their RELEASEs), and READDIRPLUS hands over the directories
+ * of a listing with their attributes, so descending into them needs no
+ * LOOKUP (files are listed without, see list()).  Permissions are left to
+ * the modes alone (no default_permissions): every file is world-readable
+ * and the mount is read-only, so the kernel's checks decided nothing, but
+ * they made it fetch /versions' attributes on every path through it. */
 #include "fs/mount_int.h"
 
 #include <errno.h>
@@ -40,7 +52,10 @@ static void fill_stat(fs_mount *m, const fs_node *n, struct stat *st) {
     st->st_mtim.tv_sec = n->mtime_ns / 1000000000;
     st->st_mtim.tv_nsec = n->mtime_ns % 1000000000;
     st->st_atim = st->st_ctim = st->st_mtim;
-    st->st_blksize = 1 << 20;
+    /* Readers size their reads by st_blksize: 1 MiB requests for files;
+     * for directories glibc's readdir takes it as its buffer, and the
+     * kernel allocates (and maps) that much for every READDIR. */
+    st->st_blksize = n->kind == FS_DIR ? 4096 : 1 << 20;
     switch (n->kind) {
     case FS_DIR:
         st->st_mode = S_IFDIR | 0555;
@@ -70,6 +85,19 @@ static int errno_of(strata_err e) {
     }
 }
 
+/* Takes the link a fill re-pointed, with the mount lock held. */
+static fs_node *take_relinked(fs_mount *m) {
+    fs_node *n = m->relinked;
+    m->relinked = NULL;
+    return n;
+}
+
+/* Drops the kernel's cached target of a re-pointed link; called after the
+ * reply, without the mount lock. */
+static void drop_link_target(fs_mount *m, const fs_node *link) {
+    if (link) fuse_lowlevel_notify_inval_inode(m->session, ino_of(m, link), 0, 0);
+}
+
 /* Makes a directory ready to be looked into; logs failures of the index. */
 static int ready(fs_mount *m, fs_node *dir, int refresh) {
     strata_err e = fs_dir_ready(m, dir, refresh);
@@ -90,14 +118,21 @@ static void entry_of(fs_mount *m, const fs_node *n, struct fuse_entry_param *e) 
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
-    (void)userdata;
+    fs_mount *m = userdata;
+    m->open_in_kernel = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+    /* Cached listings of the view roots stay fresh only through the mtime
+     * check that comes with AUTO_INVAL_DATA (see the top of this file). */
+    m->opendir_in_kernel = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) &&
+                           (conn->capable & FUSE_CAP_AUTO_INVAL_DATA);
     /* Many read-ahead requests in flight keep the worker threads busy. */
     conn->max_background = 64;
     conn->congestion_threshold = 48;
-    /* Plain READDIR: listing a thousand versions must not make the kernel
-     * instantiate an inode per file; readers that stat (ls -l, cp) look
-     * entries up, and those lookups are cached for a day. */
-    conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    /* Always READDIRPLUS (list() decides what it carries); the kernel's
+     * readdir cache checks a directory's mtime only with AUTO_INVAL_DATA. */
+    conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -112,11 +147,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
         n = err ? NULL : fs_dir_find(dir, name);
     }
     if (n) entry_of(m, n, &e);
+    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (n)
         fuse_reply_entry(req, &e);
     else
         fuse_reply_err(req, err ? err : ENOENT);
+    drop_link_target(m, relinked);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -125,9 +162,15 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fs_node *n = node_of(req, ino);
     struct stat st;
     pthread_mutex_lock(&m->lock);
+    int err = n->dynamic ? ready(m, n, 1) : 0;
     fill_stat(m, n, &st);
+    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
-    fuse_reply_attr(req, &st, timeout_of(n));
+    if (err)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_attr(req, &st, timeout_of(n));
+    drop_link_target(m, relinked);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -144,70 +187,77 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     free(target);
 }
 
-/* A directory listing fixed at opendir. */
-typedef struct {
-    fs_node *dir;
-    fs_node **children;
-    size_t n;
-} dir_handle;
-
+/* Where the kernel can open directories alone (caching every listing,
+ * see the top of this file), ENOSYS tells it to from now on. */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fs_mount *m = mount_of(req);
-    fs_node *dir = node_of(req, ino);
+    const fs_node *dir = node_of(req, ino);
     if (dir->kind != FS_DIR) {
         fuse_reply_err(req, ENOTDIR);
-        return;
+    } else if (m->opendir_in_kernel) {
+        fuse_reply_err(req, ENOSYS);
+    } else {
+        fi->cache_readdir = !dir->dynamic;
+        fi->keep_cache = !dir->dynamic;
+        fuse_reply_open(req, fi);
     }
-    pthread_mutex_lock(&m->lock);
-    int err = ready(m, dir, 1);
-    dir_handle *h = NULL;
-    if (!err) {
-        h = xcalloc(1, sizeof *h);
-        h->dir = dir;
-        h->n = dir->n_children;
-        h->children = xmalloc((h->n ? h->n : 1) * sizeof *h->children);
-        if (h->n) memcpy(h->children, dir->children, h->n * sizeof *h->children);
-    }
-    pthread_mutex_unlock(&m->lock);
-    if (err) {
-        fuse_reply_err(req, err);
-        return;
-    }
-    fi->fh = (uintptr_t)h;
-    fi->cache_readdir = !dir->dynamic;
-    fi->keep_cache = !dir->dynamic;
-    fuse_reply_open(req, fi);
 }
 
-/* Entries 0 and 1 are "." and ".."; child i is entry i + 2. */
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)ino;
+/* One entry of a listing; a directory's carries its inode and attributes
+ * (READDIRPLUS), anything else only its type: a listing of a thousand
+ * versions must not make the kernel keep an inode per file, while the
+ * directories are looked up by anyone who descends into them anyway. */
+static size_t add_entry(fuse_req_t req, fs_mount *m, char *buf, size_t room, const char *name,
+                        const fs_node *n, off_t next, int plus) {
+    struct fuse_entry_param e;
+    int full = plus && n->kind == FS_DIR && strcmp(name, ".") && strcmp(name, "..");
+    if (full) {
+        entry_of(m, n, &e);
+    } else {
+        memset(&e, 0, sizeof e);
+        fill_stat(m, n, &e.attr);
+    }
+    return plus ? fuse_add_direntry_plus(req, buf, room, name, &e, next)
+                : fuse_add_direntry(req, buf, room, name, &e.attr, next);
+}
+
+/* Entries 0 and 1 are "." and ".."; child i is entry i + 2.  A listing
+ * starts (offset 0) by refreshing a dynamic directory.  Versions only ever
+ * join a directory, at their place in name order, which is the end for a
+ * new backup (ids sort by time), so a listing that spans a refresh at
+ * most repeats an entry whose id sorts before those it has seen. */
+static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus) {
     fs_mount *m = mount_of(req);
-    dir_handle *h = (dir_handle *)(uintptr_t)fi->fh;
+    fs_node *dir = node_of(req, ino);
     char *buf = xmalloc(size);
     size_t used = 0;
     pthread_mutex_lock(&m->lock);
-    for (size_t i = (size_t)off; i < h->n + 2; i++) {
-        const fs_node *n = i == 0 ? h->dir : i == 1 ? (h->dir->parent ? h->dir->parent : h->dir)
-                                                    : h->children[i - 2];
+    int err = dir->kind == FS_DIR ? ready(m, dir, off == 0) : ENOTDIR;
+    for (size_t i = (size_t)off; !err && i < dir->n_children + 2; i++) {
+        const fs_node *n = i == 0 ? dir : i == 1 ? (dir->parent ? dir->parent : dir) : dir->children[i - 2];
         const char *name = i == 0 ? "." : i == 1 ? ".." : n->name;
-        struct stat st;
-        fill_stat(m, n, &st);
-        size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)i + 1);
+        size_t need = add_entry(req, m, buf + used, size - used, name, n, (off_t)i + 1, plus);
         if (need > size - used) break;
         used += need;
     }
+    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
-    fuse_reply_buf(req, buf, used);
+    if (err)
+        fuse_reply_err(req, err);
+    else
+        fuse_reply_buf(req, buf, used);
     free(buf);
+    drop_link_target(m, relinked);
 }
 
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    (void)ino;
-    dir_handle *h = (dir_handle *)(uintptr_t)fi->fh;
-    free(h->children);
-    free(h);
-    fuse_reply_err(req, 0);
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)fi;
+    list(req, ino, size, off, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)fi;
+    list(req, ino, size, off, 1);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -222,37 +272,30 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
         return;
     }
     if (!__atomic_exchange_n(&m->readahead_raised, 1, __ATOMIC_RELAXED)) fs_raise_kernel_readahead(m);
-    fs_handle *h = xcalloc(1, sizeof *h);
-    h->content = n->content;
-    pthread_mutex_lock(&m->lock);
-    h->path = fs_node_path(n);
-    pthread_mutex_unlock(&m->lock);
-    fi->fh = (uintptr_t)h;
+    /* Files need no per-open state, so where the kernel can open them alone
+     * (keeping their pages, as asked below) ENOSYS tells it to from now on:
+     * that saves an OPEN and a RELEASE per file.  The mount is read-only,
+     * so the checks above are the kernel's then. */
+    if (m->open_in_kernel) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     fi->keep_cache = 1;
     fi->noflush = 1;
     fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)ino;
+    (void)fi;
     fs_mount *m = mount_of(req);
-    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
     fs_read_buf rb;
-    strata_err e = fs_read(m, h, (uint64_t)off, size, &rb);
+    strata_err e = fs_read(m, node_of(req, ino), (uint64_t)off, size, &rb);
     if (e) {
         fuse_reply_err(req, EIO);
         return;
     }
     fuse_reply_iov(req, rb.iov, (int)rb.n);
     fs_read_release(m, &rb);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    (void)ino;
-    fs_handle *h = (fs_handle *)(uintptr_t)fi->fh;
-    free(h->path);
-    free(h);
-    fuse_reply_err(req, 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -272,9 +315,8 @@ const struct fuse_lowlevel_ops fs_ops = {
     .readlink = op_readlink,
     .opendir = op_opendir,
     .readdir = op_readdir,
-    .releasedir = op_releasedir,
+    .readdirplus = op_readdirplus,
     .open = op_open,
     .read = op_read,
-    .release = op_release,
     .statfs = op_statfs,
 };

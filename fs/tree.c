@@ -87,19 +87,27 @@ fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t 
     return n;
 }
 
-void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns) {
+fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns) {
     fs_node *n = fs_dir_find(dir, name);
     if (!n) n = insert(dir, name, FS_LINK, mtime_ns);
-    if (n->kind != FS_LINK || (n->target && !strcmp(n->target, target))) return;
+    if (n->kind != FS_LINK || (n->target && !strcmp(n->target, target))) return NULL;
+    fs_node *moved = n->target ? n : NULL;
     free(n->target);
     n->target = xstrdup(target);
     n->mtime_ns = mtime_ns;
+    return moved;
 }
 
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh) {
     if (!dir->fill || (dir->filled && !(refresh && dir->dynamic))) return STRATA_OK;
+    size_t before = dir->n_children;
+    int64_t mtime_ns = dir->mtime_ns;
     strata_err e = dir->fill(m, dir);
     if (!e) dir->filled = 1;
+    /* The kernel lists a directory from its cache while its mtime stays
+     * the same: an entry added must move it, even when the version that
+     * came sorts before the newest. */
+    if (dir->n_children != before && dir->mtime_ns <= mtime_ns) dir->mtime_ns = mtime_ns + 1;
     return e;
 }
 

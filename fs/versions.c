@@ -1,8 +1,9 @@
 /* versions.c - the list of versions the views are built from.
  *
  * Version ids come from the index (cheap: keys only) and are re-read
- * whenever a view root is listed, so a backup that finishes while the
- * repository is mounted shows up at once.  The node list of a version
+ * whenever a view root is listed or its attributes are asked for (ops.c),
+ * so a backup that finishes while the repository is mounted shows up at
+ * once.  The node list of a version
  * needs the whole version record, so it is loaded only when a view asks
  * (the /nodes view) and kept: versions never change. */
 #include "fs/mount_int.h"

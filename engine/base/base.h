@@ -9,6 +9,7 @@
 #ifndef STRATA_BASE_H
 #define STRATA_BASE_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,6 +137,24 @@ double strata_mono_s(void);
 void strata_iso8601(int64_t epoch_s, char out[32]);
 /* Parses the form above; returns 0 and sets *epoch_s, or -1. */
 int strata_parse_iso8601(const char *s, int64_t *epoch_s);
+
+/* ---- Fault guard (guard.c) ------------------------------------------------
+ * Mapped memory faults where a read would fail: LMDB's pages when the index
+ * is garbled, a mapped pack cut short or on a failing disk.  A reader of
+ * such memory guards itself:
+ *     sigjmp_buf guard, *outer = strata_guard_current();
+ *     if (sigsetjmp(guard, 0)) { strata_guard_set(outer); return <fault>; }
+ *     strata_guard_set(&guard);  <read>  strata_guard_set(outer);
+ * A SIGSEGV or SIGBUS the kernel raises on this thread while a guard is set
+ * jumps back to it; any other ends the process as it would have.  What runs
+ * under a guard may be abandoned midway, so it must not take locks or hold
+ * memory only it would free. */
+sigjmp_buf *strata_guard_current(void);
+/* Sets this thread's guard (NULL: none); installs the handler the first time. */
+void strata_guard_set(sigjmp_buf *guard);
+/* Jumps to this thread's guard, if one is set (for checks that are not
+ * faults, such as LMDB's assertions). */
+void strata_guard_escape(void);
 
 /* ---- Logging ------------------------------------------------------------
  * One line to stderr, prefixed "strata: ".  STRATA_LOG_DEBUG lines appear

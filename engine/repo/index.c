@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -17,43 +16,15 @@
 /* ---- Fault guard ----------------------------------------------------------
  * LMDB trusts its pages: garbage inside data.mdb makes it read wild
  * pointers and fault.  The index is only a cache, so a fault inside an
- * index call is turned into STRATA_ECORRUPT: each call runs under a
- * sigsetjmp guard, the SIGSEGV/SIGBUS handler jumps back to it, and the
- * environment is marked broken and never used again; repo_open() then
- * rebuilds the index from the stored objects.  Faults outside a guard go
- * to the handler that was installed before (the default, or a
- * sanitizer's). */
-static _Thread_local sigjmp_buf *active_guard;
-static struct sigaction previous_segv, previous_bus;
-static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
-
-static void on_fault(int sig, siginfo_t *info, void *uctx) {
-    if (active_guard) siglongjmp(*active_guard, 1);
-    struct sigaction *prev = sig == SIGBUS ? &previous_bus : &previous_segv;
-    if (prev->sa_flags & SA_SIGINFO) {
-        prev->sa_sigaction(sig, info, uctx);
-    } else if (prev->sa_handler != SIG_IGN && prev->sa_handler != SIG_DFL) {
-        prev->sa_handler(sig);
-    } else {
-        signal(sig, SIG_DFL); /* returning re-runs the access and dies as usual */
-    }
-}
+ * index call is turned into STRATA_ECORRUPT: each call runs under a fault
+ * guard (base.h), and the environment is marked broken and never used
+ * again; repo_open() then rebuilds the index from the stored objects. */
 
 /* LMDB's own consistency assertions fail on some garbage: leave like a fault. */
 static void on_lmdb_assert(MDB_env *env, const char *msg) {
     (void)env;
     (void)msg;
-    if (active_guard) siglongjmp(*active_guard, 1);
-}
-
-static void install_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_segv);
-    sigaction(SIGBUS, &sa, &previous_bus);
+    strata_guard_escape();
 }
 
 static strata_err broken_error(repo *r) {
@@ -63,24 +34,23 @@ static strata_err broken_error(repo *r) {
 /* Runs `call` (a statement assigning `result`) under the guard. */
 #define GUARDED(r, result, failed_value, call)                \
     do {                                                      \
-        pthread_once(&handlers_once, install_handlers);       \
         if ((r)->index_broken) {                              \
             broken_error(r);                                  \
             result = (failed_value);                          \
             break;                                            \
         }                                                     \
         sigjmp_buf guard;                                     \
-        sigjmp_buf *outer = active_guard;                     \
+        sigjmp_buf *outer = strata_guard_current();           \
         if (sigsetjmp(guard, 1)) {                            \
-            active_guard = outer;                             \
+            strata_guard_set(outer);                          \
             (r)->index_broken = 1;                            \
             broken_error(r);                                  \
             result = (failed_value);                          \
             break;                                            \
         }                                                     \
-        active_guard = &guard;                                \
+        strata_guard_set(&guard);                             \
         call;                                                 \
-        active_guard = outer;                                 \
+        strata_guard_set(outer);                              \
     } while (0)
 
 /* Virtual address space only; LMDB grows the file as needed. */
@@ -170,12 +140,12 @@ void index_close(repo *r) {
         /* Closing frees LMDB's structures without reading data pages; should
          * a half-updated structure fault anyway, the environment is left. */
         sigjmp_buf guard;
-        sigjmp_buf *outer = active_guard;
+        sigjmp_buf *outer = strata_guard_current();
         if (!sigsetjmp(guard, 1)) {
-            active_guard = &guard;
+            strata_guard_set(&guard);
             mdb_env_close(r->env);
         }
-        active_guard = outer;
+        strata_guard_set(outer);
     } else {
         mdb_env_close(r->env);
     }

@@ -209,15 +209,21 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
     return pack_check_trailer(key, entries->data, tlen, pack_id);
 }
 
-strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
-                             const uint8_t *stored, int full_check, strata_buf *out) {
+/* Turns stored bytes back into the chunk in dst (cap bytes) and checks it;
+ * dctx may be NULL (zstd then makes a context for the call). */
+static strata_err decode_to(ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                            const uint8_t *stored, int full_check, uint8_t *dst, size_t cap) {
     char hex[2 * STRATA_HASH_LEN + 1];
-    out->len = 0;
-    strata_buf_reserve(out, loc->raw_len);
+    if (loc->raw_len > cap) {
+        strata_hex(id, STRATA_HASH_LEN, hex);
+        return strata_fail(STRATA_ECORRUPT, "chunk %s has %u bytes, more than the %zu expected", hex,
+                           loc->raw_len, cap);
+    }
     if (loc->codec == CODEC_RAW && loc->stored_len == loc->raw_len) {
-        memcpy(out->data, stored, loc->raw_len);
+        memcpy(dst, stored, loc->raw_len);
     } else if (loc->codec == CODEC_ZSTD) {
-        size_t n = ZSTD_decompress(out->data, loc->raw_len, stored, loc->stored_len);
+        size_t n = dctx ? ZSTD_decompressDCtx(dctx, dst, loc->raw_len, stored, loc->stored_len)
+                        : ZSTD_decompress(dst, loc->raw_len, stored, loc->stored_len);
         if (ZSTD_isError(n) || n != loc->raw_len) {
             strata_hex(id, STRATA_HASH_LEN, hex);
             return strata_fail(STRATA_ECORRUPT, "chunk %s: cannot decompress", hex);
@@ -226,11 +232,10 @@ strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_loca
         strata_hex(id, STRATA_HASH_LEN, hex);
         return strata_fail(STRATA_ECORRUPT, "chunk %s: unknown codec %u", hex, loc->codec);
     }
-    out->len = loc->raw_len;
-    int bad = XXH3_64bits(out->data, out->len) != loc->xxh3;
+    int bad = XXH3_64bits(dst, loc->raw_len) != loc->xxh3;
     if (!bad && full_check) {
         uint8_t digest[STRATA_HASH_LEN];
-        strata_sha256(out->data, out->len, digest);
+        strata_sha256(dst, loc->raw_len, digest);
         bad = memcmp(digest, id, STRATA_HASH_LEN) != 0;
     }
     if (bad) {
@@ -240,37 +245,123 @@ strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_loca
     return STRATA_OK;
 }
 
+strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                             const uint8_t *stored, int full_check, strata_buf *out) {
+    out->len = 0;
+    strata_buf_reserve(out, loc->raw_len);
+    strata_err e = decode_to(NULL, id, loc, stored, full_check, out->data, out->cap);
+    if (!e) out->len = loc->raw_len;
+    return e;
+}
+
 int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     chunk_location loc;
     return index_chunk_get(r, id, &loc) == STRATA_OK || pending_set_has(r->pending, id);
 }
 
-strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
-                           strata_buf *out) {
-    chunk_location loc;
-    char hex[2 * STRATA_HASH_LEN + 1];
-    strata_err e = index_chunk_get(r, id, &loc);
+static ZSTD_DCtx *take_dctx(repo *r) {
+    pthread_mutex_lock(&r->dctx_lock);
+    ZSTD_DCtx *d = r->n_dctx_spare ? r->dctx_spare[--r->n_dctx_spare] : NULL;
+    pthread_mutex_unlock(&r->dctx_lock);
+    if (!d && !(d = ZSTD_createDCtx())) {
+        fprintf(stderr, "strata: out of memory creating a zstd context\n");
+        abort();
+    }
+    return d;
+}
+
+static void give_dctx(repo *r, ZSTD_DCtx *d) {
+    pthread_mutex_lock(&r->dctx_lock);
+    if (r->n_dctx_spare < DCTX_SPARE) {
+        r->dctx_spare[r->n_dctx_spare++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&r->dctx_lock);
+    ZSTD_freeDCtx(d);
+}
+
+void pack_free_dctx_spares(repo *r) {
+    while (r->n_dctx_spare) ZSTD_freeDCtx(r->dctx_spare[--r->n_dctx_spare]);
+}
+
+/* One chunk to decode from a view of its stored bytes. */
+typedef struct {
+    ZSTD_DCtx *dctx;
+    const uint8_t *id;
+    const chunk_location *loc;
+    int full_check;
+    uint8_t *dst;
+    size_t cap;
+} decode_job;
+
+static strata_err decode_view(void *ctx, const uint8_t *stored, size_t len) {
+    (void)len;
+    const decode_job *j = ctx;
+    return decode_to(j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
+}
+
+/* Reads the located chunk into dst: from the disk cache when it has it,
+ * else from a view of its pack, so a local pack is decompressed where it
+ * lies in the page cache. */
+static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                               int full_check, uint8_t *dst, size_t cap) {
+    decode_job job = {take_dctx(r), id, loc, full_check, dst, cap};
+    strata_buf scratch;
+    strata_buf_init(&scratch);
+    disk_cache *cache = r->disk_cache;
+    strata_err e = STRATA_ENOENT;
+    if (cache) {
+        strata_buf_reserve(&scratch, loc->stored_len);
+        if (disk_cache_get(cache, id, scratch.data, loc->stored_len)) {
+            e = decode_view(&job, scratch.data, loc->stored_len);
+            if (e) disk_cache_drop(cache, id);
+        }
+    }
+    if (e) {
+        char key[96];
+        pack_key(loc->pack, key);
+        storage_view v;
+        e = storage_view_open(r->store, key, loc->offset, loc->stored_len, &scratch, &v);
+        if (e == STRATA_ENOENT) e = strata_fail(STRATA_EIO, "pack %s is missing", key);
+        if (!e) e = storage_view_read(&v, decode_view, &job);
+        /* Only remote repositories have a disk cache, and their views are
+         * never mappings. */
+        if (!e && cache) disk_cache_put(cache, id, v.data, v.len);
+        storage_view_close(&v);
+    }
+    strata_buf_free(&scratch);
+    give_dctx(r, job.dctx);
+    return e;
+}
+
+static strata_err locate(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
+    strata_err e = index_chunk_get(r, id, loc);
     if (e == STRATA_ENOENT) {
+        char hex[2 * STRATA_HASH_LEN + 1];
         strata_hex(id, STRATA_HASH_LEN, hex);
         return strata_fail(STRATA_ENOENT, "chunk %s is not in the repository", hex);
     }
+    return e;
+}
+
+strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
+                           strata_buf *out) {
+    chunk_location loc;
+    strata_err e = locate(r, id, &loc);
     if (e) return e;
-    uint8_t *stored = xmalloc(loc.stored_len);
-    disk_cache *cache = r->disk_cache;
-    if (cache && disk_cache_get(cache, id, stored, loc.stored_len)) {
-        if (pack_decode_chunk(id, &loc, stored, full_check, out) == STRATA_OK) {
-            free(stored);
-            return STRATA_OK;
-        }
-        disk_cache_drop(cache, id);
-    }
-    char key[96];
-    pack_key(loc.pack, key);
-    e = storage_get_range(r->store, key, loc.offset, loc.stored_len, stored);
-    if (e == STRATA_ENOENT) e = strata_fail(STRATA_EIO, "pack %s is missing", key);
-    if (!e) e = pack_decode_chunk(id, &loc, stored, full_check, out);
-    if (!e && cache) disk_cache_put(cache, id, stored, loc.stored_len);
-    free(stored);
+    out->len = 0;
+    strata_buf_reserve(out, loc.raw_len);
+    e = read_located(r, id, &loc, full_check, out->data, out->cap);
+    if (!e) out->len = loc.raw_len;
+    return e;
+}
+
+strata_err repo_read_chunk_into(repo *r, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, size_t cap,
+                                size_t *len) {
+    chunk_location loc;
+    strata_err e = locate(r, id, &loc);
+    if (!e) e = read_located(r, id, &loc, 0, buf, cap);
+    *len = e ? 0 : loc.raw_len;
     return e;
 }
 

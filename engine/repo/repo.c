@@ -130,6 +130,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     r->mode = mode;
     r->lock_fd = -1;
     r->pending = pending_set_new();
+    pthread_mutex_init(&r->dctx_lock, NULL);
     strata_err e = storage_open(location, &r->store);
     if (!e) e = read_config(r, location);
     if (!e) {
@@ -175,6 +176,8 @@ void repo_close(repo *r) {
     if (r->lock_fd >= 0) close(r->lock_fd);
     storage_close(r->store);
     pending_set_free(r->pending);
+    pack_free_dctx_spares(r);
+    pthread_mutex_destroy(&r->dctx_lock);
     free(r->index_dir);
     free(r);
 }

@@ -73,6 +73,11 @@ int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]);
  * message names the chunk and pack), STRATA_EIO when the pack is missing. */
 strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
                            strata_buf *out);
+/* repo_read_chunk without full_check, into the caller's buffer of `cap`
+ * bytes, for readers that recycle buffers: a chunk longer than `cap` is
+ * STRATA_ECORRUPT.  *len receives the chunk's length. */
+strata_err repo_read_chunk_into(repo *r, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, size_t cap,
+                                size_t *len);
 
 /* Keeps up to max_bytes of chunks read from a remote repository on local
  * disk (under its cache directory), so reading them again transfers

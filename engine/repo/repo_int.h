@@ -12,6 +12,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <zstd.h>
 
 #include "engine/repo/repo.h"
 
@@ -57,6 +58,8 @@ typedef struct sealed_pack {
     struct sealed_pack *next;
 } sealed_pack;
 
+#define DCTX_SPARE 8
+
 typedef struct pack_flusher pack_flusher;
 typedef struct disk_cache disk_cache;
 
@@ -72,6 +75,11 @@ struct repo {
     pack_flusher *flusher; /* REPO_WRITE only */
     int index_broken;      /* LMDB faulted: the environment is abandoned */
     disk_cache *disk_cache; /* remote repositories, when enabled */
+    /* zstd decompression contexts for reading chunks, kept for the next
+     * read: creating one allocates and clears ~100 KiB */
+    pthread_mutex_t dctx_lock;
+    ZSTD_DCtx *dctx_spare[DCTX_SPARE];
+    size_t n_dctx_spare;
 };
 
 /* ---- diskcache.c: stored chunks of a remote repository on local disk ---- */
@@ -140,6 +148,8 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
 /* Turns stored bytes back into the chunk and checks XXH3 (and SHA-256 when full). */
 strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                              const uint8_t *stored, int full_check, strata_buf *out);
+/* Frees the spare decompression contexts (repo_close). */
+void pack_free_dctx_spares(repo *r);
 
 /* ---- version.c: encoding of versions and file records ---- */
 void version_encode(const repo_version *v, strata_buf *out);
