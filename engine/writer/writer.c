@@ -37,7 +37,7 @@ struct sstable_writer {
     int index_fd;
     uint64_t index_pos;   /* Index.db bytes, buffered ones included */
     strata_buf index;     /* Index.db bytes not yet written */
-    strata_buf out;       /* the current unfiltered */
+    strata_buf *stream;   /* where unfiltereds are serialized: Data.db's */
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
     strata_buf key;
@@ -98,9 +98,7 @@ static void free_writer(sstable_writer *w) {
     wr_stats_free(w->stats);
     if (w->index_fd >= 0) close(w->index_fd);
     strata_buf_free(&w->index);
-    strata_buf_free(&w->out);
     strata_buf_free(&w->key);
-    strata_buf_free(&w->ser.body);
     free(w);
 }
 
@@ -136,15 +134,15 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     }
     w->ser.h = params->header;
     w->ser.oa = v.oa;
-    strata_buf_init(&w->ser.body);
+    w->ser.size_len = 1;
     strata_buf_init(&w->index);
-    strata_buf_init(&w->out);
     strata_buf_init(&w->key);
     strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params);
     if (e) {
         free_writer(w);
         return e;
     }
+    w->stream = wr_data_stream(w->data);
     w->index_fd = open(w->tmp[K_INDEX], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->index_fd < 0) {
         e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", w->tmp[K_INDEX]);
@@ -157,12 +155,6 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     w->stats = wr_stats_new(params, &v);
     *out = w;
     return STRATA_OK;
-}
-
-static strata_err emit(sstable_writer *w) {
-    strata_err e = wr_data_write(w->data, w->out.data, w->out.len);
-    w->out.len = 0;
-    return e;
 }
 
 strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
@@ -185,8 +177,8 @@ strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key,
     w->partition_start = wr_data_position(w->data);
     wr_rowindex_begin(w->rowindex, w->partition_start, deletion);
     wr_stats_partition(w->stats, key, key_len, deletion);
-    wr_put_partition_header(&w->ser, &w->out, key, key_len, deletion);
-    return emit(w);
+    wr_put_partition_header(&w->ser, w->stream, key, key_len, deletion);
+    return wr_data_commit(w->data);
 }
 
 /* Cassandra writes a static row in every partition of a table with static
@@ -197,8 +189,8 @@ static strata_err header_done(sstable_writer *w, const sstable_unfiltered *u) {
         sstable_unfiltered empty = {.kind = SSTABLE_STATIC_ROW, .bound_kind = SSTABLE_STATIC_CLUSTERING,
                                     .timestamp = INT64_MIN, .local_expiration = INT64_MAX,
                                     .row_deletion = {INT64_MIN, INT64_MAX}};
-        if (wr_put_unfiltered(&w->ser, &w->out, &empty, 0)) return STRATA_EINVAL;
-        strata_err e = emit(w);
+        if (wr_put_unfiltered(&w->ser, w->stream, &empty, 0)) return STRATA_EINVAL;
+        strata_err e = wr_data_commit(w->data);
         if (e) return e;
     }
     wr_rowindex_header_done(w->rowindex, wr_data_position(w->data));
@@ -212,15 +204,15 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
         if (w->saw_unfiltered) return strata_fail(STRATA_EINVAL, "writer: static row after other unfiltereds");
         if (w->p.header->nstatic == 0) return strata_fail(STRATA_EINVAL, "writer: static row but no static columns");
         wr_stats_unfiltered(w->stats, u);
-        if (wr_put_unfiltered(&w->ser, &w->out, u, 0)) return STRATA_EINVAL;
-        if ((e = emit(w))) return e;
+        if (wr_put_unfiltered(&w->ser, w->stream, u, 0)) return STRATA_EINVAL;
+        if ((e = wr_data_commit(w->data))) return e;
         return header_done(w, u);
     }
     if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
     wr_stats_unfiltered(w->stats, u);
     uint64_t prev = wr_rowindex_before(w->rowindex, wr_data_position(w->data), u);
-    if (wr_put_unfiltered(&w->ser, &w->out, u, prev)) return STRATA_EINVAL;
-    if ((e = emit(w))) return e;
+    if (wr_put_unfiltered(&w->ser, w->stream, u, prev)) return STRATA_EINVAL;
+    if ((e = wr_data_commit(w->data))) return e;
     wr_rowindex_after(w->rowindex, wr_data_position(w->data), u);
     return STRATA_OK;
 }
@@ -229,8 +221,8 @@ strata_err sstable_writer_end_partition(sstable_writer *w) {
     if (!w->in_partition) return strata_fail(STRATA_EINVAL, "writer: no partition to end");
     strata_err e;
     if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
-    wr_u8(&w->out, 0x01);
-    if ((e = emit(w))) return e;
+    wr_u8(w->stream, 0x01);
+    if ((e = wr_data_commit(w->data))) return e;
     uint64_t end = wr_data_position(w->data);
     wr_summary_add(w->summary, w->key.data, w->key.len, w->index_pos);
     size_t before = w->index.len;
