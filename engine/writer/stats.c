@@ -28,15 +28,6 @@ typedef struct {
     uint64_t counts[MAX_BUCKETS + 1]; /* last: overflow */
 } histogram;
 
-/* A copied clustering prefix for the min/max tracking. */
-typedef struct {
-    int set;
-    sstable_bound_kind kind;
-    size_t n;
-    sstable_value *vals;
-    strata_buf bytes;
-} clustering_copy;
-
 /* Before md: the smallest and largest value of each clustering column
  * separately (MetadataCollector of Cassandra 3.0 to 3.0.17, 3.11.3). */
 typedef struct {
@@ -47,6 +38,8 @@ typedef struct {
 struct wr_stats {
     column_range *ranges;
     int doubled_cell_counts;
+    int exact_drop_times;
+    int ma;
     const sstable_header *h;
     wr_version v;
     histogram sizes, cells;
@@ -56,7 +49,8 @@ struct wr_stats {
     int32_t min_ttl, max_ttl;
     wr_tombhist *tombstones;
     wr_hll *hll;
-    clustering_copy min_clust, max_clust;
+    int min_set, max_set, partition_clustered;
+    wr_clustering min_clust, max_clust;
     int legacy_counter_shards;
     uint64_t columns_set, rows;
     uint64_t partition_cells;
@@ -101,6 +95,8 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     s->h = p->header;
     s->v = *v;
     s->doubled_cell_counts = p->doubled_cell_counts;
+    s->exact_drop_times = p->exact_drop_times;
+    s->ma = !strcmp(v->name, "ma");
     histogram_init(&s->sizes, p->partition_size_buckets, 150);
     histogram_init(&s->cells, p->cell_count_buckets, 118);
     s->tombstones = wr_tombhist_new(p->exact_drop_times);
@@ -112,8 +108,6 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
             strata_buf_init(&s->ranges[i].max);
         }
     }
-    strata_buf_init(&s->min_clust.bytes);
-    strata_buf_init(&s->max_clust.bytes);
     strata_buf_init(&s->first_key);
     strata_buf_init(&s->last_key);
     return s;
@@ -169,6 +163,7 @@ void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstab
     s->last_key.len = 0;
     strata_buf_put(&s->last_key, key, len);
     s->partition_cells = 0;
+    s->partition_clustered = 0;
     track_deletion(s, d);
     if (!wr_deletion_is_live(d)) s->partition_deletion_seen = 1;
     wr_hll_offer(s->hll, key, len);
@@ -188,28 +183,43 @@ static int legacy_shards(const sstable_value *v) {
     return 0;
 }
 
-static void track_cell(wr_stats *s, const sstable_cell *c) {
-    track_ts(s, c->timestamp);
-    track_ttl(s, c->expiring && !c->deleted ? c->ttl : 0);
-    track_ldt(s, c->local_deletion_time);
-    if (!c->deleted && c->column->type->kind == SSTABLE_T_COUNTER && legacy_shards(&c->value))
-        s->legacy_counter_shards = 1;
-}
-
-static void copy_clustering(clustering_copy *c, const sstable_unfiltered *u, sstable_bound_kind kind) {
-    c->set = 1;
-    c->kind = kind;
-    c->n = u->nclustering;
-    c->bytes.len = 0;
-    strata_buf_reserve(&c->bytes, 1); /* empty values point into it too */
-    for (size_t i = 0; i < u->nclustering; i++) strata_buf_put(&c->bytes, u->clustering[i].p, u->clustering[i].len);
-    c->vals = xrealloc(c->vals, (c->n ? c->n : 1) * sizeof *c->vals);
-    size_t off = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        c->vals[i].len = u->clustering[i].len;
-        c->vals[i].p = u->clustering[i].p ? c->bytes.data + off : NULL;
-        off += u->clustering[i].len;
+/* A row's cells, their timestamps, TTLs and deletion times gathered into
+ * the row's minimum and maximum before they meet the SSTable's (the drop
+ * time histogram still takes them one by one, in order).  Live cells
+ * carry no deletion time (the histogram's "none", counted only by the
+ * exact one) and a TTL of 0.  Returns the columns set: a simple column
+ * counts, a complex one when it has cells. */
+static uint64_t track_cells(wr_stats *s, const sstable_cell *cells, size_t n) {
+    if (n == 0) return 0;
+    int64_t none = s->v.oa ? (int64_t)UINT32_MAX : (int64_t)INT32_MAX;
+    int64_t min_ts = INT64_MAX, max_ts = INT64_MIN, min_ldt = INT64_MAX, max_ldt = INT64_MIN;
+    int32_t min_ttl = INT32_MAX, max_ttl = INT32_MIN;
+    uint64_t columns = 0;
+    size_t last_column = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const sstable_cell *c = &cells[i];
+        if (c->timestamp < min_ts) min_ts = c->timestamp;
+        if (c->timestamp > max_ts) max_ts = c->timestamp;
+        int32_t ttl = c->expiring && !c->deleted ? c->ttl : 0;
+        if (ttl < min_ttl) min_ttl = ttl;
+        if (ttl > max_ttl) max_ttl = ttl;
+        int64_t ldt = c->local_deletion_time == none ? INT64_MAX : c->local_deletion_time;
+        if (ldt < min_ldt) min_ldt = ldt;
+        if (ldt > max_ldt) max_ldt = ldt;
+        if (ldt != INT64_MAX) wr_tombhist_update(s->tombstones, (int32_t)ldt);
+        else if (s->exact_drop_times) wr_tombhist_update(s->tombstones, INT32_MAX);
+        if (!c->deleted && c->column->type->kind == SSTABLE_T_COUNTER && legacy_shards(&c->value))
+            s->legacy_counter_shards = 1;
+        columns += c->column_index != last_column;
+        last_column = c->column_index;
     }
+    track_ts(s, min_ts);
+    track_ts(s, max_ts);
+    track_ttl(s, min_ttl);
+    track_ttl(s, max_ttl);
+    track_ldt_range(s, min_ldt);
+    track_ldt_range(s, max_ldt);
+    return columns;
 }
 
 static void keep(strata_buf *b, const sstable_value *v) {
@@ -230,18 +240,22 @@ static void track_columns(wr_stats *s, const sstable_unfiltered *u) {
     }
 }
 
+/* Clustering order puts a partition's first row or marker lowest and its
+ * last highest, so only those can move the SSTable's minimum and maximum
+ * (the maximum at the partition's end, from the writer's kept last one). */
 static void track_clustering(wr_stats *s, const sstable_unfiltered *u) {
     if (s->ranges) {
         track_columns(s, u);
         return;
     }
+    if (s->partition_clustered) return;
+    s->partition_clustered = 1;
     sstable_bound_kind kind = u->kind == SSTABLE_ROW ? SSTABLE_CLUSTERING : u->bound_kind;
-    if (!s->min_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
-                                                        s->min_clust.n, s->min_clust.kind) < 0)
-        copy_clustering(&s->min_clust, u, kind);
-    if (!s->max_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->max_clust.vals,
-                                                        s->max_clust.n, s->max_clust.kind) > 0)
-        copy_clustering(&s->max_clust, u, kind);
+    if (!s->min_set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
+                                                  s->min_clust.n, s->min_clust.kind) < 0) {
+        wr_clustering_keep(&s->min_clust, kind, u->clustering, u->nclustering);
+        s->min_set = 1;
+    }
 }
 
 static int row_is_empty(const sstable_unfiltered *u) {
@@ -255,16 +269,12 @@ static void track_row(wr_stats *s, const sstable_unfiltered *u) {
         track_ts(s, u->timestamp);
         track_ttl(s, u->ttl);
         /* ma (3.0.0 to 3.0.6) left row markers out of the drop times */
-        if (strcmp(s->v.name, "ma")) track_ldt(s, u->local_expiration);
+        if (!s->ma) track_ldt(s, u->local_expiration);
         else track_ldt_range(s, u->local_expiration);
     }
     track_deletion(s, &u->row_deletion);
     for (size_t i = 0; i < u->ncomplex_deletions; i++) track_deletion(s, &u->complex_deletions[i].deletion);
-    uint64_t columns = 0;
-    for (size_t i = 0; i < u->ncells; i++) {
-        track_cell(s, &u->cells[i]);
-        if (i == 0 || u->cells[i].column_index != u->cells[i - 1].column_index) columns++;
-    }
+    uint64_t columns = track_cells(s, u->cells, u->ncells);
     s->partition_cells += u->ncells;
     s->columns_set += columns;
     s->rows++;
@@ -291,7 +301,13 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
     }
 }
 
-void wr_stats_end_partition(wr_stats *s, uint64_t size) {
+void wr_stats_end_partition(wr_stats *s, uint64_t size, const wr_clustering *last) {
+    if (s->partition_clustered && (!s->max_set || sstable_clustering_compare(s->h, last->vals, last->n, last->kind,
+                                                                             s->max_clust.vals, s->max_clust.n,
+                                                                             s->max_clust.kind) > 0)) {
+        wr_clustering_keep(&s->max_clust, last->kind, last->vals, last->n);
+        s->max_set = 1;
+    }
     histogram_add(&s->cells, (int64_t)s->partition_cells);
     if (s->doubled_cell_counts) histogram_add(&s->cells, (int64_t)s->partition_cells);
     histogram_add(&s->sizes, (int64_t)size);
@@ -319,9 +335,9 @@ static void put_column_ranges(strata_buf *b, const wr_stats *s, int max) {
     }
 }
 
-static void put_clustering_list(strata_buf *b, const clustering_copy *c) {
+static void put_clustering_list(strata_buf *b, const wr_clustering *c, int set) {
     size_t n = 0;
-    while (c->set && n < c->n && c->vals[n].p) n++;
+    while (set && n < c->n && c->vals[n].p) n++;
     wr_u32(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         wr_u16(b, (uint16_t)c->vals[i].len);
@@ -364,17 +380,14 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
             const char *name = s->h->clustering[i]->name;
             put_vint_bytes(b, name, strlen(name));
         }
-        const clustering_copy *ends[2] = {&s->min_clust, &s->max_clust};
-        for (int e = 0; e < 2; e++) {
-            sstable_bound_kind kind = e == 0 ? SSTABLE_INCL_START_BOUND : SSTABLE_INCL_END_BOUND;
-            wr_put_clustering_prefix(s->h, b, kind, ends[e]->vals, ends[e]->set ? ends[e]->n : 0);
-        }
+        wr_put_clustering_prefix(s->h, b, SSTABLE_INCL_START_BOUND, s->min_clust.vals, s->min_set ? s->min_clust.n : 0);
+        wr_put_clustering_prefix(s->h, b, SSTABLE_INCL_END_BOUND, s->max_clust.vals, s->max_set ? s->max_clust.n : 0);
     } else if (s->ranges) {
         put_column_ranges(b, s, 0);
         put_column_ranges(b, s, 1);
     } else {
-        put_clustering_list(b, &s->min_clust);
-        put_clustering_list(b, &s->max_clust);
+        put_clustering_list(b, &s->min_clust, s->min_set);
+        put_clustering_list(b, &s->max_clust, s->max_set);
     }
     wr_u8(b, (uint8_t)s->legacy_counter_shards);
     wr_u64(b, s->columns_set);
@@ -466,10 +479,8 @@ void wr_stats_free(wr_stats *s) {
         strata_buf_free(&s->ranges[i].max);
     }
     free(s->ranges);
-    free(s->min_clust.vals);
-    free(s->max_clust.vals);
-    strata_buf_free(&s->min_clust.bytes);
-    strata_buf_free(&s->max_clust.bytes);
+    wr_clustering_free(&s->min_clust);
+    wr_clustering_free(&s->max_clust);
     strata_buf_free(&s->first_key);
     strata_buf_free(&s->last_key);
     free(s);

@@ -41,6 +41,7 @@ struct sstable_writer {
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
     strata_buf key;
+    wr_clustering last;   /* the partition's last row or marker's */
     int64_t hash[2];      /* the key's Murmur3 x64_128: bloom filter and token */
     int64_t token;
     int order;            /* ORDER_* of the partitioner */
@@ -99,6 +100,7 @@ static void free_writer(sstable_writer *w) {
     if (w->index_fd >= 0) close(w->index_fd);
     strata_buf_free(&w->index);
     strata_buf_free(&w->key);
+    wr_clustering_free(&w->last);
     free(w);
 }
 
@@ -214,6 +216,7 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
     if (wr_put_unfiltered(&w->ser, w->stream, u, prev)) return STRATA_EINVAL;
     if ((e = wr_data_commit(w->data))) return e;
     wr_rowindex_after(w->rowindex, wr_data_position(w->data), u);
+    wr_clustering_keep_unfiltered(&w->last, u);
     return STRATA_OK;
 }
 
@@ -226,10 +229,10 @@ strata_err sstable_writer_end_partition(sstable_writer *w) {
     uint64_t end = wr_data_position(w->data);
     wr_summary_add(w->summary, w->key.data, w->key.len, w->index_pos);
     size_t before = w->index.len;
-    wr_rowindex_finish(w->rowindex, end, w->key.data, w->key.len, &w->index);
+    wr_rowindex_finish(w->rowindex, end, &w->last, w->key.data, w->key.len, &w->index);
     w->index_pos += w->index.len - before;
     wr_filter_add(w->filter, w->hash);
-    wr_stats_end_partition(w->stats, end - w->partition_start);
+    wr_stats_end_partition(w->stats, end - w->partition_start, &w->last);
     w->in_partition = 0;
     return w->index.len >= INDEX_FLUSH ? flush_index(w) : STRATA_OK;
 }

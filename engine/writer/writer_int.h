@@ -156,6 +156,19 @@ int wr_put_unfiltered(wr_serializer *s, strata_buf *b, const sstable_unfiltered 
 void wr_put_clustering_prefix(const sstable_header *h, strata_buf *b, sstable_bound_kind kind,
                               const sstable_value *v, size_t n);
 
+/* ---- Kept clusterings (clustering.c) ------------------------------------------ */
+/* A clustering copied out of an unfiltered (zeroed: none yet). */
+typedef struct {
+    sstable_bound_kind kind;
+    size_t n, cap;
+    sstable_value *vals;
+    strata_buf bytes;
+} wr_clustering;
+void wr_clustering_keep(wr_clustering *c, sstable_bound_kind kind, const sstable_value *v, size_t n);
+/* A row's clustering (kind CLUSTERING) or a marker's bound. */
+void wr_clustering_keep_unfiltered(wr_clustering *c, const sstable_unfiltered *u);
+void wr_clustering_free(wr_clustering *c);
+
 /* ---- Data.db file (chunk.c) -------------------------------------------------- */
 typedef struct wr_data wr_data;
 
@@ -198,8 +211,9 @@ typedef struct wr_stats wr_stats;
 wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v);
 void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstable_deletion *d);
 void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u);
-/* `size`: the partition's Data.db bytes, header to end marker. */
-void wr_stats_end_partition(wr_stats *s, uint64_t size);
+/* `size`: the partition's Data.db bytes, header to end marker; `last`: the
+ * clustering of its last row or marker, if it had any. */
+void wr_stats_end_partition(wr_stats *s, uint64_t size, const wr_clustering *last);
 /* `ratio`: compressed / uncompressed bytes, -1 when uncompressed. */
 void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *out);
 void wr_stats_free(wr_stats *s);
@@ -235,8 +249,10 @@ void wr_rowindex_header_done(wr_rowindex *r, uint64_t pos);
 uint64_t wr_rowindex_before(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u);
 /* After serializing it, with the position after it. */
 void wr_rowindex_after(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u);
-/* After the end-of-partition byte: appends the Index.db entry. */
-void wr_rowindex_finish(wr_rowindex *r, uint64_t pos, const uint8_t *key, size_t len, strata_buf *index);
+/* After the end-of-partition byte: appends the Index.db entry; `last` is
+ * the clustering of the partition's last row or marker, if it had any. */
+void wr_rowindex_finish(wr_rowindex *r, uint64_t pos, const wr_clustering *last, const uint8_t *key, size_t len,
+                        strata_buf *index);
 void wr_rowindex_free(wr_rowindex *r);
 
 #endif
