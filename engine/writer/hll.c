@@ -24,6 +24,7 @@
 struct wr_hll {
     int normal;
     int32_t tmp[SORT_THRESHOLD + 1];
+    int32_t sorted[SORT_THRESHOLD + 1]; /* the radix sort's other half */
     size_t ntmp;
     int32_t *sparse;
     size_t nsparse;
@@ -70,13 +71,43 @@ static int32_t encode(uint64_t x) {
     return (int32_t)(idx << 1);
 }
 
-static int sort_cmp(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (x == y) return 0;
-    uint32_t xi = sparse_index(x), yi = sparse_index(y);
-    if (xi != yi) return xi < yi ? -1 : 1;
-    int32_t xh = (int32_t)((uint32_t)x << (P + 31 - SP)), yh = (int32_t)((uint32_t)y << (P + 31 - SP));
-    return xh < yh ? -1 : xh > yh;
+/* stream-lib sorts the buffered entries by sparse index, then by the
+ * entry shifted left (P + 31 - SP) bits as a signed int: its low 13 bits
+ * as a signed number.  As one unsigned 38-bit key: the index, then those
+ * bits with the sign flipped. */
+static uint64_t sort_key(int32_t k) {
+    uint32_t low = ((uint32_t)k << (P + 31 - SP)) ^ 0x80000000u;
+    return (uint64_t)sparse_index(k) << (32 - (P + 31 - SP)) | low >> (P + 31 - SP);
+}
+
+/* Entries one at a time through a comparison function cost far more than
+ * the HLL's other work, so they are radix sorted on that key, 10 bits a
+ * pass. */
+#define RADIX_BITS 10
+#define RADIX_PASSES 4
+
+static void sort_tmp(wr_hll *h) {
+    uint32_t counts[RADIX_PASSES][1u << RADIX_BITS];
+    memset(counts, 0, sizeof counts);
+    for (size_t i = 0; i < h->ntmp; i++) {
+        uint64_t key = sort_key(h->tmp[i]);
+        for (int pass = 0; pass < RADIX_PASSES; pass++)
+            counts[pass][(key >> (pass * RADIX_BITS)) & ((1u << RADIX_BITS) - 1)]++;
+    }
+    int32_t *from = h->tmp, *to = h->sorted;
+    for (int pass = 0; pass < RADIX_PASSES; pass++) {
+        uint32_t at = 0;
+        for (size_t d = 0; d < 1u << RADIX_BITS; d++) {
+            uint32_t n = counts[pass][d];
+            counts[pass][d] = at;
+            at += n;
+        }
+        for (size_t i = 0; i < h->ntmp; i++)
+            to[counts[pass][(sort_key(from[i]) >> (pass * RADIX_BITS)) & ((1u << RADIX_BITS) - 1)]++] = from[i];
+        int32_t *t = from;
+        from = to, to = t;
+    }
+    /* an even number of passes leaves the result in tmp */
 }
 
 static size_t skip_same(const int32_t *tmp, size_t n, uint32_t idx, size_t i) {
@@ -86,7 +117,7 @@ static size_t skip_same(const int32_t *tmp, size_t n, uint32_t idx, size_t i) {
 
 static void merge_tmp(wr_hll *h) {
     if (h->ntmp == 0) return;
-    qsort(h->tmp, h->ntmp, sizeof *h->tmp, sort_cmp);
+    sort_tmp(h);
     int32_t *out = xmalloc((h->nsparse + h->ntmp) * sizeof *out);
     size_t n = 0, si = 0, ti = 0;
     while (si < h->nsparse || ti < h->ntmp) {
