@@ -41,6 +41,28 @@ void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d) {
  * deletion (timestamp, time) VInts. */
 #define ROW_HEAD_ROOM (6 * 9)
 
+static uint8_t *column_kinds(const sstable_column *cols, size_t n) {
+    uint8_t *kinds = xmalloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        const sstable_type *t = cols[i].type;
+        kinds[i] = (uint8_t)((t->multicell ? WR_COL_COMPLEX : 0) | (t->multicell || t->fixed_len < 0 ? WR_COL_SIZED : 0));
+    }
+    return kinds;
+}
+
+void wr_serializer_init(wr_serializer *s, const sstable_header *h, int oa) {
+    s->h = h;
+    s->oa = oa;
+    s->size_len = 1;
+    s->column_kinds[0] = column_kinds(h->statics, h->nstatic);
+    s->column_kinds[1] = column_kinds(h->regulars, h->nregular);
+}
+
+void wr_serializer_free(wr_serializer *s) {
+    free(s->column_kinds[0]);
+    free(s->column_kinds[1]);
+}
+
 static uint8_t *put_timestamp(const wr_serializer *s, uint8_t *p, int64_t ts) {
     return wr_store_uvint(p, (uint64_t)ts - (uint64_t)s->h->min_timestamp);
 }
@@ -108,8 +130,9 @@ static int row_expiring(const sstable_unfiltered *u) {
     return u->has_liveness && (u->ttl != 0 || u->local_expiration != INT64_MAX);
 }
 
+/* `kind`: the column's WR_COL_*. */
 static uint8_t *put_cell(const wr_serializer *s, strata_buf *b, uint8_t *p, const sstable_unfiltered *u,
-                         const sstable_cell *c) {
+                         const sstable_cell *c, unsigned kind) {
     p = wr_more(b, p, CELL_ROOM + c->path.len + c->value.len);
     int expiring = !c->deleted && c->expiring;
     int row_ts = u->has_liveness && c->timestamp == u->timestamp;
@@ -124,13 +147,12 @@ static uint8_t *put_cell(const wr_serializer *s, strata_buf *b, uint8_t *p, cons
     if (!row_ts) p = put_timestamp(s, p, c->timestamp);
     if ((c->deleted || expiring) && !row_ttl) p = put_ldt(s, p, c->local_deletion_time);
     if (expiring && !row_ttl) p = put_ttl(s, p, c->ttl);
-    const sstable_type *t = c->column->type;
-    if (t->multicell) {
+    if (kind & WR_COL_COMPLEX) {
         p = wr_store_uvint(p, c->path.len);
         p = wr_store_bytes(p, c->path.p, c->path.len);
     }
     if (c->value.len) {
-        if (t->multicell || t->fixed_len < 0) p = wr_store_uvint(p, c->value.len);
+        if (kind & WR_COL_SIZED) p = wr_store_uvint(p, c->value.len);
         p = wr_store_bytes(p, c->value.p, c->value.len);
     }
     return p;
@@ -162,8 +184,7 @@ static const sstable_deletion *complex_deletion(const sstable_unfiltered *u, siz
 /* Needs room for the liveness and deletion VInts. */
 static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, const sstable_unfiltered *u,
                              uint8_t flags, const uint64_t *present, size_t ncols, size_t count) {
-    int is_static = u->kind == SSTABLE_STATIC_ROW;
-    const sstable_column *cols = is_static ? s->h->statics : s->h->regulars;
+    const uint8_t *kinds = s->column_kinds[u->kind != SSTABLE_STATIC_ROW];
     if (flags & SSTABLE_F_HAS_TIMESTAMP) p = put_timestamp(s, p, u->timestamp);
     if (flags & SSTABLE_F_HAS_TTL) {
         p = put_ttl(s, p, u->ttl);
@@ -175,8 +196,9 @@ static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, 
     for (size_t word = 0; word < PRESENT_WORDS(ncols); word++) {
         for (uint64_t bits = present[word]; bits; bits &= bits - 1) {
             size_t col = word * 64 + (size_t)__builtin_ctzll(bits);
-            if (!cols[col].type->multicell) {
-                p = put_cell(s, b, p, u, &u->cells[ci++]);
+            unsigned kind = kinds[col];
+            if (!(kind & WR_COL_COMPLEX)) {
+                p = put_cell(s, b, p, u, &u->cells[ci++], kind);
                 continue;
             }
             p = wr_more(b, p, 3 * 9);
@@ -184,7 +206,7 @@ static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, 
             size_t first = ci;
             while (ci < u->ncells && u->cells[ci].column_index == col) ci++;
             p = wr_store_uvint(p, ci - first);
-            for (size_t i = first; i < ci; i++) p = put_cell(s, b, p, u, &u->cells[i]);
+            for (size_t i = first; i < ci; i++) p = put_cell(s, b, p, u, &u->cells[i], kind);
         }
     }
     return p;
@@ -194,16 +216,26 @@ static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, 
  * Cells must come in header column order. */
 static int row_columns(const sstable_unfiltered *u, uint64_t *present, size_t ncols, size_t *count,
                        int *complex_deleted) {
-    memset(present, 0, PRESENT_WORDS(ncols) * sizeof *present);
+    /* one word for all but the widest tables: no call to memset */
+    present[0] = 0;
+    for (size_t i = 1; i < PRESENT_WORDS(ncols); i++) present[i] = 0;
     *complex_deleted = 0;
-    size_t last = 0;
+    /* cells come in column order: their bits gather a word at a time */
+    size_t last = 0, word = 0;
+    uint64_t bits = 0;
     for (size_t i = 0; i < u->ncells; i++) {
         size_t col = u->cells[i].column_index;
         if (col >= ncols || col < last)
             return strata_fail(STRATA_EINVAL, "row cells out of header column order"), -1;
-        present[col / 64] |= 1ULL << (col % 64);
+        if (col / 64 != word) {
+            present[word] = bits;
+            word = col / 64;
+            bits = 0;
+        }
+        bits |= 1ULL << (col % 64);
         last = col;
     }
+    if (u->ncells) present[word] = bits;
     for (size_t i = 0; i < u->ncomplex_deletions; i++) {
         size_t col = u->complex_deletions[i].column_index;
         if (col >= ncols) return strata_fail(STRATA_EINVAL, "complex deletion of an unknown column"), -1;
@@ -211,7 +243,8 @@ static int row_columns(const sstable_unfiltered *u, uint64_t *present, size_t nc
         if (!wr_deletion_is_live(&u->complex_deletions[i].deletion)) *complex_deleted = 1;
     }
     *count = 0;
-    for (size_t i = 0; i < PRESENT_WORDS(ncols); i++) *count += (size_t)__builtin_popcountll(present[i]);
+    for (size_t i = 0; i < PRESENT_WORDS(ncols); i++)
+        for (uint64_t w = present[i]; w; w &= w - 1) ++*count;
     return 0;
 }
 

@@ -37,8 +37,11 @@ static uint64_t hash2_64(const uint8_t *key, size_t len) {
     uint64_t h = (uint64_t)0 ^ (m * (uint64_t)(int64_t)(int32_t)len);
     size_t longs = len >> 3;
     for (size_t i = 0; i < longs; i++) {
-        uint64_t k = 0;
-        for (int b = 7; b >= 0; b--) k = (k << 8) | key[i * 8 + (size_t)b];
+        uint64_t k;
+        memcpy(&k, key + i * 8, 8); /* little-endian, as Java assembles it */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        k = __builtin_bswap64(k);
+#endif
         k *= m;
         k ^= k >> r;
         k *= m;

@@ -40,7 +40,8 @@ struct sstable_writer {
     strata_buf *stream;   /* where unfiltereds are serialized: Data.db's */
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
-    strata_buf key;
+    strata_buf key;       /* the current, and at the end the last, partition's */
+    strata_buf first_key;
     wr_clustering last;   /* the partition's last row or marker's */
     int64_t hash[2];      /* the key's Murmur3 x64_128: bloom filter and token */
     int64_t token;
@@ -100,7 +101,9 @@ static void free_writer(sstable_writer *w) {
     if (w->index_fd >= 0) close(w->index_fd);
     strata_buf_free(&w->index);
     strata_buf_free(&w->key);
+    strata_buf_free(&w->first_key);
     wr_clustering_free(&w->last);
+    wr_serializer_free(&w->ser);
     free(w);
 }
 
@@ -134,11 +137,10 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
         free_writer(w);
         return e;
     }
-    w->ser.h = params->header;
-    w->ser.oa = v.oa;
-    w->ser.size_len = 1;
+    wr_serializer_init(&w->ser, params->header, v.oa);
     strata_buf_init(&w->index);
     strata_buf_init(&w->key);
+    strata_buf_init(&w->first_key);
     strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params);
     if (e) {
         free_writer(w);
@@ -176,6 +178,7 @@ strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key,
     w->saw_unfiltered = 0;
     w->key.len = 0;
     strata_buf_put(&w->key, key, key_len);
+    if (w->partitions == 1) strata_buf_put(&w->first_key, key, key_len);
     w->partition_start = wr_data_position(w->data);
     wr_rowindex_begin(w->rowindex, w->partition_start, deletion);
     wr_stats_partition(w->stats, key, key_len, deletion);
@@ -294,7 +297,7 @@ static strata_err write_components(sstable_writer *w) {
     strata_buf b;
     strata_buf_init(&b);
     if (!e) {
-        wr_summary_serialize(w->summary, &b);
+        wr_summary_serialize(w->summary, &w->first_key, &w->key, &b);
         e = write_buf(w->tmp[K_SUMMARY], &b);
     }
     if (!e) {
@@ -306,7 +309,7 @@ static strata_err write_components(sstable_writer *w) {
         double ratio = w->p.compressor && data_length && !w->p.no_compression_ratio
                            ? (double)compressed / (double)data_length
                            : -1.0;
-        wr_stats_serialize(w->stats, &w->p, ratio, &b);
+        wr_stats_serialize(w->stats, &w->p, ratio, &w->first_key, &w->key, &b);
         e = write_buf(w->tmp[K_STATS], &b);
     }
     if (!e) {

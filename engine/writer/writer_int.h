@@ -142,7 +142,18 @@ typedef struct {
     int oa;
     int size_len; /* VInt length of the last row's size: the room left for
                      the next one's before its body is written */
+    uint8_t *column_kinds[2]; /* WR_COL_* of the static and regular columns */
 } wr_serializer;
+
+/* What a column's type means for its cells, looked up once per column
+ * rather than through every cell's column and type. */
+enum {
+    WR_COL_COMPLEX = 1, /* multi-cell: cells carry paths */
+    WR_COL_SIZED = 2,   /* values carry their length */
+};
+
+void wr_serializer_init(wr_serializer *s, const sstable_header *h, int oa);
+void wr_serializer_free(wr_serializer *s);
 
 /* DeletionTime as the partition header and row index store it. */
 void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d);
@@ -203,7 +214,8 @@ void wr_filter_free(wr_filter *f);
 typedef struct wr_summary wr_summary;
 wr_summary *wr_summary_new(int min_index_interval);
 void wr_summary_add(wr_summary *s, const uint8_t *key, size_t len, uint64_t index_position);
-void wr_summary_serialize(const wr_summary *s, strata_buf *out);
+/* `first` and `last`: the SSTable's first and last partition keys. */
+void wr_summary_serialize(const wr_summary *s, const strata_buf *first, const strata_buf *last, strata_buf *out);
 void wr_summary_free(wr_summary *s);
 
 /* ---- Statistics.db (stats.c, hll.c, tombhist.c) ---------------------------------- */
@@ -215,7 +227,8 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u);
  * clustering of its last row or marker, if it had any. */
 void wr_stats_end_partition(wr_stats *s, uint64_t size, const wr_clustering *last);
 /* `ratio`: compressed / uncompressed bytes, -1 when uncompressed. */
-void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *out);
+void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, const strata_buf *first_key,
+                        const strata_buf *last_key, strata_buf *out);
 void wr_stats_free(wr_stats *s);
 
 typedef struct wr_hll wr_hll;
