@@ -24,7 +24,7 @@
 struct wr_hll {
     int normal;
     int32_t tmp[SORT_THRESHOLD + 1];
-    int32_t sorted[SORT_THRESHOLD + 1]; /* the radix sort's other half */
+    uint64_t keys[2][SORT_THRESHOLD + 1]; /* the radix sort's */
     size_t ntmp;
     int32_t *sparse;
     size_t nsparse;
@@ -77,27 +77,34 @@ static int32_t encode(uint64_t x) {
 /* stream-lib sorts the buffered entries by sparse index, then by the
  * entry shifted left (P + 31 - SP) bits as a signed int: its low 13 bits
  * as a signed number.  As one unsigned 38-bit key: the index, then those
- * bits with the sign flipped. */
+ * bits with the sign flipped.  The key holds the whole entry: a flagged
+ * one is its index and low 7 bits, any other its index shifted once. */
+#define LOW_BITS (32 - (P + 31 - SP))
+#define LOW_SIGN (1u << (LOW_BITS - 1))
+
 static uint64_t sort_key(int32_t k) {
-    uint32_t low = ((uint32_t)k << (P + 31 - SP)) ^ 0x80000000u;
-    return (uint64_t)sparse_index(k) << (32 - (P + 31 - SP)) | low >> (P + 31 - SP);
+    return (uint64_t)sparse_index(k) << LOW_BITS | (((uint32_t)k & ((1u << LOW_BITS) - 1)) ^ LOW_SIGN);
+}
+
+static int32_t entry_of(uint64_t key) {
+    uint32_t idx = (uint32_t)(key >> LOW_BITS), low = ((uint32_t)key & ((1u << LOW_BITS) - 1)) ^ LOW_SIGN;
+    return (int32_t)(low & 1 ? idx << 7 | (low & 0x7f) : idx << 1);
 }
 
 /* Entries one at a time through a comparison function cost far more than
- * the HLL's other work, so they are radix sorted on that key, 10 bits a
- * pass. */
+ * the HLL's other work, so their keys are radix sorted, 10 bits a pass. */
 #define RADIX_BITS 10
 #define RADIX_PASSES 4
+#define DIGIT(key, pass) (((key) >> ((pass) * RADIX_BITS)) & ((1u << RADIX_BITS) - 1))
 
 static void sort_tmp(wr_hll *h) {
     uint32_t counts[RADIX_PASSES][1u << RADIX_BITS];
     memset(counts, 0, sizeof counts);
+    uint64_t *from = h->keys[0], *to = h->keys[1];
     for (size_t i = 0; i < h->ntmp; i++) {
-        uint64_t key = sort_key(h->tmp[i]);
-        for (int pass = 0; pass < RADIX_PASSES; pass++)
-            counts[pass][(key >> (pass * RADIX_BITS)) & ((1u << RADIX_BITS) - 1)]++;
+        uint64_t key = from[i] = sort_key(h->tmp[i]);
+        for (int pass = 0; pass < RADIX_PASSES; pass++) counts[pass][DIGIT(key, pass)]++;
     }
-    int32_t *from = h->tmp, *to = h->sorted;
     for (int pass = 0; pass < RADIX_PASSES; pass++) {
         uint32_t at = 0;
         for (size_t d = 0; d < 1u << RADIX_BITS; d++) {
@@ -105,12 +112,11 @@ static void sort_tmp(wr_hll *h) {
             counts[pass][d] = at;
             at += n;
         }
-        for (size_t i = 0; i < h->ntmp; i++)
-            to[counts[pass][(sort_key(from[i]) >> (pass * RADIX_BITS)) & ((1u << RADIX_BITS) - 1)]++] = from[i];
-        int32_t *t = from;
+        for (size_t i = 0; i < h->ntmp; i++) to[counts[pass][DIGIT(from[i], pass)]++] = from[i];
+        uint64_t *t = from;
         from = to, to = t;
     }
-    /* an even number of passes leaves the result in tmp */
+    for (size_t i = 0; i < h->ntmp; i++) h->tmp[i] = entry_of(from[i]);
 }
 
 static size_t skip_same(const int32_t *tmp, size_t n, uint32_t idx, size_t i) {
