@@ -197,16 +197,15 @@ static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, 
         for (uint64_t bits = present[word]; bits; bits &= bits - 1) {
             size_t col = word * 64 + (size_t)__builtin_ctzll(bits);
             unsigned kind = kinds[col];
-            if (!(kind & WR_COL_COMPLEX)) {
-                p = put_cell(s, b, p, u, &u->cells[ci++], kind);
-                continue;
+            size_t end = ci + 1; /* a simple column's one cell */
+            if (kind & WR_COL_COMPLEX) {
+                p = wr_more(b, p, 3 * 9);
+                if (flags & SSTABLE_F_HAS_COMPLEX_DELETION) p = put_delta_deletion(s, p, complex_deletion(u, col));
+                for (end = ci; end < u->ncells && u->cells[end].column_index == col;) end++;
+                p = wr_store_uvint(p, end - ci);
             }
-            p = wr_more(b, p, 3 * 9);
-            if (flags & SSTABLE_F_HAS_COMPLEX_DELETION) p = put_delta_deletion(s, p, complex_deletion(u, col));
-            size_t first = ci;
-            while (ci < u->ncells && u->cells[ci].column_index == col) ci++;
-            p = wr_store_uvint(p, ci - first);
-            for (size_t i = first; i < ci; i++) p = put_cell(s, b, p, u, &u->cells[i], kind);
+            /* one call of put_cell, which the compiler then inlines */
+            for (; ci < end; ci++) p = put_cell(s, b, p, u, &u->cells[ci], kind);
         }
     }
     return p;
