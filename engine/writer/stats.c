@@ -80,7 +80,7 @@ static void histogram_add(histogram *hg, int64_t v) {
     size_t n = hg->n;
     while (n > 1) {
         size_t half = n / 2;
-        base = base[half - 1] < v ? base + half : base;
+        base += (size_t)(base[half - 1] < v) * half;
         n -= half;
     }
     hg->counts[(size_t)(base - hg->offsets) + (*base < v)]++;
