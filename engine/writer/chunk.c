@@ -41,6 +41,7 @@ struct wr_data {
     int comp;
     int na;
     int zstd_level;
+    ZSTD_CCtx *zstd;     /* kept across chunks: ZSTD_compress() makes one a call */
     int trailing_empty_chunk;
     uint32_t max_compressed; /* na+: chunks that do not shrink below it are stored raw */
     const char *compressor;
@@ -142,7 +143,8 @@ static strata_err compress_chunk(wr_data *d, const uint8_t *src, size_t n, uint8
         return STRATA_OK;
     }
     default: {
-        size_t r = ZSTD_compress(dst, bound, src, n, d->zstd_level);
+        if (!d->zstd && !(d->zstd = ZSTD_createCCtx())) return strata_fail(STRATA_ENOMEM, "%s: Zstd context", d->path);
+        size_t r = ZSTD_compressCCtx(d->zstd, dst, bound, src, n, d->zstd_level);
         if (ZSTD_isError(r)) return strata_fail(STRATA_EIO, "%s: Zstd: %s", d->path, ZSTD_getErrorName(r));
         *len = r;
         return STRATA_OK;
@@ -290,6 +292,7 @@ void wr_data_free(wr_data *d) {
     if (d->fd >= 0) close(d->fd);
     free(d->path);
     free(d->aux_path);
+    ZSTD_freeCCtx(d->zstd);
     strata_buf_free(&d->tail);
     strata_buf_free(&d->out);
     strata_buf_free(&d->aux);
