@@ -289,7 +289,7 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
         if (!row_is_empty(u)) track_row(s, u);
         break;
     case SSTABLE_ROW:
-        track_clustering(s, u);
+        if (!s->partition_clustered) track_clustering(s, u);
         track_row(s, u);
         break;
     case SSTABLE_RT_BOUNDARY:

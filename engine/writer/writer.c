@@ -215,12 +215,13 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
     }
     if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
     wr_stats_unfiltered(w->stats, u);
-    uint64_t prev = wr_rowindex_before(w->rowindex, wr_data_position(w->data), u);
+    uint64_t start = wr_data_position(w->data);
+    size_t before = w->stream->len;
+    uint64_t prev = wr_rowindex_before(w->rowindex, start, u);
     if (wr_put_unfiltered(&w->ser, w->stream, u, prev)) return STRATA_EINVAL;
-    if ((e = wr_data_commit(w->data))) return e;
-    wr_rowindex_after(w->rowindex, wr_data_position(w->data), u);
+    wr_rowindex_after(w->rowindex, start + (w->stream->len - before), u);
     wr_clustering_keep_unfiltered(&w->last, u);
-    return STRATA_OK;
+    return wr_data_commit(w->data);
 }
 
 strata_err sstable_writer_end_partition(sstable_writer *w) {
