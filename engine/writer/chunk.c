@@ -10,8 +10,14 @@
  * the corpus but the earliest 3.0 one.  Uncompressed
  * (ChecksummedSequentialWriter): Data.db is the stream itself and CRC.db
  * the chunk size and one CRC32 per 64 KiB.  Either way the CRC32 of the
- * whole file is kept for Digest.crc32.  Output goes through a buffer so
- * the file sees large writes. */
+ * whole file is kept for Digest.crc32, combined from the chunks' CRC32s
+ * rather than computed over the bytes a second time.
+ *
+ * Unfiltereds are serialized straight onto the stream's tail, so their
+ * bytes are copied once, into the compressed output or not at all: a
+ * compressed chunk goes into the output buffer, written when it holds a
+ * megabyte, and uncompressed chunks are written from the tail itself a
+ * megabyte at a time. */
 #include "engine/writer/writer_int.h"
 
 #include <errno.h>
@@ -35,20 +41,20 @@ struct wr_data {
     int comp;
     int na;
     int zstd_level;
+    ZSTD_CCtx *zstd;     /* kept across chunks: ZSTD_compress() makes one a call */
     int trailing_empty_chunk;
     uint32_t max_compressed; /* na+: chunks that do not shrink below it are stored raw */
     const char *compressor;
     const char *const *options;
     uint32_t chunk_length;
-    uint8_t *chunk;      /* the chunk being filled */
-    size_t fill;
-    uint8_t *cbuf;       /* compressed chunk */
-    size_t ccap;
-    uint64_t data_length;
+    size_t batch;        /* tail length at which chunks are cut */
+    strata_buf tail;     /* the uncompressed stream from the first byte not
+                            yet cut into chunks */
+    uint64_t data_length; /* uncompressed bytes cut into chunks */
     uint64_t compressed;  /* stored chunk bytes, checksums excluded */
     uint64_t file_pos;   /* on-disk bytes, buffered ones included */
     uint32_t digest;
-    strata_buf out;      /* on-disk bytes not yet written */
+    strata_buf out;      /* compressed on-disk bytes not yet written */
     strata_buf aux;      /* chunk offsets (compressed) or CRCs (plain) */
     uint64_t nchunks;
 };
@@ -78,25 +84,22 @@ const char *wr_compressor_name(const char *name) {
     return NULL;
 }
 
-static strata_err flush_out(wr_data *d) {
-    size_t off = 0;
-    while (off < d->out.len) {
-        ssize_t n = write(d->fd, d->out.data + off, d->out.len - off);
-        if (n < 0) {
+static strata_err write_all(wr_data *d, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t r = write(d->fd, p, n);
+        if (r < 0) {
             if (errno == EINTR) continue;
             return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", d->path);
         }
-        off += (size_t)n;
+        p += r, n -= (size_t)r;
     }
-    d->out.len = 0;
     return STRATA_OK;
 }
 
-static strata_err put_disk(wr_data *d, const void *p, size_t n) {
-    d->digest = (uint32_t)crc32(d->digest, p, (uInt)n);
-    strata_buf_put(&d->out, p, n);
-    d->file_pos += n;
-    return d->out.len >= OUT_BUFFER ? flush_out(d) : STRATA_OK;
+static strata_err flush_out(wr_data *d) {
+    strata_err e = write_all(d, d->out.data, d->out.len);
+    d->out.len = 0;
+    return e;
 }
 
 static int zstd_level_of(const char *const *options) {
@@ -105,45 +108,43 @@ static int zstd_level_of(const char *const *options) {
     return 3; /* ZstdCompressor.DEFAULT_COMPRESSION_LEVEL */
 }
 
-/* Compresses the current chunk into cbuf; returns the stored length. */
-static strata_err compress_chunk(wr_data *d, size_t *len) {
-    size_t n = d->fill;
-    size_t bound;
+static size_t compress_bound(const wr_data *d, size_t n) {
     switch (d->comp) {
-    case C_LZ4: bound = 4 + (size_t)LZ4_compressBound((int)n); break;
-    case C_SNAPPY: bound = snappy_max_compressed_length(n); break;
-    case C_DEFLATE: bound = compressBound((uLong)n); break;
-    default: bound = ZSTD_compressBound(n); break;
+    case C_LZ4: return 4 + (size_t)LZ4_compressBound((int)n);
+    case C_SNAPPY: return snappy_max_compressed_length(n);
+    case C_DEFLATE: return compressBound((uLong)n);
+    default: return ZSTD_compressBound(n);
     }
-    if (d->ccap < bound) {
-        d->ccap = bound;
-        d->cbuf = xrealloc(d->cbuf, bound);
-    }
+}
+
+/* Compresses n bytes at src into dst (room for compress_bound()); *len
+ * receives the compressed length. */
+static strata_err compress_chunk(wr_data *d, const uint8_t *src, size_t n, uint8_t *dst, size_t bound, size_t *len) {
     switch (d->comp) {
     case C_LZ4: {
-        d->cbuf[0] = (uint8_t)n, d->cbuf[1] = (uint8_t)(n >> 8);
-        d->cbuf[2] = (uint8_t)(n >> 16), d->cbuf[3] = (uint8_t)(n >> 24);
-        int r = LZ4_compress_default((const char *)d->chunk, (char *)d->cbuf + 4, (int)n, (int)(bound - 4));
+        dst[0] = (uint8_t)n, dst[1] = (uint8_t)(n >> 8), dst[2] = (uint8_t)(n >> 16), dst[3] = (uint8_t)(n >> 24);
+        int r = LZ4_compress_default((const char *)src, (char *)dst + 4, (int)n, (int)(bound - 4));
         if (r <= 0) return strata_fail(STRATA_EIO, "%s: LZ4 compression failed", d->path);
         *len = 4 + (size_t)r;
         return STRATA_OK;
     }
     case C_SNAPPY: {
         size_t out = bound;
-        if (snappy_compress((const char *)d->chunk, n, (char *)d->cbuf, &out) != SNAPPY_OK)
+        if (snappy_compress((const char *)src, n, (char *)dst, &out) != SNAPPY_OK)
             return strata_fail(STRATA_EIO, "%s: Snappy compression failed", d->path);
         *len = out;
         return STRATA_OK;
     }
     case C_DEFLATE: {
         uLongf out = (uLongf)bound;
-        if (compress2(d->cbuf, &out, d->chunk, (uLong)n, Z_DEFAULT_COMPRESSION) != Z_OK)
+        if (compress2(dst, &out, src, (uLong)n, Z_DEFAULT_COMPRESSION) != Z_OK)
             return strata_fail(STRATA_EIO, "%s: Deflate compression failed", d->path);
         *len = out;
         return STRATA_OK;
     }
     default: {
-        size_t r = ZSTD_compress(d->cbuf, bound, d->chunk, n, d->zstd_level);
+        if (!d->zstd && !(d->zstd = ZSTD_createCCtx())) return strata_fail(STRATA_ENOMEM, "%s: Zstd context", d->path);
+        size_t r = ZSTD_compressCCtx(d->zstd, dst, bound, src, n, d->zstd_level);
         if (ZSTD_isError(r)) return strata_fail(STRATA_EIO, "%s: Zstd: %s", d->path, ZSTD_getErrorName(r));
         *len = r;
         return STRATA_OK;
@@ -151,36 +152,59 @@ static strata_err compress_chunk(wr_data *d, size_t *len) {
     }
 }
 
-static strata_err flush_chunk(wr_data *d, int even_empty) {
-    if (d->fill == 0 && !even_empty) return STRATA_OK;
-    strata_err e;
-    uint8_t crc[4];
-    if (d->comp == C_NONE) {
-        uint32_t c = (uint32_t)crc32(0, d->chunk, (uInt)d->fill);
-        wr_u32(&d->aux, c);
-        e = put_disk(d, d->chunk, d->fill);
-    } else {
-        size_t len = 0;
-        if ((e = compress_chunk(d, &len))) return e;
-        wr_u64(&d->aux, d->file_pos);
-        const uint8_t *stored = d->cbuf;
-        if (d->na && len >= d->max_compressed) {
-            /* stored raw; a short last chunk is padded with zeroes to the max */
-            stored = d->chunk;
-            len = d->fill;
-            if (len < d->max_compressed && d->max_compressed <= d->chunk_length) {
-                memset(d->chunk + len, 0, d->max_compressed - len);
-                len = d->max_compressed;
-            }
+/* One plain chunk: its CRC32 in CRC.db and the digest (the bytes are
+ * written from the tail by the caller). */
+static void checksum_plain(wr_data *d, const uint8_t *src, size_t n) {
+    uint32_t c = wr_crc32(0, src, n);
+    wr_u32(&d->aux, c);
+    d->digest = (uint32_t)crc32_combine(d->digest, c, (z_off_t)n);
+    d->file_pos += n;
+}
+
+/* One compressed chunk onto the output buffer: the stored bytes and
+ * their big-endian CRC32. */
+static strata_err store_compressed(wr_data *d, const uint8_t *src, size_t n) {
+    size_t bound = compress_bound(d, n);
+    uint8_t *dst = wr_room(&d->out, (bound > d->chunk_length ? bound : d->chunk_length) + 4);
+    size_t len = 0;
+    strata_err e = compress_chunk(d, src, n, dst, bound, &len);
+    if (e) return e;
+    wr_u64(&d->aux, d->file_pos);
+    if (d->na && len >= d->max_compressed) {
+        /* stored raw; a short last chunk is padded with zeroes to the max */
+        memcpy(dst, src, n);
+        len = n;
+        if (len < d->max_compressed && d->max_compressed <= d->chunk_length) {
+            memset(dst + len, 0, d->max_compressed - len);
+            len = d->max_compressed;
         }
-        d->compressed += len;
-        uint32_t c = (uint32_t)crc32(0, stored, (uInt)len);
-        crc[0] = (uint8_t)(c >> 24), crc[1] = (uint8_t)(c >> 16), crc[2] = (uint8_t)(c >> 8), crc[3] = (uint8_t)c;
-        if (!(e = put_disk(d, stored, len))) e = put_disk(d, crc, 4);
     }
-    d->data_length += d->fill;
-    d->fill = 0;
-    d->nchunks++;
+    d->compressed += len;
+    uint32_t c = wr_crc32(0, dst, len);
+    wr_store_be32(dst + len, c);
+    d->digest = (uint32_t)crc32_combine(d->digest, c, (z_off_t)len);
+    d->digest = (uint32_t)crc32(d->digest, dst + len, 4);
+    d->out.len += len + 4;
+    d->file_pos += len + 4;
+    return d->out.len >= OUT_BUFFER ? flush_out(d) : STRATA_OK;
+}
+
+/* Cuts the tail's complete chunks, and with `last` the short one after
+ * them, and keeps the rest at the tail's start. */
+static strata_err cut(wr_data *d, int last) {
+    size_t done = 0, len = d->tail.len;
+    strata_err e = STRATA_OK;
+    while (!e && done < len && (len - done >= d->chunk_length || last)) {
+        size_t n = len - done < d->chunk_length ? len - done : d->chunk_length;
+        if (d->comp == C_NONE) checksum_plain(d, d->tail.data + done, n);
+        else e = store_compressed(d, d->tail.data + done, n);
+        d->nchunks++;
+        done += n;
+    }
+    if (!e && d->comp == C_NONE) e = write_all(d, d->tail.data, done);
+    d->data_length += done;
+    memmove(d->tail.data, d->tail.data + done, len - done);
+    d->tail.len = len - done;
     return e;
 }
 
@@ -207,31 +231,22 @@ strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, c
     d->options = options;
     d->zstd_level = zstd_level_of(options);
     d->chunk_length = chunk_length;
+    d->batch = comp == C_NONE ? OUT_BUFFER : chunk_length;
     d->trailing_empty_chunk = comp != C_NONE && p->trailing_empty_chunk;
     d->max_compressed = p->max_compressed_length ? p->max_compressed_length : (uint32_t)INT32_MAX;
-    d->chunk = xmalloc(chunk_length);
+    strata_buf_init(&d->tail);
+    strata_buf_reserve(&d->tail, d->batch);
     strata_buf_init(&d->out);
     strata_buf_init(&d->aux);
     *out = d;
     return STRATA_OK;
 }
 
-strata_err wr_data_write(wr_data *d, const void *p, size_t n) {
-    const uint8_t *b = p;
-    while (n) {
-        size_t take = d->chunk_length - d->fill;
-        if (take > n) take = n;
-        memcpy(d->chunk + d->fill, b, take);
-        d->fill += take, b += take, n -= take;
-        if (d->fill == d->chunk_length) {
-            strata_err e = flush_chunk(d, 0);
-            if (e) return e;
-        }
-    }
-    return STRATA_OK;
-}
+strata_buf *wr_data_stream(wr_data *d) { return &d->tail; }
 
-uint64_t wr_data_position(const wr_data *d) { return d->data_length + d->fill; }
+strata_err wr_data_commit(wr_data *d) { return d->tail.len >= d->batch ? cut(d, 0) : STRATA_OK; }
+
+uint64_t wr_data_position(const wr_data *d) { return d->data_length + d->tail.len; }
 
 static strata_err write_aux(wr_data *d) {
     strata_buf b;
@@ -259,8 +274,11 @@ static strata_err write_aux(wr_data *d) {
 }
 
 strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed) {
-    strata_err e = flush_chunk(d, 0);
-    if (!e && d->trailing_empty_chunk) e = flush_chunk(d, 1);
+    strata_err e = cut(d, 1);
+    if (!e && d->trailing_empty_chunk) {
+        e = store_compressed(d, d->tail.data, 0);
+        d->nchunks++;
+    }
     if (!e) e = flush_out(d);
     if (!e && fsync(d->fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", d->path);
     if (!e) e = write_aux(d);
@@ -274,8 +292,8 @@ void wr_data_free(wr_data *d) {
     if (d->fd >= 0) close(d->fd);
     free(d->path);
     free(d->aux_path);
-    free(d->chunk);
-    free(d->cbuf);
+    ZSTD_freeCCtx(d->zstd);
+    strata_buf_free(&d->tail);
     strata_buf_free(&d->out);
     strata_buf_free(&d->aux);
     free(d);

@@ -34,42 +34,75 @@ void wr_put_deletion(strata_buf *b, int oa, const sstable_deletion *d) {
     wr_u64(b, (uint64_t)d->marked_for_delete_at);
 }
 
-static void put_timestamp(const wr_serializer *s, strata_buf *b, int64_t ts) {
-    wr_uvint(b, (uint64_t)ts - (uint64_t)s->h->min_timestamp);
+/* Room for what a cell writes besides its path and value: flags, then
+ * timestamp, deletion time, TTL, path length and value length VInts. */
+#define CELL_ROOM (1 + 5 * 9)
+/* Room for a row's previous size, liveness (timestamp, TTL, expiry) and
+ * deletion (timestamp, time) VInts. */
+#define ROW_HEAD_ROOM (6 * 9)
+
+static uint8_t *column_kinds(const sstable_column *cols, size_t n) {
+    uint8_t *kinds = xmalloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        const sstable_type *t = cols[i].type;
+        kinds[i] = (uint8_t)((t->multicell ? WR_COL_COMPLEX : 0) | (t->multicell || t->fixed_len < 0 ? WR_COL_SIZED : 0));
+    }
+    return kinds;
+}
+
+void wr_serializer_init(wr_serializer *s, const sstable_header *h, int oa) {
+    s->h = h;
+    s->oa = oa;
+    s->size_len = 1;
+    s->column_kinds[0] = column_kinds(h->statics, h->nstatic);
+    s->column_kinds[1] = column_kinds(h->regulars, h->nregular);
+}
+
+void wr_serializer_free(wr_serializer *s) {
+    free(s->column_kinds[0]);
+    free(s->column_kinds[1]);
+}
+
+static uint8_t *put_timestamp(const wr_serializer *s, uint8_t *p, int64_t ts) {
+    return wr_store_uvint(p, (uint64_t)ts - (uint64_t)s->h->min_timestamp);
 }
 
 /* Before oa the delta is a Java int widened to long (sign-extended); from
  * oa deletion times are unsigned and the delta is taken as unsigned too. */
-static void put_ldt(const wr_serializer *s, strata_buf *b, int64_t ldt) {
+static uint8_t *put_ldt(const wr_serializer *s, uint8_t *p, int64_t ldt) {
     uint32_t delta = ldt32(s->oa, ldt) - (uint32_t)s->h->min_local_deletion_time;
-    wr_uvint(b, s->oa ? (uint64_t)delta : (uint64_t)(int64_t)(int32_t)delta);
+    return wr_store_uvint(p, s->oa ? (uint64_t)delta : (uint64_t)(int64_t)(int32_t)delta);
 }
 
-static void put_ttl(const wr_serializer *s, strata_buf *b, int32_t ttl) {
+static uint8_t *put_ttl(const wr_serializer *s, uint8_t *p, int32_t ttl) {
     uint32_t delta = (uint32_t)ttl - (uint32_t)s->h->min_ttl;
-    wr_uvint(b, (uint64_t)(int64_t)(int32_t)delta);
+    return wr_store_uvint(p, (uint64_t)(int64_t)(int32_t)delta);
 }
 
-static void put_delta_deletion(const wr_serializer *s, strata_buf *b, const sstable_deletion *d) {
-    put_timestamp(s, b, d->marked_for_delete_at);
-    put_ldt(s, b, d->local_deletion_time);
+/* Needs 2 * 9 bytes of room. */
+static uint8_t *put_delta_deletion(const wr_serializer *s, uint8_t *p, const sstable_deletion *d) {
+    p = put_timestamp(s, p, d->marked_for_delete_at);
+    return put_ldt(s, p, d->local_deletion_time);
 }
 
 void wr_put_partition_header(wr_serializer *s, strata_buf *b, const uint8_t *key, size_t len,
                              const sstable_deletion *d) {
-    wr_u16(b, (uint16_t)len);
-    strata_buf_put(b, key, len);
+    uint8_t *p = wr_room(b, 2 + len);
+    p = wr_store_be16(p, (uint16_t)len);
+    wr_end(b, wr_store_bytes(p, key, len));
     wr_put_deletion(b, s->oa, d);
 }
 
-static void put_value(strata_buf *b, const sstable_type *t, const sstable_value *v) {
-    if (t->fixed_len < 0) wr_uvint(b, v->len);
-    strata_buf_put(b, v->p, v->len);
+/* Needs 9 + v->len bytes of room. */
+static uint8_t *put_value(uint8_t *p, const sstable_type *t, const sstable_value *v) {
+    if (t->fixed_len < 0) p = wr_store_uvint(p, v->len);
+    return wr_store_bytes(p, v->p, v->len);
 }
 
 /* Clustering values in blocks of 32, each after a header of two bits per
  * value: empty (bit 2i) or null (bit 2i+1). */
-static void put_clustering_values(const sstable_header *h, strata_buf *b, const sstable_value *v, size_t n) {
+static uint8_t *put_clustering_values(const sstable_header *h, strata_buf *b, uint8_t *p, const sstable_value *v,
+                                      size_t n) {
     for (size_t start = 0; start < n; start += 32) {
         size_t end = n - start > 32 ? start + 32 : n;
         uint64_t header = 0;
@@ -78,24 +111,29 @@ static void put_clustering_values(const sstable_header *h, strata_buf *b, const 
             if (!v[i].p) header |= 2ULL << shift;
             else if (v[i].len == 0) header |= 1ULL << shift;
         }
-        wr_uvint(b, header);
+        p = wr_store_uvint(wr_more(b, p, 9), header);
         for (size_t i = start; i < end; i++)
-            if (v[i].p && v[i].len) put_value(b, h->clustering[i], &v[i]);
+            if (v[i].p && v[i].len) p = put_value(wr_more(b, p, 9 + v[i].len), h->clustering[i], &v[i]);
     }
+    return p;
 }
 
 void wr_put_clustering_prefix(const sstable_header *h, strata_buf *b, sstable_bound_kind kind,
                               const sstable_value *v, size_t n) {
-    wr_u8(b, (uint8_t)kind);
-    if (kind != SSTABLE_CLUSTERING) wr_u16(b, (uint16_t)n);
-    put_clustering_values(h, b, v, n);
+    uint8_t *p = wr_room(b, 3);
+    *p++ = (uint8_t)kind;
+    if (kind != SSTABLE_CLUSTERING) p = wr_store_be16(p, (uint16_t)n);
+    wr_end(b, put_clustering_values(h, b, p, v, n));
 }
 
 static int row_expiring(const sstable_unfiltered *u) {
     return u->has_liveness && (u->ttl != 0 || u->local_expiration != INT64_MAX);
 }
 
-static void put_cell(const wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, const sstable_cell *c) {
+/* `kind`: the column's WR_COL_*. */
+static uint8_t *put_cell(const wr_serializer *s, strata_buf *b, uint8_t *p, const sstable_unfiltered *u,
+                         const sstable_cell *c, unsigned kind) {
+    p = wr_more(b, p, CELL_ROOM + c->path.len + c->value.len);
     int expiring = !c->deleted && c->expiring;
     int row_ts = u->has_liveness && c->timestamp == u->timestamp;
     int row_ttl = expiring && row_expiring(u) && c->ttl == u->ttl && c->local_deletion_time == u->local_expiration;
@@ -105,35 +143,34 @@ static void put_cell(const wr_serializer *s, strata_buf *b, const sstable_unfilt
     else if (expiring) flags |= SSTABLE_C_IS_EXPIRING;
     if (row_ts) flags |= SSTABLE_C_USE_ROW_TIMESTAMP;
     if (row_ttl) flags |= SSTABLE_C_USE_ROW_TTL;
-    wr_u8(b, flags);
-    if (!row_ts) put_timestamp(s, b, c->timestamp);
-    if ((c->deleted || expiring) && !row_ttl) put_ldt(s, b, c->local_deletion_time);
-    if (expiring && !row_ttl) put_ttl(s, b, c->ttl);
-    const sstable_type *t = c->column->type;
-    if (t->multicell) {
-        wr_uvint(b, c->path.len);
-        strata_buf_put(b, c->path.p, c->path.len);
+    *p++ = flags;
+    if (!row_ts) p = put_timestamp(s, p, c->timestamp);
+    if ((c->deleted || expiring) && !row_ttl) p = put_ldt(s, p, c->local_deletion_time);
+    if (expiring && !row_ttl) p = put_ttl(s, p, c->ttl);
+    if (kind & WR_COL_COMPLEX) {
+        p = wr_store_uvint(p, c->path.len);
+        p = wr_store_bytes(p, c->path.p, c->path.len);
     }
     if (c->value.len) {
-        if (t->multicell || t->fixed_len < 0) wr_uvint(b, c->value.len);
-        strata_buf_put(b, c->value.p, c->value.len);
+        if (kind & WR_COL_SIZED) p = wr_store_uvint(p, c->value.len);
+        p = wr_store_bytes(p, c->value.p, c->value.len);
     }
+    return p;
 }
+
+/* Which columns a row holds, one bit each. */
+#define PRESENT_WORDS(ncols) (((ncols) + 63) / 64)
+static int is_present(const uint64_t *present, size_t col) { return (int)(present[col / 64] >> (col % 64)) & 1; }
 
 /* Columns.serializeSubset: a bitmap of the missing columns below 64
  * columns, else the missing count and the smaller list of indexes. */
-static void put_column_subset(strata_buf *b, const uint8_t *present, size_t ncols, size_t count) {
-    if (ncols < 64) {
-        uint64_t missing = 0;
-        for (size_t i = 0; i < ncols; i++)
-            if (!present[i]) missing |= 1ULL << i;
-        wr_uvint(b, missing);
-        return;
-    }
-    wr_uvint(b, ncols - count);
+static uint8_t *put_column_subset(strata_buf *b, uint8_t *p, const uint64_t *present, size_t ncols, size_t count) {
+    if (ncols < 64) return wr_store_uvint(wr_more(b, p, 9), ~present[0] & ((1ULL << ncols) - 1));
+    p = wr_store_uvint(wr_more(b, p, 9), ncols - count);
     int list_present = count < ncols / 2;
     for (size_t i = 0; i < ncols; i++)
-        if ((present[i] != 0) == list_present) wr_uvint(b, i);
+        if (is_present(present, i) == list_present) p = wr_store_uvint(wr_more(b, p, 9), i);
+    return p;
 }
 
 static const sstable_deletion LIVE = {INT64_MIN, INT64_MAX};
@@ -144,63 +181,99 @@ static const sstable_deletion *complex_deletion(const sstable_unfiltered *u, siz
     return &LIVE;
 }
 
-static int put_row_body(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint8_t flags,
-                        const uint8_t *present, size_t ncols, size_t count) {
-    int is_static = u->kind == SSTABLE_STATIC_ROW;
-    const sstable_column *cols = is_static ? s->h->statics : s->h->regulars;
-    if (flags & SSTABLE_F_HAS_TIMESTAMP) put_timestamp(s, b, u->timestamp);
+/* Needs room for the liveness and deletion VInts. */
+static uint8_t *put_row_body(const wr_serializer *s, strata_buf *b, uint8_t *p, const sstable_unfiltered *u,
+                             uint8_t flags, const uint64_t *present, size_t ncols, size_t count) {
+    const uint8_t *kinds = s->column_kinds[u->kind != SSTABLE_STATIC_ROW];
+    if (flags & SSTABLE_F_HAS_TIMESTAMP) p = put_timestamp(s, p, u->timestamp);
     if (flags & SSTABLE_F_HAS_TTL) {
-        put_ttl(s, b, u->ttl);
-        put_ldt(s, b, u->local_expiration);
+        p = put_ttl(s, p, u->ttl);
+        p = put_ldt(s, p, u->local_expiration);
     }
-    if (flags & SSTABLE_F_HAS_DELETION) put_delta_deletion(s, b, &u->row_deletion);
-    if (!(flags & SSTABLE_F_HAS_ALL_COLUMNS)) put_column_subset(b, present, ncols, count);
+    if (flags & SSTABLE_F_HAS_DELETION) p = put_delta_deletion(s, p, &u->row_deletion);
+    if (!(flags & SSTABLE_F_HAS_ALL_COLUMNS)) p = put_column_subset(b, p, present, ncols, count);
     size_t ci = 0;
-    for (size_t col = 0; col < ncols; col++) {
-        if (!present[col]) continue;
-        if (!cols[col].type->multicell) {
-            put_cell(s, b, u, &u->cells[ci++]);
-            continue;
+    for (size_t word = 0; word < PRESENT_WORDS(ncols); word++) {
+        for (uint64_t bits = present[word]; bits; bits &= bits - 1) {
+            size_t col = word * 64 + (size_t)__builtin_ctzll(bits);
+            unsigned kind = kinds[col];
+            size_t end = ci + 1; /* a simple column's one cell */
+            if (kind & WR_COL_COMPLEX) {
+                p = wr_more(b, p, 3 * 9);
+                if (flags & SSTABLE_F_HAS_COMPLEX_DELETION) p = put_delta_deletion(s, p, complex_deletion(u, col));
+                for (end = ci; end < u->ncells && u->cells[end].column_index == col;) end++;
+                p = wr_store_uvint(p, end - ci);
+            }
+            /* one call of put_cell, which the compiler then inlines */
+            for (; ci < end; ci++) p = put_cell(s, b, p, u, &u->cells[ci], kind);
         }
-        if (flags & SSTABLE_F_HAS_COMPLEX_DELETION) put_delta_deletion(s, b, complex_deletion(u, col));
-        size_t first = ci;
-        while (ci < u->ncells && u->cells[ci].column_index == col) ci++;
-        wr_uvint(b, ci - first);
-        for (size_t i = first; i < ci; i++) put_cell(s, b, u, &u->cells[i]);
     }
-    return 0;
+    return p;
 }
 
 /* Which columns the row holds: those with cells or a complex deletion.
  * Cells must come in header column order. */
-static int row_columns(const sstable_unfiltered *u, uint8_t *present, size_t ncols,
-                       size_t *count, int *complex_deleted) {
-    memset(present, 0, ncols);
+static int row_columns(const sstable_unfiltered *u, uint64_t *present, size_t ncols, size_t *count,
+                       int *complex_deleted) {
+    /* one word for all but the widest tables: no call to memset */
+    present[0] = 0;
+    for (size_t i = 1; i < PRESENT_WORDS(ncols); i++) present[i] = 0;
     *complex_deleted = 0;
-    size_t last = 0;
+    /* cells come in column order: their bits gather a word at a time */
+    size_t last = 0, word = 0;
+    uint64_t bits = 0;
     for (size_t i = 0; i < u->ncells; i++) {
         size_t col = u->cells[i].column_index;
         if (col >= ncols || col < last)
             return strata_fail(STRATA_EINVAL, "row cells out of header column order"), -1;
-        present[col] = 1;
+        if (col / 64 != word) {
+            present[word] = bits;
+            word = col / 64;
+            bits = 0;
+        }
+        bits |= 1ULL << (col % 64);
         last = col;
     }
+    if (u->ncells) present[word] = bits;
     for (size_t i = 0; i < u->ncomplex_deletions; i++) {
         size_t col = u->complex_deletions[i].column_index;
         if (col >= ncols) return strata_fail(STRATA_EINVAL, "complex deletion of an unknown column"), -1;
-        present[col] = 1;
+        present[col / 64] |= 1ULL << (col % 64);
         if (!wr_deletion_is_live(&u->complex_deletions[i].deletion)) *complex_deleted = 1;
     }
     *count = 0;
-    for (size_t i = 0; i < ncols; i++) *count += present[i];
+    for (size_t i = 0; i < PRESENT_WORDS(ncols); i++)
+        for (uint64_t w = present[i]; w; w &= w - 1) ++*count;
     return 0;
+}
+
+/* The row's size (body and previous size) precedes its body.  The body is
+ * written after room for a size as long as the last row's, and moved in
+ * the rare case the size turns out longer or shorter. */
+static void put_sized_body(wr_serializer *s, strata_buf *b, uint8_t *p, const sstable_unfiltered *u,
+                           uint64_t prev_size, uint8_t flags, const uint64_t *present, size_t ncols, size_t count) {
+    int guess = s->size_len;
+    p = wr_more(b, p, (size_t)guess + ROW_HEAD_ROOM);
+    size_t size_at = (size_t)(p - b->data);
+    p = wr_store_uvint(p + guess, prev_size);
+    p = put_row_body(s, b, p, u, flags, present, ncols, count);
+    uint64_t size = (uint64_t)(p - b->data) - size_at - (uint64_t)guess;
+    int len = wr_uvint_size(size);
+    if (len != guess) {
+        p = wr_more(b, p, 9);
+        memmove(b->data + size_at + len, b->data + size_at + guess, size);
+        p += len - guess;
+        s->size_len = len;
+    }
+    wr_store_uvint_exact(b->data + size_at, size, len);
+    wr_end(b, p);
 }
 
 static int put_row(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size) {
     int is_static = u->kind == SSTABLE_STATIC_ROW;
     size_t ncols = is_static ? s->h->nstatic : s->h->nregular;
-    uint8_t stack[256];
-    uint8_t *present = ncols <= sizeof stack ? stack : xmalloc(ncols);
+    uint64_t stack[4];
+    uint64_t *present = PRESENT_WORDS(ncols) <= 4 ? stack : xmalloc(PRESENT_WORDS(ncols) * sizeof *present);
     size_t count;
     int complex_deleted;
     if (row_columns(u, present, ncols, &count, &complex_deleted)) {
@@ -218,30 +291,29 @@ static int put_row(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u,
     if (complex_deleted) flags |= SSTABLE_F_HAS_COMPLEX_DELETION;
     if (count == ncols) flags |= SSTABLE_F_HAS_ALL_COLUMNS;
     if (ext) flags |= SSTABLE_F_EXTENSION;
-    wr_u8(b, flags);
-    if (ext) wr_u8(b, ext);
-    if (!is_static) put_clustering_values(s->h, b, u->clustering, u->nclustering);
-    s->body.len = 0;
-    int r = put_row_body(s, &s->body, u, flags, present, ncols, count);
+    uint8_t *p = wr_room(b, 2);
+    *p++ = flags;
+    if (ext) *p++ = ext;
+    if (!is_static) p = put_clustering_values(s->h, b, p, u->clustering, u->nclustering);
+    put_sized_body(s, b, p, u, prev_size, flags, present, ncols, count);
     if (present != stack) free(present);
-    if (r) return r;
-    wr_uvint(b, s->body.len + (uint64_t)wr_uvint_size(prev_size));
-    wr_uvint(b, prev_size);
-    strata_buf_put(b, s->body.data, s->body.len);
     return 0;
 }
 
-static void put_marker(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size) {
-    wr_u8(b, SSTABLE_F_IS_MARKER);
-    wr_u8(b, (uint8_t)u->bound_kind);
-    wr_u16(b, (uint16_t)u->nclustering);
-    put_clustering_values(s->h, b, u->clustering, u->nclustering);
-    s->body.len = 0;
-    if (u->kind == SSTABLE_RT_BOUNDARY) put_delta_deletion(s, &s->body, &u->end_deletion);
-    put_delta_deletion(s, &s->body, &u->deletion);
-    wr_uvint(b, s->body.len + (uint64_t)wr_uvint_size(prev_size));
-    wr_uvint(b, prev_size);
-    strata_buf_put(b, s->body.data, s->body.len);
+static void put_marker(const wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size) {
+    uint8_t *p = wr_room(b, 4);
+    *p++ = SSTABLE_F_IS_MARKER;
+    *p++ = (uint8_t)u->bound_kind;
+    p = wr_store_be16(p, (uint16_t)u->nclustering);
+    p = put_clustering_values(s->h, b, p, u->clustering, u->nclustering);
+    uint8_t body[4 * 9], *q = body;
+    if (u->kind == SSTABLE_RT_BOUNDARY) q = put_delta_deletion(s, q, &u->end_deletion);
+    q = put_delta_deletion(s, q, &u->deletion);
+    size_t len = (size_t)(q - body);
+    p = wr_more(b, p, 2 * 9 + len);
+    p = wr_store_uvint(p, len + (uint64_t)wr_uvint_size(prev_size));
+    p = wr_store_uvint(p, prev_size);
+    wr_end(b, wr_store_bytes(p, body, len));
 }
 
 int wr_put_unfiltered(wr_serializer *s, strata_buf *b, const sstable_unfiltered *u, uint64_t prev_size) {

@@ -24,6 +24,7 @@
 struct wr_hll {
     int normal;
     int32_t tmp[SORT_THRESHOLD + 1];
+    uint64_t keys[2][SORT_THRESHOLD + 1]; /* the radix sort's */
     size_t ntmp;
     int32_t *sparse;
     size_t nsparse;
@@ -36,8 +37,11 @@ static uint64_t hash2_64(const uint8_t *key, size_t len) {
     uint64_t h = (uint64_t)0 ^ (m * (uint64_t)(int64_t)(int32_t)len);
     size_t longs = len >> 3;
     for (size_t i = 0; i < longs; i++) {
-        uint64_t k = 0;
-        for (int b = 7; b >= 0; b--) k = (k << 8) | key[i * 8 + (size_t)b];
+        uint64_t k;
+        memcpy(&k, key + i * 8, 8); /* little-endian, as Java assembles it */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        k = __builtin_bswap64(k);
+#endif
         k *= m;
         k ^= k >> r;
         k *= m;
@@ -70,13 +74,49 @@ static int32_t encode(uint64_t x) {
     return (int32_t)(idx << 1);
 }
 
-static int sort_cmp(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    if (x == y) return 0;
-    uint32_t xi = sparse_index(x), yi = sparse_index(y);
-    if (xi != yi) return xi < yi ? -1 : 1;
-    int32_t xh = (int32_t)((uint32_t)x << (P + 31 - SP)), yh = (int32_t)((uint32_t)y << (P + 31 - SP));
-    return xh < yh ? -1 : xh > yh;
+/* stream-lib sorts the buffered entries by sparse index, then by the
+ * entry shifted left (P + 31 - SP) bits as a signed int: its low 13 bits
+ * as a signed number.  As one unsigned 38-bit key: the index, then those
+ * bits with the sign flipped.  The key holds the whole entry: a flagged
+ * one is its index and low 7 bits, any other its index shifted once. */
+#define LOW_BITS (32 - (P + 31 - SP))
+#define LOW_SIGN (1u << (LOW_BITS - 1))
+
+static uint64_t sort_key(int32_t k) {
+    return (uint64_t)sparse_index(k) << LOW_BITS | (((uint32_t)k & ((1u << LOW_BITS) - 1)) ^ LOW_SIGN);
+}
+
+static int32_t entry_of(uint64_t key) {
+    uint32_t idx = (uint32_t)(key >> LOW_BITS), low = ((uint32_t)key & ((1u << LOW_BITS) - 1)) ^ LOW_SIGN;
+    return (int32_t)(low & 1 ? idx << 7 | (low & 0x7f) : idx << 1);
+}
+
+/* Entries one at a time through a comparison function cost far more than
+ * the HLL's other work, so their keys are radix sorted, 10 bits a pass. */
+#define RADIX_BITS 10
+#define RADIX_PASSES 4
+#define DIGIT(key, pass) (((key) >> ((pass) * RADIX_BITS)) & ((1u << RADIX_BITS) - 1))
+
+static void sort_tmp(wr_hll *h) {
+    uint32_t counts[RADIX_PASSES][1u << RADIX_BITS];
+    memset(counts, 0, sizeof counts);
+    uint64_t *from = h->keys[0], *to = h->keys[1];
+    for (size_t i = 0; i < h->ntmp; i++) {
+        uint64_t key = from[i] = sort_key(h->tmp[i]);
+        for (int pass = 0; pass < RADIX_PASSES; pass++) counts[pass][DIGIT(key, pass)]++;
+    }
+    for (int pass = 0; pass < RADIX_PASSES; pass++) {
+        uint32_t at = 0;
+        for (size_t d = 0; d < 1u << RADIX_BITS; d++) {
+            uint32_t n = counts[pass][d];
+            counts[pass][d] = at;
+            at += n;
+        }
+        for (size_t i = 0; i < h->ntmp; i++) to[counts[pass][DIGIT(from[i], pass)]++] = from[i];
+        uint64_t *t = from;
+        from = to, to = t;
+    }
+    for (size_t i = 0; i < h->ntmp; i++) h->tmp[i] = entry_of(from[i]);
 }
 
 static size_t skip_same(const int32_t *tmp, size_t n, uint32_t idx, size_t i) {
@@ -86,7 +126,7 @@ static size_t skip_same(const int32_t *tmp, size_t n, uint32_t idx, size_t i) {
 
 static void merge_tmp(wr_hll *h) {
     if (h->ntmp == 0) return;
-    qsort(h->tmp, h->ntmp, sizeof *h->tmp, sort_cmp);
+    sort_tmp(h);
     int32_t *out = xmalloc((h->nsparse + h->ntmp) * sizeof *out);
     size_t n = 0, si = 0, ti = 0;
     while (si < h->nsparse || ti < h->ntmp) {

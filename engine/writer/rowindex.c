@@ -29,7 +29,8 @@ struct wr_rowindex {
     uint64_t written;
     int block_open;
     uint64_t block_start;
-    strata_buf first, last;  /* serialized clusterings of the open block */
+    strata_buf first, last;  /* serialized clusterings of the open block
+                                (last only once the block closes) */
     int has_open_marker;
     sstable_deletion open_marker;
     strata_buf infos;        /* serialized IndexInfo entries */
@@ -95,7 +96,6 @@ static void add_block(wr_rowindex *r, uint64_t rel) {
 }
 
 void wr_rowindex_after(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u) {
-    put_clustering(r, &r->last, u);
     r->prev_start = r->cur_start;
     r->written++;
     if (u->kind == SSTABLE_RT_BOUND || u->kind == SSTABLE_RT_BOUNDARY) {
@@ -105,11 +105,20 @@ void wr_rowindex_after(wr_rowindex *r, uint64_t pos, const sstable_unfiltered *u
         r->open_marker = u->deletion;
     }
     uint64_t rel = pos - r->start;
-    if (rel - r->block_start >= r->block_size) add_block(r, rel);
+    if (rel - r->block_start >= r->block_size) {
+        put_clustering(r, &r->last, u);
+        add_block(r, rel);
+    }
 }
 
-void wr_rowindex_finish(wr_rowindex *r, uint64_t pos, const uint8_t *key, size_t len, strata_buf *index) {
-    if (r->written > 0 && r->block_open) add_block(r, pos - r->start);
+void wr_rowindex_finish(wr_rowindex *r, uint64_t pos, const wr_clustering *last, const uint8_t *key, size_t len,
+                        strata_buf *index) {
+    /* a partition of one block has no row index, nor needs that block */
+    if (r->written > 0 && r->block_open && r->nblocks > 0) {
+        r->last.len = 0;
+        wr_put_clustering_prefix(r->h, &r->last, last->kind, last->vals, last->n);
+        add_block(r, pos - r->start);
+    }
     wr_u16(index, (uint16_t)len);
     strata_buf_put(index, key, len);
     wr_uvint(index, r->start);

@@ -28,15 +28,6 @@ typedef struct {
     uint64_t counts[MAX_BUCKETS + 1]; /* last: overflow */
 } histogram;
 
-/* A copied clustering prefix for the min/max tracking. */
-typedef struct {
-    int set;
-    sstable_bound_kind kind;
-    size_t n;
-    sstable_value *vals;
-    strata_buf bytes;
-} clustering_copy;
-
 /* Before md: the smallest and largest value of each clustering column
  * separately (MetadataCollector of Cassandra 3.0 to 3.0.17, 3.11.3). */
 typedef struct {
@@ -47,22 +38,25 @@ typedef struct {
 struct wr_stats {
     column_range *ranges;
     int doubled_cell_counts;
+    int exact_drop_times;
+    int ma;
+    int has_counters;     /* a counter column, whose cells may hold legacy shards */
     const sstable_header *h;
     wr_version v;
     histogram sizes, cells;
-    int ts_set, ldt_set, ttl_set;
+    /* each minimum starts above its maximum: nothing tracked yet */
     int64_t min_ts, max_ts;
     int64_t min_ldt, max_ldt; /* INT64_MAX: no deletion time */
     int32_t min_ttl, max_ttl;
+    int64_t ldt_none;         /* "no deletion time" as stored inside rows */
     wr_tombhist *tombstones;
     wr_hll *hll;
-    clustering_copy min_clust, max_clust;
+    int min_set, max_set, partition_clustered;
+    wr_clustering min_clust, max_clust;
     int legacy_counter_shards;
     uint64_t columns_set, rows;
     uint64_t partition_cells;
-    uint64_t partitions;
     int partition_deletion_seen;
-    strata_buf first_key, last_key;
 };
 
 static void histogram_init(histogram *hg, int buckets, int dflt) {
@@ -78,14 +72,18 @@ static void histogram_init(histogram *hg, int buckets, int dflt) {
     }
 }
 
+/* The first bucket whose offset is v or more (the overflow one past the
+ * last), found without branches: one a partition, unpredictable ones cost
+ * more than the search. */
 static void histogram_add(histogram *hg, int64_t v) {
-    size_t lo = 0, hi = hg->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (hg->offsets[mid] < v) lo = mid + 1;
-        else hi = mid;
+    const int64_t *base = hg->offsets;
+    size_t n = hg->n;
+    while (n > 1) {
+        size_t half = n / 2;
+        base += (size_t)(base[half - 1] < v) * half;
+        n -= half;
     }
-    hg->counts[lo]++;
+    hg->counts[(size_t)(base - hg->offsets) + (*base < v)]++;
 }
 
 static void histogram_put(strata_buf *b, const histogram *hg) {
@@ -101,6 +99,15 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
     s->h = p->header;
     s->v = *v;
     s->doubled_cell_counts = p->doubled_cell_counts;
+    s->min_ts = s->min_ldt = INT64_MAX;
+    s->max_ts = s->max_ldt = INT64_MIN;
+    s->min_ttl = INT32_MAX;
+    s->max_ttl = INT32_MIN;
+    s->ldt_none = v->oa ? (int64_t)UINT32_MAX : (int64_t)INT32_MAX;
+    s->exact_drop_times = p->exact_drop_times;
+    s->ma = !strcmp(v->name, "ma");
+    for (size_t i = 0; i < s->h->nstatic; i++) s->has_counters |= s->h->statics[i].type->kind == SSTABLE_T_COUNTER;
+    for (size_t i = 0; i < s->h->nregular; i++) s->has_counters |= s->h->regulars[i].type->kind == SSTABLE_T_COUNTER;
     histogram_init(&s->sizes, p->partition_size_buckets, 150);
     histogram_init(&s->cells, p->cell_count_buckets, 118);
     s->tombstones = wr_tombhist_new(p->exact_drop_times);
@@ -112,19 +119,12 @@ wr_stats *wr_stats_new(const sstable_writer_params *p, const wr_version *v) {
             strata_buf_init(&s->ranges[i].max);
         }
     }
-    strata_buf_init(&s->min_clust.bytes);
-    strata_buf_init(&s->max_clust.bytes);
-    strata_buf_init(&s->first_key);
-    strata_buf_init(&s->last_key);
     return s;
 }
 
 /* The reader spells "no deletion time" INT64_MAX, or as stored inside rows:
  * Integer.MAX_VALUE before oa, 0xffffffff from oa. */
-static int64_t normal_ldt(const wr_stats *s, int64_t ldt) {
-    if (ldt == (s->v.oa ? (int64_t)UINT32_MAX : (int64_t)INT32_MAX)) return INT64_MAX;
-    return ldt;
-}
+static int64_t normal_ldt(const wr_stats *s, int64_t ldt) { return ldt == s->ldt_none ? INT64_MAX : ldt; }
 
 /* Statistics.db's 32-bit form of a tracked deletion time. */
 static uint32_t stored_ldt(const wr_stats *s, int64_t ldt) {
@@ -133,29 +133,31 @@ static uint32_t stored_ldt(const wr_stats *s, int64_t ldt) {
 }
 
 static void track_ts(wr_stats *s, int64_t ts) {
-    if (!s->ts_set || ts < s->min_ts) s->min_ts = ts;
-    if (!s->ts_set || ts > s->max_ts) s->max_ts = ts;
-    s->ts_set = 1;
+    s->min_ts = ts < s->min_ts ? ts : s->min_ts;
+    s->max_ts = ts > s->max_ts ? ts : s->max_ts;
 }
 
-/* The min/max deletion time alone, without the drop-time histogram. */
-static void track_ldt_range(wr_stats *s, int64_t raw) {
-    int64_t ldt = normal_ldt(s, raw);
-    if (!s->ldt_set || ldt < s->min_ldt) s->min_ldt = ldt;
-    if (!s->ldt_set || ldt > s->max_ldt) s->max_ldt = ldt;
-    s->ldt_set = 1;
+/* The min/max deletion time (normalized) alone, without the drop-time histogram. */
+static void track_ldt_range(wr_stats *s, int64_t ldt) {
+    s->min_ldt = ldt < s->min_ldt ? ldt : s->min_ldt;
+    s->max_ldt = ldt > s->max_ldt ? ldt : s->max_ldt;
+}
+
+/* The histogram takes "none" only in its early, exact form. */
+static void track_drop_time(wr_stats *s, int64_t ldt) {
+    if (ldt != INT64_MAX) wr_tombhist_update(s->tombstones, (int32_t)ldt);
+    else if (s->exact_drop_times) wr_tombhist_update(s->tombstones, INT32_MAX);
 }
 
 static void track_ldt(wr_stats *s, int64_t raw) {
     int64_t ldt = normal_ldt(s, raw);
-    track_ldt_range(s, raw);
-    wr_tombhist_update(s->tombstones, ldt == INT64_MAX ? INT32_MAX : (int32_t)ldt);
+    track_ldt_range(s, ldt);
+    track_drop_time(s, ldt);
 }
 
 static void track_ttl(wr_stats *s, int32_t ttl) {
-    if (!s->ttl_set || ttl < s->min_ttl) s->min_ttl = ttl;
-    if (!s->ttl_set || ttl > s->max_ttl) s->max_ttl = ttl;
-    s->ttl_set = 1;
+    s->min_ttl = ttl < s->min_ttl ? ttl : s->min_ttl;
+    s->max_ttl = ttl > s->max_ttl ? ttl : s->max_ttl;
 }
 
 static void track_deletion(wr_stats *s, const sstable_deletion *d) {
@@ -165,10 +167,8 @@ static void track_deletion(wr_stats *s, const sstable_deletion *d) {
 }
 
 void wr_stats_partition(wr_stats *s, const uint8_t *key, size_t len, const sstable_deletion *d) {
-    if (s->partitions++ == 0) strata_buf_put(&s->first_key, key, len);
-    s->last_key.len = 0;
-    strata_buf_put(&s->last_key, key, len);
     s->partition_cells = 0;
+    s->partition_clustered = 0;
     track_deletion(s, d);
     if (!wr_deletion_is_live(d)) s->partition_deletion_seen = 1;
     wr_hll_offer(s->hll, key, len);
@@ -188,28 +188,41 @@ static int legacy_shards(const sstable_value *v) {
     return 0;
 }
 
-static void track_cell(wr_stats *s, const sstable_cell *c) {
-    track_ts(s, c->timestamp);
-    track_ttl(s, c->expiring && !c->deleted ? c->ttl : 0);
-    track_ldt(s, c->local_deletion_time);
-    if (!c->deleted && c->column->type->kind == SSTABLE_T_COUNTER && legacy_shards(&c->value))
-        s->legacy_counter_shards = 1;
-}
-
-static void copy_clustering(clustering_copy *c, const sstable_unfiltered *u, sstable_bound_kind kind) {
-    c->set = 1;
-    c->kind = kind;
-    c->n = u->nclustering;
-    c->bytes.len = 0;
-    strata_buf_reserve(&c->bytes, 1); /* empty values point into it too */
-    for (size_t i = 0; i < u->nclustering; i++) strata_buf_put(&c->bytes, u->clustering[i].p, u->clustering[i].len);
-    c->vals = xrealloc(c->vals, (c->n ? c->n : 1) * sizeof *c->vals);
-    size_t off = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        c->vals[i].len = u->clustering[i].len;
-        c->vals[i].p = u->clustering[i].p ? c->bytes.data + off : NULL;
-        off += u->clustering[i].len;
+/* A row's cells, their timestamps, TTLs and deletion times gathered into
+ * the row's minimum and maximum before they meet the SSTable's (the drop
+ * time histogram still takes them one by one, in order).  Live cells
+ * carry no deletion time (the histogram's "none", counted only by the
+ * exact one) and a TTL of 0.  Returns the columns set: a simple column
+ * counts, a complex one when it has cells. */
+static uint64_t track_cells(wr_stats *s, const sstable_cell *cells, size_t n) {
+    if (n == 0) return 0;
+    int64_t min_ts = INT64_MAX, max_ts = INT64_MIN, min_ldt = INT64_MAX, max_ldt = INT64_MIN;
+    int32_t min_ttl = INT32_MAX, max_ttl = INT32_MIN;
+    uint64_t columns = 0;
+    size_t last_column = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const sstable_cell *c = &cells[i];
+        if (c->timestamp < min_ts) min_ts = c->timestamp;
+        if (c->timestamp > max_ts) max_ts = c->timestamp;
+        int32_t ttl = c->expiring && !c->deleted ? c->ttl : 0;
+        if (ttl < min_ttl) min_ttl = ttl;
+        if (ttl > max_ttl) max_ttl = ttl;
+        int64_t ldt = normal_ldt(s, c->local_deletion_time);
+        if (ldt < min_ldt) min_ldt = ldt;
+        if (ldt > max_ldt) max_ldt = ldt;
+        track_drop_time(s, ldt);
+        if (s->has_counters && !c->deleted && c->column->type->kind == SSTABLE_T_COUNTER && legacy_shards(&c->value))
+            s->legacy_counter_shards = 1;
+        columns += c->column_index != last_column;
+        last_column = c->column_index;
     }
+    track_ts(s, min_ts);
+    track_ts(s, max_ts);
+    track_ttl(s, min_ttl);
+    track_ttl(s, max_ttl);
+    track_ldt_range(s, min_ldt);
+    track_ldt_range(s, max_ldt);
+    return columns;
 }
 
 static void keep(strata_buf *b, const sstable_value *v) {
@@ -230,18 +243,22 @@ static void track_columns(wr_stats *s, const sstable_unfiltered *u) {
     }
 }
 
+/* Clustering order puts a partition's first row or marker lowest and its
+ * last highest, so only those can move the SSTable's minimum and maximum
+ * (the maximum at the partition's end, from the writer's kept last one). */
 static void track_clustering(wr_stats *s, const sstable_unfiltered *u) {
     if (s->ranges) {
         track_columns(s, u);
         return;
     }
+    if (s->partition_clustered) return;
+    s->partition_clustered = 1;
     sstable_bound_kind kind = u->kind == SSTABLE_ROW ? SSTABLE_CLUSTERING : u->bound_kind;
-    if (!s->min_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
-                                                        s->min_clust.n, s->min_clust.kind) < 0)
-        copy_clustering(&s->min_clust, u, kind);
-    if (!s->max_clust.set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->max_clust.vals,
-                                                        s->max_clust.n, s->max_clust.kind) > 0)
-        copy_clustering(&s->max_clust, u, kind);
+    if (!s->min_set || sstable_clustering_compare(s->h, u->clustering, u->nclustering, kind, s->min_clust.vals,
+                                                  s->min_clust.n, s->min_clust.kind) < 0) {
+        wr_clustering_keep(&s->min_clust, kind, u->clustering, u->nclustering);
+        s->min_set = 1;
+    }
 }
 
 static int row_is_empty(const sstable_unfiltered *u) {
@@ -255,16 +272,12 @@ static void track_row(wr_stats *s, const sstable_unfiltered *u) {
         track_ts(s, u->timestamp);
         track_ttl(s, u->ttl);
         /* ma (3.0.0 to 3.0.6) left row markers out of the drop times */
-        if (strcmp(s->v.name, "ma")) track_ldt(s, u->local_expiration);
-        else track_ldt_range(s, u->local_expiration);
+        if (!s->ma) track_ldt(s, u->local_expiration);
+        else track_ldt_range(s, normal_ldt(s, u->local_expiration));
     }
     track_deletion(s, &u->row_deletion);
     for (size_t i = 0; i < u->ncomplex_deletions; i++) track_deletion(s, &u->complex_deletions[i].deletion);
-    uint64_t columns = 0;
-    for (size_t i = 0; i < u->ncells; i++) {
-        track_cell(s, &u->cells[i]);
-        if (i == 0 || u->cells[i].column_index != u->cells[i - 1].column_index) columns++;
-    }
+    uint64_t columns = track_cells(s, u->cells, u->ncells);
     s->partition_cells += u->ncells;
     s->columns_set += columns;
     s->rows++;
@@ -276,7 +289,7 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
         if (!row_is_empty(u)) track_row(s, u);
         break;
     case SSTABLE_ROW:
-        track_clustering(s, u);
+        if (!s->partition_clustered) track_clustering(s, u);
         track_row(s, u);
         break;
     case SSTABLE_RT_BOUNDARY:
@@ -291,7 +304,13 @@ void wr_stats_unfiltered(wr_stats *s, const sstable_unfiltered *u) {
     }
 }
 
-void wr_stats_end_partition(wr_stats *s, uint64_t size) {
+void wr_stats_end_partition(wr_stats *s, uint64_t size, const wr_clustering *last) {
+    if (s->partition_clustered && (!s->max_set || sstable_clustering_compare(s->h, last->vals, last->n, last->kind,
+                                                                             s->max_clust.vals, s->max_clust.n,
+                                                                             s->max_clust.kind) > 0)) {
+        wr_clustering_keep(&s->max_clust, last->kind, last->vals, last->n);
+        s->max_set = 1;
+    }
     histogram_add(&s->cells, (int64_t)s->partition_cells);
     if (s->doubled_cell_counts) histogram_add(&s->cells, (int64_t)s->partition_cells);
     histogram_add(&s->sizes, (int64_t)size);
@@ -319,9 +338,9 @@ static void put_column_ranges(strata_buf *b, const wr_stats *s, int max) {
     }
 }
 
-static void put_clustering_list(strata_buf *b, const clustering_copy *c) {
+static void put_clustering_list(strata_buf *b, const wr_clustering *c, int set) {
     size_t n = 0;
-    while (c->set && n < c->n && c->vals[n].p) n++;
+    while (set && n < c->n && c->vals[n].p) n++;
     wr_u32(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         wr_u16(b, (uint16_t)c->vals[i].len);
@@ -337,23 +356,26 @@ static void put_position(strata_buf *b, const sstable_writer_position *pos) {
 
 /* The share of the Murmur3 token ring between the first and last key;
  * NaN for other partitioners, as Cassandra records it. */
-static double token_space_coverage(const wr_stats *s, const sstable_writer_params *p) {
+static double token_space_coverage(const sstable_writer_params *p, const strata_buf *first_key,
+                                   const strata_buf *last_key) {
     if (p->partitioner && !strstr(p->partitioner, "Murmur3Partitioner")) return NAN;
-    int64_t first = sstable_murmur3_token(s->first_key.data, s->first_key.len);
-    int64_t last = sstable_murmur3_token(s->last_key.data, s->last_key.len);
+    int64_t first = sstable_murmur3_token(first_key->data, first_key->len);
+    int64_t last = sstable_murmur3_token(last_key->data, last_key->len);
     return (double)((uint64_t)last - (uint64_t)first) / 18446744073709551616.0;
 }
 
-static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *b) {
+static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio, const strata_buf *first_key,
+                      const strata_buf *last_key, strata_buf *b) {
     histogram_put(b, &s->sizes);
     histogram_put(b, &s->cells);
     put_position(b, &p->commitlog_upper);
-    wr_u64(b, (uint64_t)(s->ts_set ? s->min_ts : INT64_MIN));
-    wr_u64(b, (uint64_t)(s->ts_set ? s->max_ts : INT64_MAX));
-    wr_u32(b, stored_ldt(s, s->ldt_set ? s->min_ldt : INT64_MAX));
-    wr_u32(b, stored_ldt(s, s->ldt_set ? s->max_ldt : INT64_MAX));
-    wr_u32(b, (uint32_t)(s->ttl_set ? s->min_ttl : 0));
-    wr_u32(b, (uint32_t)(s->ttl_set ? s->max_ttl : 0));
+    int ts_set = s->min_ts <= s->max_ts, ldt_set = s->min_ldt <= s->max_ldt, ttl_set = s->min_ttl <= s->max_ttl;
+    wr_u64(b, (uint64_t)(ts_set ? s->min_ts : INT64_MIN));
+    wr_u64(b, (uint64_t)(ts_set ? s->max_ts : INT64_MAX));
+    wr_u32(b, stored_ldt(s, ldt_set ? s->min_ldt : INT64_MAX));
+    wr_u32(b, stored_ldt(s, ldt_set ? s->max_ldt : INT64_MAX));
+    wr_u32(b, (uint32_t)(ttl_set ? s->min_ttl : 0));
+    wr_u32(b, (uint32_t)(ttl_set ? s->max_ttl : 0));
     put_double(b, ratio);
     wr_tombhist_serialize(s->tombstones, &s->v, b);
     wr_u32(b, (uint32_t)p->sstable_level);
@@ -364,17 +386,14 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
             const char *name = s->h->clustering[i]->name;
             put_vint_bytes(b, name, strlen(name));
         }
-        const clustering_copy *ends[2] = {&s->min_clust, &s->max_clust};
-        for (int e = 0; e < 2; e++) {
-            sstable_bound_kind kind = e == 0 ? SSTABLE_INCL_START_BOUND : SSTABLE_INCL_END_BOUND;
-            wr_put_clustering_prefix(s->h, b, kind, ends[e]->vals, ends[e]->set ? ends[e]->n : 0);
-        }
+        wr_put_clustering_prefix(s->h, b, SSTABLE_INCL_START_BOUND, s->min_clust.vals, s->min_set ? s->min_clust.n : 0);
+        wr_put_clustering_prefix(s->h, b, SSTABLE_INCL_END_BOUND, s->max_clust.vals, s->max_set ? s->max_clust.n : 0);
     } else if (s->ranges) {
         put_column_ranges(b, s, 0);
         put_column_ranges(b, s, 1);
     } else {
-        put_clustering_list(b, &s->min_clust);
-        put_clustering_list(b, &s->max_clust);
+        put_clustering_list(b, &s->min_clust, s->min_set);
+        put_clustering_list(b, &s->max_clust, s->max_set);
     }
     wr_u8(b, (uint8_t)s->legacy_counter_shards);
     wr_u64(b, s->columns_set);
@@ -395,9 +414,9 @@ static void put_stats(wr_stats *s, const sstable_writer_params *p, double ratio,
     }
     if (s->v.oa) {
         wr_u8(b, (uint8_t)s->partition_deletion_seen);
-        put_vint_bytes(b, s->first_key.data, s->first_key.len);
-        put_vint_bytes(b, s->last_key.data, s->last_key.len);
-        put_double(b, token_space_coverage(s, p));
+        put_vint_bytes(b, first_key->data, first_key->len);
+        put_vint_bytes(b, last_key->data, last_key->len);
+        put_double(b, token_space_coverage(p, first_key, last_key));
     }
 }
 
@@ -422,7 +441,8 @@ static void put_header(const wr_stats *s, strata_buf *b) {
 
 static void put_crc(strata_buf *b, const void *p, size_t n) { wr_u32(b, (uint32_t)crc32(0, p, (uInt)n)); }
 
-void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, strata_buf *out) {
+void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, const strata_buf *first_key,
+                        const strata_buf *last_key, strata_buf *out) {
     strata_buf parts[4];
     for (int i = 0; i < 4; i++) strata_buf_init(&parts[i]);
     wr_utf(&parts[0], p->partitioner ? p->partitioner : "org.apache.cassandra.dht.Murmur3Partitioner");
@@ -433,7 +453,7 @@ void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double rati
     wr_u32(&parts[1], (uint32_t)hll.len);
     strata_buf_put(&parts[1], hll.data, hll.len);
     strata_buf_free(&hll);
-    put_stats(s, p, ratio, &parts[2]);
+    put_stats(s, p, ratio, first_key, last_key, &parts[2]);
     put_header(s, &parts[3]);
     int sum = s->v.na;
     strata_buf toc;
@@ -466,11 +486,7 @@ void wr_stats_free(wr_stats *s) {
         strata_buf_free(&s->ranges[i].max);
     }
     free(s->ranges);
-    free(s->min_clust.vals);
-    free(s->max_clust.vals);
-    strata_buf_free(&s->min_clust.bytes);
-    strata_buf_free(&s->max_clust.bytes);
-    strata_buf_free(&s->first_key);
-    strata_buf_free(&s->last_key);
+    wr_clustering_free(&s->min_clust);
+    wr_clustering_free(&s->max_clust);
     free(s);
 }

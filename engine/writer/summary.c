@@ -18,7 +18,7 @@ struct wr_summary {
     uint64_t keys;
     strata_buf offsets; /* little-endian int offsets into entries */
     strata_buf entries;
-    strata_buf first, last;
+    int until_sample;   /* keys to go before the next sampled one */
 };
 
 wr_summary *wr_summary_new(int min_index_interval) {
@@ -26,24 +26,20 @@ wr_summary *wr_summary_new(int min_index_interval) {
     s->interval = min_index_interval > 0 ? min_index_interval : 128;
     strata_buf_init(&s->offsets);
     strata_buf_init(&s->entries);
-    strata_buf_init(&s->first);
-    strata_buf_init(&s->last);
     return s;
 }
 
 void wr_summary_add(wr_summary *s, const uint8_t *key, size_t len, uint64_t index_position) {
-    if (s->keys == 0) strata_buf_put(&s->first, key, len);
-    s->last.len = 0;
-    strata_buf_put(&s->last, key, len);
-    if (s->keys % (uint64_t)s->interval == 0) {
+    if (s->until_sample-- == 0) {
         strata_buf_put_u32(&s->offsets, (uint32_t)s->entries.len);
         strata_buf_put(&s->entries, key, len);
         strata_buf_put_u64(&s->entries, index_position);
+        s->until_sample = s->interval - 1;
     }
     s->keys++;
 }
 
-void wr_summary_serialize(const wr_summary *s, strata_buf *out) {
+void wr_summary_serialize(const wr_summary *s, const strata_buf *first, const strata_buf *last, strata_buf *out) {
     uint32_t count = (uint32_t)(s->offsets.len / 4);
     wr_u32(out, (uint32_t)s->interval);
     wr_u32(out, count);
@@ -56,17 +52,15 @@ void wr_summary_serialize(const wr_summary *s, strata_buf *out) {
         strata_buf_put_u32(out, off + count * 4);
     }
     strata_buf_put(out, s->entries.data, s->entries.len);
-    wr_u32(out, (uint32_t)s->first.len);
-    strata_buf_put(out, s->first.data, s->first.len);
-    wr_u32(out, (uint32_t)s->last.len);
-    strata_buf_put(out, s->last.data, s->last.len);
+    wr_u32(out, (uint32_t)first->len);
+    strata_buf_put(out, first->data, first->len);
+    wr_u32(out, (uint32_t)last->len);
+    strata_buf_put(out, last->data, last->len);
 }
 
 void wr_summary_free(wr_summary *s) {
     if (!s) return;
     strata_buf_free(&s->offsets);
     strata_buf_free(&s->entries);
-    strata_buf_free(&s->first);
-    strata_buf_free(&s->last);
     free(s);
 }

@@ -37,10 +37,12 @@ struct sstable_writer {
     int index_fd;
     uint64_t index_pos;   /* Index.db bytes, buffered ones included */
     strata_buf index;     /* Index.db bytes not yet written */
-    strata_buf out;       /* the current unfiltered */
+    strata_buf *stream;   /* where unfiltereds are serialized: Data.db's */
     int in_partition;
     int saw_unfiltered;   /* something after the partition header */
-    strata_buf key;
+    strata_buf key;       /* the current, and at the end the last, partition's */
+    strata_buf first_key;
+    wr_clustering last;   /* the partition's last row or marker's */
     int64_t hash[2];      /* the key's Murmur3 x64_128: bloom filter and token */
     int64_t token;
     int order;            /* ORDER_* of the partitioner */
@@ -98,9 +100,10 @@ static void free_writer(sstable_writer *w) {
     wr_stats_free(w->stats);
     if (w->index_fd >= 0) close(w->index_fd);
     strata_buf_free(&w->index);
-    strata_buf_free(&w->out);
     strata_buf_free(&w->key);
-    strata_buf_free(&w->ser.body);
+    strata_buf_free(&w->first_key);
+    wr_clustering_free(&w->last);
+    wr_serializer_free(&w->ser);
     free(w);
 }
 
@@ -134,17 +137,16 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
         free_writer(w);
         return e;
     }
-    w->ser.h = params->header;
-    w->ser.oa = v.oa;
-    strata_buf_init(&w->ser.body);
+    wr_serializer_init(&w->ser, params->header, v.oa);
     strata_buf_init(&w->index);
-    strata_buf_init(&w->out);
     strata_buf_init(&w->key);
+    strata_buf_init(&w->first_key);
     strata_err e = wr_data_open(&w->data, w->tmp[K_DATA], w->tmp[K_AUX], &v, params);
     if (e) {
         free_writer(w);
         return e;
     }
+    w->stream = wr_data_stream(w->data);
     w->index_fd = open(w->tmp[K_INDEX], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->index_fd < 0) {
         e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", w->tmp[K_INDEX]);
@@ -157,12 +159,6 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     w->stats = wr_stats_new(params, &v);
     *out = w;
     return STRATA_OK;
-}
-
-static strata_err emit(sstable_writer *w) {
-    strata_err e = wr_data_write(w->data, w->out.data, w->out.len);
-    w->out.len = 0;
-    return e;
 }
 
 strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
@@ -182,11 +178,12 @@ strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key,
     w->saw_unfiltered = 0;
     w->key.len = 0;
     strata_buf_put(&w->key, key, key_len);
+    if (w->partitions == 1) strata_buf_put(&w->first_key, key, key_len);
     w->partition_start = wr_data_position(w->data);
     wr_rowindex_begin(w->rowindex, w->partition_start, deletion);
     wr_stats_partition(w->stats, key, key_len, deletion);
-    wr_put_partition_header(&w->ser, &w->out, key, key_len, deletion);
-    return emit(w);
+    wr_put_partition_header(&w->ser, w->stream, key, key_len, deletion);
+    return wr_data_commit(w->data);
 }
 
 /* Cassandra writes a static row in every partition of a table with static
@@ -197,8 +194,8 @@ static strata_err header_done(sstable_writer *w, const sstable_unfiltered *u) {
         sstable_unfiltered empty = {.kind = SSTABLE_STATIC_ROW, .bound_kind = SSTABLE_STATIC_CLUSTERING,
                                     .timestamp = INT64_MIN, .local_expiration = INT64_MAX,
                                     .row_deletion = {INT64_MIN, INT64_MAX}};
-        if (wr_put_unfiltered(&w->ser, &w->out, &empty, 0)) return STRATA_EINVAL;
-        strata_err e = emit(w);
+        if (wr_put_unfiltered(&w->ser, w->stream, &empty, 0)) return STRATA_EINVAL;
+        strata_err e = wr_data_commit(w->data);
         if (e) return e;
     }
     wr_rowindex_header_done(w->rowindex, wr_data_position(w->data));
@@ -212,32 +209,34 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
         if (w->saw_unfiltered) return strata_fail(STRATA_EINVAL, "writer: static row after other unfiltereds");
         if (w->p.header->nstatic == 0) return strata_fail(STRATA_EINVAL, "writer: static row but no static columns");
         wr_stats_unfiltered(w->stats, u);
-        if (wr_put_unfiltered(&w->ser, &w->out, u, 0)) return STRATA_EINVAL;
-        if ((e = emit(w))) return e;
+        if (wr_put_unfiltered(&w->ser, w->stream, u, 0)) return STRATA_EINVAL;
+        if ((e = wr_data_commit(w->data))) return e;
         return header_done(w, u);
     }
     if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
     wr_stats_unfiltered(w->stats, u);
-    uint64_t prev = wr_rowindex_before(w->rowindex, wr_data_position(w->data), u);
-    if (wr_put_unfiltered(&w->ser, &w->out, u, prev)) return STRATA_EINVAL;
-    if ((e = emit(w))) return e;
-    wr_rowindex_after(w->rowindex, wr_data_position(w->data), u);
-    return STRATA_OK;
+    uint64_t start = wr_data_position(w->data);
+    size_t before = w->stream->len;
+    uint64_t prev = wr_rowindex_before(w->rowindex, start, u);
+    if (wr_put_unfiltered(&w->ser, w->stream, u, prev)) return STRATA_EINVAL;
+    wr_rowindex_after(w->rowindex, start + (w->stream->len - before), u);
+    wr_clustering_keep_unfiltered(&w->last, u);
+    return wr_data_commit(w->data);
 }
 
 strata_err sstable_writer_end_partition(sstable_writer *w) {
     if (!w->in_partition) return strata_fail(STRATA_EINVAL, "writer: no partition to end");
     strata_err e;
     if (!w->saw_unfiltered && (e = header_done(w, NULL))) return e;
-    wr_u8(&w->out, 0x01);
-    if ((e = emit(w))) return e;
+    wr_u8(w->stream, 0x01);
+    if ((e = wr_data_commit(w->data))) return e;
     uint64_t end = wr_data_position(w->data);
     wr_summary_add(w->summary, w->key.data, w->key.len, w->index_pos);
     size_t before = w->index.len;
-    wr_rowindex_finish(w->rowindex, end, w->key.data, w->key.len, &w->index);
+    wr_rowindex_finish(w->rowindex, end, &w->last, w->key.data, w->key.len, &w->index);
     w->index_pos += w->index.len - before;
     wr_filter_add(w->filter, w->hash);
-    wr_stats_end_partition(w->stats, end - w->partition_start);
+    wr_stats_end_partition(w->stats, end - w->partition_start, &w->last);
     w->in_partition = 0;
     return w->index.len >= INDEX_FLUSH ? flush_index(w) : STRATA_OK;
 }
@@ -299,7 +298,7 @@ static strata_err write_components(sstable_writer *w) {
     strata_buf b;
     strata_buf_init(&b);
     if (!e) {
-        wr_summary_serialize(w->summary, &b);
+        wr_summary_serialize(w->summary, &w->first_key, &w->key, &b);
         e = write_buf(w->tmp[K_SUMMARY], &b);
     }
     if (!e) {
@@ -311,7 +310,7 @@ static strata_err write_components(sstable_writer *w) {
         double ratio = w->p.compressor && data_length && !w->p.no_compression_ratio
                            ? (double)compressed / (double)data_length
                            : -1.0;
-        wr_stats_serialize(w->stats, &w->p, ratio, &b);
+        wr_stats_serialize(w->stats, &w->p, ratio, &w->first_key, &w->key, &b);
         e = write_buf(w->tmp[K_STATS], &b);
     }
     if (!e) {
