@@ -13,7 +13,7 @@
 # (normal) and build/san/ (sanitizers), so both variants coexist.
 
 CC      ?= cc
-PKGS    := fuse3 libzstd lmdb libcurl openssl liblz4 snappy zlib jansson inih libxxhash expat
+PKGS    := fuse3 libzstd lmdb libcurl openssl liblz4 snappy zlib jansson inih libxxhash expat libisal
 WARN    := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

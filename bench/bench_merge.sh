@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 make -s strata-gen-cluster build/libstrata.a
 bin=$BENCH_OUT/bench_merge
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o "$bin" bench/bench_merge.c build/libstrata.a \
-  $(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl) -lm -pthread
+  $(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl libisal) -lm -pthread
 
 data=$BENCH_OUT/merge-cluster
 stamp="$STRATA_BENCH_MB $STRATA_BENCH_SEED $(cat tools/gen/*.c tools/gen/*.h | cksum)"

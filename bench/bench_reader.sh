@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 make -s build/libstrata.a
 bin=$BENCH_OUT/bench_reader
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o "$bin" bench/bench_reader.c build/libstrata.a \
-  $(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl) -lm -pthread
+  $(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl libisal) -lm -pthread
 
 rf3=$STRATA_CORPUS/cluster/rf3-a/node1/app
 largest="$rf3/events-*/nb-5-big-Data.db $rf3/users-*/nb-7-big-Data.db $rf3/readings-*/nb-5-big-Data.db

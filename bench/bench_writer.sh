@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 : "${STRATA_BENCH_WRITER_MB:=256}"
 
 make -s build/libstrata.a
-libs="$(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl) -lm -pthread"
+libs="$(pkg-config --libs liblz4 snappy zlib libzstd jansson openssl libisal) -lm -pthread"
 bin=$BENCH_OUT/bench_writer
 ${CC:-cc} -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o "$bin" bench/bench_writer.c build/libstrata.a $libs
 grow=$BENCH_OUT/bench_writer_grow

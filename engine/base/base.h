@@ -122,6 +122,11 @@ int strata_unhex(const char *hex, uint8_t *out, size_t n);
 
 void strata_sha256(const void *data, size_t n, uint8_t out[STRATA_HASH_LEN]);
 
+/* CRC32 as zlib computes it (crc is the value so far, 0 to start), with
+ * ISA-L's carry-less multiply where the CPU has it: SSTables carry one on
+ * every chunk, and reading and writing them checksum every byte. */
+uint32_t strata_crc32(uint32_t crc, const void *data, size_t n);
+
 typedef struct strata_sha256_ctx strata_sha256_ctx;
 strata_sha256_ctx *strata_sha256_new(void);
 void strata_sha256_update(strata_sha256_ctx *c, const void *data, size_t n);

@@ -206,7 +206,7 @@ static strata_err load_chunk(sst_data *d, uint64_t i) {
     if (!d->offsets) {
         strata_err e = sst_file_read(&d->file, dst, ulen, upos);
         if (e) return e;
-        if (d->crcs && crc32(0, dst, (uInt)ulen) != d->crcs[i])
+        if (d->crcs && strata_crc32(0, dst, ulen) != d->crcs[i])
             return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu checksum mismatch (CRC.db)",
                                d->path, (unsigned long long)upos, (unsigned long long)i);
         d->win_len += ulen;
@@ -225,7 +225,7 @@ static strata_err load_chunk(sst_data *d, uint64_t i) {
     strata_err e = sst_file_read(&d->file, d->cbuf, (size_t)stored, off);
     if (e) return e;
     size_t clen = (size_t)stored - 4;
-    if (crc32(0, d->cbuf, (uInt)clen) != be32(d->cbuf + clen))
+    if (strata_crc32(0, d->cbuf, clen) != be32(d->cbuf + clen))
         return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu checksum mismatch",
                            d->path, (unsigned long long)off, (unsigned long long)i);
     int raw = clen >= d->max_compressed;

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <zlib.h>
 
 typedef struct {
     const uint8_t *key;
@@ -321,13 +320,13 @@ strata_err sstable_verify_digest(sstable *s) {
         return e;
     }
     free(dpath);
-    uLong crc = crc32(0, NULL, 0);
+    uint32_t crc = 0;
     uint8_t *buf = xmalloc(1 << 20);
     uint64_t off = 0, size = s->data.file_size;
     while (!e && off < size) {
         size_t n = size - off < (1u << 20) ? (size_t)(size - off) : 1u << 20;
         e = sst_file_read(&s->data.file, buf, n, off);
-        if (!e) crc = crc32(crc, buf, (uInt)n), off += n;
+        if (!e) crc = strata_crc32(crc, buf, n), off += n;
     }
     free(buf);
     if (!e && crc != want)

@@ -10,7 +10,6 @@
 #include "engine/sstable/sstable_int.h"
 
 #include <string.h>
-#include <zlib.h>
 
 enum { MD_VALIDATION, MD_COMPACTION, MD_STATS, MD_HEADER, MD_COUNT };
 
@@ -235,7 +234,7 @@ strata_err sst_stats_read(const sstable_vfs *vfs, const char *path, const sst_ve
         uint8_t tmp[4 + 16 * 8];
         memcpy(tmp, buf, 4);
         memcpy(tmp + 4, buf + 8, count * 8);
-        if (crc32(0, buf, 4) != crc_count || crc32(0, tmp, (uInt)toc_len) != crc_toc) {
+        if (strata_crc32(0, buf, 4) != crc_count || strata_crc32(0, tmp, toc_len) != crc_toc) {
             free(buf);
             return strata_fail(STRATA_ECORRUPT, "%s: offset 0: metadata table of contents checksum mismatch", path);
         }
@@ -263,7 +262,7 @@ strata_err sst_stats_read(const sstable_vfs *vfs, const char *path, const sst_ve
         }
         size_t clen = end - offs[i] - csum;
         const uint8_t *cp = buf + offs[i];
-        if (csum && crc32(0, cp, (uInt)clen) != be32_at(cp + clen)) {
+        if (csum && strata_crc32(0, cp, clen) != be32_at(cp + clen)) {
             free(buf);
             return strata_fail(STRATA_ECORRUPT, "%s: offset %zu: metadata component %u checksum mismatch",
                                path, clen + offs[i], types[i]);

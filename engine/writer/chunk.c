@@ -155,7 +155,7 @@ static strata_err compress_chunk(wr_data *d, const uint8_t *src, size_t n, uint8
 /* One plain chunk: its CRC32 in CRC.db and the digest (the bytes are
  * written from the tail by the caller). */
 static void checksum_plain(wr_data *d, const uint8_t *src, size_t n) {
-    uint32_t c = wr_crc32(0, src, n);
+    uint32_t c = strata_crc32(0, src, n);
     wr_u32(&d->aux, c);
     d->digest = (uint32_t)crc32_combine(d->digest, c, (z_off_t)n);
     d->file_pos += n;
@@ -180,10 +180,10 @@ static strata_err store_compressed(wr_data *d, const uint8_t *src, size_t n) {
         }
     }
     d->compressed += len;
-    uint32_t c = wr_crc32(0, dst, len);
+    uint32_t c = strata_crc32(0, dst, len);
     wr_store_be32(dst + len, c);
     d->digest = (uint32_t)crc32_combine(d->digest, c, (z_off_t)len);
-    d->digest = (uint32_t)crc32(d->digest, dst + len, 4);
+    d->digest = strata_crc32(d->digest, dst + len, 4);
     d->out.len += len + 4;
     d->file_pos += len + 4;
     return d->out.len >= OUT_BUFFER ? flush_out(d) : STRATA_OK;

@@ -16,7 +16,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <zlib.h>
 
 #define MAX_BUCKETS 160
 #define TIMESTAMP_EPOCH 1442880000000000LL
@@ -439,7 +438,7 @@ static void put_header(const wr_stats *s, strata_buf *b) {
     }
 }
 
-static void put_crc(strata_buf *b, const void *p, size_t n) { wr_u32(b, (uint32_t)crc32(0, p, (uInt)n)); }
+static void put_crc(strata_buf *b, const void *p, size_t n) { wr_u32(b, strata_crc32(0, p, n)); }
 
 void wr_stats_serialize(wr_stats *s, const sstable_writer_params *p, double ratio, const strata_buf *first_key,
                         const strata_buf *last_key, strata_buf *out) {

@@ -181,8 +181,6 @@ void wr_clustering_keep_unfiltered(wr_clustering *c, const sstable_unfiltered *u
 void wr_clustering_free(wr_clustering *c);
 
 /* ---- Checksums (crc.c) ---------------------------------------------------------- */
-/* zlib's crc32(), faster where the CPU allows. */
-uint32_t wr_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* ---- Data.db file (chunk.c) -------------------------------------------------- */
 typedef struct wr_data wr_data;
