@@ -273,28 +273,31 @@ static int heap_less(const merge *m, size_t a, size_t b) {
     return c ? c < 0 : a < b;
 }
 
-static void heap_push(merge *m, size_t src) {
-    size_t i = m->nheap++;
-    m->heap[i] = src;
-    while (i && heap_less(m, m->heap[i], m->heap[(i - 1) / 2])) {
-        size_t parent = (i - 1) / 2, t = m->heap[i];
-        m->heap[i] = m->heap[parent];
-        m->heap[parent] = t;
+typedef int (*source_less)(const merge *m, size_t a, size_t b);
+
+/* A binary heap of input indexes, smallest first by `less`. */
+static void heap_push(const merge *m, size_t *heap, size_t *n, size_t src, source_less less) {
+    size_t i = (*n)++;
+    heap[i] = src;
+    while (i && less(m, heap[i], heap[(i - 1) / 2])) {
+        size_t parent = (i - 1) / 2, t = heap[i];
+        heap[i] = heap[parent];
+        heap[parent] = t;
         i = parent;
     }
 }
 
-static size_t heap_pop(merge *m) {
-    size_t top = m->heap[0], i = 0;
-    m->heap[0] = m->heap[--m->nheap];
+static size_t heap_pop(const merge *m, size_t *heap, size_t *n, source_less less) {
+    size_t top = heap[0], i = 0;
+    heap[0] = heap[--*n];
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < m->nheap && heap_less(m, m->heap[l], m->heap[min])) min = l;
-        if (r < m->nheap && heap_less(m, m->heap[r], m->heap[min])) min = r;
+        if (l < *n && less(m, heap[l], heap[min])) min = l;
+        if (r < *n && less(m, heap[r], heap[min])) min = r;
         if (min == i) break;
-        size_t t = m->heap[i];
-        m->heap[i] = m->heap[min];
-        m->heap[min] = t;
+        size_t t = heap[i];
+        heap[i] = heap[min];
+        heap[min] = t;
         i = min;
     }
     return top;
@@ -339,15 +342,16 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (src->in.reference) continue;
         strata_err e = source_next_partition(m, src);
         if (e) return e;
-        if (!src->at_end) heap_push(m, m->active[a]);
+        if (!src->at_end) heap_push(m, m->heap, &m->nheap, m->active[a], heap_less);
     }
     m->nactive = 0;
     m->nuheap = 0; /* what the previous partition left unread */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
-    size_t first = heap_pop(m);
+    size_t first = heap_pop(m, m->heap, &m->nheap, heap_less);
     activate(m, first);
-    while (m->nheap && !key_compare(m, &m->src[m->heap[0]], &m->src[first])) activate(m, heap_pop(m));
+    while (m->nheap && !key_compare(m, &m->src[m->heap[0]], &m->src[first]))
+        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less));
     const merge_source *min = &m->src[first];
     if (m->nrefs) {
         strata_err e = lookup_references(m, min);
@@ -371,40 +375,11 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
 
 /* ---- Unfiltereds ------------------------------------------------------------------ */
 
-/* ---- The heap of inputs by their current unfiltered ---------------------------- */
-
 static int unfiltered_less(const merge *m, size_t a, size_t b) {
     const sstable_unfiltered *x = m->src[a].u, *y = m->src[b].u;
     int c = sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
                                        y->nclustering, y->bound_kind);
     return c ? c < 0 : a < b;
-}
-
-static void uheap_push(merge *m, size_t src) {
-    size_t i = m->nuheap++;
-    m->uheap[i] = src;
-    while (i && unfiltered_less(m, m->uheap[i], m->uheap[(i - 1) / 2])) {
-        size_t parent = (i - 1) / 2, t = m->uheap[i];
-        m->uheap[i] = m->uheap[parent];
-        m->uheap[parent] = t;
-        i = parent;
-    }
-}
-
-static size_t uheap_pop(merge *m) {
-    size_t top = m->uheap[0], i = 0;
-    m->uheap[0] = m->uheap[--m->nuheap];
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < m->nuheap && unfiltered_less(m, m->uheap[l], m->uheap[min])) min = l;
-        if (r < m->nuheap && unfiltered_less(m, m->uheap[r], m->uheap[min])) min = r;
-        if (min == i) break;
-        size_t t = m->uheap[i];
-        m->uheap[i] = m->uheap[min];
-        m->uheap[min] = t;
-        i = min;
-    }
-    return top;
 }
 
 /* Reads the next unfiltered of every input whose current one was used;
@@ -420,7 +395,7 @@ static strata_err advance_pending(merge *m) {
         } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
         src->u = u;
         src->pending = 0;
-        if (u && u->kind != SSTABLE_STATIC_ROW) uheap_push(m, m->active[a]);
+        if (u && u->kind != SSTABLE_STATIC_ROW) heap_push(m, m->uheap, &m->nuheap, m->active[a], unfiltered_less);
     }
     return STRATA_OK;
 }
@@ -506,14 +481,14 @@ static int merge_markers(merge *m, size_t n) {
 static size_t smallest(merge *m) {
     size_t n = 0;
     if (!m->nuheap) return 0;
-    m->group[n++] = uheap_pop(m);
+    m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
     const sstable_unfiltered *min = m->src[m->group[0]].u;
     while (m->nuheap) {
         const sstable_unfiltered *u = m->src[m->uheap[0]].u;
         if (sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
                                        min->nclustering, min->bound_kind))
             break;
-        m->group[n++] = uheap_pop(m);
+        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
     }
     return n;
 }

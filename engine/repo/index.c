@@ -327,16 +327,10 @@ static strata_err index_version_get_body(repo *r, const char *id, strata_buf *pa
     return e;
 }
 
-static strata_err index_file_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
-    return get_into(r, r->db_file, key, key_len, out);
-}
-
-static strata_err index_source_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
-    return get_into(r, r->db_source, key, key_len, out);
-}
-
-static strata_err index_table_get_body(repo *r, const char *key, size_t key_len, strata_buf *out) {
-    return get_into(r, r->db_table, key, key_len, out);
+static strata_err index_record_get_body(repo *r, index_records which, const char *key, size_t key_len,
+                                        strata_buf *out) {
+    MDB_dbi db = which == INDEX_FILES ? r->db_file : which == INDEX_SOURCES ? r->db_source : r->db_table;
+    return get_into(r, db, key, key_len, out);
 }
 
 /* Iterates all keys of `db`, calling fn with key and value. */
@@ -431,26 +425,14 @@ strata_err index_version_get(repo *r, const char *id, strata_buf *payload) {
     return e;
 }
 
-strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
+strata_err index_record_get(repo *r, index_records which, const char *key, size_t key_len, strata_buf *out) {
     strata_err e;
-    GUARDED(r, e, STRATA_ECORRUPT, e = index_file_get_body(r, key, key_len, out));
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_record_get_body(r, which, key, key_len, out));
     return e;
 }
 
 strata_err index_version_ids(repo *r, char ***ids, size_t *n) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_version_ids_body(r, ids, n));
-    return e;
-}
-
-strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
-    strata_err e;
-    GUARDED(r, e, STRATA_ECORRUPT, e = index_source_get_body(r, key, key_len, out));
-    return e;
-}
-
-strata_err index_table_get(repo *r, const char *key, size_t key_len, strata_buf *out) {
-    strata_err e;
-    GUARDED(r, e, STRATA_ECORRUPT, e = index_table_get_body(r, key, key_len, out));
     return e;
 }

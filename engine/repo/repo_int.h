@@ -123,9 +123,10 @@ int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload);
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
 strata_err index_version_ids(repo *r, char ***ids, size_t *n);
-strata_err index_file_get(repo *r, const char *key, size_t key_len, strata_buf *out);
-strata_err index_source_get(repo *r, const char *key, size_t key_len, strata_buf *out);
-strata_err index_table_get(repo *r, const char *key, size_t key_len, strata_buf *out);
+/* The record under key in one of the databases filled per version:
+ * newest file records, source records, newest version of each table. */
+typedef enum { INDEX_FILES, INDEX_SOURCES, INDEX_TABLES } index_records;
+strata_err index_record_get(repo *r, index_records which, const char *key, size_t key_len, strata_buf *out);
 
 /* ---- sync.c: bringing the index up to date with the stored objects ---- */
 /* Indexes every pack and version object the index does not know yet. */

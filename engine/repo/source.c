@@ -102,7 +102,7 @@ strata_err repo_source_lookup(repo *r, const char *node, const char *keyspace, c
     strata_buf_init(&key);
     strata_buf_init(&rec);
     source_key(node, keyspace, table_id, sstable, &key);
-    strata_err e = index_source_get(r, (const char *)key.data, key.len, &rec);
+    strata_err e = index_record_get(r, INDEX_SOURCES, (const char *)key.data, key.len, &rec);
     if (!e) {
         strata_reader rd;
         strata_reader_init(&rd, rec.data, rec.len);
@@ -126,7 +126,7 @@ strata_err repo_table_newest_version(repo *r, const char *keyspace, const char *
     strata_buf_init(&key);
     strata_buf_init(&val);
     table_key(keyspace, table_id, &key);
-    strata_err e = index_table_get(r, (const char *)key.data, key.len, &val);
+    strata_err e = index_record_get(r, INDEX_TABLES, (const char *)key.data, key.len, &val);
     if (!e && (!val.len || val.len > 48 || val.data[val.len - 1]))
         e = strata_fail(STRATA_ECORRUPT, "index: malformed table record");
     if (!e) memcpy(id, val.data, val.len);

@@ -303,7 +303,7 @@ strata_err repo_file_lookup(repo *r, const char *node, const char *keyspace, con
     strata_buf_init(&key);
     strata_buf_init(&rec);
     file_key(node, keyspace, table_id, rel_path, &key);
-    strata_err e = index_file_get(r, (const char *)key.data, key.len, &rec);
+    strata_err e = index_record_get(r, INDEX_FILES, (const char *)key.data, key.len, &rec);
     if (!e) {
         strata_reader rd;
         strata_reader_init(&rd, rec.data, rec.len);
