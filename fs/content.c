@@ -66,6 +66,13 @@ fs_content *fs_content_intern(fs_content_table *t, const repo_file *f) {
     return c;
 }
 
+fs_content *fs_mount_content(fs_mount *m, const repo_file *f) {
+    pthread_mutex_lock(&m->contents_lock);
+    fs_content *c = fs_content_intern(&m->contents, f);
+    pthread_mutex_unlock(&m->contents_lock);
+    return c;
+}
+
 void fs_content_table_free(fs_content_table *t) {
     for (size_t i = 0; i < t->n_buckets; i++) {
         for (fs_content *c = t->buckets[i], *next; c; c = next) {

@@ -29,6 +29,9 @@ static const fs_view *const views[] = {
 /* Threads loading chunks ahead of sequential readers: loading is CPU work
  * (decompress, check), so about one per core. */
 #define PREFETCH_WORKERS 2
+/* Threads filling directories ahead of a walk (ahead.c): building a
+ * version's tree is CPU work, so about one per core. */
+#define AHEAD_WORKERS 2
 /* The kernel's read-ahead window for the mount: 4 MiB keeps four 1 MiB
  * requests in flight per sequential reader. */
 #define KERNEL_READAHEAD_KB 4096
@@ -72,11 +75,14 @@ static void build_root(fs_mount *m) {
 }
 
 static void mount_free(fs_mount *m) {
+    fs_ahead_free(m->ahead);
     fs_cache_free(m->cache);
     fs_tree_free(m->root);
     fs_versions_free(&m->versions);
     fs_content_table_free(&m->contents);
     repo_close(m->repo);
+    pthread_cond_destroy(&m->filled);
+    pthread_mutex_destroy(&m->contents_lock);
     pthread_mutex_destroy(&m->lock);
     free(m->mountpoint);
 }
@@ -122,6 +128,8 @@ static strata_err serve(const char *location, const mount_options *o, const char
     fs_mount m;
     memset(&m, 0, sizeof m);
     pthread_mutex_init(&m.lock, NULL);
+    pthread_cond_init(&m.filled, NULL);
+    pthread_mutex_init(&m.contents_lock, NULL);
     m.mountpoint = xstrdup(mountpoint);
     uint64_t budget = o->cache_bytes ? o->cache_bytes : MOUNT_DEFAULT_CACHE;
     m.readahead_bytes = budget / 8 < (16u << 20) ? budget / 8 : (16u << 20);
@@ -134,6 +142,7 @@ static strata_err serve(const char *location, const mount_options *o, const char
     if (o->disk_cache_bytes != UINT64_MAX)
         repo_enable_disk_cache(m.repo, o->disk_cache_bytes ? o->disk_cache_bytes : REPO_DEFAULT_DISK_CACHE);
     build_root(&m);
+    m.ahead = fs_ahead_new(&m, AHEAD_WORKERS);
     m.cache = fs_cache_new(m.repo, budget, PREFETCH_WORKERS);
     struct fuse_session *se = session_new(&m, o);
     m.session = se;

@@ -43,8 +43,12 @@ typedef struct {
     size_t n_buckets, count;
 } fs_content_table;
 
-/* The shared content for a file record (caller holds the mount lock). */
+/* The shared content for a file record (caller holds the table's lock,
+ * fs_mount.contents_lock). */
 fs_content *fs_content_intern(fs_content_table *t, const repo_file *f);
+/* The same, taking the mount's contents lock (directories are built
+ * without the mount lock, see fs_dir_build_unlocked). */
+fs_content *fs_mount_content(fs_mount *m, const repo_file *f);
 void fs_content_table_free(fs_content_table *t);
 
 /* ---- tree.c: nodes and directories ------------------------------------------ */
@@ -54,6 +58,9 @@ typedef enum { FS_DIR, FS_FILE, FS_LINK } fs_kind;
  * Called with the mount lock held; the directory's name and its parents'
  * names say what to show (a version id, a node name). */
 typedef strata_err (*fs_fill_fn)(fs_mount *m, fs_node *dir);
+/* Builds what a directory shows into `into`, a detached directory, without
+ * the mount lock: reads only dir's name and its parents' names. */
+typedef strata_err (*fs_build_fn)(fs_mount *m, const fs_node *dir, fs_node *into);
 
 struct fs_node {
     fs_node *parent;
@@ -64,7 +71,10 @@ struct fs_node {
     size_t n_children, cap_children, n_subdirs;
     fs_fill_fn fill; /* NULL: filled when made */
     int filled;
+    int filling; /* a thread is filling it; others wait (fs_mount.filled) */
     int dynamic; /* refilled on every listing and on a lookup miss */
+    int list_ahead; /* filled and not listed since: its first listing reads ahead (ahead.c) */
+    int queued;     /* waiting for a read-ahead worker */
     /* files */
     fs_content *content;
     uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
@@ -76,6 +86,8 @@ struct fs_node {
 fs_node *fs_root_new(void);
 void fs_tree_free(fs_node *root);
 fs_node *fs_dir_find(const fs_node *dir, const char *name);
+/* The position of n among its parent's children. */
+size_t fs_node_rank(const fs_node *n);
 /* The subdirectory `name` of dir, made if absent; NULL when a non-directory
  * holds the name. */
 fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns);
@@ -87,8 +99,14 @@ fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t 
  * fs_mount.relinked), else NULL. */
 fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
 /* Runs the directory's fill function when it was never filled, or when
- * `refresh` is set and the directory is dynamic. */
+ * `refresh` is set and the directory is dynamic; waits first while another
+ * thread fills it. */
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh);
+/* A fill function's body for directories whose contents take long to
+ * build (a version's tree): runs build without the mount lock, so other
+ * requests go on meanwhile, then hands what it built to dir, which must
+ * be empty.  Called with the mount lock held, as fill functions are. */
+strata_err fs_dir_build_unlocked(fs_mount *m, fs_node *dir, fs_build_fn build);
 /* "/versions/<id>/app/users/nb-1-big-Data.db" (malloc'd). */
 char *fs_node_path(const fs_node *n);
 
@@ -122,6 +140,15 @@ typedef struct {
 
 extern const fs_view fs_view_versions; /* view_versions.c */
 extern const fs_view fs_view_nodes;    /* view_nodes.c */
+
+/* ---- ahead.c: filling directories ahead of a walk ---------------------------- */
+typedef struct fs_ahead fs_ahead;
+fs_ahead *fs_ahead_new(fs_mount *m, int workers);
+/* Stops the workers (after the fill they are running, if any) and frees. */
+void fs_ahead_free(fs_ahead *a);
+/* With the mount lock held, on the first listing of a directory since a
+ * fill function filled it: queues its next siblings that need filling. */
+void fs_ahead_listed(fs_mount *m, fs_node *dir);
 
 /* ---- cache.c: decompressed, checked chunks under a byte budget ---------------- */
 typedef struct fs_cache fs_cache;
@@ -175,10 +202,13 @@ extern const struct fuse_lowlevel_ops fs_ops;
 struct fs_mount {
     repo *repo;
     char *mountpoint; /* absolute */
-    pthread_mutex_t lock; /* the tree, the version list, the content table */
+    pthread_mutex_t lock; /* the tree, the version list */
+    pthread_cond_t filled; /* a directory's fill ended (fs_node.filling) */
     fs_node *root;
     fs_versions versions;
+    pthread_mutex_t contents_lock; /* the content table (taken without or inside the mount lock) */
     fs_content_table contents;
+    fs_ahead *ahead;
     fs_cache *cache;
     uint64_t readahead_bytes;
     int readahead_raised;

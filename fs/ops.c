@@ -204,9 +204,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* One entry of a listing; a directory's carries its inode and attributes
- * (READDIRPLUS), anything else only its type: a listing of a thousand
- * versions must not make the kernel keep an inode per file, while the
- * directories are looked up by anyone who descends into them anyway. */
+ * (READDIRPLUS), anything else only its inode number and type: a listing
+ * of a thousand versions must not make the kernel keep an inode per file,
+ * while the directories are looked up by anyone who descends into them
+ * anyway.  A cold listing is hundreds of thousands of entries, so the
+ * others are not given attributes the kernel would drop. */
 static size_t add_entry(fuse_req_t req, fs_mount *m, char *buf, size_t room, const char *name,
                         const fs_node *n, off_t next, int plus) {
     struct fuse_entry_param e;
@@ -215,7 +217,8 @@ static size_t add_entry(fuse_req_t req, fs_mount *m, char *buf, size_t room, con
         entry_of(m, n, &e);
     } else {
         memset(&e, 0, sizeof e);
-        fill_stat(m, n, &e.attr);
+        e.attr.st_ino = ino_of(m, n);
+        e.attr.st_mode = n->kind == FS_DIR ? S_IFDIR : n->kind == FS_FILE ? S_IFREG : S_IFLNK;
     }
     return plus ? fuse_add_direntry_plus(req, buf, room, name, &e, next)
                 : fuse_add_direntry(req, buf, room, name, &e.attr, next);
@@ -233,6 +236,7 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plu
     size_t used = 0;
     pthread_mutex_lock(&m->lock);
     int err = dir->kind == FS_DIR ? ready(m, dir, off == 0) : ENOTDIR;
+    if (!err && dir->list_ahead) fs_ahead_listed(m, dir);
     for (size_t i = (size_t)off; !err && i < dir->n_children + 2; i++) {
         const fs_node *n = i == 0 ? dir : i == 1 ? (dir->parent ? dir->parent : dir) : dir->children[i - 2];
         const char *name = i == 0 ? "." : i == 1 ? ".." : n->name;

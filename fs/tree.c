@@ -49,6 +49,10 @@ fs_node *fs_dir_find(const fs_node *dir, const char *name) {
     return i < dir->n_children && !strcmp(dir->children[i]->name, name) ? dir->children[i] : NULL;
 }
 
+size_t fs_node_rank(const fs_node *n) {
+    return lower_bound(n->parent, n->name);
+}
+
 static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, int64_t mtime_ns) {
     size_t i = lower_bound(dir, name);
     if (i < dir->n_children && !strcmp(dir->children[i]->name, name)) return NULL;
@@ -99,15 +103,42 @@ fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int
 }
 
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh) {
+    while (dir->filling) pthread_cond_wait(&m->filled, &m->lock);
     if (!dir->fill || (dir->filled && !(refresh && dir->dynamic))) return STRATA_OK;
     size_t before = dir->n_children;
     int64_t mtime_ns = dir->mtime_ns;
+    dir->filling = 1;
     strata_err e = dir->fill(m, dir);
-    if (!e) dir->filled = 1;
+    dir->filling = 0;
+    pthread_cond_broadcast(&m->filled);
+    if (!e) {
+        dir->filled = 1;
+        dir->list_ahead = !dir->dynamic;
+    }
     /* The kernel lists a directory from its cache while its mtime stays
      * the same: an entry added must move it, even when the version that
      * came sorts before the newest. */
     if (dir->n_children != before && dir->mtime_ns <= mtime_ns) dir->mtime_ns = mtime_ns + 1;
+    return e;
+}
+
+strata_err fs_dir_build_unlocked(fs_mount *m, fs_node *dir, fs_build_fn build) {
+    fs_node *into = node_new(NULL, "", FS_DIR, dir->mtime_ns);
+    pthread_mutex_unlock(&m->lock);
+    strata_err e = build(m, dir, into);
+    pthread_mutex_lock(&m->lock);
+    if (!e) {
+        free(dir->children);
+        dir->children = into->children;
+        dir->n_children = into->n_children;
+        dir->cap_children = into->cap_children;
+        dir->n_subdirs = into->n_subdirs;
+        dir->mtime_ns = into->mtime_ns;
+        for (size_t i = 0; i < dir->n_children; i++) dir->children[i]->parent = dir;
+        free(into);
+    } else {
+        fs_tree_free(into);
+    }
     return e;
 }
 

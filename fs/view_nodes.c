@@ -11,24 +11,30 @@ static int has_node(const fs_version_info *vi, const char *node) {
     return 0;
 }
 
-static strata_err fill_node_version(fs_mount *m, fs_node *vdir) {
+/* One node's files of a version, built without the mount lock (see
+ * view_versions.c). */
+static strata_err build_node_version(fs_mount *m, const fs_node *vdir, fs_node *into) {
     const char *node = vdir->parent->name;
-    repo_version *v;
-    strata_err e = repo_version_load(m->repo, vdir->name, &v);
+    repo_version_files v;
+    strata_err e = repo_version_load_files(m->repo, vdir->name, &v);
     if (e) return e;
-    int64_t mtime_ns = v->time_us * 1000;
-    vdir->mtime_ns = mtime_ns;
-    for (size_t i = 0; i < v->n_files; i++) {
-        const repo_file *f = &v->files[i];
+    int64_t mtime_ns = v.time_us * 1000;
+    into->mtime_ns = mtime_ns;
+    for (size_t i = 0; i < v.n_files; i++) {
+        const repo_file *f = &v.files[i];
         if (strcmp(f->node, node)) continue;
         char *path = xasprintf("%s/%s/%s", f->keyspace, f->table, f->rel_path);
-        if (!fs_dir_put_file(vdir, path, fs_content_intern(&m->contents, f), mtime_ns))
+        if (!fs_dir_put_file(into, path, fs_mount_content(m, f), mtime_ns))
             strata_log(STRATA_LOG_WARN, "version %s: %s of node %s is there twice (two table ids?); "
-                       "showing the first", v->id, path, node);
+                       "showing the first", vdir->name, path, node);
         free(path);
     }
-    repo_version_free(v);
+    repo_version_files_free(&v);
     return STRATA_OK;
+}
+
+static strata_err fill_node_version(fs_mount *m, fs_node *vdir) {
+    return fs_dir_build_unlocked(m, vdir, build_node_version);
 }
 
 /* Summarizes every version not summarized yet (once per version). */

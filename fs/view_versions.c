@@ -108,7 +108,7 @@ static void place(fs_mount *m, fs_node *dir, const sst_entry *s, const char *gen
     p += fmt_len;
     *p++ = '-';
     memcpy(p, component, comp_len + 1);
-    if (!fs_dir_put_file(dir, name, fs_content_intern(&m->contents, f), mtime_ns))
+    if (!fs_dir_put_file(dir, name, fs_mount_content(m, f), mtime_ns))
         strata_log(STRATA_LOG_WARN, "%s/%s/%.*s%s of node %s clashes with another file; not shown", f->keyspace,
                    f->table, (int)s->dir_len, f->sstable, name, f->node);
 }
@@ -120,20 +120,21 @@ static fs_node *table_dir(fs_node *vdir, const repo_file *f, int64_t mtime_ns) {
 }
 
 /* Whether the table of f has reconciled files in v (sorted: node "" first). */
-static int is_reconciled(const repo_version *v, const repo_file *f) {
+static int is_reconciled(const repo_version_files *v, const repo_file *f) {
     for (size_t i = 0; i < v->n_files && !*v->files[i].node; i++)
         if (!strcmp(v->files[i].keyspace, f->keyspace) && !strcmp(v->files[i].table_id, f->table_id)) return 1;
     return 0;
 }
 
 /* The reconciled files, under their own names. */
-static void place_reconciled(fs_mount *m, fs_node *vdir, const repo_version *v, int64_t mtime_ns) {
+static void place_reconciled(fs_mount *m, fs_node *vdir, const char *id, const repo_version_files *v,
+                             int64_t mtime_ns) {
     for (size_t i = 0; i < v->n_files && !*v->files[i].node; i++) {
         const repo_file *f = &v->files[i];
         fs_node *tdir = table_dir(vdir, f, mtime_ns);
-        if (tdir && !fs_dir_put_file(tdir, f->rel_path, fs_content_intern(&m->contents, f), mtime_ns))
+        if (tdir && !fs_dir_put_file(tdir, f->rel_path, fs_mount_content(m, f), mtime_ns))
             strata_log(STRATA_LOG_WARN, "version %s: %s/%s/%s is there twice (two table ids?); showing the first",
-                       v->id, f->keyspace, f->table, f->rel_path);
+                       id, f->keyspace, f->table, f->rel_path);
     }
 }
 
@@ -150,7 +151,8 @@ static fs_node *entry_dir(const sst_entry *s, int64_t mtime_ns) {
 
 /* The node files: every node's SSTables of a table in its directory,
  * generations renumbered. */
-static void place_node_files(fs_mount *m, fs_node *vdir, const repo_version *v, int64_t mtime_ns) {
+static void place_node_files(fs_mount *m, fs_node *vdir, const char *id, const repo_version_files *v,
+                             int64_t mtime_ns) {
     sst_entry *es = xmalloc((v->n_files ? v->n_files : 1) * sizeof *es);
     size_t n = 0;
     const repo_file *prev = NULL;
@@ -160,7 +162,7 @@ static void place_node_files(fs_mount *m, fs_node *vdir, const repo_version *v, 
         const repo_file *f = &v->files[i];
         if (!*f->sstable || !*f->node || is_reconciled(v, f)) continue;
         if (split_sstable(f, &es[n])) {
-            strata_log(STRATA_LOG_WARN, "version %s: unrecognised SSTable name %s; not shown", v->id, f->rel_path);
+            strata_log(STRATA_LOG_WARN, "version %s: unrecognised SSTable name %s; not shown", id, f->rel_path);
             continue;
         }
         if (prev && strcmp(prev->node, f->node)) node++;
@@ -193,16 +195,22 @@ static void place_node_files(fs_mount *m, fs_node *vdir, const repo_version *v, 
     free(es);
 }
 
-static strata_err fill_version(fs_mount *m, fs_node *vdir) {
-    repo_version *v;
-    strata_err e = repo_version_load(m->repo, vdir->name, &v);
+/* A version's tree, built without the mount lock: loading and placing
+ * hundreds of files takes long enough to hold up every other request. */
+static strata_err build_version(fs_mount *m, const fs_node *vdir, fs_node *into) {
+    repo_version_files v;
+    strata_err e = repo_version_load_files(m->repo, vdir->name, &v);
     if (e) return e;
-    int64_t mtime_ns = v->time_us * 1000;
-    vdir->mtime_ns = mtime_ns;
-    place_reconciled(m, vdir, v, mtime_ns);
-    place_node_files(m, vdir, v, mtime_ns);
-    repo_version_free(v);
+    int64_t mtime_ns = v.time_us * 1000;
+    into->mtime_ns = mtime_ns;
+    place_reconciled(m, into, vdir->name, &v, mtime_ns);
+    place_node_files(m, into, vdir->name, &v, mtime_ns);
+    repo_version_files_free(&v);
     return STRATA_OK;
+}
+
+static strata_err fill_version(fs_mount *m, fs_node *vdir) {
+    return fs_dir_build_unlocked(m, vdir, build_version);
 }
 
 static strata_err fill_top(fs_mount *m, fs_node *dir) {

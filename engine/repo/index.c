@@ -302,29 +302,44 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
     return index_commit(r, txn);
 }
 
-static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len, strata_buf *out) {
+/* Calls fn with the value under key, in place in the index's pages (valid
+ * until fn returns); STRATA_ENOENT when there is none. */
+static strata_err visit(repo *r, MDB_dbi db, const void *key, size_t key_len, index_value_fn fn, void *ctx) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     MDB_val k = {key_len, (void *)key}, v;
     rc = mdb_get(txn, db, &k, &v);
     strata_err e = STRATA_OK;
-    if (rc == MDB_NOTFOUND) {
+    if (rc == MDB_NOTFOUND)
         e = STRATA_ENOENT;
-    } else if (rc) {
+    else if (rc)
         e = index_lmdb_error(rc, "lookup");
-    } else {
-        out->len = 0;
-        strata_buf_put(out, v.mv_data, v.mv_size);
-    }
+    else
+        e = fn(ctx, v.mv_data, v.mv_size);
     mdb_txn_abort(txn);
     return e;
 }
 
-static strata_err index_version_get_body(repo *r, const char *id, strata_buf *payload) {
-    strata_err e = get_into(r, r->db_version, id, strlen(id), payload);
+static strata_err copy_value(void *ctx, const uint8_t *p, size_t n) {
+    strata_buf *out = ctx;
+    out->len = 0;
+    strata_buf_put(out, p, n);
+    return STRATA_OK;
+}
+
+static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len, strata_buf *out) {
+    return visit(r, db, key, key_len, copy_value, out);
+}
+
+static strata_err index_version_visit_body(repo *r, const char *id, index_value_fn fn, void *ctx) {
+    strata_err e = visit(r, r->db_version, id, strlen(id), fn, ctx);
     if (e == STRATA_ENOENT) return strata_fail(e, "no version '%s' in the repository", id);
     return e;
+}
+
+static strata_err index_version_get_body(repo *r, const char *id, strata_buf *payload) {
+    return index_version_visit_body(r, id, copy_value, payload);
 }
 
 static strata_err index_record_get_body(repo *r, index_records which, const char *key, size_t key_len,
@@ -422,6 +437,12 @@ strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *p
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_version_get_body(r, id, payload));
+    return e;
+}
+
+strata_err index_version_visit(repo *r, const char *id, index_value_fn fn, void *ctx) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_version_visit_body(r, id, fn, ctx));
     return e;
 }
 

@@ -202,6 +202,22 @@ void repo_version_list_free(char **ids, size_t n);
 strata_err repo_version_load(repo *r, const char *id, repo_version **out);
 void repo_version_free(repo_version *v);
 
+/* The files of a version, loaded for listing them: their strings and chunk
+ * lists all lie in one block, so a load costs two allocations however many
+ * files the version has (the mount loads a version per directory it shows
+ * first).  Read-only: free with repo_version_files_free(), never with
+ * repo_file_clear(). */
+typedef struct {
+    int64_t time_us;
+    repo_file *files; /* sorted as repo_version.files */
+    size_t n_files;
+    void *block;
+} repo_version_files;
+
+/* Loads the files of version `id` (an id, not "latest") from the index. */
+strata_err repo_version_load_files(repo *r, const char *id, repo_version_files *out);
+void repo_version_files_free(repo_version_files *vf);
+
 /* Picks the id for a version taken at `time_us` (adds a suffix when the
  * second is taken) and writes it to v->id. */
 strata_err repo_version_assign_id(repo *r, repo_version *v);

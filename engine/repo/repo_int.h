@@ -122,6 +122,10 @@ int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 /* Stores a version payload and its files' newest records, in one transaction. */
 strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload);
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload);
+/* Calls fn with a version's payload where it lies in the index's pages,
+ * without copying it out; the bytes are valid only until fn returns. */
+typedef strata_err (*index_value_fn)(void *ctx, const uint8_t *p, size_t n);
+strata_err index_version_visit(repo *r, const char *id, index_value_fn fn, void *ctx);
 strata_err index_version_ids(repo *r, char ***ids, size_t *n);
 /* The record under key in one of the databases filled per version:
  * newest file records, source records, newest version of each table. */

@@ -46,14 +46,43 @@ void file_encode(const repo_file *f, strata_buf *out) {
     }
 }
 
-int file_decode(strata_reader *rd, repo_file *f) {
+/* Where a decoded record's strings and chunk list go: each its own
+ * allocation (no block), or carved from one block sized for a whole
+ * payload (repo_version_load_files). */
+typedef struct {
+    uint8_t *p, *end;
+} decode_block;
+
+static void *block_take(decode_block *b, size_t n, size_t align) {
+    uint8_t *p = (uint8_t *)(((uintptr_t)b->p + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > b->end || n > (size_t)(b->end - p)) return NULL;
+    b->p = p + n;
+    return p;
+}
+
+static char *decode_str(strata_reader *rd, decode_block *b) {
+    if (!b) return strata_read_str(rd, MAX_STR);
+    uint64_t n = strata_read_varint(rd);
+    if (n > MAX_STR) rd->failed = 1;
+    const uint8_t *p = rd->failed ? NULL : strata_read_ptr(rd, (size_t)n);
+    char *s = p ? block_take(b, (size_t)n + 1, 1) : NULL;
+    if (!s) {
+        rd->failed = 1;
+        return "";
+    }
+    memcpy(s, p, (size_t)n);
+    s[n] = '\0';
+    return s;
+}
+
+static int file_decode_in(strata_reader *rd, repo_file *f, decode_block *b) {
     memset(f, 0, sizeof *f);
-    f->node = strata_read_str(rd, MAX_STR);
-    f->keyspace = strata_read_str(rd, MAX_STR);
-    f->table = strata_read_str(rd, MAX_STR);
-    f->table_id = strata_read_str(rd, MAX_STR);
-    f->rel_path = strata_read_str(rd, MAX_STR);
-    f->sstable = strata_read_str(rd, MAX_STR);
+    f->node = decode_str(rd, b);
+    f->keyspace = decode_str(rd, b);
+    f->table = decode_str(rd, b);
+    f->table_id = decode_str(rd, b);
+    f->rel_path = decode_str(rd, b);
+    f->sstable = decode_str(rd, b);
     f->size = strata_read_varint(rd);
     f->mtime_ns = unzigzag(strata_read_varint(rd));
     f->mode = (uint32_t)strata_read_varint(rd);
@@ -63,7 +92,9 @@ int file_decode(strata_reader *rd, repo_file *f) {
     if (n > MAX_COUNT || n * 33 > rd->left) rd->failed = 1;
     if (rd->failed) return -1;
     f->n_chunks = (uint32_t)n;
-    f->chunks = xcalloc(n, sizeof *f->chunks);
+    f->chunks = b ? block_take(b, n * sizeof *f->chunks, _Alignof(repo_chunk_ref)) : xcalloc(n, sizeof *f->chunks);
+    if (!f->chunks) rd->failed = 1;
+    if (rd->failed) return -1;
     uint64_t total = 0;
     for (uint32_t i = 0; i < f->n_chunks; i++) {
         strata_read(rd, f->chunks[i].id, STRATA_HASH_LEN);
@@ -72,6 +103,10 @@ int file_decode(strata_reader *rd, repo_file *f) {
     }
     if (total != f->size) rd->failed = 1;
     return rd->failed ? -1 : 0;
+}
+
+int file_decode(strata_reader *rd, repo_file *f) {
+    return file_decode_in(rd, f, NULL);
 }
 
 void repo_file_clear(repo_file *f) {
@@ -270,6 +305,51 @@ strata_err repo_version_load(repo *r, const char *id, repo_version **out) {
     strata_buf_free(&payload);
     free(latest);
     return e;
+}
+
+/* The payload's header up to its file count (the fields before the files). */
+static uint64_t skip_to_files(strata_reader *rd, int64_t *time_us) {
+    strata_read_ptr(rd, (size_t)strata_read_varint(rd)); /* id */
+    *time_us = unzigzag(strata_read_varint(rd));
+    strata_read_ptr(rd, (size_t)strata_read_varint(rd)); /* cluster */
+    uint64_t nodes = strata_read_varint(rd);
+    if (nodes > rd->left) rd->failed = 1;
+    for (uint64_t i = 0; !rd->failed && i < nodes; i++) strata_read_ptr(rd, (size_t)strata_read_varint(rd));
+    for (int i = 0; i < 6; i++) strata_read_varint(rd); /* statistics */
+    uint64_t files = strata_read_varint(rd);
+    if (files > rd->left) rd->failed = 1;
+    return rd->failed ? 0 : files;
+}
+
+/* Decodes the files of a payload in place in the index: one block takes
+ * every string (length varint + bytes, stored with a NUL) and chunk list
+ * (33 bytes or more each, stored in 36), so it needs at most 36/33 of the
+ * payload plus each list's alignment. */
+static strata_err decode_files(void *ctx, const uint8_t *p, size_t n) {
+    repo_version_files *vf = ctx;
+    strata_reader rd;
+    strata_reader_init(&rd, p, n);
+    uint64_t files = skip_to_files(&rd, &vf->time_us);
+    size_t size = n + n / 11 + 1 + files * _Alignof(repo_chunk_ref);
+    vf->block = xmalloc(size);
+    vf->files = xmalloc((files ? files : 1) * sizeof *vf->files);
+    decode_block b = {vf->block, (uint8_t *)vf->block + size};
+    for (; !rd.failed && vf->n_files < files; vf->n_files++)
+        if (file_decode_in(&rd, &vf->files[vf->n_files], &b)) break;
+    return rd.failed ? strata_fail(STRATA_ECORRUPT, "malformed version record") : STRATA_OK;
+}
+
+strata_err repo_version_load_files(repo *r, const char *id, repo_version_files *out) {
+    memset(out, 0, sizeof *out);
+    strata_err e = index_version_visit(r, id, decode_files, out);
+    if (e) repo_version_files_free(out);
+    return e;
+}
+
+void repo_version_files_free(repo_version_files *vf) {
+    free(vf->files);
+    free(vf->block);
+    memset(vf, 0, sizeof *vf);
 }
 
 strata_err repo_version_assign_id(repo *r, repo_version *v) {
