@@ -64,26 +64,33 @@ typedef strata_err (*fs_build_fn)(fs_mount *m, const fs_node *dir, fs_node *into
 
 struct fs_node {
     fs_node *parent;
-    fs_kind kind;
     int64_t mtime_ns;
-    /* directories: children sorted by name */
-    fs_node **children;
-    size_t n_children, cap_children, n_subdirs;
-    fs_fill_fn fill; /* NULL: filled when made */
-    int filled;
-    int filling; /* a thread is filling it; others wait (fs_mount.filled) */
-    int dynamic; /* refilled on every listing and on a lookup miss */
-    int list_ahead; /* filled and not listed since: its first listing reads ahead (ahead.c) */
-    int queued;     /* waiting for a read-ahead worker */
-    /* files */
-    fs_content *content;
-    uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
-    /* symbolic links */
-    char *target;
+    uint8_t kind;       /* fs_kind */
+    uint8_t filled;
+    uint8_t filling;    /* a thread is filling it; others wait (fs_mount.filled) */
+    uint8_t dynamic;    /* refilled on every listing and on a lookup miss */
+    uint8_t list_ahead; /* filled and not listed since: its first listing reads ahead (ahead.c) */
+    uint8_t queued;     /* waiting for a read-ahead worker */
+    /* A listing of 1,000 versions makes 800,000 nodes: each holds only what
+     * its kind needs. */
+    union {
+        struct { /* directories */
+            fs_node **children; /* sorted by name */
+            uint32_t n_children, cap_children, n_subdirs;
+            fs_fill_fn fill; /* NULL: filled when made */
+        };
+        struct { /* files */
+            fs_content *content;
+            uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
+        };
+        char *target; /* symbolic links */
+    };
     char name[]; /* allocated with the node */
 };
 
 fs_node *fs_root_new(void);
+/* Frees the tree and every node made by any thread (nodes are carved from
+ * shared blocks, see tree.c): at unmount. */
 void fs_tree_free(fs_node *root);
 fs_node *fs_dir_find(const fs_node *dir, const char *name);
 /* The position of n among its parent's children. */

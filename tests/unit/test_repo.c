@@ -154,22 +154,28 @@ static void test_store_read_and_dedup(void **state) {
     free(loc);
 }
 
+/* Stores `len` random bytes (returned) as node1's app/users nb-1-big-Data.db. */
+static uint8_t *store_users_data(repo *r, size_t len, unsigned seed, repo_file *f) {
+    uint8_t *data = random_bytes(len, seed);
+    store_and_read_back(r, data, len, f);
+    f->node = "node1";
+    f->keyspace = "app";
+    f->table = "users";
+    f->table_id = "8f4956a0e60111f1b5720f8cceb1328b";
+    f->rel_path = "nb-1-big-Data.db";
+    f->sstable = "nb-1-big";
+    f->mtime_ns = 1795303196550666000;
+    f->mode = 0100644;
+    return data;
+}
+
 static void test_version_commit_rebuild_lookup(void **state) {
     (void)state;
     char *loc = temp_repo();
     repo *r;
     assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
-    uint8_t *data = random_bytes(3u << 20, 4);
     repo_file f;
-    store_and_read_back(r, data, 3u << 20, &f);
-    f.node = "node1";
-    f.keyspace = "app";
-    f.table = "users";
-    f.table_id = "8f4956a0e60111f1b5720f8cceb1328b";
-    f.rel_path = "nb-1-big-Data.db";
-    f.sstable = "nb-1-big";
-    f.mtime_ns = 1795303196550666000;
-    f.mode = 0100644;
+    uint8_t *data = store_users_data(r, 3u << 20, 4, &f);
     char *nodes[] = {"node1"};
     repo_version v = {.time_us = 1795303196550666, .cluster = "c", .nodes = nodes, .n_nodes = 1,
                       .files = &f, .n_files = 1, .logical_bytes = f.size};
@@ -202,6 +208,69 @@ static void test_version_commit_rebuild_lookup(void **state) {
     assert_memory_equal(out.data, data, out.len);
     strata_buf_free(&out);
     free(f.chunks);
+    free(data);
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
+/* The files of a version loaded into one block match the full load field
+ * for field: several files (with and without chunks, reconciled and node
+ * files, names of many lengths), and an unknown id is ENOENT. */
+static void test_version_load_files(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    repo_file stored;
+    uint8_t *data = store_users_data(r, 2u << 20, 5, &stored);
+    repo_file files[3] = {stored, stored, stored};
+    for (int i = 0; i < 3; i++) {
+        files[i].mtime_ns += i;
+        files[i].sample[0] = (uint8_t)i;
+    }
+    files[0].node = "";
+    files[1].rel_path = ".users_by_email_idx/nb-12-big-CompressionInfo.db";
+    files[1].sstable = ".users_by_email_idx/nb-12-big";
+    files[2].node = "node2";
+    files[2].rel_path = "manifest.json";
+    files[2].sstable = "";
+    files[2].size = 0;
+    files[2].n_chunks = 0;
+    char *nodes[] = {"node1", "node2"};
+    repo_version v = {.time_us = 1795303196550666, .cluster = "c", .nodes = nodes, .n_nodes = 2,
+                      .files = files, .n_files = 3};
+    assert_int_equal(repo_version_assign_id(r, &v), STRATA_OK);
+    assert_int_equal(repo_version_commit(r, &v), STRATA_OK);
+
+    repo_version *full;
+    repo_version_files flat;
+    assert_int_equal(repo_version_load(r, v.id, &full), STRATA_OK);
+    assert_int_equal(repo_version_load_files(r, v.id, &flat), STRATA_OK);
+    assert_int_equal(flat.time_us, v.time_us);
+    assert_int_equal(flat.n_files, 3);
+    for (size_t i = 0; i < flat.n_files; i++) {
+        const repo_file *a = &full->files[i], *b = &flat.files[i];
+        assert_string_equal(b->node, a->node);
+        assert_string_equal(b->keyspace, a->keyspace);
+        assert_string_equal(b->table, a->table);
+        assert_string_equal(b->table_id, a->table_id);
+        assert_string_equal(b->rel_path, a->rel_path);
+        assert_string_equal(b->sstable, a->sstable);
+        assert_int_equal(b->size, a->size);
+        assert_int_equal(b->mtime_ns, a->mtime_ns);
+        assert_int_equal(b->mode, a->mode);
+        assert_memory_equal(b->sample, a->sample, STRATA_HASH_LEN);
+        assert_int_equal(b->n_chunks, a->n_chunks);
+        if (a->n_chunks) assert_memory_equal(b->chunks, a->chunks, a->n_chunks * sizeof *a->chunks);
+    }
+    assert_string_equal(flat.files[1].rel_path, ".users_by_email_idx/nb-12-big-CompressionInfo.db");
+    assert_int_equal(flat.files[0].n_chunks, stored.n_chunks);
+    repo_version_files_free(&flat);
+    repo_version_free(full);
+    assert_int_equal(repo_version_load_files(r, "2001-01-01T00:00:00Z", &flat), STRATA_ENOENT);
+    assert_null(flat.files);
+    free(stored.chunks);
     free(data);
     repo_close(r);
     remove_tree(loc);
@@ -350,6 +419,7 @@ int main(void) {
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
         cmocka_unit_test(test_store_read_and_dedup),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
+        cmocka_unit_test(test_version_load_files),
         cmocka_unit_test(test_storage_large_objects),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_corrupt_chunk_detected),
