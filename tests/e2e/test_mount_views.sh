@@ -145,6 +145,10 @@ check_version "$V2" v2
 check_merged "$MNT/versions/latest" "$SCRATCH/orig.v2/node1" "$SCRATCH/orig.v2/node2" \
   "$SCRATCH/orig.v2/node3" >/dev/null || fail "/versions/latest is not $V2"
 
+# Every directory here was filled as it was asked for; the next mount's
+# walk fills versions ahead of itself (fs/ahead.c) and must show the same.
+ls -R "$MNT/versions" "$MNT/nodes" >"$SCRATCH/ls-asked.txt"
+
 say "fusermount3 -u unmounts; the mount process ends cleanly"
 unmount_and_wait
 grep -q "unmounted" "$SCRATCH/mount.log" || fail "the mount process did not finish cleanly"
@@ -155,6 +159,9 @@ say "foreground mount ends on SIGTERM with status 0"
 pid=$!
 for _ in $(seq 100); do [ -L "$MNT/versions/latest" ] && break; sleep 0.1; done
 [ -L "$MNT/versions/latest" ] || fail "foreground mount did not come up"
+ls -R "$MNT/versions" "$MNT/nodes" >"$SCRATCH/ls-walk.txt"
+cmp -s "$SCRATCH/ls-asked.txt" "$SCRATCH/ls-walk.txt" ||
+  fail "ls -R of a fresh mount differs from the listing filled on demand: $(diff "$SCRATCH/ls-asked.txt" "$SCRATCH/ls-walk.txt" | head -5)"
 cmp -s "$MNT/nodes/node1/$V2/app/users/manifest.json" \
   "$(find "$SCRATCH/orig.v2/node1/app" -path '*/users-*/manifest.json')" || fail "foreground mount reads wrong bytes"
 kill -TERM "$pid"
