@@ -12,7 +12,8 @@
  * 800,000 of them, and a malloc each cost a header each and, on the threads
  * that build version trees, a heap grown a page at a time.  Each thread
  * carves from its own block; the blocks are listed for fs_tree_free, and a
- * thread's block from before that is not used again (the generation). */
+ * thread's block from before that is not used again (the generation).  A
+ * process serves one mount (mount.c), so the blocks are the process's. */
 #define NODE_BLOCK (1u << 20)
 
 typedef struct node_block {
