@@ -56,10 +56,22 @@ static void unite(sstable_column **cols, size_t *n, const sstable_column *add, s
     }
 }
 
-static size_t *column_map(const sstable_column *united, size_t nunited, const sstable_column *own, size_t nown) {
+/* Sets *same when every column keeps its index. */
+static size_t *column_map(const sstable_column *united, size_t nunited, const sstable_column *own, size_t nown,
+                          int *same) {
     size_t *map = xcalloc(nown + 1, sizeof *map);
-    for (size_t i = 0; i < nown; i++) map[i] = column_find(united, nunited, own[i].name);
+    *same = 1;
+    for (size_t i = 0; i < nown; i++) {
+        map[i] = column_find(united, nunited, own[i].name);
+        *same &= map[i] == i;
+    }
     return map;
+}
+
+static int any_counter(const sstable_column *cols, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].type->kind == SSTABLE_T_COUNTER) return 1;
+    return 0;
 }
 
 static int64_t *drop_times(const sstable_column *cols, size_t n, const merge_table *table) {
@@ -116,9 +128,11 @@ static strata_err build_header(merge *m) {
     if (h->nregular) qsort(h->regulars, h->nregular, sizeof *h->regulars, column_order);
     for (size_t i = 0; i < m->nsources; i++) {
         const sstable_header *s = sstable_get_header(m->src[i].s);
-        m->src[i].static_map = column_map(h->statics, h->nstatic, s->statics, s->nstatic);
-        m->src[i].regular_map = column_map(h->regulars, h->nregular, s->regulars, s->nregular);
+        merge_source *src = &m->src[i];
+        src->static_map = column_map(h->statics, h->nstatic, s->statics, s->nstatic, &src->static_same);
+        src->regular_map = column_map(h->regulars, h->nregular, s->regulars, s->nregular, &src->regular_same);
     }
+    m->has_counters = any_counter(h->statics, h->nstatic) || any_counter(h->regulars, h->nregular);
     return STRATA_OK;
 }
 
@@ -140,6 +154,7 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     merge *m = xcalloc(1, sizeof *m);
     m->src = xcalloc(ninputs, sizeof *m->src);
     m->group = xcalloc(ninputs, sizeof *m->group);
+    m->versions = xcalloc(ninputs, sizeof *m->versions);
     m->heap = xcalloc(ninputs, sizeof *m->heap);
     m->uheap = xcalloc(ninputs, sizeof *m->uheap);
     m->active = xcalloc(ninputs, sizeof *m->active);
@@ -222,6 +237,7 @@ void merge_close(merge *m) {
     free(m->cdels);
     free(m->items);
     free(m->group);
+    free(m->versions);
     free(m->heap);
     free(m->uheap);
     free(m->active);
@@ -275,31 +291,33 @@ static int heap_less(const merge *m, size_t a, size_t b) {
 
 typedef int (*source_less)(const merge *m, size_t a, size_t b);
 
-/* A binary heap of input indexes, smallest first by `less`. */
-static void heap_push(const merge *m, size_t *heap, size_t *n, size_t src, source_less less) {
-    size_t i = (*n)++;
-    heap[i] = src;
-    while (i && less(m, heap[i], heap[(i - 1) / 2])) {
-        size_t parent = (i - 1) / 2, t = heap[i];
-        heap[i] = heap[parent];
-        heap[parent] = t;
-        i = parent;
-    }
+static inline int slot_before(const merge *m, const merge_slot *a, const merge_slot *b, source_less less) {
+    if (a->keyed && b->keyed && a->key != b->key) return a->key < b->key;
+    return less(m, a->src, b->src);
 }
 
-static size_t heap_pop(const merge *m, size_t *heap, size_t *n, source_less less) {
-    size_t top = heap[0], i = 0;
-    heap[0] = heap[--*n];
+/* A binary heap of inputs, smallest first by their keys, then by `less`. */
+static void heap_push(const merge *m, merge_slot *heap, size_t *n, merge_slot slot, source_less less) {
+    size_t i = (*n)++;
+    while (i && slot_before(m, &slot, &heap[(i - 1) / 2], less)) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = slot;
+}
+
+static merge_slot heap_pop(const merge *m, merge_slot *heap, size_t *n, source_less less) {
+    merge_slot top = heap[0], last = heap[--*n];
+    size_t i = 0;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < *n && less(m, heap[l], heap[min])) min = l;
-        if (r < *n && less(m, heap[r], heap[min])) min = r;
-        if (min == i) break;
-        size_t t = heap[i];
+        size_t l = 2 * i + 1, r = l + 1, min = l;
+        if (l >= *n) break;
+        if (r < *n && slot_before(m, &heap[r], &heap[l], less)) min = r;
+        if (!slot_before(m, &heap[min], &last, less)) break;
         heap[i] = heap[min];
-        heap[min] = t;
         i = min;
     }
+    if (*n) heap[i] = last;
     return top;
 }
 
@@ -342,16 +360,19 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (src->in.reference) continue;
         strata_err e = source_next_partition(m, src);
         if (e) return e;
-        if (!src->at_end) heap_push(m, m->heap, &m->nheap, m->active[a], heap_less);
+        if (!src->at_end)
+            heap_push(m, m->heap, &m->nheap,
+                      (merge_slot){(uint64_t)src->token ^ UINT64_C(1) << 63, m->active[a], m->murmur3}, heap_less);
     }
     m->nactive = 0;
     m->nuheap = 0; /* what the previous partition left unread */
+    m->nopen = 0;  /* inputs enter a partition with no range tombstone open */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
-    size_t first = heap_pop(m, m->heap, &m->nheap, heap_less);
+    size_t first = heap_pop(m, m->heap, &m->nheap, heap_less).src;
     activate(m, first);
-    while (m->nheap && !key_compare(m, &m->src[m->heap[0]], &m->src[first]))
-        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less));
+    while (m->nheap && !key_compare(m, &m->src[m->heap[0].src], &m->src[first]))
+        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less).src);
     const merge_source *min = &m->src[first];
     if (m->nrefs) {
         strata_err e = lookup_references(m, min);
@@ -395,7 +416,10 @@ static strata_err advance_pending(merge *m) {
         } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
         src->u = u;
         src->pending = 0;
-        if (u && u->kind != SSTABLE_STATIC_ROW) heap_push(m, m->uheap, &m->nuheap, m->active[a], unfiltered_less);
+        if (!u || u->kind == SSTABLE_STATIC_ROW) continue;
+        merge_slot slot = {0, m->active[a], 0};
+        slot.keyed = sstable_clustering_order_key(&m->header, u->clustering, u->nclustering, &slot.key);
+        heap_push(m, m->uheap, &m->nuheap, slot, unfiltered_less);
     }
     return STRATA_OK;
 }
@@ -409,6 +433,7 @@ static int is_open_kind(sstable_bound_kind k) {
  * the partition deletion shadows it. */
 static sstable_deletion merged_open(const merge *m) {
     sstable_deletion big = LIVE;
+    if (!m->nopen) return LIVE;
     for (size_t a = 0; a < m->nactive; a++)
         if (merge_deletion_supersedes(&m->src[m->active[a]].open, &big)) big = m->src[m->active[a]].open;
     return merge_deletion_supersedes(&big, &m->part.deletion) ? big : LIVE;
@@ -443,7 +468,9 @@ static int merge_markers(merge *m, size_t n) {
     for (size_t g = 0; g < n; g++) {
         merge_source *src = &m->src[m->group[g]];
         last = src->u;
+        m->nopen -= !deletion_live(&src->open);
         src->open = is_open_kind(last->bound_kind) ? last->deletion : LIVE;
+        m->nopen += !deletion_live(&src->open);
     }
     sstable_deletion after = residual_open(m);
     if (deletion_equal(&before, &after)) return 0;
@@ -481,14 +508,17 @@ static int merge_markers(merge *m, size_t n) {
 static size_t smallest(merge *m) {
     size_t n = 0;
     if (!m->nuheap) return 0;
-    m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
-    const sstable_unfiltered *min = m->src[m->group[0]].u;
+    merge_slot first = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
+    const sstable_unfiltered *min = m->src[first.src].u;
+    m->group[n++] = first.src;
     while (m->nuheap) {
-        const sstable_unfiltered *u = m->src[m->uheap[0]].u;
-        if (sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
+        const merge_slot *next = &m->uheap[0];
+        const sstable_unfiltered *u = m->src[next->src].u;
+        if ((next->keyed && first.keyed && next->key != first.key) ||
+            sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
                                        min->nclustering, min->bound_kind))
             break;
-        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
+        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less).src;
     }
     return n;
 }

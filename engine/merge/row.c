@@ -27,6 +27,11 @@ typedef struct {
     int64_t local_expiration;
 } liveness;
 
+static liveness liveness_of(const sstable_unfiltered *u) {
+    if (!u->has_liveness) return (liveness){0, INT64_MIN, 0, INT64_MAX};
+    return (liveness){1, u->timestamp, u->ttl, u->local_expiration};
+}
+
 /* LivenessInfo.supersedes; the TTL INT32_MAX marks an expired view row. */
 static int liveness_supersedes(const liveness *a, const liveness *b) {
     if (a->timestamp != b->timestamp) return a->timestamp > b->timestamp;
@@ -189,11 +194,11 @@ static void merge_runs(merge *m, size_t n, size_t count, const order_ctx *o) {
     m->items_tmp_cap = c;
 }
 
-static size_t gather(merge *m, size_t n, int is_static) {
+static size_t gather(merge *m, const size_t *members, size_t n, int is_static) {
     size_t count = 0;
     for (size_t g = 0; g < n; g++) {
         m->run_start[g] = count;
-        gather_source(m, m->group[g], is_static, &count);
+        gather_source(m, members[g], is_static, &count);
     }
     m->run_start[n] = count;
     order_ctx o = {m, is_static ? m->header.statics : m->header.regulars};
@@ -319,7 +324,7 @@ static int deletions_equal(const sstable_deletion *a, const sstable_deletion *b)
 /* Whether two inputs hold the same version of a row: the same write that
  * reached several replicas.  Counter cells never count as the same, since
  * local shards add up rather than replace each other. */
-static int same_row(const merge_source *a, const merge_source *b, int is_static) {
+static int same_row(const merge *m, const merge_source *a, const merge_source *b, int is_static) {
     const sstable_unfiltered *x = a->u, *y = b->u;
     if (x->has_liveness != y->has_liveness || x->ncells != y->ncells ||
         x->ncomplex_deletions != y->ncomplex_deletions || x->shadowable != y->shadowable ||
@@ -335,7 +340,8 @@ static int same_row(const merge_source *a, const merge_source *b, int is_static)
             return 0;
     for (size_t i = 0; i < x->ncells; i++) {
         const sstable_cell *c = &x->cells[i], *d = &y->cells[i];
-        if (xmap[c->column_index] != ymap[d->column_index] || c->column->type->kind == SSTABLE_T_COUNTER ||
+        if (xmap[c->column_index] != ymap[d->column_index] ||
+            (m->has_counters && c->column->type->kind == SSTABLE_T_COUNTER) ||
             !cells_equal(c, d) || (c->path.p != NULL) != (d->path.p != NULL) ||
             (c->path.p && compare_bytes(&c->path, &d->path)))
             return 0;
@@ -343,26 +349,130 @@ static int same_row(const merge_source *a, const merge_source *b, int is_static)
     return 1;
 }
 
+/* Fills the merged row's own fields around its cells and complex
+ * deletions, which the caller has set. */
+static void finish_row(merge *m, const sstable_unfiltered *first, const liveness *live, sstable_deletion row_deletion,
+                       int shadowable) {
+    m->out.kind = first->kind;
+    m->out.bound_kind = first->bound_kind;
+    m->out.nclustering = first->nclustering;
+    m->out.clustering = first->clustering;
+    m->out.has_liveness = live->present;
+    m->out.timestamp = live->timestamp;
+    m->out.ttl = live->ttl;
+    m->out.local_expiration = live->local_expiration;
+    m->out.row_deletion = row_deletion;
+    m->out.shadowable = shadowable;
+    m->out.deletion = LIVE;
+    m->out.end_deletion = LIVE;
+}
+
+/* Leaves in m->versions the distinct versions among the rows of the `n`
+ * inputs in m->group, in input order, and returns their count.  Replicas
+ * mostly hold the same writes, and reconciling a version with a copy of
+ * itself changes nothing, so copies are left out; references stay, as the
+ * residual needs to know what they hold. */
+static size_t distinct_versions(merge *m, size_t n, int is_static) {
+    size_t *v = m->versions, nv = 0;
+    for (size_t g = 0; g < n; g++) {
+        const merge_source *src = &m->src[m->group[g]];
+        size_t k = 0;
+        if (!src->in.reference)
+            while (k < nv && (m->src[v[k]].in.reference || !same_row(m, &m->src[v[k]], src, is_static))) k++;
+        if (src->in.reference || k == nv) v[nv++] = m->group[g];
+    }
+    return nv;
+}
+
+static void grow_out(merge *m, size_t ncells, size_t ncdels) {
+    if (ncells > m->cells_cap) {
+        m->cells_cap = ncells > 2 * m->cells_cap ? ncells : 2 * m->cells_cap;
+        m->cells = xrealloc(m->cells, m->cells_cap * sizeof *m->cells);
+    }
+    if (ncdels > m->cdels_cap) {
+        m->cdels_cap = ncdels > 2 * m->cdels_cap ? ncdels : 2 * m->cdels_cap;
+        m->cdels = xrealloc(m->cdels, m->cdels_cap * sizeof *m->cdels);
+    }
+}
+
+/* The row of one input that is not a reference, as it is, when nothing
+ * shadows any of its facts: no row deletion, liveness and complex
+ * deletions newer than `active`, every cell newer than `active`, its
+ * collection's deletion and its column's drop.  That is what reducing it
+ * would give, without sorting and reconciling cell by cell.  When the
+ * input's columns have their united indexes its cells are handed out as
+ * the reader holds them (their column, of the same name and type, is the
+ * input's); otherwise they are copied with the united indexes.  Returns 1
+ * with the row in m->out, 0 when the row is empty, -1 when it needs the
+ * reduction. */
+static int pass_through(merge *m, const merge_source *src, const sstable_deletion *active, int is_static) {
+    const sstable_unfiltered *u = src->u;
+    const int64_t *dropped = is_static ? m->static_dropped : m->regular_dropped;
+    const size_t *map = is_static ? src->static_map : src->regular_map;
+    int same = is_static ? src->static_same : src->regular_same;
+    if (u->row_deletion.marked_for_delete_at != INT64_MIN ||
+        (u->has_liveness && u->timestamp <= active->marked_for_delete_at))
+        return -1;
+    if (!u->has_liveness && !u->ncells && !u->ncomplex_deletions) return 0;
+    for (size_t i = 0; i < u->ncomplex_deletions; i++) {
+        const sstable_complex_deletion *cd = &u->complex_deletions[i];
+        if (cd->deletion.marked_for_delete_at <= dropped[map[cd->column_index]] ||
+            !merge_deletion_supersedes(&cd->deletion, active))
+            return -1;
+    }
+    size_t d = 0;
+    for (size_t i = 0; i < u->ncells; i++) {
+        const sstable_cell *c = &u->cells[i];
+        while (d < u->ncomplex_deletions && u->complex_deletions[d].column_index < c->column_index) d++;
+        int64_t shadow = d < u->ncomplex_deletions && u->complex_deletions[d].column_index == c->column_index
+                             ? u->complex_deletions[d].deletion.marked_for_delete_at
+                             : active->marked_for_delete_at;
+        if (c->timestamp <= shadow || c->timestamp <= dropped[map[c->column_index]]) return -1;
+    }
+    liveness live = liveness_of(u);
+    m->out = (sstable_unfiltered){0};
+    if (same) {
+        m->out.cells = u->cells;
+        m->out.complex_deletions = u->complex_deletions;
+    } else {
+        grow_out(m, u->ncells, u->ncomplex_deletions);
+        const sstable_column *columns = is_static ? m->header.statics : m->header.regulars;
+        for (size_t i = 0; i < u->ncomplex_deletions; i++)
+            m->cdels[i] = (sstable_complex_deletion){map[u->complex_deletions[i].column_index],
+                                                     u->complex_deletions[i].deletion};
+        for (size_t i = 0; i < u->ncells; i++) {
+            sstable_cell *o = &m->cells[i];
+            *o = u->cells[i];
+            o->column_index = map[o->column_index];
+            o->column = &columns[o->column_index];
+        }
+        m->out.cells = m->cells;
+        m->out.complex_deletions = m->cdels;
+    }
+    m->out.ncells = u->ncells;
+    m->out.ncomplex_deletions = u->ncomplex_deletions;
+    finish_row(m, u, &live, LIVE, 0);
+    return 1;
+}
+
 int merge_rows(merge *m, size_t n, sstable_deletion active) {
     const sstable_unfiltered *first = m->src[m->group[0]].u;
     int is_static = first->kind == SSTABLE_STATIC_ROW;
-    /* replicas that hold the same version of the row merge as one of them
-     * (reconciling a version with itself changes nothing) */
-    size_t same = 1;
-    while (same < n && !m->src[m->group[0]].in.reference && !m->src[m->group[same]].in.reference &&
-           same_row(&m->src[m->group[0]], &m->src[m->group[same]], is_static))
-        same++;
-    if (same == n) n = 1;
+    n = distinct_versions(m, n, is_static);
+    const size_t *v = m->versions;
+    if (n == 1 && !m->src[v[0]].in.reference) {
+        int r = pass_through(m, &m->src[v[0]], &active, is_static);
+        if (r >= 0) return r;
+    }
     const liveness none = {0, INT64_MIN, 0, INT64_MAX};
     liveness live = none, ref_live = none;
     sstable_deletion row_deletion = LIVE, ref_row_deletion = LIVE;
     int shadowable = 0;
     m->ncounters = 0;
     for (size_t g = 0; g < n; g++) {
-        const merge_source *src = &m->src[m->group[g]];
+        const merge_source *src = &m->src[v[g]];
         const sstable_unfiltered *u = src->u;
-        liveness l = {u->has_liveness, u->has_liveness ? u->timestamp : INT64_MIN, u->has_liveness ? u->ttl : 0,
-                      u->has_liveness ? u->local_expiration : INT64_MAX};
+        liveness l = liveness_of(u);
         if (l.present && liveness_supersedes(&l, &live)) live = l;
         if (merge_deletion_supersedes(&u->row_deletion, &row_deletion))
             row_deletion = u->row_deletion, shadowable = u->shadowable;
@@ -379,7 +489,7 @@ int merge_rows(merge *m, size_t n, sstable_deletion active) {
     if (m->nrefs && liveness_equal(&live, &ref_live)) live = none;
 
     m->out = (sstable_unfiltered){0};
-    size_t count = gather(m, n, is_static);
+    size_t count = gather(m, v, n, is_static);
     for (size_t i = 0; i < count;) {
         size_t j = i + 1;
         while (j < count && m->items[j].column == m->items[i].column) j++;
@@ -389,19 +499,8 @@ int merge_rows(merge *m, size_t n, sstable_deletion active) {
     if (!live.present && row_deletion.marked_for_delete_at == INT64_MIN && !m->out.ncells &&
         !m->out.ncomplex_deletions)
         return 0;
-    m->out.kind = first->kind;
-    m->out.bound_kind = first->bound_kind;
-    m->out.nclustering = first->nclustering;
-    m->out.clustering = first->clustering;
-    m->out.has_liveness = live.present;
-    m->out.timestamp = live.timestamp;
-    m->out.ttl = live.ttl;
-    m->out.local_expiration = live.local_expiration;
-    m->out.row_deletion = row_deletion;
-    m->out.shadowable = shadowable;
     m->out.cells = m->cells;
     m->out.complex_deletions = m->cdels;
-    m->out.deletion = LIVE;
-    m->out.end_deletion = LIVE;
+    finish_row(m, first, &live, row_deletion, shadowable);
     return 1;
 }
