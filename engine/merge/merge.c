@@ -157,7 +157,9 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     m->versions = xcalloc(ninputs, sizeof *m->versions);
     m->heap = xcalloc(ninputs, sizeof *m->heap);
     m->uheap = xcalloc(ninputs, sizeof *m->uheap);
+    m->front = xcalloc(ninputs, sizeof *m->front);
     m->active = xcalloc(ninputs, sizeof *m->active);
+    m->pending = xcalloc(ninputs, sizeof *m->pending);
     m->refs = xcalloc(ninputs, sizeof *m->refs);
     m->run_start = xcalloc(ninputs + 1, sizeof *m->run_start);
     m->run_at = xcalloc(2 * ninputs, sizeof *m->run_at);
@@ -240,7 +242,9 @@ void merge_close(merge *m) {
     free(m->versions);
     free(m->heap);
     free(m->uheap);
+    free(m->front);
     free(m->active);
+    free(m->pending);
     free(m->refs);
     free(m->items_tmp);
     free(m->run_start);
@@ -259,7 +263,6 @@ static strata_err source_next_partition(merge *m, merge_source *src) {
     if (e) return e;
     if (!src->in.reference) report_progress(m, src, p);
     src->u = NULL;
-    src->pending = 1;
     src->open = LIVE;
     if (!p) {
         src->at_end = 1;
@@ -339,7 +342,7 @@ static strata_err lookup_references(merge *m, const merge_source *key) {
     for (size_t r = 0; wanted && r < m->nrefs; r++) {
         merge_source *src = &m->src[m->refs[r]];
         int may = 1, found;
-        src->u = NULL, src->pending = 0;
+        src->u = NULL;
         if (sstable_filter_check(src->s, key->key.data, key->key.len, &may)) strata_clear_error(), may = 1;
         if (!may) continue;
         strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
@@ -365,19 +368,23 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
                       (merge_slot){(uint64_t)src->token ^ UINT64_C(1) << 63, m->active[a], m->murmur3}, heap_less);
     }
     m->nactive = 0;
-    m->nuheap = 0; /* what the previous partition left unread */
+    m->nuheap = m->nfront = m->npending = 0; /* what the previous partition left unread */
     m->nopen = 0;  /* inputs enter a partition with no range tombstone open */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
-    size_t first = heap_pop(m, m->heap, &m->nheap, heap_less).src;
-    activate(m, first);
-    while (m->nheap && !key_compare(m, &m->src[m->heap[0].src], &m->src[first]))
+    merge_slot first = heap_pop(m, m->heap, &m->nheap, heap_less);
+    const merge_source *min = &m->src[first.src];
+    activate(m, first.src);
+    while (m->nheap && (!first.keyed || m->heap[0].key == first.key) &&
+           !key_compare(m, &m->src[m->heap[0].src], min))
         activate(m, heap_pop(m, m->heap, &m->nheap, heap_less).src);
-    const merge_source *min = &m->src[first];
     if (m->nrefs) {
         strata_err e = lookup_references(m, min);
         if (e) return e;
     }
+    /* every input of the partition reads its first unfiltered */
+    memcpy(m->pending, m->active, m->nactive * sizeof *m->pending);
+    m->npending = m->nactive;
     sstable_deletion deletion = LIVE, refs = LIVE;
     for (size_t a = 0; a < m->nactive; a++) {
         const merge_source *src = &m->src[m->active[a]];
@@ -404,23 +411,28 @@ static int unfiltered_less(const merge *m, size_t a, size_t b) {
 }
 
 /* Reads the next unfiltered of every input whose current one was used;
- * all but static rows (merged first, on their own) enter the heap. */
+ * all but static rows (merged first, on their own) become candidates for
+ * the next step: those that sort before every input in the heap go to
+ * m->front, the others into the heap.  Replicas move in step through the
+ * same rows, so the inputs of one step mostly hold the next one too, and
+ * taking them from the front spares them a trip through the heap. */
 static strata_err advance_pending(merge *m) {
-    for (size_t a = 0; a < m->nactive; a++) {
-        merge_source *src = &m->src[m->active[a]];
-        if (!src->pending) continue;
+    for (size_t p = 0; p < m->npending; p++) {
+        size_t i = m->pending[p];
+        merge_source *src = &m->src[i];
         const sstable_unfiltered *u;
         do {
             strata_err e = sstable_next_unfiltered(src->s, &u);
             if (e) return e;
         } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
         src->u = u;
-        src->pending = 0;
         if (!u || u->kind == SSTABLE_STATIC_ROW) continue;
-        merge_slot slot = {0, m->active[a], 0};
+        merge_slot slot = {0, i, 0};
         slot.keyed = sstable_clustering_order_key(&m->header, u->clustering, u->nclustering, &slot.key);
-        heap_push(m, m->uheap, &m->nuheap, slot, unfiltered_less);
+        if (!m->nuheap || slot_before(m, &slot, &m->uheap[0], unfiltered_less)) m->front[m->nfront++] = slot;
+        else heap_push(m, m->uheap, &m->nuheap, slot, unfiltered_less);
     }
+    m->npending = 0;
     return STRATA_OK;
 }
 
@@ -503,24 +515,51 @@ static int merge_markers(merge *m, size_t n) {
     return 1;
 }
 
+/* Whether the unfiltereds of two slots sit at the same position. */
+static int same_position(const merge *m, const merge_slot *a, const merge_slot *b) {
+    if (a->keyed && b->keyed && a->key != b->key) return 0;
+    const sstable_unfiltered *x = m->src[a->src].u, *y = m->src[b->src].u;
+    return !sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
+                                       y->nclustering, y->bound_kind);
+}
+
 /* Collects into m->group the inputs whose current unfiltered sorts first
- * (in input order); returns their count (0 at the end of the partition). */
+ * (in input order); returns their count (0 at the end of the partition).
+ * The front's other inputs go into the heap. */
 static size_t smallest(merge *m) {
-    size_t n = 0;
-    if (!m->nuheap) return 0;
-    merge_slot first = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
-    const sstable_unfiltered *min = m->src[first.src].u;
-    m->group[n++] = first.src;
-    while (m->nuheap) {
-        const merge_slot *next = &m->uheap[0];
-        const sstable_unfiltered *u = m->src[next->src].u;
-        if ((next->keyed && first.keyed && next->key != first.key) ||
-            sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
-                                       min->nclustering, min->bound_kind))
-            break;
-        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less).src;
+    if (!m->nfront && !m->nuheap) return 0;
+    merge_slot min;
+    if (m->nfront) {
+        size_t best = 0;
+        for (size_t f = 1; f < m->nfront; f++)
+            if (slot_before(m, &m->front[f], &m->front[best], unfiltered_less)) best = f;
+        min = m->front[best];
+        if (m->nuheap && slot_before(m, &m->uheap[0], &min, unfiltered_less)) min = m->uheap[0];
+    } else {
+        min = m->uheap[0];
     }
+    size_t n = 0;
+    for (size_t f = 0; f < m->nfront; f++) {
+        if (same_position(m, &m->front[f], &min)) m->group[n++] = m->front[f].src;
+        else heap_push(m, m->uheap, &m->nuheap, m->front[f], unfiltered_less);
+    }
+    m->nfront = 0;
+    while (m->nuheap && same_position(m, &m->uheap[0], &min))
+        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less).src;
+    /* input order, which ties between inputs follow */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j && m->group[j - 1] > m->group[j]; j--) {
+            size_t t = m->group[j];
+            m->group[j] = m->group[j - 1];
+            m->group[j - 1] = t;
+        }
     return n;
+}
+
+/* The `n` inputs in m->group advance before the next step. */
+static void mark_pending(merge *m, size_t n) {
+    memcpy(m->pending + m->npending, m->group, n * sizeof *m->group);
+    m->npending += n;
 }
 
 static strata_err next_static(merge *m, const sstable_unfiltered **out) {
@@ -531,7 +570,7 @@ static strata_err next_static(merge *m, const sstable_unfiltered **out) {
         if (m->src[i].u && m->src[i].u->kind == SSTABLE_STATIC_ROW) m->group[n++] = i;
     }
     if (!n) return STRATA_OK;
-    for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+    mark_pending(m, n);
     if (merge_rows(m, n, m->part.deletion)) *out = &m->out;
     return STRATA_OK;
 }
@@ -562,7 +601,7 @@ strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out) {
             sstable_deletion open = merged_open(m);
             emitted = merge_rows(m, n, deletion_live(&open) ? m->part.deletion : open);
         }
-        for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+        mark_pending(m, n);
         if (emitted) {
             *out = &m->out;
             return STRATA_OK;

@@ -21,7 +21,6 @@ typedef struct {
     sstable_deletion deletion;
     int at_end;           /* no partition left */
     int active;           /* its current partition is the merged one */
-    int pending;          /* u was consumed: advance before looking */
     const sstable_unfiltered *u; /* current unfiltered; NULL at partition end */
     sstable_deletion open; /* range tombstone open in this input */
     /* the window's copy of the current unfiltered (window.c) */
@@ -67,8 +66,12 @@ struct merge {
     size_t nheap;
     merge_slot *uheap;           /* active inputs by their current unfiltered (not static rows) */
     size_t nuheap;
+    merge_slot *front;           /* inputs advanced since the last step that came */
+    size_t nfront;               /* before uheap's top, kept out of it (merge.c) */
     size_t *active;              /* inputs holding the current partition, in input order */
     size_t nactive;
+    size_t *pending;             /* active inputs whose unfiltered was used: */
+    size_t npending;             /* they advance before the next step */
     size_t *refs;                /* the reference inputs */
     size_t nrefs;
     sstable_partition part;      /* deletion: of all inputs, references too */
