@@ -403,10 +403,26 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
 
 /* ---- Unfiltereds ------------------------------------------------------------------ */
 
+/* Whether two unfiltereds have the same kind and clustering bytes: then
+ * they sit at the same position whatever the types (equal bytes are equal
+ * values), which spares the replicas of one row a comparison by type. */
+static int same_clustering_bytes(const sstable_unfiltered *x, const sstable_unfiltered *y) {
+    if (x->bound_kind != y->bound_kind || x->nclustering != y->nclustering) return 0;
+    for (size_t i = 0; i < x->nclustering; i++) {
+        const sstable_value *a = &x->clustering[i], *b = &y->clustering[i];
+        if (a->len != b->len || !a->p != !b->p || (a->len && memcmp(a->p, b->p, a->len))) return 0;
+    }
+    return 1;
+}
+
+static int unfiltered_compare(const merge *m, const sstable_unfiltered *x, const sstable_unfiltered *y) {
+    if (same_clustering_bytes(x, y)) return 0;
+    return sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
+                                      y->nclustering, y->bound_kind);
+}
+
 static int unfiltered_less(const merge *m, size_t a, size_t b) {
-    const sstable_unfiltered *x = m->src[a].u, *y = m->src[b].u;
-    int c = sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
-                                       y->nclustering, y->bound_kind);
+    int c = unfiltered_compare(m, m->src[a].u, m->src[b].u);
     return c ? c < 0 : a < b;
 }
 
@@ -518,9 +534,7 @@ static int merge_markers(merge *m, size_t n) {
 /* Whether the unfiltereds of two slots sit at the same position. */
 static int same_position(const merge *m, const merge_slot *a, const merge_slot *b) {
     if (a->keyed && b->keyed && a->key != b->key) return 0;
-    const sstable_unfiltered *x = m->src[a->src].u, *y = m->src[b->src].u;
-    return !sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
-                                       y->nclustering, y->bound_kind);
+    return !unfiltered_compare(m, m->src[a->src].u, m->src[b->src].u);
 }
 
 /* Collects into m->group the inputs whose current unfiltered sorts first

@@ -88,9 +88,8 @@ struct merge {
     sstable_complex_deletion *cdels;
     size_t cdels_cap;
     merge_item *items;
-    size_t items_cap;
     merge_item *items_tmp;       /* where merge_runs() merges the items to */
-    size_t items_tmp_cap;
+    size_t items_cap;            /* of both */
     size_t *run_start;           /* per group member: where its items start, and the end */
     size_t *run_at;              /* 2 per group member: merge positions and ends */
     size_t *group;               /* sources taking part in one merge step */
