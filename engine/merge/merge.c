@@ -170,7 +170,6 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
         e = sstable_open_vfs(inputs[i].path, inputs[i].vfs, &src->s);
         if (e) break;
         m->nsources++;
-        strata_buf_init(&src->key);
         src->at_end = 1;
         src->in = inputs[i];
         src->windowed = inputs[i].window_from != INT64_MIN || inputs[i].window_to != INT64_MAX;
@@ -221,7 +220,6 @@ void merge_close(merge *m) {
     if (!m) return;
     for (size_t i = 0; i < m->nsources; i++) {
         sstable_close(m->src[i].s);
-        strata_buf_free(&m->src[i].key);
         free(m->src[i].static_map);
         free(m->src[i].regular_map);
         free(m->src[i].window_cells);
@@ -268,8 +266,8 @@ static strata_err source_next_partition(merge *m, merge_source *src) {
         src->at_end = 1;
         return STRATA_OK;
     }
-    src->key.len = 0;
-    strata_buf_put(&src->key, p->key, p->key_len);
+    src->key = p->key;
+    src->key_len = p->key_len;
     src->token = p->token;
     src->deletion = src->windowed ? merge_window_partition_deletion(src, p->deletion) : p->deletion;
     return STRATA_OK;
@@ -278,11 +276,11 @@ static strata_err source_next_partition(merge *m, merge_source *src) {
 /* DecoratedKey order.  With Murmur3 the tokens the reader computed once per
  * partition decide, then the key bytes; other partitioners compare keys. */
 static int key_compare(const merge *m, const merge_source *a, const merge_source *b) {
-    if (!m->murmur3) return sstable_key_compare(a->s, a->key.data, a->key.len, b->key.data, b->key.len);
+    if (!m->murmur3) return sstable_key_compare(a->s, a->key, a->key_len, b->key, b->key_len);
     if (a->token != b->token) return a->token < b->token ? -1 : 1;
-    size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
-    int c = n ? memcmp(a->key.data, b->key.data, n) : 0;
-    return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = n ? memcmp(a->key, b->key, n) : 0;
+    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
 }
 
 /* ---- The heap of inputs by their next partition --------------------------------- */
@@ -343,9 +341,9 @@ static strata_err lookup_references(merge *m, const merge_source *key) {
         merge_source *src = &m->src[m->refs[r]];
         int may = 1, found;
         src->u = NULL;
-        if (sstable_filter_check(src->s, key->key.data, key->key.len, &may)) strata_clear_error(), may = 1;
+        if (sstable_filter_check(src->s, key->key, key->key_len, &may)) strata_clear_error(), may = 1;
         if (!may) continue;
-        strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
+        strata_err e = sstable_seek(src->s, key->key, key->key_len, &found);
         src->at_end = 0;
         if (!e && found) e = source_next_partition(m, src);
         if (e) return e;
@@ -391,7 +389,7 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
         if (src->in.reference && merge_deletion_supersedes(&src->deletion, &refs)) refs = src->deletion;
     }
-    m->part = (sstable_partition){min->key.data, min->key.len, min->token, deletion, 0};
+    m->part = (sstable_partition){min->key, min->key_len, min->token, deletion, 0};
     m->refs_deletion = refs;
     m->out_part = m->part;
     if (!merge_deletion_supersedes(&deletion, &refs)) m->out_part.deletion = LIVE;

@@ -16,7 +16,8 @@ typedef struct {
     size_t *regular_map;  /* its regular column index -> united index */
     int static_same;      /* static_map is the identity: its cells' indexes */
     int regular_same;     /* are the united ones (regular_map likewise) */
-    strata_buf key;       /* copy of its current partition key */
+    const uint8_t *key;   /* its current partition key, the reader's */
+    size_t key_len;
     int64_t token;
     sstable_deletion deletion;
     int at_end;           /* no partition left */
