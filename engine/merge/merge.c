@@ -298,8 +298,8 @@ static inline int slot_before(const merge *m, const merge_slot *a, const merge_s
 }
 
 /* A binary heap of inputs, smallest first by their keys, then by `less`. */
-static void heap_push(const merge *m, merge_slot *heap, size_t *n, merge_slot slot, source_less less) {
-    size_t i = (*n)++;
+/* Puts `slot` into the hole at i, moving it up as far as it must. */
+static void sift_up(const merge *m, merge_slot *heap, size_t i, merge_slot slot, source_less less) {
     while (i && slot_before(m, &slot, &heap[(i - 1) / 2], less)) {
         heap[i] = heap[(i - 1) / 2];
         i = (i - 1) / 2;
@@ -307,18 +307,24 @@ static void heap_push(const merge *m, merge_slot *heap, size_t *n, merge_slot sl
     heap[i] = slot;
 }
 
+static void heap_push(const merge *m, merge_slot *heap, size_t *n, merge_slot slot, source_less less) {
+    sift_up(m, heap, (*n)++, slot, less);
+}
+
+/* Takes the top out: the hole it leaves sinks along the smaller children
+ * to the bottom, where the last entry fills it and moves up as far as it
+ * must.  The last entry mostly belongs near the bottom, so this costs
+ * about one comparison per level instead of two (Floyd's heapsort). */
 static merge_slot heap_pop(const merge *m, merge_slot *heap, size_t *n, source_less less) {
-    merge_slot top = heap[0], last = heap[--*n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = l;
-        if (l >= *n) break;
-        if (r < *n && slot_before(m, &heap[r], &heap[l], less)) min = r;
-        if (!slot_before(m, &heap[min], &last, less)) break;
-        heap[i] = heap[min];
-        i = min;
+    merge_slot top = heap[0];
+    size_t len = --*n, i = 0;
+    if (!len) return top;
+    for (size_t l = 1; l < len; l = 2 * i + 1) {
+        size_t c = l + 1 < len && slot_before(m, &heap[l + 1], &heap[l], less) ? l + 1 : l;
+        heap[i] = heap[c];
+        i = c;
     }
-    if (*n) heap[i] = last;
+    sift_up(m, heap, i, heap[len], less);
     return top;
 }
 
