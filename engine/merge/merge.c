@@ -292,13 +292,14 @@ static int heap_less(const merge *m, size_t a, size_t b) {
 
 typedef int (*source_less)(const merge *m, size_t a, size_t b);
 
+/* The order of the heaps: by keys where they differ, else by `less`. */
 static inline int slot_before(const merge *m, const merge_slot *a, const merge_slot *b, source_less less) {
     if (a->keyed && b->keyed && a->key != b->key) return a->key < b->key;
     return less(m, a->src, b->src);
 }
 
-/* A binary heap of inputs, smallest first by their keys, then by `less`. */
-/* Puts `slot` into the hole at i, moving it up as far as it must. */
+/* Binary heaps of inputs, smallest first.  sift_up puts `slot` into the
+ * hole at i, moving it up as far as it must. */
 static void sift_up(const merge *m, merge_slot *heap, size_t i, merge_slot slot, source_less less) {
     while (i && slot_before(m, &slot, &heap[(i - 1) / 2], less)) {
         heap[i] = heap[(i - 1) / 2];
@@ -464,8 +465,8 @@ static int is_open_kind(sstable_bound_kind k) {
 /* The range tombstone open in the merged stream: the inputs' biggest, unless
  * the partition deletion shadows it. */
 static sstable_deletion merged_open(const merge *m) {
-    sstable_deletion big = LIVE;
     if (!m->nopen) return LIVE;
+    sstable_deletion big = LIVE;
     for (size_t a = 0; a < m->nactive; a++)
         if (merge_deletion_supersedes(&m->src[m->active[a]].open, &big)) big = m->src[m->active[a]].open;
     return merge_deletion_supersedes(&big, &m->part.deletion) ? big : LIVE;

@@ -67,8 +67,8 @@ struct merge {
     size_t nheap;
     merge_slot *uheap;           /* active inputs by their current unfiltered (not static rows) */
     size_t nuheap;
-    merge_slot *front;           /* inputs advanced since the last step that came */
-    size_t nfront;               /* before uheap's top, kept out of it (merge.c) */
+    merge_slot *front;           /* inputs advanced since the last step that sort */
+    size_t nfront;               /* before uheap's top: kept out of the heap */
     size_t *active;              /* inputs holding the current partition, in input order */
     size_t nactive;
     size_t *pending;             /* active inputs whose unfiltered was used: */
