@@ -56,10 +56,22 @@ static void unite(sstable_column **cols, size_t *n, const sstable_column *add, s
     }
 }
 
-static size_t *column_map(const sstable_column *united, size_t nunited, const sstable_column *own, size_t nown) {
+/* Sets *same when every column keeps its index. */
+static size_t *column_map(const sstable_column *united, size_t nunited, const sstable_column *own, size_t nown,
+                          int *same) {
     size_t *map = xcalloc(nown + 1, sizeof *map);
-    for (size_t i = 0; i < nown; i++) map[i] = column_find(united, nunited, own[i].name);
+    *same = 1;
+    for (size_t i = 0; i < nown; i++) {
+        map[i] = column_find(united, nunited, own[i].name);
+        *same &= map[i] == i;
+    }
     return map;
+}
+
+static int any_counter(const sstable_column *cols, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].type->kind == SSTABLE_T_COUNTER) return 1;
+    return 0;
 }
 
 static int64_t *drop_times(const sstable_column *cols, size_t n, const merge_table *table) {
@@ -116,9 +128,11 @@ static strata_err build_header(merge *m) {
     if (h->nregular) qsort(h->regulars, h->nregular, sizeof *h->regulars, column_order);
     for (size_t i = 0; i < m->nsources; i++) {
         const sstable_header *s = sstable_get_header(m->src[i].s);
-        m->src[i].static_map = column_map(h->statics, h->nstatic, s->statics, s->nstatic);
-        m->src[i].regular_map = column_map(h->regulars, h->nregular, s->regulars, s->nregular);
+        merge_source *src = &m->src[i];
+        src->static_map = column_map(h->statics, h->nstatic, s->statics, s->nstatic, &src->static_same);
+        src->regular_map = column_map(h->regulars, h->nregular, s->regulars, s->nregular, &src->regular_same);
     }
+    m->has_counters = any_counter(h->statics, h->nstatic) || any_counter(h->regulars, h->nregular);
     return STRATA_OK;
 }
 
@@ -140,9 +154,12 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
     merge *m = xcalloc(1, sizeof *m);
     m->src = xcalloc(ninputs, sizeof *m->src);
     m->group = xcalloc(ninputs, sizeof *m->group);
+    m->versions = xcalloc(ninputs, sizeof *m->versions);
     m->heap = xcalloc(ninputs, sizeof *m->heap);
     m->uheap = xcalloc(ninputs, sizeof *m->uheap);
+    m->front = xcalloc(ninputs, sizeof *m->front);
     m->active = xcalloc(ninputs, sizeof *m->active);
+    m->pending = xcalloc(ninputs, sizeof *m->pending);
     m->refs = xcalloc(ninputs, sizeof *m->refs);
     m->run_start = xcalloc(ninputs + 1, sizeof *m->run_start);
     m->run_at = xcalloc(2 * ninputs, sizeof *m->run_at);
@@ -153,7 +170,6 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
         e = sstable_open_vfs(inputs[i].path, inputs[i].vfs, &src->s);
         if (e) break;
         m->nsources++;
-        strata_buf_init(&src->key);
         src->at_end = 1;
         src->in = inputs[i];
         src->windowed = inputs[i].window_from != INT64_MIN || inputs[i].window_to != INT64_MAX;
@@ -204,7 +220,6 @@ void merge_close(merge *m) {
     if (!m) return;
     for (size_t i = 0; i < m->nsources; i++) {
         sstable_close(m->src[i].s);
-        strata_buf_free(&m->src[i].key);
         free(m->src[i].static_map);
         free(m->src[i].regular_map);
         free(m->src[i].window_cells);
@@ -222,9 +237,12 @@ void merge_close(merge *m) {
     free(m->cdels);
     free(m->items);
     free(m->group);
+    free(m->versions);
     free(m->heap);
     free(m->uheap);
+    free(m->front);
     free(m->active);
+    free(m->pending);
     free(m->refs);
     free(m->items_tmp);
     free(m->run_start);
@@ -243,14 +261,13 @@ static strata_err source_next_partition(merge *m, merge_source *src) {
     if (e) return e;
     if (!src->in.reference) report_progress(m, src, p);
     src->u = NULL;
-    src->pending = 1;
     src->open = LIVE;
     if (!p) {
         src->at_end = 1;
         return STRATA_OK;
     }
-    src->key.len = 0;
-    strata_buf_put(&src->key, p->key, p->key_len);
+    src->key = p->key;
+    src->key_len = p->key_len;
     src->token = p->token;
     src->deletion = src->windowed ? merge_window_partition_deletion(src, p->deletion) : p->deletion;
     return STRATA_OK;
@@ -259,11 +276,11 @@ static strata_err source_next_partition(merge *m, merge_source *src) {
 /* DecoratedKey order.  With Murmur3 the tokens the reader computed once per
  * partition decide, then the key bytes; other partitioners compare keys. */
 static int key_compare(const merge *m, const merge_source *a, const merge_source *b) {
-    if (!m->murmur3) return sstable_key_compare(a->s, a->key.data, a->key.len, b->key.data, b->key.len);
+    if (!m->murmur3) return sstable_key_compare(a->s, a->key, a->key_len, b->key, b->key_len);
     if (a->token != b->token) return a->token < b->token ? -1 : 1;
-    size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
-    int c = n ? memcmp(a->key.data, b->key.data, n) : 0;
-    return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = n ? memcmp(a->key, b->key, n) : 0;
+    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
 }
 
 /* ---- The heap of inputs by their next partition --------------------------------- */
@@ -275,31 +292,40 @@ static int heap_less(const merge *m, size_t a, size_t b) {
 
 typedef int (*source_less)(const merge *m, size_t a, size_t b);
 
-/* A binary heap of input indexes, smallest first by `less`. */
-static void heap_push(const merge *m, size_t *heap, size_t *n, size_t src, source_less less) {
-    size_t i = (*n)++;
-    heap[i] = src;
-    while (i && less(m, heap[i], heap[(i - 1) / 2])) {
-        size_t parent = (i - 1) / 2, t = heap[i];
-        heap[i] = heap[parent];
-        heap[parent] = t;
-        i = parent;
-    }
+/* The order of the heaps: by keys where they differ, else by `less`. */
+static inline int slot_before(const merge *m, const merge_slot *a, const merge_slot *b, source_less less) {
+    if (a->keyed && b->keyed && a->key != b->key) return a->key < b->key;
+    return less(m, a->src, b->src);
 }
 
-static size_t heap_pop(const merge *m, size_t *heap, size_t *n, source_less less) {
-    size_t top = heap[0], i = 0;
-    heap[0] = heap[--*n];
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < *n && less(m, heap[l], heap[min])) min = l;
-        if (r < *n && less(m, heap[r], heap[min])) min = r;
-        if (min == i) break;
-        size_t t = heap[i];
-        heap[i] = heap[min];
-        heap[min] = t;
-        i = min;
+/* Binary heaps of inputs, smallest first.  sift_up puts `slot` into the
+ * hole at i, moving it up as far as it must. */
+static void sift_up(const merge *m, merge_slot *heap, size_t i, merge_slot slot, source_less less) {
+    while (i && slot_before(m, &slot, &heap[(i - 1) / 2], less)) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
+    heap[i] = slot;
+}
+
+static void heap_push(const merge *m, merge_slot *heap, size_t *n, merge_slot slot, source_less less) {
+    sift_up(m, heap, (*n)++, slot, less);
+}
+
+/* Takes the top out: the hole it leaves sinks along the smaller children
+ * to the bottom, where the last entry fills it and moves up as far as it
+ * must.  The last entry mostly belongs near the bottom, so this costs
+ * about one comparison per level instead of two (Floyd's heapsort). */
+static merge_slot heap_pop(const merge *m, merge_slot *heap, size_t *n, source_less less) {
+    merge_slot top = heap[0];
+    size_t len = --*n, i = 0;
+    if (!len) return top;
+    for (size_t l = 1; l < len; l = 2 * i + 1) {
+        size_t c = l + 1 < len && slot_before(m, &heap[l + 1], &heap[l], less) ? l + 1 : l;
+        heap[i] = heap[c];
+        i = c;
+    }
+    sift_up(m, heap, i, heap[len], less);
     return top;
 }
 
@@ -321,10 +347,10 @@ static strata_err lookup_references(merge *m, const merge_source *key) {
     for (size_t r = 0; wanted && r < m->nrefs; r++) {
         merge_source *src = &m->src[m->refs[r]];
         int may = 1, found;
-        src->u = NULL, src->pending = 0;
-        if (sstable_filter_check(src->s, key->key.data, key->key.len, &may)) strata_clear_error(), may = 1;
+        src->u = NULL;
+        if (sstable_filter_check(src->s, key->key, key->key_len, &may)) strata_clear_error(), may = 1;
         if (!may) continue;
-        strata_err e = sstable_seek(src->s, key->key.data, key->key.len, &found);
+        strata_err e = sstable_seek(src->s, key->key, key->key_len, &found);
         src->at_end = 0;
         if (!e && found) e = source_next_partition(m, src);
         if (e) return e;
@@ -342,28 +368,35 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (src->in.reference) continue;
         strata_err e = source_next_partition(m, src);
         if (e) return e;
-        if (!src->at_end) heap_push(m, m->heap, &m->nheap, m->active[a], heap_less);
+        if (!src->at_end)
+            heap_push(m, m->heap, &m->nheap,
+                      (merge_slot){(uint64_t)src->token ^ UINT64_C(1) << 63, m->active[a], m->murmur3}, heap_less);
     }
     m->nactive = 0;
-    m->nuheap = 0; /* what the previous partition left unread */
+    m->nuheap = m->nfront = m->npending = 0; /* what the previous partition left unread */
+    m->nopen = 0;  /* inputs enter a partition with no range tombstone open */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
-    size_t first = heap_pop(m, m->heap, &m->nheap, heap_less);
-    activate(m, first);
-    while (m->nheap && !key_compare(m, &m->src[m->heap[0]], &m->src[first]))
-        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less));
-    const merge_source *min = &m->src[first];
+    merge_slot first = heap_pop(m, m->heap, &m->nheap, heap_less);
+    const merge_source *min = &m->src[first.src];
+    activate(m, first.src);
+    while (m->nheap && (!first.keyed || m->heap[0].key == first.key) &&
+           !key_compare(m, &m->src[m->heap[0].src], min))
+        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less).src);
     if (m->nrefs) {
         strata_err e = lookup_references(m, min);
         if (e) return e;
     }
+    /* every input of the partition reads its first unfiltered */
+    memcpy(m->pending, m->active, m->nactive * sizeof *m->pending);
+    m->npending = m->nactive;
     sstable_deletion deletion = LIVE, refs = LIVE;
     for (size_t a = 0; a < m->nactive; a++) {
         const merge_source *src = &m->src[m->active[a]];
         if (merge_deletion_supersedes(&src->deletion, &deletion)) deletion = src->deletion;
         if (src->in.reference && merge_deletion_supersedes(&src->deletion, &refs)) refs = src->deletion;
     }
-    m->part = (sstable_partition){min->key.data, min->key.len, min->token, deletion, 0};
+    m->part = (sstable_partition){min->key, min->key_len, min->token, deletion, 0};
     m->refs_deletion = refs;
     m->out_part = m->part;
     if (!merge_deletion_supersedes(&deletion, &refs)) m->out_part.deletion = LIVE;
@@ -375,28 +408,52 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
 
 /* ---- Unfiltereds ------------------------------------------------------------------ */
 
+/* Whether two unfiltereds have the same kind and clustering bytes: then
+ * they sit at the same position whatever the types (equal bytes are equal
+ * values), which spares the replicas of one row a comparison by type. */
+static int same_clustering_bytes(const sstable_unfiltered *x, const sstable_unfiltered *y) {
+    if (x->bound_kind != y->bound_kind || x->nclustering != y->nclustering) return 0;
+    for (size_t i = 0; i < x->nclustering; i++) {
+        const sstable_value *a = &x->clustering[i], *b = &y->clustering[i];
+        if (a->len != b->len || !a->p != !b->p || (a->len && memcmp(a->p, b->p, a->len))) return 0;
+    }
+    return 1;
+}
+
+static int unfiltered_compare(const merge *m, const sstable_unfiltered *x, const sstable_unfiltered *y) {
+    if (same_clustering_bytes(x, y)) return 0;
+    return sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
+                                      y->nclustering, y->bound_kind);
+}
+
 static int unfiltered_less(const merge *m, size_t a, size_t b) {
-    const sstable_unfiltered *x = m->src[a].u, *y = m->src[b].u;
-    int c = sstable_clustering_compare(&m->header, x->clustering, x->nclustering, x->bound_kind, y->clustering,
-                                       y->nclustering, y->bound_kind);
+    int c = unfiltered_compare(m, m->src[a].u, m->src[b].u);
     return c ? c < 0 : a < b;
 }
 
 /* Reads the next unfiltered of every input whose current one was used;
- * all but static rows (merged first, on their own) enter the heap. */
+ * all but static rows (merged first, on their own) become candidates for
+ * the next step: those that sort before every input in the heap go to
+ * m->front, the others into the heap.  Replicas move in step through the
+ * same rows, so the inputs of one step mostly hold the next one too, and
+ * taking them from the front spares them a trip through the heap. */
 static strata_err advance_pending(merge *m) {
-    for (size_t a = 0; a < m->nactive; a++) {
-        merge_source *src = &m->src[m->active[a]];
-        if (!src->pending) continue;
+    for (size_t p = 0; p < m->npending; p++) {
+        size_t i = m->pending[p];
+        merge_source *src = &m->src[i];
         const sstable_unfiltered *u;
         do {
             strata_err e = sstable_next_unfiltered(src->s, &u);
             if (e) return e;
         } while (u && src->windowed && !merge_window_unfiltered(src, u, &u));
         src->u = u;
-        src->pending = 0;
-        if (u && u->kind != SSTABLE_STATIC_ROW) heap_push(m, m->uheap, &m->nuheap, m->active[a], unfiltered_less);
+        if (!u || u->kind == SSTABLE_STATIC_ROW) continue;
+        merge_slot slot = {0, i, 0};
+        slot.keyed = sstable_clustering_order_key(&m->header, u->clustering, u->nclustering, &slot.key);
+        if (!m->nuheap || slot_before(m, &slot, &m->uheap[0], unfiltered_less)) m->front[m->nfront++] = slot;
+        else heap_push(m, m->uheap, &m->nuheap, slot, unfiltered_less);
     }
+    m->npending = 0;
     return STRATA_OK;
 }
 
@@ -408,6 +465,7 @@ static int is_open_kind(sstable_bound_kind k) {
 /* The range tombstone open in the merged stream: the inputs' biggest, unless
  * the partition deletion shadows it. */
 static sstable_deletion merged_open(const merge *m) {
+    if (!m->nopen) return LIVE;
     sstable_deletion big = LIVE;
     for (size_t a = 0; a < m->nactive; a++)
         if (merge_deletion_supersedes(&m->src[m->active[a]].open, &big)) big = m->src[m->active[a]].open;
@@ -443,7 +501,9 @@ static int merge_markers(merge *m, size_t n) {
     for (size_t g = 0; g < n; g++) {
         merge_source *src = &m->src[m->group[g]];
         last = src->u;
+        m->nopen -= !deletion_live(&src->open);
         src->open = is_open_kind(last->bound_kind) ? last->deletion : LIVE;
+        m->nopen += !deletion_live(&src->open);
     }
     sstable_deletion after = residual_open(m);
     if (deletion_equal(&before, &after)) return 0;
@@ -476,21 +536,49 @@ static int merge_markers(merge *m, size_t n) {
     return 1;
 }
 
+/* Whether the unfiltereds of two slots sit at the same position. */
+static int same_position(const merge *m, const merge_slot *a, const merge_slot *b) {
+    if (a->keyed && b->keyed && a->key != b->key) return 0;
+    return !unfiltered_compare(m, m->src[a->src].u, m->src[b->src].u);
+}
+
 /* Collects into m->group the inputs whose current unfiltered sorts first
- * (in input order); returns their count (0 at the end of the partition). */
+ * (in input order); returns their count (0 at the end of the partition).
+ * The front's other inputs go into the heap. */
 static size_t smallest(merge *m) {
-    size_t n = 0;
-    if (!m->nuheap) return 0;
-    m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
-    const sstable_unfiltered *min = m->src[m->group[0]].u;
-    while (m->nuheap) {
-        const sstable_unfiltered *u = m->src[m->uheap[0]].u;
-        if (sstable_clustering_compare(&m->header, u->clustering, u->nclustering, u->bound_kind, min->clustering,
-                                       min->nclustering, min->bound_kind))
-            break;
-        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less);
+    if (!m->nfront && !m->nuheap) return 0;
+    merge_slot min;
+    if (m->nfront) {
+        size_t best = 0;
+        for (size_t f = 1; f < m->nfront; f++)
+            if (slot_before(m, &m->front[f], &m->front[best], unfiltered_less)) best = f;
+        min = m->front[best];
+        if (m->nuheap && slot_before(m, &m->uheap[0], &min, unfiltered_less)) min = m->uheap[0];
+    } else {
+        min = m->uheap[0];
     }
+    size_t n = 0;
+    for (size_t f = 0; f < m->nfront; f++) {
+        if (same_position(m, &m->front[f], &min)) m->group[n++] = m->front[f].src;
+        else heap_push(m, m->uheap, &m->nuheap, m->front[f], unfiltered_less);
+    }
+    m->nfront = 0;
+    while (m->nuheap && same_position(m, &m->uheap[0], &min))
+        m->group[n++] = heap_pop(m, m->uheap, &m->nuheap, unfiltered_less).src;
+    /* input order, which ties between inputs follow */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j && m->group[j - 1] > m->group[j]; j--) {
+            size_t t = m->group[j];
+            m->group[j] = m->group[j - 1];
+            m->group[j - 1] = t;
+        }
     return n;
+}
+
+/* The `n` inputs in m->group advance before the next step. */
+static void mark_pending(merge *m, size_t n) {
+    memcpy(m->pending + m->npending, m->group, n * sizeof *m->group);
+    m->npending += n;
 }
 
 static strata_err next_static(merge *m, const sstable_unfiltered **out) {
@@ -501,7 +589,7 @@ static strata_err next_static(merge *m, const sstable_unfiltered **out) {
         if (m->src[i].u && m->src[i].u->kind == SSTABLE_STATIC_ROW) m->group[n++] = i;
     }
     if (!n) return STRATA_OK;
-    for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+    mark_pending(m, n);
     if (merge_rows(m, n, m->part.deletion)) *out = &m->out;
     return STRATA_OK;
 }
@@ -532,7 +620,7 @@ strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out) {
             sstable_deletion open = merged_open(m);
             emitted = merge_rows(m, n, deletion_live(&open) ? m->part.deletion : open);
         }
-        for (size_t g = 0; g < n; g++) m->src[m->group[g]].pending = 1;
+        mark_pending(m, n);
         if (emitted) {
             *out = &m->out;
             return STRATA_OK;

@@ -260,8 +260,9 @@ void merge_window_counts(const merge *m, uint64_t *later, uint64_t *beyond);
  * (simple columns, then complex ones, each by name bytes, except that, as
  * in ColumnMetadata.compareTo, a name whose first byte is not ASCII sorts
  * before ASCII ones); as encoding bases the smallest timestamp, local
- * deletion time and TTL of the inputs' statistics.  Cells of the merged
- * stream point into it. */
+ * deletion time and TTL of the inputs' statistics.  The column indexes of
+ * the merged stream's cells are its own; their column is one of its
+ * columns or an input's of the same name and type. */
 const sstable_header *merge_get_header(const merge *m);
 
 /* The next partition in partitioner order with its merged partition

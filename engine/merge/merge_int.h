@@ -14,12 +14,14 @@ typedef struct {
     int windowed;         /* in's window leaves something out */
     size_t *static_map;   /* its static column index -> united index */
     size_t *regular_map;  /* its regular column index -> united index */
-    strata_buf key;       /* copy of its current partition key */
+    int static_same;      /* static_map is the identity: its cells' indexes */
+    int regular_same;     /* are the united ones (regular_map likewise) */
+    const uint8_t *key;   /* its current partition key, the reader's */
+    size_t key_len;
     int64_t token;
     sstable_deletion deletion;
     int at_end;           /* no partition left */
     int active;           /* its current partition is the merged one */
-    int pending;          /* u was consumed: advance before looking */
     const sstable_unfiltered *u; /* current unfiltered; NULL at partition end */
     sstable_deletion open; /* range tombstone open in this input */
     /* the window's copy of the current unfiltered (window.c) */
@@ -40,6 +42,16 @@ typedef struct {
     const sstable_deletion *complex_deletion;  /* when cell is NULL */
 } merge_item;
 
+/* An entry of the merge's heaps: an input and, when `keyed`, an
+ * order-preserving summary of what it sorts by there (its token, its
+ * clustering's first value), so that most comparisons read the heap's own
+ * array and compare two integers. */
+typedef struct {
+    uint64_t key;
+    size_t src;
+    int keyed;
+} merge_slot;
+
 struct merge {
     size_t nsources;
     merge_source *src;
@@ -49,13 +61,18 @@ struct merge {
     sstable_type *list_path_type; /* TimeUUIDType: the paths of list cells */
 
     int murmur3;                 /* tokens order the partitions */
+    int has_counters;            /* some column is a counter */
     strata_progress *progress;   /* may be NULL */
-    size_t *heap;                /* inputs by their next partition, not references */
+    merge_slot *heap;            /* inputs by their next partition, not references */
     size_t nheap;
-    size_t *uheap;               /* active inputs by their current unfiltered (not static rows) */
+    merge_slot *uheap;           /* active inputs by their current unfiltered (not static rows) */
     size_t nuheap;
+    merge_slot *front;           /* inputs advanced since the last step that sort */
+    size_t nfront;               /* before uheap's top: kept out of the heap */
     size_t *active;              /* inputs holding the current partition, in input order */
     size_t nactive;
+    size_t *pending;             /* active inputs whose unfiltered was used: */
+    size_t npending;             /* they advance before the next step */
     size_t *refs;                /* the reference inputs */
     size_t nrefs;
     sstable_partition part;      /* deletion: of all inputs, references too */
@@ -63,6 +80,7 @@ struct merge {
     sstable_deletion refs_deletion; /* the references' partition deletion */
     int in_partition;
     int static_done;
+    size_t nopen;                /* active inputs with a range tombstone open */
 
     /* the unfiltered handed out, and the arrays it points to */
     sstable_unfiltered out;
@@ -71,12 +89,12 @@ struct merge {
     sstable_complex_deletion *cdels;
     size_t cdels_cap;
     merge_item *items;
-    size_t items_cap;
     merge_item *items_tmp;       /* where merge_runs() merges the items to */
-    size_t items_tmp_cap;
+    size_t items_cap;            /* of both */
     size_t *run_start;           /* per group member: where its items start, and the end */
     size_t *run_at;              /* 2 per group member: merge positions and ends */
     size_t *group;               /* sources taking part in one merge step */
+    size_t *versions;            /* the group's distinct row versions (row.c) */
     strata_buf *counters;        /* merged counter contexts of the current row */
     size_t counters_cap, ncounters;
     strata_buf counter_tmp;

@@ -27,6 +27,13 @@ typedef struct {
     int64_t local_expiration;
 } liveness;
 
+static const liveness NO_LIVENESS = {0, INT64_MIN, 0, INT64_MAX};
+
+static liveness liveness_of(const sstable_unfiltered *u) {
+    if (!u->has_liveness) return NO_LIVENESS;
+    return (liveness){1, u->timestamp, u->ttl, u->local_expiration};
+}
+
 /* LivenessInfo.supersedes; the TTL INT32_MAX marks an expired view row. */
 static int liveness_supersedes(const liveness *a, const liveness *b) {
     if (a->timestamp != b->timestamp) return a->timestamp > b->timestamp;
@@ -128,12 +135,13 @@ static int item_order(const void *pa, const void *pb, void *arg) {
     return (a->src > b->src) - (a->src < b->src);
 }
 
-static void push_item(merge *m, size_t *n, merge_item it) {
-    if (*n == m->items_cap) {
-        m->items_cap = m->items_cap ? 2 * m->items_cap : 64;
-        m->items = xrealloc(m->items, m->items_cap * sizeof *m->items);
-    }
-    m->items[(*n)++] = it;
+/* Makes room in m->items (and m->items_tmp, where merge_runs() merges
+ * them) for `n` items. */
+static void reserve_items(merge *m, size_t n) {
+    if (n <= m->items_cap) return;
+    m->items_cap = n > 2 * m->items_cap ? n : 2 * m->items_cap;
+    m->items = xrealloc(m->items, m->items_cap * sizeof *m->items);
+    m->items_tmp = xrealloc(m->items_tmp, m->items_cap * sizeof *m->items_tmp);
 }
 
 /* One input row's cells and complex deletions, less dropped ones, in
@@ -152,26 +160,20 @@ static void gather_source(merge *m, size_t si, int is_static, size_t *count) {
             const sstable_complex_deletion *cd = &u->complex_deletions[d++];
             size_t col = map[cd->column_index];
             if (cd->deletion.marked_for_delete_at > dropped[col])
-                push_item(m, count, (merge_item){col, si, NULL, &cd->deletion});
+                m->items[(*count)++] = (merge_item){col, si, NULL, &cd->deletion};
         } else {
             const sstable_cell *cell = &u->cells[c++];
             size_t col = map[cell->column_index];
-            if (cell->timestamp > dropped[col]) push_item(m, count, (merge_item){col, si, cell, NULL});
+            if (cell->timestamp > dropped[col]) m->items[(*count)++] = (merge_item){col, si, cell, NULL};
         }
     }
 }
 
-/* The cells and complex deletions of the inputs' rows in merged order;
- * returns their count. */
 /* Merges the n runs of items (each in merged order already, run g
- * starting at starts[g]) into merged order: the inputs' rows are sorted,
- * so a merge of runs does what a sort of the whole would, in a fraction of
- * the comparisons. */
+ * starting at m->run_start[g]) into merged order: the inputs' rows are
+ * sorted, so a merge of runs does what a sort of the whole would, in a
+ * fraction of the comparisons. */
 static void merge_runs(merge *m, size_t n, size_t count, const order_ctx *o) {
-    if (m->items_tmp_cap < count) {
-        m->items_tmp_cap = m->items_cap;
-        m->items_tmp = xrealloc(m->items_tmp, m->items_tmp_cap * sizeof *m->items_tmp);
-    }
     size_t *at = m->run_at, *end = m->run_at + n;
     for (size_t g = 0; g < n; g++) at[g] = m->run_start[g], end[g] = m->run_start[g + 1];
     for (size_t out = 0; out < count; out++) {
@@ -184,16 +186,21 @@ static void merge_runs(merge *m, size_t n, size_t count, const order_ctx *o) {
     merge_item *t = m->items;
     m->items = m->items_tmp;
     m->items_tmp = t;
-    size_t c = m->items_cap;
-    m->items_cap = m->items_tmp_cap;
-    m->items_tmp_cap = c;
 }
 
-static size_t gather(merge *m, size_t n, int is_static) {
+/* The cells and complex deletions of the rows of the `n` inputs in
+ * `members`, in merged order; returns their count. */
+static size_t gather(merge *m, const size_t *members, size_t n, int is_static) {
     size_t count = 0;
     for (size_t g = 0; g < n; g++) {
+        const sstable_unfiltered *u = m->src[members[g]].u;
+        count += u->ncells + u->ncomplex_deletions;
+    }
+    reserve_items(m, count);
+    count = 0;
+    for (size_t g = 0; g < n; g++) {
         m->run_start[g] = count;
-        gather_source(m, m->group[g], is_static, &count);
+        gather_source(m, members[g], is_static, &count);
     }
     m->run_start[n] = count;
     order_ctx o = {m, is_static ? m->header.statics : m->header.regulars};
@@ -254,7 +261,7 @@ static const sstable_cell *reconcile_items(merge *m, size_t from, size_t to, con
 static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion *deletion, int is_static) {
     size_t col = m->items[from].column;
     const sstable_column *column = is_static ? &m->header.statics[col] : &m->header.regulars[col];
-    int counter = column->type->kind == SSTABLE_T_COUNTER;
+    int counter = m->has_counters && column->type->kind == SSTABLE_T_COUNTER;
     sstable_cell scratch[2], ref_scratch[2];
     const sstable_cell *win = reconcile_items(m, from, to, deletion, counter, 0, scratch);
     if (!win) return;
@@ -319,7 +326,7 @@ static int deletions_equal(const sstable_deletion *a, const sstable_deletion *b)
 /* Whether two inputs hold the same version of a row: the same write that
  * reached several replicas.  Counter cells never count as the same, since
  * local shards add up rather than replace each other. */
-static int same_row(const merge_source *a, const merge_source *b, int is_static) {
+static int same_row(const merge *m, const merge_source *a, const merge_source *b, int is_static) {
     const sstable_unfiltered *x = a->u, *y = b->u;
     if (x->has_liveness != y->has_liveness || x->ncells != y->ncells ||
         x->ncomplex_deletions != y->ncomplex_deletions || x->shadowable != y->shadowable ||
@@ -335,7 +342,8 @@ static int same_row(const merge_source *a, const merge_source *b, int is_static)
             return 0;
     for (size_t i = 0; i < x->ncells; i++) {
         const sstable_cell *c = &x->cells[i], *d = &y->cells[i];
-        if (xmap[c->column_index] != ymap[d->column_index] || c->column->type->kind == SSTABLE_T_COUNTER ||
+        if (xmap[c->column_index] != ymap[d->column_index] ||
+            (m->has_counters && c->column->type->kind == SSTABLE_T_COUNTER) ||
             !cells_equal(c, d) || (c->path.p != NULL) != (d->path.p != NULL) ||
             (c->path.p && compare_bytes(&c->path, &d->path)))
             return 0;
@@ -343,26 +351,157 @@ static int same_row(const merge_source *a, const merge_source *b, int is_static)
     return 1;
 }
 
+/* Fills the merged row's own fields around its cells and complex
+ * deletions, which the caller has set. */
+static void finish_row(merge *m, const sstable_unfiltered *first, const liveness *live, sstable_deletion row_deletion,
+                       int shadowable) {
+    m->out.kind = first->kind;
+    m->out.bound_kind = first->bound_kind;
+    m->out.nclustering = first->nclustering;
+    m->out.clustering = first->clustering;
+    m->out.has_liveness = live->present;
+    m->out.timestamp = live->timestamp;
+    m->out.ttl = live->ttl;
+    m->out.local_expiration = live->local_expiration;
+    m->out.row_deletion = row_deletion;
+    m->out.shadowable = shadowable;
+    m->out.deletion = LIVE;
+    m->out.end_deletion = LIVE;
+}
+
+/* Leaves in m->versions the distinct versions among the rows of the `n`
+ * inputs in m->group, in input order, and returns their count.  Replicas
+ * mostly hold the same writes, and reconciling a version with a copy of
+ * itself changes nothing, so copies are left out; references stay, as the
+ * residual needs to know what they hold. */
+static size_t distinct_versions(merge *m, size_t n, int is_static) {
+    size_t *v = m->versions, nv = 0;
+    for (size_t g = 0; g < n; g++) {
+        const merge_source *src = &m->src[m->group[g]];
+        size_t k = 0;
+        if (!src->in.reference)
+            while (k < nv && (m->src[v[k]].in.reference || !same_row(m, &m->src[v[k]], src, is_static))) k++;
+        if (src->in.reference || k == nv) v[nv++] = m->group[g];
+    }
+    return nv;
+}
+
+static void grow_out(merge *m, size_t ncells, size_t ncdels) {
+    if (ncells > m->cells_cap) {
+        m->cells_cap = ncells > 2 * m->cells_cap ? ncells : 2 * m->cells_cap;
+        m->cells = xrealloc(m->cells, m->cells_cap * sizeof *m->cells);
+    }
+    if (ncdels > m->cdels_cap) {
+        m->cdels_cap = ncdels > 2 * m->cdels_cap ? ncdels : 2 * m->cdels_cap;
+        m->cdels = xrealloc(m->cdels, m->cdels_cap * sizeof *m->cdels);
+    }
+}
+
+/* Whether a row's complex deletion of united column `col` stays in the
+ * reduction under `active`: newer than the column's drop and superseding
+ * `active`; it then shadows the column's cells. */
+static int complex_stays(const sstable_complex_deletion *cd, size_t col, const int64_t *dropped,
+                         const sstable_deletion *active) {
+    return cd->deletion.marked_for_delete_at > dropped[col] && merge_deletion_supersedes(&cd->deletion, active);
+}
+
+/* Walks the complex deletions and cells of the row of one input as its
+ * reduction alone filters them under `active`: a cell stays when it is
+ * newer than its column's drop and than the deletion above it (its
+ * collection's when that stays, else `active`).  With `copy` the ones
+ * that stay go to m->cdels and m->cells under their united indexes, with
+ * their counts in m->out; without, the walk stops at the first one left
+ * out.  Returns whether all stay. */
+static int filter_row(merge *m, const merge_source *src, const sstable_deletion *active, int is_static, int copy) {
+    const sstable_unfiltered *u = src->u;
+    const int64_t *dropped = is_static ? m->static_dropped : m->regular_dropped;
+    const size_t *map = is_static ? src->static_map : src->regular_map;
+    const sstable_column *columns = is_static ? m->header.statics : m->header.regulars;
+    int all = 1;
+    if (copy) grow_out(m, u->ncells, u->ncomplex_deletions);
+    for (size_t i = 0; i < u->ncomplex_deletions; i++) {
+        const sstable_complex_deletion *cd = &u->complex_deletions[i];
+        size_t col = map[cd->column_index];
+        if (!complex_stays(cd, col, dropped, active)) {
+            if (!copy) return 0;
+            all = 0;
+        } else if (copy) {
+            m->cdels[m->out.ncomplex_deletions++] = (sstable_complex_deletion){col, cd->deletion};
+        }
+    }
+    size_t d = 0;
+    for (size_t i = 0; i < u->ncells; i++) {
+        const sstable_cell *c = &u->cells[i];
+        size_t col = map[c->column_index];
+        while (d < u->ncomplex_deletions && u->complex_deletions[d].column_index < c->column_index) d++;
+        const sstable_complex_deletion *cd = &u->complex_deletions[d];
+        int64_t shadow = d < u->ncomplex_deletions && cd->column_index == c->column_index &&
+                                 complex_stays(cd, col, dropped, active)
+                             ? cd->deletion.marked_for_delete_at
+                             : active->marked_for_delete_at;
+        if (c->timestamp <= shadow || c->timestamp <= dropped[col]) {
+            if (!copy) return 0;
+            all = 0;
+        } else if (copy) {
+            sstable_cell *o = &m->cells[m->out.ncells++];
+            *o = *c;
+            o->column_index = col;
+            o->column = &columns[col];
+        }
+    }
+    return all;
+}
+
+/* The reduction of a row that one input alone holds (not a reference), in
+ * one pass: what the general path below gives for one version, without
+ * gathering, sorting and reconciling its cells one by one.  When all of
+ * them stay and the input's columns have their united indexes, its cells
+ * are handed out as the reader holds them (their column, of the same name
+ * and type, is the input's).  Returns 1 with the row in m->out, 0 when
+ * nothing of it survives. */
+static int single_version(merge *m, const merge_source *src, sstable_deletion active, int is_static) {
+    const sstable_unfiltered *u = src->u;
+    liveness live = liveness_of(u);
+    sstable_deletion row_deletion = LIVE;
+    int shadowable = 0;
+    if (merge_deletion_supersedes(&u->row_deletion, &row_deletion))
+        row_deletion = u->row_deletion, shadowable = u->shadowable;
+    if (shadowable && live.present && live.timestamp > row_deletion.marked_for_delete_at) row_deletion = LIVE;
+    if (merge_deletion_supersedes(&row_deletion, &active)) active = row_deletion;
+    else row_deletion = LIVE, shadowable = 0;
+    if (live.present && live.timestamp <= active.marked_for_delete_at) live = NO_LIVENESS;
+    m->out = (sstable_unfiltered){0};
+    if ((is_static ? src->static_same : src->regular_same) && filter_row(m, src, &active, is_static, 0)) {
+        m->out.cells = u->cells;
+        m->out.ncells = u->ncells;
+        m->out.complex_deletions = u->complex_deletions;
+        m->out.ncomplex_deletions = u->ncomplex_deletions;
+    } else {
+        filter_row(m, src, &active, is_static, 1);
+        m->out.cells = m->cells;
+        m->out.complex_deletions = m->cdels;
+    }
+    if (!live.present && row_deletion.marked_for_delete_at == INT64_MIN && !m->out.ncells &&
+        !m->out.ncomplex_deletions)
+        return 0;
+    finish_row(m, u, &live, row_deletion, shadowable);
+    return 1;
+}
+
 int merge_rows(merge *m, size_t n, sstable_deletion active) {
     const sstable_unfiltered *first = m->src[m->group[0]].u;
     int is_static = first->kind == SSTABLE_STATIC_ROW;
-    /* replicas that hold the same version of the row merge as one of them
-     * (reconciling a version with itself changes nothing) */
-    size_t same = 1;
-    while (same < n && !m->src[m->group[0]].in.reference && !m->src[m->group[same]].in.reference &&
-           same_row(&m->src[m->group[0]], &m->src[m->group[same]], is_static))
-        same++;
-    if (same == n) n = 1;
-    const liveness none = {0, INT64_MIN, 0, INT64_MAX};
-    liveness live = none, ref_live = none;
+    n = distinct_versions(m, n, is_static);
+    const size_t *v = m->versions;
+    if (n == 1 && !m->src[v[0]].in.reference) return single_version(m, &m->src[v[0]], active, is_static);
+    liveness live = NO_LIVENESS, ref_live = NO_LIVENESS;
     sstable_deletion row_deletion = LIVE, ref_row_deletion = LIVE;
     int shadowable = 0;
     m->ncounters = 0;
     for (size_t g = 0; g < n; g++) {
-        const merge_source *src = &m->src[m->group[g]];
+        const merge_source *src = &m->src[v[g]];
         const sstable_unfiltered *u = src->u;
-        liveness l = {u->has_liveness, u->has_liveness ? u->timestamp : INT64_MIN, u->has_liveness ? u->ttl : 0,
-                      u->has_liveness ? u->local_expiration : INT64_MAX};
+        liveness l = liveness_of(u);
         if (l.present && liveness_supersedes(&l, &live)) live = l;
         if (merge_deletion_supersedes(&u->row_deletion, &row_deletion))
             row_deletion = u->row_deletion, shadowable = u->shadowable;
@@ -373,13 +512,13 @@ int merge_rows(merge *m, size_t n, sstable_deletion active) {
     if (shadowable && live.present && live.timestamp > row_deletion.marked_for_delete_at) row_deletion = LIVE;
     if (merge_deletion_supersedes(&row_deletion, &active)) active = row_deletion;
     else row_deletion = LIVE, shadowable = 0;
-    if (live.present && live.timestamp <= active.marked_for_delete_at) live = none;
+    if (live.present && live.timestamp <= active.marked_for_delete_at) live = NO_LIVENESS;
     /* what the references hold already is not repeated */
     if (!merge_deletion_supersedes(&row_deletion, &ref_row_deletion)) row_deletion = LIVE, shadowable = 0;
-    if (m->nrefs && liveness_equal(&live, &ref_live)) live = none;
+    if (m->nrefs && liveness_equal(&live, &ref_live)) live = NO_LIVENESS;
 
     m->out = (sstable_unfiltered){0};
-    size_t count = gather(m, n, is_static);
+    size_t count = gather(m, v, n, is_static);
     for (size_t i = 0; i < count;) {
         size_t j = i + 1;
         while (j < count && m->items[j].column == m->items[i].column) j++;
@@ -389,19 +528,8 @@ int merge_rows(merge *m, size_t n, sstable_deletion active) {
     if (!live.present && row_deletion.marked_for_delete_at == INT64_MIN && !m->out.ncells &&
         !m->out.ncomplex_deletions)
         return 0;
-    m->out.kind = first->kind;
-    m->out.bound_kind = first->bound_kind;
-    m->out.nclustering = first->nclustering;
-    m->out.clustering = first->clustering;
-    m->out.has_liveness = live.present;
-    m->out.timestamp = live.timestamp;
-    m->out.ttl = live.ttl;
-    m->out.local_expiration = live.local_expiration;
-    m->out.row_deletion = row_deletion;
-    m->out.shadowable = shadowable;
     m->out.cells = m->cells;
     m->out.complex_deletions = m->cdels;
-    m->out.deletion = LIVE;
-    m->out.end_deletion = LIVE;
+    finish_row(m, first, &live, row_deletion, shadowable);
     return 1;
 }

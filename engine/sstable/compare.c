@@ -20,16 +20,24 @@ static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
     return c ? (c > 0) - (c < 0) : (al > bl) - (al < bl);
 }
 
-static int64_t be_int(const uint8_t *p, size_t n) {
+/* Written out so that the compiler makes one byte-swapping load of it:
+ * clusterings are mostly timestamps and numbers, compared on every step of
+ * a merge. */
+static inline uint64_t be_u64(const uint8_t *p) {
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+           (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
+}
+
+static inline uint32_t be_u32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline int64_t be_int(const uint8_t *p, size_t n) {
+    if (n == 8) return (int64_t)be_u64(p);
+    if (n == 4) return (int32_t)be_u32(p);
     uint64_t v = n && (p[0] & 0x80) ? UINT64_MAX : 0;
     for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
     return (int64_t)v;
-}
-
-static uint64_t be_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-    return v;
 }
 
 /* Two's-complement integers of any length (IntegerType.compareIntegers). */
@@ -122,21 +130,28 @@ __attribute__((noinline)) static int elements_cmp(const sstable_type *t, const s
     }
 }
 
+/* Kinds compared as signed big-endian numbers (when both values have one
+ * length of at most 8 bytes; as bytes otherwise). */
+static int is_integer(sstable_type_kind k) {
+    return k == SSTABLE_T_INT || k == SSTABLE_T_BIGINT || k == SSTABLE_T_SMALLINT || k == SSTABLE_T_TINYINT ||
+           k == SSTABLE_T_TIMESTAMP || k == SSTABLE_T_TIME || k == SSTABLE_T_COUNTER;
+}
+
+/* Kinds with an order of their own in base_cmp besides integers; the
+ * others compare as unsigned bytes. */
+static int has_own_order(sstable_type_kind k) {
+    return k == SSTABLE_T_VARINT || k == SSTABLE_T_DECIMAL || k == SSTABLE_T_FLOAT || k == SSTABLE_T_DOUBLE ||
+           k == SSTABLE_T_TIMEUUID || k == SSTABLE_T_UUID || k == SSTABLE_T_LIST || k == SSTABLE_T_SET ||
+           k == SSTABLE_T_MAP || k == SSTABLE_T_TUPLE || k == SSTABLE_T_UDT || k == SSTABLE_T_PARTITIONER_ORDER;
+}
+
 static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
     if (!a->len || !b->len) return (a->len > 0) - (b->len > 0);
+    if (is_integer(t->kind) && a->len == b->len && a->len <= 8) {
+        int64_t x = be_int(a->p, a->len), y = be_int(b->p, b->len);
+        return (x > y) - (x < y);
+    }
     switch (t->kind) {
-    case SSTABLE_T_INT:
-    case SSTABLE_T_BIGINT:
-    case SSTABLE_T_SMALLINT:
-    case SSTABLE_T_TINYINT:
-    case SSTABLE_T_TIMESTAMP:
-    case SSTABLE_T_TIME:
-    case SSTABLE_T_COUNTER:
-        if (a->len == b->len && a->len <= 8) {
-            int64_t x = be_int(a->p, a->len), y = be_int(b->p, b->len);
-            return (x > y) - (x < y);
-        }
-        break;
     case SSTABLE_T_VARINT: return varint_cmp(a->p, a->len, b->p, b->len);
     case SSTABLE_T_DECIMAL: return sign(decimal_value(a->p, a->len) - decimal_value(b->p, b->len));
     case SSTABLE_T_FLOAT:
@@ -166,11 +181,15 @@ static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable
     return bytes_cmp(a->p, a->len, b->p, b->len);
 }
 
-int sstable_value_compare(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+static inline int value_compare(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
     int c;
     if (!a->p || !b->p) c = (a->p != NULL) - (b->p != NULL);
     else c = base_cmp(t, a, b);
     return t->reversed ? -c : c;
+}
+
+int sstable_value_compare(const sstable_type *t, const sstable_value *a, const sstable_value *b) {
+    return value_compare(t, a, b);
 }
 
 /* Where a bound of each kind sits among clusterings: before, at, after. */
@@ -181,11 +200,33 @@ int sstable_clustering_compare(const sstable_header *h, const sstable_value *a, 
                                const sstable_value *b, size_t nb, sstable_bound_kind kb) {
     size_t n = na < nb ? na : nb;
     for (size_t i = 0; i < n && i < h->nclustering; i++) {
-        int c = sstable_value_compare(h->clustering[i], &a[i], &b[i]);
+        int c = value_compare(h->clustering[i], &a[i], &b[i]);
         if (c) return c;
     }
     if (na == nb) return (kind_order[ka & 7] > kind_order[kb & 7]) - (kind_order[ka & 7] < kind_order[kb & 7]);
     return na < nb ? kind_vs_clustering[ka & 7] : -kind_vs_clustering[kb & 7];
+}
+
+int sstable_clustering_order_key(const sstable_header *h, const sstable_value *c, size_t n, uint64_t *key) {
+    if (!n || !h->nclustering || !c[0].p || !c[0].len) return 0;
+    const sstable_type *t = h->clustering[0];
+    const uint8_t *p = c[0].p;
+    size_t len = c[0].len;
+    uint64_t k;
+    if (is_integer(t->kind)) {
+        /* base_cmp compares these as numbers only at one length */
+        if (t->fixed_len < 1 || len != (size_t)t->fixed_len || len > 8) return 0;
+        k = (uint64_t)be_int(p, len) ^ (UINT64_C(1) << 63);
+    } else if (has_own_order(t->kind)) {
+        return 0;
+    } else if (len >= 8) { /* unsigned bytes: the first eight, zero padded */
+        k = be_u64(p);
+    } else {
+        k = 0;
+        for (size_t i = 0; i < 8; i++) k = k << 8 | (i < len ? p[i] : 0);
+    }
+    *key = t->reversed ? ~k : k;
+    return 1;
 }
 
 int sstable_key_compare(const sstable *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {

@@ -348,6 +348,13 @@ int sstable_value_compare(const sstable_type *t, const sstable_value *a, const s
 int sstable_clustering_compare(const sstable_header *h, const sstable_value *a, size_t na, sstable_bound_kind ka,
                                const sstable_value *b, size_t nb, sstable_bound_kind kb);
 
+/* An order-preserving summary of a clustering prefix's first value, for
+ * merges that compare one prefix many times: returns 1 with *key when the
+ * first column's type allows one.  Two prefixes that both have one and
+ * whose keys differ order as their keys do (unsigned); equal keys say
+ * nothing. */
+int sstable_clustering_order_key(const sstable_header *h, const sstable_value *c, size_t n, uint64_t *key);
+
 /* Two raw partition keys in the SSTable's partitioner order: by Murmur3
  * token then bytes, or by bytes for order-preserving partitioners (and, as
  * a fallback, for RandomPartitioner, whose MD5 order is not implemented). */

@@ -2,7 +2,8 @@
  * in every corpus SSTable each unfiltered of a partition sorts strictly
  * after the previous one (text, int, bigint, date, uuid and inet
  * clusterings, a DESC timeuuid, range tombstone bounds and boundaries) and
- * each partition after the previous one in partitioner order. */
+ * each partition after the previous one in partitioner order; clustering
+ * order keys never contradict that order. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <setjmp.h>
@@ -21,7 +22,11 @@ typedef struct {
     size_t n;
     sstable_bound_kind kind;
     strata_buf bytes;
+    int keyed;
+    uint64_t key;
 } saved_prefix;
+
+static uint64_t keyed_pairs;
 
 static void save(saved_prefix *sp, const sstable_unfiltered *u) {
     sp->bytes.len = 0;
@@ -66,8 +71,15 @@ static int check(const char *path, const struct stat *st, int flag, struct FTW *
                 if (c >= 0) fail_msg("%s: unfiltered at %llu not after the previous one", path,
                                      (unsigned long long)u->offset);
                 pairs++;
+                uint64_t key;
+                if (prev.keyed && sstable_clustering_order_key(h, u->clustering, u->nclustering, &key)) {
+                    if (prev.key > key) fail_msg("%s: order key at %llu before the previous one", path,
+                                                 (unsigned long long)u->offset);
+                    keyed_pairs++;
+                }
             }
             save(&prev, u);
+            prev.keyed = sstable_clustering_order_key(h, u->clustering, u->nclustering, &prev.key);
             have_prev = 1;
         }
     }
@@ -84,6 +96,7 @@ static void test_corpus_order(void **state) {
     assert_int_equal(nftw("../shared/corpus", check, 16, FTW_PHYS), 0);
     assert_true(files > 300);
     assert_true(pairs > 20000);
+    assert_true(keyed_pairs > 1000);
 }
 
 static int cmp(const char *type, const char *ahex, const char *bhex) {
@@ -116,10 +129,53 @@ static void test_numeric_orders(void **state) {
     assert_true(cmp(M "UTF8Type", "", "00") < 0);
 }
 
+/* Checks the order keys of two values of `type` (a one-column clustering)
+ * against the comparator; returns how many of the two have a key. */
+static int keys_agree(const char *type, const char *ahex, const char *bhex) {
+    sstable_type *t = sstable_type_parse(type);
+    sstable_header h = {.nclustering = 1, .clustering = &t};
+    uint8_t a[64], b[64];
+    size_t al = strlen(ahex) / 2, bl = strlen(bhex) / 2;
+    assert_int_equal(strata_unhex(ahex, a, al), 0);
+    assert_int_equal(strata_unhex(bhex, b, bl), 0);
+    sstable_value x = {a, al}, y = {b, bl};
+    uint64_t ka = 0, kb = 0;
+    int keyed = sstable_clustering_order_key(&h, &x, 1, &ka) + sstable_clustering_order_key(&h, &y, 1, &kb);
+    int c = sstable_value_compare(t, &x, &y);
+    if (keyed == 2 && ka != kb && (ka < kb) != (c < 0)) fail_msg("%s: keys of %s and %s disagree", type, ahex, bhex);
+    if (keyed == 2 && !c) assert_true(ka == kb);
+    sstable_type_free(t);
+    return keyed;
+}
+
+/* Order keys of the types a merge meets most, including the edges: signs,
+ * lengths that are not the type's, prefixes, empty values, DESC. */
+static void test_order_keys(void **state) {
+    (void)state;
+    assert_int_equal(keys_agree(M "Int32Type", "ffffffff", "00000001"), 2);
+    assert_int_equal(keys_agree(M "Int32Type", "80000000", "7fffffff"), 2);
+    assert_int_equal(keys_agree(M "LongType", "fffffffffffffffe", "ffffffffffffffff"), 2);
+    assert_int_equal(keys_agree(M "TimestampType", "0000019a1b2c3d4e", "0000019a1b2c3d4f"), 2);
+    assert_int_equal(keys_agree(M "ShortType", "8000", "0001"), 0); /* of variable length */
+    assert_int_equal(keys_agree(M "ReversedType(" M "Int32Type)", "ffffffff", "00000001"), 2);
+    assert_int_equal(keys_agree(M "ReversedType(" M "UTF8Type)", "6162", "616263"), 2);
+    assert_int_equal(keys_agree(M "Int32Type", "0001", "00000001"), 1); /* not the type's length */
+    assert_int_equal(keys_agree(M "UTF8Type", "6162", "616200"), 2);       /* equal keys, prefix first */
+    assert_int_equal(keys_agree(M "UTF8Type", "6162", "616263"), 2);
+    assert_int_equal(keys_agree(M "UTF8Type", "61626364656667686a", "616263646566676869"), 2);
+    assert_int_equal(keys_agree(M "BytesType", "ff", "7f"), 2);
+    assert_int_equal(keys_agree(M "UTF8Type", "", "00"), 1);               /* empty: no key */
+    assert_int_equal(keys_agree(M "SimpleDateType", "80000001", "7fffffff"), 2);
+    assert_int_equal(keys_agree(M "DoubleType", "c000000000000000", "bff0000000000000"), 0);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "00000000000010008000000000000000",
+                                "00000000000010007f00000000000000"), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus_order),
         cmocka_unit_test(test_numeric_orders),
+        cmocka_unit_test(test_order_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
