@@ -73,6 +73,7 @@ void cluster_ring_free(cluster_ring *r);
  *   dc = eu-west                              ; overrides the ring's datacenter
  *   rack = rack1                              ; overrides the ring's rack
  *   tokens = -9034171729784284480, 164729898556557704   ; without a ring file
+ *       2049891267463725411, 7022834498337225339        ; indented: the list goes on
  *
  * Relative data_dir and ring paths are taken relative to the file's
  * directory.  The ring comes either from the ring file, where each node is

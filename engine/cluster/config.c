@@ -27,6 +27,7 @@ typedef struct {
     int cluster_line;       /* header line of [cluster], 0: absent */
     int ring_line;          /* line of the ring key, 0: absent */
     int had_key;            /* a key since the last header: indented lines continue it */
+    int continued;          /* the line read last is indented: it continues the key before */
 } config_parser;
 
 static void parse_error(config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -113,6 +114,7 @@ static char *read_line(char *str, int num, void *stream) {
         int ch;
         while ((ch = fgetc(p->fp)) != EOF && ch != '\n') {}
     }
+    p->continued = p->had_key && isspace((unsigned char)str[0]) && str[strspn(str, " \t\r\n")];
     look_for_section(p, str);
     return str;
 }
@@ -161,7 +163,10 @@ static int set_node_key(config_parser *p, cluster_node *n, const char *key, cons
         return 1;
     }
     if (!strcmp(key, "tokens")) {
+        /* 256 tokens (num_tokens of Cassandra 3) do not fit on one line of
+         * inih's: indented lines continue the list. */
         cluster_node_lines *lines = &p->node_lines[n - p->c->nodes];
+        if (lines->tokens && p->continued) return parse_tokens(p, n, value);
         if (lines->tokens) {
             parse_error(p, "duplicate key 'tokens' in [node %s]", n->name);
             return 0;

@@ -216,15 +216,15 @@ static void test_config_ring_file(void **state) {
     free(dir);
 }
 
-/* Without a ring file the nodes' own tokens make the ring; a node is
- * known by its address, or its name without one, in SimpleSnitch's
- * datacenter1/rack1 unless it says otherwise. */
+/* Without a ring file the nodes' own tokens make the ring (a list goes on
+ * in indented lines); a node is known by its address, or its name without
+ * one, in SimpleSnitch's datacenter1/rack1 unless it says otherwise. */
 static void test_config_tokens(void **state) {
     (void)state;
     char *dir = temp_dir();
     char *path = write_file(dir, "c.ini",
                             "[cluster]\nname = x\n"
-                            "[node n1]\ndata_dir = /d\ntokens = 5, -9223372036854775808 ,9223372036854775807\n"
+                            "[node n1]\ndata_dir = /d\ntokens = 5\n  -9223372036854775808 ,9223372036854775807\n"
                             "[node n2]\ndata_dir = /d\naddress = 10.0.0.2\ntokens = -3\ndc = dc2\nrack = r2\n");
     cluster_config *c;
     assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
@@ -310,6 +310,9 @@ static void test_config_ring_errors(void **state) {
     expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1,,2\n", "5: bad token ''");
     expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\ntokens = 2\n",
                         "6: duplicate key 'tokens'");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\n  2,\n", "6: bad token ''");
+    expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\naddress = x\n  2\n",
+                        "7: duplicate key 'address'");
     expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1\n[node n2]\ndata_dir = /d\n",
                         "6: node 'n2' has no tokens");
     expect_config_error("[cluster]\nname = a\n[node n1]\ndata_dir = /d\ntokens = 1, 7\n"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "engine/cluster/cluster.h"
 #include "engine/merge/merge.h"
 #include "tools/gen/gen.h"
 
@@ -507,6 +508,72 @@ static int same_tree(const char *a, const char *b) {
     return r == 0;
 }
 
+/* The range of `p` holding `token`: the first whose end is at or past it,
+ * the first one when the token is past the last end (it wraps). */
+static const cluster_range *range_of(const cluster_placement *p, int64_t token) {
+    size_t lo = 0, hi = p->n_ranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->ranges[mid].end < token) lo = mid + 1;
+        else hi = mid;
+    }
+    return &p->ranges[lo == p->n_ranges ? 0 : lo];
+}
+
+static int holds_replica(const cluster_config *c, const cluster_range *r, size_t node) {
+    for (size_t i = 0; i < r->n_replicas; i++)
+        if (c->ring->endpoints[r->replicas[i]].node == node) return 1;
+    return 0;
+}
+
+/* On five nodes with three replicas each, the cluster file's tokens make
+ * the ring the writes were placed by: strata's placement (from the
+ * keyspace's replication as system_schema has it) names every node a
+ * replica of every partition its SSTables hold. */
+static void test_cluster_file_ring(void **state) {
+    (void)state;
+    char tmpl[] = "/tmp/strata-gen-XXXXXX";
+    char *dir = xstrdup(mkdtemp(tmpl));
+    gen_options o;
+    gen_options_init(&o);
+    o.out = dir, o.mb = 1, o.flush_mb = 0.3, o.seed = 5, o.nodes = 5;
+    if (gen_cluster_create(&o)) fail_msg("create: %s", strata_errmsg());
+    char *ini = xasprintf("%s/cluster.ini", dir);
+    cluster_config *c;
+    if (cluster_config_load(ini, &c)) fail_msg("%s", strata_errmsg());
+    assert_int_equal(c->n_nodes, 5);
+    assert_non_null(c->ring);
+    const cluster_replication_option rf3[] = {
+        {"class", "org.apache.cassandra.locator.NetworkTopologyStrategy"}, {"datacenter1", "3"}};
+    cluster_placement *p;
+    assert_int_equal(cluster_placement_compute(c->ring, rf3, 2, &p), STRATA_OK);
+    size_t checked = 0;
+    for (size_t k = 0; k < c->n_nodes; k++) {
+        char *node = xasprintf("%s/%s/" GEN_KEYSPACE, dir, c->nodes[k].name);
+        list_data(node);
+        assert_true(nfound > 0);
+        for (size_t i = 0; i < nfound; i++) {
+            sstable *s;
+            if (sstable_open(found[i], &s)) fail_msg("%s: %s", found[i], strata_errmsg());
+            const sstable_partition *part;
+            while (!sstable_next_partition(s, &part) && part) {
+                if (!holds_replica(c, range_of(p, part->token), k))
+                    fail_msg("%s holds token %lld, of a range it is no replica of", found[i], (long long)part->token);
+                checked++;
+            }
+            sstable_close(s);
+        }
+        free(node);
+    }
+    assert_true(checked > 100);
+    forget_data();
+    cluster_placement_free(p);
+    cluster_config_free(c);
+    free(ini);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* The same seed and arguments give byte-identical data sets; another seed
  * does not. */
 static void test_same_seed_same_bytes(void **state) {
@@ -533,6 +600,7 @@ int main(void) {
         cmocka_unit_test(test_next_version),
         cmocka_unit_test(test_compaction_keeps_content),
         cmocka_unit_test(test_same_seed_same_bytes),
+        cmocka_unit_test(test_cluster_file_ring),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

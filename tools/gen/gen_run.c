@@ -123,13 +123,26 @@ static strata_err run(cluster *c, gen_workload *w, uint64_t target, gen_observer
     return e;
 }
 
-static strata_err write_ini(const char *dir, const gen_options *o) {
+/* The nodes' tokens go into the file so that strata places replicas (and
+ * reports a version's coverage) on the ring the writes were placed by. */
+static strata_err write_ini(const char *dir, const gen_options *o, const gen_ring *ring) {
     char *path = xasprintf("%s/cluster.ini", dir);
     FILE *f = fopen(path, "w");
     strata_err e = f ? STRATA_OK : strata_fail(STRATA_EIO, "%s: cannot create", path);
     if (f) {
         fprintf(f, "[cluster]\nname = gen-%llu\n", (unsigned long long)o->seed);
-        for (int k = 1; k <= o->nodes; k++) fprintf(f, "\n[node node%d]\ndata_dir = node%d\n", k, k);
+        for (int k = 0; k < o->nodes; k++) {
+            fprintf(f, "\n[node node%d]\ndata_dir = node%d\ntokens =", k + 1, k + 1);
+            size_t listed = 0;
+            for (size_t i = 0; i < ring->ntokens; i++) {
+                if (ring->owners[i] != k) continue;
+                /* four to a line: the file's lines are short (indented ones continue) */
+                const char *sep = !listed ? " " : listed % 4 ? ", " : "\n   ";
+                fprintf(f, "%s%lld", sep, (long long)ring->tokens[i]);
+                listed++;
+            }
+            fputc('\n', f);
+        }
         if (fclose(f)) e = strata_fail(STRATA_EIO, "%s: cannot write", path);
     }
     free(path);
@@ -163,7 +176,7 @@ strata_err gen_cluster_create(const gen_options *o) {
     gen_workload w;
     gen_workload_init(&w, o->seed, o->mb);
     if (!e) e = run(&c, &w, (uint64_t)(o->mb * 1e6), o->observe, o->observe_arg);
-    if (!e) e = write_ini(o->out, o);
+    if (!e) e = write_ini(o->out, o, &c.ring);
     if (!e) e = gen_state_save(o->out, o, &w);
     gen_workload_free(&w);
     cluster_free(&c);
