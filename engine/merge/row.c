@@ -234,7 +234,8 @@ static int is_reference(const merge *m, const merge_item *it) { return m->src[it
 
 static int cells_equal(const sstable_cell *a, const sstable_cell *b) {
     return a->timestamp == b->timestamp && a->deleted == b->deleted && a->expiring == b->expiring &&
-           a->ttl == b->ttl && a->local_deletion_time == b->local_deletion_time && merge_bytes_equal(&a->value, &b->value);
+           a->ttl == b->ttl && a->local_deletion_time == b->local_deletion_time &&
+           merge_bytes_equal(&a->value, &b->value);
 }
 
 /* The winner among items[from..to) (only the references' when refs_only)
