@@ -415,7 +415,7 @@ static int same_clustering_bytes(const sstable_unfiltered *x, const sstable_unfi
     if (x->bound_kind != y->bound_kind || x->nclustering != y->nclustering) return 0;
     for (size_t i = 0; i < x->nclustering; i++) {
         const sstable_value *a = &x->clustering[i], *b = &y->clustering[i];
-        if (a->len != b->len || !a->p != !b->p || (a->len && memcmp(a->p, b->p, a->len))) return 0;
+        if (!a->p != !b->p || !merge_bytes_equal(a, b)) return 0;
     }
     return 1;
 }

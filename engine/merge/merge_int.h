@@ -7,6 +7,8 @@
 
 #include "engine/merge/merge.h"
 
+#include <string.h>
+
 /* One input SSTable and where it stands in the merged stream. */
 typedef struct {
     sstable *s;
@@ -136,5 +138,21 @@ void merge_cql_string(strata_buf *b, const char *s);
 void merge_cql_map(strata_buf *b, const merge_map *m, int quote_values);
 /* The options after "WITH ID = …\n    AND ", one a line (table_options.c). */
 void merge_cql_table_options(strata_buf *b, const merge_table_params *p);
+
+/* Whether two values hold the same bytes (a null value equals an empty
+ * one, as the cells' comparisons by bytes have it).  Replicas' rows are
+ * mostly equal, and their values are mostly 4, 8 or 16 bytes long: a
+ * memcmp of a constant length compiles to a few loads, where a call to
+ * memcmp costs more than the comparison. */
+static inline int merge_bytes_equal(const sstable_value *a, const sstable_value *b) {
+    if (a->len != b->len) return 0;
+    switch (a->len) {
+    case 0: return 1;
+    case 4: return !memcmp(a->p, b->p, 4);
+    case 8: return !memcmp(a->p, b->p, 8);
+    case 16: return !memcmp(a->p, b->p, 16);
+    default: return !memcmp(a->p, b->p, a->len);
+    }
+}
 
 #endif

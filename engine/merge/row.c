@@ -234,7 +234,8 @@ static int is_reference(const merge *m, const merge_item *it) { return m->src[it
 
 static int cells_equal(const sstable_cell *a, const sstable_cell *b) {
     return a->timestamp == b->timestamp && a->deleted == b->deleted && a->expiring == b->expiring &&
-           a->ttl == b->ttl && a->local_deletion_time == b->local_deletion_time && !compare_bytes(&a->value, &b->value);
+           a->ttl == b->ttl && a->local_deletion_time == b->local_deletion_time &&
+           merge_bytes_equal(&a->value, &b->value);
 }
 
 /* The winner among items[from..to) (only the references' when refs_only)
@@ -345,7 +346,7 @@ static int same_row(const merge *m, const merge_source *a, const merge_source *b
         if (xmap[c->column_index] != ymap[d->column_index] ||
             (m->has_counters && c->column->type->kind == SSTABLE_T_COUNTER) ||
             !cells_equal(c, d) || (c->path.p != NULL) != (d->path.p != NULL) ||
-            (c->path.p && compare_bytes(&c->path, &d->path)))
+            (c->path.p && !merge_bytes_equal(&c->path, &d->path)))
             return 0;
     }
     return 1;

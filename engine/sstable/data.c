@@ -7,7 +7,12 @@
  * CRC32 per chunk).  Either way the reader keeps a window of decompressed
  * bytes around the read position, loads and verifies the next chunk only
  * when a decoder runs past the window's end, and never holds more than the
- * item being decoded plus one chunk. */
+ * item being decoded plus one chunk.  Compressed chunks read one after
+ * another are fetched several per read, up to READ_AHEAD stored bytes: a
+ * read costs a system call locally and a round trip to a repository, and
+ * a run of small chunks is what a scan asks for; after a seek the run
+ * starts again at one chunk, so a point lookup reads no more than it
+ * needs. */
 #include "engine/sstable/sstable_int.h"
 
 #include <errno.h>
@@ -22,6 +27,8 @@
 #define MAX_CHUNK (64u << 20)
 /* Uncompressed Data.db without CRC.db is read in blocks of this size. */
 #define PLAIN_BLOCK (64u << 10)
+/* Most stored bytes of compressed chunks one sequential read fetches. */
+#define READ_AHEAD (128u << 10)
 
 static int compressor_id(const char *name) {
     const char *dot = strrchr(name, '.');
@@ -194,6 +201,28 @@ static long decompress(int comp, const uint8_t *src, size_t n, uint8_t *dst, siz
     }
 }
 
+/* Reads the stored bytes of a run of compressed chunks starting at `i`
+ * into cbuf: one chunk after a seek, then twice as many each time the
+ * stream goes on from where the run ended, up to READ_AHEAD bytes (always
+ * at least the one chunk).  load_chunk() checks each chunk's length. */
+static strata_err read_run(sst_data *d, uint64_t i) {
+    d->run_next = i == d->run_end && d->run_end ? d->run_next * 2 : 1;
+    uint64_t end = i + 1;
+    while (end < d->nchunks && end - i < d->run_next && d->offsets[end + 1] - d->offsets[i] <= READ_AHEAD) end++;
+    d->run_next = end - i;
+    size_t n = (size_t)(d->offsets[end] - d->offsets[i]);
+    if (d->cbuf_cap < n) {
+        d->cbuf_cap = n;
+        d->cbuf = xrealloc(d->cbuf, d->cbuf_cap);
+    }
+    d->run_first = d->run_end = 0;
+    strata_err e = sst_file_read(&d->file, d->cbuf, n, d->offsets[i]);
+    if (e) return e;
+    d->run_first = i;
+    d->run_end = end;
+    return STRATA_OK;
+}
+
 /* Appends chunk `i`, verified and decompressed, to the window. */
 static strata_err load_chunk(sst_data *d, uint64_t i) {
     uint64_t upos = i * d->chunk_length;
@@ -218,18 +247,17 @@ static strata_err load_chunk(sst_data *d, uint64_t i) {
         return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu has impossible length %llu",
                            d->path, (unsigned long long)off, (unsigned long long)i,
                            (unsigned long long)stored);
-    if (d->cbuf_cap < stored) {
-        d->cbuf_cap = (size_t)stored;
-        d->cbuf = xrealloc(d->cbuf, d->cbuf_cap);
+    if (i < d->run_first || i >= d->run_end) {
+        strata_err e = read_run(d, i);
+        if (e) return e;
     }
-    strata_err e = sst_file_read(&d->file, d->cbuf, (size_t)stored, off);
-    if (e) return e;
+    const uint8_t *src = d->cbuf + (off - d->offsets[d->run_first]);
     size_t clen = (size_t)stored - 4;
-    if (strata_crc32(0, d->cbuf, clen) != be32(d->cbuf + clen))
+    if (strata_crc32(0, src, clen) != be32(src + clen))
         return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu checksum mismatch",
                            d->path, (unsigned long long)off, (unsigned long long)i);
     int raw = clen >= d->max_compressed;
-    long got = decompress(raw ? SST_COMP_NONE : d->compressor, d->cbuf, clen, dst, ulen);
+    long got = decompress(raw ? SST_COMP_NONE : d->compressor, src, clen, dst, ulen);
     if (got != (long)ulen)
         return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: chunk %llu does not decompress to %zu bytes",
                            d->path, (unsigned long long)off, (unsigned long long)i, ulen);

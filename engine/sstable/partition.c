@@ -180,17 +180,13 @@ static int read_marker(decoder *d) {
 }
 
 /* Which columns of the superset the row holds (Columns.serializeSubset):
- * fewer than 64 columns: a bitmap of the missing ones; otherwise the count
- * missing and then either the present or the missing indexes. */
+ * fewer than 64 columns: a bitmap of the missing ones, which
+ * read_small_row() reads; otherwise the count missing and then either the
+ * present or the missing indexes. */
 static int read_column_subset(decoder *d, size_t superset, uint8_t *present) {
     uint64_t enc = sst_uvint(&d->c);
     if (enc == 0) {
         memset(present, 1, superset);
-        return 0;
-    }
-    if (superset < 64) {
-        for (size_t i = 0; i < superset; i++) present[i] = !((enc >> i) & 1);
-        if (enc >> superset) return corrupt(d, "column bitmap names more columns than the header");
         return 0;
     }
     if (enc > superset) return corrupt(d, "column subset larger than the header");
@@ -215,47 +211,65 @@ static int read_column_subset(decoder *d, size_t superset, uint8_t *present) {
 
 static sstable_cell *new_cell(decoder *d) {
     sstable *s = d->s;
-    s->scratch.cells = grow(s->scratch.cells, &s->scratch.cells_cap, s->unf.ncells + 1, sizeof(sstable_cell));
+    if (s->unf.ncells == s->scratch.cells_cap)
+        s->scratch.cells = grow(s->scratch.cells, &s->scratch.cells_cap, s->unf.ncells + 1, sizeof(sstable_cell));
     return &s->scratch.cells[s->unf.ncells++];
 }
 
+/* The cell is decoded into locals and stored once: writing its fields one
+ * by one and reading them back makes loads that span several stores,
+ * which the CPU cannot forward and waits for. */
 static int read_cell(decoder *d, size_t col, int is_static, const sstable_column *column) {
     sstable *s = d->s;
-    sstable_unfiltered *u = &s->unf;
+    const sstable_unfiltered *u = &s->unf;
     uint8_t flags = sst_u8(&d->c);
-    sstable_cell *cell = new_cell(d);
-    memset(cell, 0, sizeof *cell);
-    cell->column = column;
-    cell->column_index = col;
-    cell->is_static = is_static;
-    cell->deleted = flags & SSTABLE_C_IS_DELETED;
-    cell->expiring = (flags & SSTABLE_C_IS_EXPIRING) != 0;
-    cell->timestamp = flags & SSTABLE_C_USE_ROW_TIMESTAMP ? u->timestamp
-                                                 : (int64_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_timestamp);
+    int deleted = flags & SSTABLE_C_IS_DELETED;
+    int expiring = (flags & SSTABLE_C_IS_EXPIRING) != 0;
+    int64_t timestamp = flags & SSTABLE_C_USE_ROW_TIMESTAMP
+                            ? u->timestamp
+                            : (int64_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_timestamp);
+    int64_t local_deletion_time;
+    int32_t ttl;
     if (flags & SSTABLE_C_USE_ROW_TTL) {
-        cell->local_deletion_time = u->local_expiration;
-        cell->ttl = u->ttl;
+        local_deletion_time = u->local_expiration;
+        ttl = u->ttl;
     } else {
-        cell->local_deletion_time = cell->deleted || cell->expiring ? ldt_from(s, sst_uvint(&d->c)) : INT64_MAX;
-        cell->ttl = cell->expiring ? (int32_t)(uint32_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_ttl) : 0;
+        local_deletion_time = deleted || expiring ? ldt_from(s, sst_uvint(&d->c)) : INT64_MAX;
+        ttl = expiring ? (int32_t)(uint32_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_ttl) : 0;
     }
-    if (cell->deleted && !s->v.uint_deletion_time && cell->local_deletion_time < 0)
+    if (deleted && !s->v.uint_deletion_time && local_deletion_time < 0)
         return corrupt(d, "invalid cell tombstone: negative local deletion time");
     const sstable_type *t = column->type;
+    sstable_value path = {NULL, 0}, value;
     if (t->multicell) {
         uint64_t plen = sst_uvint(&d->c);
         if (plen > sst_cur_left(&d->c)) return corrupt(d, "cell path past the row end");
-        cell->path.len = (size_t)plen;
-        cell->path.p = sst_take(&d->c, (size_t)plen);
+        path.len = (size_t)plen;
+        path.p = sst_take(&d->c, (size_t)plen);
     }
+    int r = 0;
     if (flags & SSTABLE_C_HAS_EMPTY_VALUE) {
-        cell->value.p = d->c.p;
-        cell->value.len = 0;
-        return d->c.failed ? corrupt(d, "cell past the row end") : 0;
+        value.p = d->c.p;
+        value.len = 0;
+        if (d->c.failed) r = corrupt(d, "cell past the row end");
+    } else {
+        /* a multi-cell column's values are written with the collection
+         * type, which has no fixed length, whatever the element type */
+        r = read_value(d, t, &value);
     }
-    /* a multi-cell column's values are written with the collection type,
-     * which has no fixed length, whatever the element type */
-    return read_value(d, t, &cell->value);
+    sstable_cell *cell = new_cell(d);
+    memset(cell, 0, sizeof *cell);
+    cell->column = column;
+    cell->is_static = is_static;
+    cell->column_index = col;
+    cell->deleted = deleted;
+    cell->expiring = expiring;
+    cell->timestamp = timestamp;
+    cell->ttl = ttl;
+    cell->local_deletion_time = local_deletion_time;
+    cell->path = path;
+    cell->value = value;
+    return r;
 }
 
 static int read_complex(decoder *d, size_t col, int is_static, const sstable_column *column, uint8_t rflags) {
@@ -275,6 +289,41 @@ static int read_complex(decoder *d, size_t col, int is_static, const sstable_col
     for (uint64_t i = 0; i < count; i++)
         if ((r = read_cell(d, col, is_static, column))) return r;
     return 0;
+}
+
+/* The cells of a row of fewer than 64 columns: the present ones are the
+ * bits of a mask, walked lowest first, so no branch asks column by column
+ * whether it is there. */
+static int read_small_row(decoder *d, uint8_t flags, int is_static, const sstable_column *cols, size_t ncols) {
+    uint64_t present = ncols ? UINT64_MAX >> (64 - ncols) : 0;
+    if (!(flags & SSTABLE_F_HAS_ALL_COLUMNS)) {
+        uint64_t missing = sst_uvint(&d->c);
+        if (missing >> ncols) return corrupt(d, "column bitmap names more columns than the header");
+        present &= ~missing;
+    }
+    int r = 0;
+    for (; present && !r; present &= present - 1) {
+        size_t i = (size_t)__builtin_ctzll(present);
+        if (cols[i].type->multicell) r = read_complex(d, i, is_static, &cols[i], flags);
+        else r = read_cell(d, i, is_static, &cols[i]);
+    }
+    return r;
+}
+
+/* The cells of a row of 64 columns or more, whose subset lists indexes. */
+static int read_large_row(decoder *d, uint8_t flags, int is_static, const sstable_column *cols, size_t ncols) {
+    int r = 0;
+    uint8_t stack_present[256];
+    uint8_t *present = ncols <= sizeof stack_present ? stack_present : xmalloc(ncols);
+    if (flags & SSTABLE_F_HAS_ALL_COLUMNS) memset(present, 1, ncols);
+    else r = read_column_subset(d, ncols, present);
+    for (size_t i = 0; i < ncols && !r; i++) {
+        if (!present[i]) continue;
+        if (cols[i].type->multicell) r = read_complex(d, i, is_static, &cols[i], flags);
+        else r = read_cell(d, i, is_static, &cols[i]);
+    }
+    if (present != stack_present) free(present);
+    return r;
 }
 
 static int read_row(decoder *d, uint8_t flags, uint8_t ext) {
@@ -304,16 +353,8 @@ static int read_row(decoder *d, uint8_t flags, uint8_t ext) {
     if ((flags & SSTABLE_F_HAS_DELETION) && (r = read_delta_deletion(d, &u->row_deletion))) return r;
     size_t ncols = is_static ? s->header.nstatic : s->header.nregular;
     const sstable_column *cols = is_static ? s->header.statics : s->header.regulars;
-    uint8_t stack_present[256];
-    uint8_t *present = ncols <= sizeof stack_present ? stack_present : xmalloc(ncols);
-    if (flags & SSTABLE_F_HAS_ALL_COLUMNS) memset(present, 1, ncols);
-    else r = read_column_subset(d, ncols, present);
-    for (size_t i = 0; i < ncols && !r; i++) {
-        if (!present[i]) continue;
-        if (cols[i].type->multicell) r = read_complex(d, i, is_static, &cols[i], flags);
-        else r = read_cell(d, i, is_static, &cols[i]);
-    }
-    if (present != stack_present) free(present);
+    if (ncols < 64) r = read_small_row(d, flags, is_static, cols, ncols);
+    else r = read_large_row(d, flags, is_static, cols, ncols);
     if (r) return r;
     if (d->c.failed || d->c.p != end) return corrupt(d, "row size does not match its content");
     u->cells = s->scratch.cells;

@@ -138,8 +138,10 @@ typedef struct {
     uint8_t *win;
     size_t win_cap, win_len, cur; /* cur: read position inside win */
     uint64_t win_pos;
-    uint8_t *cbuf;
+    uint8_t *cbuf;            /* compressed: stored chunks [run_first, run_end) */
     size_t cbuf_cap;
+    uint64_t run_first, run_end;
+    uint64_t run_next;        /* chunks the next sequential read asks for */
 } sst_data;
 
 enum { SST_COMP_NONE, SST_COMP_LZ4, SST_COMP_SNAPPY, SST_COMP_DEFLATE, SST_COMP_ZSTD };
