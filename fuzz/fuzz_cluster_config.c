@@ -1,21 +1,15 @@
 /* fuzz_cluster_config.c - libFuzzer target for the cluster description
  * file: any bytes must give a parsed config or one error, never a crash
  * or a leak. */
-#include <stdint.h>
-#include <stdio.h>
-#include <unistd.h>
-
 #include "engine/cluster/cluster.h"
+#include "fuzz/fuzz_file.h"
+
+static void parse(const char *path) {
+    cluster_config *c;
+    if (cluster_config_load(path, &c) == STRATA_OK) cluster_config_free(c);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char path[] = "/tmp/strata-fuzz-cluster-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
-    if (write(fd, data, size) == (ssize_t)size) {
-        cluster_config *c;
-        if (cluster_config_load(path, &c) == STRATA_OK) cluster_config_free(c);
-    }
-    close(fd);
-    unlink(path);
+    fuzz_with_file(data, size, parse);
     return 0;
 }
