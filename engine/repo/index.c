@@ -91,16 +91,17 @@ static strata_err open_dbs(repo *r) {
                {"file", &r->db_file},       {"source", &r->db_source}, {"table", &r->db_table},
                {"meta", &r->db_meta}};
     /* Databases are created only in an empty index: writing into a damaged
-     * one (whose names were garbled) is where LMDB copies wildly. */
-    size_t n = sizeof dbs / sizeof dbs[0], missing = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        rc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi);
-        if (rc == MDB_NOTFOUND) missing++, rc = 0;
-    }
-    if (!rc && missing == n)
-        for (size_t i = 0; !rc && i < n; i++) rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
-    else if (!rc && missing)
-        rc = MDB_VERSION_MISMATCH; /* another format's index, or a damaged one: rebuilt */
+     * one (whose names were garbled) is where LMDB copies wildly.  Empty is
+     * what the meta page says of the main database (its entry count), not
+     * what lookups in its pages find: garbled pages can hide every name. */
+    size_t n = sizeof dbs / sizeof dbs[0];
+    MDB_dbi main_db;
+    MDB_stat main_stat;
+    rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    if (!rc) rc = mdb_stat(txn, main_db, &main_stat);
+    unsigned create = !rc && main_stat.ms_entries == 0 ? MDB_CREATE : 0;
+    for (size_t i = 0; !rc && i < n; i++) rc = mdb_dbi_open(txn, dbs[i].name, create, dbs[i].dbi);
+    if (rc == MDB_NOTFOUND) rc = MDB_VERSION_MISMATCH; /* another format's index, or a damaged one: rebuilt */
     if (!rc) {
         uint32_t format = REPO_INDEX_FORMAT;
         MDB_val k = {6, "format"}, v;
