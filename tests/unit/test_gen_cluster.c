@@ -3,14 +3,14 @@
  * A small cluster is generated in a temporary directory and checked the
  * way strata's backup will use it: every SSTable opens, its digest and
  * index verify and its partitions are in token order; the nodes'
- * system_schema describes the generated tables exactly; the replicas
- * really diverge; and the merge of all nodes holds, for a sample of
- * partitions, exactly the newest version of every cell that some replica
- * applied, as an account kept here from the mutations themselves (not
- * from any merge) says.  Then the next version (--next) must write only
- * later timestamps and keep that account true, a compaction must leave
- * a node's merged content unchanged, and the same seed must give the
- * same bytes. */
+ * system_schema describes the generated tables exactly, and its own
+ * tables as Cassandra does; the replicas really diverge; and the merge of
+ * all nodes holds, for a sample of partitions, exactly the newest version
+ * of every cell that some replica applied, as an account kept here from
+ * the mutations themselves (not from any merge) says.  Then the next
+ * version (--next) must write only later timestamps and keep that account
+ * true, a compaction must leave a node's merged content unchanged, and
+ * the same seed must give the same bytes. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -386,6 +386,31 @@ static void test_schema_reads_back(void **state) {
     merge_schema_free(s);
 }
 
+/* system_schema describes its own tables as a real Cassandra 4.0 node
+ * does, so a backup writes their schema.cql: every one reads back from a
+ * generated node exactly as from rf3-a's node1. */
+static void test_system_schema_as_cassandra(void **state) {
+    (void)state;
+    const char *real_dir = "../shared/corpus/cluster/rf3-a/node1/system_schema";
+    char *gen_dir = xasprintf("%s/node1/system_schema", root);
+    merge_schema *real, *gen;
+    if (merge_schema_read(&real_dir, 1, "system_schema", &real)) fail_msg("rf3-a: %s", strata_errmsg());
+    if (merge_schema_read((const char *const *)&gen_dir, 1, "system_schema", &gen)) fail_msg("gen: %s", strata_errmsg());
+    assert_int_equal(real->ntables, 10);
+    assert_int_equal(gen->ntables, real->ntables);
+    for (size_t i = 0; i < real->ntables; i++) {
+        const merge_table *g = merge_schema_table(gen, real->tables[i].name);
+        assert_non_null(g);
+        char *want, *got;
+        assert_int_equal(merge_table_cql(real, &real->tables[i], &want), STRATA_OK);
+        assert_int_equal(merge_table_cql(gen, g, &got), STRATA_OK);
+        assert_string_equal(got, want);
+        free(want), free(got);
+    }
+    merge_schema_free(real), merge_schema_free(gen);
+    free(gen_dir);
+}
+
 /* All nodes merged hold exactly the account's newest cells; node1 alone
  * misses some of them. */
 static void test_merge_holds_every_applied_write(void **state) {
@@ -596,6 +621,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sstables_verify),
         cmocka_unit_test(test_schema_reads_back),
+        cmocka_unit_test(test_system_schema_as_cassandra),
         cmocka_unit_test(test_merge_holds_every_applied_write),
         cmocka_unit_test(test_next_version),
         cmocka_unit_test(test_compaction_keeps_content),

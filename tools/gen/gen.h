@@ -57,7 +57,8 @@ void gen_tables_init(gen_table tables[GEN_NTABLES], uint64_t seed);
 void gen_tables_free(gen_table tables[GEN_NTABLES]);
 
 /* Writes <node_dir>/system_schema/{keyspaces,tables,columns}-<id>/ SSTables
- * describing keyspace gen with replication factor rf, written at `ts`. */
+ * describing keyspace gen with replication factor rf, written at `ts`, and
+ * system_schema itself as Cassandra 4.0 describes it (written just before). */
 strata_err gen_schema_write(const char *node_dir, const gen_table tables[GEN_NTABLES], int rf, int64_t ts,
                             const uint8_t host_id[16]);
 
