@@ -177,29 +177,51 @@ static void decode_reconciled(strata_reader *rd, repo_version *v) {
     if (v->report && !*v->report) free(v->report), v->report = NULL;
 }
 
+/* A string of the header: copied into *out, or read past when out is NULL. */
+static void header_str(strata_reader *rd, size_t max, char **out) {
+    if (out) {
+        *out = strata_read_str(rd, max);
+        return;
+    }
+    uint64_t n = strata_read_varint(rd);
+    if (n > max) rd->failed = 1;
+    strata_read_ptr(rd, (size_t)n);
+}
+
+/* The fields before the file records, into v; returns the file count.
+ * Both loads read them here.  version_decode keeps them all;
+ * repo_version_load_files needs only the time and passes keep 0, so that
+ * the strings are read past without a copy (it lists a thousand versions
+ * at a time). */
+static uint64_t decode_header(strata_reader *rd, repo_version *v, int keep) {
+    char *id = NULL;
+    header_str(rd, sizeof v->id - 1, keep ? &id : NULL);
+    if (id) snprintf(v->id, sizeof v->id, "%s", id);
+    free(id);
+    v->time_us = unzigzag(strata_read_varint(rd));
+    header_str(rd, MAX_STR, keep ? &v->cluster : NULL);
+    uint64_t nodes = strata_read_varint(rd);
+    if (nodes > rd->left) rd->failed = 1;
+    if (keep) v->nodes = xcalloc(rd->failed ? 1 : nodes, sizeof *v->nodes);
+    for (uint64_t i = 0; !rd->failed && i < nodes; i++)
+        header_str(rd, MAX_STR, keep ? &v->nodes[v->n_nodes++] : NULL);
+    v->logical_bytes = strata_read_varint(rd);
+    v->new_file_bytes = strata_read_varint(rd);
+    v->stored_bytes = strata_read_varint(rd);
+    v->n_sstables = (uint32_t)strata_read_varint(rd);
+    v->new_sstables = (uint32_t)strata_read_varint(rd);
+    v->new_files = (uint32_t)strata_read_varint(rd);
+    uint64_t files = strata_read_varint(rd);
+    if (files > rd->left) rd->failed = 1;
+    return rd->failed ? 0 : files;
+}
+
 strata_err version_decode(const uint8_t *p, size_t n, repo_version **out) {
     strata_reader rd;
     strata_reader_init(&rd, p, n);
     repo_version *v = xcalloc(1, sizeof *v);
-    char *id = strata_read_str(&rd, sizeof v->id - 1);
-    snprintf(v->id, sizeof v->id, "%s", id);
-    free(id);
-    v->time_us = unzigzag(strata_read_varint(&rd));
-    v->cluster = strata_read_str(&rd, MAX_STR);
-    uint64_t nodes = strata_read_varint(&rd);
-    if (nodes > rd.left) rd.failed = 1;
-    v->nodes = xcalloc(rd.failed ? 1 : nodes, sizeof *v->nodes);
-    for (; !rd.failed && v->n_nodes < nodes; v->n_nodes++)
-        v->nodes[v->n_nodes] = strata_read_str(&rd, MAX_STR);
-    v->logical_bytes = strata_read_varint(&rd);
-    v->new_file_bytes = strata_read_varint(&rd);
-    v->stored_bytes = strata_read_varint(&rd);
-    v->n_sstables = (uint32_t)strata_read_varint(&rd);
-    v->new_sstables = (uint32_t)strata_read_varint(&rd);
-    v->new_files = (uint32_t)strata_read_varint(&rd);
-    uint64_t files = strata_read_varint(&rd);
-    if (files > rd.left) rd.failed = 1;
-    v->files = xcalloc(rd.failed ? 1 : files, sizeof *v->files);
+    uint64_t files = decode_header(&rd, v, 1);
+    v->files = xcalloc(files ? files : 1, sizeof *v->files);
     for (; !rd.failed && v->n_files < files; v->n_files++)
         if (file_decode(&rd, &v->files[v->n_files])) {
             repo_file_clear(&v->files[v->n_files]);
@@ -307,20 +329,6 @@ strata_err repo_version_load(repo *r, const char *id, repo_version **out) {
     return e;
 }
 
-/* The payload's header up to its file count (the fields before the files). */
-static uint64_t skip_to_files(strata_reader *rd, int64_t *time_us) {
-    strata_read_ptr(rd, (size_t)strata_read_varint(rd)); /* id */
-    *time_us = unzigzag(strata_read_varint(rd));
-    strata_read_ptr(rd, (size_t)strata_read_varint(rd)); /* cluster */
-    uint64_t nodes = strata_read_varint(rd);
-    if (nodes > rd->left) rd->failed = 1;
-    for (uint64_t i = 0; !rd->failed && i < nodes; i++) strata_read_ptr(rd, (size_t)strata_read_varint(rd));
-    for (int i = 0; i < 6; i++) strata_read_varint(rd); /* statistics */
-    uint64_t files = strata_read_varint(rd);
-    if (files > rd->left) rd->failed = 1;
-    return rd->failed ? 0 : files;
-}
-
 /* Decodes the files of a payload in place in the index: one block takes
  * every string (length varint + bytes, stored with a NUL) and chunk list
  * (33 bytes or more each, stored in 36), so it needs at most 36/33 of the
@@ -329,7 +337,9 @@ static strata_err decode_files(void *ctx, const uint8_t *p, size_t n) {
     repo_version_files *vf = ctx;
     strata_reader rd;
     strata_reader_init(&rd, p, n);
-    uint64_t files = skip_to_files(&rd, &vf->time_us);
+    repo_version header = {0};
+    uint64_t files = decode_header(&rd, &header, 0);
+    vf->time_us = header.time_us;
     size_t size = n + n / 11 + 1 + files * _Alignof(repo_chunk_ref);
     vf->block = xmalloc(size);
     vf->files = xmalloc((files ? files : 1) * sizeof *vf->files);
