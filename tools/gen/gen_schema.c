@@ -93,7 +93,6 @@ static const system_table *system_table_named(const char *name) {
 
 enum { MAX_COLUMNS = 32 };
 
-
 /* One row being assembled: its cells by header column, values owned. */
 typedef struct {
     const sstable_header *h;
