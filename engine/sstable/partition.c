@@ -25,11 +25,14 @@ typedef struct {
     size_t where;         /* D_CORRUPT: offset inside the item */
 } decoder;
 
-static int corrupt(decoder *d, const char *what) {
+/* Damage found at `at`, inside the item the decoder's cursor started at. */
+static int corrupt_at(decoder *d, const uint8_t *at, const char *what) {
     d->what = what;
-    d->where = sst_cur_pos(&d->c);
+    d->where = (size_t)(at - d->c.start);
     return D_CORRUPT;
 }
+
+static int corrupt(decoder *d, const char *what) { return corrupt_at(d, d->c.p, what); }
 
 static int short_read(decoder *d, size_t need) {
     d->need = need;
@@ -77,20 +80,6 @@ static int read_delta_deletion(decoder *d, sstable_deletion *del) {
     if (!d->s->v.uint_deletion_time && del->local_deletion_time < 0)
         return corrupt(d, "invalid deletion: negative local deletion time");
     return 0;
-}
-
-static int read_value(decoder *d, const sstable_type *t, sstable_value *out) {
-    size_t n;
-    if (t->fixed_len >= 0) {
-        n = (size_t)t->fixed_len;
-    } else {
-        uint64_t len = sst_uvint(&d->c);
-        if (len > sst_cur_left(&d->c) || len > INT32_MAX) return corrupt(d, "value length past the item end");
-        n = (size_t)len;
-    }
-    out->p = sst_take(&d->c, n);
-    out->len = n;
-    return out->p ? 0 : corrupt(d, "value past the item end");
 }
 
 int sst_read_clustering_values(sst_cur *c, sstable_type *const *types, size_t ntypes,
@@ -209,85 +198,102 @@ static int read_column_subset(decoder *d, size_t superset, uint8_t *present) {
     return d->c.failed ? corrupt(d, "column subset past the row end") : 0;
 }
 
-static sstable_cell *new_cell(decoder *d) {
-    sstable *s = d->s;
-    if (s->unf.ncells == s->scratch.cells_cap)
-        s->scratch.cells = grow(s->scratch.cells, &s->scratch.cells_cap, s->unf.ncells + 1, sizeof(sstable_cell));
-    return &s->scratch.cells[s->unf.ncells++];
+static void add_complex_deletion(sstable *s, size_t col, sstable_deletion del) {
+    s->scratch.cdel =
+        grow(s->scratch.cdel, &s->scratch.cdel_cap, s->unf.ncomplex_deletions + 1, sizeof *s->scratch.cdel);
+    s->scratch.cdel[s->unf.ncomplex_deletions++] = (sstable_complex_deletion){col, del};
 }
 
-/* The cell is decoded into locals and stored once: writing its fields one
- * by one and reading them back makes loads that span several stores,
- * which the CPU cannot forward and waits for. */
-static int read_cell(decoder *d, size_t col, int is_static, const sstable_column *column) {
+/* The cells of the columns `list[0..n)` of a row (a complex column's
+ * deletion and cells, a simple column's one cell), in one loop with the
+ * cursor in a local: the decoder's lives in memory, where every store of
+ * a pointer into a cell may alias it and reload it, and a call per cell
+ * cost as much as decoding it.  The local only goes to the inline cursor
+ * functions, so it stays in registers.  Each cell is decoded into locals
+ * and stored once: loads of fields just stored one by one span several
+ * stores, which the CPU cannot forward. */
+static int read_cells(decoder *d, uint8_t rflags, int is_static, const sstable_column *cols, const size_t *list,
+                      size_t n) {
     sstable *s = d->s;
     const sstable_unfiltered *u = &s->unf;
-    uint8_t flags = sst_u8(&d->c);
-    int deleted = flags & SSTABLE_C_IS_DELETED;
-    int expiring = (flags & SSTABLE_C_IS_EXPIRING) != 0;
-    int64_t timestamp = flags & SSTABLE_C_USE_ROW_TIMESTAMP
-                            ? u->timestamp
-                            : (int64_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_timestamp);
-    int64_t local_deletion_time;
-    int32_t ttl;
-    if (flags & SSTABLE_C_USE_ROW_TTL) {
-        local_deletion_time = u->local_expiration;
-        ttl = u->ttl;
-    } else {
-        local_deletion_time = deleted || expiring ? ldt_from(s, sst_uvint(&d->c)) : INT64_MAX;
-        ttl = expiring ? (int32_t)(uint32_t)(sst_uvint(&d->c) + (uint64_t)s->header.min_ttl) : 0;
+    sst_cur c = d->c;
+    for (size_t k = 0; k < n; k++) {
+        size_t col = list[k];
+        const sstable_column *column = &cols[col];
+        const sstable_type *t = column->type;
+        uint64_t count = 1;
+        if (t->multicell) {
+            if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) {
+                sstable_deletion del;
+                del.marked_for_delete_at = (int64_t)(sst_uvint(&c) + (uint64_t)s->header.min_timestamp);
+                del.local_deletion_time = ldt_from(s, sst_uvint(&c));
+                if (!s->v.uint_deletion_time && del.local_deletion_time < 0)
+                    return corrupt_at(d, c.p, "invalid deletion: negative local deletion time");
+                add_complex_deletion(s, col, del);
+            }
+            count = sst_uvint(&c);
+            if (count > sst_cur_left(&c)) return corrupt_at(d, c.p, "complex cell count past the row end");
+        }
+        for (; count; count--) {
+            uint8_t flags = sst_u8(&c);
+            int deleted = flags & SSTABLE_C_IS_DELETED;
+            int expiring = (flags & SSTABLE_C_IS_EXPIRING) != 0;
+            int64_t timestamp = flags & SSTABLE_C_USE_ROW_TIMESTAMP
+                                    ? u->timestamp
+                                    : (int64_t)(sst_uvint(&c) + (uint64_t)s->header.min_timestamp);
+            int64_t local_deletion_time;
+            int32_t ttl;
+            if (flags & SSTABLE_C_USE_ROW_TTL) {
+                local_deletion_time = u->local_expiration;
+                ttl = u->ttl;
+            } else {
+                local_deletion_time = deleted || expiring ? ldt_from(s, sst_uvint(&c)) : INT64_MAX;
+                ttl = expiring ? (int32_t)(uint32_t)(sst_uvint(&c) + (uint64_t)s->header.min_ttl) : 0;
+            }
+            if (deleted && !s->v.uint_deletion_time && local_deletion_time < 0)
+                return corrupt_at(d, c.p, "invalid cell tombstone: negative local deletion time");
+            sstable_value path = {NULL, 0}, value;
+            if (t->multicell) {
+                uint64_t plen = sst_uvint(&c);
+                if (plen > sst_cur_left(&c)) return corrupt_at(d, c.p, "cell path past the row end");
+                path.len = (size_t)plen;
+                path.p = sst_take(&c, (size_t)plen);
+            }
+            if (flags & SSTABLE_C_HAS_EMPTY_VALUE) {
+                value.p = c.p;
+                value.len = 0;
+                if (c.failed) return corrupt_at(d, c.p, "cell past the row end");
+            } else {
+                /* a multi-cell column's values are written with the
+                 * collection type, which has no fixed length, whatever the
+                 * element type */
+                size_t len = (size_t)t->fixed_len;
+                if (t->fixed_len < 0) {
+                    uint64_t l = sst_uvint(&c);
+                    if (l > sst_cur_left(&c) || l > INT32_MAX)
+                        return corrupt_at(d, c.p, "value length past the item end");
+                    len = (size_t)l;
+                }
+                value.p = sst_take(&c, len);
+                value.len = len;
+                if (!value.p) return corrupt_at(d, c.p, "value past the item end");
+            }
+            if (s->unf.ncells == s->scratch.cells_cap)
+                s->scratch.cells =
+                    grow(s->scratch.cells, &s->scratch.cells_cap, s->unf.ncells + 1, sizeof *s->scratch.cells);
+            s->scratch.cells[s->unf.ncells++] = (sstable_cell){.column = column,
+                                                               .is_static = is_static,
+                                                               .column_index = col,
+                                                               .deleted = deleted,
+                                                               .expiring = expiring,
+                                                               .timestamp = timestamp,
+                                                               .ttl = ttl,
+                                                               .local_deletion_time = local_deletion_time,
+                                                               .path = path,
+                                                               .value = value};
+        }
     }
-    if (deleted && !s->v.uint_deletion_time && local_deletion_time < 0)
-        return corrupt(d, "invalid cell tombstone: negative local deletion time");
-    const sstable_type *t = column->type;
-    sstable_value path = {NULL, 0}, value;
-    if (t->multicell) {
-        uint64_t plen = sst_uvint(&d->c);
-        if (plen > sst_cur_left(&d->c)) return corrupt(d, "cell path past the row end");
-        path.len = (size_t)plen;
-        path.p = sst_take(&d->c, (size_t)plen);
-    }
-    int r = 0;
-    if (flags & SSTABLE_C_HAS_EMPTY_VALUE) {
-        value.p = d->c.p;
-        value.len = 0;
-        if (d->c.failed) r = corrupt(d, "cell past the row end");
-    } else {
-        /* a multi-cell column's values are written with the collection
-         * type, which has no fixed length, whatever the element type */
-        r = read_value(d, t, &value);
-    }
-    sstable_cell *cell = new_cell(d);
-    memset(cell, 0, sizeof *cell);
-    cell->column = column;
-    cell->is_static = is_static;
-    cell->column_index = col;
-    cell->deleted = deleted;
-    cell->expiring = expiring;
-    cell->timestamp = timestamp;
-    cell->ttl = ttl;
-    cell->local_deletion_time = local_deletion_time;
-    cell->path = path;
-    cell->value = value;
-    return r;
-}
-
-static int read_complex(decoder *d, size_t col, int is_static, const sstable_column *column, uint8_t rflags) {
-    sstable *s = d->s;
-    int r;
-    if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) {
-        sstable_deletion del;
-        if ((r = read_delta_deletion(d, &del))) return r;
-        s->scratch.cdel = grow(s->scratch.cdel, &s->scratch.cdel_cap, s->unf.ncomplex_deletions + 1,
-                               sizeof *s->scratch.cdel);
-        s->scratch.cdel[s->unf.ncomplex_deletions].column_index = col;
-        s->scratch.cdel[s->unf.ncomplex_deletions].deletion = del;
-        s->unf.ncomplex_deletions++;
-    }
-    uint64_t count = sst_uvint(&d->c);
-    if (count > sst_cur_left(&d->c)) return corrupt(d, "complex cell count past the row end");
-    for (uint64_t i = 0; i < count; i++)
-        if ((r = read_cell(d, col, is_static, column))) return r;
+    d->c = c;
     return 0;
 }
 
@@ -301,13 +307,9 @@ static int read_small_row(decoder *d, uint8_t flags, int is_static, const sstabl
         if (missing >> ncols) return corrupt(d, "column bitmap names more columns than the header");
         present &= ~missing;
     }
-    int r = 0;
-    for (; present && !r; present &= present - 1) {
-        size_t i = (size_t)__builtin_ctzll(present);
-        if (cols[i].type->multicell) r = read_complex(d, i, is_static, &cols[i], flags);
-        else r = read_cell(d, i, is_static, &cols[i]);
-    }
-    return r;
+    size_t list[64], n = 0;
+    for (; present; present &= present - 1) list[n++] = (size_t)__builtin_ctzll(present);
+    return read_cells(d, flags, is_static, cols, list, n);
 }
 
 /* The cells of a row of 64 columns or more, whose subset lists indexes. */
@@ -317,12 +319,12 @@ static int read_large_row(decoder *d, uint8_t flags, int is_static, const sstabl
     uint8_t *present = ncols <= sizeof stack_present ? stack_present : xmalloc(ncols);
     if (flags & SSTABLE_F_HAS_ALL_COLUMNS) memset(present, 1, ncols);
     else r = read_column_subset(d, ncols, present);
-    for (size_t i = 0; i < ncols && !r; i++) {
-        if (!present[i]) continue;
-        if (cols[i].type->multicell) r = read_complex(d, i, is_static, &cols[i], flags);
-        else r = read_cell(d, i, is_static, &cols[i]);
-    }
+    size_t *list = xmalloc(ncols * sizeof *list), n = 0;
+    for (size_t i = 0; i < ncols; i++)
+        if (present[i]) list[n++] = i;
+    if (!r) r = read_cells(d, flags, is_static, cols, list, n);
     if (present != stack_present) free(present);
+    free(list);
     return r;
 }
 
