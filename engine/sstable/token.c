@@ -7,6 +7,8 @@
  * they decide replica placement and partition order. */
 #include "engine/sstable/sstable.h"
 
+#include <string.h>
+
 static uint64_t rotl64(uint64_t v, int n) { return (v << n) | (v >> (64 - n)); }
 
 static uint64_t fmix(uint64_t k) {
@@ -18,9 +20,13 @@ static uint64_t fmix(uint64_t k) {
     return k;
 }
 
+/* A little-endian 64-bit block, as Java assembles it. */
 static uint64_t block(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
