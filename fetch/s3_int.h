@@ -107,12 +107,9 @@ int s3_readahead_continues(s3_readahead *ra, const char *key, uint64_t offset, s
  * fetched; 1 when a window held all of it (*window_end: where it ends). */
 int s3_readahead_copy(s3_readahead *ra, const char *key, uint64_t offset, size_t len, void *out,
                       uint64_t *window_end);
-/* Keeps `data` (taken over, left empty) as the bytes of key from start,
- * fetched asking for `planned` bytes (fewer came: the object ended). */
-void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, size_t planned,
-                       strata_buf *data);
-/* Reserves a window for [start, start+len) of key about to be fetched in
- * the background; -1 when a window already covers start or none is free. */
+/* Reserves a window for [start, start+len) of key about to be fetched (by
+ * the caller or in the background); -1 when a window already covers start
+ * or none is free. */
 int s3_readahead_claim(s3_readahead *ra, const char *key, uint64_t start, size_t len);
 /* Completes a claimed window with `data` (taken over), or drops it (data
  * NULL: the fetch failed); readers waiting for it go on. */

@@ -4,14 +4,15 @@
  * chunks were written.  One ranged GET per chunk costs a round trip each
  * (milliseconds on a LAN, tens of them to a cloud region), which bounds a
  * sequential read far below the bandwidth.  So when a read continues where
- * an earlier read of the same object ended, the backend fetches a whole
- * window from there and serves the following reads from memory.  Random
+ * an earlier read of the same object ended, the backend fetches the whole
+ * window holding it and serves the following reads from memory.  Random
  * reads (a database reading one row) keep fetching exactly what they ask
  * for: no amplification where nothing would be reused.  There are
  * RA_WINDOWS windows per storage handle (64 MiB at the backend's 4 MiB
  * window), replaced least recently used first, so memory stays bounded;
- * one may be loading in the background (see prefetch in storage_s3.c),
- * and readers of its range wait for it instead of fetching it again. */
+ * windows are claimed before they are fetched, in the background (see
+ * prefetch in storage_s3.c) or by a reader, and readers of a claimed
+ * window's range wait for it instead of fetching it again. */
 #include "fetch/s3_int.h"
 
 #include <string.h>
@@ -129,18 +130,6 @@ static void reuse(s3_readahead *ra, ra_window *w, const char *key, uint64_t star
     w->start = start;
     w->planned = planned;
     w->used = ++ra->clock;
-}
-
-void s3_readahead_keep(s3_readahead *ra, const char *key, uint64_t start, size_t planned,
-                       strata_buf *data) {
-    pthread_mutex_lock(&ra->lock);
-    ra_window *w = victim(ra);
-    if (w) {
-        reuse(ra, w, key, start, planned);
-        w->data = *data;
-        strata_buf_init(data);
-    }
-    pthread_mutex_unlock(&ra->lock);
 }
 
 int s3_readahead_claim(s3_readahead *ra, const char *key, uint64_t start, size_t len) {

@@ -419,6 +419,66 @@ static void prefetch(storage *s, const char *fk, uint64_t start) {
     pthread_attr_destroy(&attr);
 }
 
+/* Windows start at multiples of READAHEAD_WINDOW, so every reader of a
+ * stretch of an object asks for the same window: restore workers whose
+ * files share a pack find it claimed and wait for it, rather than each
+ * fetching an overlapping window of its own. */
+static uint64_t window_start(uint64_t offset) {
+    return offset - offset % READAHEAD_WINDOW;
+}
+
+static strata_err fetch_exact(storage *s, const char *key, const char *fk, uint64_t offset, size_t len,
+                              uint8_t *out) {
+    strata_buf got;
+    strata_buf_init(&got);
+    strata_err e = fetch_range(s, key, fk, offset, len, len, &got);
+    if (!e) memcpy(out, got.data, len);
+    strata_buf_free(&got);
+    return e;
+}
+
+/* Copies [offset, offset+len), which lies in one window, from that window:
+ * kept, being fetched (then it waits), or else fetched now by this reader.
+ * *window_end: where the window ends, 0 when it holds the object's end. */
+static strata_err read_in_window(storage *s, const char *key, const char *fk, uint64_t offset, size_t len,
+                                 uint8_t *out, uint64_t *window_end) {
+    s3_readahead *ra = backend(s)->readahead;
+    if (s3_readahead_copy(ra, fk, offset, len, out, window_end)) return STRATA_OK;
+    uint64_t start = window_start(offset);
+    int slot = s3_readahead_claim(ra, fk, start, READAHEAD_WINDOW);
+    if (slot < 0) {
+        /* Claimed by another reader since (wait for it), or every window
+         * is being fetched (fetch just the range). */
+        if (s3_readahead_copy(ra, fk, offset, len, out, window_end)) return STRATA_OK;
+        *window_end = 0;
+        return fetch_exact(s, key, fk, offset, len, out);
+    }
+    strata_buf got;
+    strata_buf_init(&got);
+    strata_err e = fetch_range(s, key, fk, start, READAHEAD_WINDOW, (size_t)(offset + len - start), &got);
+    if (!e) {
+        memcpy(out, got.data + (offset - start), len);
+        *window_end = got.len == READAHEAD_WINDOW ? start + READAHEAD_WINDOW : 0;
+    }
+    s3_readahead_fill(ra, slot, e ? NULL : &got);
+    strata_buf_free(&got);
+    return e;
+}
+
+/* A sequential read shorter than a window, split where windows meet. */
+static strata_err read_windows(storage *s, const char *key, const char *fk, uint64_t offset, size_t len,
+                               uint8_t *out, uint64_t *window_end) {
+    strata_err e = STRATA_OK;
+    for (size_t done = 0; !e && done < len;) {
+        uint64_t at = offset + done;
+        size_t n = (size_t)(window_start(at) + READAHEAD_WINDOW - at);
+        if (n > len - done) n = len - done;
+        e = read_in_window(s, key, fk, at, n, out + done, window_end);
+        done += n;
+    }
+    return e;
+}
+
 static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, size_t len, void *out) {
     if (!len) return STRATA_OK;
     s3_readahead *ra = backend(s)->readahead;
@@ -426,18 +486,12 @@ static strata_err s3_get_range(storage *s, const char *key, uint64_t offset, siz
     int sequential = s3_readahead_continues(ra, fk, offset, len);
     uint64_t window_end = 0;
     strata_err e = STRATA_OK;
-    if (!s3_readahead_copy(ra, fk, offset, len, out, &window_end)) {
-        size_t want = sequential && len < READAHEAD_WINDOW ? READAHEAD_WINDOW : len;
-        strata_buf got;
-        strata_buf_init(&got);
-        e = fetch_range(s, key, fk, offset, want, len, &got);
-        if (!e) memcpy(out, got.data, len);
-        if (!e && want > len) {
-            window_end = got.len == want ? offset + want : 0;
-            s3_readahead_keep(ra, fk, offset, want, &got);
-        }
-        strata_buf_free(&got);
-    }
+    if (s3_readahead_copy(ra, fk, offset, len, out, &window_end))
+        e = STRATA_OK;
+    else if (sequential && len < READAHEAD_WINDOW)
+        e = read_windows(s, key, fk, offset, len, out, &window_end);
+    else
+        e = fetch_exact(s, key, fk, offset, len, out);
     if (!e && sequential && window_end) prefetch(s, fk, window_end);
     free(fk);
     return e;
