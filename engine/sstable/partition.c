@@ -74,11 +74,13 @@ static int64_t ldt_from(const sstable *s, uint64_t delta) {
     return (int64_t)(int32_t)(uint32_t)sum;
 }
 
-static int read_delta_deletion(decoder *d, sstable_deletion *del) {
-    del->marked_for_delete_at = (int64_t)(sst_uvint(&d->c) + (uint64_t)d->s->header.min_timestamp);
-    del->local_deletion_time = ldt_from(d->s, sst_uvint(&d->c));
+/* A deletion written against the encoding stats, read at cursor c (the
+ * decoder's, or read_cells()'s local copy of it). */
+static inline int read_delta_deletion(decoder *d, sst_cur *c, sstable_deletion *del) {
+    del->marked_for_delete_at = (int64_t)(sst_uvint(c) + (uint64_t)d->s->header.min_timestamp);
+    del->local_deletion_time = ldt_from(d->s, sst_uvint(c));
     if (!d->s->v.uint_deletion_time && del->local_deletion_time < 0)
-        return corrupt(d, "invalid deletion: negative local deletion time");
+        return corrupt_at(d, c->p, "invalid deletion: negative local deletion time");
     return 0;
 }
 
@@ -162,8 +164,8 @@ static int read_marker(decoder *d) {
     int boundary = kind == SSTABLE_EXCL_END_INCL_START_BOUNDARY || kind == SSTABLE_INCL_END_EXCL_START_BOUNDARY;
     u->kind = boundary ? SSTABLE_RT_BOUNDARY : SSTABLE_RT_BOUND;
     u->end_deletion = LIVE;
-    if (boundary && (r = read_delta_deletion(d, &u->end_deletion))) return r;
-    if ((r = read_delta_deletion(d, &u->deletion))) return r;
+    if (boundary && (r = read_delta_deletion(d, &d->c, &u->end_deletion))) return r;
+    if ((r = read_delta_deletion(d, &d->c, &u->deletion))) return r;
     if (d->c.failed || d->c.p != end) return corrupt(d, "range tombstone marker size mismatch");
     return 0;
 }
@@ -225,10 +227,8 @@ static int read_cells(decoder *d, uint8_t rflags, int is_static, const sstable_c
         if (t->multicell) {
             if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) {
                 sstable_deletion del;
-                del.marked_for_delete_at = (int64_t)(sst_uvint(&c) + (uint64_t)s->header.min_timestamp);
-                del.local_deletion_time = ldt_from(s, sst_uvint(&c));
-                if (!s->v.uint_deletion_time && del.local_deletion_time < 0)
-                    return corrupt_at(d, c.p, "invalid deletion: negative local deletion time");
+                int r = read_delta_deletion(d, &c, &del);
+                if (r) return r;
                 add_complex_deletion(s, col, del);
             }
             count = sst_uvint(&c);
@@ -352,7 +352,7 @@ static int read_row(decoder *d, uint8_t flags, uint8_t ext) {
     }
     u->row_deletion = LIVE;
     u->shadowable = (ext & SSTABLE_X_HAS_SHADOWABLE_DELETION) != 0;
-    if ((flags & SSTABLE_F_HAS_DELETION) && (r = read_delta_deletion(d, &u->row_deletion))) return r;
+    if ((flags & SSTABLE_F_HAS_DELETION) && (r = read_delta_deletion(d, &d->c, &u->row_deletion))) return r;
     size_t ncols = is_static ? s->header.nstatic : s->header.nregular;
     const sstable_column *cols = is_static ? s->header.statics : s->header.regulars;
     if (ncols < 64) r = read_small_row(d, flags, is_static, cols, ncols);
