@@ -5,15 +5,18 @@
  *
  * CLUSTER_DIR is a data set of strata-gen-cluster (node1..N with keyspace
  * gen and its system_schema).  For each table, the SSTables of every node
- * are merged with Cassandra's reconciliation (engine/merge) twice: (a)
- * iterating the merged stream only, (b) also writing it as one
+ * are merged with Cassandra's reconciliation (engine/merge) in two ways:
+ * (a) iterating the merged stream only, (b) also writing it as one
  * uncompressed nb SSTable into OUTDIR (removed afterwards).  Each pass is
- * timed in CPU seconds of this one thread; the rate is the input's
- * on-disk Data.db bytes (all nodes) per CPU second, with merged rows per
- * second beside it.
+ * timed in CPU seconds of this one thread and run STRATA_BENCH_RUNS times
+ * (default 3), keeping the median: on a shared or virtualised machine one
+ * run's CPU time varies by a fifth.  The rate is the input's on-disk
+ * Data.db bytes (all nodes) per CPU second, with merged rows per second
+ * beside it.
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -104,6 +107,20 @@ static pass run(char **paths, size_t n, const merge_table *t, const char *outdir
     return r;
 }
 
+/* The median by CPU time of `runs` passes. */
+static pass run_median(char **paths, size_t n, const merge_table *t, const char *outdir, int runs) {
+    pass p[9];
+    for (int i = 0; i < runs; i++) {
+        p[i] = run(paths, n, t, outdir);
+        for (int j = i; j > 0 && p[j].cpu < p[j - 1].cpu; j--) {
+            pass x = p[j];
+            p[j] = p[j - 1];
+            p[j - 1] = x;
+        }
+    }
+    return p[runs / 2];
+}
+
 static void report(const char *label, const char *mode, double mb, const pass *p) {
     printf("%-9s %-13s %9.1f MB %10llu rows %8.2f CPU s %8.1f MB/s/core %10.0f rows/s\n", label, mode, mb,
            (unsigned long long)p->rows, p->cpu, mb / p->cpu, (double)p->rows / p->cpu);
@@ -115,6 +132,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *root = argv[1], *outdir = argv[2];
+    const char *runs_env = getenv("STRATA_BENCH_RUNS");
+    int runs = runs_env ? atoi(runs_env) : 3;
+    if (runs < 1 || runs > 9) {
+        fprintf(stderr, "bench_merge: STRATA_BENCH_RUNS must be 1 to 9\n");
+        return 2;
+    }
     int nodes = 0;
     char *dirs[64];
     for (;;) {
@@ -155,7 +178,7 @@ int main(int argc, char **argv) {
         double mb = (double)bytes / 1e6;
         printf("%s: %zu SSTables on %d nodes, %.1f MB on disk (%.1f MB uncompressed)\n", name, n, nodes, mb,
                (double)raw / 1e6);
-        pass a = run(paths, n, t, NULL), b = run(paths, n, t, outdir);
+        pass a = run_median(paths, n, t, NULL, runs), b = run_median(paths, n, t, outdir, runs);
         b.rows = a.rows; /* the same rows, written */
         report(name, "merge", mb, &a);
         report(name, "merge+write", mb, &b);
@@ -166,7 +189,8 @@ int main(int argc, char **argv) {
         free(paths), free(name);
     }
     closedir(d);
-    printf("== total: %.1f MB of SSTables on disk (%.1f MB uncompressed)\n", total_mb, total_raw);
+    printf("== total (medians of %d runs): %.1f MB of SSTables on disk (%.1f MB uncompressed)\n", runs, total_mb,
+           total_raw);
     report("TOTAL", "merge", total_mb, &total[0]);
     report("TOTAL", "merge+write", total_mb, &total[1]);
     double rate = total_mb / total[0].cpu;

@@ -5,7 +5,8 @@
 # strata-gen-cluster (kept in bench/out/merge-cluster and reused while its
 # size, seed and generator source are unchanged), then merges each table's
 # SSTables of all nodes with Cassandra's reconciliation: once iterating the
-# merged stream only, once also writing it as one uncompressed nb SSTable.
+# merged stream only, once also writing it as one uncompressed nb SSTable;
+# each STRATA_BENCH_RUNS times (default 3), the median kept.
 # Prints on-disk input MB per CPU second (one core) and rows per second,
 # against the target of 150 MB/s per core for the merge.
 set -eu

@@ -6,6 +6,8 @@
 
 #include "engine/sstable/sstable.h"
 
+#include <string.h>
+
 /* Largest single unfiltered (row or marker) the reader holds in memory. */
 #define SST_MAX_UNFILTERED (256u << 20)
 /* Largest metadata component read whole (Statistics, CompressionInfo...). */
@@ -62,15 +64,29 @@ static inline const uint8_t *sst_take(sst_cur *c, size_t n) {
     return r;
 }
 
+/* n (1 to 8) big-endian bytes.  Away from the end of the window one
+ * unaligned 8-byte load does it: these reads are most of the decoding of
+ * a row, and a byte loop per field cost as much as the rest of it. */
 static inline uint64_t sst_be(sst_cur *c, int n) {
     const uint8_t *b = sst_take(c, (size_t)n);
     uint64_t v = 0;
     if (!b) return 0;
+    if (c->end - b >= 8) {
+        memcpy(&v, b, 8);
+        v = __builtin_bswap64(v);
+        return n == 8 ? v : v >> (64 - 8 * n);
+    }
     for (int i = 0; i < n; i++) v = (v << 8) | b[i];
     return v;
 }
 
-static inline uint8_t sst_u8(sst_cur *c) { return (uint8_t)sst_be(c, 1); }
+static inline uint8_t sst_u8(sst_cur *c) {
+    if (c->failed || c->p >= c->end) {
+        c->failed = 1;
+        return 0;
+    }
+    return *c->p++;
+}
 static inline uint16_t sst_u16(sst_cur *c) { return (uint16_t)sst_be(c, 2); }
 static inline uint32_t sst_u32(sst_cur *c) { return (uint32_t)sst_be(c, 4); }
 static inline uint64_t sst_u64(sst_cur *c) { return sst_be(c, 8); }
