@@ -200,11 +200,17 @@ strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const me
 
 void merge_set_progress(merge *m, strata_progress *progress) { m->progress = progress; }
 
+/* Progress is reported in steps of at least this many uncompressed bytes
+ * (and at the end of an input): a report per partition took a lock and
+ * read the clock for every row of a table of one-row partitions. */
+#define PROGRESS_STEP (1u << 20)
+
 /* Adds what src has passed since its last report, in on-disk bytes. */
 static void report_progress(merge *m, merge_source *src, const sstable_partition *p) {
     const sstable_meta *meta = sstable_get_meta(src->s);
     uint64_t at = p ? p->offset : meta->data_length;
     if (!m->progress || at <= src->reported || !meta->data_length) return;
+    if (p && at - src->reported < PROGRESS_STEP) return;
     uint64_t before = (uint64_t)((double)src->reported * meta->data_file_size / meta->data_length);
     uint64_t now = (uint64_t)((double)at * meta->data_file_size / meta->data_length);
     src->reported = at;

@@ -105,8 +105,9 @@ struct merge {
 /* ---- Windows (window.c) ---- */
 /* A partition deletion outside the source's window becomes live. */
 sstable_deletion merge_window_partition_deletion(merge_source *src, sstable_deletion d);
-/* The part of u inside the source's window (in src->window_u), or 0 with
- * *out NULL when none of it is. */
+/* The part of u inside the source's window: u itself when the window
+ * keeps all of it, else src->window_u; or 0 with *out NULL when none of
+ * it is. */
 int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out);
 
 /* The shards of counter context `all` that `ref` does not hold as they

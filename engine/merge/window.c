@@ -43,28 +43,60 @@ static void grow(void **p, size_t *cap, size_t need, size_t size) {
     *p = xrealloc(*p, *cap * size);
 }
 
-/* A row's facts inside the window; 0 when none is left. */
-static int window_row(merge_source *src, const sstable_unfiltered *u) {
+/* The cells of u inside the window, into src->window_cells from the first
+ * one left out; returns how many are kept, all of them (and no copy) when
+ * none is left out.  Each cell is asked once, as keeps() counts. */
+static size_t window_cells(merge_source *src, const sstable_unfiltered *u) {
+    size_t i = 0, n;
+    while (i < u->ncells && keeps(src, u->cells[i].timestamp)) i++;
+    if (i == u->ncells) return i;
+    grow((void **)&src->window_cells, &src->window_cells_cap, u->ncells, sizeof *src->window_cells);
+    memcpy(src->window_cells, u->cells, i * sizeof *u->cells);
+    n = i;
+    for (i++; i < u->ncells; i++)
+        if (keeps(src, u->cells[i].timestamp)) src->window_cells[n++] = u->cells[i];
+    return n;
+}
+
+/* Likewise for the complex deletions, into src->window_cdels. */
+static size_t window_cdels(merge_source *src, const sstable_unfiltered *u) {
+    size_t i = 0, n;
+    while (i < u->ncomplex_deletions && deletion_keeps(src, &u->complex_deletions[i].deletion)) i++;
+    if (i == u->ncomplex_deletions) return i;
+    grow((void **)&src->window_cdels, &src->window_cdels_cap, u->ncomplex_deletions, sizeof *src->window_cdels);
+    memcpy(src->window_cdels, u->complex_deletions, i * sizeof *u->complex_deletions);
+    n = i;
+    for (i++; i < u->ncomplex_deletions; i++)
+        if (deletion_keeps(src, &u->complex_deletions[i].deletion))
+            src->window_cdels[n++] = u->complex_deletions[i];
+    return n;
+}
+
+/* A row's facts inside the window: 1 with *out the row itself when the
+ * window keeps all of it (most rows of most inputs: nothing is copied),
+ * else src->window_u; 0 when none is left. */
+static int window_row(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out) {
+    int keep_liveness = !u->has_liveness || keeps(src, u->timestamp);
+    int keep_deletion = deletion_keeps(src, &u->row_deletion);
+    size_t ncells = window_cells(src, u), ncdels = window_cdels(src, u);
+    if (keep_liveness && keep_deletion && ncells == u->ncells && ncdels == u->ncomplex_deletions) {
+        *out = u;
+        return 1;
+    }
     sstable_unfiltered *w = &src->window_u;
     *w = *u;
-    if (u->has_liveness && !keeps(src, u->timestamp)) {
+    if (!keep_liveness) {
         w->has_liveness = 0;
         w->timestamp = INT64_MIN;
         w->ttl = 0;
         w->local_expiration = INT64_MAX;
     }
-    if (!deletion_keeps(src, &u->row_deletion)) w->row_deletion = LIVE, w->shadowable = 0;
-    grow((void **)&src->window_cells, &src->window_cells_cap, u->ncells, sizeof *src->window_cells);
-    w->ncells = 0;
-    for (size_t i = 0; i < u->ncells; i++)
-        if (keeps(src, u->cells[i].timestamp)) src->window_cells[w->ncells++] = u->cells[i];
-    w->cells = src->window_cells;
-    grow((void **)&src->window_cdels, &src->window_cdels_cap, u->ncomplex_deletions, sizeof *src->window_cdels);
-    w->ncomplex_deletions = 0;
-    for (size_t i = 0; i < u->ncomplex_deletions; i++)
-        if (deletion_keeps(src, &u->complex_deletions[i].deletion))
-            src->window_cdels[w->ncomplex_deletions++] = u->complex_deletions[i];
-    w->complex_deletions = src->window_cdels;
+    if (!keep_deletion) w->row_deletion = LIVE, w->shadowable = 0;
+    w->ncells = ncells;
+    if (ncells != u->ncells) w->cells = src->window_cells;
+    w->ncomplex_deletions = ncdels;
+    if (ncdels != u->ncomplex_deletions) w->complex_deletions = src->window_cdels;
+    *out = w;
     return w->has_liveness || w->row_deletion.marked_for_delete_at != INT64_MIN || w->ncells ||
            w->ncomplex_deletions;
 }
@@ -93,8 +125,12 @@ static int window_marker(merge_source *src, const sstable_unfiltered *u) {
 }
 
 int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out) {
-    int keep = u->kind == SSTABLE_RT_BOUND || u->kind == SSTABLE_RT_BOUNDARY ? window_marker(src, u)
-                                                                            : window_row(src, u);
+    if (u->kind != SSTABLE_RT_BOUND && u->kind != SSTABLE_RT_BOUNDARY) {
+        int keep = window_row(src, u, out);
+        if (!keep) *out = NULL;
+        return keep;
+    }
+    int keep = window_marker(src, u);
     *out = keep ? &src->window_u : NULL;
     return keep;
 }
