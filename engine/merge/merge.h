@@ -245,8 +245,8 @@ void merge_writer_params(const merge *m, sstable_writer_params *p);
 strata_err merge_write(merge *m, sstable_writer *w, uint64_t *partitions);
 
 /* From now on, the on-disk Data.db bytes of the non-reference inputs are
- * added to `progress` as the stream passes them: all of them once it has
- * ended. */
+ * added to `progress` as the stream passes them, in steps of at least a
+ * MiB of an input's uncompressed data: all of them once it has ended. */
 void merge_set_progress(merge *m, strata_progress *progress);
 
 /* Facts left out as belonging to a later cut (see window_later), and facts
