@@ -64,9 +64,9 @@ static inline const uint8_t *sst_take(sst_cur *c, size_t n) {
     return r;
 }
 
-/* n (1 to 8) big-endian bytes.  Away from the end of the window one
- * unaligned 8-byte load does it: these reads are most of the decoding of
- * a row, and a byte loop per field cost as much as the rest of it. */
+/* n (1 to 8) big-endian bytes.  Away from the end of the window, one
+ * unaligned 8-byte load and a byte swap instead of a loop of n dependent
+ * shifts: every varint longer than a byte of every cell comes through here. */
 static inline uint64_t sst_be(sst_cur *c, int n) {
     const uint8_t *b = sst_take(c, (size_t)n);
     uint64_t v = 0;
