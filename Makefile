@@ -96,7 +96,7 @@ unit-san: $(UNIT_BIN_SAN)
 
 # End-to-end tests drive the sanitized binary, so leaks and undefined
 # behaviour in the real command paths fail the suite too.
-e2e: strata build/san/strata
+e2e: strata build/san/strata strata-gen-cluster
 	@$(SAN_ENV) STRATA_BIN=$(CURDIR)/build/san/strata sh tests/run-e2e.sh
 
 test: test-deps

@@ -37,7 +37,11 @@ static void help(void) {
            "                       data_dir = /var/lib/cassandra/data   (may repeat)\n"
            "                       snapshot_cmd = ssh node1 nodetool snapshot -t {tag}\n"
            "                       clear_snapshot_cmd = ssh node1 nodetool clearsnapshot -t {tag}\n"
-           "                     without snapshot_cmd strata hard-links its own snapshot\n"
+           "                     without snapshot_cmd strata hard-links its own snapshot;\n"
+           "                     the token ring (each version's coverage per range):\n"
+           "                     ring = FILE (`nodetool ring` output) in [cluster] with\n"
+           "                     each node's address = ..., or each node's tokens = ...;\n"
+           "                     with neither, each node's own system.local in data_dir\n"
            "  --keyspace KS      only this keyspace (repeatable)\n"
            "  --table KS.TABLE   only this table (repeatable)\n"
            "  --include-system   also system keyspaces (system_schema is always taken)\n"
@@ -51,6 +55,16 @@ static void help(void) {
            "                     stored (default: spool/ beside the repository's index)\n"
            "  --max-layers N     merge a table's layers into one past N (default 8)\n"
            "  --json             print the result as JSON\n");
+}
+
+/* Without a ring in the cluster file, the nodes' own record of their
+ * tokens; a version without a ring is still taken, only without its
+ * coverage per token range. */
+static void ring_from_nodes(cluster_config *cluster) {
+    strata_err e = backup_ring_from_nodes(cluster);
+    if (e)
+        strata_log(e == STRATA_ENOENT ? STRATA_LOG_INFO : STRATA_LOG_WARN,
+                   "no token ring (%s): coverage per token range is not reported", strata_errmsg());
 }
 
 static void print_result(const backup_result *res, int json) {
@@ -171,6 +185,7 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         cluster_config_free(cluster);
         return rc;
     }
+    if (!opt.files_only) ring_from_nodes(cluster);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     opt.cluster = cluster;

@@ -4,7 +4,8 @@
  * node, stores the SSTable files the repository does not hold yet, and
  * publishes the version.  restore_run() writes a version (or one keyspace
  * or table of it) back: reconciled tables as one directory each, the
- * nodes' files byte for byte. */
+ * nodes' files byte for byte.  backup_ring_from_nodes() finds the token
+ * ring in the nodes' own system tables when the cluster file names none. */
 #ifndef STRATA_BACKUP_H
 #define STRATA_BACKUP_H
 
@@ -57,6 +58,14 @@ typedef struct {
  * unless every node was read completely; snapshots are released in every
  * case. */
 strata_err backup_run(repo *r, const backup_options *opt, backup_result *res);
+
+/* When the cluster file gives no ring (no ring file, no tokens), sets
+ * c->ring from what each node records of itself in system.local, read
+ * from its data directories: its tokens, datacenter, rack and broadcast
+ * address (see cluster_config_ring_from_self).  Fails, leaving no ring,
+ * with STRATA_ENOENT when a node has no system.local or no tokens in it,
+ * and with the reader's error when its SSTables cannot be read. */
+strata_err backup_ring_from_nodes(cluster_config *c);
 
 typedef struct {
     const char *version;  /* id or "latest" */

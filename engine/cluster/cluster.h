@@ -59,6 +59,10 @@ typedef struct {
 strata_err cluster_ring_load(const char *path, cluster_ring **out);
 void cluster_ring_free(cluster_ring *r);
 
+/* A Murmur3 token as Cassandra spells it: 0 and *out for a signed 64-bit
+ * decimal integer and nothing else, -1 otherwise. */
+int cluster_token_parse(const char *s, int64_t *out);
+
 /* ---- Cluster description file (INI) -------------------------------------
  *
  *   [cluster]
@@ -80,7 +84,8 @@ void cluster_ring_free(cluster_ring *r);
  * found by its address, or from the tokens of every node (its address, or
  * its name when it has none, naming it; datacenter and rack default to
  * Cassandra's SimpleSnitch names datacenter1 and rack1); without either
- * no ring is known. */
+ * the file gives no ring, and cluster_config_ring_from_self() can make one
+ * from the nodes' own system tables. */
 typedef struct {
     char *name;
     char **data_dirs;
@@ -112,6 +117,26 @@ typedef struct {
  * others without, a token given to two nodes. */
 strata_err cluster_config_load(const char *path, cluster_config **out);
 void cluster_config_free(cluster_config *c);
+
+/* What a node records of itself in its system.local table, or of another
+ * ring member in its system.peers_v2 (system.peers before 4.0). */
+typedef struct {
+    char *address;   /* broadcast_address, or the peer's; NULL: not recorded */
+    char *dc, *rack; /* NULL: not recorded */
+    int64_t *tokens;
+    size_t n_tokens;
+} cluster_node_self;
+
+/* Sets c->ring (NULL before: no ring file, no tokens) from self[i], the
+ * record of c->nodes[i], and peers[0..npeers), the ring members the nodes
+ * know of; a peer at the address of a node (the cluster file's or the
+ * node's record's) or of an earlier peer adds nothing.  The cluster file's address, dc and rack of a node win over its
+ * record's, and the node's name stands for an address recorded nowhere.
+ * Fails, leaving no ring, with STRATA_ENOENT when a node records no tokens,
+ * and STRATA_EINVAL when two ring members hold one token or two nodes
+ * share an address. */
+strata_err cluster_config_ring_from_self(cluster_config *c, const cluster_node_self *self,
+                                         const cluster_node_self *peers, size_t npeers);
 
 /* ---- Replica placement ------------------------------------------------------
  * Which endpoints hold each token range of a keyspace, as Cassandra 4.0

@@ -122,9 +122,6 @@ typedef struct {
     size_t n_entries;
 } cluster_ring_builder;
 
-/* 0 and *out for a signed 64-bit decimal integer and nothing else, -1 otherwise. */
-int cluster_token_parse(const char *s, int64_t *out);
-
 /* The index of the endpoint at `address`, SIZE_MAX when there is none. */
 size_t cluster_ring_find(const cluster_ring *r, const char *address);
 

@@ -4,9 +4,14 @@
  * says which of them are its nodes (by address) and corrects a datacenter
  * or rack the ring file got wrong; or there is no ring file and each node
  * lists its own tokens, in which case the nodes are the whole ring.  Mixing
- * the two would leave it unclear which tokens count, so it is refused. */
+ * the two would leave it unclear which tokens count, so it is refused.
+ * With neither, the ring can come from what each node records of itself
+ * in system.local and of its peers in system.peers_v2 (read by the backup,
+ * which knows SSTables): the nodes and the peers not among them. */
 #include "engine/cluster/cluster_int.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Cassandra's SimpleSnitch puts every node here. */
@@ -86,4 +91,85 @@ strata_err cluster_config_ring(cluster_config *c, const char *path, int ring_lin
     for (size_t i = 0; i < c->n_nodes; i++)
         if (c->nodes[i].n_tokens) return ring_from_tokens(c, path, lines);
     return STRATA_OK;
+}
+
+typedef struct {
+    int64_t token;
+    size_t endpoint;
+} self_token;
+
+static int by_token_then_endpoint(const void *a, const void *b) {
+    const self_token *x = a, *y = b;
+    if (x->token != y->token) return x->token < y->token ? -1 : 1;
+    return (x->endpoint > y->endpoint) - (x->endpoint < y->endpoint);
+}
+
+/* Two ring members recording one token cannot both be right: that ring
+ * is refused rather than guessed at. */
+static strata_err check_tokens(const cluster_ring *r, const cluster_node_self *const *members, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += members[i]->n_tokens;
+    self_token *all = xcalloc(total + 1, sizeof *all);
+    total = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < members[i]->n_tokens; t++) all[total++] = (self_token){members[i]->tokens[t], i};
+    qsort(all, total, sizeof *all, by_token_then_endpoint);
+    strata_err e = STRATA_OK;
+    for (size_t k = 1; k < total && !e; k++)
+        if (all[k].token == all[k - 1].token && all[k].endpoint != all[k - 1].endpoint)
+            e = strata_fail(STRATA_EINVAL, "%s and %s both hold token %" PRId64 " by the nodes' system tables",
+                            r->endpoints[all[k - 1].endpoint].address, r->endpoints[all[k].endpoint].address,
+                            all[k].token);
+    free(all);
+    return e;
+}
+
+/* The endpoints of the cluster file's nodes, then of the peers not among
+ * them; members[k] is what endpoint k holds. */
+static strata_err add_members(cluster_config *c, const cluster_node_self *self, const cluster_node_self *peers,
+                              size_t npeers, const cluster_node_self **members) {
+    cluster_ring *r = c->ring;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const cluster_node *n = &c->nodes[i];
+        const char *address = n->address ? n->address : self[i].address ? self[i].address : n->name;
+        if (cluster_ring_find(r, address) != SIZE_MAX)
+            return strata_fail(STRATA_EINVAL, "node '%s' has address %s, like another node", n->name, address);
+        size_t ep = cluster_ring_add_endpoint(r, address, self[i].dc ? self[i].dc : DEFAULT_DC,
+                                              self[i].rack ? self[i].rack : DEFAULT_RACK);
+        members[ep] = &self[i];
+        strata_err e = claim_endpoint(c, ep, i, "system.local", 0);
+        if (e) return e;
+    }
+    for (size_t p = 0; p < npeers; p++) {
+        if (!peers[p].address || cluster_ring_find(r, peers[p].address) != SIZE_MAX || !peers[p].n_tokens) continue;
+        size_t i = 0; /* a node known in the cluster file by another name */
+        while (i < c->n_nodes && !(self[i].address && !strcmp(self[i].address, peers[p].address))) i++;
+        if (i < c->n_nodes) continue;
+        size_t ep = cluster_ring_add_endpoint(r, peers[p].address, peers[p].dc ? peers[p].dc : DEFAULT_DC,
+                                              peers[p].rack ? peers[p].rack : DEFAULT_RACK);
+        members[ep] = &peers[p];
+    }
+    return STRATA_OK;
+}
+
+strata_err cluster_config_ring_from_self(cluster_config *c, const cluster_node_self *self,
+                                         const cluster_node_self *peers, size_t npeers) {
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!self[i].n_tokens)
+            return strata_fail(STRATA_ENOENT, "node '%s' records no tokens in system.local", c->nodes[i].name);
+    cluster_ring_builder b = {.ring = xcalloc(1, sizeof(cluster_ring))};
+    c->ring = b.ring;
+    const cluster_node_self **members = xcalloc(c->n_nodes + npeers + 1, sizeof *members);
+    strata_err e = add_members(c, self, peers, npeers, members);
+    if (!e) e = check_tokens(b.ring, members, b.ring->n_endpoints);
+    for (size_t ep = 0; ep < b.ring->n_endpoints && !e; ep++)
+        for (size_t t = 0; t < members[ep]->n_tokens; t++) cluster_ring_add_token(&b, members[ep]->tokens[t], ep, 0);
+    if (!e) e = cluster_ring_finish(&b, "system.local");
+    free(b.entries);
+    free(members);
+    if (e) {
+        cluster_ring_free(b.ring);
+        c->ring = NULL;
+    }
+    return e;
 }

@@ -167,6 +167,12 @@ const merge_table *merge_schema_table(const merge_schema *s, const char *name);
 /* The user type named `name`, or NULL. */
 const merge_type *merge_schema_type(const merge_schema *s, const char *name);
 
+/* Appends to *paths (*n of them, each allocated) the Data.db files of
+ * table `name` in each keyspace directory dirs[i]: those directly inside
+ * <dir>/<name>-<id>/ (a data directory) or <dir>/<name>/ (strata's mount).
+ * Directories that cannot be read add nothing. */
+void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *name, char ***paths, size_t *n);
+
 /* The text Cassandra 4.0's snapshot writes into a table's schema.cql
  * (SchemaCQLHelper.reCreateStatementsForSchemaCql): CREATE TYPE IF NOT
  * EXISTS for each user type the table uses, inner ones first; CREATE TABLE

@@ -302,15 +302,12 @@ strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles
     return STRATA_OK;
 }
 
-/* Every Data.db of system_schema.<name> under the given directories. */
-static void find_data_files(const char *const *dirs, size_t ndirs, const char *name, merge_schema_file **files,
-                            size_t *n) {
+void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *name, char ***paths, size_t *n) {
     size_t nl = strlen(name);
     for (size_t d = 0; d < ndirs; d++) {
         DIR *top = opendir(dirs[d]);
         struct dirent *te;
         while (top && (te = readdir(top))) {
-            /* <name>-<id> in a data directory, <name> in strata's mount */
             if (strncmp(te->d_name, name, nl) || (te->d_name[nl] != '-' && te->d_name[nl])) continue;
             char *tdir = xasprintf("%s/%s", dirs[d], te->d_name);
             DIR *td = opendir(tdir);
@@ -318,8 +315,8 @@ static void find_data_files(const char *const *dirs, size_t ndirs, const char *n
             while (td && (fe = readdir(td))) {
                 size_t fl = strlen(fe->d_name);
                 if (fl < 8 || strcmp(fe->d_name + fl - 8, "-Data.db")) continue;
-                *files = xrealloc(*files, (*n + 1) * sizeof **files);
-                (*files)[(*n)++] = (merge_schema_file){name, xasprintf("%s/%s", tdir, fe->d_name)};
+                *paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
+                (*paths)[(*n)++] = xasprintf("%s/%s", tdir, fe->d_name);
             }
             if (td) closedir(td);
             free(tdir);
@@ -331,8 +328,14 @@ static void find_data_files(const char *const *dirs, size_t ndirs, const char *n
 strata_err merge_schema_read(const char *const *dirs, size_t ndirs, const char *keyspace, merge_schema **out) {
     merge_schema_file *files = NULL;
     size_t n = 0;
-    for (size_t r = 0; r < sizeof READERS / sizeof *READERS; r++)
-        find_data_files(dirs, ndirs, READERS[r].table, &files, &n);
+    for (size_t r = 0; r < sizeof READERS / sizeof *READERS; r++) {
+        char **paths = NULL;
+        size_t np = 0;
+        merge_find_table_data(dirs, ndirs, READERS[r].table, &paths, &np);
+        files = xrealloc(files, (n + np + 1) * sizeof *files);
+        for (size_t i = 0; i < np; i++) files[n++] = (merge_schema_file){READERS[r].table, paths[i]};
+        free(paths);
+    }
     strata_err e = merge_schema_read_files(files, n, keyspace, out);
     for (size_t i = 0; i < n; i++) free((char *)files[i].path);
     free(files);

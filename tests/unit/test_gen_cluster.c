@@ -10,7 +10,9 @@
  * the mutations themselves (not from any merge) says.  Then the next
  * version (--next) must write only later timestamps and keep that account
  * true, a compaction must leave a node's merged content unchanged, and
- * the same seed must give the same bytes. */
+ * the same seed must give the same bytes.  The ring the writes were placed
+ * by is the one the cluster file lists, and the one strata reads from the
+ * nodes' own system tables without it. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "engine/backup/backup.h"
 #include "engine/cluster/cluster.h"
 #include "engine/merge/merge.h"
 #include "tools/gen/gen.h"
@@ -551,18 +554,24 @@ static int holds_replica(const cluster_config *c, const cluster_range *r, size_t
     return 0;
 }
 
-/* On five nodes with three replicas each, the cluster file's tokens make
- * the ring the writes were placed by: strata's placement (from the
- * keyspace's replication as system_schema has it) names every node a
- * replica of every partition its SSTables hold. */
-static void test_cluster_file_ring(void **state) {
-    (void)state;
+/* A new small data set of five nodes, RF=3, in a temporary directory. */
+static char *five_nodes(void) {
     char tmpl[] = "/tmp/strata-gen-XXXXXX";
     char *dir = xstrdup(mkdtemp(tmpl));
     gen_options o;
     gen_options_init(&o);
     o.out = dir, o.mb = 1, o.flush_mb = 0.3, o.seed = 5, o.nodes = 5;
     if (gen_cluster_create(&o)) fail_msg("create: %s", strata_errmsg());
+    return dir;
+}
+
+/* On five nodes with three replicas each, the cluster file's tokens make
+ * the ring the writes were placed by: strata's placement (from the
+ * keyspace's replication as system_schema has it) names every node a
+ * replica of every partition its SSTables hold. */
+static void test_cluster_file_ring(void **state) {
+    (void)state;
+    char *dir = five_nodes();
     char *ini = xasprintf("%s/cluster.ini", dir);
     cluster_config *c;
     if (cluster_config_load(ini, &c)) fail_msg("%s", strata_errmsg());
@@ -599,6 +608,77 @@ static void test_cluster_file_ring(void **state) {
     free(dir);
 }
 
+/* A copy of the cluster file without its tokens, and without the nodes
+ * from `drop_from` (1-based; 0 keeps all). */
+static char *strip_tokens(const char *dir, int drop_from) {
+    char *in = xasprintf("%s/cluster.ini", dir), *out = xasprintf("%s/self-%d.ini", dir, drop_from);
+    FILE *f = fopen(in, "r"), *g = fopen(out, "w");
+    assert_non_null(f);
+    assert_non_null(g);
+    char line[512];
+    int tokens = 0, dropped = 0;
+    while (fgets(line, sizeof line, f)) {
+        int node;
+        if (sscanf(line, "[node node%d]", &node) == 1) dropped = drop_from && node >= drop_from;
+        if (!strncmp(line, "tokens =", 8)) tokens = 1;
+        else if (line[0] != ' ') tokens = 0;
+        if (!tokens && !dropped) fputs(line, g);
+    }
+    fclose(f);
+    fclose(g);
+    free(in);
+    return out;
+}
+
+/* The owner of every token: a cluster file node's index, or the ring
+ * member's address for the others. */
+static char *owner_of(const cluster_config *c, size_t t) {
+    const cluster_endpoint *e = &c->ring->endpoints[c->ring->tokens[t].endpoint];
+    return e->node != CLUSTER_NO_NODE ? xasprintf("node %zu", e->node) : xstrdup(e->address);
+}
+
+/* Without tokens in the cluster file, the ring comes from the nodes'
+ * system.local (two SSTables to reconcile: the tokens in the first, the
+ * metadata rewritten in the second) and system.peers_v2, and is the ring
+ * the writes were placed by; with node5 left out of the file, node5 is
+ * still a ring member (known from the others' peers), holding its tokens,
+ * so its replicas count as not captured. */
+static void test_ring_from_system_tables(void **state) {
+    (void)state;
+    char *dir = five_nodes();
+    char *ini = xasprintf("%s/cluster.ini", dir), *all = strip_tokens(dir, 0), *four = strip_tokens(dir, 5);
+    cluster_config *listed, *self, *part;
+    if (cluster_config_load(ini, &listed) || cluster_config_load(all, &self) || cluster_config_load(four, &part))
+        fail_msg("%s", strata_errmsg());
+    assert_non_null(listed->ring);
+    assert_null(self->ring);
+    assert_null(part->ring);
+    if (backup_ring_from_nodes(self) || backup_ring_from_nodes(part)) fail_msg("%s", strata_errmsg());
+    assert_int_equal(part->n_nodes, 4);
+    assert_int_equal(self->ring->n_endpoints, 5);
+    assert_int_equal(part->ring->n_endpoints, 5);
+    assert_int_equal(self->ring->n_tokens, listed->ring->n_tokens);
+    assert_int_equal(part->ring->n_tokens, listed->ring->n_tokens);
+    assert_int_equal(listed->ring->n_tokens, 5 * 16);
+    for (size_t t = 0; t < listed->ring->n_tokens; t++) {
+        assert_int_equal(self->ring->tokens[t].token, listed->ring->tokens[t].token);
+        assert_int_equal(part->ring->tokens[t].token, listed->ring->tokens[t].token);
+        char *want = owner_of(listed, t), *got = owner_of(self, t), *got_part = owner_of(part, t);
+        assert_string_equal(got, want);
+        assert_string_equal(got_part, strcmp(want, "node 4") ? want : "127.0.0.5");
+        free(want), free(got), free(got_part);
+    }
+    for (size_t e = 0; e < self->ring->n_endpoints; e++) {
+        assert_string_equal(self->ring->endpoints[e].dc, "datacenter1");
+        assert_string_equal(self->ring->endpoints[e].rack, "rack1");
+    }
+    assert_string_equal(self->ring->endpoints[0].address, "127.0.0.1");
+    cluster_config_free(listed), cluster_config_free(self), cluster_config_free(part);
+    free(ini), free(all), free(four);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* The same seed and arguments give byte-identical data sets; another seed
  * does not. */
 static void test_same_seed_same_bytes(void **state) {
@@ -627,6 +707,7 @@ int main(void) {
         cmocka_unit_test(test_compaction_keeps_content),
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_cluster_file_ring),
+        cmocka_unit_test(test_ring_from_system_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

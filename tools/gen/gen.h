@@ -162,6 +162,14 @@ void gen_ring_init(gen_ring *r, int nodes, int rf, int vnodes, uint64_t seed);
 void gen_ring_replicas(const gen_ring *r, int64_t token, int *replicas);
 void gen_ring_free(gen_ring *r);
 
+/* Writes <node_dir>/system/local-<id>/ as Cassandra 4.0 leaves it on node
+ * `node` (0-based) of `ring`: its metadata and tokens written at `boot`,
+ * and the metadata again a minute later, in a second SSTable; and
+ * system/peers_v2-<id>/ with the other nodes' datacenter, rack and tokens.
+ * Node k's broadcast address is 127.0.0.<k + 1>. */
+strata_err gen_local_write(const char *node_dir, int node, const gen_ring *ring, int64_t boot,
+                           const uint8_t host_id[16]);
+
 /* ---- Randomness and values ---------------------------------------------------- */
 typedef struct {
     uint64_t s;

@@ -171,6 +171,7 @@ strata_err gen_cluster_create(const gen_options *o) {
     for (int k = 0; k < o->nodes && !e; k++) {
         char *node = xasprintf("%s/node%d", o->out, k + 1);
         e = gen_schema_write(node, c.tables, o->rf, GEN_SCHEMA_US, c.host_id[k]);
+        if (!e) e = gen_local_write(node, k, &c.ring, GEN_SCHEMA_US - 2000000, c.host_id[k]);
         free(node);
     }
     gen_workload w;
