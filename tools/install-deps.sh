@@ -9,7 +9,7 @@ build="gcc make pkg-config libfuse3-dev fuse3 libzstd-dev liblmdb-dev
 libcurl4-openssl-dev libssl-dev libcmocka-dev liblz4-dev libsnappy-dev
 zlib1g-dev libjansson-dev libinih-dev libxxhash-dev libexpat1-dev libisal-dev python3"
 test_extra="clang libclang-rt-14-dev zstd lmdb-utils npm python3-botocore awscli"
-bench_extra="restic borgbackup time openssl python3-llfuse"
+bench_extra="restic borgbackup time openssl python3-llfuse xz-utils"
 
 want="$build"
 case "${1:-build}" in

@@ -1,0 +1,79 @@
+#!/bin/sh
+# bench/bench_rf3a.sh - what one reconciled copy of the real cluster costs,
+# table by table, against one node's SSTables.
+#
+# Backs up rf3-a (the corpus's real 3-node RF=3 Cassandra 4.0 cluster) as
+# version 1 and then version 2, each at its snapshot's time, and prints for
+# each table of version 1 the bytes strata stored against the SSTables of
+# each node (their components; not secondary index SSTables, manifest.json
+# or schema.cql), with the target of at most 0.5 of one node.  Beside it,
+# what xz -9e (stronger than any compressor strata uses) makes of the
+# reconciled SSTable files: a bound that no layout of the same bytes beats
+# by much.  Then version 2's stored bytes against version 1's.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+src=$STRATA_CORPUS/cluster/rf3-a
+[ -d "$src/node1" ] || { note "bench_rf3a: no corpus at $src"; exit 1; }
+command -v xz >/dev/null || { note "bench_rf3a: xz missing"; exit 1; }
+out=$BENCH_OUT/rf3a
+rm -rf "$out"
+mkdir -p "$out/nodes"
+printf '[cluster]\nname = rf3-a\nring = %s/ring.txt\n' "$src" >"$out/cluster.ini"
+for n in 1 2 3; do
+  printf '[node node%s]\ndata_dir = nodes/node%s\naddress = 127.0.0.%s\n' "$n" "$n" "$n" >>"$out/cluster.ini"
+done
+nodes_at() { # SRC: the nodes' data directories, writable for the snapshots
+  rm -rf "$out/nodes"
+  mkdir -p "$out/nodes"
+  for n in 1 2 3; do cp -R "$1/node$n" "$out/nodes/node$n"; done
+  chmod -R u+w "$out/nodes"
+}
+strata() { "$STRATA_BIN" -r "$out/repo" "$@"; }
+
+strata init >/dev/null
+nodes_at "$src"
+(cd "$out" && strata -q backup --cluster cluster.ini --cut 2026-11-21T23:19:56Z)
+strata versions --json >"$out/v1.json"
+# SSTable components of each table on each node: "table node bytes"
+for n in 1 2 3; do
+  for d in "$out"/nodes/node$n/app/*-*/; do
+    t=$(basename "$d")
+    t=${t%-*}
+    b=$(find "$d" -maxdepth 1 -type f \( -name '*-*.db' -o -name '*-Digest.crc32' -o -name '*-TOC.txt' \) \
+      -exec cat {} + | wc -c)
+    echo "$t $n $b"
+  done
+done >"$out/node_bytes.txt"
+# xz -9e of each reconciled table (its SSTable files and schema.cql)
+strata restore 2026-11-21T23:19:56Z/app --to "$out/restored" >/dev/null
+for d in "$out"/restored/app/*/; do
+  echo "$(basename "$d") $(cat "$d"/* | xz -9e -c | wc -c)"
+done >"$out/xz.txt"
+nodes_at "$src/v2"
+(cd "$out" && strata -q backup --cluster cluster.ini --cut 2026-11-21T23:22:01Z)
+strata versions --json >"$out/v2.json"
+
+python3 - "$out" <<'EOF'
+import json, sys
+out = sys.argv[1]
+v1 = json.load(open(out + "/v1.json"))[0]
+v2 = json.load(open(out + "/v2.json"))
+v2 = [v for v in v2 if v["id"] != v1["id"]][0]
+nodes = {}
+for line in open(out + "/node_bytes.txt"):
+    t, n, b = line.split()
+    nodes.setdefault(t, {})[int(n)] = int(b)
+xz = {l.split()[0]: int(l.split()[1]) for l in open(out + "/xz.txt")}
+print("rf3-a version 1, per table: strata's stored bytes against each node's SSTables (target <= 0.5)")
+print("%-12s %9s %9s %9s %9s   %6s %6s %6s   %s" % ("table", "stored", "node1", "node2", "node3",
+      "/node1", "/node2", "/node3", "xz -9e of the reconciled files /node1"))
+for s in sorted(v1["table_summaries"], key=lambda s: s["table"]):
+    if s["keyspace"] != "app":
+        continue
+    t, st, nb = s["table"], s["stored_bytes"], nodes[s["table"]]
+    print("%-12s %9d %9d %9d %9d   %6.3f %6.3f %6.3f   %.3f" % (t, st, nb[1], nb[2], nb[3], st / nb[1],
+          st / nb[2], st / nb[3], xz[t] / nb[1]))
+print("version 2 stored %d bytes, version 1 %d: %.3f" % (v2["stored_bytes"], v1["stored_bytes"],
+      v2["stored_bytes"] / v1["stored_bytes"]))
+EOF
