@@ -20,7 +20,7 @@
 #include "engine/writer/writer.h"
 
 #define M "org.apache.cassandra.db.marshal."
-/* TableId.forSystemTable("system", "local"), the directory's suffix */
+/* TableId.forSystemTable("system", <table>): the directories' suffixes */
 #define LOCAL_DIR "system/local-7ad54392bcdd35a684174e047860b377"
 #define PEERS_DIR "system/peers_v2-c4325fbb8e5e3bafbd070f9250ed818e"
 
@@ -51,8 +51,8 @@ typedef struct {
     size_t ncells;
     sstable_complex_deletion cdel;
     int has_cdel;
-    char text[LOCAL_MAX_CELLS][24]; /* tokens and numbers spelled out */
-    uint8_t bytes[LOCAL_MAX_CELLS][4];
+    char text[LOCAL_MAX_CELLS][24]; /* tokens in decimal, by cell */
+    uint8_t bytes[LOCAL_MAX_CELLS][4]; /* ints and IPv4 addresses, by cell */
 } local_row;
 
 static size_t column_index(const sstable_header *h, const char *name) {
