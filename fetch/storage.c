@@ -40,6 +40,16 @@ void storage_close(storage *s) {
     free(s);
 }
 
+void storage_count_fetch(storage *s, uint64_t bytes) {
+    __atomic_add_fetch(&s->fetched_requests, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->fetched_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+void storage_get_traffic(const storage *s, storage_traffic *out) {
+    out->requests = __atomic_load_n(&s->fetched_requests, __ATOMIC_RELAXED);
+    out->bytes = __atomic_load_n(&s->fetched_bytes, __ATOMIC_RELAXED);
+}
+
 strata_err storage_put(storage *s, const char *key, const void *data, size_t len) {
     strata_err e = check_key(key);
     return e ? e : s->ops->put(s, key, data, len);

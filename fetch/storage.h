@@ -65,6 +65,18 @@ typedef strata_err (*storage_view_fn)(void *ctx, const uint8_t *data, size_t len
 strata_err storage_view_read(const storage_view *v, storage_view_fn fn, void *ctx);
 void storage_view_close(storage_view *v);
 
+/* What a storage fetched from its backend since it was opened: requests
+ * (GETs of objects, ranges and bucket listings on S3; reads and mappings
+ * of a local directory's files) and the bytes they returned.  Read-ahead
+ * and retries count: this is the traffic a repository costs, not what its
+ * callers asked for. */
+typedef struct {
+    uint64_t requests;
+    uint64_t bytes;
+} storage_traffic;
+
+void storage_get_traffic(const storage *s, storage_traffic *out);
+
 /* Size of an object; STRATA_ENOENT when absent. */
 strata_err storage_size(storage *s, const char *key, uint64_t *size);
 

@@ -25,7 +25,11 @@ struct storage {
     char *description;   /* printable, no secrets */
     char *local_index;   /* see storage_local_index_dir() */
     void *backend;
+    uint64_t fetched_requests, fetched_bytes; /* storage_count_fetch() */
 };
+
+/* Counts one request to the backend that returned `bytes` (any thread). */
+void storage_count_fetch(storage *s, uint64_t bytes);
 
 strata_err storage_local_open(const char *dir, int create, storage **out);
 /* s3://BUCKET[/PREFIX]; creating checks that no repository is there yet. */

@@ -160,7 +160,7 @@ static strata_err local_get(storage *s, const char *key, strata_buf *out) {
     out->len = 0;
     strata_buf_reserve(out, size);
     e = read_at(fd, 0, size, out->data, key);
-    if (!e) out->len = size;
+    if (!e) out->len = size, storage_count_fetch(s, size);
     close(fd);
     return e;
 }
@@ -174,8 +174,8 @@ static strata_err local_get_range(storage *s, const char *key, uint64_t offset, 
     if (offset > size || len > size - offset)
         e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its %llu bytes", key,
                         (unsigned long long)offset, len, (unsigned long long)size);
-    else
-        e = read_at(fd, offset, len, out, key);
+    else if (!(e = read_at(fd, offset, len, out, key)))
+        storage_count_fetch(s, len);
     close(fd);
     return e;
 }
@@ -213,6 +213,7 @@ static strata_err local_view(storage *s, const char *key, uint64_t offset, size_
             out->data = scratch->data;
         }
         out->len = len;
+        if (!e) storage_count_fetch(s, len);
     }
     close(fd);
     return e;

@@ -305,6 +305,7 @@ static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
     for (int attempt = 1;; attempt++) {
         e = s3_perform(backend(s)->client, &req);
         if (e) break;
+        storage_count_fetch(s, out->len);
         if (req.status != 200) {
             e = s3_fail(&req, "GET");
             break;
@@ -332,6 +333,7 @@ static strata_err fetch_range(storage *s, const char *key, const char *fk, uint6
     for (int attempt = 1;; attempt++) {
         e = s3_perform(backend(s)->client, &req);
         if (e) break;
+        storage_count_fetch(s, out->len);
         if (req.status == 416) {
             e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end", key,
                             (unsigned long long)offset, need);
@@ -528,6 +530,7 @@ static strata_err list_page(storage *s, const char *prefix, const char *token, i
     strata_buf_init(&resp);
     s3_request req = {.method = "GET", .query = query, .response = &resp};
     strata_err e = s3_perform(backend(s)->client, &req);
+    if (!e) storage_count_fetch(s, resp.len);
     if (!e && req.status != 200) e = s3_fail(&req, "LIST");
     if (!e) e = s3_xml_list((const char *)resp.data, resp.len, page);
     strata_buf_free(&resp);

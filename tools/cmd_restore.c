@@ -32,16 +32,19 @@ static void help(void) {
 
 static void print_result(const restore_options *opt, const restore_result *res, int json) {
     if (json) {
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:s}", "version", res->version, "files",
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:{s:I, s:I}}", "version", res->version, "files",
                                  (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "reconciled_tables",
                                  (json_int_t)res->reconciled_tables, "node_tables", (json_int_t)res->node_tables,
-                                 "to", opt->to));
+                                 "to", opt->to, "fetched", "requests", (json_int_t)res->fetched.requests,
+                                 "bytes", (json_int_t)res->fetched.bytes));
         return;
     }
-    char bytes[16];
+    char bytes[16], fetched[16];
     strata_human_bytes(res->bytes, bytes);
+    strata_human_bytes(res->fetched.bytes, fetched);
     printf("restored %llu files (%s) of version %s to %s\n", (unsigned long long)res->files, bytes, res->version,
            opt->to);
+    printf("  read %s from the repository in %llu requests\n", fetched, (unsigned long long)res->fetched.requests);
     if (res->reconciled_tables)
         printf("  %zu reconciled table%s in %s/<keyspace>/<table>/\n", res->reconciled_tables,
                res->reconciled_tables == 1 ? "" : "s", opt->to);

@@ -86,6 +86,7 @@ typedef struct {
     uint64_t files, bytes;
     size_t reconciled_tables; /* written as <to>/<keyspace>/<table>/ */
     size_t node_tables;       /* written as <to>/<node>/<keyspace>/<table>/ */
+    storage_traffic fetched;  /* from the repository's storage, read-ahead included */
 } restore_result;
 
 /* Writes the selected tables of a version under `to`, each chunk checked

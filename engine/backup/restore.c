@@ -207,8 +207,12 @@ strata_err restore_run(repo *r, const restore_options *opt, restore_result *res)
         return e;
     }
     restore_job job = {.r = r, .opt = opt, .v = v, .progress = strata_progress_new("restore", total)};
+    storage_traffic before, after;
+    repo_get_traffic(r, &before);
     pthread_mutex_init(&job.lock, NULL);
     strata_run_parallel(opt->jobs > 0 ? opt->jobs : RESTORE_DEFAULT_JOBS, restore_worker, &job);
+    repo_get_traffic(r, &after);
+    res->fetched = (storage_traffic){after.requests - before.requests, after.bytes - before.bytes};
     strata_progress_done(job.progress);
     pthread_mutex_destroy(&job.lock);
     res->files = job.files;

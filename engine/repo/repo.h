@@ -47,6 +47,10 @@ const char *repo_id(const repo *r);
  * writer's temporary files. */
 const char *repo_work_dir(const repo *r);
 
+/* What the repository's storage has fetched since it was opened (see
+ * storage_get_traffic): a caller takes the difference around its work. */
+void repo_get_traffic(const repo *r, storage_traffic *out);
+
 /* ---- Chunks ----------------------------------------------------------------- */
 typedef struct {
     uint8_t id[STRATA_HASH_LEN]; /* SHA-256 of the chunk's bytes */

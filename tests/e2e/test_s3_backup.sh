@@ -2,7 +2,9 @@
 # test_s3_backup.sh - an s3:// repository on a real S3-protocol server
 # (s3rver), every request passing a proxy that recomputes its SigV4
 # signature with botocore: init, backup of rf3-a's three nodes plus a node
-# with multi-part packs, versions, verify, restore byte for byte; awscli
+# with multi-part packs, versions, verify, restore byte for byte (its
+# account of what it fetched equal to the proxy's, and at most half again
+# the bytes restored); awscli
 # copies the bucket to a directory that strata then reads as a local
 # repository (the objects are byte-identical); the index is rebuilt when
 # the cache is missing and picks up versions another machine wrote; wrong
@@ -28,9 +30,29 @@ bad_signatures() { awk '$5 == "BAD"' "$SCRATCH/proxy.log" | wc -l | tr -d ' '; }
 log_since() { tail -n "+$(($1 + 1))" "$SCRATCH/proxy.log"; }
 log_mark() { wc -l <"$SCRATCH/proxy.log" | tr -d ' '; }
 
+# What restore --json says it fetched must be what the proxy saw it send for
+# packs (no faults here, so no retries), and read-ahead may cost at most
+# half again the bytes restored (the data is incompressible, so stored
+# bytes are about the restored ones).
+check_fetched() { # RESULT_JSON GETS_MARK BYTES_MARK
+  seen=$(log_since "$2" | grep -c '^GET [^ ]*/packs/' || true)
+  sent=$(tail -n "+$(($3 + 1))" "$SCRATCH/proxy.log.bytes" | awk '$1 ~ /\/packs\// { s += $2 } END { print s + 0 }')
+  python3 - "$1" "$seen" "$sent" <<'EOF2' || fail "restore's fetched figures: $(cat "$1")"
+import json, sys
+d = json.load(open(sys.argv[1])); f = d["fetched"]
+seen, sent = int(sys.argv[2]), int(sys.argv[3])
+print("   fetched %d bytes in %d requests for %d restored (%.2fx); the proxy saw %d pack GETs, %d bytes"
+      % (f["bytes"], f["requests"], d["bytes"], f["bytes"] / d["bytes"], seen, sent))
+sys.exit(not (f["requests"] == seen and f["bytes"] == sent and f["bytes"] <= 1.5 * d["bytes"]))
+EOF2
+}
+
 check_restore() { # VERSION DIR
   rm -rf "$2"
-  strata restore "$1" --to "$2" >/dev/null || fail "restore of $1"
+  gets=$(log_mark)
+  sent=$(wc -l <"$SCRATCH/proxy.log.bytes" | tr -d ' ')
+  strata restore "$1" --to "$2" --json >"$2.json" || fail "restore of $1"
+  check_fetched "$2.json" "$gets" "$sent"
   for n in node1 node2 node3 node4; do
     sums "$2/$n" >"$2.$n.sums"
     cmp -s "$2.$n.sums" "$SCRATCH/sums.$n" || { diff "$SCRATCH/sums.$n" "$2.$n.sums" | head; fail "restore of $1 differs on $n"; }

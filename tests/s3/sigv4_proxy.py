@@ -15,7 +15,9 @@ a dropped connection, a stall longer than the client's timeout, a
 truncated response body, or a response lost after the server acted.
 
 One line per request goes to --log: "METHOD PATH STATUS FAULT SIG", where
-SIG is "ok" or "BAD"; the tests count them.
+SIG is "ok" or "BAD"; the tests count them.  Each GET answered in full
+also adds "PATH BYTES" (the body's length) to the file --log + ".bytes",
+what the client was sent.
 """
 import argparse
 import base64
@@ -182,6 +184,10 @@ class Proxy(BaseHTTPRequestHandler):
             self.wfile.flush()
             return self.drop()
         self.wfile.write(data)
+        if self.command == "GET":
+            with self.server.log_lock:
+                self.server.bytes_log.write("%s %d\n" % (self.path, len(data)))
+                self.server.bytes_log.flush()
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
@@ -207,6 +213,7 @@ def main():
     server.rng_lock = threading.Lock()
     server.local = threading.local()
     server.log = open(args.log, "a")
+    server.bytes_log = open(args.log + ".bytes", "a")
     server.log_lock = threading.Lock()
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % server.server_address[1])

@@ -370,7 +370,8 @@ static strata_err compare_view(void *ctx, const uint8_t *data, size_t len) {
 }
 
 /* Views of a local object: a large range is a mapping, a small one is read
- * into the scratch buffer, and a mapped file cut short under the view is
+ * into the scratch buffer, both counted as fetched, and a mapped file cut
+ * short under the view is
  * STRATA_EIO from storage_view_read (the kernel's SIGBUS caught), not the
  * end of the process.  It runs first: the fault handler is installed by
  * the first guarded read, and cmocka takes it back after each test. */
@@ -397,6 +398,16 @@ static void test_storage_views(void **state) {
     assert_int_equal(storage_view_read(&v, compare_view, &check), STRATA_OK);
     storage_view_close(&v);
     assert_int_equal(storage_view_open(st, "packs/bb/object", len - 10, 100, &scratch, &v), STRATA_ECORRUPT);
+    /* the traffic counts what was read or mapped, not a failed range */
+    storage_traffic t;
+    storage_get_traffic(st, &t);
+    assert_int_equal(t.requests, 2);
+    assert_int_equal(t.bytes, (1u << 20) + 100);
+    uint8_t some[10];
+    assert_int_equal(storage_get_range(st, "packs/bb/object", 9, sizeof some, some), STRATA_OK);
+    storage_get_traffic(st, &t);
+    assert_int_equal(t.requests, 3);
+    assert_int_equal(t.bytes, (1u << 20) + 100 + sizeof some);
 
     check.want = data + 5000;
     assert_int_equal(storage_view_open(st, "packs/bb/object", 5000, 1u << 20, &scratch, &v), STRATA_OK);
