@@ -68,8 +68,9 @@ void storage_view_close(storage_view *v);
 /* What a storage fetched from its backend since it was opened: requests
  * (GETs of objects, ranges and bucket listings on S3; reads and mappings
  * of a local directory's files) and the bytes they returned.  Read-ahead
- * and retries count: this is the traffic a repository costs, not what its
- * callers asked for. */
+ * counts: this is the traffic a repository costs, not what its callers
+ * asked for.  An S3 request the HTTP layer retried after a transient
+ * failure counts once, with the bytes of its final answer. */
 typedef struct {
     uint64_t requests;
     uint64_t bytes;
