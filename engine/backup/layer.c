@@ -275,7 +275,6 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     wp.dir = dir;
     memcpy(wp.version, format, 3);
     wp.generation = gen;
-    wp.no_sync = 1; /* the spool's files are stored and removed at once */
     sstable_writer *w;
     uint64_t partitions = 0;
     e = sstable_writer_open(&wp, &w);
@@ -344,7 +343,6 @@ static strata_err merge_layers(const layer_job *job, const char *dir, layer_resu
         wp.dir = dir;
         memcpy(wp.version, format, 3);
         wp.generation = gen;
-        wp.no_sync = 1;
         e = sstable_writer_open(&wp, &w);
     }
     if (!e) e = merge_write(m, w, &partitions);

@@ -8,8 +8,7 @@
  * an interrupted write never looks like an SSTable.  Once every component
  * is synced the files are renamed, Data.db and then TOC.txt last, and the
  * directory is synced; an SSTable is complete exactly when its TOC.txt
- * exists.  A writer told no_sync (a backup's spool, whose files are stored
- * and removed at once) skips the syncs and keeps the renames. */
+ * exists. */
 #include "engine/writer/writer_int.h"
 
 #include <errno.h>
@@ -244,7 +243,7 @@ strata_err sstable_writer_end_partition(sstable_writer *w) {
 
 uint64_t sstable_writer_data_length(const sstable_writer *w) { return wr_data_position(w->data); }
 
-strata_err wr_write_file(const char *path, const void *p, size_t n, int sync) {
+strata_err wr_write_file(const char *path, const void *p, size_t n) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", path);
     const uint8_t *b = p;
@@ -258,13 +257,13 @@ strata_err wr_write_file(const char *path, const void *p, size_t n, int sync) {
         }
         b += r, n -= (size_t)r;
     }
-    if ((sync && fsync(fd) != 0) || close(fd) != 0)
+    if (fsync(fd) != 0 || close(fd) != 0)
         return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: sync", path);
     return STRATA_OK;
 }
 
-static strata_err write_buf(const sstable_writer *w, const char *path, strata_buf *b) {
-    strata_err e = wr_write_file(path, b->data, b->len, !w->p.no_sync);
+static strata_err write_buf(const char *path, strata_buf *b) {
+    strata_err e = wr_write_file(path, b->data, b->len);
     b->len = 0;
     return e;
 }
@@ -294,17 +293,17 @@ static strata_err write_components(sstable_writer *w) {
     uint64_t compressed;
     strata_err e = wr_data_finish(w->data, &digest, &compressed);
     if (!e) e = flush_index(w);
-    if (!e && !w->p.no_sync && fsync(w->index_fd) != 0)
+    if (!e && fsync(w->index_fd) != 0)
         e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", w->tmp[K_INDEX]);
     strata_buf b;
     strata_buf_init(&b);
     if (!e) {
         wr_summary_serialize(w->summary, &w->first_key, &w->key, &b);
-        e = write_buf(w, w->tmp[K_SUMMARY], &b);
+        e = write_buf(w->tmp[K_SUMMARY], &b);
     }
     if (!e) {
         wr_filter_serialize(w->filter, !w->v.na || w->p.old_bloom_layout, &b);
-        e = write_buf(w, w->tmp[K_FILTER], &b);
+        e = write_buf(w->tmp[K_FILTER], &b);
     }
     if (!e) {
         uint64_t data_length = wr_data_position(w->data);
@@ -312,16 +311,16 @@ static strata_err write_components(sstable_writer *w) {
                            ? (double)compressed / (double)data_length
                            : -1.0;
         wr_stats_serialize(w->stats, &w->p, ratio, &w->first_key, &w->key, &b);
-        e = write_buf(w, w->tmp[K_STATS], &b);
+        e = write_buf(w->tmp[K_STATS], &b);
     }
     if (!e) {
         char text[16];
         int n = snprintf(text, sizeof text, "%u", digest);
-        e = wr_write_file(w->tmp[K_DIGEST], text, (size_t)n, !w->p.no_sync);
+        e = wr_write_file(w->tmp[K_DIGEST], text, (size_t)n);
     }
     if (!e) {
         toc_text(w, &b);
-        e = write_buf(w, w->tmp[K_TOC], &b);
+        e = write_buf(w->tmp[K_TOC], &b);
     }
     strata_buf_free(&b);
     return e;
@@ -343,7 +342,7 @@ strata_err sstable_writer_finish(sstable_writer *w) {
         return e;
     }
     strata_err e = write_components(w);
-    if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
+    if (!e) e = sync_dir(w->p.dir);
     /* Data.db after the other components and TOC.txt last: Cassandra deletes
      * the components of an SSTable without Data.db as leftovers at startup,
      * and rebuilds a missing TOC.txt from the components present, which by
@@ -354,7 +353,7 @@ strata_err sstable_writer_finish(sstable_writer *w) {
         if (rename(w->tmp[k], w->final[k]) != 0)
             e = strata_fail_errno(strata_err_from_errno(errno), errno, "rename %s", w->tmp[k]);
     }
-    if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
+    if (!e) e = sync_dir(w->p.dir);
     if (e) {
         for (int k = 0; k < K_COUNT; k++) unlink(w->final[k]);
         sstable_writer_abort(w);

@@ -89,10 +89,6 @@ typedef struct {
     sstable_writer_position commitlog_lower, commitlog_upper; /* zero: none */
     size_t ncommitlog_intervals;
     const sstable_writer_position *commitlog_intervals; /* pairs: start, end */
-    int no_sync;                 /* write without fsync: files the caller
-                                    stores elsewhere and removes at once (a
-                                    backup's spool), where syncing only
-                                    forces them to the disk and waits */
     const char *const *toc_order; /* NULL-terminated component names: the
                                      TOC.txt order (Cassandra's is a hash
                                      set's); NULL: a fixed order */
@@ -119,9 +115,8 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
  * bloom filter key, statistics. */
 strata_err sstable_writer_end_partition(sstable_writer *w);
 
-/* Writes the remaining components, syncs them (unless no_sync) and their
- * directory, renames them to their final names (TOC.txt last) and frees
- * the writer, also on failure. */
+/* Writes the remaining components, syncs them, renames them to their
+ * final names (TOC.txt last) and frees the writer, also on failure. */
 strata_err sstable_writer_finish(sstable_writer *w);
 
 /* Removes the temporary files and frees the writer. */

@@ -250,8 +250,8 @@ void wr_tombhist_update(wr_tombhist *t, int32_t local_deletion_time);
 void wr_tombhist_serialize(wr_tombhist *t, const wr_version *v, strata_buf *out);
 void wr_tombhist_free(wr_tombhist *t);
 
-/* Writes a whole file, and syncs it when `sync`. */
-strata_err wr_write_file(const char *path, const void *p, size_t n, int sync);
+/* Writes a whole file and syncs it. */
+strata_err wr_write_file(const char *path, const void *p, size_t n);
 
 /* ---- Row index of one partition (rowindex.c) ------------------------------------ */
 typedef struct wr_rowindex wr_rowindex;
