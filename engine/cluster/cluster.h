@@ -130,8 +130,9 @@ typedef struct {
 /* Sets c->ring (NULL before: no ring file, no tokens) from self[i], the
  * record of c->nodes[i], and peers[0..npeers), the ring members the nodes
  * know of; a peer at the address of a node (the cluster file's or the
- * node's record's) or of an earlier peer adds nothing.  The cluster file's address, dc and rack of a node win over its
- * record's, and the node's name stands for an address recorded nowhere.
+ * node's record's) or of an earlier peer adds nothing.  The cluster
+ * file's address, dc and rack of a node win over its record's, and the
+ * node's name stands for an address recorded nowhere.
  * Fails, leaving no ring, with STRATA_ENOENT when a node records no tokens,
  * and STRATA_EINVAL when two ring members hold one token or two nodes
  * share an address. */

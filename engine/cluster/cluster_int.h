@@ -132,7 +132,8 @@ void cluster_ring_add_token(cluster_ring_builder *b, int64_t token, size_t endpo
 
 /* Sorts the tokens into b->ring and frees the entries.  The same token of
  * the same endpoint listed twice counts once; given to two endpoints it
- * fails as "<path>:<line>: ...". */
+ * fails as "<path>:<line>: ...", or "<path>: ..." naming both endpoints
+ * for tokens added without a line (0). */
 strata_err cluster_ring_finish(cluster_ring_builder *b, const char *path);
 
 /* The cluster file's lines that later checks name in their errors. */

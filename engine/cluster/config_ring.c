@@ -10,8 +10,6 @@
  * which knows SSTables): the nodes and the peers not among them. */
 #include "engine/cluster/cluster_int.h"
 
-#include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Cassandra's SimpleSnitch puts every node here. */
@@ -93,37 +91,6 @@ strata_err cluster_config_ring(cluster_config *c, const char *path, int ring_lin
     return STRATA_OK;
 }
 
-typedef struct {
-    int64_t token;
-    size_t endpoint;
-} self_token;
-
-static int by_token_then_endpoint(const void *a, const void *b) {
-    const self_token *x = a, *y = b;
-    if (x->token != y->token) return x->token < y->token ? -1 : 1;
-    return (x->endpoint > y->endpoint) - (x->endpoint < y->endpoint);
-}
-
-/* Two ring members recording one token cannot both be right: that ring
- * is refused rather than guessed at. */
-static strata_err check_tokens(const cluster_ring *r, const cluster_node_self *const *members, size_t n) {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += members[i]->n_tokens;
-    self_token *all = xcalloc(total + 1, sizeof *all);
-    total = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t t = 0; t < members[i]->n_tokens; t++) all[total++] = (self_token){members[i]->tokens[t], i};
-    qsort(all, total, sizeof *all, by_token_then_endpoint);
-    strata_err e = STRATA_OK;
-    for (size_t k = 1; k < total && !e; k++)
-        if (all[k].token == all[k - 1].token && all[k].endpoint != all[k - 1].endpoint)
-            e = strata_fail(STRATA_EINVAL, "%s and %s both hold token %" PRId64 " by the nodes' system tables",
-                            r->endpoints[all[k - 1].endpoint].address, r->endpoints[all[k].endpoint].address,
-                            all[k].token);
-    free(all);
-    return e;
-}
-
 /* The endpoints of the cluster file's nodes, then of the peers not among
  * them; members[k] is what endpoint k holds. */
 static strata_err add_members(cluster_config *c, const cluster_node_self *self, const cluster_node_self *peers,
@@ -161,10 +128,9 @@ strata_err cluster_config_ring_from_self(cluster_config *c, const cluster_node_s
     c->ring = b.ring;
     const cluster_node_self **members = xcalloc(c->n_nodes + npeers + 1, sizeof *members);
     strata_err e = add_members(c, self, peers, npeers, members);
-    if (!e) e = check_tokens(b.ring, members, b.ring->n_endpoints);
     for (size_t ep = 0; ep < b.ring->n_endpoints && !e; ep++)
         for (size_t t = 0; t < members[ep]->n_tokens; t++) cluster_ring_add_token(&b, members[ep]->tokens[t], ep, 0);
-    if (!e) e = cluster_ring_finish(&b, "system.local");
+    if (!e) e = cluster_ring_finish(&b, "the nodes' system tables");
     free(b.entries);
     free(members);
     if (e) {

@@ -55,9 +55,12 @@ strata_err cluster_ring_finish(cluster_ring_builder *b, const char *path) {
         const cluster_ring_entry *t = &b->entries[i];
         if (i > 0 && t->token == b->entries[i - 1].token) {
             const cluster_ring_entry *first = &b->entries[i - 1];
-            if (t->endpoint != first->endpoint)
+            if (t->endpoint != first->endpoint && t->line)
                 e = strata_fail(STRATA_EINVAL, "%s:%d: token %" PRId64 " is %s's on line %d", path, t->line,
                                 t->token, r->endpoints[first->endpoint].address, first->line);
+            else if (t->endpoint != first->endpoint)
+                e = strata_fail(STRATA_EINVAL, "%s: token %" PRId64 " is both %s's and %s's", path, t->token,
+                                r->endpoints[first->endpoint].address, r->endpoints[t->endpoint].address);
             continue;
         }
         r->tokens[r->n_tokens++] = (cluster_token){.token = t->token, .endpoint = t->endpoint};

@@ -147,6 +147,15 @@ static void expect_endpoint(const cluster_ring *r, size_t e, const char *address
     assert_string_equal(r->endpoints[e].rack, rack);
 }
 
+/* The ring holds exactly the n tokens want[], in order, of endpoints owner[]. */
+static void expect_tokens(const cluster_ring *r, const int64_t *want, const size_t *owner, size_t n) {
+    assert_int_equal(r->n_tokens, n);
+    for (size_t t = 0; t < n; t++) {
+        assert_true(r->tokens[t].token == want[t]);
+        assert_int_equal(r->tokens[t].endpoint, owner[t]);
+    }
+}
+
 /* The rf3-a ring file as nodetool wrote it, named by absolute path; and a
  * hand-written one next to the cluster file, named relatively, whose racks
  * two nodes override. */
@@ -236,18 +245,60 @@ static void test_config_tokens(void **state) {
     expect_endpoint(r, 0, "n1", "datacenter1", "rack1");
     expect_endpoint(r, 1, "10.0.0.2", "dc2", "r2");
     assert_int_equal(r->endpoints[1].node, 1);
-    int64_t want[] = {INT64_MIN, -3, 5, INT64_MAX};
-    size_t owner[] = {0, 1, 0, 0};
-    assert_int_equal(r->n_tokens, 4);
-    for (size_t t = 0; t < 4; t++) {
-        assert_true(r->tokens[t].token == want[t]);
-        assert_int_equal(r->tokens[t].endpoint, owner[t]);
-    }
+    const int64_t want[] = {INT64_MIN, -3, 5, INT64_MAX};
+    const size_t owner[] = {0, 1, 0, 0};
+    expect_tokens(r, want, owner, 4);
     cluster_config_free(c);
 
     free(path);
     path = write_file(dir, "c.ini", "[cluster]\nname = x\n[node n1]\ndata_dir = /d\naddress = 10.0.0.1\n");
     assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_null(c->ring);
+    cluster_config_free(c);
+    sh("rm -rf '%s'", dir);
+    free(path);
+    free(dir);
+}
+
+/* The ring from what the nodes record of themselves: the cluster file's
+ * dc wins over a node's record; a peer at a node's recorded address adds
+ * nothing, another peer is a ring member of no node; a token recorded by
+ * two members, or a node without tokens, leaves no ring. */
+static void test_config_ring_from_self(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char *path = write_file(dir, "c.ini",
+                            "[cluster]\nname = x\n[node n1]\ndata_dir = /d\ndc = east\n"
+                            "[node n2]\ndata_dir = /d\n");
+    int64_t t1[] = {10, -20}, t2[] = {30}, t3[] = {-40}, clash[] = {30};
+    cluster_node_self self[2] = {{"10.0.0.1", "dc1", "r1", t1, 2}, {"10.0.0.2", NULL, NULL, t2, 1}};
+    cluster_node_self peers[3] = {{"10.0.0.2", "dc1", "r9", t2, 1}, {"10.0.0.3", "dc3", "r3", t3, 1},
+                                  {"10.0.0.3", "dc3", "r3", t3, 1}};
+    cluster_config *c;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_null(c->ring);
+    assert_int_equal(cluster_config_ring_from_self(c, self, peers, 3), STRATA_OK);
+    const cluster_ring *r = c->ring;
+    assert_int_equal(r->n_endpoints, 3);
+    expect_endpoint(r, 0, "10.0.0.1", "east", "r1");
+    expect_endpoint(r, 1, "10.0.0.2", "datacenter1", "rack1");
+    expect_endpoint(r, 2, "10.0.0.3", "dc3", "r3");
+    assert_int_equal(r->endpoints[1].node, 1);
+    assert_true(r->endpoints[2].node == CLUSTER_NO_NODE);
+    const int64_t want[] = {-40, -20, 10, 30};
+    const size_t owner[] = {2, 0, 0, 1};
+    expect_tokens(r, want, owner, 4);
+    cluster_config_free(c);
+
+    peers[1].tokens = clash;
+    assert_int_equal(cluster_config_load(path, &c), STRATA_OK);
+    assert_int_equal(cluster_config_ring_from_self(c, self, peers, 2), STRATA_EINVAL);
+    assert_non_null(strstr(strata_errmsg(), "token 30 is both"));
+    assert_non_null(strstr(strata_errmsg(), "10.0.0.3"));
+    assert_null(c->ring);
+    self[1].n_tokens = 0;
+    assert_int_equal(cluster_config_ring_from_self(c, self, peers, 0), STRATA_ENOENT);
+    assert_non_null(strstr(strata_errmsg(), "node 'n2' records no tokens"));
     assert_null(c->ring);
     cluster_config_free(c);
     sh("rm -rf '%s'", dir);
@@ -782,6 +833,7 @@ int main(void) {
         cmocka_unit_test(test_config_unreadable),
         cmocka_unit_test(test_config_ring_file),
         cmocka_unit_test(test_config_tokens),
+        cmocka_unit_test(test_config_ring_from_self),
         cmocka_unit_test(test_config_ring_errors),
         cmocka_unit_test(test_names_of_corpus),
         cmocka_unit_test(test_names_by_hand),
