@@ -9,7 +9,7 @@
  * from its data directories (the live files: node-local system keyspaces
  * are not part of a version) and reconciles its SSTables like any table's,
  * since a restart rewrites the metadata into a newer SSTable than the one
- * that holds the tokens.  A node's system.peers_v2 adds the ring members
+ * that holds the tokens.  The nodes' system.peers_v2 add the ring members
  * the cluster file leaves out, whose replicas a version then lacks. */
 #include "engine/backup/backup_int.h"
 
@@ -80,29 +80,34 @@ static strata_err read_merged(merge *m, self_reader *rd) {
     return e;
 }
 
-/* The records in one node's `table` SSTables of all its data directories;
- * STRATA_ENOENT when it has none. */
-static strata_err read_table(const cluster_node *n, const char *table, self_reader *rd) {
-    char **dirs = xcalloc(n->n_data_dirs + 1, sizeof *dirs), **paths = NULL;
-    size_t npaths = 0;
-    for (size_t i = 0; i < n->n_data_dirs; i++) dirs[i] = xasprintf("%s/system", n->data_dirs[i]);
-    merge_find_table_data((const char *const *)dirs, n->n_data_dirs, table, &paths, &npaths);
+/* The records in the `table` SSTables of all data directories of the
+ * nodes nodes[0..n), merged into one; `who` names them in errors.
+ * STRATA_ENOENT when they have none. */
+static strata_err read_table(const cluster_node *nodes, size_t n, const char *who, const char *table,
+                             self_reader *rd) {
+    size_t ndirs = 0, npaths = 0;
+    for (size_t i = 0; i < n; i++) ndirs += nodes[i].n_data_dirs;
+    char **dirs = xcalloc(ndirs + 1, sizeof *dirs), **paths = NULL;
+    ndirs = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t d = 0; d < nodes[i].n_data_dirs; d++) dirs[ndirs++] = xasprintf("%s/system", nodes[i].data_dirs[d]);
+    merge_find_table_data((const char *const *)dirs, ndirs, table, &paths, &npaths);
     strata_err e = STRATA_OK;
     merge *m = NULL;
     if (!npaths) {
-        e = strata_fail(STRATA_ENOENT, "node '%s' has no system.%s in its data directories", n->name, table);
+        e = strata_fail(STRATA_ENOENT, "%s: no system.%s in the data directories", who, table);
     } else {
         e = merge_open((const char *const *)paths, npaths, NULL, &m);
         if (!e) e = read_merged(m, rd);
         if (e) {
             char *why = xstrdup(strata_errmsg());
-            strata_fail(e, "node '%s': system.%s: %s", n->name, table, why);
+            strata_fail(e, "%s: system.%s: %s", who, table, why);
             free(why);
         }
     }
     merge_close(m);
     for (size_t i = 0; i < npaths; i++) free(paths[i]);
-    for (size_t i = 0; i < n->n_data_dirs; i++) free(dirs[i]);
+    for (size_t i = 0; i < ndirs; i++) free(dirs[i]);
     free(paths), free(dirs);
     return e;
 }
@@ -112,18 +117,26 @@ static void free_records(cluster_node_self *r, size_t n) {
     free(r);
 }
 
-/* One node's own record; and, while *peers holds none yet, the peers it
- * knows of (system.peers_v2, else the system.peers of nodes before 4.0).
- * Gossip tells every node of every other, so one node's peers complete
- * the ring, and reading each node's would hold N times N nodes' tokens. */
-static strata_err read_node(const cluster_node *n, cluster_node_self *self, self_reader *peers) {
+/* One node's own record. */
+static strata_err read_node(const cluster_node *n, cluster_node_self *self) {
     self_reader local = {0};
-    strata_err e = read_table(n, "local", &local);
+    char *who = xasprintf("node '%s'", n->name);
+    strata_err e = read_table(n, 1, who, "local", &local);
+    free(who);
     if (!e && local.n) *self = local.records[0], local.records[0] = (cluster_node_self){0};
     free_records(local.records, local.n);
-    if (e || peers->n) return e;
-    e = read_table(n, "peers_v2", peers);
-    if (e == STRATA_ENOENT) e = read_table(n, "peers", peers);
+    return e;
+}
+
+/* The ring members the nodes know of: every node's system.peers_v2 (else
+ * the system.peers of nodes before 4.0) merged into one table, so a peer
+ * that one node's gossip view lacks still comes from the others', and of
+ * two nodes' records of a peer the newer write wins (a peer's new tokens
+ * replace the set of a node that has not heard of the move; a removed
+ * peer's deletion shadows the row a stale node keeps). */
+static strata_err read_peers(const cluster_config *c, self_reader *peers) {
+    strata_err e = read_table(c->nodes, c->n_nodes, "the nodes", "peers_v2", peers);
+    if (e == STRATA_ENOENT) e = read_table(c->nodes, c->n_nodes, "the nodes", "peers", peers);
     return e == STRATA_ENOENT ? STRATA_OK : e;
 }
 
@@ -132,7 +145,8 @@ strata_err backup_ring_from_nodes(cluster_config *c) {
     cluster_node_self *self = xcalloc(c->n_nodes + 1, sizeof *self);
     self_reader peers = {.peers = 1};
     strata_err e = STRATA_OK;
-    for (size_t i = 0; i < c->n_nodes && !e; i++) e = read_node(&c->nodes[i], &self[i], &peers);
+    for (size_t i = 0; i < c->n_nodes && !e; i++) e = read_node(&c->nodes[i], &self[i]);
+    if (!e) e = read_peers(c, &peers);
     if (!e) e = cluster_config_ring_from_self(c, self, peers.records, peers.n);
     free_records(self, c->n_nodes);
     free_records(peers.records, peers.n);

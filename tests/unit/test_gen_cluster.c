@@ -642,7 +642,8 @@ static char *owner_of(const cluster_config *c, size_t t) {
  * metadata rewritten in the second) and system.peers_v2, and is the ring
  * the writes were placed by; with node5 left out of the file, node5 is
  * still a ring member (known from the others' peers), holding its tokens,
- * so its replicas count as not captured. */
+ * so its replicas count as not captured; and still when one node's peers
+ * lack it. */
 static void test_ring_from_system_tables(void **state) {
     (void)state;
     char *dir = five_nodes();
@@ -673,6 +674,24 @@ static void test_ring_from_system_tables(void **state) {
         assert_string_equal(self->ring->endpoints[e].rack, "rack1");
     }
     assert_string_equal(self->ring->endpoints[0].address, "127.0.0.1");
+
+    /* node1's gossip view stale: its peers are node5's (nodes 1 to 4, not
+     * node5); node5 is still known from the other nodes' peers */
+    char *stale = xasprintf("rm -r '%s'/node1/system/peers_v2-* && cp -r '%s'/node5/system/peers_v2-* '%s'/node1/system/",
+                            dir, dir, dir);
+    assert_int_equal(system(stale), 0);
+    cluster_config *stale_part;
+    if (cluster_config_load(four, &stale_part) || backup_ring_from_nodes(stale_part)) fail_msg("%s", strata_errmsg());
+    assert_int_equal(stale_part->ring->n_endpoints, 5);
+    assert_int_equal(stale_part->ring->n_tokens, listed->ring->n_tokens);
+    for (size_t t = 0; t < listed->ring->n_tokens; t++) {
+        assert_int_equal(stale_part->ring->tokens[t].token, listed->ring->tokens[t].token);
+        char *want = owner_of(part, t), *got = owner_of(stale_part, t);
+        assert_string_equal(got, want);
+        free(want), free(got);
+    }
+    cluster_config_free(stale_part);
+    free(stale);
     cluster_config_free(listed), cluster_config_free(self), cluster_config_free(part);
     free(ini), free(all), free(four);
     remove_tree(dir);
