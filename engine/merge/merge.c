@@ -335,6 +335,50 @@ static merge_slot heap_pop(const merge *m, merge_slot *heap, size_t *n, source_l
     return top;
 }
 
+/* With Murmur3 the heap of inputs by their next partition orders by token
+ * alone: one integer comparison whose outcome picks the child without a
+ * branch.  Tokens of random keys are as unpredictable as a branch gets,
+ * and replicas' equal tokens would each cost a comparison of keys, so the
+ * inputs of one token leave the heap together and merge_next_partition
+ * sorts out the rare two keys of one token. */
+static void token_heap_push(merge_slot *heap, size_t *n, merge_slot slot) {
+    size_t i = (*n)++;
+    while (i && slot.key < heap[(i - 1) / 2].key) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = slot;
+}
+
+/* heap_pop's walk, on tokens; heap[len], read when the last parent has one
+ * child, is the entry that refills the hole, still in the array. */
+static merge_slot token_heap_pop(merge_slot *heap, size_t *n) {
+    merge_slot top = heap[0];
+    size_t len = --*n, i = 0;
+    if (!len) return top;
+    for (size_t l = 1; l < len; l = 2 * i + 1) {
+        size_t c = l + ((l + 1 < len) & (heap[l + 1].key < heap[l].key));
+        heap[i] = heap[c];
+        i = c;
+    }
+    merge_slot last = heap[len];
+    while (i && last.key < heap[(i - 1) / 2].key) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = last;
+    return top;
+}
+
+static merge_slot token_slot(const merge_source *src, size_t i) {
+    return (merge_slot){(uint64_t)src->token ^ UINT64_C(1) << 63, i, 1};
+}
+
+static void partition_heap_push(merge *m, size_t i) {
+    if (m->murmur3) token_heap_push(m->heap, &m->nheap, token_slot(&m->src[i], i));
+    else heap_push(m, m->heap, &m->nheap, (merge_slot){0, i, 0}, heap_less);
+}
+
 /* Adds an input to the current partition's, keeping them in input order
  * (so that ties between inputs resolve the same way every time). */
 static void activate(merge *m, size_t src) {
@@ -342,6 +386,29 @@ static void activate(merge *m, size_t src) {
     while (i && m->active[i - 1] > src) m->active[i] = m->active[i - 1], i--;
     m->active[i] = src;
     m->src[src].active = 1;
+}
+
+/* Of the active inputs, all at one token, keeps those at the smallest key
+ * and puts the others back into the heap; returns one that stays. */
+static const merge_source *smallest_key(merge *m) {
+    const merge_source *min = &m->src[m->active[0]];
+    size_t a = 1;
+    while (a < m->nactive && !key_compare(m, &m->src[m->active[a]], min)) a++;
+    if (a == m->nactive) return min;
+    for (; a < m->nactive; a++)
+        if (key_compare(m, &m->src[m->active[a]], min) < 0) min = &m->src[m->active[a]];
+    size_t kept = 0;
+    for (a = 0; a < m->nactive; a++) {
+        size_t i = m->active[a];
+        if (!key_compare(m, &m->src[i], min)) {
+            m->active[kept++] = i;
+        } else {
+            m->src[i].active = 0;
+            token_heap_push(m->heap, &m->nheap, token_slot(&m->src[i], i));
+        }
+    }
+    m->nactive = kept;
+    return min;
 }
 
 /* Positions the references that hold the partition of `key` on it; the
@@ -374,21 +441,26 @@ strata_err merge_next_partition(merge *m, const sstable_partition **out) {
         if (src->in.reference) continue;
         strata_err e = source_next_partition(m, src);
         if (e) return e;
-        if (!src->at_end)
-            heap_push(m, m->heap, &m->nheap,
-                      (merge_slot){(uint64_t)src->token ^ UINT64_C(1) << 63, m->active[a], m->murmur3}, heap_less);
+        if (!src->at_end) partition_heap_push(m, m->active[a]);
     }
     m->nactive = 0;
     m->nuheap = m->nfront = m->npending = 0; /* what the previous partition left unread */
     m->nopen = 0;  /* inputs enter a partition with no range tombstone open */
     m->in_partition = 0;
     if (!m->nheap) return STRATA_OK;
-    merge_slot first = heap_pop(m, m->heap, &m->nheap, heap_less);
-    const merge_source *min = &m->src[first.src];
-    activate(m, first.src);
-    while (m->nheap && (!first.keyed || m->heap[0].key == first.key) &&
-           !key_compare(m, &m->src[m->heap[0].src], min))
-        activate(m, heap_pop(m, m->heap, &m->nheap, heap_less).src);
+    const merge_source *min;
+    if (m->murmur3) {
+        merge_slot first = token_heap_pop(m->heap, &m->nheap);
+        activate(m, first.src);
+        while (m->nheap && m->heap[0].key == first.key) activate(m, token_heap_pop(m->heap, &m->nheap).src);
+        min = smallest_key(m);
+    } else {
+        merge_slot first = heap_pop(m, m->heap, &m->nheap, heap_less);
+        min = &m->src[first.src];
+        activate(m, first.src);
+        while (m->nheap && !key_compare(m, &m->src[m->heap[0].src], min))
+            activate(m, heap_pop(m, m->heap, &m->nheap, heap_less).src);
+    }
     if (m->nrefs) {
         strata_err e = lookup_references(m, min);
         if (e) return e;
