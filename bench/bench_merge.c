@@ -9,8 +9,9 @@
  * (a) iterating the merged stream only, (b) also writing it as one
  * uncompressed nb SSTable into OUTDIR (removed afterwards).  Each pass is
  * timed in CPU seconds of this one thread and run STRATA_BENCH_RUNS times
- * (default 3), keeping the median: on a shared or virtualised machine one
- * run's CPU time varies by a fifth.  The rate is the input's on-disk
+ * (default 3); the median and the best pass are reported, since on a
+ * shared or virtualised machine one run's CPU time varies by a fifth and
+ * more.  The rate is the input's on-disk
  * Data.db bytes (all nodes) per CPU second, with merged rows per second
  * beside it.
  */
@@ -107,8 +108,12 @@ static pass run(char **paths, size_t n, const merge_table *t, const char *outdir
     return r;
 }
 
-/* The median by CPU time of `runs` passes. */
-static pass run_median(char **paths, size_t n, const merge_table *t, const char *outdir, int runs) {
+/* `runs` passes, sorted by CPU time: *median and *best.  Co-tenants of a
+ * virtual machine only ever add CPU time (cache and memory bandwidth they
+ * take), so the best pass is the merge's own cost and the median what a
+ * run on this machine may expect. */
+static void run_passes(char **paths, size_t n, const merge_table *t, const char *outdir, int runs, pass *median,
+                       pass *best) {
     pass p[9];
     for (int i = 0; i < runs; i++) {
         p[i] = run(paths, n, t, outdir);
@@ -118,12 +123,14 @@ static pass run_median(char **paths, size_t n, const merge_table *t, const char 
             p[j - 1] = x;
         }
     }
-    return p[runs / 2];
+    *median = p[runs / 2];
+    *best = p[0];
 }
 
-static void report(const char *label, const char *mode, double mb, const pass *p) {
-    printf("%-9s %-13s %9.1f MB %10llu rows %8.2f CPU s %8.1f MB/s/core %10.0f rows/s\n", label, mode, mb,
-           (unsigned long long)p->rows, p->cpu, mb / p->cpu, (double)p->rows / p->cpu);
+static void report(const char *label, const char *mode, double mb, const pass *p, const pass *best) {
+    printf("%-9s %-13s %9.1f MB %10llu rows %8.2f CPU s %8.1f MB/s/core %10.0f rows/s   best %6.1f MB/s/core\n",
+           label, mode, mb, (unsigned long long)p->rows, p->cpu, mb / p->cpu, (double)p->rows / p->cpu,
+           mb / best->cpu);
 }
 
 int main(int argc, char **argv) {
@@ -159,7 +166,7 @@ int main(int argc, char **argv) {
     DIR *d = opendir(ks);
     if (!d) die(ks);
     struct dirent *e;
-    pass total[2] = {{0}};
+    pass total[2] = {{0}}, best[2] = {{0}};
     double total_mb = 0, total_raw = 0;
     while ((e = readdir(d))) {
         char *dash = strrchr(e->d_name, '-');
@@ -178,24 +185,27 @@ int main(int argc, char **argv) {
         double mb = (double)bytes / 1e6;
         printf("%s: %zu SSTables on %d nodes, %.1f MB on disk (%.1f MB uncompressed)\n", name, n, nodes, mb,
                (double)raw / 1e6);
-        pass a = run_median(paths, n, t, NULL, runs), b = run_median(paths, n, t, outdir, runs);
+        pass a, a_best, b, b_best;
+        run_passes(paths, n, t, NULL, runs, &a, &a_best);
+        run_passes(paths, n, t, outdir, runs, &b, &b_best);
         b.rows = a.rows; /* the same rows, written */
-        report(name, "merge", mb, &a);
-        report(name, "merge+write", mb, &b);
-        total[0].cpu += a.cpu, total[0].rows += a.rows;
-        total[1].cpu += b.cpu, total[1].rows += b.rows;
+        report(name, "merge", mb, &a, &a_best);
+        report(name, "merge+write", mb, &b, &b_best);
+        total[0].cpu += a.cpu, total[0].rows += a.rows, best[0].cpu += a_best.cpu;
+        total[1].cpu += b.cpu, total[1].rows += b.rows, best[1].cpu += b_best.cpu;
         total_mb += mb, total_raw += (double)raw / 1e6;
         for (size_t i = 0; i < n; i++) free(paths[i]);
         free(paths), free(name);
     }
     closedir(d);
-    printf("== total (medians of %d runs): %.1f MB of SSTables on disk (%.1f MB uncompressed)\n", runs, total_mb,
+    printf("== total (medians and best of %d runs): %.1f MB of SSTables on disk (%.1f MB uncompressed)\n", runs, total_mb,
            total_raw);
-    report("TOTAL", "merge", total_mb, &total[0]);
-    report("TOTAL", "merge+write", total_mb, &total[1]);
-    double rate = total_mb / total[0].cpu;
-    printf("target: merge >= %.0f MB/s per core of on-disk input: %.1f MB/s, %s\n", TARGET_MB_S, rate,
-           rate >= TARGET_MB_S ? "met" : "NOT met");
+    report("TOTAL", "merge", total_mb, &total[0], &best[0]);
+    report("TOTAL", "merge+write", total_mb, &total[1], &best[1]);
+    double rate = total_mb / total[0].cpu, best_rate = total_mb / best[0].cpu;
+    printf("target: merge >= %.0f MB/s per core of on-disk input: %.1f MB/s (median), %s; best passes %.1f MB/s, %s\n",
+           TARGET_MB_S, rate, rate >= TARGET_MB_S ? "met" : "NOT met", best_rate,
+           best_rate >= TARGET_MB_S ? "met" : "NOT met");
     merge_schema_free(schema);
     for (int k = 0; k < nodes; k++) free(dirs[k]);
     free(ks);

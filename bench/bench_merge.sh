@@ -6,7 +6,8 @@
 # size, seed and generator source are unchanged), then merges each table's
 # SSTables of all nodes with Cassandra's reconciliation: once iterating the
 # merged stream only, once also writing it as one uncompressed nb SSTable;
-# each STRATA_BENCH_RUNS times (default 3), the median kept.
+# each STRATA_BENCH_RUNS times (default 3); the median and the best pass
+# are reported.
 # Prints on-disk input MB per CPU second (one core) and rows per second,
 # against the target of 150 MB/s per core for the merge.
 set -eu
