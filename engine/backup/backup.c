@@ -84,7 +84,7 @@ static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *
     }
     if (!e && !rec->chunks) {
         it->is_new = 1;
-        e = repo_store_file(w, fd, rec, job->progress, &it->stored);
+        e = repo_store_file(w, fd, rec, job->progress, &it->stored, NULL);
         if (e) e = strata_fail(e, "%s: %s", cf->abs_path, strata_errmsg());
     } else if (!e) {
         strata_progress_add(job->progress, cf->size);

@@ -181,9 +181,12 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
 
 /* ---- Writing and storing ------------------------------------------------------ */
 
-/* Stores file `name` of the spool directory as a file of the table. */
+/* Stores file `name` of the spool directory as a file of the table,
+ * checking that the bytes read back have the CRC32 `written` of the bytes
+ * written: the spool is not synced, and a page whose writeback failed is
+ * read back from the disk stale, with no error of its own. */
 static strata_err store_file(const layer_job *job, const char *dir, const char *name, const char *sstable,
-                             repo_file *rec, uint64_t *stored) {
+                             uint32_t written, repo_file *rec, uint64_t *stored) {
     char *path = xasprintf("%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -202,7 +205,11 @@ static strata_err store_file(const layer_job *job, const char *dir, const char *
         rec->size = (uint64_t)st.st_size;
         e = repo_file_sample(fd, rec->size, rec->sample);
     }
-    if (!e) e = repo_store_file(job->w, fd, rec, NULL, stored);
+    uint32_t crc;
+    if (!e) e = repo_store_file(job->w, fd, rec, NULL, stored, &crc);
+    if (!e && crc != written)
+        e = strata_fail(STRATA_EIO, "%s: read back with CRC32 %08x, written with %08x: a write error in the spool",
+                        path, crc, written);
     if (fd >= 0) close(fd);
     unlink(path);
     free(path);
@@ -214,24 +221,24 @@ static void push_file(layer_result *res, const repo_file *f) {
     res->files[res->n_files++] = *f;
 }
 
-/* The components the writer made, stored; the spool is emptied. */
-static strata_err store_layer(const layer_job *job, const char *dir, const char *prefix, layer_result *res) {
+/* The components the writer made, stored in the order of their names;
+ * the spool is emptied. */
+static strata_err store_layer(const layer_job *job, const char *dir, const char *prefix,
+                              const sstable_writer_written *written, layer_result *res) {
     static const char *const components[] = {"CRC.db",     "CompressionInfo.db", "Data.db",     "Digest.crc32",
                                              "Filter.db",  "Index.db",           "Statistics.db", "Summary.db",
                                              "TOC.txt"};
     strata_err e = STRATA_OK;
-    for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++) {
-        char *name = xasprintf("%s-%s", prefix, components[i]);
-        char *path = xasprintf("%s/%s", dir, name);
-        if (access(path, F_OK) == 0) {
+    for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++)
+        for (size_t k = 0; k < written->n && !e; k++) {
+            if (strcmp(written->files[k].component, components[i])) continue;
+            char *name = xasprintf("%s-%s", prefix, components[i]);
             repo_file rec;
-            e = store_file(job, dir, name, prefix, &rec, &res->summary.stored_bytes);
+            e = store_file(job, dir, name, prefix, written->files[k].crc32, &rec, &res->summary.stored_bytes);
             if (e) repo_file_clear(&rec);
             else push_file(res, &rec);
+            free(name);
         }
-        free(path);
-        free(name);
-    }
     return e;
 }
 
@@ -244,7 +251,8 @@ static strata_err store_schema(const layer_job *job, const char *dir, layer_resu
     if (f && fclose(f) != 0 && !e) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
     free(path);
     repo_file rec;
-    if (!e) e = store_file(job, dir, "schema.cql", "", &rec, &res->summary.stored_bytes);
+    uint32_t crc = strata_crc32(0, job->schema_cql, strlen(job->schema_cql));
+    if (!e) e = store_file(job, dir, "schema.cql", "", crc, &rec, &res->summary.stored_bytes);
     if (!e) push_file(res, &rec);
     else repo_file_clear(&rec);
     return e;
@@ -275,6 +283,9 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     wp.dir = dir;
     memcpy(wp.version, format, 3);
     wp.generation = gen;
+    wp.no_sync = 1; /* the spool's files are stored and removed at once */
+    sstable_writer_written written = {0};
+    wp.written = &written;
     sstable_writer *w;
     uint64_t partitions = 0;
     e = sstable_writer_open(&wp, &w);
@@ -287,7 +298,7 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     merge_close(m);
     stored_sstables_free(stack);
     char *prefix = xasprintf("%s-%ld-big", format, gen);
-    if (!e && partitions) e = store_layer(job, dir, prefix, res);
+    if (!e && partitions) e = store_layer(job, dir, prefix, &written, res);
     if (!e && partitions) res->summary.layers++;
     free(prefix);
     return e;
@@ -337,12 +348,15 @@ static strata_err merge_layers(const layer_job *job, const char *dir, layer_resu
     const char *format = layer_format(job->table);
     uint64_t partitions = 0;
     sstable_writer *w = NULL;
+    sstable_writer_written written = {0};
     if (!e) {
         sstable_writer_params wp = {0};
         merge_writer_params(m, &wp);
         wp.dir = dir;
         memcpy(wp.version, format, 3);
         wp.generation = gen;
+        wp.no_sync = 1;
+        wp.written = &written;
         e = sstable_writer_open(&wp, &w);
     }
     if (!e) e = merge_write(m, w, &partitions);
@@ -367,7 +381,7 @@ static strata_err merge_layers(const layer_job *job, const char *dir, layer_resu
     res->summary.layers = (uint32_t)(from + (partitions > 0));
     res->layers_merged = 1;
     char *prefix = xasprintf("%s-%ld-big", format, gen);
-    if (partitions) e = store_layer(job, dir, prefix, res);
+    if (partitions) e = store_layer(job, dir, prefix, &written, res);
     free(prefix);
     return e;
 }

@@ -145,9 +145,10 @@ strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN])
 
 /* Chunks the open file `fd` (rec->size bytes), stores new chunks through
  * `w` and fills rec->chunks.  Adds the bytes read to `progress` (may be
- * NULL) and the bytes newly stored to *stored_bytes. */
+ * NULL) and the bytes newly stored to *stored_bytes; *crc32 (when not
+ * NULL) receives the CRC32 of the bytes read. */
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
-                           strata_progress *progress, uint64_t *stored_bytes);
+                           strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
 
 /* An SSTable of a node as a reconciling backup read it: enough for later
  * backups to recognise it without reading it again, and to know which of

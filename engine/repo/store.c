@@ -51,7 +51,7 @@ static void add_ref(repo_file *rec, uint32_t *cap, const uint8_t id[STRATA_HASH_
 }
 
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
-                           strata_progress *progress, uint64_t *stored_bytes) {
+                           strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
     uint8_t *buf = xmalloc(READ_BLOCK);
     size_t len = 0;
     uint64_t offset = 0, total = 0;
@@ -59,10 +59,12 @@ strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
     int eof = 0;
     strata_err e = STRATA_OK;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (crc32) *crc32 = 0;
     while (!e && !(eof && len == 0)) {
         size_t got = 0;
         if (!eof) {
             e = read_full(fd, buf + len, READ_BLOCK - len, offset, &got);
+            if (crc32) *crc32 = strata_crc32(*crc32, buf + len, got);
             offset += got;
             len += got;
             eof = len < READ_BLOCK;

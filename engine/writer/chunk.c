@@ -38,6 +38,7 @@ enum { C_NONE, C_LZ4, C_SNAPPY, C_DEFLATE, C_ZSTD };
 struct wr_data {
     char *path, *aux_path;
     int fd;
+    int sync;   /* fsync Data.db and its checksums at the end */
     int comp;
     int na;
     int zstd_level;
@@ -225,6 +226,7 @@ strata_err wr_data_open(wr_data **out, const char *path, const char *aux_path, c
     d->path = xstrdup(path);
     d->aux_path = xstrdup(aux_path);
     d->fd = fd;
+    d->sync = !p->no_sync;
     d->comp = comp;
     d->na = v->na;
     d->compressor = comp == C_NONE ? NULL : wr_compressor_name(compressor);
@@ -248,7 +250,7 @@ strata_err wr_data_commit(wr_data *d) { return d->tail.len >= d->batch ? cut(d, 
 
 uint64_t wr_data_position(const wr_data *d) { return d->data_length + d->tail.len; }
 
-static strata_err write_aux(wr_data *d) {
+static strata_err write_aux(wr_data *d, uint32_t *crc) {
     strata_buf b;
     strata_buf_init(&b);
     if (d->comp == C_NONE) {
@@ -268,20 +270,20 @@ static strata_err write_aux(wr_data *d) {
         wr_u32(&b, (uint32_t)d->nchunks);
     }
     strata_buf_put(&b, d->aux.data, d->aux.len);
-    strata_err e = wr_write_file(d->aux_path, b.data, b.len);
+    strata_err e = wr_write_file(d->aux_path, b.data, b.len, d->sync, crc);
     strata_buf_free(&b);
     return e;
 }
 
-strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed) {
+strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed, uint32_t *aux_crc) {
     strata_err e = cut(d, 1);
     if (!e && d->trailing_empty_chunk) {
         e = store_compressed(d, d->tail.data, 0);
         d->nchunks++;
     }
     if (!e) e = flush_out(d);
-    if (!e && fsync(d->fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", d->path);
-    if (!e) e = write_aux(d);
+    if (!e && d->sync && fsync(d->fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", d->path);
+    if (!e) e = write_aux(d, aux_crc);
     *digest = d->digest;
     *compressed = d->compressed;
     return e;

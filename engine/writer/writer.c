@@ -8,7 +8,8 @@
  * an interrupted write never looks like an SSTable.  Once every component
  * is synced the files are renamed, Data.db and then TOC.txt last, and the
  * directory is synced; an SSTable is complete exactly when its TOC.txt
- * exists. */
+ * exists.  A writer told no_sync (a backup's spool, whose files are stored
+ * and removed at once) skips the syncs and keeps the renames. */
 #include "engine/writer/writer_int.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #define INDEX_FLUSH (1u << 20)
 
 enum { K_DATA, K_AUX, K_INDEX, K_SUMMARY, K_FILTER, K_STATS, K_DIGEST, K_TOC, K_COUNT };
+_Static_assert(K_COUNT == SSTABLE_WRITER_COMPONENTS, "sstable_writer_written holds every component");
 
 struct sstable_writer {
     sstable_writer_params p;
@@ -28,6 +30,7 @@ struct sstable_writer {
     char *final[K_COUNT];
     char *tmp[K_COUNT];
     const char *names[K_COUNT];
+    uint32_t crc[K_COUNT];   /* of the bytes written to each component */
     wr_serializer ser;
     wr_data *data;
     wr_rowindex *rowindex;
@@ -84,6 +87,7 @@ static strata_err flush_index(sstable_writer *w) {
         if (n < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", w->tmp[K_INDEX]);
         off += (size_t)n;
     }
+    w->crc[K_INDEX] = strata_crc32(w->crc[K_INDEX], w->index.data, w->index.len);
     w->index.len = 0;
     return STRATA_OK;
 }
@@ -243,7 +247,8 @@ strata_err sstable_writer_end_partition(sstable_writer *w) {
 
 uint64_t sstable_writer_data_length(const sstable_writer *w) { return wr_data_position(w->data); }
 
-strata_err wr_write_file(const char *path, const void *p, size_t n) {
+strata_err wr_write_file(const char *path, const void *p, size_t n, int sync, uint32_t *crc) {
+    *crc = strata_crc32(0, p, n);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", path);
     const uint8_t *b = p;
@@ -257,13 +262,14 @@ strata_err wr_write_file(const char *path, const void *p, size_t n) {
         }
         b += r, n -= (size_t)r;
     }
-    if (fsync(fd) != 0 || close(fd) != 0)
+    if ((sync && fsync(fd) != 0) || close(fd) != 0)
         return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: sync", path);
     return STRATA_OK;
 }
 
-static strata_err write_buf(const char *path, strata_buf *b) {
-    strata_err e = wr_write_file(path, b->data, b->len);
+/* Writes component k from b, which it empties. */
+static strata_err write_buf(sstable_writer *w, int k, strata_buf *b) {
+    strata_err e = wr_write_file(w->tmp[k], b->data, b->len, !w->p.no_sync, &w->crc[k]);
     b->len = 0;
     return e;
 }
@@ -291,19 +297,20 @@ static void toc_text(const sstable_writer *w, strata_buf *b) {
 static strata_err write_components(sstable_writer *w) {
     uint32_t digest;
     uint64_t compressed;
-    strata_err e = wr_data_finish(w->data, &digest, &compressed);
+    strata_err e = wr_data_finish(w->data, &digest, &compressed, &w->crc[K_AUX]);
+    w->crc[K_DATA] = digest;
     if (!e) e = flush_index(w);
-    if (!e && fsync(w->index_fd) != 0)
+    if (!e && !w->p.no_sync && fsync(w->index_fd) != 0)
         e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s: fsync", w->tmp[K_INDEX]);
     strata_buf b;
     strata_buf_init(&b);
     if (!e) {
         wr_summary_serialize(w->summary, &w->first_key, &w->key, &b);
-        e = write_buf(w->tmp[K_SUMMARY], &b);
+        e = write_buf(w, K_SUMMARY, &b);
     }
     if (!e) {
         wr_filter_serialize(w->filter, !w->v.na || w->p.old_bloom_layout, &b);
-        e = write_buf(w->tmp[K_FILTER], &b);
+        e = write_buf(w, K_FILTER, &b);
     }
     if (!e) {
         uint64_t data_length = wr_data_position(w->data);
@@ -311,16 +318,16 @@ static strata_err write_components(sstable_writer *w) {
                            ? (double)compressed / (double)data_length
                            : -1.0;
         wr_stats_serialize(w->stats, &w->p, ratio, &w->first_key, &w->key, &b);
-        e = write_buf(w->tmp[K_STATS], &b);
+        e = write_buf(w, K_STATS, &b);
     }
     if (!e) {
         char text[16];
         int n = snprintf(text, sizeof text, "%u", digest);
-        e = wr_write_file(w->tmp[K_DIGEST], text, (size_t)n);
+        e = wr_write_file(w->tmp[K_DIGEST], text, (size_t)n, !w->p.no_sync, &w->crc[K_DIGEST]);
     }
     if (!e) {
         toc_text(w, &b);
-        e = write_buf(w->tmp[K_TOC], &b);
+        e = write_buf(w, K_TOC, &b);
     }
     strata_buf_free(&b);
     return e;
@@ -342,7 +349,7 @@ strata_err sstable_writer_finish(sstable_writer *w) {
         return e;
     }
     strata_err e = write_components(w);
-    if (!e) e = sync_dir(w->p.dir);
+    if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
     /* Data.db after the other components and TOC.txt last: Cassandra deletes
      * the components of an SSTable without Data.db as leftovers at startup,
      * and rebuilds a missing TOC.txt from the components present, which by
@@ -353,11 +360,18 @@ strata_err sstable_writer_finish(sstable_writer *w) {
         if (rename(w->tmp[k], w->final[k]) != 0)
             e = strata_fail_errno(strata_err_from_errno(errno), errno, "rename %s", w->tmp[k]);
     }
-    if (!e) e = sync_dir(w->p.dir);
+    if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
     if (e) {
         for (int k = 0; k < K_COUNT; k++) unlink(w->final[k]);
         sstable_writer_abort(w);
         return e;
+    }
+    if (w->p.written) {
+        w->p.written->n = K_COUNT;
+        for (int k = 0; k < K_COUNT; k++) {
+            w->p.written->files[k].component = w->names[k];
+            w->p.written->files[k].crc32 = w->crc[k];
+        }
     }
     free_writer(w);
     return STRATA_OK;

@@ -89,11 +89,32 @@ typedef struct {
     sstable_writer_position commitlog_lower, commitlog_upper; /* zero: none */
     size_t ncommitlog_intervals;
     const sstable_writer_position *commitlog_intervals; /* pairs: start, end */
+    int no_sync;                 /* write without fsync: files the caller
+                                    stores elsewhere and removes at once (a
+                                    backup's spool), where syncing only
+                                    forces them to the disk and waits; the
+                                    caller then checks what it reads back
+                                    against `written` */
+    struct sstable_writer_written *written; /* NULL, or filled by
+                                               sstable_writer_finish() */
     const char *const *toc_order; /* NULL-terminated component names: the
                                      TOC.txt order (Cassandra's is a hash
                                      set's); NULL: a fixed order */
     struct sstable_writer_owned *owned; /* storage of sstable_writer_params_from() */
 } sstable_writer_params;
+
+/* The component files sstable_writer_finish() wrote and the CRC32 of the
+ * bytes written to each.  Without fsync a write error surfaces only when a
+ * page that failed writeback is read back from the disk, stale: a caller
+ * that reads the files again compares their CRC32 with these. */
+#define SSTABLE_WRITER_COMPONENTS 8
+typedef struct sstable_writer_written {
+    size_t n;
+    struct {
+        const char *component; /* "Data.db", "Index.db"... (static) */
+        uint32_t crc32;
+    } files[SSTABLE_WRITER_COMPONENTS];
+} sstable_writer_written;
 
 /* Creates the temporary component files in params->dir.  Fails with
  * STRATA_EEXIST when the SSTable's Data.db or TOC.txt already exists there
@@ -115,8 +136,9 @@ strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfilt
  * bloom filter key, statistics. */
 strata_err sstable_writer_end_partition(sstable_writer *w);
 
-/* Writes the remaining components, syncs them, renames them to their
- * final names (TOC.txt last) and frees the writer, also on failure. */
+/* Writes the remaining components, syncs them (unless no_sync) and their
+ * directory, renames them to their final names (TOC.txt last) and frees
+ * the writer, also on failure. */
 strata_err sstable_writer_finish(sstable_writer *w);
 
 /* Removes the temporary files and frees the writer. */

@@ -197,8 +197,9 @@ strata_err wr_data_commit(wr_data *d);
 uint64_t wr_data_position(const wr_data *d); /* uncompressed, committed or not */
 /* Flushes the last chunk, writes the auxiliary component, syncs both;
  * *digest is the CRC32 of the on-disk Data.db, *compressed the sum of the
- * stored chunk lengths (checksums excluded; 0 when uncompressed). */
-strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed);
+ * stored chunk lengths (checksums excluded; 0 when uncompressed), *aux_crc
+ * the CRC32 of the CompressionInfo.db or CRC.db written. */
+strata_err wr_data_finish(wr_data *d, uint32_t *digest, uint64_t *compressed, uint32_t *aux_crc);
 void wr_data_free(wr_data *d);
 /* Canonical class name of a compressor ("LZ4Compressor"), NULL if unknown. */
 const char *wr_compressor_name(const char *name);
@@ -250,8 +251,9 @@ void wr_tombhist_update(wr_tombhist *t, int32_t local_deletion_time);
 void wr_tombhist_serialize(wr_tombhist *t, const wr_version *v, strata_buf *out);
 void wr_tombhist_free(wr_tombhist *t);
 
-/* Writes a whole file and syncs it. */
-strata_err wr_write_file(const char *path, const void *p, size_t n);
+/* Writes a whole file, and syncs it when `sync`; *crc receives the CRC32
+ * of its bytes. */
+strata_err wr_write_file(const char *path, const void *p, size_t n, int sync, uint32_t *crc);
 
 /* ---- Row index of one partition (rowindex.c) ------------------------------------ */
 typedef struct wr_rowindex wr_rowindex;

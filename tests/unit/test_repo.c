@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 #include <cmocka.h>
 
 #include <fcntl.h>
@@ -105,7 +106,10 @@ static void store_and_read_back(repo *r, const uint8_t *data, size_t len, repo_f
     rec->size = len;
     repo_pack_writer *w = repo_pack_writer_new(r);
     uint64_t stored = 0;
-    assert_int_equal(repo_store_file(w, fd, rec, NULL, &stored), STRATA_OK);
+    uint32_t crc = 1;
+    assert_int_equal(repo_store_file(w, fd, rec, NULL, &stored, &crc), STRATA_OK);
+    /* the CRC32 of the bytes read, as zlib computes it */
+    assert_int_equal(crc, (uint32_t)crc32(crc32(0, Z_NULL, 0), data, (uInt)len));
     assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
     repo_pack_writer_free(w);
     close(fd);

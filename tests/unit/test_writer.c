@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <cmocka.h>
 
 #include "engine/sstable/sstable.h"
@@ -506,6 +507,58 @@ static void test_unfinished_write_leaves_no_sstable(void **state) {
     free(dir);
 }
 
+/* The CRC32 of file `path`, computed with zlib's own crc32. */
+static uint32_t file_crc32(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uLong crc = crc32(0, Z_NULL, 0);
+    unsigned char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) crc = crc32(crc, buf, (uInt)n);
+    fclose(f);
+    return (uint32_t)crc;
+}
+
+/* Written without fsync, compressed and not, an SSTable's components are
+ * all reported with the CRC32 of the files as they are on disk: what a
+ * backup's spool checks its layers against when it reads them back. */
+static void test_written_crcs(void **state) {
+    (void)state;
+    char src[] = CORPUS "/cassandra-legacy/nb/legacy_tables/legacy_nb_clust/nb-1-big-Data.db";
+    sstable *s;
+    assert_int_equal(sstable_open(src, &s), STRATA_OK);
+    for (int compressed = 1; compressed >= 0; compressed--) {
+        char *dir = make_tmpdir();
+        sstable_writer_params p;
+        assert_int_equal(sstable_writer_params_from(s, &p), STRATA_OK);
+        assert_non_null(p.compressor);
+        if (!compressed) p.compressor = NULL;
+        sstable_writer_written written = {0};
+        p.dir = dir;
+        p.no_sync = 1;
+        p.written = &written;
+        sstable_writer *w;
+        assert_int_equal(sstable_rewind(s), STRATA_OK);
+        assert_int_equal(sstable_writer_open(&p, &w), STRATA_OK);
+        assert_int_equal(sstable_writer_copy(s, w), STRATA_OK);
+        assert_int_equal(sstable_writer_finish(w), STRATA_OK);
+        assert_int_equal(written.n, 8);
+        assert_int_equal(count_entries(dir, "nb-1-big-"), 8);
+        int aux = 0;
+        for (size_t i = 0; i < written.n; i++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/nb-1-big-%s", dir, written.files[i].component);
+            assert_int_equal(written.files[i].crc32, file_crc32(path));
+            aux += !strcmp(written.files[i].component, compressed ? "CompressionInfo.db" : "CRC.db");
+        }
+        assert_int_equal(aux, 1);
+        sstable_writer_params_free(&p);
+        remove_dir(dir);
+        free(dir);
+    }
+    sstable_close(s);
+}
+
 /* A stream built by hand, as a merge produces it: fields only, no raw
  * bytes.  The partition without a static row gets the empty one Cassandra
  * writes, and keys out of token order are refused. */
@@ -637,6 +690,7 @@ int main(void) {
         cmocka_unit_test(test_rewrite_is_identical),
         cmocka_unit_test(test_rewrite_other_formats_reads_back),
         cmocka_unit_test(test_unfinished_write_leaves_no_sstable),
+        cmocka_unit_test(test_written_crcs),
         cmocka_unit_test(test_hand_built_stream),
         cmocka_unit_test(test_bloom_filter_sizing),
     };
