@@ -12,6 +12,17 @@ fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
 strata() { "$STRATA_BIN" -r "$REPO" "$@"; }
 # Fails with MESSAGE, after the first differences, unless files WANT and HAVE are equal.
 expect_same() { cmp -s "$1" "$2" || { diff "$1" "$2" | head; fail "$3"; }; }
+# Runs CMD..., which must fail with exit 1 and one "strata: error:" line
+# on stderr (kept in $SCRATCH/err and shown); MESSAGE says what succeeded
+# when it does not fail.
+expect_error() { # MESSAGE CMD...
+  msg=$1
+  shift
+  if "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"; then fail "$msg"; else rc=$?; fi
+  cat "$SCRATCH/err"
+  [ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
+  [ "$(grep -c '^strata: error:' "$SCRATCH/err")" -eq 1 ] || fail "not one error line"
+}
 # Prints a Python expression over the JSON document on stdin (bound to d).
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
