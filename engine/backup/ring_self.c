@@ -128,15 +128,21 @@ static strata_err read_node(const cluster_node *n, cluster_node_self *self) {
     return e;
 }
 
-/* The ring members the nodes know of: every node's system.peers_v2 (else
- * the system.peers of nodes before 4.0) merged into one table, so a peer
- * that one node's gossip view lacks still comes from the others', and of
- * two nodes' records of a peer the newer write wins (a peer's new tokens
- * replace the set of a node that has not heard of the move; a removed
- * peer's deletion shadows the row a stale node keeps). */
+/* Whose gossip views of the ring are read: a few, since each holds every
+ * other member's tokens (256 each with vnodes), and reading all N nodes'
+ * would merge N times N of them. */
+#define PEER_VIEWS 3
+
+/* The ring members the nodes know of: the first PEER_VIEWS nodes'
+ * system.peers_v2 (else the system.peers of nodes before 4.0) merged into
+ * one table, so a peer that one node's gossip view lacks still comes from
+ * the others', and of two nodes' records of a peer the newer write wins
+ * (a peer's new tokens replace the set of a node that has not heard of the
+ * move; a removed peer's deletion shadows the row a stale node keeps). */
 static strata_err read_peers(const cluster_config *c, self_reader *peers) {
-    strata_err e = read_table(c->nodes, c->n_nodes, "the nodes", "peers_v2", peers);
-    if (e == STRATA_ENOENT) e = read_table(c->nodes, c->n_nodes, "the nodes", "peers", peers);
+    size_t n = c->n_nodes < PEER_VIEWS ? c->n_nodes : PEER_VIEWS;
+    strata_err e = read_table(c->nodes, n, "the nodes", "peers_v2", peers);
+    if (e == STRATA_ENOENT) e = read_table(c->nodes, n, "the nodes", "peers", peers);
     return e == STRATA_ENOENT ? STRATA_OK : e;
 }
 
