@@ -32,6 +32,7 @@ static int64_t be64(const uint8_t *p) {
 static int16_t be16(const uint8_t *p) { return (int16_t)(((unsigned)p[0] << 8) | p[1]); }
 
 static strata_err context_parse(const uint8_t *p, size_t len, context *c) {
+    *c = (context){0}; /* set on failure too: callers' compilers cannot tell it is never read then */
     if (len < 2) return strata_fail(STRATA_ECORRUPT, "counter context of %zu bytes", len);
     int16_t n = be16(p);
     size_t nheader = (size_t)(n < 0 ? -n : n);
