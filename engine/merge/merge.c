@@ -340,9 +340,9 @@ static merge_slot heap_pop(const merge *m, merge_slot *heap, size_t *n, source_l
  * branch.  Tokens of random keys are as unpredictable as a branch gets,
  * and replicas' equal tokens would each cost a comparison of keys, so the
  * inputs of one token leave the heap together and merge_next_partition
- * sorts out the rare two keys of one token. */
-static void token_heap_push(merge_slot *heap, size_t *n, merge_slot slot) {
-    size_t i = (*n)++;
+ * sorts out the rare two keys of one token.  token_sift_up puts `slot`
+ * into the hole at i, moving it up as far as it must. */
+static void token_sift_up(merge_slot *heap, size_t i, merge_slot slot) {
     while (i && slot.key < heap[(i - 1) / 2].key) {
         heap[i] = heap[(i - 1) / 2];
         i = (i - 1) / 2;
@@ -361,12 +361,7 @@ static merge_slot token_heap_pop(merge_slot *heap, size_t *n) {
         heap[i] = heap[c];
         i = c;
     }
-    merge_slot last = heap[len];
-    while (i && last.key < heap[(i - 1) / 2].key) {
-        heap[i] = heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    heap[i] = last;
+    token_sift_up(heap, i, heap[len]);
     return top;
 }
 
@@ -375,7 +370,7 @@ static merge_slot token_slot(const merge_source *src, size_t i) {
 }
 
 static void partition_heap_push(merge *m, size_t i) {
-    if (m->murmur3) token_heap_push(m->heap, &m->nheap, token_slot(&m->src[i], i));
+    if (m->murmur3) token_sift_up(m->heap, m->nheap++, token_slot(&m->src[i], i));
     else heap_push(m, m->heap, &m->nheap, (merge_slot){0, i, 0}, heap_less);
 }
 
@@ -404,7 +399,7 @@ static const merge_source *smallest_key(merge *m) {
             m->active[kept++] = i;
         } else {
             m->src[i].active = 0;
-            token_heap_push(m->heap, &m->nheap, token_slot(&m->src[i], i));
+            partition_heap_push(m, i);
         }
     }
     m->nactive = kept;
