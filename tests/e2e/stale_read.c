@@ -20,18 +20,22 @@ static void make_stale(int fd, void *buf, ssize_t got, off_t off) {
     if (strstr(path, "/strata-layer-") && strstr(path, "-Data.db")) ((unsigned char *)buf)[0] ^= 0xff;
 }
 
-ssize_t pread(int fd, void *buf, size_t count, off_t off) {
-    static ssize_t (*real)(int, void *, size_t, off_t);
-    if (!real) real = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
-    ssize_t got = real(fd, buf, count, off);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+
+/* The real `symbol` (found once into *real), its read made stale. */
+static ssize_t read_stale(pread_fn *real, const char *symbol, int fd, void *buf, size_t count, off_t off) {
+    if (!*real) *real = (pread_fn)dlsym(RTLD_NEXT, symbol);
+    ssize_t got = (*real)(fd, buf, count, off);
     make_stale(fd, buf, got, off);
     return got;
 }
 
+ssize_t pread(int fd, void *buf, size_t count, off_t off) {
+    static pread_fn real;
+    return read_stale(&real, "pread", fd, buf, count, off);
+}
+
 ssize_t pread64(int fd, void *buf, size_t count, off_t off) {
-    static ssize_t (*real)(int, void *, size_t, off_t);
-    if (!real) real = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
-    ssize_t got = real(fd, buf, count, off);
-    make_stale(fd, buf, got, off);
-    return got;
+    static pread_fn real;
+    return read_stale(&real, "pread64", fd, buf, count, off);
 }
