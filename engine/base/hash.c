@@ -7,7 +7,7 @@
  * upper halves of the vector registers still in use.  Until a vzeroupper
  * clears them, every SSE instruction the compiler or libc emits afterwards
  * pays for the merge with that state; a merge reading SSTables (one CRC per
- * chunk) ran 1.4 to 1.7 times slower for it.  strata_crc32 clears them. */
+ * chunk) ran 1.3 to 1.8 times slower for it.  strata_crc32 clears them. */
 #include "engine/base/base.h"
 
 #include <isa-l/crc.h>

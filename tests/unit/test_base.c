@@ -78,7 +78,7 @@ static void test_crc32_is_zlibs(void **state) {
 
 /* After strata_crc32 the upper halves of the vector registers are not in
  * use: ISA-L's AVX-512 CRC32 leaves them so, and every SSE instruction
- * after that paid for it (a merge ran 1.4 to 1.7 times slower).  XGETBV
+ * after that paid for it (a merge ran 1.3 to 1.8 times slower).  XGETBV
  * with ECX=1 reports which register state is in use (XINUSE): bit 2 the
  * upper halves of ymm0-15, bit 6 those of zmm0-15.  Where the CPU cannot
  * report it there is nothing to check. */
