@@ -6,7 +6,7 @@
  * fastest CRC32 at run time: on AVX-512 CPUs one that returns with the
  * upper halves of the vector registers still in use.  Until a vzeroupper
  * clears them, every SSE instruction the compiler or libc emits afterwards
- * pays for the merge with that state; a merge reading SSTables (one CRC per
+ * pays a penalty for that state; a merge reading SSTables (one CRC per
  * chunk) ran 1.3 to 1.8 times slower for it.  strata_crc32 clears them. */
 #include "engine/base/base.h"
 
