@@ -218,13 +218,15 @@ static int read_cells(decoder *d, uint8_t rflags, int is_static, const sstable_c
                       size_t n) {
     sstable *s = d->s;
     const sstable_unfiltered *u = &s->unf;
+    const int32_t *layout = s->column_layout[is_static != 0];
     sst_cur c = d->c;
     for (size_t k = 0; k < n; k++) {
         size_t col = list[k];
         const sstable_column *column = &cols[col];
-        const sstable_type *t = column->type;
+        int32_t fixed_len = layout[col];
+        int multicell = fixed_len == SST_LAYOUT_MULTICELL;
         uint64_t count = 1;
-        if (t->multicell) {
+        if (multicell) {
             if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) {
                 sstable_deletion del;
                 int r = read_delta_deletion(d, &c, &del);
@@ -253,7 +255,7 @@ static int read_cells(decoder *d, uint8_t rflags, int is_static, const sstable_c
             if (deleted && !s->v.uint_deletion_time && local_deletion_time < 0)
                 return corrupt_at(d, c.p, "invalid cell tombstone: negative local deletion time");
             sstable_value path = {NULL, 0}, value;
-            if (t->multicell) {
+            if (multicell) {
                 uint64_t plen = sst_uvint(&c);
                 if (plen > sst_cur_left(&c)) return corrupt_at(d, c.p, "cell path past the row end");
                 path.len = (size_t)plen;
@@ -267,8 +269,8 @@ static int read_cells(decoder *d, uint8_t rflags, int is_static, const sstable_c
                 /* a multi-cell column's values are written with the
                  * collection type, which has no fixed length, whatever the
                  * element type */
-                size_t len = (size_t)t->fixed_len;
-                if (t->fixed_len < 0) {
+                size_t len = (size_t)fixed_len;
+                if (fixed_len < 0) {
                     uint64_t l = sst_uvint(&c);
                     if (l > sst_cur_left(&c) || l > INT32_MAX)
                         return corrupt_at(d, c.p, "value length past the item end");

@@ -141,6 +141,13 @@ static strata_err read_toc(sstable *s) {
     return STRATA_OK;
 }
 
+static int32_t *column_layout(const sstable_column *cols, size_t n) {
+    int32_t *layout = xmalloc((n ? n : 1) * sizeof *layout);
+    for (size_t i = 0; i < n; i++)
+        layout[i] = cols[i].type->multicell ? SST_LAYOUT_MULTICELL : (int32_t)cols[i].type->fixed_len;
+    return layout;
+}
+
 strata_err sstable_open(const char *path, sstable **out) { return sstable_open_vfs(path, NULL, out); }
 
 strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **out) {
@@ -159,6 +166,8 @@ strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **
     e = sst_stats_read(s->vfs, stats, &s->v, &s->meta, &s->header);
     free(stats);
     if (e) goto fail;
+    s->column_layout[0] = column_layout(s->header.regulars, s->header.nregular);
+    s->column_layout[1] = column_layout(s->header.statics, s->header.nstatic);
     s->murmur3 = s->meta.partitioner && strstr(s->meta.partitioner, "Murmur3Partitioner") != NULL;
     char *data = component(s, "Data.db");
     char *cinfo = component(s, "CompressionInfo.db");
@@ -181,6 +190,8 @@ void sstable_close(sstable *s) {
     free((char *)s->data.path);
     sst_data_close(&s->data);
     sst_header_free(&s->header);
+    free(s->column_layout[0]);
+    free(s->column_layout[1]);
     free(s->meta.partitioner);
     free(s->meta.compressor);
     for (size_t i = 0; i < s->meta.ncomponents; i++) free(s->meta.components[i]);

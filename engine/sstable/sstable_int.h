@@ -184,6 +184,8 @@ typedef struct {
     size_t cdel_cap;
 } sst_scratch;
 
+#define SST_LAYOUT_MULTICELL (-2)
+
 struct sstable {
     const sstable_vfs *vfs; /* where the component files are read */
     char *prefix;      /* path up to and including "<ver>-<gen>-<big|bti>-" */
@@ -191,6 +193,11 @@ struct sstable {
     sst_version v;
     sstable_meta meta;
     sstable_header header;
+    /* Per header column, what decoding its cells needs of its type: the
+     * fixed value length, -1 when variable, SST_LAYOUT_MULTICELL for cells
+     * with paths.  [0] regulars, [1] statics.  One load per column where
+     * the column, its type and the type's fields would be three. */
+    int32_t *column_layout[2];
     int murmur3;
     sst_data data;
     /* stream state */
