@@ -217,6 +217,11 @@ int sstable_clustering_order_key(const sstable_header *h, const sstable_value *c
         /* base_cmp compares these as numbers only at one length */
         if (t->fixed_len < 1 || len != (size_t)t->fixed_len || len > 8) return 0;
         k = (uint64_t)be_int(p, len) ^ (UINT64_C(1) << 63);
+    } else if (t->kind == SSTABLE_T_TIMEUUID) {
+        /* timeuuid_cmp's signed order of the reordered timestamp, as an
+         * unsigned one; equal timestamps leave the rest to the comparison */
+        if (len != 16) return 0;
+        k = reorder_timestamp(be_u64(p)) ^ (UINT64_C(1) << 63);
     } else if (has_own_order(t->kind)) {
         return 0;
     } else if (len >= 8) { /* unsigned bytes: the first eight, zero padded */

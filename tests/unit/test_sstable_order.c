@@ -167,8 +167,23 @@ static void test_order_keys(void **state) {
     assert_int_equal(keys_agree(M "UTF8Type", "", "00"), 1);               /* empty: no key */
     assert_int_equal(keys_agree(M "SimpleDateType", "80000001", "7fffffff"), 2);
     assert_int_equal(keys_agree(M "DoubleType", "c000000000000000", "bff0000000000000"), 0);
+    /* timeuuids: equal timestamps, then the timestamp's high, middle and
+     * low fields in that order, a version nibble that makes the signed
+     * comparison negative, DESC, and a length that is not 16 */
     assert_int_equal(keys_agree(M "TimeUUIDType", "00000000000010008000000000000000",
-                                "00000000000010007f00000000000000"), 0);
+                                "00000000000010007f00000000000000"), 2);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "ffffffffffff10008000000000000000",
+                                "00000000000010018000000000000000"), 2);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "00000000ffff11ec8000000000000000",
+                                "ffffffff000011ec8000000000000000"), 2);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "000000000000100080000000000000",
+                                "00000000000010008000000000000000"), 1);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "00000000000090008000000000000000",
+                                "00000000000010008000000000000000"), 2);
+    assert_int_equal(keys_agree(M "ReversedType(" M "TimeUUIDType)", "82580574509511ec92886b5bef6947ff",
+                                "e6364328509011ec89a869d3b7c091b1"), 2);
+    assert_int_equal(keys_agree(M "TimeUUIDType", "82580574509511ec92886b5bef6947ff",
+                                "82580574509511ec92886b5bef6947ff"), 2);
 }
 
 int main(void) {
