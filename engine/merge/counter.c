@@ -141,17 +141,22 @@ int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, 
     if (context_parse(all, alen, &a) || context_parse(ref, rlen, &r)) return strata_clear_error(), 0;
     out_shard *s = xmalloc((a.nshards + 1) * sizeof *s);
     size_t n = 0, j = 0;
-    int local = 0;
-    for (size_t i = 0; i < a.nshards; i++) {
+    int local = 0, clash = 0;
+    for (size_t i = 0; i < a.nshards && !clash; i++) {
         const uint8_t *sh = shard(&a, i);
         while (j < r.nshards && memcmp(shard(&r, j), sh, 16) < 0) j++;
-        int kind = shard_kind(&a, i);
-        local |= kind == LOCAL || (j < r.nshards && shard_kind(&r, j) == LOCAL);
-        if (j < r.nshards && !memcmp(shard(&r, j), sh, SHARD_LEN) && shard_kind(&r, j) == kind) continue;
+        int kind = shard_kind(&a, i), same_id = j < r.nshards && !memcmp(shard(&r, j), sh, 16);
+        int rkind = same_id ? shard_kind(&r, j) : REMOTE;
+        local |= kind == LOCAL;
+        if (same_id && rkind == kind && !memcmp(shard(&r, j) + 16, sh + 16, SHARD_LEN - 16)) continue;
+        /* the stored local shard and the new one would add up, whether
+         * the new one is news or the stored one read again */
+        clash = same_id && (kind == LOCAL || rkind == LOCAL);
         memcpy(s[n].bytes, sh, SHARD_LEN), s[n++].kind = kind;
     }
-    /* local shards add up instead of replacing each other: keep them whole */
-    if (!local && n) encode(s, n, out);
+    if (!clash && n) encode(s, n, out);
     free(s);
-    return !local && n;
+    /* a whole context repeats its local shards, which would add up again */
+    if (clash || (!n && local)) return -1;
+    return n != 0;
 }

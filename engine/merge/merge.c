@@ -664,7 +664,7 @@ static strata_err next_static(merge *m, const sstable_unfiltered **out) {
     if (!n) return STRATA_OK;
     mark_pending(m, n);
     if (merge_rows(m, n, m->part.deletion)) *out = &m->out;
-    return STRATA_OK;
+    return m->error;
 }
 
 strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out) {
@@ -692,6 +692,7 @@ strata_err merge_next_unfiltered(merge *m, const sstable_unfiltered **out) {
         } else {
             sstable_deletion open = merged_open(m);
             emitted = merge_rows(m, n, deletion_live(&open) ? m->part.deletion : open);
+            if (m->error) return m->error;
         }
         mark_pending(m, n);
         if (emitted) {

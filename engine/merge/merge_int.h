@@ -100,6 +100,7 @@ struct merge {
     strata_buf *counters;        /* merged counter contexts of the current row */
     size_t counters_cap, ncounters;
     strata_buf counter_tmp;
+    strata_err error;            /* set by merge_rows(): the merge cannot go on */
 };
 
 /* ---- Windows (window.c) ---- */
@@ -111,8 +112,12 @@ sstable_deletion merge_window_partition_deletion(merge_source *src, sstable_dele
 int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, const sstable_unfiltered **out);
 
 /* The shards of counter context `all` that `ref` does not hold as they
- * are, as a context in out; 0 (out untouched) when that cannot be done
- * (pre-2.1 local shards, which add up) or nothing differs. */
+ * are: 1 with them as a context in out; 0 (out untouched) when no shard
+ * differs or a context does not parse, then the whole of `all` may be
+ * repeated; -1 when neither can stand beside `ref`: pre-2.1 local shards
+ * add up rather than replace each other, so a local shard of an id `ref`
+ * holds cannot be split into stored and new, and repeating one counts it
+ * twice. */
 int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, size_t rlen, strata_buf *out);
 
 /* DeletionTime.supersedes: a later markedForDeleteAt, or the same one with
@@ -122,7 +127,8 @@ int merge_deletion_supersedes(const sstable_deletion *a, const sstable_deletion 
 /* Merges the rows (or static rows) that the `n` inputs in m->group hold at
  * one clustering, under `active` (the partition deletion or the range
  * tombstone covering them).  Returns 1 with the result in m->out, or 0
- * when nothing of them survives. */
+ * when nothing of them survives; sets m->error when the result cannot
+ * be made (a counter's residual, see merge_counter_residual()). */
 int merge_rows(merge *m, size_t n, sstable_deletion active);
 
 /* ColumnMetadata.compareTo for two columns of one kind, each simple or

@@ -270,8 +270,19 @@ static void reduce_cell(merge *m, size_t from, size_t to, const sstable_deletion
         const sstable_cell *ref = reconcile_items(m, from, to, deletion, counter, 1, ref_scratch);
         if (ref && cells_equal(win, ref)) return;
         /* of a counter only the shards that moved on are new */
-        if (ref && counter && !win->deleted && !ref->deleted && win->value.len && ref->value.len &&
-            merge_counter_residual(win->value.p, win->value.len, ref->value.p, ref->value.len, &m->counter_tmp)) {
+        int residual_shards = 0;
+        if (ref && counter && !win->deleted && !ref->deleted && win->value.len && ref->value.len)
+            residual_shards =
+                merge_counter_residual(win->value.p, win->value.len, ref->value.p, ref->value.len, &m->counter_tmp);
+        if (residual_shards < 0) {
+            if (!m->error)
+                m->error = strata_fail(STRATA_EFORMAT,
+                                       "counter column %s: pre-2.1 local shards that the stored layers hold too "
+                                       "add up with them, so no layer can hold only what is new",
+                                       column->name);
+            return;
+        }
+        if (residual_shards) {
             strata_buf *slot = counter_slot(m);
             strata_buf swap = *slot;
             *slot = m->counter_tmp;
