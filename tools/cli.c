@@ -1,6 +1,7 @@
 /* cli.c - error reporting and output helpers shared by all commands. */
 #include "tools/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,16 @@ int cli_parse_time(const char *s, int64_t *out) {
     long long v = strtoll(s, &end, 10);
     if (*s && !*end) return *out = v, 0;
     return strata_parse_iso8601(s, out);
+}
+
+int cli_parse_count(const char *s, int max, int *out) {
+    char *end;
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < 1 || v > max) return -1;
+    *out = (int)v;
+    return 0;
 }
 
 int cli_parse_compression(const char *flag, const char **compressor) {

@@ -66,6 +66,10 @@ void cli_print_json(json_t *value);
  * 8601 UTC ("2026-11-21T23:20:00Z"); 0 on success. */
 int cli_parse_time(const char *s, int64_t *out);
 
+/* A count given on the command line: decimal digits only, 1 to `max`;
+ * 0 on success. */
+int cli_parse_count(const char *s, int max, int *out);
+
 /* A --compression flag (lz4, zstd, snappy, deflate, none) as the writer's
  * compressor name (NULL for none); 0 when known. */
 int cli_parse_compression(const char *flag, const char **compressor);

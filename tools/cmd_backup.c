@@ -1,5 +1,6 @@
 /* cmd_backup.c - `strata backup`: take one cluster version. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static void on_signal(int sig) {
 static void help(void) {
     printf("usage: strata -r REPO backup --cluster FILE [--keyspace KS]... [--table KS.TABLE]...\n"
            "                             [--keep-replicas | --files] [--cut TIME] [--include-system]\n"
-           "                             [--jobs N] [--spool DIR] [--json]\n"
+           "                             [--jobs N] [--spool DIR] [--max-layers N] [--json]\n"
            "\n"
            "Takes one version of the whole cluster described by FILE: every node is\n"
            "snapshotted and the version is published under its UTC time (the cut,\n"
@@ -147,19 +148,23 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
             push(&tables, optarg);
             break;
         case 's': opt.filter.include_system = 1; break;
-        case 'j': opt.jobs = atoi(optarg); break;
+        case 'j':
+            if (cli_parse_count(optarg, 1024, &opt.jobs))
+                return cli_usage_error("backup", "--jobs wants a number from 1 to 1024, not '%s'", optarg);
+            break;
         case 'J': json = 1; break;
         case 'K': opt.keep_replicas = 1; break;
         case 'F': opt.files_only = 1; break;
         case 'S': opt.spool_dir = optarg; break;
         case 'L':
-            opt.max_layers = atoi(optarg);
-            if (opt.max_layers < 1) return cli_usage_error("backup", "--max-layers wants a positive number, not '%s'", optarg);
+            if (cli_parse_count(optarg, INT_MAX, &opt.max_layers))
+                return cli_usage_error("backup", "--max-layers wants a positive number, not '%s'", optarg);
             break;
         case 'C': {
             int64_t s;
-            if (cli_parse_time(optarg, &s))
-                return cli_usage_error("backup", "--cut wants an ISO 8601 UTC time or seconds, not '%s'", optarg);
+            if (cli_parse_time(optarg, &s) || s <= 0)
+                return cli_usage_error("backup", "--cut wants an ISO 8601 UTC time or seconds since 1970, not '%s'",
+                                       optarg);
             if (s * 1000000 > strata_now_us())
                 return cli_usage_error("backup", "--cut %s is in the future", optarg);
             opt.cut_us = s * 1000000;

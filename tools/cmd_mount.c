@@ -43,6 +43,7 @@ static void help(void) {
 /* "256M", "2G", "1048576" -> bytes; 0 on a malformed or zero size. */
 static uint64_t parse_size(const char *s) {
     char *end;
+    if (*s < '0' || *s > '9') return 0; /* strtoull would take "-5" as a huge size */
     unsigned long long v = strtoull(s, &end, 10);
     int shift = 0;
     switch (*end) {

@@ -67,8 +67,8 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
         case 'n': opt.node = optarg; break;
         case 'o': opt.overwrite = 1; break;
         case 'j':
-            opt.jobs = atoi(optarg);
-            if (opt.jobs < 1) return cli_usage_error("restore", "--jobs wants a positive number, not '%s'", optarg);
+            if (cli_parse_count(optarg, 1024, &opt.jobs))
+                return cli_usage_error("restore", "--jobs wants a number from 1 to 1024, not '%s'", optarg);
             break;
         case 'J': json = 1; break;
         case 'h': help(); return CLI_EXIT_OK;

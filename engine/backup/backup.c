@@ -334,6 +334,23 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
     }
 }
 
+/* A node whose data directories hold nothing is most likely a disk that
+ * is not mounted: the version goes on without it (its coverage says so),
+ * unless no node holds anything. */
+static strata_err check_nodes_hold_files(const cluster_config *c, const size_t *count) {
+    size_t empty = 0;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if (count[i]) continue;
+        empty++;
+        strata_log(STRATA_LOG_WARN,
+                   "node %s: no SSTables under its data directories (a disk not mounted?); the version counts it as "
+                   "not captured",
+                   c->nodes[i].name);
+    }
+    if (c->n_nodes && empty == c->n_nodes) return strata_fail(STRATA_ENOENT, "no node's data directories hold any SSTable");
+    return STRATA_OK;
+}
+
 /* Reconciles the tables (unless files_only), then stores the files kept
  * as the nodes hold them. */
 static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
@@ -342,6 +359,12 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);
+    strata_err e = check_nodes_hold_files(opt->cluster, count);
+    if (e) {
+        free(files);
+        free(count);
+        return e;
+    }
     uint64_t total = 0;
     collect_items(job, tasks, n_nodes, NULL, &total);
     if (!opt->files_only) {
@@ -350,7 +373,6 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
         total = tables + (opt->keep_replicas ? total : 0);
     }
     job->progress = strata_progress_new("backup", total);
-    strata_err e = STRATA_OK;
     if (!opt->files_only) {
         e = reconcile_run(r, opt, files, count, time_us, job->progress, rec);
         if (!e && !opt->keep_replicas) {
@@ -364,6 +386,18 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
     strata_progress_done(job->progress);
     free(files);
     free(count);
+    return e;
+}
+
+/* Versions follow each other in time: a layer holds what was written up
+ * to its version's cut, and the next one takes what came after; node
+ * files of an older time would break the order of versions too. */
+static strata_err check_cut(repo *r, int64_t cut) {
+    repo_version *v = NULL;
+    strata_err e = repo_version_load(r, "latest", &v);
+    if (e == STRATA_ENOENT) return strata_clear_error(), STRATA_OK;
+    if (!e && v->time_us >= cut) e = strata_fail(STRATA_EINVAL, "the cut must come after the latest version's (%s)", v->id);
+    repo_version_free(v);
     return e;
 }
 
@@ -382,7 +416,8 @@ strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
     reconcile_state rec = {0};
     uint64_t logical = 0;
 
-    strata_err e = snapshot_all(opt, tag, tasks);
+    strata_err e = check_cut(r, time_us);
+    if (!e) e = snapshot_all(opt, tag, tasks);
     if (!e) e = store_all(r, opt, tasks, time_us, &job, &rec, &logical);
     if (!e) e = publish(r, opt, &job, opt->files_only ? NULL : &rec, time_us, logical, res);
     /* Releasing may log; keep the message of the failure that matters. */

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Layers are uncompressed SSTables, written once and read seldom: level 3
  * stores rf3-a's version 1 in 0.546 of one node's bytes against 0.582 at
@@ -45,6 +46,7 @@ typedef struct {
     char error_msg[512];
     strata_progress *progress;
     char *spool;    /* where layers are written before being stored */
+    const size_t *node_files; /* per node of the cluster file: files in its snapshot */
 } reconcile_job;
 
 static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
@@ -171,6 +173,10 @@ static int larger_first(const void *a, const void *b, void *arg) {
 static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) {
     if (opt->spool_dir) {
         *out = xstrdup(opt->spool_dir);
+        struct stat st;
+        if ((mkdir(*out, 0755) && errno != EEXIST) || stat(*out, &st) || access(*out, W_OK))
+            return strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *out);
+        if (!S_ISDIR(st.st_mode)) return strata_fail(STRATA_EINVAL, "spool directory %s: not a directory", *out);
         return STRATA_OK;
     }
     *out = xasprintf("%s/spool", repo_work_dir(r));
@@ -188,17 +194,6 @@ static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) 
     return STRATA_OK;
 }
 
-/* Versions follow each other in time: a layer holds what was written up
- * to its version's cut, and the next one takes what came after. */
-static strata_err check_cut(repo *r, int64_t cut) {
-    repo_version *v = NULL;
-    strata_err e = repo_version_load(r, "latest", &v);
-    if (e == STRATA_ENOENT) return strata_clear_error(), STRATA_OK;
-    if (!e && v->time_us >= cut) e = strata_fail(STRATA_EINVAL, "the cut must come after the latest version's (%s)", v->id);
-    repo_version_free(v);
-    return e;
-}
-
 static void add_note(reconcile_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void add_note(reconcile_state *st, const char *fmt, ...) {
@@ -214,12 +209,16 @@ static void add_note(reconcile_state *st, const char *fmt, ...) {
 }
 
 /* Which replicas of each token range of the keyspace the version holds:
- * every node of the cluster file was captured (a backup reads all of
- * them or fails), nodes of the ring that are not in it were not. */
-static json_t *keyspace_coverage(const backup_options *opt, const merge_schema *ks) {
-    const cluster_config *c = opt->cluster;
+ * the nodes of the cluster file were captured (a backup reads all of
+ * them or fails) unless their data directories held nothing (a disk not
+ * mounted: a live node always has its system_schema SSTables); nodes of
+ * the ring that are not in it were not. */
+static json_t *keyspace_coverage(const reconcile_job *job, const merge_schema *ks) {
+    const cluster_config *c = job->opt->cluster;
     const char **captured = xcalloc(c->n_nodes + 1, sizeof *captured);
-    for (size_t i = 0; i < c->n_nodes; i++) captured[i] = c->nodes[i].name;
+    size_t n_captured = 0;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (job->node_files[i]) captured[n_captured++] = c->nodes[i].name;
     cluster_replication_option *options = xcalloc(ks->replication.n + 1, sizeof *options);
     for (size_t i = 0; i < ks->replication.n; i++)
         options[i] = (cluster_replication_option){ks->replication.pairs[i].key, ks->replication.pairs[i].value};
@@ -227,7 +226,7 @@ static json_t *keyspace_coverage(const backup_options *opt, const merge_schema *
     cluster_coverage *cov = NULL;
     json_t *j = NULL;
     strata_err e = c->ring ? cluster_placement_compute(c->ring, options, ks->replication.n, &placement) : STRATA_OK;
-    if (!e) e = cluster_coverage_compute(c, placement, captured, c->n_nodes, &cov);
+    if (!e) e = cluster_coverage_compute(c, placement, captured, n_captured, &cov);
     if (!e) j = cluster_coverage_json(cov);
     else j = json_pack("{s:s}", "error", strata_errmsg());
     cluster_coverage_free(cov);
@@ -246,7 +245,7 @@ static void write_coverage(reconcile_state *st, const reconcile_job *job) {
         /* a node-local keyspace (system_schema) is whole on every node */
         const char *strategy = ks->schema ? merge_map_get(&ks->schema->replication, "class") : NULL;
         if (!strategy || strstr(strategy, "LocalStrategy")) continue;
-        json_t *cov = keyspace_coverage(job->opt, ks->schema);
+        json_t *cov = keyspace_coverage(job, ks->schema);
         json_t *complete = json_object_get(cov, "complete");
         if (json_is_false(json_object_get(cov, "all_replicas_captured")))
             add_note(st, "keyspace %s: some replicas were not captured (every range has %lld of %lld); complete "
@@ -287,9 +286,8 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     backup_tables_group(files, count, opt->cluster->n_nodes, &st->tables);
     st->results = xcalloc(st->tables.n + 1, sizeof *st->results);
     st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
-    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
-    strata_err e = check_cut(r, cut);
-    if (!e) e = prepare_spool(r, opt, &job.spool);
+    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress, .node_files = count};
+    strata_err e = prepare_spool(r, opt, &job.spool);
     if (e) {
         free(job.spool);
         return e;

@@ -125,6 +125,20 @@ expect_error 2 "^strata: backup: " strata backup --no-such-flag
 expect_error 2 "^strata: backup: " strata backup
 expect_error 2 "^strata: restore: " strata restore "$V1"
 expect_error 2 "^strata: " strata no-such-command
+expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs 0
+expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs abc
+expect_error 2 "^strata: backup: --max-layers " strata backup --cluster "$SCRATCH/good.ini" --max-layers 3x
+expect_error 2 "^strata: backup: --cut " strata backup --cluster "$SCRATCH/good.ini" --cut 0
+expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r" --jobs -3
+expect_error 2 "^strata: mount: --cache-size " strata mount -f --cache-size -5 "$SCRATCH"
+
+say "a spool that is not a directory, a cut before the latest version's"
+expect_error 1 "^strata: error: spool directory $SCRATCH/nowhere/spool" \
+  "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/good.ini" --spool "$SCRATCH/nowhere/spool"
+expect_error 1 "^strata: error: spool directory $SCRATCH/plainfile: not a directory" \
+  "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/good.ini" --spool "$SCRATCH/plainfile"
+expect_error 1 "^strata: error: the cut must come after the latest version's \($V1\)" \
+  strata backup --files --cluster "$SCRATCH/good.ini" --cut 2020-01-01T00:00:00Z
 
 say "nothing stored was lost"
 STRATA_REPO="$SCRATCH/repo" "$STRATA_BIN" versions --json | json '" ".join(v["id"] for v in d)' >"$SCRATCH/ids"

@@ -168,4 +168,18 @@ echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
 mount_it
 check_version "$V4" v1
 unmount_and_wait
+
+say "node3 in the cluster file, its data directory empty (a disk not mounted): not counted as captured"
+mkdir "$SCRATCH/nodes/node3"
+cluster_file "$SCRATCH/three.ini" node1 node2 node3
+REPO=${STRATA_TEST_REPO:+$STRATA_TEST_REPO-empty}
+REPO=${REPO:-$SCRATCH/repo3}
+strata init >/dev/null
+: >"$SCRATCH/backup.err"
+backup "$SCRATCH/three.ini" "$T1" >/dev/null
+grep -q "node node3: no SSTables under its data directories" "$SCRATCH/backup.err" ||
+  fail "no warning about node3's empty data directory: $(cat "$SCRATCH/backup.err")"
+grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
+  "$SCRATCH/backup.err" || fail "node3's empty data directory counted as captured: $(cat "$SCRATCH/backup.err")"
+echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
 echo "PASS"
