@@ -83,9 +83,26 @@ static int links_impossible(int err) {
     return err == EXDEV || err == EPERM || err == EROFS || err == EACCES || err == EMLINK;
 }
 
-/* Links the regular files of `src` into the existing directory `dst`, and
- * with `with_index_dirs` those of its .<index>/ subdirectories into new
- * ones, leaving out SSTables Cassandra is still writing.  Returns 0 or an
+/* A component moved to another disk and linked back: the snapshot links
+ * to where it lives, by its absolute path, since a relative link would
+ * point elsewhere from the snapshot's directory.  A link to nothing is
+ * left out (the scan of the snapshot would not see it) with a warning. */
+static int link_symlink(const char *from, const char *to, char **failed) {
+    char *target = realpath(from, NULL);
+    if (!target) {
+        if (errno != ENOENT) return *failed = xstrdup(from), errno;
+        strata_log(STRATA_LOG_WARN, "%s: a symbolic link to nothing; not backed up", from);
+        return 0;
+    }
+    int err = symlink(target, to) ? errno : 0;
+    if (err) *failed = xstrdup(to);
+    free(target);
+    return err;
+}
+
+/* Links the regular files (and symbolic links) of `src` into the existing
+ * directory `dst`, and with `with_index_dirs` those of its .<index>/
+ * subdirectories into new ones, leaving out SSTables Cassandra is still writing.  Returns 0 or an
  * errno value with *failed set to the path concerned: EAGAIN when a
  * transaction started, grew or ended meanwhile, so that what was linked
  * may not be one consistent set.  A file gone meanwhile was compacted
@@ -111,6 +128,8 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         } else if (S_ISREG(st.st_mode)) {
             if (!cluster_txn_skip(&before, de->d_name) && link(from, to) && errno != ENOENT)
                 err = errno, *failed = xstrdup(from);
+        } else if (S_ISLNK(st.st_mode)) {
+            err = link_symlink(from, to, failed);
         } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
             if (mkdir(to, 0755))
                 err = errno, *failed = xstrdup(to);

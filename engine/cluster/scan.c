@@ -216,10 +216,15 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
             break;
         }
         char *path = xasprintf("%s/%s", dir, de->d_name);
-        if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
+        /* a component moved to another disk and linked back is data too */
+        if (S_ISLNK(st.st_mode) && (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode)))
+            strata_log(STRATA_LOG_WARN, "%s: a symbolic link to no regular file; not backed up", path);
+        else if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
             add_file(out, t, index_dir, de->d_name, path, &st);
         else if (S_ISDIR(st.st_mode) && !index_dir && de->d_name[0] == '.')
             e = scan_dir(t, path, de->d_name, out);
+        else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            strata_log(STRATA_LOG_WARN, "%s: not a regular file; not backed up", path);
         free(path);
     }
     if (!e && errno) e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read table directory %s", dir);
