@@ -196,23 +196,21 @@ static strata_err dump_partition(sstable *s, const sstable_partition *p) {
 }
 
 static int dump(const char *path, const char *hexkey) {
+    size_t n = hexkey ? strlen(hexkey) / 2 : 0;
+    uint8_t *key = xmalloc(n + 1);
+    if (hexkey && (strlen(hexkey) % 2 || strata_unhex(hexkey, key, n))) {
+        free(key);
+        return cli_usage_error("sstable", "-k wants the partition key in hex");
+    }
     sstable *s;
-    if (sstable_open(path, &s)) return cli_fail();
+    if (sstable_open(path, &s)) return free(key), cli_fail();
     strata_err e = STRATA_OK;
     const sstable_partition *p;
     printf("[\n");
     if (hexkey) {
-        size_t n = strlen(hexkey) / 2;
-        uint8_t *key = xmalloc(n + 1);
         int found = 0;
-        if (strlen(hexkey) % 2 || strata_unhex(hexkey, key, n)) {
-            free(key);
-            sstable_close(s);
-            return cli_usage_error("sstable", "-k wants the partition key in hex");
-        }
         if (!(e = sstable_seek(s, key, n, &found)) && found && !(e = sstable_next_partition(s, &p)) && p)
             e = dump_partition(s, p);
-        free(key);
     } else {
         int first = 1;
         while (!(e = sstable_next_partition(s, &p)) && p) {
@@ -221,6 +219,7 @@ static int dump(const char *path, const char *hexkey) {
             if ((e = dump_partition(s, p))) break;
         }
     }
+    free(key);
     printf("\n]\n");
     fflush(stdout);
     /* a whole dump also vouches for the file as Cassandra wrote it */
@@ -300,6 +299,8 @@ int cmd_sstable(const cli_globals *g, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return help(), CLI_EXIT_OK;
     if (argc < 2) return cli_usage_error("sstable", "expected dump, meta, merge or rewrite");
     const char *sub = argv[1];
+    if (strcmp(sub, "dump") && strcmp(sub, "meta"))
+        return cli_usage_error("sstable", "unknown subcommand '%s' (dump, meta, merge, rewrite)", sub);
     const char *key = NULL;
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, "k:h", opts, NULL)) != -1) {
@@ -309,9 +310,6 @@ int cmd_sstable(const cli_globals *g, int argc, char **argv) {
     if (optind + 1 != argc - 1) return cli_usage_error("sstable", "expected one PATH");
     const char *path = argv[optind + 1];
     if (!strcmp(sub, "dump")) return dump(path, key);
-    if (!strcmp(sub, "meta")) {
-        if (key) return cli_usage_error("sstable", "-k applies to dump only");
-        return meta(path);
-    }
-    return cli_usage_error("sstable", "unknown subcommand '%s' (dump, meta, merge, rewrite)", sub);
+    if (key) return cli_usage_error("sstable", "-k applies to dump only");
+    return meta(path);
 }

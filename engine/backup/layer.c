@@ -72,8 +72,8 @@ typedef struct {
     merge_input *in;
     char **paths;
     size_t n, cap;
-    int may_repeat;
-    uint64_t data_bytes;     /* of the nodes' Data.db files among the inputs */          /* some input may hold what the stack holds */
+    int may_repeat;          /* some input may hold what the stack holds */
+    uint64_t data_bytes;     /* of the nodes' Data.db files among the inputs */
 } input_set;
 
 static void add_input(input_set *s, char *path, const sstable_vfs *vfs, int64_t from, int64_t to, int64_t beyond,
@@ -430,7 +430,6 @@ strata_err layer_build(const layer_job *job, layer_result *res) {
         if (!b->data) continue;
         e = plan_sstable(job, b, &res->sources[res->n_sources], &s, &res->bytes_read);
         res->n_sources++;
-        if (e) e = strata_fail(e, "%s.%s: %s", t->keyspace, t->table, strata_errmsg());
     }
     res->summary.sstables_read = (uint32_t)s.n;
     for (size_t i = 0; i < job->n_stack && !e; i++) {

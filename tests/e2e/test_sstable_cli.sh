@@ -74,4 +74,9 @@ grep -q "offset 69: invalid partition deletion: negative local deletion time -1"
 
 rc=0; "$STRATA_BIN" sstable >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "usage exit code"
+rc=0; "$STRATA_BIN" sstable dump -k zz "$simple" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc:$(wc -c <"$SCRATCH/out" | tr -d ' ')" "2:0" "exit code and stdout bytes of dump -k with a key not in hex"
+rc=0; "$STRATA_BIN" sstable bogus >/dev/null 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc" 2 "exit code of an unknown subcommand"
+grep -q "unknown subcommand 'bogus'" "$SCRATCH/err" || fail "unknown subcommand message: $(cat "$SCRATCH/err")"
 echo "sstable cli ok"
