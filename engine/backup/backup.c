@@ -273,7 +273,8 @@ static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t 
         ns += lr->n_sources;
         v->tables[nt++] = lr->summary;
         res->tables++;
-        res->tables_with_new_layer += lr->summary.stored_bytes > 0 && lr->summary.sstables_read > 0;
+        /* not by the bytes stored: a killed backup may have stored them */
+        res->tables_with_new_layer += lr->new_layer;
         res->layer_bytes += lr->summary.layer_bytes;
         res->bytes_read += lr->bytes_read;
         res->bytes_stored += lr->summary.stored_bytes;

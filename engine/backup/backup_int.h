@@ -92,6 +92,7 @@ typedef struct {
     uint64_t bytes_read;   /* of the SSTables read */
     uint64_t facts_later, facts_beyond;
     int layers_merged;     /* the stack was too deep and was merged */
+    int new_layer;         /* a layer was written for this version */
 } layer_result;
 
 /* Builds the table's layer for this version: reads what the stack does

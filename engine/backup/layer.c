@@ -299,7 +299,7 @@ static strata_err merge_and_store(const layer_job *job, input_set *s, const char
     stored_sstables_free(stack);
     char *prefix = xasprintf("%s-%ld-big", format, gen);
     if (!e && partitions) e = store_layer(job, dir, prefix, &written, res);
-    if (!e && partitions) res->summary.layers++;
+    if (!e && partitions) res->summary.layers++, res->new_layer = 1;
     free(prefix);
     return e;
 }
