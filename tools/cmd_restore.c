@@ -21,11 +21,16 @@ static void help(void) {
            "DIR/<node>/<keyspace>/<table>/<file> per node, byte-identical to what\n"
            "the node held; secondary index SSTables go to .<index>/ inside it.\n"
            "\n"
+           "Restore refuses, before writing, a table directory that holds SSTables\n"
+           "the version does not (a newer restore's, say): Cassandra would load\n"
+           "them too.  Restore into an empty directory or remove them first.\n"
+           "\n"
            "  --to DIR       target directory (created if missing)\n"
            "  --node NODE    that node's own files, as DIR/NODE/<keyspace>/<table>/;\n"
            "                 a reconciled version holds them only when backed up\n"
            "                 with --keep-replicas\n"
-           "  --overwrite    replace existing files (default: refuse)\n"
+           "  --overwrite    replace existing files of the same name (default:\n"
+           "                 refuse); other SSTables still make restore refuse\n"
            "  --jobs N       files written at once (default 4)\n"
            "  --json         print the result as JSON\n");
 }

@@ -96,7 +96,9 @@ typedef struct {
  * node's table directory or for sstableloader.  A table stored as the
  * nodes' files becomes <to>/<node>/<keyspace>/<table>/<rel_path> per node,
  * byte for byte.  With opt->node, only that node's own files are written
- * (a reconciling version holds them when backed up with --keep-replicas). */
+ * (a reconciling version holds them when backed up with --keep-replicas).
+ * Fails with STRATA_EEXIST, before writing anything, when a target table
+ * directory holds an SSTable component that the restore does not write. */
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res);
 
 #endif

@@ -9,15 +9,20 @@
  * Each file is rebuilt from its chunks, every chunk checked against its
  * SHA-256 id, so a restore never silently writes wrong bytes.  Files are
  * written under a temporary name and renamed, so an interrupted restore
- * leaves no truncated SSTable component that looks complete. */
+ * leaves no truncated SSTable component that looks complete.  A target
+ * table directory holding other SSTables is refused before anything is
+ * written, since Cassandra would load them with the restored ones. */
 #include "engine/backup/backup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define TMP_SUFFIX ".strata-tmp"
 
 /* Without a node, a table as the version stores it: a reconciled one
  * through its layers (node ""), another through each node's files; the
@@ -29,9 +34,16 @@ static int selected(const restore_options *opt, const repo_version *v, const rep
     return !*f->node || !repo_version_table_summary(v, f->keyspace, f->table, f->table_id);
 }
 
+static char *target_dir(const restore_options *opt, const repo_file *f) {
+    if (!*f->node) return xasprintf("%s/%s/%s", opt->to, f->keyspace, f->table);
+    return xasprintf("%s/%s/%s/%s", opt->to, f->node, f->keyspace, f->table);
+}
+
 static char *target_path(const restore_options *opt, const repo_file *f) {
-    if (!*f->node) return xasprintf("%s/%s/%s/%s", opt->to, f->keyspace, f->table, f->rel_path);
-    return xasprintf("%s/%s/%s/%s/%s", opt->to, f->node, f->keyspace, f->table, f->rel_path);
+    char *dir = target_dir(opt, f);
+    char *path = xasprintf("%s/%s", dir, f->rel_path);
+    free(dir);
+    return path;
 }
 
 static strata_err make_parent_dirs(const char *path) {
@@ -67,7 +79,7 @@ static strata_err write_chunks(repo *r, const repo_file *f, int fd, const char *
 
 static strata_err restore_file(repo *r, const restore_options *opt, const repo_file *f, strata_buf *chunk) {
     char *path = target_path(opt, f);
-    char *tmp = xasprintf("%s.strata-tmp", path);
+    char *tmp = xasprintf("%s" TMP_SUFFIX, path);
     strata_err e = make_parent_dirs(path);
     struct stat st;
     if (!e && !opt->overwrite && lstat(path, &st) == 0)
@@ -194,6 +206,87 @@ static strata_err nothing_selected(const restore_options *opt, const repo_versio
     return e;
 }
 
+/* The selected files of one target table directory: files [start, end) of
+ * v hold them all (v is sorted by node, keyspace, table), and the table ids
+ * of a table share the directory. */
+typedef struct {
+    const restore_options *opt;
+    const repo_version *v;
+    size_t start, end;
+    char *dir;
+} target_table;
+
+static int same_target_dir(const repo_file *a, const repo_file *b) {
+    return !strcmp(a->node, b->node) && !strcmp(a->keyspace, b->keyspace) && !strcmp(a->table, b->table);
+}
+
+static int restores(const target_table *t, const char *rel_path) {
+    for (size_t i = t->start; i < t->end; i++)
+        if (!strcmp(t->v->files[i].rel_path, rel_path) && selected(t->opt, t->v, &t->v->files[i])) return 1;
+    return 0;
+}
+
+/* Our own temporary files, left by an interrupted restore, are no
+ * component Cassandra loads. */
+static int foreign_sstable(const target_table *t, const char *name, const char *rel_path) {
+    sstable_name sn;
+    size_t n = strlen(name), suffix = strlen(TMP_SUFFIX);
+    if (sstable_name_parse(name, &sn) || (n > suffix && !strcmp(name + n - suffix, TMP_SUFFIX))) return 0;
+    return !restores(t, rel_path);
+}
+
+/* Fails on the first SSTable component in the directory, or in its hidden
+ * subdirectories where index SSTables live (sub names one), that the
+ * restore does not write. */
+static strata_err check_dir(const target_table *t, const char *sub) {
+    char *dir = sub ? xasprintf("%s/%s", t->dir, sub) : xstrdup(t->dir);
+    DIR *d = opendir(dir);
+    strata_err e = STRATA_OK;
+    /* Nothing there yet; a file in the way fails when the restore writes. */
+    if (!d && errno != ENOENT && errno != ENOTDIR)
+        e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read %s", dir);
+    struct dirent *de;
+    while (d && !e && (errno = 0, de = readdir(d))) {
+        struct stat st;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+            continue;
+        char *rel_path = sub ? xasprintf("%s/%s", sub, de->d_name) : xstrdup(de->d_name);
+        if (S_ISDIR(st.st_mode) && !sub && de->d_name[0] == '.')
+            e = check_dir(t, de->d_name);
+        else if (!S_ISDIR(st.st_mode) && foreign_sstable(t, de->d_name, rel_path))
+            e = strata_fail(STRATA_EEXIST,
+                            "%s holds %s, an SSTable file not restored from version %s (Cassandra would load it "
+                            "too): restore into an empty directory or remove such files first",
+                            t->dir, rel_path, t->v->id);
+        free(rel_path);
+    }
+    if (d && !e && errno) e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read %s", dir);
+    if (d) closedir(d);
+    free(dir);
+    return e;
+}
+
+/* Before anything is written: a table directory that keeps SSTables the
+ * version does not hold (a newer restore's layers, say) would give import,
+ * refresh or sstableloader other data than the version, whatever
+ * --overwrite replaced; removing them is the operator's call, not ours. */
+static strata_err check_targets(const restore_options *opt, const repo_version *v) {
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; !e && i < v->n_files;) {
+        if (!selected(opt, v, &v->files[i])) {
+            i++;
+            continue;
+        }
+        target_table t = {.opt = opt, .v = v, .start = i, .end = i + 1, .dir = target_dir(opt, &v->files[i])};
+        while (t.end < v->n_files && same_target_dir(&v->files[i], &v->files[t.end])) t.end++;
+        e = check_dir(&t, NULL);
+        free(t.dir);
+        i = t.end;
+    }
+    return e;
+}
+
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res) {
     memset(res, 0, sizeof *res);
     repo_version *v;
@@ -203,6 +296,11 @@ strata_err restore_run(repo *r, const restore_options *opt, restore_result *res)
     uint64_t total;
     if (!count_selected(opt, v, res, &total)) {
         e = nothing_selected(opt, v);
+        repo_version_free(v);
+        return e;
+    }
+    e = check_targets(opt, v);
+    if (e) {
         repo_version_free(v);
         return e;
     }
