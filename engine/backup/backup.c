@@ -402,6 +402,19 @@ static strata_err check_cut(repo *r, int64_t cut) {
     return e;
 }
 
+/* Two nodes reading one directory (a copy-and-paste slip in the cluster
+ * file) would take one replica twice and another not at all. */
+static strata_err check_distinct_data_dirs(const cluster_config *c) {
+    for (size_t i = 0; i < c->n_nodes; i++)
+        for (size_t j = 0; j <= i; j++)
+            for (size_t a = 0; a < c->nodes[i].n_data_dirs; a++)
+                for (size_t b = 0; b < (j == i ? a : c->nodes[j].n_data_dirs); b++)
+                    if (!strcmp(c->nodes[i].data_dirs[a], c->nodes[j].data_dirs[b]))
+                        return strata_fail(STRATA_EINVAL, "node '%s' repeats the data_dir %s of node '%s'",
+                                           c->nodes[i].name, c->nodes[i].data_dirs[a], c->nodes[j].name);
+    return STRATA_OK;
+}
+
 strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
     memset(res, 0, sizeof *res);
     double start = strata_mono_s();
@@ -417,7 +430,8 @@ strata_err backup_run(repo *r, const backup_options *opt, backup_result *res) {
     reconcile_state rec = {0};
     uint64_t logical = 0;
 
-    strata_err e = check_cut(r, time_us);
+    strata_err e = check_distinct_data_dirs(opt->cluster);
+    if (!e) e = check_cut(r, time_us);
     if (!e) e = snapshot_all(opt, tag, tasks);
     if (!e) e = store_all(r, opt, tasks, time_us, &job, &rec, &logical);
     if (!e) e = publish(r, opt, &job, opt->files_only ? NULL : &rec, time_us, logical, res);

@@ -50,6 +50,11 @@ say "missing data directory"
 cluster_file missing.ini "$SCRATCH/nodes/nowhere"
 expect_error 1 "^strata: error: .*$SCRATCH/nodes/nowhere" strata backup --files --cluster "$SCRATCH/missing.ini"
 
+say "two nodes naming one data directory"
+cluster_file same.ini "$SCRATCH/nodes/node1"
+expect_error 1 "^strata: error: node 'node2' repeats the data_dir $SCRATCH/nodes/node1 of node 'node1'" \
+  strata backup --files --cluster "$SCRATCH/same.ini"
+
 say "data directory that is a file"
 echo "not a directory" >"$SCRATCH/plainfile"
 cluster_file notdir.ini "$SCRATCH/plainfile"
