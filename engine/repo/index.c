@@ -82,7 +82,7 @@ static strata_err index_commit(repo *r, MDB_txn *txn) {
 
 static strata_err open_dbs(repo *r) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->env, NULL, r->index_read_only ? MDB_RDONLY : 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     struct {
         const char *name;
@@ -129,7 +129,9 @@ static strata_err index_open_body(repo *r) {
     if (!rc) rc = mdb_env_set_maxdbs(r->env, 8);
     if (!rc) rc = mdb_env_set_mapsize(r->env, INDEX_MAP_SIZE);
     if (!rc) rc = mdb_env_set_maxreaders(r->env, 256);
-    if (!rc) rc = mdb_env_open(r->env, r->index_dir, MDB_NOTLS, 0644);
+    /* Read-only, LMDB goes without lock.mdb where it cannot be written. */
+    unsigned read_only = r->index_read_only ? MDB_RDONLY : 0;
+    if (!rc) rc = mdb_env_open(r->env, r->index_dir, MDB_NOTLS | read_only, 0644);
     strata_err e = rc ? index_lmdb_error(rc, r->index_dir) : open_dbs(r);
     if (e) index_close(r);
     return e;

@@ -85,19 +85,40 @@ static char *cache_index_dir(const char *id) {
     return xasprintf("%s/.cache/strata/%s", home && *home ? home : "/tmp", id);
 }
 
-static strata_err make_dirs(const char *dir) {
+/* Creates dir and its missing parents; 0, or the errno of the failure. */
+static int make_dirs(const char *dir) {
     char *p = xstrdup(dir);
-    strata_err e = STRATA_OK;
+    int err = 0;
     for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
         if (s) *s = '\0';
         if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            e = strata_fail_errno(strata_err_from_errno(errno), errno, "creating %s", p);
+            err = errno;
             break;
         }
         if (!s) break;
         *s = '/';
     }
     free(p);
+    return err;
+}
+
+/* Opens index/write.lock, creating it and the index directory when
+ * missing.  Where they cannot be written (read-only media, another user's
+ * repository) a reader goes on without the lock, which only orders writers
+ * of the index, and sets r->index_read_only: the index is never synced. */
+static strata_err open_lock_file(repo *r, const char *location) {
+    char *lock = xasprintf("%s/write.lock", r->index_dir);
+    int err = make_dirs(r->index_dir);
+    if (!err && (r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) err = errno;
+    int read_only = err == EROFS || err == EACCES;
+    strata_err e = STRATA_OK;
+    if (read_only && r->mode == REPO_WRITE)
+        e = strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
+    else if (read_only)
+        r->index_read_only = 1;
+    else if (err)
+        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", lock);
+    free(lock);
     return e;
 }
 
@@ -112,17 +133,46 @@ static strata_err reset_damaged_index(repo *r) {
 }
 
 /* Opens the index and, holding the writer lock, brings it up to date; a
- * damaged index is discarded and rebuilt from the objects. */
+ * damaged index is discarded and rebuilt from the objects.  An index that
+ * cannot be written is only checked: syncing fails on what it lacks. */
 static strata_err open_index(repo *r, int locked) {
     strata_err e = index_open(r);
     if (e == STRATA_ECORRUPT && locked) e = reset_damaged_index(r);
-    if (e || !locked) return e;
+    if (e || !(locked || r->index_read_only)) return e;
     e = repo_sync_index(r);
-    if (e == STRATA_ECORRUPT && r->index_broken) {
+    if (e == STRATA_ECORRUPT && r->index_broken && locked) {
         e = reset_damaged_index(r);
         if (!e) e = repo_sync_index(r);
     }
     return e;
+}
+
+/* Takes the lock and opens the index in r->index_dir. */
+static strata_err open_index_dir(repo *r, const char *location) {
+    strata_err e = open_lock_file(r, location);
+    int locked = 0;
+    if (!e && !r->index_read_only) {
+        locked = try_lock(r);
+        if (r->mode == REPO_WRITE && !locked)
+            e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
+    }
+    /* Readers sync only when no writer is active; a writer indexes its own
+     * work. */
+    if (!e) e = open_index(r, locked);
+    if (locked && r->mode == REPO_READ) flock(r->lock_fd, LOCK_UN);
+    return e;
+}
+
+/* A local repository whose own index cannot be written and is missing,
+ * damaged or behind the objects: readers index it in the cache directory
+ * instead, as a remote repository is. */
+static strata_err open_cache_index(repo *r, const char *location) {
+    index_close(r);
+    free(r->index_dir);
+    r->index_dir = cache_index_dir(r->id);
+    r->index_read_only = 0;
+    strata_log(STRATA_LOG_WARN, "%s; indexing %s in %s", strata_errmsg(), location, r->index_dir);
+    return open_index_dir(r, location);
 }
 
 strata_err repo_open(const char *location, repo_mode mode, repo **out) {
@@ -136,29 +186,15 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     if (!e) {
         const char *local = storage_local_index_dir(r->store);
         r->index_dir = local ? xstrdup(local) : cache_index_dir(r->id);
-        e = make_dirs(r->index_dir);
+        e = open_index_dir(r, location);
+        if (e && r->index_read_only && local) e = open_cache_index(r, location);
     }
-    if (!e) {
-        char *lock = xasprintf("%s/write.lock", r->index_dir);
-        r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (r->lock_fd < 0) e = strata_fail_errno(STRATA_EIO, errno, "opening %s", lock);
-        free(lock);
-    }
-    int locked = 0;
-    if (!e) {
-        locked = try_lock(r);
-        if (mode == REPO_WRITE && !locked)
-            e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
-    }
-    /* Readers sync only when no writer is active; a writer indexes its own
-     * work.  A reader that cannot sync (a full disk) still reads what the
-     * index has: verify and restore must work exactly then. */
-    if (!e) e = open_index(r, locked);
+    /* A reader that cannot sync (a full disk) still reads what the index
+     * has: verify and restore must work exactly then. */
     if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->env) {
         strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
         e = STRATA_OK;
     }
-    if (!e && locked && mode == REPO_READ) flock(r->lock_fd, LOCK_UN);
     if (!e && mode == REPO_WRITE) r->flusher = flusher_new(r);
     if (e) {
         repo_close(r);

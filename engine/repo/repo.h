@@ -35,7 +35,9 @@ strata_err repo_init(const char *location);
 /* Opens an existing repository; STRATA_ENOTREPO when there is none,
  * STRATA_ELOCKED when REPO_WRITE and another writer holds it.  The local
  * index is created or brought up to date from the stored objects when it
- * is missing or older than them. */
+ * is missing or older than them.  A repository whose index directory
+ * cannot be written (read-only media) opens only for REPO_READ: its index
+ * is used when complete, else one in the cache directory. */
 strata_err repo_open(const char *location, repo_mode mode, repo **out);
 void repo_close(repo *r);
 

@@ -68,7 +68,8 @@ struct repo {
     char id[33];
     repo_mode mode;
     char *index_dir;
-    int lock_fd;
+    int lock_fd;           /* -1 when index_read_only */
+    int index_read_only;   /* the index directory cannot be written: never synced */
     MDB_env *env;
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
     pending_set *pending;

@@ -42,6 +42,12 @@ static int pack_id_of_key(const char *key, uint8_t id[STRATA_HASH_LEN]) {
     return slash && strlen(slash + 1) == 64 ? strata_unhex(slash + 1, id, STRATA_HASH_LEN) : -1;
 }
 
+/* An index that cannot be written (see repo_open) serves only when it
+ * lacks nothing. */
+static strata_err lacking(repo *r, const char *key) {
+    return strata_fail(STRATA_EIO, "index %s lacks %s and cannot be written", r->index_dir, key);
+}
+
 static strata_err sync_packs(repo *r, strata_progress *progress) {
     key_list l = {0};
     strata_err e = storage_list(r->store, "packs/", collect_key, &l);
@@ -51,6 +57,10 @@ static strata_err sync_packs(repo *r, strata_progress *progress) {
         uint8_t id[STRATA_HASH_LEN], trailer_id[STRATA_HASH_LEN];
         uint32_t count;
         if (pack_id_of_key(l.keys[i], id) || index_has_pack(r, id)) continue;
+        if (r->index_read_only) {
+            e = lacking(r, l.keys[i]);
+            break;
+        }
         strata_err pe = pack_read_trailer(r, l.keys[i], l.sizes[i], &entries, &count, trailer_id);
         if (!pe && memcmp(id, trailer_id, STRATA_HASH_LEN))
             pe = strata_fail(STRATA_ECORRUPT, "pack %s: name does not match its trailer", l.keys[i]);
@@ -92,6 +102,10 @@ static strata_err sync_versions(repo *r) {
     if (l.n) qsort(l.keys, l.n, sizeof *l.keys, cmp_str);
     for (size_t i = 0; !e && i < l.n; i++) {
         if (index_has_version(r, l.keys[i] + strlen("versions/"))) continue;
+        if (r->index_read_only) {
+            e = lacking(r, l.keys[i]);
+            break;
+        }
         e = index_version_object(r, l.keys[i]);
         if (e == STRATA_ECORRUPT) {
             strata_log(STRATA_LOG_WARN, "%s (skipped)", strata_errmsg());
