@@ -9,7 +9,9 @@ static void help(void) {
            "\n"
            "Discards the local index and recreates it from the stored objects\n"
            "alone (pack trailers and version objects).  Never needed for\n"
-           "correctness: opening a repository indexes whatever the index lacks.\n");
+           "correctness: opening a repository indexes whatever the index lacks.\n"
+           "A mount of the repository keeps reading the index it opened: remount\n"
+           "it after a rebuild to see the versions backed up since.\n");
 }
 
 int cmd_index(const cli_globals *g, int argc, char **argv) {
