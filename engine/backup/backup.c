@@ -344,11 +344,11 @@ static strata_err check_nodes_hold_files(const cluster_config *c, const size_t *
         if (count[i]) continue;
         empty++;
         strata_log(STRATA_LOG_WARN,
-                   "node %s: no SSTables under its data directories (a disk not mounted?); the version counts it as "
+                   "node %s: no file under its data directories (a disk not mounted?); the version counts it as "
                    "not captured",
                    c->nodes[i].name);
     }
-    if (c->n_nodes && empty == c->n_nodes) return strata_fail(STRATA_ENOENT, "no node's data directories hold any SSTable");
+    if (c->n_nodes && empty == c->n_nodes) return strata_fail(STRATA_ENOENT, "no node's data directories hold any file");
     return STRATA_OK;
 }
 

@@ -83,19 +83,17 @@ static int links_impossible(int err) {
     return err == EXDEV || err == EPERM || err == EROFS || err == EACCES || err == EMLINK;
 }
 
-/* A component moved to another disk and linked back: the snapshot links
- * to where it lives, by its absolute path, since a relative link would
- * point elsewhere from the snapshot's directory.  A link to nothing is
- * left out (the scan of the snapshot would not see it) with a warning. */
-static int link_symlink(const char *from, const char *to, char **failed) {
+/* An SSTable component moved to another disk and linked back: the
+ * snapshot links to where it lives, by its absolute path, since a relative
+ * link would point elsewhere from the snapshot's directory.  Other links
+ * (a backups/ folder on another disk) are no data, as directories are not;
+ * a component linked to nothing is left for the scan to refuse. */
+static int link_symlink(const char *name, const char *from, const char *to, char **failed) {
+    sstable_name sn;
+    if (sstable_name_parse(name, &sn)) return 0;
     char *target = realpath(from, NULL);
-    if (!target) {
-        if (errno != ENOENT) return *failed = xstrdup(from), errno;
-        strata_log(STRATA_LOG_WARN, "%s: a symbolic link to nothing; not backed up", from);
-        return 0;
-    }
-    int err = symlink(target, to) ? errno : 0;
-    if (err) *failed = xstrdup(to);
+    int err = target ? (symlink(target, to) ? errno : 0) : errno == ENOENT ? (symlink(from, to) ? errno : 0) : errno;
+    if (err) *failed = xstrdup(target ? to : from);
     free(target);
     return err;
 }
@@ -129,7 +127,7 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
             if (!cluster_txn_skip(&before, de->d_name) && link(from, to) && errno != ENOENT)
                 err = errno, *failed = xstrdup(from);
         } else if (S_ISLNK(st.st_mode)) {
-            err = link_symlink(from, to, failed);
+            err = link_symlink(de->d_name, from, to, failed);
         } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
             if (mkdir(to, 0755))
                 err = errno, *failed = xstrdup(to);

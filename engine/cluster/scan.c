@@ -188,6 +188,26 @@ static void add_file(cluster_file_list *out, const cluster_table_dir *t, const c
     f->mode = (uint32_t)(st->st_mode & 07777);
 }
 
+/* A symbolic link in a table directory.  An SSTable component moved to
+ * another disk and linked back is read through it (*st becomes its
+ * target's); one linked to no file fails the backup rather than leave its
+ * SSTable out: a relative link that nodetool snapshot hard-linked into
+ * snapshots/<tag>/ points elsewhere from there.  Other links (a backups/
+ * folder on another disk) are no data, as directories are not. */
+static strata_err follow_component_link(int dir_fd, const char *name, const char *path, struct stat *st) {
+    sstable_name sn;
+    struct stat target;
+    if (sstable_name_parse(name, &sn)) return STRATA_OK;
+    if (!fstatat(dir_fd, name, &target, 0) && S_ISREG(target.st_mode)) {
+        *st = target;
+        return STRATA_OK;
+    }
+    return strata_fail(STRATA_ENOENT,
+                       "%s: an SSTable component linked to no file (its link dangles, or is relative and was "
+                       "linked into a snapshot, where it points elsewhere)",
+                       path);
+}
+
 /* Lists `dir`; index_dir is NULL for the table directory itself, or the
  * ".<index>" name when listing an index subdirectory.  Of the table
  * directory's subdirectories only hidden ones (indexes) are entered, which
@@ -216,15 +236,15 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
             break;
         }
         char *path = xasprintf("%s/%s", dir, de->d_name);
-        /* a component moved to another disk and linked back is data too */
-        if (S_ISLNK(st.st_mode) && (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode)))
-            strata_log(STRATA_LOG_WARN, "%s: a symbolic link to no regular file; not backed up", path);
-        else if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
+        if (S_ISLNK(st.st_mode)) e = follow_component_link(dirfd(d), de->d_name, path, &st);
+        if (e) {
+            free(path);
+            break;
+        }
+        if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
             add_file(out, t, index_dir, de->d_name, path, &st);
         else if (S_ISDIR(st.st_mode) && !index_dir && de->d_name[0] == '.')
             e = scan_dir(t, path, de->d_name, out);
-        else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-            strata_log(STRATA_LOG_WARN, "%s: not a regular file; not backed up", path);
         free(path);
     }
     if (!e && errno) e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read table directory %s", dir);

@@ -149,9 +149,10 @@ int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, 
         int rkind = same_id ? shard_kind(&r, j) : REMOTE;
         local |= kind == LOCAL;
         if (same_id && rkind == kind && !memcmp(shard(&r, j) + 16, sh + 16, SHARD_LEN - 16)) continue;
-        /* the stored local shard and the new one would add up, whether
-         * the new one is news or the stored one read again */
-        clash = same_id && (kind == LOCAL || rkind == LOCAL);
+        /* two local shards add up, whether the new one is news or the
+         * stored one read again; a global shard beside a stored local one
+         * wins over it, as a local one over a stored remote one */
+        clash = same_id && kind == LOCAL && rkind == LOCAL;
         memcpy(s[n].bytes, sh, SHARD_LEN), s[n++].kind = kind;
     }
     if (!clash && n) encode(s, n, out);

@@ -115,9 +115,9 @@ int merge_window_unfiltered(merge_source *src, const sstable_unfiltered *u, cons
  * are: 1 with them as a context in out; 0 (out untouched) when no shard
  * differs or a context does not parse, then the whole of `all` may be
  * repeated; -1 when neither can stand beside `ref`: pre-2.1 local shards
- * add up rather than replace each other, so a local shard of an id `ref`
- * holds cannot be split into stored and new, and repeating one counts it
- * twice. */
+ * add up rather than replace each other, so a local shard of an id that
+ * `ref` holds as local too cannot be split into stored and new, and
+ * repeating one counts it twice. */
 int merge_counter_residual(const uint8_t *all, size_t alen, const uint8_t *ref, size_t rlen, strata_buf *out);
 
 /* DeletionTime.supersedes: a later markedForDeleteAt, or the same one with

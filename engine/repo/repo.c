@@ -103,21 +103,25 @@ static int make_dirs(const char *dir) {
 }
 
 /* Opens index/write.lock, creating it and the index directory when
- * missing.  Where they cannot be written (read-only media, another user's
- * repository) a reader goes on without the lock, which only orders writers
- * of the index, and sets r->index_read_only: the index is never synced. */
-static strata_err open_lock_file(repo *r, const char *location) {
+ * missing.  Where the repository's own (`own`: not one in the cache
+ * directory) cannot be written (read-only media, another user's
+ * repository) a reader goes on without the lock, which only orders
+ * writers of the index, and sets r->index_read_only: the index is never
+ * synced. */
+static strata_err open_lock_file(repo *r, const char *location, int own) {
     char *lock = xasprintf("%s/write.lock", r->index_dir);
+    const char *failed = r->index_dir;
     int err = make_dirs(r->index_dir);
-    if (!err && (r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) err = errno;
-    int read_only = err == EROFS || err == EACCES;
+    if (!err && (r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) err = errno, failed = lock;
+    int read_only = own && (err == EROFS || err == EACCES);
     strata_err e = STRATA_OK;
     if (read_only && r->mode == REPO_WRITE)
         e = strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
     else if (read_only)
         r->index_read_only = 1;
     else if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", lock);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", failed == lock ? "opening" : "creating",
+                              failed);
     free(lock);
     return e;
 }
@@ -147,9 +151,10 @@ static strata_err open_index(repo *r, int locked) {
     return e;
 }
 
-/* Takes the lock and opens the index in r->index_dir. */
-static strata_err open_index_dir(repo *r, const char *location) {
-    strata_err e = open_lock_file(r, location);
+/* Takes the lock and opens the index in r->index_dir (`own`: the
+ * repository's, not one in the cache directory). */
+static strata_err open_index_dir(repo *r, const char *location, int own) {
+    strata_err e = open_lock_file(r, location, own);
     int locked = 0;
     if (!e && !r->index_read_only) {
         locked = try_lock(r);
@@ -172,7 +177,7 @@ static strata_err open_cache_index(repo *r, const char *location) {
     r->index_dir = cache_index_dir(r->id);
     r->index_read_only = 0;
     strata_log(STRATA_LOG_WARN, "%s; indexing %s in %s", strata_errmsg(), location, r->index_dir);
-    return open_index_dir(r, location);
+    return open_index_dir(r, location, 0);
 }
 
 strata_err repo_open(const char *location, repo_mode mode, repo **out) {
@@ -186,7 +191,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     if (!e) {
         const char *local = storage_local_index_dir(r->store);
         r->index_dir = local ? xstrdup(local) : cache_index_dir(r->id);
-        e = open_index_dir(r, location);
+        e = open_index_dir(r, location, local != NULL);
         if (e && r->index_read_only && local) e = open_cache_index(r, location);
     }
     /* A reader that cannot sync (a full disk) still reads what the index

@@ -177,7 +177,7 @@ REPO=${REPO:-$SCRATCH/repo3}
 strata init >/dev/null
 : >"$SCRATCH/backup.err"
 backup "$SCRATCH/three.ini" "$T1" >/dev/null
-grep -q "node node3: no SSTables under its data directories" "$SCRATCH/backup.err" ||
+grep -q "node node3: no file under its data directories" "$SCRATCH/backup.err" ||
   fail "no warning about node3's empty data directory: $(cat "$SCRATCH/backup.err")"
 grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
   "$SCRATCH/backup.err" || fail "node3's empty data directory counted as captured: $(cat "$SCRATCH/backup.err")"

@@ -116,6 +116,21 @@ V2=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])' <"$SCR
 strata versions | grep -q "^$V2 " || fail "the first cache does not see $V2"
 check_restore "$V2" "$SCRATCH/restore2"
 
+say "a cache directory on read-only media is named as such, not the bucket"
+mkdir "$SCRATCH/ro-cache"
+if mount --bind "$SCRATCH/ro-cache" "$SCRATCH/ro-cache" 2>/dev/null; then
+  rc=0
+  mount -o remount,bind,ro "$SCRATCH/ro-cache" &&
+    XDG_CACHE_HOME="$SCRATCH/ro-cache" strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null \
+      2>"$SCRATCH/err" || rc=$?
+  umount "$SCRATCH/ro-cache"
+  cat "$SCRATCH/err"
+  [ "$rc" = 1 ] && grep -q "^strata: error: creating $SCRATCH/ro-cache/strata/.*Read-only file system" "$SCRATCH/err" ||
+    fail "a read-only cache directory: exit $rc, $(cat "$SCRATCH/err")"
+else
+  echo "   skipped: no bind mount here"
+fi
+
 say "a session token is signed like the rest (botocore checks it)"
 mark=$(log_mark)
 AWS_SESSION_TOKEN='FQoGZXIvYXdzE//session+token/=' strata versions >/dev/null || fail "versions with a session token"

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine/merge/merge_int.h"
 #include "tests/unit/rf3a.h"
 
 /* Merges node `only`'s SSTables (0: all nodes') of one table of one
@@ -351,6 +352,39 @@ static void assert_merge(const shard *a, size_t na, const shard *b, size_t nb, c
     strata_buf_free(&x), strata_buf_free(&y), strata_buf_free(&w), strata_buf_free(&out);
 }
 
+/* merge_counter_residual(all, ref) returns `ret`, with out `want` when 1. */
+static void assert_residual(const shard *all, size_t nall, const shard *ref, size_t nref, int ret, const shard *want,
+                            size_t nwant) {
+    strata_buf a, r, w, out;
+    strata_buf_init(&a), strata_buf_init(&r), strata_buf_init(&w), strata_buf_init(&out);
+    context(&a, all, nall), context(&r, ref, nref), context(&w, want, nwant);
+    assert_int_equal(merge_counter_residual(a.data, a.len, r.data, r.len, &out), ret);
+    if (ret == 1) {
+        assert_int_equal(out.len, w.len);
+        assert_memory_equal(out.data, w.data, w.len);
+    }
+    strata_buf_free(&a), strata_buf_free(&r), strata_buf_free(&w), strata_buf_free(&out);
+}
+
+/* What a layer holds of a counter beside the stored layers: the shards
+ * that moved on, which stacked on the stored ones merge back to `all`. */
+static void test_counter_residuals(void **state) {
+    (void)state;
+    /* global shards that moved on; the one stored as it is stays out */
+    assert_residual((shard[]){{G, 1, 3, 3}, {G, 2, 1, 1}}, 2, (shard[]){{G, 1, 2, 2}, {G, 2, 1, 1}}, 2, 1,
+                    (shard[]){{G, 1, 3, 3}}, 1);
+    assert_residual((shard[]){{G, 1, 3, 3}}, 1, (shard[]){{G, 1, 3, 3}}, 1, 0, NULL, 0);
+    /* a global shard beats the stored local one, a local one a stored remote one */
+    assert_residual((shard[]){{G, 1, 2, 7}}, 1, (shard[]){{L, 1, 1, 5}}, 1, 1, (shard[]){{G, 1, 2, 7}}, 1);
+    assert_residual((shard[]){{L, 1, 3, 4}}, 1, (shard[]){{R, 1, 9, 9}}, 1, 1, (shard[]){{L, 1, 3, 4}}, 1);
+    /* a local shard of an id the stored context lacks is new as it is */
+    assert_residual((shard[]){{L, 1, 1, 5}, {L, 2, 1, 1}}, 2, (shard[]){{L, 1, 1, 5}}, 1, 1, (shard[]){{L, 2, 1, 1}},
+                    1);
+    /* two local shards of one id would add up again: no residual can be made */
+    assert_residual((shard[]){{L, 1, 3, 12}}, 1, (shard[]){{L, 1, 1, 5}}, 1, -1, NULL, 0);
+    assert_residual((shard[]){{L, 1, 1, 5}}, 1, (shard[]){{L, 1, 1, 5}}, 1, -1, NULL, 0);
+}
+
 static void test_counter_contexts(void **state) {
     (void)state;
     /* global shards: the higher clock wins, then the higher count */
@@ -414,6 +448,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema),         cmocka_unit_test(test_stream), cmocka_unit_test(test_identity),
         cmocka_unit_test(test_counter_contexts),
+        cmocka_unit_test(test_counter_residuals),
         cmocka_unit_test(test_v1_users),
         cmocka_unit_test(test_v1_readings),    cmocka_unit_test(test_v1_events),
         cmocka_unit_test(test_v1_page_counts), cmocka_unit_test(test_v2_users),
