@@ -427,7 +427,12 @@ strata_err layer_build(const layer_job *job, layer_result *res) {
     for (size_t i = 0; i < t->n_sstables && !e; i++) {
         const backup_sstable *b = &t->sstables[i];
         res->summary.replica_bytes += b->bytes;
-        if (!b->data) continue;
+        if (!b->data) {
+            /* Cassandra does not load it either */
+            strata_log(STRATA_LOG_WARN, "node %s: %s.%s: SSTable %s has no Data.db; left out",
+                       job->opt->cluster->nodes[b->node].name, t->keyspace, t->table, b->sstable);
+            continue;
+        }
         e = plan_sstable(job, b, &res->sources[res->n_sources], &s, &res->bytes_read);
         res->n_sources++;
     }
