@@ -3,7 +3,8 @@
  * Version ids come from the index (cheap: keys only) and are re-read
  * whenever a view root is listed or its attributes are asked for (ops.c),
  * so a backup that finishes while the repository is mounted shows up at
- * once.  The node list of a version
+ * once; one from another machine, into a remote repository, within
+ * REPO_REFRESH_SECONDS (repo_refresh).  The node list of a version
  * needs the whole version record, so it is loaded only when a view asks
  * (the /nodes view) and kept: versions never change. */
 #include "fs/mount_int.h"
@@ -24,6 +25,9 @@ static int cmp_str(const void *a, const void *b) {
 strata_err fs_versions_refresh(fs_mount *m) {
     char **ids;
     size_t n;
+    /* offline, the versions indexed so far still show */
+    if (repo_refresh(m->repo))
+        strata_log(STRATA_LOG_WARN, "%s; showing the versions indexed so far", strata_errmsg()), strata_clear_error();
     strata_err e = repo_version_list(m->repo, &ids, &n);
     if (e) return e;
     fs_versions *vl = &m->versions;

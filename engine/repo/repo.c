@@ -186,6 +186,8 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     r->lock_fd = -1;
     r->pending = pending_set_new();
     pthread_mutex_init(&r->dctx_lock, NULL);
+    pthread_mutex_init(&r->refresh_lock, NULL);
+    r->refreshed_at = strata_mono_s();
     strata_err e = storage_open(location, &r->store);
     if (!e) e = read_config(r, location);
     if (!e) {
@@ -209,6 +211,20 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     return STRATA_OK;
 }
 
+strata_err repo_refresh(repo *r) {
+    if (r->mode == REPO_WRITE || r->index_read_only || storage_local_index_dir(r->store)) return STRATA_OK;
+    if (pthread_mutex_trylock(&r->refresh_lock)) return STRATA_OK; /* another thread is at it */
+    strata_err e = STRATA_OK;
+    double now = strata_mono_s();
+    if (now - r->refreshed_at >= REPO_REFRESH_SECONDS && try_lock(r)) {
+        r->refreshed_at = now;
+        e = sync_new_versions(r);
+        flock(r->lock_fd, LOCK_UN);
+    }
+    pthread_mutex_unlock(&r->refresh_lock);
+    return e;
+}
+
 void repo_close(repo *r) {
     if (!r) return;
     flusher_free(r->flusher);
@@ -219,6 +235,7 @@ void repo_close(repo *r) {
     pending_set_free(r->pending);
     pack_free_dctx_spares(r);
     pthread_mutex_destroy(&r->dctx_lock);
+    pthread_mutex_destroy(&r->refresh_lock);
     free(r->index_dir);
     free(r);
 }

@@ -41,6 +41,16 @@ strata_err repo_init(const char *location);
 strata_err repo_open(const char *location, repo_mode mode, repo **out);
 void repo_close(repo *r);
 
+/* For a reader that stays open (a mount): a remote repository's index
+ * lives on this machine, so the versions other machines back up reach it
+ * only through a sync.  At most every REPO_REFRESH_SECONDS, and when no
+ * writer on this machine holds the index, looks for version objects the
+ * index lacks and indexes them with their packs.  Does nothing for a local
+ * repository (its writers keep its own index) or one opened to write.
+ * Safe from several threads at once. */
+#define REPO_REFRESH_SECONDS 10
+strata_err repo_refresh(repo *r);
+
 /* The repository's random 128-bit id, hex. */
 const char *repo_id(const repo *r);
 

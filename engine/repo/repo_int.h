@@ -78,10 +78,17 @@ struct repo {
     disk_cache *disk_cache; /* remote repositories, when enabled */
     /* zstd decompression contexts for reading chunks, kept for the next
      * read: creating one allocates and clears ~100 KiB */
+    pthread_mutex_t refresh_lock; /* one repo_refresh() at a time */
+    double refreshed_at;          /* strata_mono_s() of the last sync */
     pthread_mutex_t dctx_lock;
     ZSTD_DCtx *dctx_spare[DCTX_SPARE];
     size_t n_dctx_spare;
 };
+
+/* ---- sync.c ---- */
+/* Indexes what the storage holds beyond the index (repo_sync_index) when
+ * it holds a version the index lacks, found with one listing. */
+strata_err sync_new_versions(repo *r);
 
 /* ---- diskcache.c: stored chunks of a remote repository on local disk ---- */
 disk_cache *disk_cache_new(const char *dir, uint64_t max_bytes);

@@ -116,6 +116,23 @@ static strata_err sync_versions(repo *r) {
     return e;
 }
 
+/* Whether the storage holds a version object the index lacks: one listing
+ * of versions/, where a full sync lists every pack too. */
+static strata_err new_versions_stored(repo *r, int *any) {
+    key_list l = {0};
+    strata_err e = storage_list(r->store, "versions/", collect_key, &l);
+    *any = 0;
+    for (size_t i = 0; !e && i < l.n && !*any; i++) *any = !index_has_version(r, l.keys[i] + strlen("versions/"));
+    key_list_free(&l);
+    return e;
+}
+
+strata_err sync_new_versions(repo *r) {
+    int any;
+    strata_err e = new_versions_stored(r, &any);
+    return e || !any ? e : repo_sync_index(r);
+}
+
 strata_err repo_sync_index(repo *r) {
     strata_err e = sync_packs(r, NULL);
     return e ? e : sync_versions(r);

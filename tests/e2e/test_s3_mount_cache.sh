@@ -72,6 +72,19 @@ bytes=$(find "$SCRATCH/cache/strata" -path '*/chunks/*' -type f -exec cat {} + |
 [ "$bytes" -le 1048576 ] || fail "the disk cache holds $bytes bytes, over its 1 MiB limit"
 echo "   $bytes bytes cached under a 1 MiB limit"
 
+say "a version another machine backs up shows in a running mount"
+strata mount --log "$SCRATCH/mount.log" "$MNT"
+ls "$MNT/versions" >/dev/null
+V2=$(XDG_CACHE_HOME="$SCRATCH/other-machine" strata backup --files --cluster "$SCRATCH/cluster.ini" --json |
+  json 'd["version"]')
+waited=0
+while [ ! -d "$MNT/versions/$V2" ] && [ "$waited" -lt 30 ]; do sleep 1; waited=$((waited + 1)); done
+[ -d "$MNT/versions/$V2" ] || fail "$V2, backed up with another index, not in the mount after $waited s"
+V=$V2
+read_all_and_compare "a version another machine backed up"
+unmount_and_wait
+echo "   $V2 showed after about $waited s and reads byte for byte"
+
 bad=$(awk '$5 == "BAD"' "$SCRATCH/proxy.log" | wc -l | tr -d ' ')
 [ "$bad" = 0 ] || fail "botocore rejected $bad signatures"
 echo "PASS"
