@@ -218,5 +218,9 @@ strata_err mount_run(const char *location, const mount_options *o) {
     if (!realpath(o->mountpoint, mountpoint) || stat(mountpoint, &st) != 0)
         return strata_fail_errno(STRATA_ENOENT, errno, "mount point %s", o->mountpoint);
     if (!S_ISDIR(st.st_mode)) return strata_fail(STRATA_EINVAL, "mount point %s is not a directory", mountpoint);
+    /* a second mount would hide the first, and need a second unmount */
+    unsigned major, minor;
+    if (!mount_device(mountpoint, &major, &minor))
+        return strata_fail(STRATA_EEXIST, "%s is mounted already (fusermount3 -u %s first)", mountpoint, mountpoint);
     return o->foreground ? serve(location, o, mountpoint, -1) : serve_detached(location, o, mountpoint);
 }

@@ -56,6 +56,9 @@ V=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | python3 -c '
 mkdir -p "$MNT"
 mount_it() { strata mount --cache-size 16M --log "$SCRATCH/mount.log" "$MNT"; }
 mount_it
+if strata mount "$MNT" 2>"$SCRATCH/err"; then fail "a second mount on $MNT succeeded"; fi
+grep -q "^strata: error: .* is mounted already" "$SCRATCH/err" || fail "second mount: $(cat "$SCRATCH/err")"
+[ "$(grep -c " $MNT " /proc/mounts)" = 1 ] || fail "$(grep -c " $MNT " /proc/mounts) mounts on $MNT"
 
 # Pairs "mount path<TAB>original path" for every file of node N.
 pairs() {
