@@ -350,7 +350,7 @@ strata_err s3_fail(const s3_request *req, const char *what) {
         e = strata_fail(STRATA_EIO, "S3 %s %s: access denied (check credentials)%s%s", what,
                         describe(req), code ? ": " : "", code ? code : "");
     else if (req->status == 404 && code && !strcmp(code, "NoSuchBucket"))
-        e = strata_fail(STRATA_ENOENT, "S3 bucket does not exist");
+        e = strata_fail(STRATA_EIO, "S3 bucket does not exist"); /* not a missing object: no repository to make */
     else if (req->status == 404)
         e = strata_fail(STRATA_ENOENT, "S3 object %s does not exist", describe(req));
     else

@@ -159,6 +159,14 @@ grep -q wrong "$SCRATCH/err" && fail "the secret was printed"
 [ "$(grep -c . "$SCRATCH/err")" -le 2 ] || fail "more than a line or two: $(cat "$SCRATCH/err")"
 log_since "$mark" | grep -q ' BAD$' || fail "the proxy did not see the bad signature"
 
+say "a bucket that does not exist is named as such"
+for cmd in versions init; do
+  rc=0; "$STRATA_BIN" --s3-endpoint "http://127.0.0.1:$PROXY_PORT" --s3-path-style -r s3://nosuchbucket/r $cmd \
+    >/dev/null 2>"$SCRATCH/err" || rc=$?
+  [ "$rc" = 1 ] && [ "$(cat "$SCRATCH/err")" = "strata: error: S3 bucket does not exist" ] ||
+    fail "$cmd on a missing bucket: exit $rc, $(cat "$SCRATCH/err")"
+done
+
 say "an interrupted backup resumes without uploading stored packs again"
 REPO=s3://strata/resume
 strata init >/dev/null
