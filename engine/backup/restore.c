@@ -315,7 +315,12 @@ strata_err restore_run(repo *r, const restore_options *opt, restore_result *res)
     pthread_mutex_destroy(&job.lock);
     res->files = job.files;
     res->bytes = job.bytes;
-    if (job.error) e = strata_fail(job.error, "%s", job.error_msg);
+    /* the files written are whole, but not every SSTable has all of its */
+    if (job.error && job.files)
+        e = strata_fail(job.error, "%s (%s holds part of the restore: once the cause is fixed, run it again with --overwrite)", job.error_msg,
+                        opt->to);
+    else if (job.error)
+        e = strata_fail(job.error, "%s", job.error_msg);
     repo_version_free(v);
     return e;
 }

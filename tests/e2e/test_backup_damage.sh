@@ -69,6 +69,11 @@ fi
 [ "$rc" -eq 1 ] || fail "restore exit $rc, expected 1"
 grep -q '^strata: error:' "$SCRATCH/restore.err" || fail "restore error: $(cat "$SCRATCH/restore.err")"
 echo "   $(cat "$SCRATCH/restore.err")"
+# files written before the damage say the directory is a partial restore
+if [ -n "$(find "$SCRATCH/bad" -type f 2>/dev/null)" ]; then
+  grep -q "holds part of the restore: once the cause is fixed, run it again with --overwrite" "$SCRATCH/restore.err" ||
+    fail "a partial restore not said to be one: $(cat "$SCRATCH/restore.err")"
+fi
 
 say "tables that do not need the chunk still restore byte for byte"
 for t in app/users app/readings app/events app/page_counts; do
