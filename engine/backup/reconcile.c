@@ -173,24 +173,22 @@ static int larger_first(const void *a, const void *b, void *arg) {
 static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) {
     if (opt->spool_dir) {
         *out = xstrdup(opt->spool_dir);
-        struct stat st;
-        if ((mkdir(*out, 0755) && errno != EEXIST) || stat(*out, &st) || access(*out, W_OK))
-            return strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *out);
-        if (!S_ISDIR(st.st_mode)) return strata_fail(STRATA_EINVAL, "spool directory %s: not a directory", *out);
-        return STRATA_OK;
+    } else {
+        *out = xasprintf("%s/spool", repo_work_dir(r));
+        DIR *d = opendir(*out);
+        struct dirent *f;
+        while (d && (f = readdir(d))) {
+            if (strncmp(f->d_name, "strata-layer-", 13)) continue;
+            char *p = xasprintf("%s/%s", *out, f->d_name);
+            layer_remove_spool(p);
+            free(p);
+        }
+        if (d) closedir(d);
     }
-    *out = xasprintf("%s/spool", repo_work_dir(r));
-    DIR *d = opendir(*out);
-    struct dirent *f;
-    while (d && (f = readdir(d))) {
-        if (strncmp(f->d_name, "strata-layer-", 13)) continue;
-        char *p = xasprintf("%s/%s", *out, f->d_name);
-        layer_remove_spool(p);
-        free(p);
-    }
-    if (d) closedir(d);
-    if (mkdir(*out, 0755) && errno != EEXIST)
+    struct stat st;
+    if ((mkdir(*out, 0755) && errno != EEXIST) || stat(*out, &st) || access(*out, W_OK))
         return strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *out);
+    if (!S_ISDIR(st.st_mode)) return strata_fail(STRATA_EINVAL, "spool directory %s: not a directory", *out);
     return STRATA_OK;
 }
 

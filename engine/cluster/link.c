@@ -92,18 +92,20 @@ static int link_symlink(const char *name, const char *from, const char *to, char
     sstable_name sn;
     if (sstable_name_parse(name, &sn)) return 0;
     char *target = realpath(from, NULL);
-    int err = target ? (symlink(target, to) ? errno : 0) : errno == ENOENT ? (symlink(from, to) ? errno : 0) : errno;
-    if (err) *failed = xstrdup(target ? to : from);
+    if (!target && errno != ENOENT) return *failed = xstrdup(from), errno;
+    /* a link to nothing is linked as it is, for the scan to name */
+    int err = symlink(target ? target : from, to) ? errno : 0;
+    if (err) *failed = xstrdup(to);
     free(target);
     return err;
 }
 
 /* Links the regular files (and symbolic links) of `src` into the existing
  * directory `dst`, and with `with_index_dirs` those of its .<index>/
- * subdirectories into new ones, leaving out SSTables Cassandra is still writing.  Returns 0 or an
- * errno value with *failed set to the path concerned: EAGAIN when a
- * transaction started, grew or ended meanwhile, so that what was linked
- * may not be one consistent set.  A file gone meanwhile was compacted
+ * subdirectories into new ones, leaving out SSTables Cassandra is still
+ * writing.  Returns 0 or an errno value with *failed set to the path
+ * concerned: EAGAIN when a transaction started, grew or ended meanwhile,
+ * so that what was linked may not be one consistent set.  A file gone meanwhile was compacted
  * away and is not part of the snapshot. */
 static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
     cluster_txn_state before;

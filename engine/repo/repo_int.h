@@ -76,10 +76,10 @@ struct repo {
     pack_flusher *flusher; /* REPO_WRITE only */
     int index_broken;      /* LMDB faulted: the environment is abandoned */
     disk_cache *disk_cache; /* remote repositories, when enabled */
-    /* zstd decompression contexts for reading chunks, kept for the next
-     * read: creating one allocates and clears ~100 KiB */
     pthread_mutex_t refresh_lock; /* one repo_refresh() at a time */
     double refreshed_at;          /* strata_mono_s() of the last sync */
+    /* zstd decompression contexts for reading chunks, kept for the next
+     * read: creating one allocates and clears ~100 KiB */
     pthread_mutex_t dctx_lock;
     ZSTD_DCtx *dctx_spare[DCTX_SPARE];
     size_t n_dctx_spare;
