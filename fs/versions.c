@@ -39,7 +39,7 @@ strata_err fs_versions_refresh(fs_mount *m) {
         vi->id = xstrdup(ids[i]);
         vi->mtime_ns = time_of_id(ids[i]);
         /* Keep the list sorted: new ids are normally the newest already. */
-        for (size_t j = vl->n - 1; j > 0 && strcmp(vl->v[j - 1].id, vl->v[j].id) > 0; j--) {
+        for (size_t j = vl->n - 1; j > 0 && repo_version_id_cmp(vl->v[j - 1].id, vl->v[j].id) > 0; j--) {
             fs_version_info t = vl->v[j - 1];
             vl->v[j - 1] = vl->v[j];
             vl->v[j] = t;
@@ -53,7 +53,7 @@ fs_version_info *fs_versions_find(fs_mount *m, const char *id) {
     size_t lo = 0, hi = m->versions.n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->versions.v[mid].id, id);
+        int c = repo_version_id_cmp(m->versions.v[mid].id, id);
         if (!c) return &m->versions.v[mid];
         if (c < 0)
             lo = mid + 1;

@@ -286,14 +286,14 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         MDB_val sk = {key.len, key.data}, sv = {rec.len, rec.data};
         rc = mdb_put(txn, r->db_source, &sk, &sv, 0);
     }
-    /* the newest version holding each reconciled table (ids sort by time;
-     * versions may be indexed in any order) */
+    /* the newest version holding each reconciled table (versions may be
+     * indexed in any order) */
     for (size_t i = 0; !rc && i < v->n_tables; i++) {
         key.len = 0;
         table_key(v->tables[i].keyspace, v->tables[i].table_id, &key);
         MDB_val tk = {key.len, key.data}, old, tv = {strlen(v->id) + 1, (void *)v->id};
         rc = mdb_get(txn, r->db_table, &tk, &old);
-        if (rc == MDB_NOTFOUND || (!rc && strcmp((const char *)old.mv_data, v->id) < 0))
+        if (rc == MDB_NOTFOUND || (!rc && repo_version_id_cmp((const char *)old.mv_data, v->id) < 0))
             rc = mdb_put(txn, r->db_table, &tk, &tv, 0);
     }
     strata_buf_free(&key);

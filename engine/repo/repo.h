@@ -213,6 +213,9 @@ typedef struct {
 
 /* Version ids, oldest first. */
 strata_err repo_version_list(repo *r, char ***ids, size_t *n);
+/* Orders version ids by age: by time, then by the suffix of a same-second
+ * clash as a number ("Z" < "Z.2" < "Z.10"), which their bytes do not. */
+int repo_version_id_cmp(const char *a, const char *b);
 void repo_version_list_free(char **ids, size_t n);
 
 /* Loads a version from the index.  `id` may be "latest". */

@@ -32,8 +32,8 @@ static void key_list_free(key_list *l) {
     free(l->sizes);
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+static int cmp_version_key(const void *a, const void *b) {
+    return repo_version_id_cmp(*(char *const *)a + strlen("versions/"), *(char *const *)b + strlen("versions/"));
 }
 
 /* "packs/ab/<64 hex>" -> the 32-byte id; -1 for keys of another shape. */
@@ -99,7 +99,7 @@ static strata_err sync_versions(repo *r) {
     key_list l = {0};
     strata_err e = storage_list(r->store, "versions/", collect_key, &l);
     /* Oldest first, so each file's newest record is the one left indexed. */
-    if (l.n) qsort(l.keys, l.n, sizeof *l.keys, cmp_str);
+    if (l.n) qsort(l.keys, l.n, sizeof *l.keys, cmp_version_key);
     for (size_t i = 0; !e && i < l.n; i++) {
         if (index_has_version(r, l.keys[i] + strlen("versions/"))) continue;
         if (r->index_read_only) {

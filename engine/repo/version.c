@@ -296,8 +296,23 @@ strata_err version_object_unwrap(const uint8_t *p, size_t n, const char *key, st
     return STRATA_OK;
 }
 
+int repo_version_id_cmp(const char *a, const char *b) {
+    size_t time_a = strcspn(a, "."), time_b = strcspn(b, ".");
+    int c = strncmp(a, b, time_a < time_b ? time_a : time_b);
+    if (c || time_a != time_b) return c ? c : time_a < time_b ? -1 : 1;
+    unsigned long clash_a = a[time_a] ? strtoul(a + time_a + 1, NULL, 10) : 1;
+    unsigned long clash_b = b[time_b] ? strtoul(b + time_b + 1, NULL, 10) : 1;
+    return (clash_a > clash_b) - (clash_a < clash_b);
+}
+
+static int cmp_version_id(const void *a, const void *b) {
+    return repo_version_id_cmp(*(char *const *)a, *(char *const *)b);
+}
+
 strata_err repo_version_list(repo *r, char ***ids, size_t *n) {
-    return index_version_ids(r, ids, n);
+    strata_err e = index_version_ids(r, ids, n);
+    if (!e && *n) qsort(*ids, *n, sizeof **ids, cmp_version_id);
+    return e;
 }
 
 void repo_version_list_free(char **ids, size_t n) {

@@ -218,6 +218,54 @@ static void test_version_commit_rebuild_lookup(void **state) {
     free(loc);
 }
 
+/* Versions of one second: "Z", "Z.2", ... "Z.11".  They are listed in the
+ * order they were made, the last is "latest", and it is the newest holding
+ * the table and the one whose source records the index keeps, before and
+ * after a rebuild from the objects alone ("Z.10" is newer than "Z.9"). */
+static void test_version_ids_of_one_second_in_order(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    char *nodes[] = {"node1"};
+    repo_table_summary table = {.keyspace = "app", .table = "users", .table_id = "8f4956a0e60111f1b5720f8cceb1328b"};
+    repo_source src = {.node = "node1", .keyspace = "app", .table = "users", .table_id = table.table_id,
+                       .sstable = "nb-1-big", .first_cut = 1795303196550666};
+    char made[11][48];
+    for (int i = 0; i < 11; i++) {
+        src.covered_to = 1795303196550666 + i;
+        repo_version v = {.time_us = 1795303196550666 + i, .cluster = "c", .nodes = nodes, .n_nodes = 1,
+                          .reconciled = 1, .sources = &src, .n_sources = 1, .tables = &table, .n_tables = 1};
+        assert_int_equal(repo_version_assign_id(r, &v), STRATA_OK);
+        assert_int_equal(repo_version_commit(r, &v), STRATA_OK);
+        strcpy(made[i], v.id);
+    }
+    assert_string_equal(made[10], "2026-11-21T23:19:56Z.11");
+    for (int pass = 0; pass < 2; pass++) {
+        char **ids;
+        size_t n;
+        assert_int_equal(repo_version_list(r, &ids, &n), STRATA_OK);
+        assert_int_equal(n, 11);
+        for (size_t i = 0; i < n; i++) assert_string_equal(ids[i], made[i]);
+        repo_version_list_free(ids, n);
+        repo_version *latest;
+        assert_int_equal(repo_version_load(r, "latest", &latest), STRATA_OK);
+        assert_string_equal(latest->id, made[10]);
+        repo_version_free(latest);
+        char newest[48];
+        assert_int_equal(repo_table_newest_version(r, "app", table.table_id, newest), STRATA_OK);
+        assert_string_equal(newest, made[10]);
+        repo_source known;
+        assert_int_equal(repo_source_lookup(r, "node1", "app", table.table_id, "nb-1-big", &known), STRATA_OK);
+        assert_int_equal(known.covered_to, 1795303196550666 + 10);
+        repo_source_clear(&known);
+        assert_int_equal(repo_index_rebuild(r, NULL), STRATA_OK);
+    }
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
 /* The files of a version loaded into one block match the full load field
  * for field: several files (with and without chunks, reconciled and node
  * files, names of many lengths), and an unknown id is ENOENT. */
@@ -434,6 +482,7 @@ int main(void) {
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
         cmocka_unit_test(test_store_read_and_dedup),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
+        cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
         cmocka_unit_test(test_storage_large_objects),
         cmocka_unit_test(test_open_errors),
