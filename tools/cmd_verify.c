@@ -10,7 +10,9 @@ static void help(void) {
            "Reads every pack, decompresses every chunk and checks its SHA-256,\n"
            "checks every version object, and checks that every chunk a version\n"
            "needs is stored.  Each damaged chunk is named with the versions and\n"
-           "files it affects.  Exit status 3 when damage was found.\n");
+           "files it affects.  A version that only the local index holds (its\n"
+           "object missing) is damage too: an index rebuild or a lost machine\n"
+           "would lose it.  Exit status 3 when damage was found.\n");
 }
 
 typedef struct {

@@ -3,7 +3,9 @@
  * Every pack is read whole and every chunk in it decompressed and hashed
  * (SHA-256 against its id).  Then every version's files are walked: a
  * chunk that was damaged or is stored nowhere is reported with every file
- * and version it affects, so an operator knows exactly what is lost. */
+ * and version it affects, so an operator knows exactly what is lost.  A
+ * version the index holds without its object is damage too: the index is
+ * a cache, and a lost machine or an index rebuild takes the version along. */
 #include "engine/repo/repo_int.h"
 
 #include <string.h>
@@ -15,6 +17,7 @@ typedef struct {
     void *ctx;
     repo_verify_result *res;
     pending_set *good, *bad;
+    pending_set *stored_versions; /* SHA-256 of the id of each version object listed */
     strata_progress *progress;
 } verifier;
 
@@ -78,9 +81,16 @@ static int check_pack(void *ctx, const char *key, uint64_t size) {
     return 0;
 }
 
+static void version_id_hash(const char *id, uint8_t out[STRATA_HASH_LEN]) {
+    strata_sha256(id, strlen(id), out);
+}
+
 static int check_version_object(void *ctx, const char *key, uint64_t size) {
     (void)size;
     verifier *v = ctx;
+    uint8_t id_hash[STRATA_HASH_LEN];
+    version_id_hash(key + strlen("versions/"), id_hash);
+    pending_set_add(v->stored_versions, id_hash);
     strata_buf obj, payload;
     strata_buf_init(&obj);
     strata_buf_init(&payload);
@@ -114,6 +124,14 @@ static strata_err check_versions(verifier *v) {
     size_t n;
     strata_err e = repo_version_list(v->r, &ids, &n);
     for (size_t i = 0; !e && i < n; i++) {
+        uint8_t id_hash[STRATA_HASH_LEN];
+        version_id_hash(ids[i], id_hash);
+        if (!pending_set_has(v->stored_versions, id_hash)) {
+            char *key = xasprintf("versions/%s", ids[i]);
+            v->res->bad_objects++;
+            damage(v, NULL, key, "missing: the version is only in the local index");
+            free(key);
+        }
         repo_version *ver;
         e = repo_version_load(v->r, ids[i], &ver);
         if (e) break;
@@ -127,12 +145,14 @@ static strata_err check_versions(verifier *v) {
 strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_damage,
                        repo_affected_fn on_affected, void *ctx, repo_verify_result *result) {
     memset(result, 0, sizeof *result);
-    verifier v = {r, on_damage, on_affected, ctx, result, pending_set_new(), pending_set_new(), progress};
+    verifier v = {r, on_damage, on_affected, ctx, result, pending_set_new(), pending_set_new(), pending_set_new(),
+                  progress};
     strata_err e = storage_list(r->store, "packs/", check_pack, &v);
     if (!e) e = storage_list(r->store, "versions/", check_version_object, &v);
     if (!e) e = check_versions(&v);
     pending_set_free(v.good);
     pending_set_free(v.bad);
+    pending_set_free(v.stored_versions);
     return e;
 }
 

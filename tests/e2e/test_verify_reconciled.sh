@@ -1,0 +1,142 @@
+#!/bin/sh
+# test_verify_reconciled.sh - verify on a repository of reconciled
+# versions (rf3-a v1 and v2 at their cuts).  Each kind of damage, done to
+# a copy of the intact repository: a flipped byte in a pack holding a
+# layer chunk, a pack cut short, a pack deleted, a version object
+# corrupted, a version object deleted (then the version lives only in the
+# local index, which a lost machine or an index rebuild takes with it).
+# verify must exit 3 and name what is damaged and the versions and tables
+# it affects, and a table that needs none of it still restores byte for
+# byte.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+T1=2026-11-21T23:19:56Z
+T2=2026-11-21T23:22:01Z
+INTACT=$SCRATCH/intact
+
+# Chunk id, pack key, offset and stored length of every chunk, from the
+# packs' trailers (docs/FORMAT.md).
+chunk_locations() {
+  python3 - "$1" <<'EOF'
+import glob, os, struct, sys
+root = sys.argv[1]
+for path in sorted(glob.glob(root + "/packs/*/*")):
+    b = open(path, "rb").read()
+    count, tlen = struct.unpack_from("<II", b, len(b) - 48)
+    start = len(b) - 48 - tlen
+    for i in range(count):
+        e = b[start + 65 * i:start + 65 * (i + 1)]
+        off, stored = struct.unpack_from("<QI", e, 32)
+        print(e[:32].hex(), os.path.relpath(path, root), off, stored)
+EOF
+}
+# A copy of the intact repository to damage, as REPO.
+damage_copy() {
+  REPO=$SCRATCH/damaged
+  rm -rf "$REPO"
+  cp -R "$INTACT" "$REPO"
+}
+# verify of REPO must exit 3 with the output in $SCRATCH/verify.out (text)
+# and $SCRATCH/verify.json.
+verify_damaged() { # WHAT
+  if strata verify >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+  [ "$rc" -eq 3 ] || { cat "$SCRATCH/verify.out"; fail "verify with $1 exits $rc, not 3"; }
+  if strata verify --json >"$SCRATCH/verify.json" 2>/dev/null; then rc=0; else rc=$?; fi
+  [ "$rc" -eq 3 ] || fail "verify --json with $1 exits $rc, not 3"
+  grep '^DAMAGED' "$SCRATCH/verify.out"
+}
+# The tables (keyspace/table) and versions verify --json says are affected.
+affected() { json '"\n".join(sorted({"%s %s/%s" % (a["version"], a["keyspace"], a["table"]) for a in d["affected"]}))' <"$SCRATCH/verify.json"; }
+# The sha256 listing of TABLE of VERSION restored from REPO, in $SCRATCH/NAME.
+restore_sums() { # VERSION TABLE NAME
+  rm -rf "$SCRATCH/out"
+  strata restore "$1/$2" --to "$SCRATCH/out" >/dev/null 2>"$SCRATCH/restore.err" ||
+    { cat "$SCRATCH/restore.err"; fail "restore of $1/$2 from $REPO exits $?"; }
+  restored_sums "$SCRATCH/out" >"$SCRATCH/$3"
+}
+# TABLE of VERSION restores from REPO as from the intact repository.
+restores_intact() { # VERSION TABLE
+  restore_sums "$1" "$2" got
+  damaged=$REPO
+  REPO=$INTACT
+  restore_sums "$1" "$2" want
+  REPO=$damaged
+  expect_same "$SCRATCH/want" "$SCRATCH/got" "restore of unaffected $1/$2 differs from the intact repository's"
+  echo "   $1/$2, which needs none of it, restores byte for byte"
+}
+say "rf3-a v1 and v2 backed up at their cuts"
+copy_rf3a_nodes
+REPO=$INTACT
+strata init >/dev/null
+strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T1" >/dev/null 2>&1
+rm -rf "$SCRATCH/nodes"
+copy_rf3a_nodes "$RF3/v2"
+strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T2" >/dev/null 2>&1
+strata verify >/dev/null || fail "verify of the intact repository exits $?"
+chunk_locations "$INTACT" >"$SCRATCH/chunks"
+# the chunk of v1's layer of app.events (one chunk: its Data.db is below the chunker's maximum)
+restore_sums "$T1" app/events events
+events_data=$(sed -n 's#  app/events/nb-1-big-Data.db$##p' "$SCRATCH/events")
+set -- $(grep "^$events_data " "$SCRATCH/chunks")
+[ $# -eq 4 ] || fail "the chunk of v1's app.events layer is in no pack"
+PACK=$2
+OFFSET=$3
+STORED=$4
+echo "   v1's app.events layer Data.db is chunk ${events_data%"${events_data#????????????????}"} in $PACK"
+
+say "one byte of that layer chunk flipped"
+damage_copy
+printf '\377' | dd of="$REPO/$PACK" bs=1 seek=$((OFFSET + STORED / 2)) conv=notrunc 2>/dev/null
+verify_damaged "a flipped byte"
+grep -q "^damaged chunk $events_data in $PACK: " "$SCRATCH/verify.out" || fail "the damaged chunk is not named"
+affected >"$SCRATCH/affected"
+printf '%s app/events\n%s app/events\n' "$T1" "$T2" | cmp -s - "$SCRATCH/affected" ||
+  fail "affected versions and tables: $(cat "$SCRATCH/affected")"
+echo "   affects app/events of $T1 and $T2 (the layer is carried over), nothing else"
+restores_intact "$T2" app/users
+
+# v2's packs hold only what v2 added (v1's chunks, the TOC.txt that all
+# layers share among them, are not stored again): damaged, they leave v1 whole.
+restore_sums "$T2" app/users users
+users2=$(sed -n 's#  app/users/nb-2-big-Data.db$##p' "$SCRATCH/users")
+PACK2=$(grep "^$users2 " "$SCRATCH/chunks" | cut -d' ' -f2)
+[ -n "$PACK2" ] || fail "the chunk of v2's app.users layer is in no pack"
+
+say "the pack of v2's app.users layer cut short (its trailer lost)"
+damage_copy
+size=$(wc -c <"$REPO/$PACK2")
+truncate -s $((size / 2)) "$REPO/$PACK2"
+verify_damaged "a truncated pack"
+grep -q "^damaged object $PACK2: " "$SCRATCH/verify.out" || fail "the truncated pack is not named"
+affected >"$SCRATCH/affected"
+grep -qx "$T2 app/users" "$SCRATCH/affected" || fail "app/users of $T2 not named as affected"
+! grep -q "^$T1 " "$SCRATCH/affected" || fail "$T1 named as affected: $(cat "$SCRATCH/affected")"
+echo "   affects $(tr '\n' ' ' <"$SCRATCH/affected")"
+restores_intact "$T1" app/users
+
+say "the pack of v2's app.users layer deleted"
+damage_copy
+rm "$REPO/$PACK2"
+verify_damaged "a deleted pack"
+grep -q "^damaged chunk $users2 in (no pack): not stored in any readable pack" "$SCRATCH/verify.out" ||
+  fail "the chunk of the deleted pack is not named"
+affected >"$SCRATCH/affected"
+grep -qx "$T2 app/users" "$SCRATCH/affected" || fail "app/users of $T2 not named as affected"
+! grep -q "^$T1 " "$SCRATCH/affected" || fail "$T1 named as affected: $(cat "$SCRATCH/affected")"
+restores_intact "$T1" app/users
+
+say "a version object corrupted"
+damage_copy
+printf '\377' | dd of="$REPO/versions/$T1" bs=1 seek=100 conv=notrunc 2>/dev/null
+verify_damaged "a corrupted version object"
+grep -q "^damaged object versions/$T1: " "$SCRATCH/verify.out" || fail "the corrupted version object is not named"
+restores_intact "$T2" app/users
+
+say "a version object deleted: the version is only in this machine's index"
+damage_copy
+rm "$REPO/versions/$T1"
+verify_damaged "a deleted version object"
+grep -q "^damaged object versions/$T1: " "$SCRATCH/verify.out" || fail "the missing version object is not named"
+restores_intact "$T2" app/users
+echo "PASS"
