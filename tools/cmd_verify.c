@@ -42,9 +42,9 @@ static void on_affected(void *ctx, const char *version, const repo_file *f, cons
         json_array_append_new(rep->affected, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "version", version,
                                                        "node", f->node, "keyspace", f->keyspace, "table",
                                                        f->table, "path", f->rel_path, "chunk", hex));
-    else
-        printf("  affects version %s file %s/%s/%s/%s (chunk %.16s)\n", version, f->node, f->keyspace, f->table,
-               f->rel_path, hex);
+    else /* as ls names files: a reconciled one (node "") as keyspace/table/path */
+        printf("  affects version %s file %s%s%s/%s/%s (chunk %.16s)\n", version, f->node, *f->node ? "/" : "",
+               f->keyspace, f->table, f->rel_path, hex);
 }
 
 int cmd_verify(const cli_globals *g, int argc, char **argv) {

@@ -93,6 +93,8 @@ grep -q "^damaged chunk $events_data in $PACK: " "$SCRATCH/verify.out" || fail "
 affected >"$SCRATCH/affected"
 printf '%s app/events\n%s app/events\n' "$T1" "$T2" | cmp -s - "$SCRATCH/affected" ||
   fail "affected versions and tables: $(cat "$SCRATCH/affected")"
+grep -q "^  affects version $T1 file app/events/nb-1-big-Data.db (chunk " "$SCRATCH/verify.out" ||
+  fail "the affected layer file is not named as keyspace/table/file"
 echo "   affects app/events of $T1 and $T2 (the layer is carried over), nothing else"
 restores_intact "$T2" app/users
 
