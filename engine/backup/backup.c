@@ -267,8 +267,10 @@ static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t 
     for (size_t i = 0; i < rec->tables.n; i++) {
         const layer_result *lr = &rec->results[i];
         if (rec->as_files[i]) continue;
-        memcpy(files + nf, lr->files, lr->n_files * sizeof *files);
-        memcpy(v->sources + ns, lr->sources, lr->n_sources * sizeof *v->sources);
+        /* a table directory holding no SSTable (notes left in the data
+         * directory) has neither, and memcpy must not be given NULL */
+        if (lr->n_files) memcpy(files + nf, lr->files, lr->n_files * sizeof *files);
+        if (lr->n_sources) memcpy(v->sources + ns, lr->sources, lr->n_sources * sizeof *v->sources);
         nf += lr->n_files;
         ns += lr->n_sources;
         v->tables[nt++] = lr->summary;

@@ -92,6 +92,14 @@ else
   echo "   (root without setpriv: permissions cannot be taken away; not checked)"
 fi
 
+say "notes left in a real data directory are no table: the backup goes on"
+mkdir -p "$SCRATCH/nodes/node1/docs/notes"
+echo "not an SSTable" >"$SCRATCH/nodes/node1/docs/notes/README"
+"$STRATA_BIN" -r "$SCRATCH/repo-notes" init >/dev/null
+"$STRATA_BIN" -q -r "$SCRATCH/repo-notes" backup --cluster "$SCRATCH/good.ini" ||
+  fail "backup of data directories holding notes beside the tables exits $?"
+rm -r "$SCRATCH/nodes/node1/docs"
+
 say "malformed cluster files name the line"
 printf '[cluster]\nname = bad\n[node node1]\ndata_dir %s\n' "$SCRATCH/nodes/node1" >"$SCRATCH/syntax.ini"
 expect_error 1 "^strata: error: .*syntax.ini:4:" strata backup --files --cluster "$SCRATCH/syntax.ini"
