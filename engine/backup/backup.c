@@ -337,20 +337,25 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
     }
 }
 
-/* A node whose data directories hold nothing is most likely a disk that
- * is not mounted: the version goes on without it (its coverage says so),
- * unless no node holds anything. */
-static strata_err check_nodes_hold_files(const cluster_config *c, const size_t *count) {
+/* A node whose data directories hold no SSTable is most likely a disk
+ * that is not mounted, or a data_dir that names another directory than
+ * Cassandra's: the version goes on without it (its coverage says so),
+ * unless no node holds one, which is one mistake for all of them. */
+static strata_err check_nodes_hold_sstables(const cluster_config *c, const cluster_file *const *files,
+                                            const size_t *count) {
     size_t empty = 0;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        if (count[i]) continue;
-        empty++;
-        strata_log(STRATA_LOG_WARN,
-                   "node %s: no file under its data directories (a disk not mounted?); the version counts it as "
-                   "not captured",
-                   c->nodes[i].name);
-    }
-    if (c->n_nodes && empty == c->n_nodes) return strata_fail(STRATA_ENOENT, "no node's data directories hold any file");
+    for (size_t i = 0; i < c->n_nodes; i++) empty += !backup_node_holds_sstables(files[i], count[i]);
+    if (c->n_nodes && empty == c->n_nodes)
+        return strata_fail(STRATA_ENOENT,
+                           "no SSTable in the nodes' data directories (node %s: %s): a data_dir is the directory "
+                           "holding <keyspace>/<table>-<id>/ directories, such as /var/lib/cassandra/data",
+                           c->nodes[0].name, c->nodes[0].data_dirs[0]);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!backup_node_holds_sstables(files[i], count[i]))
+            strata_log(STRATA_LOG_WARN,
+                       "node %s: no SSTable in its data directories (a disk not mounted, or not the directory "
+                       "holding <keyspace>/<table>-<id>/); the version counts it as not captured",
+                       c->nodes[i].name);
     return STRATA_OK;
 }
 
@@ -362,7 +367,7 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);
-    strata_err e = check_nodes_hold_files(opt->cluster, count);
+    strata_err e = check_nodes_hold_sstables(opt->cluster, files, count);
     if (e) {
         free(files);
         free(count);

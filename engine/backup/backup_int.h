@@ -52,6 +52,11 @@ void backup_tables_group(const cluster_file *const *files, const size_t *count, 
                          backup_table_list *out);
 void backup_tables_free(backup_table_list *l);
 
+/* Whether a node's snapshot files hold an SSTable: a Cassandra data
+ * directory always does (a live node has its system_schema tables), a
+ * disk not mounted or a directory that is not Cassandra's does not. */
+int backup_node_holds_sstables(const cluster_file *files, size_t count);
+
 /* The system_schema Data.db files of every node, for merge_schema_read_files(). */
 void backup_tables_schema_files(const backup_table_list *l, merge_schema_file **out, size_t *n);
 

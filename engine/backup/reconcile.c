@@ -46,7 +46,7 @@ typedef struct {
     char error_msg[512];
     strata_progress *progress;
     char *spool;    /* where layers are written before being stored */
-    const size_t *node_files; /* per node of the cluster file: files in its snapshot */
+    unsigned char *captured; /* per node of the cluster file: its snapshot holds SSTables */
 } reconcile_job;
 
 static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
@@ -208,15 +208,15 @@ static void add_note(reconcile_state *st, const char *fmt, ...) {
 
 /* Which replicas of each token range of the keyspace the version holds:
  * the nodes of the cluster file were captured (a backup reads all of
- * them or fails) unless their data directories held nothing (a disk not
- * mounted: a live node always has its system_schema SSTables); nodes of
- * the ring that are not in it were not. */
+ * them or fails) unless their data directories held no SSTable (a disk
+ * not mounted: a live node always has its system_schema SSTables); nodes
+ * of the ring that are not in it were not. */
 static json_t *keyspace_coverage(const reconcile_job *job, const merge_schema *ks) {
     const cluster_config *c = job->opt->cluster;
     const char **captured = xcalloc(c->n_nodes + 1, sizeof *captured);
     size_t n_captured = 0;
     for (size_t i = 0; i < c->n_nodes; i++)
-        if (job->node_files[i]) captured[n_captured++] = c->nodes[i].name;
+        if (job->captured[i]) captured[n_captured++] = c->nodes[i].name;
     cluster_replication_option *options = xcalloc(ks->replication.n + 1, sizeof *options);
     for (size_t i = 0; i < ks->replication.n; i++)
         options[i] = (cluster_replication_option){ks->replication.pairs[i].key, ks->replication.pairs[i].value};
@@ -284,12 +284,15 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     backup_tables_group(files, count, opt->cluster->n_nodes, &st->tables);
     st->results = xcalloc(st->tables.n + 1, sizeof *st->results);
     st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
-    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress, .node_files = count};
+    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
     strata_err e = prepare_spool(r, opt, &job.spool);
     if (e) {
         free(job.spool);
         return e;
     }
+    job.captured = xcalloc(opt->cluster->n_nodes + 1, 1);
+    for (size_t i = 0; i < opt->cluster->n_nodes; i++)
+        job.captured[i] = (unsigned char)backup_node_holds_sstables(files[i], count[i]);
     pthread_mutex_init(&job.lock, NULL);
     job.order = xcalloc(st->tables.n + 1, sizeof *job.order);
     for (size_t i = 0; i < st->tables.n; i++) job.order[i] = i;
@@ -307,6 +310,7 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     free(job.schema_files);
     free(job.order);
     free(job.spool);
+    free(job.captured);
     for (size_t i = 0; i < job.n_stacks; i++) repo_version_free(job.stacks[i]);
     free(job.stacks);
     pthread_mutex_destroy(&job.lock);

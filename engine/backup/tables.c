@@ -82,6 +82,12 @@ void backup_tables_free(backup_table_list *l) {
     *l = (backup_table_list){0};
 }
 
+int backup_node_holds_sstables(const cluster_file *files, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (*files[i].sstable) return 1;
+    return 0;
+}
+
 void backup_tables_schema_files(const backup_table_list *l, merge_schema_file **out, size_t *n) {
     *out = NULL;
     *n = 0;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_backup_bad_input.sh - wrong input gets one clear error line and a
 # non-zero exit, and loses nothing already stored: missing and unreadable
-# data directories, malformed cluster files, a failing snapshot command,
-# locations that are not repositories, unknown versions, usage errors.
+# data directories, data directories that are not Cassandra's, malformed
+# cluster files, a failing snapshot command, locations that are not
+# repositories, unknown versions, usage errors.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -92,9 +93,18 @@ else
   echo "   (root without setpriv: permissions cannot be taken away; not checked)"
 fi
 
-say "notes left in a real data directory are no table: the backup goes on"
-mkdir -p "$SCRATCH/nodes/node1/docs/notes"
-echo "not an SSTable" >"$SCRATCH/nodes/node1/docs/notes/README"
+say "a data directory that is not Cassandra's (files, but no <keyspace>/<table>-<id>/ SSTables)"
+mkdir -p "$SCRATCH/notdata/docs/notes"
+echo "not an SSTable" >"$SCRATCH/notdata/docs/notes/README"
+printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\n' "$SCRATCH/notdata" >"$SCRATCH/notdata.ini"
+expect_error 1 "^strata: error: no SSTable in the nodes' data directories \(node node1: $SCRATCH/notdata\)" \
+  "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/notdata.ini"
+expect_error 1 "^strata: error: no SSTable in the nodes' data directories" strata backup --files --cluster "$SCRATCH/notdata.ini"
+printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\n' "$SCRATCH/nodes/node1/app" >"$SCRATCH/keyspace.ini"
+expect_error 1 "^strata: error: no SSTable in the nodes' data directories .*/var/lib/cassandra/data" \
+  "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/keyspace.ini"
+# the same notes inside a real data directory are no table: the backup goes on
+cp -R "$SCRATCH/notdata/docs" "$SCRATCH/nodes/node1/docs"
 "$STRATA_BIN" -r "$SCRATCH/repo-notes" init >/dev/null
 "$STRATA_BIN" -q -r "$SCRATCH/repo-notes" backup --cluster "$SCRATCH/good.ini" ||
   fail "backup of data directories holding notes beside the tables exits $?"

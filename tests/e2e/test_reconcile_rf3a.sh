@@ -15,8 +15,9 @@
 # same, and the next backup reads and stores nothing new.  Last, a
 # cluster file without node3: the version still holds all of version 1,
 # and its coverage says 2 of 3 replicas for every range, complete for
-# QUORUM.  The repository is STRATA_TEST_REPO when set (test_s3_shared
-# runs this test against an s3:// one).
+# QUORUM; so does one naming node3 with an empty data directory, or with
+# one holding files but no SSTable.  The repository is STRATA_TEST_REPO
+# when set (test_s3_shared runs this test against an s3:// one).
 set -eu
 REPO=${STRATA_TEST_REPO:-$SCRATCH/repo}
 . "$(dirname "$0")/lib.sh"
@@ -212,17 +213,28 @@ mount_it
 check_version "$V4" v1
 unmount_and_wait
 
+# A backup at CUT of three.ini, whose node3 has WHAT: warned about, and
+# its replicas not counted as captured.
+node3_not_captured() { # CUT WHAT
+  : >"$SCRATCH/backup.err"
+  backup "$SCRATCH/three.ini" "$1" >/dev/null
+  grep -q "node node3: no SSTable in its data directories" "$SCRATCH/backup.err" ||
+    fail "no warning about node3's $2: $(cat "$SCRATCH/backup.err")"
+  grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
+    "$SCRATCH/backup.err" || fail "node3's $2 counted as captured: $(cat "$SCRATCH/backup.err")"
+  echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
+}
+
 say "node3 in the cluster file, its data directory empty (a disk not mounted): not counted as captured"
 mkdir "$SCRATCH/nodes/node3"
 cluster_file "$SCRATCH/three.ini" node1 node2 node3
 REPO=${STRATA_TEST_REPO:+$STRATA_TEST_REPO-empty}
 REPO=${REPO:-$SCRATCH/repo3}
 strata init >/dev/null
-: >"$SCRATCH/backup.err"
-backup "$SCRATCH/three.ini" "$T1" >/dev/null
-grep -q "node node3: no file under its data directories" "$SCRATCH/backup.err" ||
-  fail "no warning about node3's empty data directory: $(cat "$SCRATCH/backup.err")"
-grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
-  "$SCRATCH/backup.err" || fail "node3's empty data directory counted as captured: $(cat "$SCRATCH/backup.err")"
-echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
+node3_not_captured "$T1" "empty data directory"
+
+say "node3's data_dir naming a directory that is not Cassandra's (files, no SSTable): not captured either"
+mkdir -p "$SCRATCH/nodes/node3/docs/notes"
+echo "not an SSTable" >"$SCRATCH/nodes/node3/docs/notes/README"
+node3_not_captured "$T2" "data directory without SSTables"
 echo "PASS"
