@@ -10,6 +10,7 @@
  * mount can be used, and exits 1 with the child's message when it cannot. */
 #include "fs/mount_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -222,5 +223,15 @@ strata_err mount_run(const char *location, const mount_options *o) {
     unsigned major, minor;
     if (!mount_device(mountpoint, &major, &minor))
         return strata_fail(STRATA_EEXIST, "%s is mounted already (fusermount3 -u %s first)", mountpoint, mountpoint);
+    /* FUSE mounts over files too, hiding them (a node's data directory
+     * given by mistake would vanish under the versions) */
+    DIR *d = opendir(mountpoint);
+    if (!d) return strata_fail_errno(strata_err_from_errno(errno), errno, "mount point %s", mountpoint);
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d))) empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    if (!empty) return strata_fail(STRATA_EEXIST, "mount point %s is not empty (its files would be hidden while mounted)",
+                               mountpoint);
     return o->foreground ? serve(location, o, mountpoint, -1) : serve_detached(location, o, mountpoint);
 }

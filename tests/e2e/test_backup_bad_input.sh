@@ -3,7 +3,8 @@
 # non-zero exit, and loses nothing already stored: missing and unreadable
 # data directories, data directories that are not Cassandra's, malformed
 # cluster files, a failing snapshot command, locations that are not
-# repositories, unknown versions, usage errors.
+# repositories, unknown versions, mount points that are not empty
+# directories, usage errors.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -154,6 +155,13 @@ expect_error 2 "^strata: backup: --max-layers " strata backup --cluster "$SCRATC
 expect_error 2 "^strata: backup: --cut " strata backup --cluster "$SCRATCH/good.ini" --cut 0
 expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r" --jobs -3
 expect_error 2 "^strata: mount: --cache-size " strata mount -f --cache-size -5 "$SCRATCH"
+
+say "mount points that are missing, a file, or not empty (their files would be hidden)"
+trap 'fusermount3 -u "$SCRATCH/nodes/node1" 2>/dev/null || true' EXIT
+expect_error 1 "^strata: error: mount point $SCRATCH/nowhere: No such file" strata mount "$SCRATCH/nowhere"
+expect_error 1 "^strata: error: mount point $SCRATCH/plainfile is not a directory" strata mount "$SCRATCH/plainfile"
+expect_error 1 "^strata: error: mount point $SCRATCH/nodes/node1 is not empty" strata mount "$SCRATCH/nodes/node1"
+ls "$SCRATCH/nodes/node1/app" >/dev/null || fail "node1's data directory is hidden"
 
 say "a spool that is not a directory, a cut before the latest version's"
 expect_error 1 "^strata: error: spool directory $SCRATCH/nowhere/spool" \
