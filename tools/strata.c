@@ -72,6 +72,7 @@ int main(int argc, char **argv) {
     };
     /* '+' stops at the first non-option: the command's own flags follow. */
     int c;
+    opterr = 0; /* a bad option is one line of ours, not getopt's and the whole usage */
     while ((c = getopt_long(argc, argv, "+r:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r': g.repo = optarg; break;
@@ -83,7 +84,10 @@ int main(int argc, char **argv) {
         case 'P': setenv("STRATA_S3_PATH_STYLE", "1", 1); break;
         case 'I': setenv("STRATA_S3_INSECURE", "1", 1); break;
         case 'C': setenv("STRATA_S3_CONCURRENCY", optarg, 1); break;
-        default: usage(stderr); return CLI_EXIT_USAGE;
+        default:
+            fprintf(stderr, "strata: unknown option or missing argument: '%s' (see 'strata --help')\n",
+                    argv[optind - 1]);
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
@@ -98,7 +102,6 @@ int main(int argc, char **argv) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
             optind = 0; /* full getopt reset for the command's own parsing */
-            opterr = 0; /* commands report bad options in one line of their own */
             return commands[i].run(&g, sub_argc, sub_argv);
         }
     }

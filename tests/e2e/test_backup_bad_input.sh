@@ -155,6 +155,8 @@ expect_error 2 "^strata: backup: --max-layers " strata backup --cluster "$SCRATC
 expect_error 2 "^strata: backup: --cut " strata backup --cluster "$SCRATCH/good.ini" --cut 0
 expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r" --jobs -3
 expect_error 2 "^strata: mount: --cache-size " strata mount -f --cache-size -5 "$SCRATCH"
+expect_error 2 "^strata: unknown option or missing argument: '--json' \(see 'strata --help'\)" strata --json versions
+expect_error 2 "^strata: unknown option or missing argument: '-r' " "$STRATA_BIN" -r
 
 say "mount points that are missing, a file, or not empty (their files would be hidden)"
 trap 'fusermount3 -u "$SCRATCH/nodes/node1" 2>/dev/null || true' EXIT
