@@ -139,7 +139,7 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
     str_list keyspaces = {0}, tables = {0};
     backup_options opt = {0};
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "c:k:t:j:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': cluster_file = optarg; break;
         case 'k': push(&keyspaces, optarg); break;

@@ -66,7 +66,7 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
     restore_options opt = {0};
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "t:n:j:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 't': opt.to = optarg; break;
         case 'n': opt.node = optarg; break;

@@ -21,8 +21,9 @@ static void help(void) {
            "PATH is any component file of an SSTable (…/nb-1-big-Data.db), its prefix,\n"
            "a directory holding one SSTable, or DIR/GENERATION.\n"
            "\n"
-           "dump    the partitions as JSON, in file order (-k: only the partition whose\n"
-           "        key is KEY, given as hex, found through Summary.db and Index.db)\n"
+           "dump    the partitions as JSON, in file order (-k, --key KEY: only the\n"
+           "        partition whose key is KEY, given as hex, found through Summary.db\n"
+           "        and Index.db)\n"
            "meta    the metadata as JSON: versions, timestamps, TTLs, compression,\n"
            "        partitioner and the serialization header (schema)\n"
            "\n"
@@ -305,7 +306,7 @@ int cmd_sstable(const cli_globals *g, int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, "k:h", opts, NULL)) != -1) {
         if (c == 'k') key = optarg;
-        else return cli_usage_error("sstable", "bad option");
+        else return cli_bad_option("sstable", argv + 1);
     }
     if (optind + 1 != argc - 1) return cli_usage_error("sstable", "expected one PATH");
     const char *path = argv[optind + 1];

@@ -225,7 +225,7 @@ int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
     char *end;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "v:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': return help(), CLI_EXIT_OK;
         case 'v':

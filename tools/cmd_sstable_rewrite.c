@@ -40,7 +40,7 @@ static int parse(int argc, char **argv, choices *c) {
                                          {NULL, 0, NULL, 0}};
     *c = (choices){NULL, 0, NULL, -1};
     int o;
-    while ((o = getopt_long(argc, argv, "f:c:g:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (o == 'f') {
             c->format = optarg;
         } else if (o == 'c') {
@@ -53,7 +53,7 @@ static int parse(int argc, char **argv, choices *c) {
             if (!*optarg || *end || c->generation < 0)
                 return cli_usage_error("sstable rewrite", "bad generation '%s'", optarg);
         } else {
-            return cli_usage_error("sstable rewrite", "bad option");
+            return cli_bad_option("sstable rewrite", argv);
         }
     }
     if (optind + 2 != argc) return cli_usage_error("sstable rewrite", "expected PATH and OUTDIR");

@@ -157,6 +157,32 @@ expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r
 expect_error 2 "^strata: mount: --cache-size " strata mount -f --cache-size -5 "$SCRATCH"
 expect_error 2 "^strata: unknown option or missing argument: '--json' \(see 'strata --help'\)" strata --json versions
 expect_error 2 "^strata: unknown option or missing argument: '-r' " "$STRATA_BIN" -r
+expect_error 2 "^strata: sstable: unknown option or missing argument: '--bogus'" strata sstable dump --bogus x
+expect_error 2 "^strata: sstable rewrite: unknown option or missing argument: '--bogus'" strata sstable rewrite --bogus x y
+
+say "every one-letter option a command takes is in its --help (-h everywhere, in strata --help)"
+# A command rejects an option by naming it; one it takes fails otherwise
+# (the value is no file, and operands are missing).  versions stands for
+# ls, stats and verify (one parser), sstable dump for sstable meta.
+for cmd in "" backup versions restore mount "sstable dump" "sstable merge" "sstable rewrite"; do
+  # shellcheck disable=SC2086
+  "$STRATA_BIN" $cmd --help >"$SCRATCH/help"
+  taken=""
+  for x in a b c d e f g i j k l m n o p q r s t u v w x y z; do
+    if [ -z "$cmd" ]; then
+      "$STRATA_BIN" "-$x" "$SCRATCH/no/such" versions >/dev/null 2>"$SCRATCH/err" || true
+    else
+      # shellcheck disable=SC2086
+      "$STRATA_BIN" -r "$SCRATCH/no/such" $cmd "-$x" "$SCRATCH/no/such" >/dev/null 2>"$SCRATCH/err" || true
+    fi
+    grep -q "'-$x'" "$SCRATCH/err" && continue
+    taken="$taken -$x"
+    grep -Eq -- "(^|[^[:alnum:]-])-$x([^[:alnum:]-]|\$)" "$SCRATCH/help" ||
+      { problems=$((problems + 1)); echo "   WRONG: strata $cmd takes -$x, which its --help does not list"; }
+  done
+  echo "   strata ${cmd:-(global)}:${taken:- none}"
+done
+"$STRATA_BIN" sstable --help | grep -q -- "-k, --key KEY" || fail "sstable --help does not list --key"
 
 say "mount points that are missing, a file, or not empty (their files would be hidden)"
 trap 'fusermount3 -u "$SCRATCH/nodes/node1" 2>/dev/null || true' EXIT
