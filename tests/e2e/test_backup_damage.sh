@@ -2,7 +2,8 @@
 # test_backup_damage.sh - one flipped byte in the middle of a pack: verify
 # exits 3, names the damaged chunk and the versions and files that need it;
 # a restore that needs the chunk fails instead of writing wrong bytes, and
-# tables that do not need it still restore byte for byte.
+# tables that do not need it still restore byte for byte.  In a reconciled
+# version the files are named as ls lists them.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -26,14 +27,19 @@ V2=$(strata backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["ve
 strata verify >/dev/null || fail "verify of the intact repository exits $?"
 echo "   $V1 and $V2, verify clean"
 
+# Flips one byte in the middle of the largest pack of repository $1.
+flip_pack_byte() {
+  pack=$(find "$1/packs" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+  size=$(stat -c %s "$pack")
+  off=$((size / 2))
+  old=$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')
+  printf "$(printf '\\%03o' $(((old + 1) % 256)))" | dd of="$pack" bs=1 seek="$off" conv=notrunc 2>/dev/null
+  [ "$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')" != "$old" ] || fail "the byte did not change"
+  echo "   $pack, byte $off of $size: $old -> $(((old + 1) % 256))"
+}
+
 say "one byte in the middle of the largest pack flipped"
-pack=$(find "$SCRATCH/repo/packs" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
-size=$(stat -c %s "$pack")
-off=$((size / 2))
-old=$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')
-printf "$(printf '\\%03o' $(((old + 1) % 256)))" | dd of="$pack" bs=1 seek="$off" conv=notrunc 2>/dev/null
-[ "$(od -An -tu1 -j "$off" -N1 "$pack" | tr -d ' ')" != "$old" ] || fail "the byte did not change"
-echo "   $pack, byte $off of $size: $old -> $(((old + 1) % 256))"
+flip_pack_byte "$SCRATCH/repo"
 
 say "verify exits 3 and names the chunk, the versions and the files"
 if strata verify >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
@@ -83,4 +89,18 @@ for t in app/users app/readings app/events app/page_counts; do
   grep -E "  node[123]/$t/" "$SCRATCH/sums.v2" | cmp -s - "$SCRATCH/ok.sums" || fail "restore of $V2/$t differs"
   echo "   $V2/$t: $(wc -l <"$SCRATCH/ok.sums" | tr -d ' ') files byte-identical"
 done
+
+say "in a reconciled version, verify names an affected file as ls lists it (keyspace/table/file)"
+REC=$SCRATCH/repo-reconciled
+"$STRATA_BIN" -r "$REC" init >/dev/null
+VR=$("$STRATA_BIN" -q -r "$REC" backup --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+flip_pack_byte "$REC"
+if "$STRATA_BIN" -r "$REC" verify >"$SCRATCH/verify.out" 2>&1; then fail "verify of the damaged $REC exits 0"; fi
+"$STRATA_BIN" -r "$REC" ls "$VR" | awk '{print $2}' >"$SCRATCH/ls.rec"
+sed -n "s/^  affects version $VR file \([^ ]*\) .*/\1/p" "$SCRATCH/verify.out" >"$SCRATCH/affected.rec"
+[ -s "$SCRATCH/affected.rec" ] || fail "verify names no file of $VR: $(cat "$SCRATCH/verify.out")"
+while read -r f; do
+  grep -qxF "$f" "$SCRATCH/ls.rec" || fail "verify names $f, which ls $VR does not list"
+done <"$SCRATCH/affected.rec"
+echo "   $(wc -l <"$SCRATCH/affected.rec" | tr -d ' ') affected file(s), e.g. $(head -1 "$SCRATCH/affected.rec")"
 echo "PASS"
