@@ -93,8 +93,11 @@ static strata_err resolve_prefix(const char *path, int local, char **prefix, cha
     }
     size_t pl = name_prefix_len(base, ver, bti, gen);
     if (!pl) {
-        e = strata_fail(STRATA_EFORMAT, "%s: not an SSTable name of Cassandra 3.0 or later "
-                        "(<version>-<generation>-big-<Component>); older formats are not read", file);
+        if (local && access(path, F_OK) != 0) /* a mistyped path is not an old format */
+            e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", path);
+        else
+            e = strata_fail(STRATA_EFORMAT, "%s: not an SSTable name of Cassandra 3.0 or later "
+                            "(<version>-<generation>-big-<Component>); older formats are not read", file);
         free(file);
         return e;
     }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_sstable_cli.sh - `strata sstable dump|meta` on real SSTables: content
 # as the corpus manifest states it, lookups by key, every path spelling,
-# and clear failures (file and offset, exit 1) on damaged or invalid input.
+# and clear failures (file and offset, exit 1) on damaged or invalid input
+# and on a missing path.
 set -eu
 : "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
 [ -d "$CORPUS/cassandra-legacy" ] || { echo "skip: no corpus at $CORPUS"; exit 77; }
@@ -71,6 +72,10 @@ rc=0; "$STRATA_BIN" sstable dump "$CORPUS/cassandra-misc/negative-ldts-invalid-d
   >/dev/null 2>"$SCRATCH/err" || rc=$?
 expect_eq "$rc" 1 "exit code on a negative deletion time"
 grep -q "offset 69: invalid partition deletion: negative local deletion time -1" "$SCRATCH/err" || fail "invalid message: $(cat "$SCRATCH/err")"
+
+# a mistyped path is said to be missing, not to be an old format
+rc=0; "$STRATA_BIN" sstable dump "${simple}x" >/dev/null 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc:$(cat "$SCRATCH/err")" "1:strata: error: ${simple}x: No such file or directory" "dump of a missing path"
 
 rc=0; "$STRATA_BIN" sstable >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "usage exit code"
