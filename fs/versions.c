@@ -13,9 +13,9 @@
 
 static int64_t time_of_id(const char *id) {
     char base[32];
-    int64_t s;
+    int64_t us;
     snprintf(base, sizeof base, "%.20s", id);
-    return strata_parse_iso8601(base, &s) ? 0 : s * 1000000000;
+    return strata_parse_iso8601_us(base, &us) ? 0 : us * 1000;
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -62,9 +62,11 @@ int cli_parse_selector(const char *arg, char **version, char **keyspace, char **
 /* Writes `value` as indented JSON plus a newline on stdout and releases it. */
 void cli_print_json(json_t *value);
 
-/* A time in seconds since the epoch: "now", a number of seconds, or ISO
- * 8601 UTC ("2026-11-21T23:20:00Z"); 0 on success. */
-int cli_parse_time(const char *s, int64_t *out);
+/* A time in microseconds since the epoch: "now", a number of seconds, or
+ * ISO 8601 UTC ("2026-11-21T23:20:00Z"), either with a fraction of a second
+ * of up to 6 digits ("1795303196.550666", "2026-11-21T23:19:56.550666Z");
+ * 0 on success. */
+int cli_parse_time_us(const char *s, int64_t *out_us);
 
 /* A count given on the command line: decimal digits only, 1 to `max`;
  * 0 on success. */

@@ -50,8 +50,9 @@ static void help(void) {
            "  --keep-replicas    also store every node's files as they are (then under\n"
            "                     /nodes in the mount, and restore --node)\n"
            "  --files            only store the nodes' files as they are (no reconciling)\n"
-           "  --cut TIME         the time the snapshots were taken (ISO 8601 UTC or\n"
-           "                     seconds), for snapshots made earlier; default: now\n"
+           "  --cut TIME         the time the snapshots were taken, for snapshots made\n"
+           "                     earlier (ISO 8601 UTC or seconds since 1970, either\n"
+           "                     with up to 6 decimals); default: now\n"
            "  --jobs N           worker threads (default: one per CPU)\n"
            "  --spool DIR        where reconciled SSTables are written before being\n"
            "                     stored (default: spool/ beside the repository's index)\n"
@@ -160,16 +161,14 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
             if (cli_parse_count(optarg, INT_MAX, &opt.max_layers))
                 return cli_usage_error("backup", "--max-layers wants a positive number, not '%s'", optarg);
             break;
-        case 'C': {
-            int64_t s;
-            if (cli_parse_time(optarg, &s) || s <= 0)
-                return cli_usage_error("backup", "--cut wants an ISO 8601 UTC time or seconds since 1970, not '%s'",
+        case 'C':
+            if (cli_parse_time_us(optarg, &opt.cut_us) || opt.cut_us <= 0)
+                return cli_usage_error("backup",
+                                       "--cut wants a UTC time (2026-11-21T23:19:56Z, or with up to 6 "
+                                       "decimals: 2026-11-21T23:19:56.550666Z) or seconds since 1970, not '%s'",
                                        optarg);
-            if (s * 1000000 > strata_now_us())
-                return cli_usage_error("backup", "--cut %s is in the future", optarg);
-            opt.cut_us = s * 1000000;
+            if (opt.cut_us > strata_now_us()) return cli_usage_error("backup", "--cut %s is in the future", optarg);
             break;
-        }
         case 'h': help(); return CLI_EXIT_OK;
         default: return cli_bad_option("backup", argv);
         }

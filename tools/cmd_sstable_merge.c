@@ -228,9 +228,13 @@ int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': return help(), CLI_EXIT_OK;
-        case 'v':
-            if (cli_parse_time(optarg, &now)) return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+        case 'v': {
+            int64_t view_us; /* expiry is in whole seconds, as Cassandra's deletion times */
+            if (cli_parse_time_us(optarg, &view_us) || view_us < 0)
+                return cli_usage_error("sstable merge", "bad --view time '%s'", optarg);
+            now = view_us / 1000000;
             break;
+        }
         case 't': to = optarg; break;
         case 'f': format = optarg; break;
         case 'g':

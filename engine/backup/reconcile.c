@@ -259,7 +259,7 @@ static void write_coverage(reconcile_state *st, const reconcile_job *job) {
 /* The cut and what the windows left out or kept, per table. */
 static void write_report(reconcile_state *st, int64_t cut) {
     char iso[32];
-    strata_iso8601(cut / 1000000, iso);
+    strata_iso8601_us(cut, iso);
     st->report = json_pack("{s:s, s:I, s:I, s:[]}", "cut", iso, "cut_us", (json_int_t)cut, "future_tolerance_s",
                            (json_int_t)(BACKUP_FUTURE_TOLERANCE_US / 1000000), "notes");
     uint64_t later = 0, beyond = 0;

@@ -140,8 +140,13 @@ int64_t strata_now_us(void);
 double strata_mono_s(void);
 /* "2026-11-21T22:30:55Z" from seconds since the epoch (UTC); out >= 21 bytes. */
 void strata_iso8601(int64_t epoch_s, char out[32]);
-/* Parses the form above; returns 0 and sets *epoch_s, or -1. */
-int strata_parse_iso8601(const char *s, int64_t *epoch_s);
+/* The same from microseconds, with the fraction of a second when there is
+ * one ("2026-11-21T22:30:55.550666Z"); out >= 28 bytes. */
+void strata_iso8601_us(int64_t epoch_us, char out[32]);
+/* Parses the form above, with an optional fraction of a second of 1 to 6
+ * digits ("2026-11-21T22:30:55.550666Z"); returns 0 and sets *epoch_us to
+ * microseconds since the epoch, or -1. */
+int strata_parse_iso8601_us(const char *s, int64_t *epoch_us);
 
 /* ---- Fault guard (guard.c) ------------------------------------------------
  * Mapped memory faults where a read would fail: LMDB's pages when the index

@@ -1,7 +1,9 @@
 /* time.c - wall-clock and monotonic time, ISO 8601 version names.
  *
  * Version ids are UTC times of the form 2026-11-21T22:30:55Z, so they sort
- * lexicographically in time order. */
+ * lexicographically in time order (up to the suffix of a same-second clash,
+ * which repo_version_id_cmp orders).  Times given by operators (a backup's
+ * cut) may carry a fraction of a second, as Cassandra's write times do. */
 #include "engine/base/base.h"
 
 #include <string.h>
@@ -26,11 +28,26 @@ void strata_iso8601(int64_t epoch_s, char out[32]) {
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int strata_parse_iso8601(const char *s, int64_t *epoch_s) {
+void strata_iso8601_us(int64_t epoch_us, char out[32]) {
+    int64_t s = epoch_us / 1000000, us = epoch_us % 1000000;
+    if (us < 0) s--, us += 1000000;
+    strata_iso8601(s, out);
+    if (us) snprintf(out + 19, 13, ".%06lldZ", (long long)us);
+}
+
+int strata_parse_iso8601_us(const char *s, int64_t *epoch_us) {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) return -1;
-    *epoch_s = (int64_t)timegm(&tm);
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) return -1;
+    int64_t us = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) us = us * 10 + (*p - '0');
+        if (!digits) return -1;
+        for (; digits < 6; digits++) us *= 10;
+    }
+    if (strcmp(p, "Z")) return -1;
+    *epoch_us = (int64_t)timegm(&tm) * 1000000 + us;
     return 0;
 }

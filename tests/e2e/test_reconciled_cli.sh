@@ -46,7 +46,8 @@ use_nodes "$RF3"
 sstable_bytes >"$SCRATCH/bytes.v1"
 SST1=$(node_sstables)
 strata init >/dev/null
-V1=$(backup --cut 2026-11-21T23:19:56Z)
+# v1's exact snapshot time (README): the version takes its second's name
+V1=$(backup --cut 2026-11-21T23:19:56.550666Z)
 use_nodes "$RF3/v2"
 sstable_bytes >"$SCRATCH/bytes.v2"
 SST2=$(node_sstables)
@@ -132,7 +133,9 @@ strata versions --json >"$SCRATCH/versions.json"
 # vj VERSION EXPR: EXPR over that version's entry (bound to v).
 vj() { json "[$2 for v in d if v['id'] == '$1'][0]" <"$SCRATCH/versions.json"; }
 expect_eq "$(json '[v["reconciled"] for v in d]' <"$SCRATCH/versions.json")" "[True, True, True]" "reconciled"
-expect_eq "$(vj "$V1" 'v["report"]["cut"]')" "$V1" "cut in the report of $V1"
+expect_eq "$(vj "$V1" 'v["report"]["cut"]')" 2026-11-21T23:19:56.550666Z "cut in the report of $V1"
+expect_eq "$(vj "$V1" 'v["report"]["cut_us"]')" 1795303196550666 "cut_us in the report of $V1"
+expect_eq "$(vj "$V2" 'v["report"]["cut"]')" "$V2" "cut in the report of $V2"
 expect_eq "$(vj "$V1" 'v["report"]["coverage"]["app"]["captured_nodes"]')" 3 "captured nodes of app"
 expect_eq "$(vj "$V1" 'v["report"]["coverage"]["app"]["replication_factor"]')" 3 "replication factor of app"
 expect_eq "$(vj "$V1" 'v["report"]["coverage"]["app"]["all_replicas_captured"]')" True "all replicas of app"

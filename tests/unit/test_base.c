@@ -98,12 +98,36 @@ static void test_crc32_leaves_no_upper_vector_state(void **state) {
 #endif
 }
 
+/* A cut given to the microsecond (Cassandra's write times are) survives
+ * parsing and printing; malformed times are refused, not truncated. */
+static void test_iso8601_microseconds(void **state) {
+    (void)state;
+    int64_t us;
+    assert_int_equal(strata_parse_iso8601_us("2026-11-21T23:19:56.550666Z", &us), 0);
+    assert_int_equal(us, 1795303196550666LL);
+    assert_int_equal(strata_parse_iso8601_us("2026-11-21T23:19:56.5Z", &us), 0);
+    assert_int_equal(us, 1795303196500000LL);
+    assert_int_equal(strata_parse_iso8601_us("2026-11-21T23:19:56Z", &us), 0);
+    assert_int_equal(us, 1795303196000000LL);
+    char out[32];
+    strata_iso8601_us(1795303196550666LL, out);
+    assert_string_equal(out, "2026-11-21T23:19:56.550666Z");
+    strata_iso8601_us(1795303196000000LL, out);
+    assert_string_equal(out, "2026-11-21T23:19:56Z");
+    strata_iso8601_us(1795303196000007LL, out);
+    assert_string_equal(out, "2026-11-21T23:19:56.000007Z");
+    const char *bad[] = {"2026-11-21T23:19:56.5506661Z", "2026-11-21T23:19:56.Z", "2026-11-21T23:19:56",
+                         "2026-11-21T23:19:56.55x666Z", "2026-11-21T23:19:56ZZ", "2026-11-21 23:19:56Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_int_equal(strata_parse_iso8601_us(bad[i], &us), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_wraps_previous_message),
         cmocka_unit_test(test_buffer_reader_bounds),
         cmocka_unit_test(test_crc32_is_zlibs),
         cmocka_unit_test(test_crc32_leaves_no_upper_vector_state),
+        cmocka_unit_test(test_iso8601_microseconds),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
