@@ -84,9 +84,9 @@ static json_t *tables_json(const repo_stats *s) {
         const repo_table_stats *t = &s->tables[i];
         json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "keyspace", t->keyspace,
                                               "table", t->table, "files_latest", (json_int_t)t->files_latest,
-                                              "logical_latest", (json_int_t)t->logical_latest,
-                                              "reconciled_latest", (json_int_t)t->reconciled_latest,
-                                              "logical_all", (json_int_t)t->logical_all, "stored",
+                                              "logical_bytes_latest", (json_int_t)t->logical_latest,
+                                              "reconciled_bytes_latest", (json_int_t)t->reconciled_latest,
+                                              "logical_bytes_all", (json_int_t)t->logical_all, "stored_bytes",
                                               (json_int_t)t->stored, "ratio", ratio(t->logical_all, t->stored)));
     }
     return list;

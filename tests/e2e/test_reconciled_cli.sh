@@ -164,7 +164,7 @@ expect_eq "$("$STRATA_BIN" -r "$SCRATCH/repo2" versions --json | json 'd[0]["cov
 
 say "stats: logical bytes per table are its SSTables on the three nodes"
 strata stats --json >"$SCRATCH/stats.json"
-json '"\n".join("%s.%s %d %d" % (t["keyspace"], t["table"], t["logical_latest"], t["logical_all"]) for t in d["tables"])' \
+json '"\n".join("%s.%s %d %d" % (t["keyspace"], t["table"], t["logical_bytes_latest"], t["logical_bytes_all"]) for t in d["tables"])' \
   <"$SCRATCH/stats.json" | LC_ALL=C sort >"$SCRATCH/stats.tables"
 # newest version: v2's nodes; all versions: v1 once, v2 twice ($V2 and $V3)
 LC_ALL=C join "$SCRATCH/bytes.v1" "$SCRATCH/bytes.v2" | awk '{print $1, $3, $2 + 2 * $3}' >"$SCRATCH/want.tables"
