@@ -76,10 +76,17 @@ static strata_err read_compression_info(sst_data *d, const char *path, const sst
         d->offsets = xmalloc((declared + 1) * sizeof *d->offsets);
         for (uint64_t i = 0; i < declared; i++) {
             d->offsets[i] = sst_u64(&c);
-            if ((i && d->offsets[i] < d->offsets[i - 1] + 4) || d->offsets[i] > d->file_size) {
+            if (i && d->offsets[i] < d->offsets[i - 1] + 4) {
                 err = strata_fail(STRATA_ECORRUPT, "%s: offset %zu: chunk %llu offset %llu out of order",
                                   path, sst_cur_pos(&c) - 8, (unsigned long long)i,
                                   (unsigned long long)d->offsets[i]);
+                break;
+            }
+            if (d->offsets[i] > d->file_size) {
+                err = strata_fail(STRATA_ECORRUPT,
+                                  "%s: truncated: chunk %llu starts at offset %llu, past its %llu bytes", d->path,
+                                  (unsigned long long)i, (unsigned long long)d->offsets[i],
+                                  (unsigned long long)d->file_size);
                 break;
             }
         }
