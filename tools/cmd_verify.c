@@ -1,23 +1,33 @@
 /* cmd_verify.c - `strata verify`: read everything back and check it. */
 #include <getopt.h>
+#include <string.h>
 
 #include "engine/repo/repo.h"
 #include "tools/cli.h"
 
 static void help(void) {
-    printf("usage: strata -r REPO verify [--json]\n"
+    printf("usage: strata -r REPO verify [--repair] [--json]\n"
            "\n"
            "Reads every pack, decompresses every chunk and checks its SHA-256,\n"
            "checks every version object, and checks that every chunk a version\n"
            "needs is stored.  Each damaged chunk is named with the versions and\n"
            "files it affects.  A version that only the local index holds (its\n"
            "object missing) is damage too: an index rebuild or a lost machine\n"
-           "would lose it.  Exit status 3 when damage was found.\n");
+           "would lose it.  Exit status 3 when damage was found (and, with\n"
+           "--repair, is left).\n"
+           "\n"
+           "  --repair   write missing or damaged version objects again from this\n"
+           "             machine's index, which keeps a copy of every version it\n"
+           "             has seen (damaged chunks cannot be repaired: their data\n"
+           "             is stored once)\n"
+           "  --json     print the result as JSON\n");
 }
 
 typedef struct {
     int json;
     json_t *damage, *affected;
+    char **bad_versions; /* ids of the version objects found missing or damaged */
+    size_t n_bad_versions;
 } report;
 
 static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const char *problem) {
@@ -32,6 +42,29 @@ static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const c
     } else {
         printf("damaged object %s: %s\n", pack, problem);
     }
+    if (!chunk && !strncmp(pack, "versions/", strlen("versions/"))) {
+        rep->bad_versions = xrealloc(rep->bad_versions, (rep->n_bad_versions + 1) * sizeof *rep->bad_versions);
+        rep->bad_versions[rep->n_bad_versions++] = xstrdup(pack + strlen("versions/"));
+    }
+}
+
+/* Writes the damaged version objects again from the index; returns how
+ * many were repaired and lists them in `repaired`. */
+static uint64_t repair_versions(repo *r, report *rep, json_t *repaired) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < rep->n_bad_versions; i++) {
+        const char *id = rep->bad_versions[i];
+        strata_err e = repo_version_rewrite_object(r, id);
+        if (e) {
+            strata_log(STRATA_LOG_WARN, "cannot repair versions/%s: %s", id,
+                       e == STRATA_ENOENT ? "this machine's index holds no copy of it" : strata_errmsg());
+            continue;
+        }
+        n++;
+        json_array_append_new(repaired, json_string(id));
+        if (!rep->json) printf("repaired object versions/%s: written again from the local index\n", id);
+    }
+    return n;
 }
 
 static void on_affected(void *ctx, const char *version, const repo_file *f, const uint8_t chunk[STRATA_HASH_LEN]) {
@@ -48,12 +81,24 @@ static void on_affected(void *ctx, const char *version, const repo_file *f, cons
 }
 
 int cmd_verify(const cli_globals *g, int argc, char **argv) {
+    static const struct option opts[] = {{"repair", no_argument, NULL, 'R'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     report rep = {0};
-    int rc = cli_json_options("verify", argc, argv, help, &rep.json);
-    if (rc >= 0) return rc;
+    int repair = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'R': repair = 1; break;
+        case 'J': rep.json = 1; break;
+        case 'h': return help(), CLI_EXIT_OK;
+        default: return cli_bad_option("verify", argv);
+        }
+    }
     if (optind < argc) return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    rc = cli_open_repo(g, "verify", 0, &r);
+    int rc = cli_open_repo(g, "verify", repair, &r);
     if (rc) return rc;
     uint64_t total = 0, packs = 0;
     repo_stored_bytes(r, &total, &packs);
@@ -63,16 +108,18 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     repo_verify_result res;
     strata_err e = repo_verify(r, progress, on_damage, on_affected, &rep, &res);
     strata_progress_done(progress);
+    json_t *repaired = json_array();
+    if (!e && repair) res.bad_objects -= repair_versions(r, &rep, repaired);
     uint64_t damaged = res.bad_chunks + res.missing_chunks + res.bad_objects;
     if (e) {
         rc = cli_fail();
     } else if (rep.json) {
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O}", "ok", damaged == 0, "packs",
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O}", "ok", damaged == 0, "packs",
                                  (json_int_t)res.packs, "chunks", (json_int_t)res.chunks, "bytes",
                                  (json_int_t)res.bytes, "bad_chunks", (json_int_t)res.bad_chunks,
                                  "missing_chunks", (json_int_t)res.missing_chunks, "bad_objects",
                                  (json_int_t)res.bad_objects, "affected_files", (json_int_t)res.affected_files,
-                                 "damage", rep.damage, "affected", rep.affected));
+                                 "damage", rep.damage, "affected", rep.affected, "repaired", repaired));
     } else if (!g->quiet || damaged) {
         char bytes[16];
         strata_human_bytes(res.bytes, bytes);
@@ -84,6 +131,9 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     }
     json_decref(rep.damage);
     json_decref(rep.affected);
+    json_decref(repaired);
+    for (size_t i = 0; i < rep.n_bad_versions; i++) free(rep.bad_versions[i]);
+    free(rep.bad_versions);
     repo_close(r);
     if (!rc && damaged) rc = CLI_EXIT_DAMAGE;
     return rc;

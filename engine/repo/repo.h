@@ -295,6 +295,12 @@ typedef void (*repo_affected_fn)(void *ctx, const char *version, const repo_file
 strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_damage,
                        repo_affected_fn on_affected, void *ctx, repo_verify_result *result);
 
+/* Writes the object of version `id` again from this machine's index, which
+ * keeps every version's payload as it was written or read: the repair of a
+ * version object verify found missing or damaged.  STRATA_ENOENT when the
+ * index does not hold the version; the repository must be open for writing. */
+strata_err repo_version_rewrite_object(repo *r, const char *id);
+
 /* Total bytes of all pack objects (for progress and statistics). */
 strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 

@@ -402,6 +402,26 @@ strata_err repo_version_commit(repo *r, const repo_version *v) {
     return e;
 }
 
+strata_err repo_version_rewrite_object(repo *r, const char *id) {
+    strata_buf payload, object;
+    strata_buf_init(&payload);
+    strata_buf_init(&object);
+    repo_version *v = NULL;
+    strata_err e = index_version_get(r, id, &payload);
+    /* the index's copy must itself be whole before it becomes the object */
+    if (!e) e = version_decode(payload.data, payload.len, &v);
+    if (!e && strcmp(v->id, id))
+        e = strata_fail(STRATA_ECORRUPT, "the index's record of version %s names version %s", id, v->id);
+    if (!e) e = version_object_wrap(&payload, &object);
+    char *key = xasprintf("versions/%s", id);
+    if (!e) e = storage_put(r->store, key, object.data, object.len);
+    free(key);
+    if (v) repo_version_free(v);
+    strata_buf_free(&payload);
+    strata_buf_free(&object);
+    return e;
+}
+
 strata_err repo_file_lookup(repo *r, const char *node, const char *keyspace, const char *table_id,
                             const char *rel_path, repo_file *out) {
     strata_buf key, rec;

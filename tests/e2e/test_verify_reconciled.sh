@@ -46,6 +46,17 @@ verify_damaged() { # WHAT
   [ "$rc" -eq 3 ] || fail "verify --json with $1 exits $rc, not 3"
   grep '^DAMAGED' "$SCRATCH/verify.out"
 }
+# verify --repair writes version $T1's object again from the index: the
+# object is the intact repository's byte for byte and verify is clean.
+repaired_from_index() { # WHAT
+  if strata verify --repair >"$SCRATCH/repair.out" 2>&1; then rc=0; else rc=$?; fi
+  [ "$rc" -eq 0 ] || { cat "$SCRATCH/repair.out"; fail "verify --repair of $1 exits $rc"; }
+  grep -q "^repaired object versions/$T1: written again from the local index" "$SCRATCH/repair.out" ||
+    fail "verify --repair does not name the repaired object"
+  cmp -s "$INTACT/versions/$T1" "$REPO/versions/$T1" || fail "the repaired object of $T1 differs from the original"
+  strata verify >/dev/null || fail "verify after the repair of $1 exits $?"
+  echo "   verify --repair wrote versions/$T1 again, byte-identical to the original"
+}
 # The tables (keyspace/table) and versions verify --json says are affected.
 affected() { json '"\n".join(sorted({"%s %s/%s" % (a["version"], a["keyspace"], a["table"]) for a in d["affected"]}))' <"$SCRATCH/verify.json"; }
 # The sha256 listing of TABLE of VERSION restored from REPO, in $SCRATCH/NAME.
@@ -134,6 +145,7 @@ printf '\377' | dd of="$REPO/versions/$T1" bs=1 seek=100 conv=notrunc 2>/dev/nul
 verify_damaged "a corrupted version object"
 grep -q "^damaged object versions/$T1: " "$SCRATCH/verify.out" || fail "the corrupted version object is not named"
 restores_intact "$T2" app/users
+repaired_from_index "a corrupted version object"
 
 say "a version object deleted: the version is only in this machine's index"
 damage_copy
@@ -141,4 +153,15 @@ rm "$REPO/versions/$T1"
 verify_damaged "a deleted version object"
 grep -q "^damaged object versions/$T1: " "$SCRATCH/verify.out" || fail "the missing version object is not named"
 restores_intact "$T2" app/users
+repaired_from_index "a deleted version object"
+
+say "a version object corrupted, and the index rebuilt without it: nothing to repair from"
+damage_copy
+printf '\377' | dd of="$REPO/versions/$T1" bs=1 seek=100 conv=notrunc 2>/dev/null
+rm -rf "$REPO/index"
+strata index rebuild >/dev/null 2>&1
+if strata verify --repair >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+[ "$rc" -eq 3 ] || { cat "$SCRATCH/verify.out"; fail "verify --repair without the index's copy exits $rc, not 3"; }
+grep -q "cannot repair versions/$T1: " "$SCRATCH/verify.out" || fail "verify --repair does not say it cannot repair"
+echo "   $(grep "cannot repair" "$SCRATCH/verify.out")"
 echo "PASS"
