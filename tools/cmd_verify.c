@@ -18,8 +18,11 @@ static void help(void) {
            "\n"
            "  --repair   write missing or damaged version objects again from this\n"
            "             machine's index, which keeps a copy of every version it\n"
-           "             has seen (damaged chunks cannot be repaired: their data\n"
-           "             is stored once)\n"
+           "             has seen; drop damaged and missing chunks from the index,\n"
+           "             so that the next backup stores again what the nodes still\n"
+           "             hold (node files unchanged since: every version naming\n"
+           "             them is whole again; a reconciled table whose layers lost\n"
+           "             chunks is reconciled again from all its SSTables)\n"
            "  --json     print the result as JSON\n");
 }
 
@@ -28,6 +31,9 @@ typedef struct {
     json_t *damage, *affected;
     char **bad_versions; /* ids of the version objects found missing or damaged */
     size_t n_bad_versions;
+    strata_buf bad_chunks; /* ids of the chunks found damaged or missing, end to end */
+    json_t *repaired;      /* ids of the version objects written again */
+    size_t forgotten;      /* chunks dropped from the index */
 } report;
 
 static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const char *problem) {
@@ -42,16 +48,16 @@ static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const c
     } else {
         printf("damaged object %s: %s\n", pack, problem);
     }
+    if (chunk) strata_buf_put(&rep->bad_chunks, chunk, STRATA_HASH_LEN);
     if (!chunk && !strncmp(pack, "versions/", strlen("versions/"))) {
         rep->bad_versions = xrealloc(rep->bad_versions, (rep->n_bad_versions + 1) * sizeof *rep->bad_versions);
         rep->bad_versions[rep->n_bad_versions++] = xstrdup(pack + strlen("versions/"));
     }
 }
 
-/* Writes the damaged version objects again from the index; returns how
- * many were repaired and lists them in `repaired`. */
-static uint64_t repair_versions(repo *r, report *rep, json_t *repaired) {
-    uint64_t n = 0;
+/* Writes the damaged version objects again from the index and forgets
+ * the damaged chunks; the version objects repaired are damage no more. */
+static void repair_damage(repo *r, report *rep, repo_verify_result *res) {
     for (size_t i = 0; i < rep->n_bad_versions; i++) {
         const char *id = rep->bad_versions[i];
         strata_err e = repo_version_rewrite_object(r, id);
@@ -60,11 +66,36 @@ static uint64_t repair_versions(repo *r, report *rep, json_t *repaired) {
                        e == STRATA_ENOENT ? "this machine's index holds no copy of it" : strata_errmsg());
             continue;
         }
-        n++;
-        json_array_append_new(repaired, json_string(id));
+        res->bad_objects--;
+        json_array_append_new(rep->repaired, json_string(id));
         if (!rep->json) printf("repaired object versions/%s: written again from the local index\n", id);
     }
-    return n;
+    size_t n = rep->bad_chunks.len / STRATA_HASH_LEN;
+    if (n && repo_forget_chunks(r, rep->bad_chunks.data, n, &rep->forgotten))
+        strata_log(STRATA_LOG_WARN, "cannot drop the damaged chunks from the index: %s", strata_errmsg());
+    else if (rep->forgotten && !rep->json)
+        printf("forgot %zu damaged or missing chunks in the index: the next backup stores again those the "
+               "nodes still hold\n", rep->forgotten);
+}
+
+static void print_summary(const report *rep, const repo_verify_result *res, uint64_t damaged) {
+    if (rep->json) {
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I}", "ok", damaged == 0,
+                                 "packs", (json_int_t)res->packs, "chunks", (json_int_t)res->chunks, "bytes",
+                                 (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
+                                 "missing_chunks", (json_int_t)res->missing_chunks, "bad_objects",
+                                 (json_int_t)res->bad_objects, "affected_files", (json_int_t)res->affected_files,
+                                 "damage", rep->damage, "affected", rep->affected, "repaired", rep->repaired,
+                                 "forgotten_chunks", (json_int_t)rep->forgotten));
+        return;
+    }
+    char bytes[16];
+    strata_human_bytes(res->bytes, bytes);
+    printf("%s: %llu packs, %llu chunks, %s checked; %llu damaged chunks, %llu missing, %llu bad objects, "
+           "%llu files affected\n",
+           damaged ? "DAMAGED" : "ok", (unsigned long long)res->packs, (unsigned long long)res->chunks, bytes,
+           (unsigned long long)res->bad_chunks, (unsigned long long)res->missing_chunks,
+           (unsigned long long)res->bad_objects, (unsigned long long)res->affected_files);
 }
 
 static void on_affected(void *ctx, const char *version, const repo_file *f, const uint8_t chunk[STRATA_HASH_LEN]) {
@@ -108,30 +139,17 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     repo_verify_result res;
     strata_err e = repo_verify(r, progress, on_damage, on_affected, &rep, &res);
     strata_progress_done(progress);
-    json_t *repaired = json_array();
-    if (!e && repair) res.bad_objects -= repair_versions(r, &rep, repaired);
+    rep.repaired = json_array();
+    if (!e && repair) repair_damage(r, &rep, &res);
     uint64_t damaged = res.bad_chunks + res.missing_chunks + res.bad_objects;
-    if (e) {
+    if (e)
         rc = cli_fail();
-    } else if (rep.json) {
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O}", "ok", damaged == 0, "packs",
-                                 (json_int_t)res.packs, "chunks", (json_int_t)res.chunks, "bytes",
-                                 (json_int_t)res.bytes, "bad_chunks", (json_int_t)res.bad_chunks,
-                                 "missing_chunks", (json_int_t)res.missing_chunks, "bad_objects",
-                                 (json_int_t)res.bad_objects, "affected_files", (json_int_t)res.affected_files,
-                                 "damage", rep.damage, "affected", rep.affected, "repaired", repaired));
-    } else if (!g->quiet || damaged) {
-        char bytes[16];
-        strata_human_bytes(res.bytes, bytes);
-        printf("%s: %llu packs, %llu chunks, %s checked; %llu damaged chunks, %llu missing, %llu bad objects, "
-               "%llu files affected\n",
-               damaged ? "DAMAGED" : "ok", (unsigned long long)res.packs, (unsigned long long)res.chunks, bytes,
-               (unsigned long long)res.bad_chunks, (unsigned long long)res.missing_chunks,
-               (unsigned long long)res.bad_objects, (unsigned long long)res.affected_files);
-    }
+    else if (rep.json || !g->quiet || damaged)
+        print_summary(&rep, &res, damaged);
     json_decref(rep.damage);
     json_decref(rep.affected);
-    json_decref(repaired);
+    json_decref(rep.repaired);
+    strata_buf_free(&rep.bad_chunks);
     for (size_t i = 0; i < rep.n_bad_versions; i++) free(rep.bad_versions[i]);
     free(rep.bad_versions);
     repo_close(r);

@@ -65,7 +65,9 @@ static void fill_record(repo_file *rec, const char *node, const cluster_file *cf
     rec->mode = cf->mode;
 }
 
-/* Reuses the stored chunk list when the file is known, else stores it. */
+/* Reuses the stored chunk list when the file is known and all its chunks
+ * are stored, else stores it (again, when verify --repair forgot chunks a
+ * lost pack held: the versions naming them then read the new copies). */
 static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *it, repo_file *rec) {
     const char *node = job->opt->cluster->nodes[it->node].name;
     const cluster_file *cf = it->cf;
@@ -75,7 +77,8 @@ static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *
     strata_err e = repo_file_sample(fd, cf->size, rec->sample);
     repo_file known;
     if (!e && repo_file_lookup(job->r, node, cf->keyspace, cf->table_id, cf->rel_path, &known) == STRATA_OK) {
-        if (known.size == cf->size && !memcmp(known.sample, rec->sample, STRATA_HASH_LEN)) {
+        if (known.size == cf->size && !memcmp(known.sample, rec->sample, STRATA_HASH_LEN) &&
+            repo_file_chunks_known(job->r, &known)) {
             rec->n_chunks = known.n_chunks;
             rec->chunks = known.chunks;
             known.chunks = NULL;

@@ -86,6 +86,7 @@ typedef struct {
     repo_pack_writer *w;
     strata_progress *progress;
     const char *spool;               /* where its SSTable is written before being stored */
+    int fresh;                       /* read every SSTable whole: the stack is lost */
 } layer_job;
 
 typedef struct {

@@ -145,7 +145,8 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
     strata_err e = describe(job, b, src);
     if (e) return e;
     repo_source known;
-    e = repo_source_lookup(job->r, src->node, src->keyspace, src->table_id, src->sstable, &known);
+    e = job->fresh ? STRATA_ENOENT
+                   : repo_source_lookup(job->r, src->node, src->keyspace, src->table_id, src->sstable, &known);
     if (e && e != STRATA_ENOENT) return e;
     strata_clear_error();
     if (!e && !same_identity(&known, src)) {

@@ -114,12 +114,21 @@ static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w
     reconcile_state *st = job->st;
     const backup_table *t = &st->tables.v[ti];
     layer_job lj = {job->r, job->opt, t, schema, schema_cql, job->cut, INT64_MIN, NULL, 0, w, job->progress,
-                    job->spool};
+                    job->spool, 0};
     const repo_version *previous;
     strata_err e = stack_version(job, t, &previous);
     if (e) return e;
-    if (previous) lj.previous_cut = previous->time_us;
     const repo_file **stack = stack_of(previous, t, &lj.n_stack);
+    for (size_t i = 0; i < lj.n_stack && !lj.fresh; i++) lj.fresh = !repo_file_chunks_known(job->r, stack[i]);
+    if (lj.fresh) {
+        /* its layers lost chunks (verify --repair forgot them): the nodes'
+         * SSTables hold the table whole, the version takes it from them */
+        strata_log(STRATA_LOG_WARN, "%s.%s: chunks of its stored layers are lost; reconciled again from every "
+                   "SSTable of the nodes", t->keyspace, t->table);
+        lj.n_stack = 0;
+        previous = NULL;
+    }
+    if (previous) lj.previous_cut = previous->time_us;
     lj.stack = stack;
     e = layer_build(&lj, &st->results[ti]);
     free(stack);

@@ -243,6 +243,24 @@ static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH
     return index_commit(r, txn);
 }
 
+static strata_err index_forget_chunks_body(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
+    MDB_txn *txn;
+    *forgotten = 0;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    for (size_t i = 0; !rc && i < n; i++) {
+        MDB_val k = {STRATA_HASH_LEN, (void *)(ids + i * STRATA_HASH_LEN)};
+        rc = mdb_del(txn, r->db_chunk, &k, NULL);
+        if (!rc) ++*forgotten;
+        if (rc == MDB_NOTFOUND) rc = 0;
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "forgetting chunks");
+    }
+    return index_commit(r, txn);
+}
+
 static int index_has_version_body(repo *r, const char *id) {
     MDB_txn *txn;
     if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
@@ -416,6 +434,12 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
                           const uint8_t *entries, uint32_t count) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_add_pack_body(r, pack_id, size, entries, count));
+    return e;
+}
+
+strata_err index_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_forget_chunks_body(r, ids, n, forgotten));
     return e;
 }
 

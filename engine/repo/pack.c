@@ -259,6 +259,16 @@ int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     return index_chunk_get(r, id, &loc) == STRATA_OK || pending_set_has(r->pending, id);
 }
 
+strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
+    return index_forget_chunks(r, ids, n, forgotten);
+}
+
+int repo_file_chunks_known(repo *r, const repo_file *f) {
+    for (uint32_t c = 0; c < f->n_chunks; c++)
+        if (!repo_chunk_known(r, f->chunks[c].id)) return 0;
+    return 1;
+}
+
 static ZSTD_DCtx *take_dctx(repo *r) {
     pthread_mutex_lock(&r->dctx_lock);
     ZSTD_DCtx *d = r->n_dctx_spare ? r->dctx_spare[--r->n_dctx_spare] : NULL;

@@ -301,6 +301,17 @@ strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_dam
  * index does not hold the version; the repository must be open for writing. */
 strata_err repo_version_rewrite_object(repo *r, const char *id);
 
+/* Drops `n` chunks (32-byte ids end to end, repeats allowed) from the
+ * index, for chunks verify found damaged or missing: a backup then stores
+ * each again when a node still holds its bytes, and every version naming
+ * it reads the new copy (a chunk's id is its content).  The packs are left
+ * as they are.  *forgotten counts the chunks the index held. */
+strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten);
+
+/* Whether every chunk of the file is stored: a file or layer recorded
+ * earlier whose chunks were lost (and forgotten) is not reused as it is. */
+int repo_file_chunks_known(repo *r, const repo_file *f);
+
 /* Total bytes of all pack objects (for progress and statistics). */
 strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 

@@ -125,6 +125,9 @@ strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_loc
 /* Indexes one sealed pack: its entries and its pack record, in one transaction. */
 strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
                           const uint8_t *entries, uint32_t count);
+/* Drops `n` chunks (32-byte ids end to end) from the chunk database;
+ * *forgotten counts those it held. */
+strata_err index_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten);
 int index_has_version(repo *r, const char *id);
 int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 /* Stores a version payload and its files' newest records, in one transaction. */

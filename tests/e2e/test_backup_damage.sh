@@ -2,8 +2,10 @@
 # test_backup_damage.sh - one flipped byte in the middle of a pack: verify
 # exits 3, names the damaged chunk and the versions and files that need it;
 # a restore that needs the chunk fails instead of writing wrong bytes, and
-# tables that do not need it still restore byte for byte.  In a reconciled
-# version the files are named as ls lists them.
+# tables that do not need it still restore byte for byte.  A pack lost,
+# verify --repair forgets its chunks and backups of the same node files
+# store them again: every version is whole again.  In a reconciled version
+# the files are named as ls lists them.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -88,6 +90,32 @@ for t in app/users app/readings app/events app/page_counts; do
   restored_sums "$SCRATCH/ok.${t#app/}" >"$SCRATCH/ok.sums"
   grep -E "  node[123]/$t/" "$SCRATCH/sums.v2" | cmp -s - "$SCRATCH/ok.sums" || fail "restore of $V2/$t differs"
   echo "   $V2/$t: $(wc -l <"$SCRATCH/ok.sums" | tr -d ' ') files byte-identical"
+done
+
+say "a pack deleted, verify --repair, the nodes backed up again: every version is whole again"
+LOST=$SCRATCH/repo-lost
+use_nodes() { rm -rf "$SCRATCH/nodes" && copy_rf3a_nodes "$1"; }
+"$STRATA_BIN" -r "$LOST" init >/dev/null
+use_nodes "$RF3"
+L1=$("$STRATA_BIN" -q -r "$LOST" backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+use_nodes "$RF3/v2"
+L2=$("$STRATA_BIN" -q -r "$LOST" backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+rm "$(find "$LOST/packs" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)"
+if "$STRATA_BIN" -r "$LOST" verify --repair >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+[ "$rc" -eq 3 ] || { cat "$SCRATCH/verify.out"; fail "verify --repair of a lost pack exits $rc, not 3"; }
+grep "^forgot [1-9][0-9]* damaged or missing chunks" "$SCRATCH/verify.out" || fail "no chunk forgotten"
+use_nodes "$RF3"
+"$STRATA_BIN" -q -r "$LOST" backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null
+use_nodes "$RF3/v2"
+"$STRATA_BIN" -q -r "$LOST" backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null
+if "$STRATA_BIN" -r "$LOST" verify >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+[ "$rc" -eq 0 ] || { cat "$SCRATCH/verify.out"; fail "verify after the nodes were backed up again exits $rc"; }
+for v in "$L1 v1" "$L2 v2"; do
+  set -- $v
+  rm -rf "$SCRATCH/whole"
+  "$STRATA_BIN" -r "$LOST" restore "$1" --to "$SCRATCH/whole" >/dev/null
+  restored_sums "$SCRATCH/whole" | cmp -s - "$SCRATCH/sums.$2" || fail "restore of $1 differs from $2's files"
+  echo "   $1 restores byte for byte again ($(wc -l <"$SCRATCH/sums.$2" | tr -d ' ') files)"
 done
 
 say "in a reconciled version, verify names an affected file as ls lists it (keyspace/table/file)"

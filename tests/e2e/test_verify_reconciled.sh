@@ -7,12 +7,15 @@
 # local index, which a lost machine or an index rebuild takes with it).
 # verify must exit 3 and name what is damaged and the versions and tables
 # it affects, and a table that needs none of it still restores byte for
-# byte.
+# byte.  verify --repair writes lost version objects again from the index,
+# and after it forgets a lost pack's chunks the next backup reconciles the
+# table that lost them again from the nodes' SSTables, whole.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 T1=2026-11-21T23:19:56Z
 T2=2026-11-21T23:22:01Z
+T3=2026-11-21T23:30:00Z
 INTACT=$SCRATCH/intact
 
 # Chunk id, pack key, offset and stored length of every chunk, from the
@@ -138,6 +141,30 @@ affected >"$SCRATCH/affected"
 grep -qx "$T2 app/users" "$SCRATCH/affected" || fail "app/users of $T2 not named as affected"
 ! grep -q "^$T1 " "$SCRATCH/affected" || fail "$T1 named as affected: $(cat "$SCRATCH/affected")"
 restores_intact "$T1" app/users
+
+say "verify --repair forgets its chunks; the next backup reconciles app.users again, whole"
+if strata verify --repair >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+[ "$rc" -eq 3 ] || { cat "$SCRATCH/verify.out"; fail "verify --repair of a lost pack exits $rc, not 3"; }
+grep "^forgot [1-9][0-9]* damaged or missing chunks in the index" "$SCRATCH/verify.out" ||
+  fail "verify --repair does not forget the lost chunks"
+if strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T3" >/dev/null 2>"$SCRATCH/backup.err"; then rc=0; else rc=$?; fi
+[ "$rc" -eq 0 ] || { cat "$SCRATCH/backup.err"; fail "the backup after the repair exits $rc"; }
+grep -q "app.users: chunks of its stored layers are lost; reconciled again" "$SCRATCH/backup.err" ||
+  fail "the backup does not say it reconciles app.users again: $(cat "$SCRATCH/backup.err")"
+# the rows of app.users in $T3 are those of the intact repository's $T2
+# (the merge reads the table's schema from system_schema beside it)
+for v in "$REPO $T3" "$INTACT $T2"; do
+  set -- $v
+  rm -rf "$SCRATCH/rows"
+  "$STRATA_BIN" -r "$1" restore "$2" --to "$SCRATCH/rows" >/dev/null
+  "$STRATA_BIN" sstable merge --view 2026-11-21T23:22:05Z "$SCRATCH/rows/app/users" >"$SCRATCH/rows.$2"
+done
+[ -s "$SCRATCH/rows.$T2" ] && cmp -s "$SCRATCH/rows.$T2" "$SCRATCH/rows.$T3" ||
+  fail "app.users of $T3 differs from the intact $T2's"
+if strata verify --json >"$SCRATCH/verify.json" 2>/dev/null; then rc=0; else rc=$?; fi
+affected >"$SCRATCH/affected"
+! grep -q "^$T3 " "$SCRATCH/affected" || fail "$T3 named as affected: $(cat "$SCRATCH/affected")"
+echo "   $T3 holds app.users whole ($(wc -l <"$SCRATCH/rows.$T3" | tr -d ' ') rows as in $T2); $T2 stays damaged"
 
 say "a version object corrupted"
 damage_copy
