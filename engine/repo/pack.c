@@ -259,10 +259,6 @@ int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     return index_chunk_get(r, id, &loc) == STRATA_OK || pending_set_has(r->pending, id);
 }
 
-strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
-    return index_forget_chunks(r, ids, n, forgotten);
-}
-
 int repo_file_chunks_known(repo *r, const repo_file *f) {
     for (uint32_t c = 0; c < f->n_chunks; c++)
         if (!repo_chunk_known(r, f->chunks[c].id)) return 0;
@@ -363,6 +359,44 @@ strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_
     strata_buf_reserve(out, loc.raw_len);
     e = read_located(r, id, &loc, full_check, out->data, out->cap);
     if (!e) out->len = loc.raw_len;
+    return e;
+}
+
+/* Whether the copy of chunk `id` that the index points at is gone for
+ * good: its pack missing or shorter than the copy, or the copy damaged.  0
+ * when it reads well or is not indexed; -1 on other errors (a failing
+ * network), which say nothing of the copy. */
+static int indexed_copy_lost(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    chunk_location loc;
+    strata_err e = index_chunk_get(r, id, &loc);
+    if (e) return e == STRATA_ENOENT ? (strata_clear_error(), 0) : -1;
+    char key[96];
+    pack_key(loc.pack, key);
+    uint64_t size;
+    e = storage_size(r->store, key, &size);
+    if (e == STRATA_ENOENT) return 1;
+    if (e) return -1;
+    if (loc.offset > size || loc.stored_len > size - loc.offset) return 1;
+    strata_buf out;
+    strata_buf_init(&out);
+    strata_buf_reserve(&out, loc.raw_len);
+    e = read_located(r, id, &loc, 1, out.data, out.cap);
+    strata_buf_free(&out);
+    return !e ? 0 : e == STRATA_ECORRUPT ? 1 : -1;
+}
+
+strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
+    strata_buf lost;
+    strata_buf_init(&lost);
+    strata_err e = STRATA_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        int gone = indexed_copy_lost(r, ids + i * STRATA_HASH_LEN);
+        if (gone < 0) e = strata_fail(STRATA_EIO, "checking a damaged chunk's copy: %s", strata_errmsg());
+        if (gone > 0) strata_buf_put(&lost, ids + i * STRATA_HASH_LEN, STRATA_HASH_LEN);
+    }
+    *forgotten = 0;
+    if (!e) e = index_forget_chunks(r, lost.data, lost.len / STRATA_HASH_LEN, forgotten);
+    strata_buf_free(&lost);
     return e;
 }
 
