@@ -26,8 +26,15 @@ static void help(void) {
            "  --json     print the result as JSON\n");
 }
 
+/* Files named per version in the text output: a lost chunk that every
+ * layer shares (a TOC.txt) affects every file of every version, which
+ * --json lists in full. */
+#define AFFECTED_SHOWN 10
+
 typedef struct {
     int json;
+    char affected_version[64]; /* the version whose affected files are being named */
+    uint64_t shown, hidden;    /* of its files, named and not named */
     json_t *damage, *affected;
     char **bad_versions; /* ids of the version objects found missing or damaged */
     size_t n_bad_versions;
@@ -98,17 +105,35 @@ static void print_summary(const report *rep, const repo_verify_result *res, uint
            (unsigned long long)res->bad_objects, (unsigned long long)res->affected_files);
 }
 
+static void flush_hidden(report *rep) {
+    if (rep->hidden)
+        printf("  ... and %llu more files of version %s (verify --json names them all)\n",
+               (unsigned long long)rep->hidden, rep->affected_version);
+    rep->hidden = 0;
+}
+
 static void on_affected(void *ctx, const char *version, const repo_file *f, const uint8_t chunk[STRATA_HASH_LEN]) {
     report *rep = ctx;
     char hex[2 * STRATA_HASH_LEN + 1];
     strata_hex(chunk, STRATA_HASH_LEN, hex);
-    if (rep->json)
+    if (rep->json) {
         json_array_append_new(rep->affected, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "version", version,
                                                        "node", f->node, "keyspace", f->keyspace, "table",
                                                        f->table, "path", f->rel_path, "chunk", hex));
-    else /* as ls names files: a reconciled one (node "") as keyspace/table/path */
-        printf("  affects version %s file %s%s%s/%s/%s (chunk %.16s)\n", version, f->node, *f->node ? "/" : "",
-               f->keyspace, f->table, f->rel_path, hex);
+        return;
+    }
+    if (strcmp(version, rep->affected_version)) {
+        flush_hidden(rep);
+        snprintf(rep->affected_version, sizeof rep->affected_version, "%s", version);
+        rep->shown = 0;
+    }
+    if (rep->shown++ >= AFFECTED_SHOWN) {
+        rep->hidden++;
+        return;
+    }
+    /* as ls names files: a reconciled one (node "") as keyspace/table/path */
+    printf("  affects version %s file %s%s%s/%s/%s (chunk %.16s)\n", version, f->node, *f->node ? "/" : "",
+           f->keyspace, f->table, f->rel_path, hex);
 }
 
 int cmd_verify(const cli_globals *g, int argc, char **argv) {
@@ -139,6 +164,7 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     repo_verify_result res;
     strata_err e = repo_verify(r, progress, on_damage, on_affected, &rep, &res);
     strata_progress_done(progress);
+    flush_hidden(&rep);
     rep.repaired = json_array();
     if (!e && repair) repair_damage(r, &rep, &res);
     uint64_t damaged = res.bad_chunks + res.missing_chunks + res.bad_objects;

@@ -125,6 +125,13 @@ size=$(wc -c <"$REPO/$PACK2")
 truncate -s $((size / 2)) "$REPO/$PACK2"
 verify_damaged "a truncated pack"
 grep -q "^damaged object $PACK2: " "$SCRATCH/verify.out" || fail "the truncated pack is not named"
+# the text names at most 10 files of a version and counts the others
+shown=$(grep -c "^  affects version $T2 file " "$SCRATCH/verify.out")
+hidden=$(sed -n "s/^  \.\.\. and \([0-9]*\) more files of version $T2 (verify --json names them all)\$/\1/p" "$SCRATCH/verify.out")
+all=$(json "len([a for a in d['affected'] if a['version'] == '$T2'])" <"$SCRATCH/verify.json")
+[ "$shown" -le 10 ] && [ $((shown + ${hidden:-0})) -eq "$all" ] ||
+  fail "$shown files of $T2 named and ${hidden:-0} counted, of $all"
+echo "   $shown files of $T2 named, ${hidden:-0} more counted ($all in --json)"
 affected >"$SCRATCH/affected"
 grep -qx "$T2 app/users" "$SCRATCH/affected" || fail "app/users of $T2 not named as affected"
 ! grep -q "^$T1 " "$SCRATCH/affected" || fail "$T1 named as affected: $(cat "$SCRATCH/affected")"
