@@ -19,11 +19,13 @@ static void help(void) {
            "\n"
            "  --repair   write missing or damaged version objects again from this\n"
            "             machine's index, which keeps a copy of every version it\n"
-           "             has seen; drop damaged and missing chunks from the index,\n"
-           "             so that the next backup stores again what the nodes still\n"
-           "             hold (node files unchanged since: every version naming\n"
-           "             them is whole again; a reconciled table whose layers lost\n"
-           "             chunks is reconciled again from all its SSTables)\n"
+           "             has seen; point the index at a whole copy of a damaged\n"
+           "             chunk when another pack holds one, else drop damaged and\n"
+           "             missing chunks from the index, so that the next backup\n"
+           "             stores again what the nodes still hold (node files\n"
+           "             unchanged since: every version naming them is whole again;\n"
+           "             a reconciled table whose layers lost chunks is reconciled\n"
+           "             again from all its SSTables)\n"
            "  --json     print the result as JSON\n");
 }
 
@@ -42,6 +44,7 @@ typedef struct {
     strata_buf bad_chunks; /* ids of the chunks found damaged or missing, end to end */
     json_t *repaired;      /* ids of the version objects written again */
     size_t forgotten;      /* chunks dropped from the index */
+    size_t moved;          /* chunks the index now finds in another pack's whole copy */
 } report;
 
 static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const char *problem) {
@@ -79,22 +82,27 @@ static void repair_damage(repo *r, report *rep, repo_verify_result *res) {
         if (!rep->json) printf("repaired object versions/%s: written again from the local index\n", id);
     }
     size_t n = rep->bad_chunks.len / STRATA_HASH_LEN;
-    if (n && repo_forget_chunks(r, rep->bad_chunks.data, n, &rep->forgotten))
+    if (n && repo_forget_chunks(r, rep->bad_chunks.data, n, &rep->forgotten, &rep->moved)) {
         strata_log(STRATA_LOG_WARN, "cannot drop the damaged chunks from the index: %s", strata_errmsg());
-    else if (rep->forgotten && !rep->json)
+        return;
+    }
+    if (rep->json) return;
+    if (rep->moved)
+        printf("moved %zu damaged chunks in the index to a whole copy in another pack\n", rep->moved);
+    if (rep->forgotten)
         printf("forgot %zu damaged or missing chunks in the index: the next backup stores again those the "
                "nodes still hold\n", rep->forgotten);
 }
 
 static void print_summary(const report *rep, const repo_verify_result *res, uint64_t damaged) {
     if (rep->json) {
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I}", "ok", damaged == 0,
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I, s:I}", "ok", damaged == 0,
                                  "packs", (json_int_t)res->packs, "chunks", (json_int_t)res->chunks, "bytes",
                                  (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
                                  "missing_chunks", (json_int_t)res->missing_chunks, "bad_objects",
                                  (json_int_t)res->bad_objects, "affected_files", (json_int_t)res->affected_files,
                                  "damage", rep->damage, "affected", rep->affected, "repaired", rep->repaired,
-                                 "forgotten_chunks", (json_int_t)rep->forgotten));
+                                 "forgotten_chunks", (json_int_t)rep->forgotten, "moved_chunks", (json_int_t)rep->moved));
         return;
     }
     char bytes[16];

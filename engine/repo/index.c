@@ -261,6 +261,21 @@ static strata_err index_forget_chunks_body(repo *r, const uint8_t *ids, size_t n
     return index_commit(r, txn);
 }
 
+static strata_err index_move_chunk_body(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    uint8_t value[LOCATION_LEN];
+    location_encode(loc, value);
+    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v = {sizeof value, value};
+    rc = mdb_put(txn, r->db_chunk, &k, &v, 0);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "moving a chunk");
+    }
+    return index_commit(r, txn);
+}
+
 static int index_has_version_body(repo *r, const char *id) {
     MDB_txn *txn;
     if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
@@ -440,6 +455,12 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
 strata_err index_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
     strata_err e;
     GUARDED(r, e, STRATA_ECORRUPT, e = index_forget_chunks_body(r, ids, n, forgotten));
+    return e;
+}
+
+strata_err index_move_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_move_chunk_body(r, id, loc));
     return e;
 }
 

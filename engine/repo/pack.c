@@ -385,18 +385,80 @@ static int indexed_copy_lost(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     return !e ? 0 : e == STRATA_ECORRUPT ? 1 : -1;
 }
 
-strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
+typedef struct {
+    repo *r;
+    pending_set *lost;  /* chunks whose indexed copy is lost */
+    pending_set *moved; /* those the index now finds in another pack */
+    strata_buf entries;
+    strata_err error;
+} copy_search;
+
+/* Points the index at a whole copy, in this pack, of each lost chunk it
+ * holds: a chunk stored twice keeps its first home in the index, which an
+ * index rebuild may give to the damaged copy. */
+static int move_to_copies_in(void *ctx, const char *key, uint64_t size) {
+    copy_search *cs = ctx;
+    uint32_t count;
+    uint8_t pack_id[STRATA_HASH_LEN];
+    strata_err e = pack_read_trailer(cs->r, key, size, &cs->entries, &count, pack_id);
+    if (e == STRATA_ECORRUPT) return strata_clear_error(), 0;
+    strata_buf out;
+    strata_buf_init(&out);
+    for (uint32_t i = 0; !e && i < count; i++) {
+        uint8_t id[STRATA_HASH_LEN];
+        chunk_location loc;
+        pack_entry_decode(cs->entries.data + (size_t)i * PACK_ENTRY_LEN, id, &loc);
+        if (!pending_set_has(cs->lost, id) || pending_set_has(cs->moved, id)) continue;
+        memcpy(loc.pack, pack_id, STRATA_HASH_LEN);
+        if (loc.offset > size || loc.stored_len > size - loc.offset) continue;
+        out.len = 0;
+        strata_buf_reserve(&out, loc.raw_len);
+        e = read_located(cs->r, id, &loc, 1, out.data, out.cap);
+        if (e == STRATA_ECORRUPT) {
+            strata_clear_error();
+            e = STRATA_OK;
+            continue;
+        }
+        if (!e) e = index_move_chunk(cs->r, id, &loc);
+        if (!e) pending_set_add(cs->moved, id);
+    }
+    strata_buf_free(&out);
+    cs->error = e;
+    return e != STRATA_OK;
+}
+
+strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten, size_t *moved) {
     strata_buf lost;
     strata_buf_init(&lost);
+    copy_search cs = {r, pending_set_new(), pending_set_new(), {0}, STRATA_OK};
+    strata_buf_init(&cs.entries);
     strata_err e = STRATA_OK;
     for (size_t i = 0; i < n && !e; i++) {
         int gone = indexed_copy_lost(r, ids + i * STRATA_HASH_LEN);
         if (gone < 0) e = strata_fail(STRATA_EIO, "checking a damaged chunk's copy: %s", strata_errmsg());
-        if (gone > 0) strata_buf_put(&lost, ids + i * STRATA_HASH_LEN, STRATA_HASH_LEN);
+        if (gone > 0 && !pending_set_add(cs.lost, ids + i * STRATA_HASH_LEN))
+            strata_buf_put(&lost, ids + i * STRATA_HASH_LEN, STRATA_HASH_LEN);
     }
-    *forgotten = 0;
-    if (!e) e = index_forget_chunks(r, lost.data, lost.len / STRATA_HASH_LEN, forgotten);
+    *forgotten = *moved = 0;
+    if (!e && lost.len) {
+        e = storage_list(r->store, "packs/", move_to_copies_in, &cs);
+        if (e == STRATA_EINTR) e = cs.error;
+    }
+    /* only the chunks no pack holds whole are dropped */
+    strata_buf gone;
+    strata_buf_init(&gone);
+    for (size_t i = 0; !e && i < lost.len / STRATA_HASH_LEN; i++) {
+        if (pending_set_has(cs.moved, lost.data + i * STRATA_HASH_LEN))
+            ++*moved;
+        else
+            strata_buf_put(&gone, lost.data + i * STRATA_HASH_LEN, STRATA_HASH_LEN);
+    }
+    if (!e) e = index_forget_chunks(r, gone.data, gone.len / STRATA_HASH_LEN, forgotten);
+    strata_buf_free(&gone);
     strata_buf_free(&lost);
+    strata_buf_free(&cs.entries);
+    pending_set_free(cs.lost);
+    pending_set_free(cs.moved);
     return e;
 }
 

@@ -302,13 +302,15 @@ strata_err repo_verify(repo *r, strata_progress *progress, repo_damage_fn on_dam
 strata_err repo_version_rewrite_object(repo *r, const char *id);
 
 /* Of `n` chunks verify found damaged or missing (32-byte ids end to end,
- * repeats allowed), drops from the index those whose indexed copy is lost
- * (its pack missing, the copy damaged; another pack's copy of the same
- * chunk may be the one verify found damaged): a backup then stores each
- * again when a node still holds its bytes, and every version naming it
- * reads the new copy (a chunk's id is its content).  The packs are left as
- * they are.  *forgotten counts the chunks dropped. */
-strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten);
+ * repeats allowed), repairs the index's record of those whose indexed copy
+ * is lost (its pack missing, the copy damaged; another pack's copy of the
+ * same chunk may be the one verify found damaged).  When another pack holds
+ * the chunk whole, the index points at that copy (*moved counts them);
+ * else the chunk is dropped from the index (*forgotten counts them): a
+ * backup then stores it again when a node still holds its bytes, and every
+ * version naming it reads the new copy (a chunk's id is its content).  The
+ * packs are left as they are. */
+strata_err repo_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten, size_t *moved);
 
 /* Whether every chunk of the file is stored: a file or layer recorded
  * earlier whose chunks were lost (and forgotten) is not reused as it is. */

@@ -128,6 +128,8 @@ strata_err index_add_pack(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint6
 /* Drops `n` chunks (32-byte ids end to end) from the chunk database;
  * *forgotten counts those it held. */
 strata_err index_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *forgotten);
+/* Points the chunk database's record of `id` at another copy of it. */
+strata_err index_move_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc);
 int index_has_version(repo *r, const char *id);
 int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 /* Stores a version payload and its files' newest records, in one transaction. */

@@ -118,6 +118,33 @@ for v in "$L1 v1" "$L2 v2"; do
   echo "   $1 restores byte for byte again ($(wc -l <"$SCRATCH/sums.$2" | tr -d ' ') files)"
 done
 
+say "the indexed copy of a chunk damaged, a good copy in another pack: verify --repair points the index at it"
+TWO=$SCRATCH/repo-two-copies
+"$STRATA_BIN" -r "$TWO" init >/dev/null
+use_nodes "$RF3"
+T1=$("$STRATA_BIN" -q -r "$TWO" backup --files --cluster "$SCRATCH/cluster.ini" --json | json 'd["version"]')
+flip_pack_byte "$TWO"
+"$STRATA_BIN" -q -r "$TWO" verify --repair >/dev/null 2>&1 || true
+find "$TWO/packs" -type f >"$SCRATCH/packs.before"
+# the backup stores the forgotten chunk again, in a new pack
+"$STRATA_BIN" -q -r "$TWO" backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null
+# an index rebuilt while the new pack was away indexes the damaged copy
+# first, and keeps it when the new pack comes back (a chunk keeps its first home)
+mkdir "$SCRATCH/away"
+find "$TWO/packs" -type f | grep -vxF -f "$SCRATCH/packs.before" | while read -r p; do mv "$p" "$SCRATCH/away/"; done
+[ -n "$(ls "$SCRATCH/away")" ] || fail "the second backup stored no new pack"
+rm -rf "$TWO/index"
+"$STRATA_BIN" -q -r "$TWO" index rebuild >/dev/null
+for p in "$SCRATCH"/away/*; do n=$(basename "$p"); mv "$p" "$TWO/packs/$(echo "$n" | cut -c1-2)/$n"; done
+"$STRATA_BIN" -q -r "$TWO" versions >/dev/null
+if "$STRATA_BIN" -r "$TWO" verify --repair >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
+grep -q "^forgot" "$SCRATCH/verify.out" && { cat "$SCRATCH/verify.out"; fail "a chunk with a good copy was forgotten"; }
+grep "^moved 1 " "$SCRATCH/verify.out" || { cat "$SCRATCH/verify.out"; fail "the index was not pointed at the good copy"; }
+rm -rf "$SCRATCH/whole"
+"$STRATA_BIN" -r "$TWO" restore "$T1" --to "$SCRATCH/whole" >/dev/null
+restored_sums "$SCRATCH/whole" | cmp -s - "$SCRATCH/sums.v1" || fail "restore of $T1 differs from v1's files"
+echo "   $T1 restores byte for byte from the good copy"
+
 say "in a reconciled version, verify names an affected file as ls lists it (keyspace/table/file)"
 REC=$SCRATCH/repo-reconciled
 "$STRATA_BIN" -r "$REC" init >/dev/null
