@@ -25,7 +25,7 @@ static void help(void) {
            "             stores again what the nodes still hold (node files\n"
            "             unchanged since: every version naming them is whole again;\n"
            "             a reconciled table whose layers lost chunks is reconciled\n"
-           "             again from all its SSTables)\n"
+           "             again from all its SSTables, over its whole layers)\n"
            "  --json     print the result as JSON\n");
 }
 

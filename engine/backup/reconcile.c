@@ -75,6 +75,36 @@ static const repo_file **stack_of(const repo_version *v, const backup_table *t, 
     return out;
 }
 
+static int in_layer(const repo_file *f, const char *sstable) { return *f->sstable && !strcmp(f->sstable, sstable); }
+
+/* The layers (SSTables) among the `n` stack files. */
+static size_t layer_count(const repo_file **stack, size_t n) {
+    size_t layers = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = !*stack[i]->sstable;
+        for (size_t j = 0; j < i && !seen; j++) seen = in_layer(stack[j], stack[i]->sstable);
+        layers += !seen;
+    }
+    return layers;
+}
+
+/* Drops from the stack every layer a file of which lost chunks (verify
+ * --repair forgot them), and a lost schema.cql (each version writes its
+ * own); returns how many layers were dropped. */
+static size_t drop_lost_layers(repo *r, const repo_file **stack, size_t *n) {
+    size_t before = layer_count(stack, *n), kept = 0;
+    unsigned char *lost = xcalloc(*n + 1, 1);
+    for (size_t i = 0; i < *n; i++) lost[i] = !repo_file_chunks_known(r, stack[i]);
+    for (size_t i = 0; i < *n; i++) {
+        int drop = lost[i];
+        for (size_t j = 0; j < *n && !drop; j++) drop = lost[j] && in_layer(stack[i], stack[j]->sstable);
+        if (!drop) stack[kept++] = stack[i];
+    }
+    free(lost);
+    *n = kept;
+    return before - layer_count(stack, kept);
+}
+
 static void job_fail(reconcile_job *job, strata_err e) {
     pthread_mutex_lock(&job->lock);
     if (!job->error) {
@@ -119,14 +149,16 @@ static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w
     strata_err e = stack_version(job, t, &previous);
     if (e) return e;
     const repo_file **stack = stack_of(previous, t, &lj.n_stack);
-    for (size_t i = 0; i < lj.n_stack && !lj.fresh; i++) lj.fresh = !repo_file_chunks_known(job->r, stack[i]);
-    if (lj.fresh) {
-        /* its layers lost chunks (verify --repair forgot them): the nodes'
-         * SSTables hold the table whole, the version takes it from them */
-        strata_log(STRATA_LOG_WARN, "%s.%s: chunks of its stored layers are lost; reconciled again from every "
-                   "SSTable of the nodes", t->keyspace, t->table);
-        lj.n_stack = 0;
-        previous = NULL;
+    size_t lost = drop_lost_layers(job->r, stack, &lj.n_stack);
+    if (lost) {
+        /* the facts of the lost layers came from SSTables later versions
+         * skip: every SSTable of the nodes is read again, over the layers
+         * still whole */
+        lj.fresh = 1;
+        strata_log(STRATA_LOG_WARN, "%s.%s: %zu of its stored layers lost chunks; reconciled again from every "
+                   "SSTable of the nodes over the %zu whole ones", t->keyspace, t->table, lost,
+                   layer_count(stack, lj.n_stack));
+        if (!lj.n_stack) previous = NULL;
     }
     if (previous) lj.previous_cut = previous->time_us;
     lj.stack = stack;

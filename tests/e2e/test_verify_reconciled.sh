@@ -156,7 +156,7 @@ grep "^forgot [1-9][0-9]* damaged or missing chunks in the index" "$SCRATCH/veri
   fail "verify --repair does not forget the lost chunks"
 if strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T3" >/dev/null 2>"$SCRATCH/backup.err"; then rc=0; else rc=$?; fi
 [ "$rc" -eq 0 ] || { cat "$SCRATCH/backup.err"; fail "the backup after the repair exits $rc"; }
-grep -q "app.users: chunks of its stored layers are lost; reconciled again" "$SCRATCH/backup.err" ||
+grep -q "app.users: 1 of its stored layers lost chunks; reconciled again from every SSTable of the nodes over the 1 whole ones" "$SCRATCH/backup.err" ||
   fail "the backup does not say it reconciles app.users again: $(cat "$SCRATCH/backup.err")"
 # the rows of app.users in $T3 are those of the intact repository's $T2
 # (the merge reads the table's schema from system_schema beside it)
