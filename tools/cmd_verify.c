@@ -68,30 +68,31 @@ static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const c
 
 /* Writes the damaged version objects again from the index and forgets
  * the damaged chunks; the version objects repaired are damage no more. */
-static void repair_damage(repo *r, report *rep, repo_verify_result *res) {
+/* A version whose object the index holds no copy of stays damaged (a
+ * warning); a repair the storage or the index refuses is an error. */
+static strata_err repair_damage(repo *r, report *rep, repo_verify_result *res) {
     for (size_t i = 0; i < rep->n_bad_versions; i++) {
         const char *id = rep->bad_versions[i];
         strata_err e = repo_version_rewrite_object(r, id);
-        if (e) {
-            strata_log(STRATA_LOG_WARN, "cannot repair versions/%s: %s", id,
-                       e == STRATA_ENOENT ? "this machine's index holds no copy of it" : strata_errmsg());
+        if (e == STRATA_ENOENT) {
+            strata_log(STRATA_LOG_WARN, "cannot repair versions/%s: this machine's index holds no copy of it", id);
             continue;
         }
+        if (e) return strata_fail(e, "repairing versions/%s: %s", id, strata_errmsg());
         res->bad_objects--;
         json_array_append_new(rep->repaired, json_string(id));
         if (!rep->json) printf("repaired object versions/%s: written again from the local index\n", id);
     }
     size_t n = rep->bad_chunks.len / STRATA_HASH_LEN;
-    if (n && repo_forget_chunks(r, rep->bad_chunks.data, n, &rep->forgotten, &rep->moved)) {
-        strata_log(STRATA_LOG_WARN, "cannot drop the damaged chunks from the index: %s", strata_errmsg());
-        return;
-    }
-    if (rep->json) return;
+    strata_err e = n ? repo_forget_chunks(r, rep->bad_chunks.data, n, &rep->forgotten, &rep->moved) : STRATA_OK;
+    if (e) return strata_fail(e, "repairing the index's damaged chunks: %s", strata_errmsg());
+    if (rep->json) return STRATA_OK;
     if (rep->moved)
         printf("moved %zu damaged chunks in the index to a whole copy in another pack\n", rep->moved);
     if (rep->forgotten)
         printf("forgot %zu damaged or missing chunks in the index: the next backup stores again those the "
                "nodes still hold\n", rep->forgotten);
+    return STRATA_OK;
 }
 
 static void print_summary(const report *rep, const repo_verify_result *res, uint64_t damaged) {
@@ -175,7 +176,7 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     strata_progress_done(progress);
     flush_hidden(&rep);
     rep.repaired = json_array();
-    if (!e && repair) repair_damage(r, &rep, &res);
+    if (!e && repair) e = repair_damage(r, &rep, &res);
     uint64_t damaged = res.bad_chunks + res.missing_chunks + res.bad_objects;
     if (e)
         rc = cli_fail();

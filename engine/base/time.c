@@ -39,7 +39,7 @@ int strata_parse_iso8601_us(const char *s, int64_t *epoch_us) {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p) return -1;
+    if (!p || tm.tm_sec > 59) return -1; /* no leap second: UTC times here are POSIX times */
     int64_t us = 0;
     if (*p == '.') {
         int digits = 0;

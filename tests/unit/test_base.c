@@ -117,7 +117,8 @@ static void test_iso8601_microseconds(void **state) {
     strata_iso8601_us(1795303196000007LL, out);
     assert_string_equal(out, "2026-11-21T23:19:56.000007Z");
     const char *bad[] = {"2026-11-21T23:19:56.5506661Z", "2026-11-21T23:19:56.Z", "2026-11-21T23:19:56",
-                         "2026-11-21T23:19:56.55x666Z", "2026-11-21T23:19:56ZZ", "2026-11-21 23:19:56Z"};
+                         "2026-11-21T23:19:56.55x666Z", "2026-11-21T23:19:56ZZ", "2026-11-21 23:19:56Z",
+                         "2026-11-21T23:19:60Z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_int_equal(strata_parse_iso8601_us(bad[i], &us), -1);
 }
 
