@@ -26,6 +26,16 @@ static void damage(verifier *v, const uint8_t *chunk, const char *pack, const ch
     if (v->on_damage) v->on_damage(v->ctx, chunk, pack, problem);
 }
 
+/* Whether this copy of a chunk is the one the index gives readers: a whole
+ * copy elsewhere does not make a version whole while the index points at a
+ * damaged one (an index rebuild keeps the first copy it meets). */
+static int indexed_here(repo *r, const uint8_t id[STRATA_HASH_LEN], const uint8_t pack_id[STRATA_HASH_LEN],
+                        const chunk_location *loc) {
+    chunk_location at;
+    if (index_chunk_get(r, id, &at)) return strata_clear_error(), 0;
+    return !memcmp(at.pack, pack_id, STRATA_HASH_LEN) && at.offset == loc->offset;
+}
+
 static void check_pack_chunks(verifier *v, const char *key, const uint8_t *obj, uint64_t size) {
     uint32_t count, tlen;
     uint8_t pack_id[STRATA_HASH_LEN];
@@ -56,7 +66,7 @@ static void check_pack_chunks(verifier *v, const char *key, const uint8_t *obj, 
         if (e) {
             v->res->bad_chunks++;
             damage(v, id, key, strata_errmsg());
-        } else {
+        } else if (indexed_here(v->r, id, pack_id, &loc)) {
             pending_set_add(v->good, id);
         }
     }

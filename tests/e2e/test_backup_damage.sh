@@ -137,6 +137,10 @@ rm -rf "$TWO/index"
 "$STRATA_BIN" -q -r "$TWO" index rebuild >/dev/null
 for p in "$SCRATCH"/away/*; do n=$(basename "$p"); mv "$p" "$TWO/packs/$(echo "$n" | cut -c1-2)/$n"; done
 "$STRATA_BIN" -q -r "$TWO" versions >/dev/null
+# restore reads the indexed copy: verify must count the files that need it
+if "$STRATA_BIN" -r "$TWO" verify --json >"$SCRATCH/verify.json" 2>/dev/null; then rc=0; else rc=$?; fi
+[ "$rc" -eq 3 ] && [ "$(json 'd["affected_files"]' <"$SCRATCH/verify.json")" -gt 0 ] ||
+  fail "verify counts no affected file while the index points at a damaged copy (exit $rc)"
 if "$STRATA_BIN" -r "$TWO" verify --repair >"$SCRATCH/verify.out" 2>&1; then rc=0; else rc=$?; fi
 grep -q "^forgot" "$SCRATCH/verify.out" && { cat "$SCRATCH/verify.out"; fail "a chunk with a good copy was forgotten"; }
 grep "^moved 1 " "$SCRATCH/verify.out" || { cat "$SCRATCH/verify.out"; fail "the index was not pointed at the good copy"; }
