@@ -305,9 +305,10 @@ typedef struct {
  * while it is read; such a snapshot holds an owner file (not listed) by
  * which a later run recognises and removes it if its backup was killed.
  * Where links cannot be made (read-only or foreign file system) it reads
- * the files in place and logs one warning.  Either way SSTables that an
- * uncommitted flush or compaction transaction log shows unfinished, and
- * the logs themselves, are left out, as Cassandra's own snapshot does.
+ * the files in place and logs one warning.  Either way SSTables that a
+ * flush or compaction transaction log shows not live (added and not yet
+ * committed, or removed by a committed one), and the logs themselves, are
+ * left out, as Cassandra's own snapshot does.
  * Files are listed sorted by keyspace, table, rel_path.  Failures name the
  * directory or command concerned but not the node: the caller names it. */
 typedef struct cluster_snapshot cluster_snapshot;

@@ -60,13 +60,13 @@ strata_err cluster_run_command(const char *what, const char *cmd);
 typedef struct {
     char **logs;        /* "<name> <size> <committed>", sorted */
     size_t n_logs;
-    char **unfinished;  /* "nb-5-big": added by a transaction not committed */
-    size_t n_unfinished;
+    char **not_live;    /* "nb-5-big": added by a transaction not committed, or removed by one committed */
+    size_t n_not_live;
 } cluster_txn_state;
 
 /* Reads the transaction logs in `dir`; 0 or an errno value. */
 int cluster_txn_read(const char *dir, cluster_txn_state *out);
-/* 1 when `name` is a transaction log or a component of an unfinished SSTable. */
+/* 1 when `name` is a transaction log or a component of an SSTable that is not live. */
 int cluster_txn_skip(const cluster_txn_state *t, const char *name);
 /* 1 when no transaction started, grew or ended between the two readings. */
 int cluster_txn_same(const cluster_txn_state *a, const cluster_txn_state *b);
@@ -100,7 +100,8 @@ strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_lis
 /* Appends the regular files of `read_dir` (the table directory itself or
  * a snapshot of it) and of its hidden .<index>/ subdirectories, described
  * as files of table `t`.  Files that vanish while listed (compacted away),
- * transaction logs and the SSTables they show unfinished are left out. */
+ * transaction logs and the SSTables they show not live (added by an
+ * uncommitted transaction, removed by a committed one) are left out. */
 strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, cluster_file_list *out);
 
 /* Sorts by keyspace, table, table id, rel_path and fails on a file that

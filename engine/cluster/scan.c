@@ -212,7 +212,7 @@ static strata_err follow_component_link(int dir_fd, const char *name, const char
  * ".<index>" name when listing an index subdirectory.  Of the table
  * directory's subdirectories only hidden ones (indexes) are entered, which
  * leaves out snapshots/ and backups/; transaction logs and the SSTables
- * they show unfinished are left out too (they matter when reading a live
+ * they show not live are left out too (they matter when reading a live
  * directory in place). */
 static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const char *index_dir,
                            cluster_file_list *out) {

@@ -10,9 +10,11 @@
  *
  * Until COMMIT the added SSTables are incomplete (still growing, TOC not
  * yet written) and the removed ones are still live; after COMMIT the
- * removed ones are deleted and the log goes.  Cassandra's own snapshot
- * takes only live SSTables; strata's does the same by leaving out the
- * logs and every SSTable added by a transaction without COMMIT. */
+ * removed ones are obsolete, deleted before the log goes (or, after a
+ * crash, when Cassandra starts: its LogAwareFileLister counts them as
+ * temporary files).  Cassandra's own snapshot takes only live SSTables;
+ * strata's does the same by leaving out the logs, every SSTable added by
+ * a transaction without COMMIT and every SSTable removed by one with it. */
 #include "engine/cluster/cluster_int.h"
 
 #include <dirent.h>
@@ -25,12 +27,15 @@ static int is_txn_log(const char *name) {
     return strstr(name, "_txn_") && n > 4 && !strcmp(name + n - 4, ".log");
 }
 
-/* "ADD:[/path/nb-5-big,0,8][123]" -> "nb-5-big", or NULL. */
-static char *added_sstable(const char *line) {
-    if (strncasecmp(line, "ADD:[", 5)) return NULL;
-    const char *end = strstr(line, "][");
+/* "ADD:[/path/nb-5-big,0,8][123]" with record "ADD" -> "nb-5-big", or
+ * NULL for a line of another record. */
+static char *record_sstable(const char *line, const char *record) {
+    size_t n = strlen(record);
+    if (strncasecmp(line, record, n) || strncmp(line + n, ":[", 2)) return NULL;
+    const char *start = line + n + 2;
+    const char *end = strstr(start, "][");
     if (!end) return NULL;
-    char *path = xstrndup(line + 5, (size_t)(end - line - 5));
+    char *path = xstrndup(start, (size_t)(end - start));
     for (int fields = 0; fields < 2; fields++) {
         char *comma = strrchr(path, ',');
         if (comma) *comma = 0;
@@ -41,19 +46,33 @@ static char *added_sstable(const char *line) {
     return base;
 }
 
-/* Reads one log; returns 0 or an errno value (ENOENT: it just ended). */
-static int read_log(const char *path, int *committed, char ***added, size_t *n_added) {
+/* Reads one log: whether it is committed and the SSTables that are not
+ * live (its ADD records until COMMIT, its REMOVE records after); returns
+ * 0 or an errno value (ENOENT: it just ended). */
+static int read_log(const char *path, int *committed, char ***not_live, size_t *n_not_live) {
     FILE *f = fopen(path, "r");
     if (!f) return errno;
     char line[4096];
     *committed = 0;
+    char **added = NULL, **removed = NULL;
+    size_t n_added = 0, n_removed = 0;
     while (fgets(line, sizeof line, f)) {
         if (!strncasecmp(line, "COMMIT:", 7)) *committed = 1;
-        char *base = added_sstable(line);
-        if (!base) continue;
-        *added = xrealloc(*added, (*n_added + 1) * sizeof **added);
-        (*added)[(*n_added)++] = base;
+        char *base = record_sstable(line, "ADD");
+        if (base) {
+            added = xrealloc(added, (n_added + 1) * sizeof *added);
+            added[n_added++] = base;
+        } else if ((base = record_sstable(line, "REMOVE"))) {
+            removed = xrealloc(removed, (n_removed + 1) * sizeof *removed);
+            removed[n_removed++] = base;
+        }
     }
+    char **drop = *committed ? added : removed;
+    size_t n_drop = *committed ? n_added : n_removed;
+    for (size_t i = 0; i < n_drop; i++) free(drop[i]);
+    free(drop);
+    *not_live = *committed ? removed : added;
+    *n_not_live = *committed ? n_removed : n_added;
     int err = ferror(f) ? EIO : 0;
     fclose(f);
     return err;
@@ -63,18 +82,13 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void add_log(cluster_txn_state *out, const char *name, off_t size, int committed, char **added, size_t n_added) {
+static void add_log(cluster_txn_state *out, const char *name, off_t size, int committed, char **not_live,
+                    size_t n_not_live) {
     char *entry = xasprintf("%s %lld %d", name, (long long)size, committed);
     out->logs = xrealloc(out->logs, (out->n_logs + 1) * sizeof *out->logs);
     out->logs[out->n_logs++] = entry;
-    for (size_t i = 0; i < n_added; i++) {
-        if (committed) {
-            free(added[i]);
-            continue;
-        }
-        out->unfinished = xrealloc(out->unfinished, (out->n_unfinished + 1) * sizeof *out->unfinished);
-        out->unfinished[out->n_unfinished++] = added[i];
-    }
+    out->not_live = xrealloc(out->not_live, (out->n_not_live + n_not_live + 1) * sizeof *out->not_live);
+    for (size_t i = 0; i < n_not_live; i++) out->not_live[out->n_not_live++] = not_live[i];
 }
 
 int cluster_txn_read(const char *dir, cluster_txn_state *out) {
@@ -87,17 +101,17 @@ int cluster_txn_read(const char *dir, cluster_txn_state *out) {
         if (!is_txn_log(de->d_name)) continue;
         char *path = xasprintf("%s/%s", dir, de->d_name);
         struct stat st;
-        char **added = NULL;
-        size_t n_added = 0;
+        char **not_live = NULL;
+        size_t n_not_live = 0;
         int committed = 0;
-        int rc = stat(path, &st) ? errno : read_log(path, &committed, &added, &n_added);
+        int rc = stat(path, &st) ? errno : read_log(path, &committed, &not_live, &n_not_live);
         if (!rc) {
-            add_log(out, de->d_name, st.st_size, committed, added, n_added);
+            add_log(out, de->d_name, st.st_size, committed, not_live, n_not_live);
         } else {
             if (rc != ENOENT) err = rc;
-            for (size_t i = 0; i < n_added; i++) free(added[i]);
+            for (size_t i = 0; i < n_not_live; i++) free(not_live[i]);
         }
-        free(added);
+        free(not_live);
         free(path);
     }
     closedir(d);
@@ -107,9 +121,9 @@ int cluster_txn_read(const char *dir, cluster_txn_state *out) {
 
 int cluster_txn_skip(const cluster_txn_state *t, const char *name) {
     if (is_txn_log(name)) return 1;
-    for (size_t i = 0; i < t->n_unfinished; i++) {
-        size_t n = strlen(t->unfinished[i]);
-        if (!strncmp(name, t->unfinished[i], n) && name[n] == '-') return 1;
+    for (size_t i = 0; i < t->n_not_live; i++) {
+        size_t n = strlen(t->not_live[i]);
+        if (!strncmp(name, t->not_live[i], n) && name[n] == '-') return 1;
     }
     return 0;
 }
@@ -123,8 +137,8 @@ int cluster_txn_same(const cluster_txn_state *a, const cluster_txn_state *b) {
 
 void cluster_txn_free(cluster_txn_state *t) {
     for (size_t i = 0; i < t->n_logs; i++) free(t->logs[i]);
-    for (size_t i = 0; i < t->n_unfinished; i++) free(t->unfinished[i]);
+    for (size_t i = 0; i < t->n_not_live; i++) free(t->not_live[i]);
     free(t->logs);
-    free(t->unfinished);
+    free(t->not_live);
     memset(t, 0, sizeof *t);
 }
