@@ -340,6 +340,54 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
     }
 }
 
+/* A table dropped and created again under its name gets a new id, so a
+ * new directory.  The old one, when its SSTables are still there (the drop
+ * raced the snapshot, or a schema disagreement gave a node another id),
+ * holds data no node reads any more, and it would be restored as the live
+ * table's, under the live table's schema.  The directories of a table
+ * that system_schema names with another id are left out of every node's
+ * snapshot, as Cassandra leaves them out of its own. */
+static void leave_out_dropped_tables(snapshot_task *tasks, size_t n_nodes) {
+    const cluster_file **files;
+    size_t *count;
+    uint64_t bytes;
+    snapshot_files(tasks, n_nodes, &files, &count, &bytes);
+    backup_table_list tables;
+    backup_tables_group(files, count, n_nodes, &tables);
+    merge_schema_file *schema;
+    size_t n_schema, n_ids = 0;
+    backup_tables_schema_files(&tables, &schema, &n_schema);
+    merge_table_id *ids = NULL;
+    /* a schema that cannot be read is reported when the tables are reconciled */
+    if (merge_schema_read_table_ids(schema, n_schema, &ids, &n_ids)) strata_clear_error();
+    char **dropped = xcalloc(3 * tables.n + 1, sizeof *dropped);
+    size_t n_dropped = 0;
+    for (size_t i = 0; i < tables.n; i++) {
+        const backup_table *t = &tables.v[i];
+        for (size_t j = 0; j < n_ids && *t->table_id; j++) {
+            char live[33];
+            strata_hex(ids[j].id, 16, live);
+            if (strcmp(ids[j].keyspace, t->keyspace) || strcmp(ids[j].name, t->table) || !strcmp(live, t->table_id))
+                continue;
+            strata_log(STRATA_LOG_WARN, "%s.%s: directory %s-%s is a dropped table's (system_schema names the id %s); "
+                       "left out", t->keyspace, t->table, t->table, t->table_id, live);
+            dropped[n_dropped++] = xstrdup(t->keyspace);
+            dropped[n_dropped++] = xstrdup(t->table);
+            dropped[n_dropped++] = xstrdup(t->table_id);
+        }
+    }
+    merge_table_ids_free(ids, n_ids);
+    free(schema);
+    backup_tables_free(&tables);
+    free(files);
+    free(count);
+    for (size_t i = 0; i < n_dropped; i += 3)
+        for (size_t node = 0; node < n_nodes; node++)
+            cluster_snapshot_leave_out(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2]);
+    for (size_t i = 0; i < n_dropped; i++) free(dropped[i]);
+    free(dropped);
+}
+
 /* A node whose data directories hold no SSTable is most likely a disk
  * that is not mounted, or a data_dir that names another directory than
  * Cassandra's: the version goes on without it (its coverage says so),
@@ -367,6 +415,7 @@ static strata_err check_nodes_hold_sstables(const cluster_config *c, const clust
 static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
                             backup_job *job, reconcile_state *rec, uint64_t *logical) {
     size_t n_nodes = opt->cluster->n_nodes;
+    leave_out_dropped_tables(tasks, n_nodes);
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);

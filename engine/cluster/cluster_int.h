@@ -107,6 +107,7 @@ strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, 
 /* Sorts by keyspace, table, table id, rel_path and fails on a file that
  * two data directories both hold. */
 strata_err cluster_file_list_finish(cluster_file_list *l);
+void cluster_file_clear(cluster_file *f);
 void cluster_file_list_free(cluster_file_list *l);
 
 /* A ring being built: each token remembers the line it came from, so

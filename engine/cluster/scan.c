@@ -275,16 +275,17 @@ strata_err cluster_file_list_finish(cluster_file_list *l) {
     return STRATA_OK;
 }
 
+void cluster_file_clear(cluster_file *f) {
+    free(f->keyspace);
+    free(f->table);
+    free(f->table_id);
+    free(f->rel_path);
+    free(f->abs_path);
+    free(f->sstable);
+}
+
 void cluster_file_list_free(cluster_file_list *l) {
-    for (size_t i = 0; i < l->n; i++) {
-        cluster_file *f = &l->v[i];
-        free(f->keyspace);
-        free(f->table);
-        free(f->table_id);
-        free(f->rel_path);
-        free(f->abs_path);
-        free(f->sstable);
-    }
+    for (size_t i = 0; i < l->n; i++) cluster_file_clear(&l->v[i]);
     free(l->v);
     l->v = NULL;
     l->n = l->cap = 0;

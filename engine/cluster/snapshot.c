@@ -121,6 +121,19 @@ const cluster_file *cluster_snapshot_files(const cluster_snapshot *s, size_t *co
     return s->files.v;
 }
 
+void cluster_snapshot_leave_out(cluster_snapshot *s, const char *keyspace, const char *table, const char *table_id) {
+    size_t kept = 0;
+    for (size_t i = 0; i < s->files.n; i++) {
+        cluster_file *f = &s->files.v[i];
+        if (strcmp(f->keyspace, keyspace) || strcmp(f->table, table) || strcmp(f->table_id, table_id)) {
+            s->files.v[kept++] = *f;
+            continue;
+        }
+        cluster_file_clear(f);
+    }
+    s->files.n = kept;
+}
+
 strata_err cluster_snapshot_release(cluster_snapshot *s) {
     if (!s) return STRATA_OK;
     strata_err e = cluster_links_remove(&s->links);

@@ -157,6 +157,19 @@ typedef struct {
 strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
                                    merge_schema **out);
 
+/* A table or materialized view system_schema names, with its id. */
+typedef struct {
+    char *keyspace;
+    char *name;
+    uint8_t id[16];
+} merge_table_id;
+
+/* Every table and view of every keyspace in these system_schema SSTables
+ * ("tables" and "views" files; others are ignored), merged as above. */
+strata_err merge_schema_read_table_ids(const merge_schema_file *files, size_t nfiles, merge_table_id **out,
+                                       size_t *n);
+void merge_table_ids_free(merge_table_id *ids, size_t n);
+
 /* The same from the system_schema directories of one or more nodes (each
  * "…/system_schema", holding keyspaces-<id>/, tables-<id>/, ... with their
  * SSTables directly inside). */

@@ -302,6 +302,54 @@ strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles
     return STRATA_OK;
 }
 
+/* ---- Table ids ---- */
+
+/* Adds the id of every live row of these SSTables of system_schema.tables
+ * or .views (partition keyspace_name, clustering the table or view name). */
+static strata_err read_ids(const char *const *paths, size_t n, merge_table_id **out, size_t *count) {
+    merge *m = NULL;
+    strata_err e = merge_open(paths, n, NULL, &m);
+    const sstable_partition *p;
+    while (!e && !(e = merge_next_partition(m, &p)) && p) {
+        const sstable_unfiltered *u;
+        while (!(e = merge_next_unfiltered(m, &u)) && u) {
+            const sstable_cell *id = u->kind == SSTABLE_ROW && u->nclustering >= 1 && row_is_live(u)
+                                         ? cell_named(u, "id") : NULL;
+            if (!id || !id->value.p || id->value.len != 16) continue;
+            *out = xrealloc(*out, (*count + 1) * sizeof **out);
+            merge_table_id *t = &(*out)[(*count)++];
+            t->keyspace = xstrndup((const char *)p->key, p->key_len);
+            t->name = clustering_text(u, 0);
+            memcpy(t->id, id->value.p, 16);
+        }
+    }
+    merge_close(m);
+    return e;
+}
+
+strata_err merge_schema_read_table_ids(const merge_schema_file *files, size_t nfiles, merge_table_id **out,
+                                       size_t *n) {
+    static const char *const sources[] = {"tables", "views"};
+    const char **paths = xcalloc(nfiles + 1, sizeof *paths);
+    strata_err e = STRATA_OK;
+    *out = NULL;
+    *n = 0;
+    for (size_t r = 0; !e && r < sizeof sources / sizeof *sources; r++) {
+        size_t k = 0;
+        for (size_t i = 0; i < nfiles; i++)
+            if (!strcmp(files[i].table, sources[r])) paths[k++] = files[i].path;
+        if (k) e = read_ids(paths, k, out, n);
+    }
+    free(paths);
+    if (e) merge_table_ids_free(*out, *n), *out = NULL, *n = 0;
+    return e;
+}
+
+void merge_table_ids_free(merge_table_id *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) free(ids[i].keyspace), free(ids[i].name);
+    free(ids);
+}
+
 void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *name, char ***paths, size_t *n) {
     size_t nl = strlen(name);
     for (size_t d = 0; d < ndirs; d++) {
