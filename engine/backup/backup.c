@@ -345,9 +345,21 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
  * raced the snapshot, or a schema disagreement gave a node another id),
  * holds data no node reads any more, and it would be restored as the live
  * table's, under the live table's schema.  The directories of a table
- * that system_schema names with another id are left out of every node's
- * snapshot, as Cassandra leaves them out of its own. */
-static void leave_out_dropped_tables(snapshot_task *tasks, size_t n_nodes) {
+ * that system_schema names with another id are left out of the snapshot
+ * of every node that also holds the live id's directory, as Cassandra
+ * leaves them out of its own.  A node holding the table only under
+ * another id disagrees with the cluster's schema, and its data is kept. */
+static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, const char *table,
+                            const char *table_id) {
+    size_t n;
+    const cluster_file *f = cluster_snapshot_files(snap, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(f[i].table_id, table_id) && !strcmp(f[i].table, table) && !strcmp(f[i].keyspace, keyspace))
+            return 1;
+    return 0;
+}
+
+static void leave_out_dropped_tables(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
     const cluster_file **files;
     size_t *count;
     uint64_t bytes;
@@ -360,7 +372,7 @@ static void leave_out_dropped_tables(snapshot_task *tasks, size_t n_nodes) {
     merge_table_id *ids = NULL;
     /* a schema that cannot be read is reported when the tables are reconciled */
     if (merge_schema_read_table_ids(schema, n_schema, &ids, &n_ids)) strata_clear_error();
-    char **dropped = xcalloc(3 * tables.n + 1, sizeof *dropped);
+    char **dropped = xcalloc(4 * tables.n + 1, sizeof *dropped); /* keyspace, table, its id, the live id */
     size_t n_dropped = 0;
     for (size_t i = 0; i < tables.n; i++) {
         const backup_table *t = &tables.v[i];
@@ -369,11 +381,11 @@ static void leave_out_dropped_tables(snapshot_task *tasks, size_t n_nodes) {
             strata_hex(ids[j].id, 16, live);
             if (strcmp(ids[j].keyspace, t->keyspace) || strcmp(ids[j].name, t->table) || !strcmp(live, t->table_id))
                 continue;
-            strata_log(STRATA_LOG_WARN, "%s.%s: directory %s-%s is a dropped table's (system_schema names the id %s); "
-                       "left out", t->keyspace, t->table, t->table, t->table_id, live);
             dropped[n_dropped++] = xstrdup(t->keyspace);
             dropped[n_dropped++] = xstrdup(t->table);
             dropped[n_dropped++] = xstrdup(t->table_id);
+            dropped[n_dropped++] = xstrdup(live);
+            break;
         }
     }
     merge_table_ids_free(ids, n_ids);
@@ -381,9 +393,21 @@ static void leave_out_dropped_tables(snapshot_task *tasks, size_t n_nodes) {
     backup_tables_free(&tables);
     free(files);
     free(count);
-    for (size_t i = 0; i < n_dropped; i += 3)
-        for (size_t node = 0; node < n_nodes; node++)
-            cluster_snapshot_leave_out(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2]);
+    for (size_t i = 0; i < n_dropped; i += 4) {
+        for (size_t node = 0; node < n_nodes; node++) {
+            if (!node_holds_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2])) continue;
+            if (node_holds_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 3])) {
+                strata_log(STRATA_LOG_WARN, "node %s: %s.%s: directory %s-%s is a dropped table's (system_schema "
+                           "names the id %s); left out", c->nodes[node].name, dropped[i], dropped[i + 1],
+                           dropped[i + 1], dropped[i + 2], dropped[i + 3]);
+                cluster_snapshot_leave_out(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2]);
+            } else {
+                strata_log(STRATA_LOG_WARN, "node %s: %s.%s is only under id %s, which system_schema does not name "
+                           "(it names %s: a schema disagreement?); kept", c->nodes[node].name, dropped[i],
+                           dropped[i + 1], dropped[i + 2], dropped[i + 3]);
+            }
+        }
+    }
     for (size_t i = 0; i < n_dropped; i++) free(dropped[i]);
     free(dropped);
 }
@@ -415,7 +439,7 @@ static strata_err check_nodes_hold_sstables(const cluster_config *c, const clust
 static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
                             backup_job *job, reconcile_state *rec, uint64_t *logical) {
     size_t n_nodes = opt->cluster->n_nodes;
-    leave_out_dropped_tables(tasks, n_nodes);
+    leave_out_dropped_tables(opt->cluster, tasks, n_nodes);
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);

@@ -316,10 +316,10 @@ typedef struct cluster_snapshot cluster_snapshot;
 strata_err cluster_snapshot_take(const cluster_node *node, const char *tag,
                                  const cluster_filter *filter, cluster_snapshot **out);
 const cluster_file *cluster_snapshot_files(const cluster_snapshot *s, size_t *count);
-/* Removes strata's own links (or runs clear_snapshot_cmd) and frees. */
 /* Takes the files of directory <keyspace>/<table>-<table_id>/ out of the
  * snapshot's list (a dropped table's, which its node never reads). */
 void cluster_snapshot_leave_out(cluster_snapshot *s, const char *keyspace, const char *table, const char *table_id);
+/* Removes strata's own links (or runs clear_snapshot_cmd) and frees. */
 strata_err cluster_snapshot_release(cluster_snapshot *s);
 
 #endif

@@ -34,7 +34,21 @@ for mode in reconciled files; do
   restored_sums "$SCRATCH/want-$mode" >"$SCRATCH/want.sums"
   restored_sums "$SCRATCH/got-$mode" >"$SCRATCH/got.sums"
   expect_same "$SCRATCH/want.sums" "$SCRATCH/got.sums" "$mode: the restore differs from the nodes' without the dropped table"
-  grep -q "^strata: warning: app.events: directory events-0123456789abcdef0123456789abcdef is a dropped table's" \
-    "$SCRATCH/$mode.err" || fail "no warning about the dropped table's directory"
+  for n in node1 node2 node3; do
+    grep -q "^strata: warning: node $n: app.events: directory events-0123456789abcdef0123456789abcdef is a dropped table's" \
+      "$SCRATCH/$mode.err" || fail "no warning about $n's dropped table's directory"
+  done
 done
+
+say "a node holding the table only under the other id disagrees with the schema: its data is kept"
+rm -rf "$SCRATCH"/nodes/node3/app/events-91814540e60111f1b5720f8cceb1328b
+REPO=$SCRATCH/repo-disagree
+strata init >/dev/null
+strata backup --files --cluster "$SCRATCH/cluster.ini" --cut 2026-11-21T23:19:56Z >/dev/null 2>"$SCRATCH/disagree.err"
+grep -q "^strata: warning: node node3: app.events is only under id 0123456789abcdef0123456789abcdef.*; kept" \
+  "$SCRATCH/disagree.err" || fail "no warning about node3's table under another id: $(cat "$SCRATCH/disagree.err")"
+strata ls latest --json | json '"\n".join(sorted({f["node"] for f in d if f["table_id"] == "0123456789abcdef0123456789abcdef"}))' \
+  >"$SCRATCH/kept"
+[ "$(cat "$SCRATCH/kept")" = node3 ] || fail "the old id's files kept for nodes: $(tr '\n' ' ' <"$SCRATCH/kept")"
+echo "   node3's app.events under the old id is in the version, the other nodes' is not"
 say "ok"
