@@ -146,7 +146,6 @@ static strata_err serve(const char *location, const mount_options *o, const char
     m.ahead = fs_ahead_new(&m, AHEAD_WORKERS);
     m.cache = fs_cache_new(m.repo, budget, PREFETCH_WORKERS);
     struct fuse_session *se = session_new(&m, o);
-    m.session = se;
     if (!se) e = strata_fail(STRATA_EINVAL, "libfuse refused to start a session (run with -f to see why)");
     if (!e && fuse_set_signal_handlers(se) != 0) e = strata_fail(STRATA_EIO, "cannot set signal handlers");
     if (!e && fuse_session_mount(se, mountpoint) != 0)

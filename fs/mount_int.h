@@ -24,7 +24,6 @@
 
 typedef struct fs_mount fs_mount;
 typedef struct fs_node fs_node;
-struct fuse_session;
 
 /* ---- content.c: the bytes of one stored file -------------------------------
  * Every path that shows the same chunk list shares one fs_content, so a
@@ -83,7 +82,7 @@ struct fs_node {
             fs_content *content;
             uint64_t next_off; /* where a sequential reader goes on (read-ahead) */
         };
-        char *target; /* symbolic links */
+        const char *target; /* symbolic links: in the node's allocation, after name */
     };
     char name[]; /* allocated with the node */
 };
@@ -101,10 +100,11 @@ fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns);
 /* Adds a file at `path` below dir ("app/users/.idx/nb-1-big-Data.db"),
  * making the directories on the way; NULL when the name is taken. */
 fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns);
-/* Makes or re-points the symbolic link `name` in dir.  Returns the link
- * when it existed and now points elsewhere (the kernel caches targets, see
- * fs_mount.relinked), else NULL. */
-fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
+/* Makes or re-points the symbolic link `name` in dir.  Re-pointing puts a
+ * new node (a new inode) in its place: the kernel keeps a link's target
+ * for as long as it keeps the inode, and a lookup that answers another
+ * inode makes it drop the old one at once. */
+void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns);
 /* Runs the directory's fill function when it was never filled, or when
  * `refresh` is set and the directory is dynamic; waits first while another
  * thread fills it. */
@@ -221,11 +221,6 @@ struct fs_mount {
     int readahead_raised;
     int open_in_kernel;    /* the kernel opens files without asking (FUSE_CAP_NO_OPEN_SUPPORT) */
     int opendir_in_kernel; /* and directories (FUSE_CAP_NO_OPENDIR_SUPPORT) */
-    struct fuse_session *session;
-    /* A link re-pointed by a fill: the kernel's cached target is dropped
-     * by the request that ran the fill, once it has replied and released
-     * the lock (the kernel may wait on a READLINK of it meanwhile). */
-    fs_node *relinked;
 };
 
 /* Raises the kernel's read-ahead window for the mount so that sequential

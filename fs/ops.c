@@ -8,8 +8,11 @@
  * and asking for them refreshes them: the kernel checks a directory's
  * mtime before it lists it from its cache, so a listing shows new versions
  * at once.  Negative lookups are never cached, and a lookup that misses
- * refreshes too.  The kernel keeps link targets, and is told to drop one
- * when a fill re-points the link.
+ * refreshes too.  So does a lookup of /versions/latest, whose entry is
+ * never cached either: a path through it must lead to the newest version
+ * even when nothing listed /versions since that was backed up.  The
+ * kernel keeps a link's target with its inode, so a re-pointed link is a
+ * new inode (fs_dir_set_link).
  *
  * Round trips are what a listing costs, so there are as few as the kernel
  * allows: directories and files are opened by the kernel alone (no OPEN,
@@ -45,7 +48,7 @@ static double timeout_of(const fs_node *n) {
     return n->dynamic || n->kind == FS_LINK ? 0.0 : IMMUTABLE_TIMEOUT;
 }
 
-/* With the mount lock held (directory sizes and link targets change). */
+/* With the mount lock held (directories change as they are filled). */
 static void fill_stat(fs_mount *m, const fs_node *n, struct stat *st) {
     memset(st, 0, sizeof *st);
     st->st_ino = ino_of(m, n);
@@ -85,19 +88,6 @@ static int errno_of(strata_err e) {
     }
 }
 
-/* Takes the link a fill re-pointed, with the mount lock held. */
-static fs_node *take_relinked(fs_mount *m) {
-    fs_node *n = m->relinked;
-    m->relinked = NULL;
-    return n;
-}
-
-/* Drops the kernel's cached target of a re-pointed link; called after the
- * reply, without the mount lock. */
-static void drop_link_target(fs_mount *m, const fs_node *link) {
-    if (link) fuse_lowlevel_notify_inval_inode(m->session, ino_of(m, link), 0, 0);
-}
-
 /* Makes a directory ready to be looked into; logs failures of the index. */
 static int ready(fs_mount *m, fs_node *dir, int refresh) {
     strata_err e = fs_dir_ready(m, dir, refresh);
@@ -114,7 +104,7 @@ static void entry_of(fs_mount *m, const fs_node *n, struct fuse_entry_param *e) 
     e->ino = ino_of(m, n);
     fill_stat(m, n, &e->attr);
     e->attr_timeout = timeout_of(n);
-    e->entry_timeout = IMMUTABLE_TIMEOUT;
+    e->entry_timeout = n->kind == FS_LINK ? 0.0 : IMMUTABLE_TIMEOUT;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
@@ -142,18 +132,16 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     pthread_mutex_lock(&m->lock);
     int err = dir->kind == FS_DIR ? ready(m, dir, 0) : ENOTDIR;
     fs_node *n = err ? NULL : fs_dir_find(dir, name);
-    if (!n && !err && dir->dynamic) {
+    if (!err && dir->dynamic && (!n || n->kind == FS_LINK)) {
         err = ready(m, dir, 1);
         n = err ? NULL : fs_dir_find(dir, name);
     }
     if (n) entry_of(m, n, &e);
-    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (n)
         fuse_reply_entry(req, &e);
     else
         fuse_reply_err(req, err ? err : ENOENT);
-    drop_link_target(m, relinked);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -164,27 +152,21 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     pthread_mutex_lock(&m->lock);
     int err = n->dynamic ? ready(m, n, 1) : 0;
     fill_stat(m, n, &st);
-    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (err)
         fuse_reply_err(req, err);
     else
         fuse_reply_attr(req, &st, timeout_of(n));
-    drop_link_target(m, relinked);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
-    fs_mount *m = mount_of(req);
-    fs_node *n = node_of(req, ino);
+    const fs_node *n = node_of(req, ino);
     if (n->kind != FS_LINK) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    pthread_mutex_lock(&m->lock);
-    char *target = xstrdup(n->target);
-    pthread_mutex_unlock(&m->lock);
-    fuse_reply_readlink(req, target);
-    free(target);
+    /* a link's target never changes: re-pointing makes a new link */
+    fuse_reply_readlink(req, n->target);
 }
 
 /* Where the kernel can open directories alone (caching every listing,
@@ -244,14 +226,12 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plu
         if (need > size - used) break;
         used += need;
     }
-    fs_node *relinked = take_relinked(m);
     pthread_mutex_unlock(&m->lock);
     if (err)
         fuse_reply_err(req, err);
     else
         fuse_reply_buf(req, buf, used);
     free(buf);
-    drop_link_target(m, relinked);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {

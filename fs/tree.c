@@ -47,10 +47,13 @@ static void *node_alloc(size_t size) {
     return p;
 }
 
-static fs_node *node_new(fs_node *parent, const char *name, fs_kind kind, int64_t mtime_ns) {
-    size_t len = strlen(name);
-    fs_node *n = node_alloc(sizeof *n + len + 1);
+/* A link's target follows its name in the same allocation. */
+static fs_node *node_new(fs_node *parent, const char *name, fs_kind kind, const char *target,
+                         int64_t mtime_ns) {
+    size_t len = strlen(name), target_len = target ? strlen(target) + 1 : 0;
+    fs_node *n = node_alloc(sizeof *n + len + 1 + target_len);
     memcpy(n->name, name, len + 1);
+    if (target) n->target = memcpy(n->name + len + 1, target, target_len);
     n->parent = parent;
     n->kind = (uint8_t)kind;
     n->mtime_ns = mtime_ns;
@@ -59,17 +62,14 @@ static fs_node *node_new(fs_node *parent, const char *name, fs_kind kind, int64_
 }
 
 fs_node *fs_root_new(void) {
-    return node_new(NULL, "", FS_DIR, strata_now_us() * 1000);
+    return node_new(NULL, "", FS_DIR, NULL, strata_now_us() * 1000);
 }
 
-/* What nodes own besides themselves: children arrays, link targets. */
+/* What nodes own besides themselves: children arrays. */
 static void free_owned(fs_node *n) {
-    if (n->kind == FS_DIR) {
-        for (size_t i = 0; i < n->n_children; i++) free_owned(n->children[i]);
-        free(n->children);
-    } else if (n->kind == FS_LINK) {
-        free(n->target);
-    }
+    if (n->kind != FS_DIR) return;
+    for (size_t i = 0; i < n->n_children; i++) free_owned(n->children[i]);
+    free(n->children);
 }
 
 void fs_tree_free(fs_node *root) {
@@ -106,7 +106,7 @@ size_t fs_node_rank(const fs_node *n) {
     return lower_bound(n->parent, n->name);
 }
 
-static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, int64_t mtime_ns) {
+static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, const char *target, int64_t mtime_ns) {
     size_t i = lower_bound(dir, name);
     if (i < dir->n_children && !strcmp(dir->children[i]->name, name)) return NULL;
     if (dir->n_children == dir->cap_children) {
@@ -114,7 +114,7 @@ static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, int64_t mti
         dir->children = xrealloc(dir->children, dir->cap_children * sizeof *dir->children);
     }
     memmove(dir->children + i + 1, dir->children + i, (dir->n_children - i) * sizeof *dir->children);
-    fs_node *n = node_new(dir, name, kind, mtime_ns);
+    fs_node *n = node_new(dir, name, kind, target, mtime_ns);
     dir->children[i] = n;
     dir->n_children++;
     if (kind == FS_DIR) dir->n_subdirs++;
@@ -124,7 +124,7 @@ static fs_node *insert(fs_node *dir, const char *name, fs_kind kind, int64_t mti
 fs_node *fs_dir_make(fs_node *dir, const char *name, int64_t mtime_ns) {
     fs_node *n = fs_dir_find(dir, name);
     if (n) return n->kind == FS_DIR ? n : NULL;
-    return insert(dir, name, FS_DIR, mtime_ns);
+    return insert(dir, name, FS_DIR, NULL, mtime_ns);
 }
 
 fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t mtime_ns) {
@@ -139,20 +139,21 @@ fs_node *fs_dir_put_file(fs_node *dir, const char *path, fs_content *c, int64_t 
         path = slash + 1;
     }
     if (!dir || !*path) return NULL;
-    fs_node *n = insert(dir, path, FS_FILE, mtime_ns);
+    fs_node *n = insert(dir, path, FS_FILE, NULL, mtime_ns);
     if (n) n->content = c;
     return n;
 }
 
-fs_node *fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns) {
-    fs_node *n = fs_dir_find(dir, name);
-    if (!n) n = insert(dir, name, FS_LINK, mtime_ns);
-    if (n->kind != FS_LINK || (n->target && !strcmp(n->target, target))) return NULL;
-    fs_node *moved = n->target ? n : NULL;
-    free(n->target);
-    n->target = xstrdup(target);
-    n->mtime_ns = mtime_ns;
-    return moved;
+void fs_dir_set_link(fs_node *dir, const char *name, const char *target, int64_t mtime_ns) {
+    size_t i = lower_bound(dir, name);
+    if (i == dir->n_children || strcmp(dir->children[i]->name, name)) {
+        insert(dir, name, FS_LINK, target, mtime_ns);
+        return;
+    }
+    fs_node *old = dir->children[i];
+    /* The old node stays: the kernel may still hold its inode number. */
+    if (old->kind == FS_LINK && strcmp(old->target, target))
+        dir->children[i] = node_new(dir, name, FS_LINK, target, mtime_ns);
 }
 
 strata_err fs_dir_ready(fs_mount *m, fs_node *dir, int refresh) {

@@ -227,8 +227,7 @@ static strata_err fill_top(fs_mount *m, fs_node *dir) {
     }
     if (m->versions.n) {
         const fs_version_info *newest = &m->versions.v[m->versions.n - 1];
-        fs_node *moved = fs_dir_set_link(dir, "latest", newest->id, newest->mtime_ns);
-        if (moved) m->relinked = moved;
+        fs_dir_set_link(dir, "latest", newest->id, newest->mtime_ns);
     }
     return STRATA_OK;
 }

@@ -3,8 +3,9 @@
 # mount: `cp -r` of /versions/<v> and of /nodes/<node>/<v> compared by
 # sha256 with what the nodes held; the renumbered view has unique
 # generations per directory and complete SSTables; a version backed up
-# while mounted appears without a remount; unmounting by fusermount3 -u
-# and by SIGTERM is clean (the sanitized binary reports no error or leak).
+# while mounted appears without a remount, and latest leads to it at
+# once; unmounting by fusermount3 -u and by SIGTERM is clean (the
+# sanitized binary reports no error or leak).
 set -eu
 . "$(dirname "$0")/lib.sh"
 command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
@@ -138,6 +139,10 @@ say "a version backed up while mounted appears without a remount"
 use_nodes "$RF3/v2" v2
 V2=$(backup)
 [ "$V2" != "$V1" ] || fail "the second backup did not make a new version"
+# latest was followed before; nothing has listed /versions since
+[ "$(readlink "$MNT/versions/latest")" = "$V2" ] ||
+  fail "latest still points to $(readlink "$MNT/versions/latest"), not $V2, until /versions is listed"
+[ "$(cd "$MNT/versions/latest" && pwd -P)" = "$MNT/versions/$V2" ] || fail "the path through latest does not lead to $V2"
 [ "$(ls "$MNT/versions")" = "$(printf '%s\n%s\nlatest' "$V1" "$V2")" ] || fail "/versions lists $(ls "$MNT/versions")"
 [ "$(readlink "$MNT/versions/latest")" = "$V2" ] || fail "latest does not point to $V2"
 [ -d "$MNT/nodes/node2/$V2" ] || fail "/nodes/node2/$V2 missing"
