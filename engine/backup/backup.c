@@ -348,7 +348,9 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
  * that system_schema names with another id are left out of the snapshot
  * of every node that also holds the live id's directory, as Cassandra
  * leaves them out of its own.  A node holding the table only under
- * another id disagrees with the cluster's schema, and its data is kept. */
+ * another id disagrees with the cluster's schema (two nodes created the
+ * table at once): its data is the same table's and is taken under the
+ * live id, so that one table of the name reaches the version. */
 static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, const char *table,
                             const char *table_id) {
     size_t n;
@@ -359,7 +361,7 @@ static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, 
     return 0;
 }
 
-static void leave_out_dropped_tables(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
+static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
     const cluster_file **files;
     size_t *count;
     uint64_t bytes;
@@ -403,8 +405,10 @@ static void leave_out_dropped_tables(const cluster_config *c, snapshot_task *tas
                 cluster_snapshot_leave_out(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2]);
             } else {
                 strata_log(STRATA_LOG_WARN, "node %s: %s.%s is only under id %s, which system_schema does not name "
-                           "(it names %s: a schema disagreement?); kept", c->nodes[node].name, dropped[i],
-                           dropped[i + 1], dropped[i + 2], dropped[i + 3]);
+                           "(it names %s: a schema disagreement?); taken as that table", c->nodes[node].name,
+                           dropped[i], dropped[i + 1], dropped[i + 2], dropped[i + 3]);
+                cluster_snapshot_rename_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2],
+                                              dropped[i + 3]);
             }
         }
     }
@@ -439,7 +443,7 @@ static strata_err check_nodes_hold_sstables(const cluster_config *c, const clust
 static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
                             backup_job *job, reconcile_state *rec, uint64_t *logical) {
     size_t n_nodes = opt->cluster->n_nodes;
-    leave_out_dropped_tables(opt->cluster, tasks, n_nodes);
+    align_table_ids(opt->cluster, tasks, n_nodes);
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);

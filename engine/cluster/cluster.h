@@ -319,6 +319,11 @@ const cluster_file *cluster_snapshot_files(const cluster_snapshot *s, size_t *co
 /* Takes the files of directory <keyspace>/<table>-<table_id>/ out of the
  * snapshot's list (a dropped table's, which its node never reads). */
 void cluster_snapshot_leave_out(cluster_snapshot *s, const char *keyspace, const char *table, const char *table_id);
+/* Files the snapshot's <keyspace>/<table>-<from_id>/ holds under table id
+ * `to_id` (a node that disagrees with the cluster on the table's id holds
+ * data of the same table). */
+void cluster_snapshot_rename_table(cluster_snapshot *s, const char *keyspace, const char *table, const char *from_id,
+                                   const char *to_id);
 /* Removes strata's own links (or runs clear_snapshot_cmd) and frees. */
 strata_err cluster_snapshot_release(cluster_snapshot *s);
 

@@ -134,6 +134,16 @@ void cluster_snapshot_leave_out(cluster_snapshot *s, const char *keyspace, const
     s->files.n = kept;
 }
 
+void cluster_snapshot_rename_table(cluster_snapshot *s, const char *keyspace, const char *table, const char *from_id,
+                                   const char *to_id) {
+    for (size_t i = 0; i < s->files.n; i++) {
+        cluster_file *f = &s->files.v[i];
+        if (strcmp(f->keyspace, keyspace) || strcmp(f->table, table) || strcmp(f->table_id, from_id)) continue;
+        free(f->table_id);
+        f->table_id = xstrdup(to_id);
+    }
+}
+
 strata_err cluster_snapshot_release(cluster_snapshot *s) {
     if (!s) return STRATA_OK;
     strata_err e = cluster_links_remove(&s->links);
