@@ -107,16 +107,7 @@ int cli_parse_selector(const char *arg, char **version, char **keyspace, char **
 
 int cli_parse_time_us(const char *s, int64_t *out_us) {
     if (!strcmp(s, "now")) return *out_us = strata_now_us(), 0;
-    if (*s < '0' || *s > '9') return -1;
-    size_t whole = strspn(s, "0123456789"), fraction = 0;
-    if (s[whole] == '.') fraction = strspn(s + whole + 1, "0123456789");
-    if (whole <= 12 && (s[whole] == '\0' || (s[whole] == '.' && fraction >= 1 && fraction <= 6 &&
-                                             s[whole + 1 + fraction] == '\0'))) {
-        int64_t us = strtoll(s, NULL, 10) * 1000000, scale = 100000;
-        for (size_t i = 0; i < fraction; i++, scale /= 10) us += (s[whole + 1 + i] - '0') * scale;
-        return *out_us = us, 0;
-    }
-    return strata_parse_iso8601_us(s, out_us);
+    return strata_parse_seconds_us(s, out_us) && strata_parse_iso8601_us(s, out_us) ? -1 : 0;
 }
 
 int cli_parse_count(const char *s, int max, int *out) {

@@ -147,6 +147,9 @@ void strata_iso8601_us(int64_t epoch_us, char out[32]);
  * digits ("2026-11-21T22:30:55.550666Z"); returns 0 and sets *epoch_us to
  * microseconds since the epoch, or -1. */
 int strata_parse_iso8601_us(const char *s, int64_t *epoch_us);
+/* Seconds since the epoch, up to 12 digits, with the same optional
+ * fraction ("1795303196.550666"), as microseconds; 0 or -1. */
+int strata_parse_seconds_us(const char *s, int64_t *epoch_us);
 
 /* ---- Fault guard (guard.c) ------------------------------------------------
  * Mapped memory faults where a read would fail: LMDB's pages when the index

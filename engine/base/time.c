@@ -35,19 +35,39 @@ void strata_iso8601_us(int64_t epoch_us, char out[32]) {
     if (us) snprintf(out + 19, 13, ".%06lldZ", (long long)us);
 }
 
+/* The fraction of a second at `p` (".550666": 1 to 6 digits) in *us, 0
+ * when `p` holds none; returns where it ends, or NULL when malformed. */
+static const char *fraction_us(const char *p, int64_t *us) {
+    *us = 0;
+    if (*p != '.') return p;
+    int digits = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (digits == 6) return NULL;
+        *us = *us * 10 + (*p - '0');
+    }
+    if (!digits) return NULL;
+    for (; digits < 6; digits++) *us *= 10;
+    return p;
+}
+
 int strata_parse_iso8601_us(const char *s, int64_t *epoch_us) {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
     if (!p || tm.tm_sec > 59) return -1; /* no leap second: UTC times here are POSIX times */
-    int64_t us = 0;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) us = us * 10 + (*p - '0');
-        if (!digits) return -1;
-        for (; digits < 6; digits++) us *= 10;
-    }
-    if (strcmp(p, "Z")) return -1;
+    int64_t us;
+    p = fraction_us(p, &us);
+    if (!p || strcmp(p, "Z")) return -1;
     *epoch_us = (int64_t)timegm(&tm) * 1000000 + us;
+    return 0;
+}
+
+int strata_parse_seconds_us(const char *s, int64_t *epoch_us) {
+    size_t whole = strspn(s, "0123456789");
+    if (!whole || whole > 12) return -1;
+    int64_t us;
+    const char *p = fraction_us(s + whole, &us);
+    if (!p || *p) return -1;
+    *epoch_us = strtoll(s, NULL, 10) * 1000000 + us;
     return 0;
 }

@@ -120,6 +120,13 @@ static void test_iso8601_microseconds(void **state) {
                          "2026-11-21T23:19:56.55x666Z", "2026-11-21T23:19:56ZZ", "2026-11-21 23:19:56Z",
                          "2026-11-21T23:19:60Z"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_int_equal(strata_parse_iso8601_us(bad[i], &us), -1);
+    assert_int_equal(strata_parse_seconds_us("1795303196.550666", &us), 0);
+    assert_int_equal(us, 1795303196550666LL);
+    assert_int_equal(strata_parse_seconds_us("1795303196", &us), 0);
+    assert_int_equal(us, 1795303196000000LL);
+    const char *bad_seconds[] = {"1795303196.", ".5", "1795303196.5506661", "1795303196x", "1234567890123", ""};
+    for (size_t i = 0; i < sizeof bad_seconds / sizeof *bad_seconds; i++)
+        assert_int_equal(strata_parse_seconds_us(bad_seconds[i], &us), -1);
 }
 
 int main(void) {
