@@ -213,20 +213,27 @@ static strata_err index_chunk_get_body(repo *r, const uint8_t id[STRATA_HASH_LEN
     return e;
 }
 
+/* Records where chunk `id` is read from; `flags` as mdb_put's. */
+static int put_chunk_location(repo *r, MDB_txn *txn, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                              unsigned flags) {
+    uint8_t value[LOCATION_LEN];
+    location_encode(loc, value);
+    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v = {sizeof value, value};
+    return mdb_put(txn, r->db_chunk, &k, &v, flags);
+}
+
 static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
                           const uint8_t *entries, uint32_t count) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     for (uint32_t i = 0; !rc && i < count; i++) {
-        uint8_t id[STRATA_HASH_LEN], value[LOCATION_LEN];
+        uint8_t id[STRATA_HASH_LEN];
         chunk_location loc;
         pack_entry_decode(entries + (size_t)i * PACK_ENTRY_LEN, id, &loc);
         memcpy(loc.pack, pack_id, STRATA_HASH_LEN);
-        location_encode(&loc, value);
-        MDB_val k = {STRATA_HASH_LEN, id}, v = {sizeof value, value};
         /* A chunk stored twice (two interrupted runs) keeps its first home. */
-        rc = mdb_put(txn, r->db_chunk, &k, &v, MDB_NOOVERWRITE);
+        rc = put_chunk_location(r, txn, id, &loc, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST) rc = 0;
     }
     if (!rc) {
@@ -265,10 +272,7 @@ static strata_err index_move_chunk_body(repo *r, const uint8_t id[STRATA_HASH_LE
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
-    uint8_t value[LOCATION_LEN];
-    location_encode(loc, value);
-    MDB_val k = {STRATA_HASH_LEN, (void *)id}, v = {sizeof value, value};
-    rc = mdb_put(txn, r->db_chunk, &k, &v, 0);
+    rc = put_chunk_location(r, txn, id, loc, 0);
     if (rc) {
         mdb_txn_abort(txn);
         return index_lmdb_error(rc, "moving a chunk");

@@ -362,6 +362,12 @@ strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_
     return e;
 }
 
+/* Whether a copy lies inside its pack of `size` bytes (a pack cut short
+ * lost the copies past its end). */
+static int copy_inside(const chunk_location *loc, uint64_t size) {
+    return loc->offset <= size && loc->stored_len <= size - loc->offset;
+}
+
 /* Whether the copy of chunk `id` that the index points at is gone for
  * good: its pack missing or shorter than the copy, or the copy damaged.  0
  * when it reads well or is not indexed; -1 on other errors (a failing
@@ -376,7 +382,7 @@ static int indexed_copy_lost(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     e = storage_size(r->store, key, &size);
     if (e == STRATA_ENOENT) return 1;
     if (e) return -1;
-    if (loc.offset > size || loc.stored_len > size - loc.offset) return 1;
+    if (!copy_inside(&loc, size)) return 1;
     strata_buf out;
     strata_buf_init(&out);
     strata_buf_reserve(&out, loc.raw_len);
@@ -410,7 +416,7 @@ static int move_to_copies_in(void *ctx, const char *key, uint64_t size) {
         pack_entry_decode(cs->entries.data + (size_t)i * PACK_ENTRY_LEN, id, &loc);
         if (!pending_set_has(cs->lost, id) || pending_set_has(cs->moved, id)) continue;
         memcpy(loc.pack, pack_id, STRATA_HASH_LEN);
-        if (loc.offset > size || loc.stored_len > size - loc.offset) continue;
+        if (!copy_inside(&loc, size)) continue;
         out.len = 0;
         strata_buf_reserve(&out, loc.raw_len);
         e = read_located(cs->r, id, &loc, 1, out.data, out.cap);
