@@ -66,9 +66,9 @@ static void on_damage(void *ctx, const uint8_t *chunk, const char *pack, const c
     }
 }
 
-/* Writes the damaged version objects again from the index and forgets
- * the damaged chunks; the version objects repaired are damage no more. */
-/* A version whose object the index holds no copy of stays damaged (a
+/* Writes the damaged version objects again from the index (those repaired
+ * are damage no more) and mends the index's record of the damaged chunks.
+ * A version whose object the index holds no copy of stays damaged (a
  * warning); a repair the storage or the index refuses is an error. */
 static strata_err repair_damage(repo *r, report *rep, repo_verify_result *res) {
     for (size_t i = 0; i < rep->n_bad_versions; i++) {
@@ -97,13 +97,14 @@ static strata_err repair_damage(repo *r, report *rep, repo_verify_result *res) {
 
 static void print_summary(const report *rep, const repo_verify_result *res, uint64_t damaged) {
     if (rep->json) {
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I, s:I}", "ok", damaged == 0,
-                                 "packs", (json_int_t)res->packs, "chunks", (json_int_t)res->chunks, "bytes",
-                                 (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I, s:I}", "ok",
+                                 damaged == 0, "packs", (json_int_t)res->packs, "chunks", (json_int_t)res->chunks,
+                                 "bytes", (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
                                  "missing_chunks", (json_int_t)res->missing_chunks, "bad_objects",
                                  (json_int_t)res->bad_objects, "affected_files", (json_int_t)res->affected_files,
                                  "damage", rep->damage, "affected", rep->affected, "repaired", rep->repaired,
-                                 "forgotten_chunks", (json_int_t)rep->forgotten, "moved_chunks", (json_int_t)rep->moved));
+                                 "forgotten_chunks", (json_int_t)rep->forgotten, "moved_chunks",
+                                 (json_int_t)rep->moved));
         return;
     }
     char bytes[16];
