@@ -113,6 +113,13 @@ typedef struct {
     char *speculative_retry;
 } merge_table_params;
 
+/* What makes a table a materialized view (system_schema.views). */
+typedef struct {
+    char *base_table;        /* the table it selects from */
+    char *where_clause;      /* as system_schema stores it */
+    int include_all_columns; /* SELECT * */
+} merge_view_def;
+
 typedef struct {
     char *name;
     size_t ncolumns;
@@ -125,8 +132,9 @@ typedef struct {
     merge_dropped *dropped; /* by name */
     size_t nindexes;
     merge_index *indexes;   /* by name */
-    int has_params;         /* system_schema.tables holds the table */
+    int has_params;         /* system_schema.tables or .views holds it */
     merge_table_params params;
+    merge_view_def *view;   /* a materialized view's definition, else NULL */
 } merge_table;
 
 typedef struct {
@@ -142,7 +150,7 @@ typedef struct {
 } merge_schema;
 
 /* One Data.db file of a system_schema table, named by that table:
- * "keyspaces", "tables", "columns", "dropped_columns", "types" or
+ * "keyspaces", "tables", "views", "columns", "dropped_columns", "types" or
  * "indexes" (others are ignored).  Files can come from any place (a data
  * directory, a snapshot, a restored backup) and from several nodes. */
 typedef struct {
@@ -196,9 +204,13 @@ void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *na
  * line, each ending in a newline.  Identifiers are quoted when CQL needs
  * it.  Where Cassandra's order comes from a Java HashMap (user types of
  * different columns, dropped columns), it is that of the maps Cassandra
- * builds when it loads its schema from system_schema.  Fails with
- * STRATA_ENOENT when system_schema.tables lacks the table or a user type it
- * uses is missing.  The caller frees *out. */
+ * builds when it loads its schema from system_schema.  For a materialized
+ * view, after the user types: CREATE MATERIALIZED VIEW IF NOT EXISTS as
+ * ViewMetadata.appendCqlTo writes it (SELECT * or the columns in select
+ * order, its base table, the WHERE clause as stored, PRIMARY KEY, then ID,
+ * clustering order and the table options but default_time_to_live).
+ * Fails with STRATA_ENOENT when system_schema.tables or .views lacks the
+ * table or a user type it uses is missing.  The caller frees *out. */
 strata_err merge_table_cql(const merge_schema *s, const merge_table *t, char **out);
 
 /* A double as Java's Double.toString spells it (and so Cassandra in CQL

@@ -144,7 +144,7 @@ void merge_cql_string(strata_buf *b, const char *s);
 /* {'k': 'v', ...}; values bare when quote_values is 0. */
 void merge_cql_map(strata_buf *b, const merge_map *m, int quote_values);
 /* The options after "WITH ID = …\n    AND ", one a line (table_options.c). */
-void merge_cql_table_options(strata_buf *b, const merge_table_params *p);
+void merge_cql_table_options(strata_buf *b, const merge_table_params *p, int is_view);
 
 /* Unaligned loads of a word of value bytes (memcpy compiles to one move). */
 static inline uint64_t merge_load64(const uint8_t *p) {

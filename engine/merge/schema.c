@@ -1,5 +1,5 @@
-/* schema.c - a keyspace's replication, user types, tables, columns,
- * dropped columns and indexes, read from the system_schema SSTables of one
+/* schema.c - a keyspace's replication, user types, tables, materialized
+ * views, columns, dropped columns and indexes, read from the system_schema SSTables of one
  * or more nodes.
  *
  * The merge needs the drop times of dropped columns, the view the names of
@@ -139,8 +139,8 @@ static void add_type(merge_schema *s, const sstable_unfiltered *u) {
     free(types);
 }
 
-static void add_table(merge_schema *s, const sstable_unfiltered *u) {
-    merge_table *t = table_get(s, u);
+/* The options system_schema.tables and .views share. */
+static void read_params(merge_table *t, const sstable_unfiltered *u) {
     merge_table_params *p = &t->params;
     const sstable_cell *id = cell_named(u, "id");
     if (id && id->value.p && id->value.len == 16) memcpy(p->id, id->value.p, 16);
@@ -164,6 +164,20 @@ static void add_table(merge_schema *s, const sstable_unfiltered *u) {
     p->memtable_flush_period_in_ms = (int32_t)cell_be(u, "memtable_flush_period_in_ms", 0);
     p->min_index_interval = (int32_t)cell_be(u, "min_index_interval", 0);
     t->has_params = 1;
+}
+
+static void add_table(merge_schema *s, const sstable_unfiltered *u) { read_params(table_get(s, u), u); }
+
+static void add_view(merge_schema *s, const sstable_unfiltered *u) {
+    merge_table *t = table_get(s, u);
+    read_params(t, u);
+    if (!t->view) t->view = xcalloc(1, sizeof *t->view);
+    free(t->view->base_table), free(t->view->where_clause);
+    t->view->base_table = cell_text(u, "base_table_name", "");
+    t->view->where_clause = cell_text(u, "where_clause", "");
+    json_t *all = cell_json(u, "include_all_columns");
+    t->view->include_all_columns = json_is_true(all);
+    json_decref(all);
 }
 
 static void add_column(merge_schema *s, const sstable_unfiltered *u) {
@@ -210,7 +224,8 @@ static const struct {
     row_fn fn;
 } READERS[] = {
     {"keyspaces", 0, add_keyspace},     {"types", 1, add_type},    {"tables", 1, add_table},
-    {"columns", 2, add_column},         {"dropped_columns", 2, add_dropped}, {"indexes", 2, add_index},
+    {"views", 1, add_view},             {"columns", 2, add_column},
+    {"dropped_columns", 2, add_dropped}, {"indexes", 2, add_index},
 };
 
 /* Reconciles the given SSTables of one system_schema table and calls fn
@@ -412,6 +427,7 @@ void merge_schema_free(merge_schema *s) {
         merge_table_params *p = &t->params;
         free(p->additional_write_policy), free(p->comment), free(p->read_repair), free(p->speculative_retry);
         map_free(&p->caching), map_free(&p->compaction), map_free(&p->compression), map_free(&p->extensions);
+        if (t->view) free(t->view->base_table), free(t->view->where_clause), free(t->view);
         free(t->columns);
         free(t->dropped);
         free(t->indexes);

@@ -218,6 +218,8 @@ static void put_names(strata_buf *b, const merge_table *t, const char *kind, int
     }
 }
 
+static void put_primary_key(strata_buf *b, const merge_table *t);
+
 /* TableMetadata.appendColumnDefinitions and appendPrimaryKey.  A column
  * dropped and added again is left to the ALTER TABLE ADD that follows its
  * drop. */
@@ -239,7 +241,13 @@ static void put_columns(strata_buf *b, const merge_table *t, const size_t *dropp
         merge_buf_puts(b, single_key ? "\n" : ",\n");
     }
     if (single_key) return;
-    merge_buf_puts(b, "    PRIMARY KEY (");
+    merge_buf_puts(b, "    ");
+    put_primary_key(b, t);
+}
+
+/* TableMetadata.appendPrimaryKey. */
+static void put_primary_key(strata_buf *b, const merge_table *t) {
+    merge_buf_puts(b, "PRIMARY KEY (");
     int compound = count_kind(t, "partition_key") > 1;
     if (compound) merge_buf_puts(b, "(");
     put_names(b, t, "partition_key", 0);
@@ -257,6 +265,67 @@ static void put_uuid(strata_buf *b, const uint8_t id[16]) {
     char text[37];
     snprintf(text, sizeof text, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
     merge_buf_puts(b, text);
+}
+
+/* TableMetadata.appendTableOptions, after "WITH ": the ID, the clustering
+ * order, the options. */
+static void put_table_options(strata_buf *b, const merge_table *t) {
+    merge_buf_puts(b, "ID = ");
+    put_uuid(b, t->params.id);
+    if (count_kind(t, "clustering")) {
+        merge_buf_puts(b, "\n    AND CLUSTERING ORDER BY (");
+        put_names(b, t, "clustering", 1);
+        merge_buf_puts(b, ")");
+    }
+    merge_buf_puts(b, "\n    AND ");
+    merge_cql_table_options(b, &t->params, t->view != NULL);
+    merge_buf_puts(b, ";");
+}
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp((*(const merge_column *const *)a)->name, (*(const merge_column *const *)b)->name);
+}
+
+/* ", " and the names of the columns of `kind` in Columns.selectOrderIterator
+ * order: by name bytes, simple and complex ones together. */
+static void put_select_names(strata_buf *b, const merge_table *t, const char *kind) {
+    const merge_column **v = xmalloc((t->ncolumns + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (!strcmp(t->columns[i].kind, kind)) v[n++] = &t->columns[i];
+    qsort(v, n, sizeof *v, name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        merge_buf_puts(b, ", ");
+        merge_cql_identifier(b, v[i]->name);
+    }
+    free(v);
+}
+
+/* ViewMetadata.appendCqlTo. */
+static void put_view(strata_buf *b, const merge_schema *s, const merge_table *t) {
+    merge_buf_puts(b, "CREATE MATERIALIZED VIEW IF NOT EXISTS ");
+    put_table_name(b, s, t);
+    merge_buf_puts(b, " AS\n    SELECT ");
+    if (t->view->include_all_columns) {
+        merge_buf_puts(b, "*");
+    } else {
+        put_names(b, t, "partition_key", 0);
+        if (count_kind(t, "clustering")) merge_buf_puts(b, ", ");
+        put_names(b, t, "clustering", 0);
+        put_select_names(b, t, "static");
+        put_select_names(b, t, "regular");
+    }
+    merge_buf_puts(b, "\n    FROM ");
+    merge_cql_identifier(b, s->keyspace);
+    merge_buf_puts(b, ".");
+    merge_cql_identifier(b, t->view->base_table);
+    merge_buf_puts(b, "\n    WHERE ");
+    merge_buf_puts(b, t->view->where_clause);
+    merge_buf_puts(b, "\n    ");
+    put_primary_key(b, t);
+    merge_buf_puts(b, " WITH ");
+    put_table_options(b, t);
+    merge_buf_puts(b, "\n");
 }
 
 /* ---- Drops and indexes ----------------------------------------------------------- */
@@ -316,7 +385,8 @@ static void put_index(strata_buf *b, const merge_schema *s, const merge_table *t
 
 strata_err merge_table_cql(const merge_schema *s, const merge_table *t, char **out) {
     *out = NULL;
-    if (!t->has_params) return strata_fail(STRATA_ENOENT, "%s.%s: not in system_schema.tables", s->keyspace, t->name);
+    if (!t->has_params)
+        return strata_fail(STRATA_ENOENT, "%s.%s: not in system_schema.tables or .views", s->keyspace, t->name);
     const char **names = xmalloc((t->ncolumns + t->ndropped + 1) * sizeof *names);
     for (size_t i = 0; i < t->ncolumns; i++) names[i] = t->columns[i].name;
     size_t *column_order = hashmap_order(names, t->ncolumns, 0);
@@ -341,23 +411,19 @@ strata_err merge_table_cql(const merge_schema *s, const merge_table *t, char **o
     strata_buf b;
     strata_buf_init(&b);
     for (size_t i = 0; i < types.n; i++) put_type(&b, s, types.v[i]);
-    merge_buf_puts(&b, "CREATE TABLE IF NOT EXISTS ");
-    put_table_name(&b, s, t);
-    merge_buf_puts(&b, " (\n");
-    put_columns(&b, t, dropped_order);
-    merge_buf_puts(&b, ") WITH ID = ");
-    put_uuid(&b, t->params.id);
-    if (count_kind(t, "clustering")) {
-        merge_buf_puts(&b, "\n    AND CLUSTERING ORDER BY (");
-        put_names(&b, t, "clustering", 1);
-        merge_buf_puts(&b, ")");
+    if (t->view) {
+        put_view(&b, s, t);
+    } else {
+        merge_buf_puts(&b, "CREATE TABLE IF NOT EXISTS ");
+        put_table_name(&b, s, t);
+        merge_buf_puts(&b, " (\n");
+        put_columns(&b, t, dropped_order);
+        merge_buf_puts(&b, ") WITH ");
+        put_table_options(&b, t);
+        put_drops(&b, s, t, dropped_order);
+        merge_buf_puts(&b, "\n");
+        for (size_t i = 0; i < t->nindexes; i++) put_index(&b, s, t, &t->indexes[i]);
     }
-    merge_buf_puts(&b, "\n    AND ");
-    merge_cql_table_options(&b, &t->params);
-    merge_buf_puts(&b, ";");
-    put_drops(&b, s, t, dropped_order);
-    merge_buf_puts(&b, "\n");
-    for (size_t i = 0; i < t->nindexes; i++) put_index(&b, s, t, &t->indexes[i]);
     strata_buf_put(&b, "", 1);
     free(types.v);
     free(dropped_order);

@@ -84,8 +84,9 @@ static void int_option(strata_buf *b, const char *name, int32_t value) {
     merge_buf_puts(b, num);
 }
 
-/* TableParams.appendCqlTo: every option, in alphabetical order. */
-void merge_cql_table_options(strata_buf *b, const merge_table_params *p) {
+/* TableParams.appendCqlTo: every option, in alphabetical order; a view
+ * has no default_time_to_live (its rows expire with the base table's). */
+void merge_cql_table_options(strata_buf *b, const merge_table_params *p, int is_view) {
     merge_buf_puts(b, "additional_write_policy = ");
     put_policy(b, p->additional_write_policy);
     option(b, "bloom_filter_fp_chance");
@@ -102,7 +103,7 @@ void merge_cql_table_options(strata_buf *b, const merge_table_params *p) {
     merge_cql_map(b, &p->compression, 1);
     option(b, "crc_check_chance");
     merge_java_double(p->crc_check_chance, b);
-    int_option(b, "default_time_to_live", p->default_time_to_live);
+    if (!is_view) int_option(b, "default_time_to_live", p->default_time_to_live);
     option(b, "extensions");
     merge_cql_map(b, &p->extensions, 0);
     int_option(b, "gc_grace_seconds", p->gc_grace_seconds);

@@ -8,9 +8,13 @@
  * for the three nodes' merged.  The keyspace's replication must be the one
  * DESCRIBE KEYSPACE printed (the top-level schema.cql), and reading the
  * schema from a list of Data.db files must give what reading the
- * directories gives. */
+ * directories gives.  rf3-a has no materialized view: two are added to
+ * node1's schema by SSTables written here, and their CQL is checked against
+ * the text Cassandra's ViewMetadata.appendCqlTo gives for them. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +23,7 @@
 #include <cmocka.h>
 
 #include "engine/merge/merge.h"
+#include "engine/writer/writer.h"
 
 #define CORPUS "../shared/corpus/cluster/rf3-a"
 
@@ -273,6 +278,240 @@ static void test_missing_schema(void **state) {
     free_files(files, kept);
 }
 
+/* ---- Materialized views ---- */
+
+#define VIEW_TS 1795400000000000LL
+#define MAX_CELLS 32
+#define MARSHAL "org.apache.cassandra.db.marshal."
+
+/* One row of a system_schema table: its clustering (text) and cells, each
+ * a column's name, type class and value. */
+typedef struct {
+    const char *clustering[2];
+    const char *names[MAX_CELLS];
+    const char *types[MAX_CELLS];
+    strata_buf values[MAX_CELLS];
+    size_t n;
+} schema_row;
+
+static void put(schema_row *r, const char *name, const char *type, const void *p, size_t len) {
+    r->names[r->n] = name;
+    r->types[r->n] = type;
+    strata_buf_init(&r->values[r->n]);
+    strata_buf_put(&r->values[r->n++], p, len);
+}
+
+static void put_text(schema_row *r, const char *name, const char *v) { put(r, name, MARSHAL "UTF8Type", v, strlen(v)); }
+
+static void put_be(schema_row *r, const char *name, const char *type, uint64_t v, size_t len) {
+    uint8_t b[8];
+    for (size_t i = 0; i < len; i++) b[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+    put(r, name, type, b, len);
+}
+
+static void put_int(schema_row *r, const char *name, int32_t v) { put_be(r, name, MARSHAL "Int32Type", (uint32_t)v, 4); }
+
+static void put_double(schema_row *r, const char *name, double d) {
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    put_be(r, name, MARSHAL "DoubleType", bits, 8);
+}
+
+/* A frozen map<text, text> from key, value, ..., NULL in key order. */
+static void put_map(schema_row *r, const char *name, const char *const *kv) {
+    strata_buf b;
+    strata_buf_init(&b);
+    size_t n = 0;
+    while (kv[n]) n++;
+    uint8_t len[4] = {0, 0, 0, (uint8_t)(n / 2)};
+    strata_buf_put(&b, len, 4);
+    for (size_t i = 0; i < n; i++) {
+        len[3] = (uint8_t)strlen(kv[i]);
+        strata_buf_put(&b, len, 4);
+        strata_buf_put(&b, kv[i], strlen(kv[i]));
+    }
+    put(r, name, MARSHAL "FrozenType(" MARSHAL "MapType(" MARSHAL "UTF8Type," MARSHAL "UTF8Type))", b.data, b.len);
+    strata_buf_free(&b);
+}
+
+static int column_cmp(const void *a, const void *b) {
+    return strcmp(((const sstable_column *)a)->name, ((const sstable_column *)b)->name);
+}
+
+/* Writes `rows` (in clustering order) as the one partition "app" of an
+ * SSTable of system_schema.<table> under dir/<table>-0/.  Its header holds
+ * the columns the rows name, all simple, so in name order. */
+static void write_schema_table(const char *dir, const char *table, schema_row *rows, size_t nrows) {
+    sstable_header h = {.min_timestamp = VIEW_TS, .key_type = sstable_type_parse(MARSHAL "UTF8Type"),
+                        .nclustering = rows[0].clustering[1] ? 2 : 1};
+    sstable_type *clustering[2] = {sstable_type_parse(MARSHAL "UTF8Type"), sstable_type_parse(MARSHAL "UTF8Type")};
+    h.clustering = clustering;
+    sstable_column columns[MAX_CELLS];
+    for (size_t k = 0; k < rows[0].n; k++)
+        columns[h.nregular++] = (sstable_column){(char *)rows[0].names[k], sstable_type_parse(rows[0].types[k])};
+    qsort(columns, h.nregular, sizeof *columns, column_cmp);
+    h.regulars = columns;
+    char *out = xasprintf("%s/%s-0", dir, table);
+    assert_int_equal(mkdir(out, 0755), 0);
+    sstable_writer_params p = {.dir = out, .version = "nb", .generation = 1, .header = &h, .expected_keys = 1};
+    sstable_writer *w;
+    assert_int_equal(sstable_writer_open(&p, &w), STRATA_OK);
+    const sstable_deletion live = {INT64_MIN, INT64_MAX};
+    assert_int_equal(sstable_writer_begin_partition(w, (const uint8_t *)"app", 3, &live), STRATA_OK);
+    for (size_t i = 0; i < nrows; i++) {
+        schema_row *r = &rows[i];
+        sstable_cell cells[MAX_CELLS];
+        size_t n = 0;
+        for (size_t c = 0; c < h.nregular; c++)
+            for (size_t k = 0; k < r->n; k++)
+                if (!strcmp(h.regulars[c].name, r->names[k]))
+                    cells[n++] = (sstable_cell){.column = &h.regulars[c], .column_index = c, .timestamp = VIEW_TS,
+                                                .local_deletion_time = INT64_MAX,
+                                                .value = {r->values[k].data, r->values[k].len}};
+        assert_int_equal(n, r->n);
+        sstable_value key[2];
+        for (size_t c = 0; c < h.nclustering; c++)
+            key[c] = (sstable_value){(const uint8_t *)r->clustering[c], strlen(r->clustering[c])};
+        sstable_unfiltered u = {.kind = SSTABLE_ROW, .bound_kind = SSTABLE_CLUSTERING, .nclustering = h.nclustering,
+                                .clustering = key, .has_liveness = 1, .timestamp = VIEW_TS,
+                                .local_expiration = INT64_MAX, .row_deletion = live, .deletion = live,
+                                .end_deletion = live, .ncells = n, .cells = cells};
+        assert_int_equal(sstable_writer_add_unfiltered(w, &u), STRATA_OK);
+    }
+    assert_int_equal(sstable_writer_end_partition(w), STRATA_OK);
+    assert_int_equal(sstable_writer_finish(w), STRATA_OK);
+    for (size_t i = 0; i < nrows; i++)
+        for (size_t k = 0; k < rows[i].n; k++) strata_buf_free(&rows[i].values[k]);
+    for (size_t c = 0; c < h.nregular; c++) sstable_type_free(columns[c].type);
+    sstable_type_free(h.key_type), sstable_type_free(clustering[0]), sstable_type_free(clustering[1]);
+    free(out);
+}
+
+static void view_row(schema_row *r, const char *name, const char *id, const char *comment, const char *where,
+                     int include_all) {
+    static const char *const caching[] = {"keys", "NONE", "rows_per_partition", "10", NULL};
+    static const char *const compaction[] = {"class", "org.apache.cassandra.db.compaction.LeveledCompactionStrategy",
+                                             "sstable_size_in_mb", "160", NULL};
+    static const char *const compression[] = {"chunk_length_in_kb", "64", "class",
+                                              "org.apache.cassandra.io.compress.ZstdCompressor", NULL};
+    static const char *const empty[] = {NULL};
+    uint8_t uuid[16];
+    assert_int_equal(strata_unhex(id, uuid, 16), 0);
+    *r = (schema_row){.clustering = {name, NULL}};
+    put_text(r, "additional_write_policy", "99p");
+    put_text(r, "base_table_name", "users");
+    put_double(r, "bloom_filter_fp_chance", 0.01);
+    put_map(r, "caching", caching);
+    put_text(r, "comment", comment);
+    put_map(r, "compaction", compaction);
+    put_map(r, "compression", compression);
+    put_double(r, "crc_check_chance", 1.0);
+    put_int(r, "default_time_to_live", 0);
+    put_map(r, "extensions", empty);
+    put_int(r, "gc_grace_seconds", 3600);
+    put(r, "id", MARSHAL "UUIDType", uuid, 16);
+    put(r, "include_all_columns", MARSHAL "BooleanType", include_all ? "\x01" : "\x00", 1);
+    put_int(r, "max_index_interval", 2048);
+    put_int(r, "memtable_flush_period_in_ms", 0);
+    put_int(r, "min_index_interval", 128);
+    put_text(r, "read_repair", "BLOCKING");
+    put_text(r, "speculative_retry", "99p");
+    put_text(r, "where_clause", where);
+}
+
+static void column_row(schema_row *r, const char *view, const char *name, const char *kind, int position,
+                       const char *type, const char *order) {
+    *r = (schema_row){.clustering = {view, name}};
+    put_text(r, "clustering_order", order);
+    put(r, "column_name_bytes", MARSHAL "BytesType", name, strlen(name));
+    put_text(r, "kind", kind);
+    put_int(r, "position", position);
+    put_text(r, "type", type);
+}
+
+static const char VIEW_OPTIONS[] =
+    "    AND additional_write_policy = '99p'\n"
+    "    AND bloom_filter_fp_chance = 0.01\n"
+    "    AND caching = {'keys': 'NONE', 'rows_per_partition': '10'}\n"
+    "    AND cdc = false\n"
+    "    AND comment = '%s'\n"
+    "    AND compaction = {'class': 'org.apache.cassandra.db.compaction.LeveledCompactionStrategy', "
+    "'sstable_size_in_mb': '160'}\n"
+    "    AND compression = {'chunk_length_in_kb': '64', 'class': 'org.apache.cassandra.io.compress.ZstdCompressor'}\n"
+    "    AND crc_check_chance = 1.0\n"
+    "    AND extensions = {}\n"
+    "    AND gc_grace_seconds = 3600\n"
+    "    AND max_index_interval = 2048\n"
+    "    AND memtable_flush_period_in_ms = 0\n"
+    "    AND min_index_interval = 128\n"
+    "    AND read_repair = 'BLOCKING'\n"
+    "    AND speculative_retry = '99p';\n";
+
+static void assert_view_cql(const merge_schema *s, const char *name, const char *head, const char *comment) {
+    const merge_table *v = merge_schema_table(s, name);
+    assert_non_null(v);
+    assert_non_null(v->view);
+    char *got, *options = xasprintf(VIEW_OPTIONS, comment), *want = xasprintf("%s%s", head, options);
+    assert_int_equal(merge_table_cql(s, v, &got), STRATA_OK);
+    assert_string_equal(got, want);
+    free(got), free(want), free(options);
+}
+
+/* users_by_age selects every column, with a DESC clustering column;
+ * users_by_name some, where select order (by name) differs from the order
+ * of CREATE TABLE (simple columns first): prefs, a map, before score. */
+static void test_materialized_views(void **state) {
+    (void)state;
+    char tmpl[] = "/tmp/strata-views-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    schema_row views[2], columns[8];
+    view_row(&views[0], "users_by_age", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "users by age",
+             "age IS NOT NULL AND id IS NOT NULL", 1);
+    view_row(&views[1], "users_by_name", "00112233445566778899aabbccddeeff", "users by name",
+             "name IS NOT NULL AND id IS NOT NULL", 0);
+    write_schema_table(dir, "views", views, 2);
+    column_row(&columns[0], "users_by_age", "age", "partition_key", 0, "int", "none");
+    column_row(&columns[1], "users_by_age", "id", "clustering", 0, "uuid", "desc");
+    column_row(&columns[2], "users_by_age", "name", "regular", -1, "text", "none");
+    column_row(&columns[3], "users_by_name", "age", "regular", -1, "int", "none");
+    column_row(&columns[4], "users_by_name", "id", "clustering", 0, "uuid", "asc");
+    column_row(&columns[5], "users_by_name", "name", "partition_key", 0, "text", "none");
+    column_row(&columns[6], "users_by_name", "prefs", "regular", -1, "map<text, int>", "none");
+    column_row(&columns[7], "users_by_name", "score", "regular", -1, "bigint", "none");
+    write_schema_table(dir, "columns", columns, 8);
+
+    const char *dirs[] = {CORPUS "/node1/system_schema", dir};
+    merge_schema *s;
+    if (merge_schema_read(dirs, 2, "app", &s)) fail_msg("%s", strata_errmsg());
+    assert_view_cql(s, "users_by_age",
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS app.users_by_age AS\n"
+                    "    SELECT *\n"
+                    "    FROM app.users\n"
+                    "    WHERE age IS NOT NULL AND id IS NOT NULL\n"
+                    "    PRIMARY KEY (age, id)\n"
+                    " WITH ID = 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"
+                    "    AND CLUSTERING ORDER BY (id DESC)\n",
+                    "users by age");
+    assert_view_cql(s, "users_by_name",
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS app.users_by_name AS\n"
+                    "    SELECT name, id, age, prefs, score\n"
+                    "    FROM app.users\n"
+                    "    WHERE name IS NOT NULL AND id IS NOT NULL\n"
+                    "    PRIMARY KEY (name, id)\n"
+                    " WITH ID = 00112233-4455-6677-8899-aabbccddeeff\n"
+                    "    AND CLUSTERING ORDER BY (id ASC)\n",
+                    "users by name");
+    /* the base table is still a table */
+    const merge_table *users = merge_schema_table(s, "users");
+    assert_non_null(users);
+    assert_null(users->view);
+    merge_schema_free(s);
+    char *rm = xasprintf("rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+    free(rm);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_node_every_table),
@@ -280,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_replication),
         cmocka_unit_test(test_file_list_equals_directories),
         cmocka_unit_test(test_missing_schema),
+        cmocka_unit_test(test_materialized_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
