@@ -11,9 +11,36 @@
 #include "engine/sstable/sstable_int.h"
 
 #include <math.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 static int sign(long double d) { return (d > 0) - (d < 0); }
+
+/* RandomPartitioner's token (RandomPartitioner.getToken): the absolute
+ * value of the key's MD5 read as a signed 128-bit number, here as 16
+ * big-endian bytes that memcmp orders. */
+static void random_token(const uint8_t *key, size_t len, uint8_t out[16]) {
+    unsigned int n = 16;
+    EVP_Digest(key, len, out, &n, EVP_md5(), NULL);
+    if (!(out[0] & 0x80)) return;
+    unsigned carry = 1; /* negated: inverted, plus one */
+    for (int i = 15; i >= 0; i--) {
+        unsigned v = (uint8_t)~out[i] + carry;
+        out[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
+}
+
+/* Two keys by RandomPartitioner token; the empty key's token, -1, comes
+ * before every other.  0 when the tokens are equal. */
+static int random_token_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
+    if (!al || !bl) return (al != 0) - (bl != 0);
+    uint8_t ta[16], tb[16];
+    random_token(a, al, ta);
+    random_token(b, bl, tb);
+    int c = memcmp(ta, tb, 16);
+    return (c > 0) - (c < 0);
+}
 
 static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
     int c = memcmp(a, b, al < bl ? al : bl);
@@ -174,6 +201,9 @@ static int base_cmp(const sstable_type *t, const sstable_value *a, const sstable
         if (t->nparams && strstr(t->params[0]->name, "Murmur3Partitioner")) {
             int64_t x = sstable_murmur3_token(a->p, a->len), y = sstable_murmur3_token(b->p, b->len);
             if (x != y) return x < y ? -1 : 1;
+        } else if (t->nparams && strstr(t->params[0]->name, "RandomPartitioner")) {
+            int c = random_token_cmp(a->p, a->len, b->p, b->len);
+            if (c) return c;
         }
         break;
     default: break;
@@ -238,6 +268,9 @@ int sstable_key_compare(const sstable *s, const uint8_t *a, size_t al, const uin
     if (s->murmur3) {
         int64_t ta = sstable_murmur3_token(a, al), tb = sstable_murmur3_token(b, bl);
         if (ta != tb) return ta < tb ? -1 : 1;
+    } else if (s->random) {
+        int c = random_token_cmp(a, al, b, bl);
+        if (c) return c;
     }
     return bytes_cmp(a, al, b, bl);
 }

@@ -234,10 +234,15 @@ static strata_err seek_by_scan(sstable *s, const uint8_t *key, size_t klen, int 
     return e;
 }
 
+/* Whether sstable_key_compare knows the partitioner's order, so that the
+ * summary and the index can be searched by key. */
+static int key_order_known(const sstable *s) {
+    return s->murmur3 || s->random || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
+}
+
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found) {
     *found = 0;
-    int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
-    if (s->meta.bti || !ordered || open_index(s)) {
+    if (s->meta.bti || !key_order_known(s) || open_index(s)) {
         strata_clear_error();
         return seek_by_scan(s, key, klen, found);
     }
@@ -354,8 +359,7 @@ static strata_err find_entry(sstable *s, index_stream *is, index_entry *ie, int 
 
 /* Jumps to the row index block that may hold `c`, when that is ahead. */
 static strata_err jump_by_row_index(sstable *s, const sstable_value *c, size_t n, sstable_deletion *open) {
-    int ordered = s->murmur3 || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
-    if (s->meta.bti || !ordered || open_index(s)) return strata_clear_error(), STRATA_OK;
+    if (s->meta.bti || !key_order_known(s) || open_index(s)) return strata_clear_error(), STRATA_OK;
     index_stream is;
     index_entry ie;
     int found;

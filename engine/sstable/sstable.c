@@ -172,6 +172,7 @@ strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **
     s->column_layout[0] = column_layout(s->header.regulars, s->header.nregular);
     s->column_layout[1] = column_layout(s->header.statics, s->header.nstatic);
     s->murmur3 = s->meta.partitioner && strstr(s->meta.partitioner, "Murmur3Partitioner") != NULL;
+    s->random = s->meta.partitioner && strstr(s->meta.partitioner, "RandomPartitioner") != NULL;
     char *data = component(s, "Data.db");
     char *cinfo = component(s, "CompressionInfo.db");
     char *crc = component(s, "CRC.db");

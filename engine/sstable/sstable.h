@@ -356,8 +356,8 @@ int sstable_clustering_compare(const sstable_header *h, const sstable_value *a, 
 int sstable_clustering_order_key(const sstable_header *h, const sstable_value *c, size_t n, uint64_t *key);
 
 /* Two raw partition keys in the SSTable's partitioner order: by Murmur3
- * token then bytes, or by bytes for order-preserving partitioners (and, as
- * a fallback, for RandomPartitioner, whose MD5 order is not implemented). */
+ * or RandomPartitioner (MD5) token, then bytes; by bytes for
+ * order-preserving partitioners. */
 int sstable_key_compare(const sstable *s, const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 
 /* ---- Tokens ------------------------------------------------------------------ */

@@ -199,6 +199,7 @@ struct sstable {
      * the column, its type and the type's fields would be three. */
     int32_t *column_layout[2];
     int murmur3;
+    int random;        /* RandomPartitioner: keys in MD5 token order */
     sst_data data;
     /* stream state */
     int in_partition;  /* between a partition header and its end marker */
