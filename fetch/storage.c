@@ -91,11 +91,6 @@ strata_err storage_list(storage *s, const char *prefix, storage_list_fn fn, void
     return s->ops->list(s, prefix, fn, ctx);
 }
 
-strata_err storage_delete(storage *s, const char *key) {
-    strata_err e = check_key(key);
-    return e ? e : s->ops->del(s, key);
-}
-
 const char *storage_local_index_dir(const storage *s) {
     return s->local_index;
 }

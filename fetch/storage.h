@@ -87,9 +87,6 @@ strata_err storage_size(storage *s, const char *key, uint64_t *size);
 typedef int (*storage_list_fn)(void *ctx, const char *key, uint64_t size);
 strata_err storage_list(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
 
-/* Removes an object; removing an absent object is not an error. */
-strata_err storage_delete(storage *s, const char *key);
-
 /* A local directory where the repository's index may live next to the
  * data (the local backend returns "<dir>/index"); NULL for remote
  * backends, which keep the index in the user's cache directory. */

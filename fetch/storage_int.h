@@ -16,7 +16,6 @@ typedef struct {
                        storage_view *out);
     strata_err (*size)(storage *s, const char *key, uint64_t *size);
     strata_err (*list)(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
-    strata_err (*del)(storage *s, const char *key);
     void (*close)(storage *s);
 } storage_ops;
 

@@ -268,15 +268,6 @@ static strata_err local_list(storage *s, const char *prefix, storage_list_fn fn,
     return walk(b->root, "", prefix, fn, ctx);
 }
 
-static strata_err local_delete(storage *s, const char *key) {
-    char *path = object_path(s, key);
-    strata_err e = STRATA_OK;
-    if (unlink(path) != 0 && errno != ENOENT)
-        e = strata_fail_errno(STRATA_EIO, errno, "removing %s", path);
-    free(path);
-    return e;
-}
-
 static void local_close(storage *s) {
     local_backend *b = s->backend;
     free(b->root);
@@ -290,7 +281,6 @@ static const storage_ops local_ops = {
     .view = local_view,
     .size = local_size,
     .list = local_list,
-    .del = local_delete,
     .close = local_close,
 };
 

@@ -565,19 +565,6 @@ static strata_err s3_list(storage *s, const char *prefix, storage_list_fn fn, vo
     return e;
 }
 
-static strata_err s3_delete(storage *s, const char *key) {
-    char *fk = full_key(s, key);
-    strata_buf resp;
-    strata_buf_init(&resp);
-    s3_request req = {.method = "DELETE", .key = fk, .response = &resp};
-    strata_err e = s3_perform(backend(s)->client, &req);
-    if (!e && req.status != 204 && req.status != 200 && req.status != 404)
-        e = s3_fail(&req, "DELETE");
-    strata_buf_free(&resp);
-    free(fk);
-    return e;
-}
-
 static void s3_close(storage *s) {
     s3_backend *b = backend(s);
     pthread_mutex_lock(&b->prefetch_lock);
@@ -597,7 +584,6 @@ static const storage_ops s3_ops = {
     .get_range = s3_get_range,
     .size = s3_size,
     .list = s3_list,
-    .del = s3_delete,
     .close = s3_close,
 };
 

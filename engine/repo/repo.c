@@ -250,7 +250,3 @@ void repo_enable_disk_cache(repo *r, uint64_t max_bytes) {
 const char *repo_work_dir(const repo *r) { return r->index_dir; }
 
 void repo_get_traffic(const repo *r, storage_traffic *out) { storage_get_traffic(r->store, out); }
-
-const char *repo_id(const repo *r) {
-    return r->id;
-}

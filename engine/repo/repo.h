@@ -51,9 +51,6 @@ void repo_close(repo *r);
 #define REPO_REFRESH_SECONDS 10
 strata_err repo_refresh(repo *r);
 
-/* The repository's random 128-bit id, hex. */
-const char *repo_id(const repo *r);
-
 /* A local directory of the repository's own (where its index lives: inside
  * a local repository, in the cache directory for a remote one), for a
  * writer's temporary files. */
@@ -266,7 +263,6 @@ void repo_source_clear(repo_source *s);
  * table_id) as layers: a table left out of later versions (backups of
  * other tables) keeps its stack there.  STRATA_ENOENT when none does. */
 strata_err repo_table_newest_version(repo *r, const char *keyspace, const char *table_id, char id[48]);
-void repo_source_copy(repo_source *dst, const repo_source *src);
 void repo_table_summary_clear(repo_table_summary *t);
 
 /* ---- Maintenance ------------------------------------------------------------ */

@@ -56,15 +56,6 @@ void repo_source_clear(repo_source *s) {
     memset(s, 0, sizeof *s);
 }
 
-void repo_source_copy(repo_source *dst, const repo_source *src) {
-    *dst = *src;
-    dst->node = xstrdup(src->node);
-    dst->keyspace = xstrdup(src->keyspace);
-    dst->table = xstrdup(src->table);
-    dst->table_id = xstrdup(src->table_id);
-    dst->sstable = xstrdup(src->sstable);
-}
-
 void table_summary_encode(const repo_table_summary *t, strata_buf *out) {
     strata_buf_put_str(out, t->keyspace);
     strata_buf_put_str(out, t->table);
