@@ -3,13 +3,17 @@
  * Operators browse versions, `cp` a table into a test cluster or point
  * sstableloader at a table directory.  The layout:
  *
- *   /versions/<version>/<keyspace>/<table>/       every node's SSTables of the
- *                                                 table, generations renumbered
- *                                                 so that none clash
+ *   /versions/<version>/<keyspace>/<table>/       the table's reconciled
+ *                                                 SSTables (its layers) and
+ *                                                 schema.cql; for a table kept
+ *                                                 as the nodes' files, every
+ *                                                 node's SSTables, generations
+ *                                                 renumbered so that none clash
  *   /versions/latest -> <newest version>
  *   /nodes/<node>/<version>/<keyspace>/<table>/   one node's files, original
  *                                                 names (also manifest.json,
- *                                                 schema.cql)
+ *                                                 schema.cql), in versions
+ *                                                 that kept them
  *
  * Secondary index SSTables sit in .<index>/ inside their table directory.
  * Directories are listed from the local index alone; file bytes are

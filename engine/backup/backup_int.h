@@ -86,7 +86,8 @@ typedef struct {
     repo_pack_writer *w;
     strata_progress *progress;
     const char *spool;               /* where its SSTable is written before being stored */
-    int fresh;                       /* read every SSTable whole: the stack is lost */
+    int fresh;                       /* read every SSTable whole: layers of the
+                                        stack were lost, with facts only they held */
 } layer_job;
 
 typedef struct {
