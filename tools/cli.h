@@ -79,6 +79,8 @@ int cli_parse_compression(const char *flag, const char **compressor);
 /* True when argv holds -h or --help (commands print their help then). */
 int cli_wants_help(int argc, char **argv);
 
+/* The commands: argv starts at the command's name, and each returns the
+ * process's exit code (CLI_EXIT_*), having printed its output or error. */
 int cmd_init(const cli_globals *g, int argc, char **argv);
 int cmd_backup(const cli_globals *g, int argc, char **argv);
 int cmd_versions(const cli_globals *g, int argc, char **argv);

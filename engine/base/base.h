@@ -101,6 +101,7 @@ typedef struct {
 } strata_reader;
 
 void strata_reader_init(strata_reader *r, const void *p, size_t n);
+/* Copies n bytes into out: 0, or -1 (out zeroed) when fewer are left. */
 int strata_read(strata_reader *r, void *out, size_t n);
 uint8_t strata_read_u8(strata_reader *r);
 uint32_t strata_read_u32(strata_reader *r);
@@ -120,6 +121,7 @@ void strata_hex(const uint8_t *bytes, size_t n, char *out);
 /* Parses exactly 2n hex digits; returns 0 on success, -1 otherwise. */
 int strata_unhex(const char *hex, uint8_t *out, size_t n);
 
+/* SHA-256 of n bytes: the id of every chunk and the check of every object. */
 void strata_sha256(const void *data, size_t n, uint8_t out[STRATA_HASH_LEN]);
 
 /* CRC32 as zlib computes it (crc is the value so far, 0 to start), with

@@ -315,6 +315,8 @@ typedef struct cluster_snapshot cluster_snapshot;
 
 strata_err cluster_snapshot_take(const cluster_node *node, const char *tag,
                                  const cluster_filter *filter, cluster_snapshot **out);
+/* The snapshot's files, sorted as above; borrowed, valid until the
+ * snapshot is released or its list changed by the two calls below. */
 const cluster_file *cluster_snapshot_files(const cluster_snapshot *s, size_t *count);
 /* Takes the files of directory <keyspace>/<table>-<table_id>/ out of the
  * snapshot's list (a dropped table's, which its node never reads). */

@@ -261,6 +261,9 @@ typedef struct {
 
 #define MERGE_WINDOW_ALL INT64_MIN, INT64_MAX, INT64_MAX, INT64_MAX
 
+/* merge_open() with a window, references and replicas per input; fails
+ * as merge_open() does.  The array and its paths may be freed once it
+ * returns; each vfs must outlive the merge. */
 strata_err merge_open_inputs(const merge_input *inputs, size_t ninputs, const merge_table *table, merge **out);
 
 /* Fills the settings of *p that a merged SSTable takes from the merge:

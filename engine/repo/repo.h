@@ -263,6 +263,7 @@ void repo_source_clear(repo_source *s);
  * table_id) as layers: a table left out of later versions (backups of
  * other tables) keeps its stack there.  STRATA_ENOENT when none does. */
 strata_err repo_table_newest_version(repo *r, const char *keyspace, const char *table_id, char id[48]);
+/* Frees the summary's strings and zeroes it. */
 void repo_table_summary_clear(repo_table_summary *t);
 
 /* ---- Maintenance ------------------------------------------------------------ */
@@ -316,10 +317,11 @@ int repo_file_chunks_known(repo *r, const repo_file *f);
 strata_err repo_stored_bytes(repo *r, uint64_t *bytes, uint64_t *packs);
 
 /* ---- Statistics --------------------------------------------------------------- */
-/* The summary of a table that a reconciling version reconciled, or NULL
- * (the table is stored as the nodes' files, or the version is older). */
 /* The order of repo_version.tables (keyspace, table, table id), for qsort. */
 int repo_table_summary_order(const void *a, const void *b);
+/* The summary of a table that a reconciling version reconciled, or NULL
+ * (the table is stored as the nodes' files, or the version is older);
+ * borrowed from v. */
 const repo_table_summary *repo_version_table_summary(const repo_version *v, const char *keyspace,
                                                      const char *table, const char *table_id);
 

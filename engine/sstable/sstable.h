@@ -175,6 +175,8 @@ typedef struct {
  * be searched through a vfs. */
 strata_err sstable_open_vfs(const char *path, const sstable_vfs *vfs, sstable **out);
 
+/* The serialization header and the metadata read at open; borrowed, valid
+ * until sstable_close(). */
 const sstable_header *sstable_get_header(const sstable *s);
 const sstable_meta *sstable_get_meta(const sstable *s);
 /* Path of one component ("Data.db", "Index.db"...); valid until the next
@@ -192,6 +194,7 @@ typedef struct {
     int64_t local_deletion_time;
 } sstable_deletion;
 
+/* True when d is no deletion (the live pair above). */
 int sstable_deletion_is_live(const sstable_deletion *d);
 
 /* The flags of Cassandra's UnfilteredSerializer, shared by the reader and
