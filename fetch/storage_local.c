@@ -39,18 +39,6 @@ static strata_err make_parents(char *path) {
     return STRATA_OK;
 }
 
-static strata_err write_all(int fd, const void *data, size_t len, const char *path) {
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "writing %s", path);
-        p += n;
-        len -= (size_t)n;
-    }
-    return STRATA_OK;
-}
-
 static void fsync_parent(const char *path) {
     char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
@@ -106,7 +94,7 @@ static strata_err local_put(storage *s, const char *key, const void *data, size_
     }
     int direct = e ? -1 : write_direct(fd, data, len);
     if (direct == -2) e = strata_fail_errno(STRATA_EIO, errno, "truncating %s", tmp);
-    if (!e && direct != 0) e = write_all(fd, data, len, tmp);
+    if (!e && direct != 0) e = strata_write_all(fd, data, len, tmp);
     if (!e && fsync(fd) != 0)
         e = strata_fail_errno(strata_err_from_errno(errno), errno, "syncing %s", tmp);
     if (fd >= 0 && close(fd) != 0 && !e)

@@ -64,15 +64,8 @@ static strata_err write_chunks(repo *r, const repo_file *f, int fd, const char *
     for (uint32_t i = 0; i < f->n_chunks; i++) {
         strata_err e = repo_read_chunk(r, f->chunks[i].id, 1, chunk);
         if (e) return strata_fail(e, "%s: %s", path, strata_errmsg());
-        const uint8_t *p = chunk->data;
-        size_t left = chunk->len;
-        while (left) {
-            ssize_t n = write(fd, p, left);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "writing %s", path);
-            p += n;
-            left -= (size_t)n;
-        }
+        e = strata_write_all(fd, chunk->data, chunk->len, path);
+        if (e) return e;
     }
     return STRATA_OK;
 }

@@ -180,6 +180,11 @@ void strata_log(strata_log_level level, const char *fmt, ...)
 /* Suppresses INFO lines (the command line's --quiet). */
 void strata_log_set_quiet(int quiet);
 
+/* ---- Files --------------------------------------------------------------
+ * Writes all `len` bytes (write(2) may take fewer at a time); an error
+ * names `path` ("writing PATH: ..."), with the code its errno maps to. */
+strata_err strata_write_all(int fd, const void *data, size_t len, const char *path);
+
 /* ---- Threads --------------------------------------------------------------
  * Runs fn(arg) on `threads` threads at once (clamped to 1..64; <= 0 means
  * one per CPU) and returns when all have returned.  Should no thread start,

@@ -85,20 +85,8 @@ const char *wr_compressor_name(const char *name) {
     return NULL;
 }
 
-static strata_err write_all(wr_data *d, const uint8_t *p, size_t n) {
-    while (n) {
-        ssize_t r = write(d->fd, p, n);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", d->path);
-        }
-        p += r, n -= (size_t)r;
-    }
-    return STRATA_OK;
-}
-
 static strata_err flush_out(wr_data *d) {
-    strata_err e = write_all(d, d->out.data, d->out.len);
+    strata_err e = strata_write_all(d->fd, d->out.data, d->out.len, d->path);
     d->out.len = 0;
     return e;
 }
@@ -202,7 +190,7 @@ static strata_err cut(wr_data *d, int last) {
         d->nchunks++;
         done += n;
     }
-    if (!e && d->comp == C_NONE) e = write_all(d, d->tail.data, done);
+    if (!e && d->comp == C_NONE) e = strata_write_all(d->fd, d->tail.data, done, d->path);
     d->data_length += done;
     memmove(d->tail.data, d->tail.data + done, len - done);
     d->tail.len = len - done;

@@ -80,13 +80,8 @@ static char *component_path(const sstable_writer *w, const char *component, int 
 }
 
 static strata_err flush_index(sstable_writer *w) {
-    size_t off = 0;
-    while (off < w->index.len) {
-        ssize_t n = write(w->index_fd, w->index.data + off, w->index.len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: write", w->tmp[K_INDEX]);
-        off += (size_t)n;
-    }
+    strata_err e = strata_write_all(w->index_fd, w->index.data, w->index.len, w->tmp[K_INDEX]);
+    if (e) return e;
     w->crc[K_INDEX] = strata_crc32(w->crc[K_INDEX], w->index.data, w->index.len);
     w->index.len = 0;
     return STRATA_OK;
@@ -251,16 +246,10 @@ strata_err wr_write_file(const char *path, const void *p, size_t n, int sync, ui
     *crc = strata_crc32(0, p, n);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: create", path);
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t r = write(fd, b, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int err = errno;
-            close(fd);
-            return strata_fail_errno(strata_err_from_errno(err), err, "%s: write", path);
-        }
-        b += r, n -= (size_t)r;
+    strata_err e = strata_write_all(fd, p, n, path);
+    if (e) {
+        close(fd);
+        return e;
     }
     if ((sync && fsync(fd) != 0) || close(fd) != 0)
         return strata_fail_errno(strata_err_from_errno(errno), errno, "%s: sync", path);

@@ -1,7 +1,7 @@
-/* test_base.c - the shared vocabulary: error messages, byte decoding and
- * CRC32.
+/* test_base.c - the shared vocabulary: error messages, whole writes, byte
+ * decoding and CRC32.
  *
- * All three are used on every failure path and every stored structure, so
+ * All of them are used on every failure path and every stored structure, so
  * the properties that matter there are pinned down here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -30,6 +32,26 @@ static void test_error_wraps_previous_message(void **state) {
     assert_string_equal(strata_errmsg(), "writing pack: No space left on device");
     strata_clear_error();
     assert_string_equal(strata_errmsg(), "success");
+}
+
+/* Every writer of whole files reports a failed write alike: the path and
+ * the code the errno maps to; what it writes arrives whole. */
+static void test_write_all(void **state) {
+    (void)state;
+    int fd = open("/dev/full", O_WRONLY);
+    if (fd < 0) skip();
+    uint8_t bytes[3000];
+    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (uint8_t)(i * 7);
+    assert_int_equal(strata_write_all(fd, bytes, sizeof bytes, "/dev/full"), STRATA_ENOSPC);
+    assert_string_equal(strata_errmsg(), "writing /dev/full: No space left on device");
+    close(fd);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(strata_write_all(fileno(f), bytes, sizeof bytes, "tmpfile"), STRATA_OK);
+    uint8_t back[sizeof bytes + 1];
+    assert_int_equal(pread(fileno(f), back, sizeof back, 0), sizeof bytes);
+    assert_memory_equal(back, bytes, sizeof bytes);
+    fclose(f);
 }
 
 static void test_buffer_reader_bounds(void **state) {
@@ -132,6 +154,7 @@ static void test_iso8601_microseconds(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_wraps_previous_message),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_buffer_reader_bounds),
         cmocka_unit_test(test_crc32_is_zlibs),
         cmocka_unit_test(test_crc32_leaves_no_upper_vector_state),
