@@ -91,6 +91,9 @@ void strata_buf_put_u8(strata_buf *b, uint8_t v);
 void strata_buf_put_u32(strata_buf *b, uint32_t v);
 void strata_buf_put_u64(strata_buf *b, uint64_t v);
 void strata_buf_put_varint(strata_buf *b, uint64_t v);
+/* A signed integer as the varint of its zigzag form ((v << 1) ^ (v >> 63)),
+ * so that small negative numbers stay short. */
+void strata_buf_put_zigzag(strata_buf *b, int64_t v);
 /* A string as varint length + bytes (no terminator). */
 void strata_buf_put_str(strata_buf *b, const char *s);
 
@@ -107,6 +110,7 @@ uint8_t strata_read_u8(strata_reader *r);
 uint32_t strata_read_u32(strata_reader *r);
 uint64_t strata_read_u64(strata_reader *r);
 uint64_t strata_read_varint(strata_reader *r);
+int64_t strata_read_zigzag(strata_reader *r);
 /* Returns a newly allocated NUL-terminated copy; strings longer than
  * `max` fail the reader (bounded allocation on corrupt input). */
 char *strata_read_str(strata_reader *r, size_t max);

@@ -61,6 +61,10 @@ void strata_buf_put_varint(strata_buf *b, uint64_t v) {
     strata_buf_put(b, x, n);
 }
 
+void strata_buf_put_zigzag(strata_buf *b, int64_t v) {
+    strata_buf_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
 void strata_buf_put_str(strata_buf *b, const char *s) {
     size_t n = strlen(s);
     strata_buf_put_varint(b, n);
@@ -124,6 +128,11 @@ uint64_t strata_read_varint(strata_reader *r) {
     }
     r->failed = 1;
     return 0;
+}
+
+int64_t strata_read_zigzag(strata_reader *r) {
+    uint64_t v = strata_read_varint(r);
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 char *strata_read_str(strata_reader *r, size_t max) {

@@ -27,6 +27,9 @@
 #define PACK_FOOTER_LEN 48
 #define PACK_ENTRY_LEN 65 /* id 32, offset 8, stored 4, raw 4, codec 1, xxh3 8, reserved 8 */
 #define VERSION_MAGIC "STRVERS\0"
+/* The longest name a decoded record may hold: a corrupt object cannot ask
+ * for absurd allocations. */
+#define REPO_MAX_STR 4096
 
 /* How a chunk's bytes are stored in its pack. */
 enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };

@@ -6,11 +6,6 @@
 
 #include <string.h>
 
-#define MAX_STR 4096
-
-static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
-
 void source_key(const char *node, const char *ks, const char *table_id, const char *sstable, strata_buf *out) {
     file_key(node, ks, table_id, sstable, out);
 }
@@ -24,26 +19,26 @@ void source_encode(const repo_source *s, strata_buf *out) {
     strata_buf_put_varint(out, s->bytes);
     strata_buf_put_varint(out, s->data_size);
     strata_buf_put(out, s->sample, STRATA_HASH_LEN);
-    strata_buf_put_varint(out, zigzag(s->min_timestamp));
-    strata_buf_put_varint(out, zigzag(s->max_timestamp));
-    strata_buf_put_varint(out, zigzag(s->first_cut));
-    strata_buf_put_varint(out, zigzag(s->covered_to));
+    strata_buf_put_zigzag(out, s->min_timestamp);
+    strata_buf_put_zigzag(out, s->max_timestamp);
+    strata_buf_put_zigzag(out, s->first_cut);
+    strata_buf_put_zigzag(out, s->covered_to);
 }
 
 int source_decode(strata_reader *rd, repo_source *s) {
     memset(s, 0, sizeof *s);
-    s->node = strata_read_str(rd, MAX_STR);
-    s->keyspace = strata_read_str(rd, MAX_STR);
-    s->table = strata_read_str(rd, MAX_STR);
-    s->table_id = strata_read_str(rd, MAX_STR);
-    s->sstable = strata_read_str(rd, MAX_STR);
+    s->node = strata_read_str(rd, REPO_MAX_STR);
+    s->keyspace = strata_read_str(rd, REPO_MAX_STR);
+    s->table = strata_read_str(rd, REPO_MAX_STR);
+    s->table_id = strata_read_str(rd, REPO_MAX_STR);
+    s->sstable = strata_read_str(rd, REPO_MAX_STR);
     s->bytes = strata_read_varint(rd);
     s->data_size = strata_read_varint(rd);
     strata_read(rd, s->sample, STRATA_HASH_LEN);
-    s->min_timestamp = unzigzag(strata_read_varint(rd));
-    s->max_timestamp = unzigzag(strata_read_varint(rd));
-    s->first_cut = unzigzag(strata_read_varint(rd));
-    s->covered_to = unzigzag(strata_read_varint(rd));
+    s->min_timestamp = strata_read_zigzag(rd);
+    s->max_timestamp = strata_read_zigzag(rd);
+    s->first_cut = strata_read_zigzag(rd);
+    s->covered_to = strata_read_zigzag(rd);
     return rd->failed ? -1 : 0;
 }
 
@@ -69,9 +64,9 @@ void table_summary_encode(const repo_table_summary *t, strata_buf *out) {
 
 int table_summary_decode(strata_reader *rd, repo_table_summary *t) {
     memset(t, 0, sizeof *t);
-    t->keyspace = strata_read_str(rd, MAX_STR);
-    t->table = strata_read_str(rd, MAX_STR);
-    t->table_id = strata_read_str(rd, MAX_STR);
+    t->keyspace = strata_read_str(rd, REPO_MAX_STR);
+    t->table = strata_read_str(rd, REPO_MAX_STR);
+    t->table_id = strata_read_str(rd, REPO_MAX_STR);
     t->replica_bytes = strata_read_varint(rd);
     t->layer_bytes = strata_read_varint(rd);
     t->stored_bytes = strata_read_varint(rd);

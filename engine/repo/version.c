@@ -10,7 +10,6 @@
 #include <zstd.h>
 
 /* Bounds that keep a corrupt object from asking for absurd allocations. */
-#define MAX_STR 4096
 #define MAX_COUNT (1u << 26)
 #define MAX_REPORT (64u << 20)
 
@@ -18,14 +17,6 @@ void file_key(const char *node, const char *ks, const char *table_id, const char
               strata_buf *out) {
     const char *parts[] = {node, ks, table_id, path};
     for (int i = 0; i < 4; i++) strata_buf_put(out, parts[i], strlen(parts[i]) + 1);
-}
-
-static uint64_t zigzag(int64_t v) {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v) {
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 void file_encode(const repo_file *f, strata_buf *out) {
@@ -36,7 +27,7 @@ void file_encode(const repo_file *f, strata_buf *out) {
     strata_buf_put_str(out, f->rel_path);
     strata_buf_put_str(out, f->sstable);
     strata_buf_put_varint(out, f->size);
-    strata_buf_put_varint(out, zigzag(f->mtime_ns));
+    strata_buf_put_zigzag(out, f->mtime_ns);
     strata_buf_put_varint(out, f->mode);
     strata_buf_put(out, f->sample, STRATA_HASH_LEN);
     strata_buf_put_varint(out, f->n_chunks);
@@ -61,9 +52,9 @@ static void *block_take(decode_block *b, size_t n, size_t align) {
 }
 
 static char *decode_str(strata_reader *rd, decode_block *b) {
-    if (!b) return strata_read_str(rd, MAX_STR);
+    if (!b) return strata_read_str(rd, REPO_MAX_STR);
     uint64_t n = strata_read_varint(rd);
-    if (n > MAX_STR) rd->failed = 1;
+    if (n > REPO_MAX_STR) rd->failed = 1;
     const uint8_t *p = rd->failed ? NULL : strata_read_ptr(rd, (size_t)n);
     char *s = p ? block_take(b, (size_t)n + 1, 1) : NULL;
     if (!s) {
@@ -84,7 +75,7 @@ static int file_decode_in(strata_reader *rd, repo_file *f, decode_block *b) {
     f->rel_path = decode_str(rd, b);
     f->sstable = decode_str(rd, b);
     f->size = strata_read_varint(rd);
-    f->mtime_ns = unzigzag(strata_read_varint(rd));
+    f->mtime_ns = strata_read_zigzag(rd);
     f->mode = (uint32_t)strata_read_varint(rd);
     strata_read(rd, f->sample, STRATA_HASH_LEN);
     uint64_t n = strata_read_varint(rd);
@@ -134,7 +125,7 @@ void repo_file_copy(repo_file *dst, const repo_file *src) {
 
 void version_encode(const repo_version *v, strata_buf *out) {
     strata_buf_put_str(out, v->id);
-    strata_buf_put_varint(out, zigzag(v->time_us));
+    strata_buf_put_zigzag(out, v->time_us);
     strata_buf_put_str(out, v->cluster);
     strata_buf_put_varint(out, v->n_nodes);
     for (size_t i = 0; i < v->n_nodes; i++) strata_buf_put_str(out, v->nodes[i]);
@@ -198,13 +189,13 @@ static uint64_t decode_header(strata_reader *rd, repo_version *v, int keep) {
     header_str(rd, sizeof v->id - 1, keep ? &id : NULL);
     if (id) snprintf(v->id, sizeof v->id, "%s", id);
     free(id);
-    v->time_us = unzigzag(strata_read_varint(rd));
-    header_str(rd, MAX_STR, keep ? &v->cluster : NULL);
+    v->time_us = strata_read_zigzag(rd);
+    header_str(rd, REPO_MAX_STR, keep ? &v->cluster : NULL);
     uint64_t nodes = strata_read_varint(rd);
     if (nodes > rd->left) rd->failed = 1;
     if (keep) v->nodes = xcalloc(rd->failed ? 1 : nodes, sizeof *v->nodes);
     for (uint64_t i = 0; !rd->failed && i < nodes; i++)
-        header_str(rd, MAX_STR, keep ? &v->nodes[v->n_nodes++] : NULL);
+        header_str(rd, REPO_MAX_STR, keep ? &v->nodes[v->n_nodes++] : NULL);
     v->logical_bytes = strata_read_varint(rd);
     v->new_file_bytes = strata_read_varint(rd);
     v->stored_bytes = strata_read_varint(rd);

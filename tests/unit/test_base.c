@@ -79,6 +79,24 @@ static void test_buffer_reader_bounds(void **state) {
     strata_buf_free(&b);
 }
 
+/* Zigzag varints (times before 1970, the INT64_MIN of "no time") as
+ * docs/FORMAT.md spells them: -1 is one byte 0x01, 1 is 0x02. */
+static void test_zigzag_varints(void **state) {
+    (void)state;
+    const int64_t values[] = {0, -1, 1, -64, 64, INT64_MIN, INT64_MAX};
+    strata_buf b;
+    strata_buf_init(&b);
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) strata_buf_put_zigzag(&b, values[i]);
+    assert_int_equal(b.data[1], 0x01);
+    assert_int_equal(b.data[2], 0x02);
+    strata_reader rd;
+    strata_reader_init(&rd, b.data, b.len);
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) assert_true(strata_read_zigzag(&rd) == values[i]);
+    assert_int_equal(rd.left, 0);
+    assert_false(rd.failed);
+    strata_buf_free(&b);
+}
+
 /* strata_crc32 is zlib's CRC32 (gzip's polynomial, reflected) at every
  * length the vector code paths split on, and chains across calls. */
 static void test_crc32_is_zlibs(void **state) {
@@ -156,6 +174,7 @@ int main(void) {
         cmocka_unit_test(test_error_wraps_previous_message),
         cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_buffer_reader_bounds),
+        cmocka_unit_test(test_zigzag_varints),
         cmocka_unit_test(test_crc32_is_zlibs),
         cmocka_unit_test(test_crc32_leaves_no_upper_vector_state),
         cmocka_unit_test(test_iso8601_microseconds),
