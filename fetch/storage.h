@@ -1,9 +1,9 @@
 /* storage.h - the storage gateway: named immutable objects on a backend.
  *
  * Everything strata keeps durably is an object addressed by a relative
- * key such as "packs/3f/3f9a...".  Backends (a local or NFS directory now,
- * S3-compatible object storage through the same calls) implement a vtable;
- * nothing above this interface may assume a local file system.
+ * key such as "packs/3f/3f9a...".  Backends (a local or NFS directory,
+ * S3-compatible object storage) implement a vtable; nothing above this
+ * interface may assume a local file system.
  *
  * Semantics every backend guarantees:
  *  - storage_put() is atomic: readers see the whole object or none of it;
