@@ -215,7 +215,9 @@ strata_err repo_version_list(repo *r, char ***ids, size_t *n);
 int repo_version_id_cmp(const char *a, const char *b);
 void repo_version_list_free(char **ids, size_t n);
 
-/* Loads a version from the index.  `id` may be "latest". */
+/* Loads a version from the index into *out (free with repo_version_free).
+ * `id` may be "latest".  STRATA_ENOENT when the index holds no such
+ * version (or none at all), STRATA_ECORRUPT when its record is malformed. */
 strata_err repo_version_load(repo *r, const char *id, repo_version **out);
 void repo_version_free(repo_version *v);
 
@@ -231,7 +233,8 @@ typedef struct {
     void *block;
 } repo_version_files;
 
-/* Loads the files of version `id` (an id, not "latest") from the index. */
+/* Loads the files of version `id` (an id, not "latest") from the index;
+ * errors as repo_version_load(). */
 strata_err repo_version_load_files(repo *r, const char *id, repo_version_files *out);
 void repo_version_files_free(repo_version_files *vf);
 
