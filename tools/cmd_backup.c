@@ -126,7 +126,17 @@ static void push(str_list *l, const char *s) {
     l->items[l->n++] = s;
 }
 
-int cmd_backup(const cli_globals *g, int argc, char **argv) {
+/* What the command line asks for.  The --keyspace and --table lists are
+ * allocated as they are met, so they are freed whatever parsing says. */
+typedef struct {
+    backup_options opt;
+    const char *cluster_file;
+    str_list keyspaces, tables;
+    int json;
+} backup_request;
+
+/* Returns -1 to go on, or the exit code (help printed, or a usage error). */
+static int parse_options(int argc, char **argv, backup_request *q) {
     static const struct option opts[] = {
         {"cluster", required_argument, NULL, 'c'}, {"keyspace", required_argument, NULL, 'k'},
         {"table", required_argument, NULL, 't'},   {"include-system", no_argument, NULL, 's'},
@@ -136,71 +146,79 @@ int cmd_backup(const cli_globals *g, int argc, char **argv) {
         {"max-layers", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    const char *cluster_file = NULL;
-    str_list keyspaces = {0}, tables = {0};
-    backup_options opt = {0};
-    int json = 0, c;
+    backup_options *opt = &q->opt;
+    int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cluster_file = optarg; break;
-        case 'k': push(&keyspaces, optarg); break;
+        case 'c': q->cluster_file = optarg; break;
+        case 'k': push(&q->keyspaces, optarg); break;
         case 't':
             if (!strchr(optarg, '.')) return cli_usage_error("backup", "--table takes KEYSPACE.TABLE, not '%s'", optarg);
-            push(&tables, optarg);
+            push(&q->tables, optarg);
             break;
-        case 's': opt.filter.include_system = 1; break;
+        case 's': opt->filter.include_system = 1; break;
         case 'j':
-            if (cli_parse_count(optarg, 1024, &opt.jobs))
+            if (cli_parse_count(optarg, 1024, &opt->jobs))
                 return cli_usage_error("backup", "--jobs wants a number from 1 to 1024, not '%s'", optarg);
             break;
-        case 'J': json = 1; break;
-        case 'K': opt.keep_replicas = 1; break;
-        case 'F': opt.files_only = 1; break;
-        case 'S': opt.spool_dir = optarg; break;
+        case 'J': q->json = 1; break;
+        case 'K': opt->keep_replicas = 1; break;
+        case 'F': opt->files_only = 1; break;
+        case 'S': opt->spool_dir = optarg; break;
         case 'L':
-            if (cli_parse_count(optarg, INT_MAX, &opt.max_layers))
+            if (cli_parse_count(optarg, INT_MAX, &opt->max_layers))
                 return cli_usage_error("backup", "--max-layers wants a positive number, not '%s'", optarg);
             break;
         case 'C':
-            if (cli_parse_time_us(optarg, &opt.cut_us) || opt.cut_us <= 0)
+            if (cli_parse_time_us(optarg, &opt->cut_us) || opt->cut_us <= 0)
                 return cli_usage_error("backup",
                                        "--cut wants a UTC time (2026-11-21T23:19:56Z, or with up to 6 "
                                        "decimals: 2026-11-21T23:19:56.550666Z) or seconds since 1970, not '%s'",
                                        optarg);
-            if (opt.cut_us > strata_now_us()) return cli_usage_error("backup", "--cut %s is in the future", optarg);
+            if (opt->cut_us > strata_now_us()) return cli_usage_error("backup", "--cut %s is in the future", optarg);
             break;
         case 'h': help(); return CLI_EXIT_OK;
         default: return cli_bad_option("backup", argv);
         }
     }
     if (optind < argc) return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
-    if (!cluster_file) return cli_usage_error("backup", "--cluster FILE is required");
-    if (opt.files_only && opt.keep_replicas)
+    if (!q->cluster_file) return cli_usage_error("backup", "--cluster FILE is required");
+    if (opt->files_only && opt->keep_replicas)
         return cli_usage_error("backup", "--files and --keep-replicas exclude each other");
-    opt.filter.keyspaces = keyspaces.items;
-    opt.filter.n_keyspaces = keyspaces.n;
-    opt.filter.tables = tables.items;
-    opt.filter.n_tables = tables.n;
+    opt->filter.keyspaces = q->keyspaces.items;
+    opt->filter.n_keyspaces = q->keyspaces.n;
+    opt->filter.tables = q->tables.items;
+    opt->filter.n_tables = q->tables.n;
+    return -1;
+}
 
+static int run_backup(const cli_globals *g, backup_request *q) {
     cluster_config *cluster;
-    if (cluster_config_load(cluster_file, &cluster)) return cli_fail();
+    if (cluster_config_load(q->cluster_file, &cluster)) return cli_fail();
     repo *r;
     int rc = cli_open_repo(g, "backup", 1, &r);
     if (rc) {
         cluster_config_free(cluster);
         return rc;
     }
-    if (!opt.files_only) ring_from_nodes(cluster);
+    if (!q->opt.files_only) ring_from_nodes(cluster);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    opt.cluster = cluster;
-    opt.cancel = &interrupted;
+    q->opt.cluster = cluster;
+    q->opt.cancel = &interrupted;
     backup_result res;
-    rc = backup_run(r, &opt, &res) ? cli_fail() : CLI_EXIT_OK;
-    if (!rc && (json || !g->quiet)) print_result(&res, json);
+    rc = backup_run(r, &q->opt, &res) ? cli_fail() : CLI_EXIT_OK;
+    if (!rc && (q->json || !g->quiet)) print_result(&res, q->json);
     repo_close(r);
     cluster_config_free(cluster);
-    free(keyspaces.items);
-    free(tables.items);
+    return rc;
+}
+
+int cmd_backup(const cli_globals *g, int argc, char **argv) {
+    backup_request q = {0};
+    int rc = parse_options(argc, argv, &q);
+    if (rc < 0) rc = run_backup(g, &q);
+    free(q.keyspaces.items);
+    free(q.tables.items);
     return rc;
 }

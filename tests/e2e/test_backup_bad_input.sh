@@ -151,6 +151,10 @@ expect_error 2 "^strata: restore: " strata restore "$V1"
 expect_error 2 "^strata: " strata no-such-command
 expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs 0
 expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs abc
+# after --keyspace and --table, whose lists the usage error must free too
+expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --keyspace app --jobs 0
+expect_error 2 "^strata: backup: --table takes KEYSPACE.TABLE, not 'users'" \
+  strata backup --cluster "$SCRATCH/good.ini" --table app.users --table users
 expect_error 2 "^strata: backup: --max-layers " strata backup --cluster "$SCRATCH/good.ini" --max-layers 3x
 expect_error 2 "^strata: backup: --cut " strata backup --cluster "$SCRATCH/good.ini" --cut 0
 expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r" --jobs -3
