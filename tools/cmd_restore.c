@@ -30,7 +30,8 @@ static void help(void) {
            "                 a reconciled version holds them only when backed up\n"
            "                 with --keep-replicas\n"
            "  --overwrite    replace existing files of the same name (default:\n"
-           "                 refuse); other SSTables still make restore refuse\n"
+           "                 refuse before writing anything); other SSTables still\n"
+           "                 make restore refuse\n"
            "  --jobs N       files written at once (default 4)\n"
            "  --json         print the result as JSON\n");
 }

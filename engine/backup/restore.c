@@ -70,13 +70,20 @@ static strata_err write_chunks(repo *r, const repo_file *f, int fd, const char *
     return STRATA_OK;
 }
 
+/* Without --overwrite, a file in the way of the restore. */
+static strata_err refuse_existing(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        return strata_fail(STRATA_EEXIST, "%s already exists (use --overwrite to replace it)", path);
+    return STRATA_OK;
+}
+
 static strata_err restore_file(repo *r, const restore_options *opt, const repo_file *f, strata_buf *chunk) {
     char *path = target_path(opt, f);
     char *tmp = xasprintf("%s" TMP_SUFFIX, path);
     strata_err e = make_parent_dirs(path);
-    struct stat st;
-    if (!e && !opt->overwrite && lstat(path, &st) == 0)
-        e = strata_fail(STRATA_EEXIST, "%s already exists (use --overwrite to replace it)", path);
+    /* checked before the restore began too; this one is for files made since */
+    if (!e && !opt->overwrite) e = refuse_existing(path);
     int fd = -1;
     if (!e) {
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -260,6 +267,21 @@ static strata_err check_dir(const target_table *t, const char *sub) {
     return e;
 }
 
+/* Without --overwrite, the first file of the table that is already there:
+ * refused now rather than after the other tables were written, which a
+ * run again with --overwrite would then replace too. */
+static strata_err check_existing(const target_table *t) {
+    strata_err e = STRATA_OK;
+    for (size_t i = t->start; !e && i < t->end; i++) {
+        const repo_file *f = &t->v->files[i];
+        if (!selected(t->opt, t->v, f)) continue;
+        char *path = target_path(t->opt, f);
+        e = refuse_existing(path);
+        free(path);
+    }
+    return e;
+}
+
 /* Before anything is written: a table directory that keeps SSTables the
  * version does not hold (a newer restore's layers, say) would give import,
  * refresh or sstableloader other data than the version, whatever
@@ -274,6 +296,7 @@ static strata_err check_targets(const restore_options *opt, const repo_version *
         target_table t = {.opt = opt, .v = v, .start = i, .end = i + 1, .dir = target_dir(opt, &v->files[i])};
         while (t.end < v->n_files && same_target_dir(&v->files[i], &v->files[t.end])) t.end++;
         e = check_dir(&t, NULL);
+        if (!e && !opt->overwrite) e = check_existing(&t);
         free(t.dir);
         i = t.end;
     }

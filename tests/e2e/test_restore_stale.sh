@@ -5,7 +5,9 @@
 # restored fails before writing, with or without --overwrite, naming the
 # directory and a file of v2 (also one in an index subdirectory), and
 # changes nothing; into a fresh directory it works, and --overwrite still
-# replaces the files of the same version.
+# replaces the files of the same version.  A file of the same name (one
+# table already restored there) also makes a restore of the whole version
+# without --overwrite fail before it writes any other table.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -52,6 +54,16 @@ expect_same "$SCRATCH/want" "$SCRATCH/have" "files of $V1/app/users in a fresh d
 # what an interrupted restore leaves, and files that are no SSTable, stay
 touch "$SCRATCH/ow/app/users/nb-9-big-Data.db.strata-tmp" "$SCRATCH/ow/app/users/notes.txt"
 strata restore "$V2/app/users" --to "$SCRATCH/ow" --overwrite >/dev/null
+
+say "without --overwrite, one table already restored stops a whole version's restore before it writes"
+strata restore "$V1/app/users" --to "$SCRATCH/part" >/dev/null
+restored_sums "$SCRATCH/part" >"$SCRATCH/before"
+expect_error "restore of $V1 over its own app/users succeeded" strata restore "$V1" --to "$SCRATCH/part"
+grep -q "^strata: error: $SCRATCH/part/app/users/nb-1-big-[A-Za-z0-9.]* already exists (use --overwrite" "$SCRATCH/err" ||
+  fail "the error does not name the file that exists"
+restored_sums "$SCRATCH/part" | expect_same "$SCRATCH/before" - "the refused restore wrote other tables into $SCRATCH/part"
+strata restore "$V1" --to "$SCRATCH/part" --overwrite >/dev/null
+[ "$(restored_sums "$SCRATCH/part" | wc -l)" -eq "$(strata ls "$V1" | wc -l)" ] || fail "--overwrite did not restore all of $V1"
 
 say "node files: v1 over v2 is refused, and so is a foreign index SSTable"
 strata restore "$F2/app/users" --to "$SCRATCH/nf" >/dev/null
