@@ -36,7 +36,7 @@ static void usage(FILE *out) {
             "\n"
             "global options:\n"
             "  -r, --repo REPO   repository location (default: $STRATA_REPO)\n"
-            "  -q, --quiet       no informational output\n"
+            "  -q, --quiet       no informational output (lines, progress meter)\n"
             "  --s3-endpoint URL S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS for\n"
             "                    the region; $STRATA_S3_ENDPOINT)\n"
             "  --s3-region R     S3 region (default: $AWS_REGION or us-east-1)\n"

@@ -181,7 +181,7 @@ void strata_guard_escape(void);
 typedef enum { STRATA_LOG_DEBUG, STRATA_LOG_INFO, STRATA_LOG_WARN, STRATA_LOG_ERROR } strata_log_level;
 void strata_log(strata_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Suppresses INFO lines (the command line's --quiet). */
+/* Suppresses INFO lines and the progress meter (the command line's --quiet). */
 void strata_log_set_quiet(int quiet);
 
 /* ---- Files --------------------------------------------------------------
@@ -197,8 +197,9 @@ void strata_run_parallel(int threads, void *(*fn)(void *), void *arg);
 
 /* ---- Progress -------------------------------------------------------------
  * A meter for long work: bytes done of a total, rate and ETA, redrawn at
- * most a few times a second on stderr when stderr is a terminal and silent
- * otherwise.  Thread-safe: workers add bytes concurrently. */
+ * most a few times a second on stderr when stderr is a terminal, silent
+ * otherwise and when quiet (strata_log_set_quiet).  Thread-safe: workers
+ * add bytes concurrently. */
 typedef struct strata_progress strata_progress;
 strata_progress *strata_progress_new(const char *label, uint64_t total_bytes);
 void strata_progress_add(strata_progress *p, uint64_t bytes);

@@ -1,5 +1,6 @@
 /* log.c - one-line diagnostics on stderr. */
 #include "engine/base/base.h"
+#include "engine/base/base_int.h"
 
 #include <stdlib.h>
 
@@ -7,6 +8,10 @@ static int quiet;
 
 void strata_log_set_quiet(int q) {
     quiet = q;
+}
+
+int strata_log_quiet(void) {
+    return quiet;
 }
 
 void strata_log(strata_log_level level, const char *fmt, ...) {

@@ -1,9 +1,10 @@
 /* progress.c - a rate/ETA meter for long operations.
  *
- * Drawn on stderr only when it is a terminal, so scripts and logs stay
- * clean.  Workers add bytes from several threads; redraws are throttled to
+ * Drawn on stderr only when it is a terminal and the command line is not
+ * quiet (-q), so scripts and logs stay clean.  Workers add bytes from several threads; redraws are throttled to
  * five a second. */
 #include "engine/base/base.h"
+#include "engine/base/base_int.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -37,7 +38,7 @@ strata_progress *strata_progress_new(const char *label, uint64_t total_bytes) {
     snprintf(p->label, sizeof p->label, "%s", label);
     p->total = total_bytes;
     p->start = strata_mono_s();
-    p->visible = isatty(STDERR_FILENO);
+    p->visible = isatty(STDERR_FILENO) && !strata_log_quiet();
     return p;
 }
 
