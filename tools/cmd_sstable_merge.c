@@ -205,8 +205,9 @@ static strata_err write_merged(const inputs *in, const char *dir, long generatio
     }
     if (!e) e = merge_write(m, w, &partitions);
     if (w) e = e ? (sstable_writer_abort(w), e) : sstable_writer_finish(w);
-    if (!e) fprintf(stderr, "%llu partitions of %zu SSTables written to %s\n", (unsigned long long)partitions,
-                    in->npaths, dir);
+    if (!e)
+        strata_log(STRATA_LOG_INFO, "%llu partitions of %zu SSTables written to %s", (unsigned long long)partitions,
+                   in->npaths, dir);
     merge_close(m);
     merge_schema_free(schema);
     return e;

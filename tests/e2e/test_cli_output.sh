@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_cli_output.sh - what scripts and operators read from the command
 # line, on rf3-a v1 backed up reconciled: the progress meter is drawn on a
-# terminal's stderr and -q silences it, as every informational line.
+# terminal's stderr and -q silences it, as every informational line (that
+# of sstable merge --to too).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -48,4 +49,12 @@ for cmd in "verify" "restore $V1 --to $SCRATCH/r"; do
   [ ! -s "$SCRATCH/tty" ] || { cat -v "$SCRATCH/tty"; fail "$label -q writes on stderr"; }
   echo "   $label: meter without -q, nothing with it"
 done
+
+say "sstable merge --to says what it wrote, and nothing with -q"
+mkdir "$SCRATCH/m" "$SCRATCH/mq"
+"$STRATA_BIN" sstable merge --to "$SCRATCH/m" "$SCRATCH"/nodes/node*/app/users-* 2>"$SCRATCH/err"
+grep -q "partitions of .* SSTables written to $SCRATCH/m" "$SCRATCH/err" || fail "merge --to does not say what it wrote"
+"$STRATA_BIN" -q sstable merge --to "$SCRATCH/mq" "$SCRATCH"/nodes/node*/app/users-* 2>"$SCRATCH/err"
+[ ! -s "$SCRATCH/err" ] || { cat "$SCRATCH/err"; fail "merge --to -q writes on stderr"; }
+cmp -s "$SCRATCH/m/nb-1-big-Data.db" "$SCRATCH/mq/nb-1-big-Data.db" || fail "merge --to -q wrote another SSTable"
 echo "PASS"
