@@ -1,5 +1,6 @@
 /* cmd_stats.c - `strata stats`: logical versus stored bytes. */
 #include <getopt.h>
+#include <string.h>
 
 #include "engine/repo/repo.h"
 #include "tools/cli.h"
@@ -38,19 +39,32 @@ static void print_versions(const repo_stats *s) {
     }
 }
 
+/* The TABLE column: 40 wide, or as wide as its longest keyspace.table
+ * (Cassandra allows names of 48 characters each). */
+static int table_column_width(const repo_stats *s) {
+    size_t width = 40;
+    for (size_t i = 0; i < s->n_tables; i++) {
+        size_t len = strlen(s->tables[i].keyspace) + 1 + strlen(s->tables[i].table);
+        if (len > width) width = len;
+    }
+    return (int)width;
+}
+
 static void print_tables(const repo_stats *s) {
-    printf("%-40s %6s %11s %11s %11s %11s %8s\n", "TABLE", "FILES", "LATEST", "RECONCILED", "ALL", "STORED",
+    int width = table_column_width(s);
+    printf("%-*s %6s %11s %11s %11s %11s %8s\n", width, "TABLE", "FILES", "LATEST", "RECONCILED", "ALL", "STORED",
            "RATIO");
     for (size_t i = 0; i < s->n_tables; i++) {
         const repo_table_stats *t = &s->tables[i];
-        char name[256], latest[16], layers[16], all[16], st[16];
-        snprintf(name, sizeof name, "%s.%s", t->keyspace, t->table);
+        char latest[16], layers[16], all[16], st[16];
+        char *name = xasprintf("%s.%s", t->keyspace, t->table);
         strata_human_bytes(t->logical_latest, latest);
         strata_human_bytes(t->reconciled_latest, layers);
         strata_human_bytes(t->logical_all, all);
         strata_human_bytes(t->stored, st);
-        printf("%-40s %6llu %11s %11s %11s %11s %8.2f\n", name, (unsigned long long)t->files_latest, latest,
+        printf("%-*s %6llu %11s %11s %11s %11s %8.2f\n", width, name, (unsigned long long)t->files_latest, latest,
                t->reconciled_latest ? layers : "-", all, st, ratio(t->logical_all, t->stored));
+        free(name);
     }
 }
 

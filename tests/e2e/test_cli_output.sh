@@ -2,7 +2,8 @@
 # test_cli_output.sh - what scripts and operators read from the command
 # line, on rf3-a v1 backed up reconciled: the progress meter is drawn on a
 # terminal's stderr and -q silences it, as every informational line (that
-# of sstable merge --to too).
+# of sstable merge --to too); the columns of stats stay aligned with a
+# keyspace name as long as Cassandra allows (48 characters).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -57,4 +58,19 @@ grep -q "partitions of .* SSTables written to $SCRATCH/m" "$SCRATCH/err" || fail
 "$STRATA_BIN" -q sstable merge --to "$SCRATCH/mq" "$SCRATCH"/nodes/node*/app/users-* 2>"$SCRATCH/err"
 [ ! -s "$SCRATCH/err" ] || { cat "$SCRATCH/err"; fail "merge --to -q writes on stderr"; }
 cmp -s "$SCRATCH/m/nb-1-big-Data.db" "$SCRATCH/mq/nb-1-big-Data.db" || fail "merge --to -q wrote another SSTable"
+
+say "stats columns stay aligned with a 48-character keyspace name"
+LONG=a_keyspace_name_as_long_as_cassandra_allows_48ch
+[ ${#LONG} -eq 48 ] || fail "the long name has ${#LONG} characters"
+for n in 1 2 3; do mv "$SCRATCH/nodes/node$n/app" "$SCRATCH/nodes/node$n/$LONG"; done
+REPO=$SCRATCH/long strata init >/dev/null
+REPO=$SCRATCH/long strata -q backup --cluster "$SCRATCH/cluster.ini" 2>/dev/null
+REPO=$SCRATCH/long strata stats >"$SCRATCH/stats.txt"
+sed -n '/^TABLE /,$p' "$SCRATCH/stats.txt" >"$SCRATCH/tables.txt"
+grep -q "^$LONG.users " "$SCRATCH/tables.txt" || fail "stats lists no $LONG.users"
+[ "$(awk '{print length($0)}' "$SCRATCH/tables.txt" | sort -u | wc -l)" -eq 1 ] || {
+  cat "$SCRATCH/tables.txt"
+  fail "the rows of stats' tables are not aligned"
+}
+echo "   $(($(wc -l <"$SCRATCH/tables.txt") - 1)) table rows, one width"
 echo "PASS"
