@@ -98,7 +98,8 @@ typedef struct {
  * byte for byte.  With opt->node, only that node's own files are written
  * (a reconciling version holds them when backed up with --keep-replicas).
  * Fails with STRATA_EEXIST, before writing anything, when a target table
- * directory holds an SSTable component that the restore does not write. */
+ * directory holds an SSTable component that the restore does not write,
+ * or, without opt->overwrite, a file of the name of one it writes. */
 strata_err restore_run(repo *r, const restore_options *opt, restore_result *res);
 
 #endif
