@@ -7,6 +7,7 @@
 #define STRATA_CLI_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "engine/base/base.h"
@@ -75,6 +76,11 @@ int cli_parse_count(const char *s, int max, int *out);
 /* A --compression flag (lz4, zstd, snappy, deflate, none) as the writer's
  * compressor name (NULL for none); 0 when known. */
 int cli_parse_compression(const char *flag, const char **compressor);
+
+/* Catches SIGINT and SIGTERM from now on: the flag it returns turns
+ * non-zero when one comes, for a long command to stop at a point where
+ * what it leaves is whole. */
+volatile sig_atomic_t *cli_catch_interrupt(void);
 
 /* True when argv holds -h or --help (commands print their help then). */
 int cli_wants_help(int argc, char **argv);

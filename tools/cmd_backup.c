@@ -1,19 +1,11 @@
 /* cmd_backup.c - `strata backup`: take one cluster version. */
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/backup/backup.h"
 #include "tools/cli.h"
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
 
 static void help(void) {
     printf("usage: strata -r REPO backup --cluster FILE [--keyspace KS]... [--table KS.TABLE]...\n"
@@ -202,10 +194,8 @@ static int run_backup(const cli_globals *g, backup_request *q) {
         return rc;
     }
     if (!q->opt.files_only) ring_from_nodes(cluster);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     q->opt.cluster = cluster;
-    q->opt.cancel = &interrupted;
+    q->opt.cancel = cli_catch_interrupt();
     backup_result res;
     rc = backup_run(r, &q->opt, &res) ? cli_fail() : CLI_EXIT_OK;
     if (!rc && (q->json || !g->quiet)) print_result(&res, q->json);

@@ -92,6 +92,7 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
     repo *r;
     int rc = cli_open_repo(g, "restore", 0, &r);
     restore_result res;
+    opt.cancel = cli_catch_interrupt();
     if (!rc) {
         rc = restore_run(r, &opt, &res) ? cli_fail() : CLI_EXIT_OK;
         repo_close(r);

@@ -75,6 +75,7 @@ typedef struct {
     const char *to;       /* target directory */
     int overwrite;        /* replace existing files instead of failing */
     int jobs;             /* files written at once; <= 0: RESTORE_DEFAULT_JOBS */
+    volatile sig_atomic_t *cancel; /* set non-zero to stop (may be NULL) */
 } restore_options;
 
 /* Several files at once overlap fetching (a remote repository's latency)

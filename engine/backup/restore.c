@@ -9,7 +9,8 @@
  * Each file is rebuilt from its chunks, every chunk checked against its
  * SHA-256 id, so a restore never silently writes wrong bytes.  Files are
  * written under a temporary name and renamed, so an interrupted restore
- * leaves no truncated SSTable component that looks complete.  A target
+ * leaves no truncated SSTable component that looks complete; one stopped
+ * through opt->cancel (Ctrl-C) removes its temporary files too.  A target
  * table directory holding other SSTables is refused before anything is
  * written, since Cassandra would load them with the restored ones. */
 #include "engine/backup/backup.h"
@@ -60,8 +61,14 @@ static strata_err make_parent_dirs(const char *path) {
     return e;
 }
 
-static strata_err write_chunks(repo *r, const repo_file *f, int fd, const char *path, strata_buf *chunk) {
+static int interrupted(const restore_options *opt) {
+    return opt->cancel && *opt->cancel;
+}
+
+static strata_err write_chunks(repo *r, const restore_options *opt, const repo_file *f, int fd, const char *path,
+                               strata_buf *chunk) {
     for (uint32_t i = 0; i < f->n_chunks; i++) {
+        if (interrupted(opt)) return strata_fail(STRATA_EINTR, "restore interrupted");
         strata_err e = repo_read_chunk(r, f->chunks[i].id, 1, chunk);
         if (e) return strata_fail(e, "%s: %s", path, strata_errmsg());
         e = strata_write_all(fd, chunk->data, chunk->len, path);
@@ -89,7 +96,7 @@ static strata_err restore_file(repo *r, const restore_options *opt, const repo_f
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "creating %s", tmp);
     }
-    if (!e) e = write_chunks(r, f, fd, path, chunk);
+    if (!e) e = write_chunks(r, opt, f, fd, path, chunk);
     if (!e && fsync(fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "syncing %s", tmp);
     if (!e) {
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT},
@@ -117,12 +124,23 @@ typedef struct {
     uint64_t files, bytes;
 } restore_job;
 
-/* The next selected file not yet taken, or NULL when none is left or a
- * worker has failed. */
+/* Under the lock: the job fails with the first error of its workers. */
+static void keep_first_error(restore_job *job, strata_err e) {
+    if (job->error) return;
+    job->error = e;
+    snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
+}
+
+/* The next selected file not yet taken, or NULL when none is left, a
+ * worker has failed or the restore is interrupted. */
 static const repo_file *take_file(restore_job *job) {
     const repo_file *f = NULL;
     pthread_mutex_lock(&job->lock);
     while (!job->error && job->next < job->v->n_files && !f) {
+        if (interrupted(job->opt)) {
+            keep_first_error(job, strata_fail(STRATA_EINTR, "restore interrupted"));
+            break;
+        }
         const repo_file *candidate = &job->v->files[job->next++];
         if (selected(job->opt, job->v, candidate)) f = candidate;
     }
@@ -138,10 +156,9 @@ static void *restore_worker(void *arg) {
     while ((f = take_file(job))) {
         strata_err e = restore_file(job->r, job->opt, f, &chunk);
         pthread_mutex_lock(&job->lock);
-        if (e && !job->error) {
-            job->error = e;
-            snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
-        } else if (!e) {
+        if (e) {
+            keep_first_error(job, e);
+        } else {
             job->files++;
             job->bytes += f->size;
         }
@@ -333,8 +350,8 @@ strata_err restore_run(repo *r, const restore_options *opt, restore_result *res)
     res->bytes = job.bytes;
     /* the files written are whole, but not every SSTable has all of its */
     if (job.error && job.files)
-        e = strata_fail(job.error, "%s (%s holds part of the restore: once the cause is fixed, run it again with --overwrite)", job.error_msg,
-                        opt->to);
+        e = strata_fail(job.error, "%s (%s holds part of the restore: %srun it again with --overwrite)", job.error_msg,
+                        opt->to, job.error == STRATA_EINTR ? "" : "once the cause is fixed, ");
     else if (job.error)
         e = strata_fail(job.error, "%s", job.error_msg);
     repo_version_free(v);
