@@ -52,6 +52,43 @@ const char *cli_repo(const cli_globals *g, const char *command) {
     return NULL;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), 0 if none. */
+static size_t utf8_sequence(const unsigned char *s) {
+    static const struct {
+        unsigned char first_lo, first_hi, second_lo, second_hi;
+        size_t len;
+    } forms[] = {
+        {0x01, 0x7f, 0, 0, 1},       {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3},
+        {0xe1, 0xec, 0x80, 0xbf, 3}, {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3},
+        {0xf0, 0xf0, 0x90, 0xbf, 4}, {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        if (s[0] < forms[i].first_lo || s[0] > forms[i].first_hi) continue;
+        if (forms[i].len > 1 && (s[1] < forms[i].second_lo || s[1] > forms[i].second_hi)) return 0;
+        for (size_t k = 2; k < forms[i].len; k++)
+            if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+        return forms[i].len;
+    }
+    return 0;
+}
+
+json_t *cli_json_text(const char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    strata_buf text;
+    strata_buf_init(&text);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_sequence(p);
+        if (n) strata_buf_put(&text, p, n);
+        else strata_buf_put(&text, "\xef\xbf\xbd", 3);
+        p += n ? n : 1;
+    }
+    j = json_stringn((const char *)text.data, text.len);
+    strata_buf_free(&text);
+    return j;
+}
+
 void cli_print_json(json_t *value) {
     char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text) {

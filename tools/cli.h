@@ -60,6 +60,11 @@ int cli_open_repo(const cli_globals *g, const char *command, int write, struct r
  * parts NULL); returns -1 when there are more parts or empty ones. */
 int cli_parse_selector(const char *arg, char **version, char **keyspace, char **table);
 
+/* A name from outside (a path, the cluster file's name) as a JSON string:
+ * jansson takes UTF-8 only, so each byte of it that is not part of a UTF-8
+ * sequence (a Latin-1 path) is shown as U+FFFD. */
+json_t *cli_json_text(const char *s);
+
 /* Writes `value` as indented JSON plus a newline on stdout and releases it. */
 void cli_print_json(json_t *value);
 

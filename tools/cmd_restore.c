@@ -38,10 +38,10 @@ static void help(void) {
 
 static void print_result(const restore_options *opt, const restore_result *res, int json) {
     if (json) {
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:{s:I, s:I}}", "version", res->version, "files",
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}}", "version", res->version, "files",
                                  (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "reconciled_tables",
                                  (json_int_t)res->reconciled_tables, "node_tables", (json_int_t)res->node_tables,
-                                 "to", opt->to, "fetched", "requests", (json_int_t)res->fetched.requests,
+                                 "to", cli_json_text(opt->to), "fetched", "requests", (json_int_t)res->fetched.requests,
                                  "bytes", (json_int_t)res->fetched.bytes));
         return;
     }

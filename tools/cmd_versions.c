@@ -118,9 +118,9 @@ static json_t *version_json(const repo_version *v) {
     for (size_t i = 0; i < v->n_nodes; i++) json_array_append_new(nodes, json_string(v->nodes[i]));
     char time[32];
     strata_iso8601(v->time_us / 1000000, time);
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "id", v->id, "time",
-                          time, "time_us", (json_int_t)v->time_us, "cluster", v->cluster, "nodes", nodes, "tables",
-                          (json_int_t)count_tables(v), "files", (json_int_t)v->n_files, "sstables",
+    json_t *j = json_pack("{s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "id", v->id, "time",
+                          time, "time_us", (json_int_t)v->time_us, "cluster", cli_json_text(v->cluster), "nodes",
+                          nodes, "tables", (json_int_t)count_tables(v), "files", (json_int_t)v->n_files, "sstables",
                           (json_int_t)v->n_sstables, "new_sstables", (json_int_t)v->new_sstables, "logical_bytes",
                           (json_int_t)v->logical_bytes, "read_bytes", (json_int_t)v->new_file_bytes,
                           "stored_bytes", (json_int_t)v->stored_bytes, "reconciled", v->reconciled);

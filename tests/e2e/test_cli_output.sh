@@ -3,7 +3,9 @@
 # line, on rf3-a v1 backed up reconciled: the progress meter is drawn on a
 # terminal's stderr and -q silences it, as every informational line (that
 # of sstable merge --to too); the columns of stats stay aligned with a
-# keyspace name as long as Cassandra allows (48 characters).
+# keyspace name as long as Cassandra allows (48 characters); --json stays
+# whole JSON with a cluster name or restore directory that is not UTF-8
+# (a Latin-1 file or path), the bytes that are not shown as U+FFFD.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +60,22 @@ grep -q "partitions of .* SSTables written to $SCRATCH/m" "$SCRATCH/err" || fail
 "$STRATA_BIN" -q sstable merge --to "$SCRATCH/mq" "$SCRATCH"/nodes/node*/app/users-* 2>"$SCRATCH/err"
 [ ! -s "$SCRATCH/err" ] || { cat "$SCRATCH/err"; fail "merge --to -q writes on stderr"; }
 cmp -s "$SCRATCH/m/nb-1-big-Data.db" "$SCRATCH/mq/nb-1-big-Data.db" || fail "merge --to -q wrote another SSTable"
+
+say "--json with names that are not UTF-8"
+LC_ALL=C sed "s/^name = .*/name = caf$(printf '\351')/" "$SCRATCH/cluster.ini" >"$SCRATCH/latin1.ini"
+REPO=$SCRATCH/latin1 strata init >/dev/null
+VL=$(REPO=$SCRATCH/latin1 strata -q backup --cluster "$SCRATCH/latin1.ini" --json | json 'd["version"]')
+REPO=$SCRATCH/latin1 strata versions --json >"$SCRATCH/versions.json"
+[ "$(json '[v["id"] for v in d]' <"$SCRATCH/versions.json")" = "['$VL']" ] ||
+  fail "versions --json does not list $VL of cluster 'caf\\351'"
+[ "$(json 'd[0]["cluster"] == "caf\ufffd"' <"$SCRATCH/versions.json")" = True ] ||
+  fail "the cluster name is not 'caf\\ufffd'"
+to=$SCRATCH/r$(printf '\351')
+REPO=$SCRATCH/latin1 strata restore "$VL/app/users" --to "$to" --json >"$SCRATCH/restore.json"
+[ "$(json 'd["to"].endswith("/r\ufffd") and d["files"]' <"$SCRATCH/restore.json")" = 9 ] ||
+  fail "restore --json into a Latin-1 directory: $(cat "$SCRATCH/restore.json")"
+[ "$(find "$to" -type f | wc -l)" -eq 9 ] || fail "restore into a Latin-1 directory did not write 9 files"
+echo "   versions and restore --json whole, the name shown as 'caf\\ufffd'"
 
 say "stats columns stay aligned with a 48-character keyspace name"
 LONG=a_keyspace_name_as_long_as_cassandra_allows_48ch
