@@ -49,7 +49,11 @@ static void help(void) {
            "  --spool DIR        where reconciled SSTables are written before being\n"
            "                     stored (default: spool/ beside the repository's index)\n"
            "  --max-layers N     merge a table's layers into one past N (default 8)\n"
-           "  --json             print the result as JSON\n");
+           "  --json             print the result as JSON\n"
+           "\n"
+           "examples:\n"
+           "  strata -r /backup/strata backup --cluster cluster.ini\n"
+           "  strata -r /backup/strata backup --cluster cluster.ini --keyspace app --cut 2026-11-21T23:19:56Z\n");
 }
 
 /* Without a ring in the cluster file, the nodes' own record of their

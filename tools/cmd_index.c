@@ -11,7 +11,10 @@ static void help(void) {
            "alone (pack trailers and version objects).  Never needed for\n"
            "correctness: opening a repository indexes whatever the index lacks.\n"
            "A mount of the repository keeps reading the index it opened: remount\n"
-           "it after a rebuild to see the versions backed up since.\n");
+           "it after a rebuild to see the versions backed up since.\n"
+           "\n"
+           "example:\n"
+           "  strata -r /backup/strata index rebuild\n");
 }
 
 int cmd_index(const cli_globals *g, int argc, char **argv) {

@@ -6,7 +6,11 @@ static void help(void) {
     printf("usage: strata -r REPO init\n"
            "\n"
            "Creates an empty repository at REPO (a directory that does not exist\n"
-           "or is empty).  REPO may also come from $STRATA_REPO.\n");
+           "or is empty).  REPO may also come from $STRATA_REPO.\n"
+           "\n"
+           "example:\n"
+           "  strata -r /backup/strata init\n"
+           "  strata -r s3://backups/prod --s3-endpoint https://minio.example:9000 init\n");
 }
 
 int cmd_init(const cli_globals *g, int argc, char **argv) {

@@ -13,8 +13,15 @@ static void help(void) {
            "(its layers and schema.cql, what restore writes to DIR/<keyspace>/<table>/)\n"
            "show as keyspace/table/file; the nodes' own files (tables that were not\n"
            "reconciled, replicas kept with backup --keep-replicas, older versions)\n"
-           "as node/keyspace/table/file.  In --json, reconciled files have\n"
-           "\"reconciled\": true and node \"\".\n");
+           "as node/keyspace/table/file.\n"
+           "\n"
+           "  --json   print the files as JSON: node, keyspace, table, table_id, path,\n"
+           "           sstable and size (bytes); reconciled files have\n"
+           "           \"reconciled\": true and node \"\"\n"
+           "\n"
+           "examples:\n"
+           "  strata -r /backup/strata ls latest/app/users\n"
+           "  strata -r /backup/strata ls 2026-11-21T22:30:55Z --json\n");
 }
 
 static json_t *file_json(const repo_file *f) {

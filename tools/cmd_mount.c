@@ -40,7 +40,12 @@ static void help(void) {
            "  --log FILE         append a background mount's log lines to FILE\n"
            "  --allow-other      let other users read the mount (needs user_allow_other\n"
            "                     in /etc/fuse.conf unless root)\n"
-           "  --debug            trace every FUSE request on stderr (implies -f)\n");
+           "  --debug            trace every FUSE request on stderr (implies -f)\n"
+           "\n"
+           "example:\n"
+           "  strata -r /backup/strata mount /mnt/strata\n"
+           "  sstableloader -d 10.0.0.1 /mnt/strata/versions/latest/app/users\n"
+           "  fusermount3 -u /mnt/strata\n");
 }
 
 /* "256M", "2G", "1048576" -> bytes; 0 on a malformed or zero size. */

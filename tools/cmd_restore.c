@@ -33,7 +33,11 @@ static void help(void) {
            "                 refuse before writing anything); other SSTables still\n"
            "                 make restore refuse\n"
            "  --jobs N       files written at once (default 4)\n"
-           "  --json         print the result as JSON\n");
+           "  --json         print the result as JSON\n"
+           "\n"
+           "examples:\n"
+           "  strata -r /backup/strata restore latest/app/users --to /tmp/restore\n"
+           "  strata -r /backup/strata restore 2026-11-21T22:30:55Z --node node1 --to /tmp/node1\n");
 }
 
 static void print_result(const restore_options *opt, const restore_result *res, int json) {

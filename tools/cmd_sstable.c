@@ -15,7 +15,7 @@
 static void help(void) {
     printf("usage: strata sstable dump [-k KEY] PATH\n"
            "       strata sstable meta PATH\n"
-           "       strata sstable merge [--view TIME] PATH...   (see 'strata sstable merge --help')\n"
+           "       strata sstable merge [...] PATH...          (see 'strata sstable merge --help')\n"
            "       strata sstable rewrite PATH OUTDIR [...]    (see 'strata sstable rewrite --help')\n"
            "\n"
            "PATH is any component file of an SSTable (…/nb-1-big-Data.db), its prefix,\n"
@@ -29,7 +29,12 @@ static void help(void) {
            "\n"
            "Every chunk checksum is verified while reading, and a whole dump checks\n"
            "Digest.crc32 too; a damaged SSTable stops the command with the file and\n"
-           "offset of the damage.\n");
+           "offset of the damage.\n"
+           "\n"
+           "examples:\n"
+           "  strata sstable dump /var/lib/cassandra/data/app/users-<id>/nb-1-big-Data.db\n"
+           "  strata sstable dump -k 5a1e3f0c8b7d4e2a9c6b1d0e2f3a4b5c /var/lib/cassandra/data/app/users-<id>/nb-1\n"
+           "  strata sstable meta /var/lib/cassandra/data/app/users-<id>/nb-1-big-Data.db\n");
 }
 
 static json_t *deletion_json(const sstable_deletion *d) {

@@ -29,17 +29,23 @@ static void help(void) {
            "or …/<keyspace>/<table> in a strata mount)\n"
            "of a node's data or snapshot layout; give the same table of every node.\n"
            "The SSTables are merged with Cassandra's reconciliation rules and the CQL\n"
-           "rows visible at TIME (\"now\", seconds since the epoch, or\n"
-           "2026-11-21T23:20:00Z; default now) are printed as JSON lines with\n"
-           "writetime() and ttl() of each column.  The schema is read from the\n"
-           "system_schema directory beside each node's keyspace directory.\n"
+           "rows visible at a time are printed as JSON lines with writetime() and\n"
+           "ttl() of each column.  The schema is read from the system_schema\n"
+           "directory beside each node's keyspace directory.\n"
            "\n"
-           "With --to, the merge is written as one SSTable into DIR instead (as an\n"
-           "offline compaction of the inputs would, nothing purged), e.g. to hand a\n"
-           "table's reconciled replicas to sstableloader:\n"
+           "  --view TIME        the rows visible at TIME (\"now\", seconds since the\n"
+           "                     epoch, or 2026-11-21T23:20:00Z; default now)\n"
+           "  --to DIR           write the merge as one SSTable into DIR instead (as an\n"
+           "                     offline compaction of the inputs would, nothing\n"
+           "                     purged), e.g. to hand a table's reconciled replicas to\n"
+           "                     sstableloader; with it:\n"
            "  --generation N     its generation (default 1)\n"
            "  --format F         nb, oa, me... (default: the newest of the inputs)\n"
-           "  --compression C    lz4 (default), zstd, snappy, deflate or none\n");
+           "  --compression C    lz4 (default), zstd, snappy, deflate or none\n"
+           "\n"
+           "examples:\n"
+           "  strata sstable merge --view 2026-11-21T23:20:00Z node1/app/users-<id> node2/app/users-<id>\n"
+           "  strata sstable merge --to /tmp/users node1/app/users-<id> node2/app/users-<id>\n");
 }
 
 

@@ -22,7 +22,10 @@ static void help(void) {
            "\n"
            "  --format F        oa, nb, na, me, md, mc, mb or ma\n"
            "  --compression C   lz4, zstd, snappy, deflate or none (Data.db + CRC.db)\n"
-           "  --generation N    the new SSTable's generation number\n");
+           "  --generation N    the new SSTable's generation number\n"
+           "\n"
+           "example:\n"
+           "  strata sstable rewrite --format oa --compression zstd users-<id>/nb-1-big-Data.db /tmp/oa\n");
 }
 
 typedef struct {

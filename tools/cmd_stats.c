@@ -18,7 +18,12 @@ static void help(void) {
            "Per version: logical bytes, its reconciled SSTables (what a restore\n"
            "writes) and the bytes its backup added.  Per table: files and logical\n"
            "and reconciled bytes of the newest version, logical bytes of all\n"
-           "versions, and the stored bytes of the table's distinct chunks.\n");
+           "versions, and the stored bytes of the table's distinct chunks.\n"
+           "\n"
+           "  --json   print the same as JSON (bytes as integers)\n"
+           "\n"
+           "example:\n"
+           "  strata -r /backup/strata stats\n");
 }
 
 static double ratio(uint64_t logical, uint64_t stored) {

@@ -26,7 +26,11 @@ static void help(void) {
            "             unchanged since: every version naming them is whole again;\n"
            "             a reconciled table whose layers lost chunks is reconciled\n"
            "             again from all its SSTables, over its whole layers)\n"
-           "  --json     print the result as JSON\n");
+           "  --json     print the result as JSON\n"
+           "\n"
+           "examples:\n"
+           "  strata -r /backup/strata verify\n"
+           "  strata -r /backup/strata verify --repair\n");
 }
 
 /* Files named per version in the text output: a lost chunk that every

@@ -19,7 +19,10 @@ static void help(void) {
            "\n"
            "--json adds, for reconciled versions, the backup's report (cut, notes,\n"
            "coverage of each keyspace with the ranges that lack a replica), the\n"
-           "summary of each table and the number of node SSTables it saw.\n");
+           "summary of each table and the number of node SSTables it saw.\n"
+           "\n"
+           "example:\n"
+           "  strata -r /backup/strata versions --json\n");
 }
 
 /* Distinct keyspace.table names; files are sorted by node first, so

@@ -5,7 +5,9 @@
 # of sstable merge --to too); the columns of stats stay aligned with a
 # keyspace name as long as Cassandra allows (48 characters); --json stays
 # whole JSON with a cluster name or restore directory that is not UTF-8
-# (a Latin-1 file or path), the bytes that are not shown as U+FFFD.
+# (a Latin-1 file or path), the bytes that are not shown as U+FFFD.  Every
+# command's --help exits 0 with an example of it on stdout and explains
+# each of its long options.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -31,6 +33,19 @@ sys.exit(proc.wait())
 EOF
 }
 meter() { grep -c "$(printf '\033')\[K$1: " || true; }
+
+say "every command's --help: exit 0, an example, each option explained"
+for cmd in init backup versions ls stats verify restore index mount sstable "sstable merge" "sstable rewrite"; do
+  # shellcheck disable=SC2086 # the words of the command
+  "$STRATA_BIN" $cmd --help >"$SCRATCH/help" 2>"$SCRATCH/err" || fail "strata $cmd --help exits $?"
+  [ ! -s "$SCRATCH/err" ] || fail "strata $cmd --help writes on stderr"
+  grep -Eq "^  strata .*$cmd( |$)" "$SCRATCH/help" || { cat "$SCRATCH/help"; fail "strata $cmd --help shows no example"; }
+  # the options of the usage lines (up to the first empty line), each
+  # starting a line of its own below, where it is explained
+  for opt in $(sed '/^$/q' "$SCRATCH/help" | grep -o -- '--[a-z][a-z-]*' | grep -v '^--help$' | sort -u); do
+    grep -Eq "^ *(-[a-z], )?$opt( |$)" "$SCRATCH/help" || fail "strata $cmd --help does not explain $opt"
+  done
+done
 
 say "rf3-a v1 backed up"
 copy_rf3a_nodes "$RF3"
