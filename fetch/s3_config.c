@@ -14,6 +14,7 @@
  * CA certificates for an endpoint with a private CA (MinIO, Ceph). */
 #include "fetch/s3_int.h"
 
+#include <arpa/inet.h>
 #include <ini.h>
 #include <string.h>
 
@@ -104,6 +105,17 @@ static strata_err load_credentials(s3_config *c) {
     return e;
 }
 
+/* Whether HOST[:PORT] (n bytes) names an IPv4 or a bracketed IPv6 address. */
+static int is_ip_address(const char *host, size_t n) {
+    if (host[0] == '[') return 1;
+    const char *colon = memchr(host, ':', n);
+    char *name = xstrndup(host, colon ? (size_t)(colon - host) : n);
+    struct in_addr addr;
+    int ip = inet_pton(AF_INET, name, &addr) == 1;
+    free(name);
+    return ip;
+}
+
 static strata_err load_endpoint(s3_config *c) {
     const char *ep = env("STRATA_S3_ENDPOINT");
     if (!ep) {
@@ -112,11 +124,21 @@ static strata_err load_endpoint(s3_config *c) {
     }
     if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
         return strata_fail(STRATA_EINVAL, "S3 endpoint %s: expected http://HOST[:PORT] or https://...", ep);
-    size_t n = strlen(ep);
-    while (n && ep[n - 1] == '/') n--;
-    c->endpoint = xstrndup(ep, n);
-    if (strchr(strstr(c->endpoint, "://") + 3, '/'))
+    const char *host = strstr(ep, "://") + 3;
+    size_t n = strlen(host);
+    while (n && host[n - 1] == '/') n--;
+    if (!n || host[0] == ':')
+        return strata_fail(STRATA_EINVAL, "S3 endpoint %s: no host name", ep);
+    if (memchr(host, '/', n))
         return strata_fail(STRATA_EINVAL, "S3 endpoint %s: a path is not supported", ep);
+    /* BUCKET.127.0.0.1 resolves nowhere: every request would be retried
+     * for the whole retry budget before failing. */
+    if (!c->path_style && is_ip_address(host, n))
+        return strata_fail(STRATA_EINVAL,
+                           "S3 endpoint %s is an IP address, which cannot carry the bucket in its host "
+                           "name: use --s3-path-style",
+                           ep);
+    c->endpoint = xstrndup(ep, (size_t)(host - ep) + n);
     return STRATA_OK;
 }
 

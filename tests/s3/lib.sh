@@ -18,13 +18,14 @@ s3_start_server() {
   export XDG_CACHE_HOME="$SCRATCH/cache"
 }
 
-# Starts a proxy in front of s3rver: s3_start_proxy NAME FAIL_RATE [STALL_S];
-# sets PROXY_PORT; the proxy's request log is $SCRATCH/NAME.log.
+# Starts a proxy in front of s3rver: s3_start_proxy NAME FAIL_RATE [STALL_S
+# [RULES]]; sets PROXY_PORT; the proxy's request log is $SCRATCH/NAME.log;
+# RULES names the file of faults for chosen requests (sigv4_proxy.py --rules).
 s3_start_proxy() {
   rm -f "$SCRATCH/$1.port"
   python3 "$S3_HELPERS/sigv4_proxy.py" --upstream "http://127.0.0.1:$S3_PORT" \
     --port-file "$SCRATCH/$1.port" --log "$SCRATCH/$1.log" --fail-rate "$2" \
-    --stall-seconds "${3:-4}" 2>>"$SCRATCH/$1.err" &
+    --stall-seconds "${3:-4}" ${4:+--rules "$4"} 2>>"$SCRATCH/$1.err" &
   S3_PROXY_PIDS="$S3_PROXY_PIDS $!"
   i=0
   until [ -s "$SCRATCH/$1.port" ]; do

@@ -14,6 +14,14 @@ With --fail-rate P a share P of requests meets one of: 500, 503 SlowDown,
 a dropped connection, a stall longer than the client's timeout, a
 truncated response body, or a response lost after the server acted.
 
+With --rules FILE, read again for every request, chosen requests meet
+chosen faults: each line "METHOD PATH-REGEX FAULT [TIMES]" applies FAULT
+(one of the above, an HTTP status answered with an S3 <Error> document,
+"short-length" or "long-length": the whole body under a Content-Length
+one byte off) to the requests whose method and path (query included)
+match, the first TIMES of them (default: all) since the file was last
+written.
+
 One line per request goes to --log: "METHOD PATH STATUS FAULT SIG", where
 SIG is "ok" or "BAD"; the tests count them.  Each GET answered in full
 also adds "PATH BYTES" (the body's length) to the file --log + ".bytes",
@@ -42,6 +50,7 @@ AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
 FAULTS = ["500", "503", "drop", "stall", "truncate", "lost"]
+ERROR_CODES = {"403": "AccessDenied", "404": "NoSuchKey", "500": "InternalError", "503": "SlowDown"}
 
 
 def expected_signature(method, raw_path, headers, secret, token):
@@ -153,15 +162,17 @@ class Proxy(BaseHTTPRequestHandler):
             self.record(403, "-", "BAD")
             self.error_xml(403, "SignatureDoesNotMatch", problem)
             return
-        fault = "-"
+        fault = self.ruled_fault()
         with self.server.rng_lock:
-            if self.server.rng.random() < self.server.fail_rate:
+            if fault == "-" and self.server.rng.random() < self.server.fail_rate:
                 fault = self.server.rng.choice(FAULTS)
         self.record("-" if fault != "-" else "fwd", fault, "ok")
         if fault == "500":
             return self.error_xml(500, "InternalError", "injected failure")
         if fault == "503":
             return self.error_xml(503, "SlowDown", "injected throttling")
+        if fault.isdigit():
+            return self.error_xml(int(fault), ERROR_CODES.get(fault, "InjectedError"), "injected failure")
         if fault == "drop":
             return self.drop()
         if fault == "stall":
@@ -175,7 +186,9 @@ class Proxy(BaseHTTPRequestHandler):
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                 self.send_header(k, v)
         length = dict((k.lower(), v) for k, v in headers).get("content-length", str(len(data)))
-        self.send_header("Content-Length", length if self.command == "HEAD" else str(len(data)))
+        if self.command != "HEAD":
+            length = str(len(data) + {"short-length": -1, "long-length": 1}.get(fault, 0))
+        self.send_header("Content-Length", length)
         self.end_headers()
         if self.command == "HEAD":
             return
@@ -184,10 +197,37 @@ class Proxy(BaseHTTPRequestHandler):
             self.wfile.flush()
             return self.drop()
         self.wfile.write(data)
+        if fault in ("short-length", "long-length"):
+            return self.drop()
         if self.command == "GET":
             with self.server.log_lock:
                 self.server.bytes_log.write("%s %d\n" % (self.path, len(data)))
                 self.server.bytes_log.flush()
+
+    def ruled_fault(self):
+        if not self.server.rules:
+            return "-"
+        try:
+            with open(self.server.rules) as f:
+                lines = [line.split() for line in f if line.strip()]
+                written = os.fstat(f.fileno()).st_mtime_ns
+        except FileNotFoundError:
+            return "-"
+        with self.server.rng_lock:
+            if written != self.server.rules_written:
+                self.server.rules_written = written
+                self.server.rule_uses = {}
+            for rule in lines:
+                method, pattern, fault = rule[:3]
+                if method != self.command or not re.search(pattern, self.path):
+                    continue
+                key = " ".join(rule)
+                used = self.server.rule_uses.get(key, 0)
+                if len(rule) > 3 and used >= int(rule[3]):
+                    continue
+                self.server.rule_uses[key] = used + 1
+                return fault
+        return "-"
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
@@ -201,6 +241,7 @@ def main():
     ap.add_argument("--fail-rate", type=float, default=0.0)
     ap.add_argument("--stall-seconds", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rules", help="a file of faults for chosen requests (see above)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     server.daemon_threads = True
@@ -211,6 +252,9 @@ def main():
     server.stall_seconds = args.stall_seconds
     server.rng = random.Random(args.seed)
     server.rng_lock = threading.Lock()
+    server.rules = args.rules
+    server.rule_uses = {}
+    server.rules_written = None
     server.local = threading.local()
     server.log = open(args.log, "a")
     server.bytes_log = open(args.log + ".bytes", "a")
