@@ -273,14 +273,16 @@ static char *error_code(const s3_request *req) {
 }
 
 /* Transport failures worth another attempt: all but those a retry cannot
- * change (a certificate that does not verify, a malformed endpoint). */
+ * change (a certificate that does not verify, a malformed endpoint).  Not
+ * CURLE_UNSUPPORTED_PROTOCOL: the endpoint's scheme was checked, so it
+ * means a garbled status line, such as the stray bytes a server sending
+ * more than its Content-Length leaves on a kept connection. */
 static int curl_is_transient(CURLcode rc) {
     switch (rc) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_NOT_BUILT_IN:
         return 0;
     default:
