@@ -76,6 +76,7 @@ static void build_root(fs_mount *m) {
 }
 
 static void mount_free(fs_mount *m) {
+    fs_versions_stop_refresher(m);
     fs_ahead_free(m->ahead);
     fs_cache_free(m->cache);
     fs_tree_free(m->root);
@@ -143,6 +144,7 @@ static strata_err serve(const char *location, const mount_options *o, const char
     if (o->disk_cache_bytes != UINT64_MAX)
         repo_enable_disk_cache(m.repo, o->disk_cache_bytes ? o->disk_cache_bytes : REPO_DEFAULT_DISK_CACHE);
     build_root(&m);
+    fs_versions_start_refresher(&m);
     m.ahead = fs_ahead_new(&m, AHEAD_WORKERS);
     m.cache = fs_cache_new(m.repo, budget, PREFETCH_WORKERS);
     struct fuse_session *se = session_new(&m, o);

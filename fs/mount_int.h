@@ -129,9 +129,18 @@ typedef struct {
 typedef struct {
     fs_version_info *v; /* oldest first (ids sort by time) */
     size_t n;
+    pthread_t refresher; /* syncs the index with the repository (repo_refresh) */
+    int has_refresher;
+    pthread_cond_t refresh_wanted; /* with the mount lock */
+    int refresh_asked, refresher_stop;
 } fs_versions;
 
-/* Adds the versions the index holds that the list lacks. */
+/* Starts and stops the thread that looks for versions stored from other
+ * machines when asked by fs_versions_refresh. */
+void fs_versions_start_refresher(fs_mount *m);
+void fs_versions_stop_refresher(fs_mount *m);
+/* Adds the versions the index holds that the list lacks, and asks the
+ * refresher to look for more: they show at a later call. */
 strata_err fs_versions_refresh(fs_mount *m);
 /* Loads the nodes and exact time of a version (once). */
 strata_err fs_versions_summarize(fs_mount *m, fs_version_info *vi);

@@ -3,8 +3,12 @@
  * Version ids come from the index (cheap: keys only) and are re-read
  * whenever a view root is listed or its attributes are asked for (ops.c),
  * so a backup that finishes while the repository is mounted shows up at
- * once; one from another machine, into a remote repository, within
- * REPO_REFRESH_SECONDS (repo_refresh).  The node list of a version
+ * once.  One from another machine, into a remote repository, is indexed
+ * by repo_refresh, at most every REPO_REFRESH_SECONDS, on a thread of its
+ * own: the listing takes a round trip to the endpoint, and as long as the
+ * retry budget when the endpoint is down, which no request (nor, through
+ * the mount lock, the rest of the mount) may wait for; it shows at the
+ * next listing after.  The node list of a version
  * needs the whole version record, so it is loaded only when a view asks
  * (the /nodes view) and kept: versions never change. */
 #include "fs/mount_int.h"
@@ -22,15 +26,53 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void *refresher_main(void *arg) {
+    fs_mount *m = arg;
+    fs_versions *vl = &m->versions;
+    pthread_mutex_lock(&m->lock);
+    for (;;) {
+        while (!vl->refresh_asked && !vl->refresher_stop) pthread_cond_wait(&vl->refresh_wanted, &m->lock);
+        if (vl->refresher_stop) break;
+        vl->refresh_asked = 0;
+        pthread_mutex_unlock(&m->lock);
+        /* offline, the versions indexed so far still show */
+        if (repo_refresh(m->repo))
+            strata_log(STRATA_LOG_WARN, "%s; showing the versions indexed so far", strata_errmsg()),
+                strata_clear_error();
+        pthread_mutex_lock(&m->lock);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+void fs_versions_start_refresher(fs_mount *m) {
+    fs_versions *vl = &m->versions;
+    pthread_cond_init(&vl->refresh_wanted, NULL);
+    vl->has_refresher = pthread_create(&vl->refresher, NULL, refresher_main, m) == 0;
+    if (!vl->has_refresher)
+        strata_log(STRATA_LOG_WARN, "cannot start a thread: versions stored from elsewhere show only when mounted again");
+}
+
+void fs_versions_stop_refresher(fs_mount *m) {
+    fs_versions *vl = &m->versions;
+    if (!vl->has_refresher) return;
+    pthread_mutex_lock(&m->lock);
+    vl->refresher_stop = 1;
+    pthread_cond_signal(&vl->refresh_wanted);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(vl->refresher, NULL);
+    pthread_cond_destroy(&vl->refresh_wanted);
+    vl->has_refresher = 0;
+}
+
 strata_err fs_versions_refresh(fs_mount *m) {
     char **ids;
     size_t n;
-    /* offline, the versions indexed so far still show */
-    if (repo_refresh(m->repo))
-        strata_log(STRATA_LOG_WARN, "%s; showing the versions indexed so far", strata_errmsg()), strata_clear_error();
+    fs_versions *vl = &m->versions;
+    vl->refresh_asked = 1;
+    if (vl->has_refresher) pthread_cond_signal(&vl->refresh_wanted);
     strata_err e = repo_version_list(m->repo, &ids, &n);
     if (e) return e;
-    fs_versions *vl = &m->versions;
     vl->v = xrealloc(vl->v, (vl->n + n + 1) * sizeof *vl->v);
     for (size_t i = 0; i < n; i++) {
         if (fs_versions_find(m, ids[i])) continue;

@@ -217,9 +217,10 @@ strata_err repo_refresh(repo *r) {
     strata_err e = STRATA_OK;
     double now = strata_mono_s();
     if (now - r->refreshed_at >= REPO_REFRESH_SECONDS && try_lock(r)) {
-        r->refreshed_at = now;
         e = sync_new_versions(r);
         flock(r->lock_fd, LOCK_UN);
+        /* from the end: a sync the endpoint kept waiting is not started again at once */
+        r->refreshed_at = strata_mono_s();
     }
     pthread_mutex_unlock(&r->refresh_lock);
     return e;

@@ -6,12 +6,8 @@
 # byte of a pack, and the cache stays within its size limit.
 set -eu
 . "$(dirname "$0")/lib.sh"
-command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
-python3 -c 'import botocore' 2>/dev/null || { echo "skip: python3-botocore missing"; exit 77; }
 . tests/s3/lib.sh
-MNT=$SCRATCH/mnt
-trap 'fusermount3 -u "$MNT" 2>/dev/null || true; s3_stop_all' EXIT
-fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
+s3_mount_test
 
 s3_start_server
 s3_start_proxy proxy 0

@@ -41,6 +41,17 @@ s3_stop_all() {
   sh "$S3_HELPERS/server.sh" stop "$SCRATCH/s3rver"
 }
 
+# For a test that mounts (after tests/e2e/lib.sh): skips without FUSE or
+# botocore (for the proxy), sets MNT, unmounts it and stops the servers on exit, and shows the end of
+# the mount's log on failure.
+s3_mount_test() {
+  command -v fusermount3 >/dev/null && [ -c /dev/fuse ] || { echo "skip: no FUSE here"; exit 77; }
+  python3 -c 'import botocore' 2>/dev/null || { echo "skip: python3-botocore missing"; exit 77; }
+  MNT=$SCRATCH/mnt
+  trap 'fusermount3 -u "$MNT" 2>/dev/null || true; s3_stop_all' EXIT
+  fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
+}
+
 # awscli against s3rver directly (an independent client).
 s3_aws() {
   aws --endpoint-url "http://127.0.0.1:$S3_PORT" "$@"
