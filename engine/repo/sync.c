@@ -95,24 +95,37 @@ static strata_err index_version_object(repo *r, const char *key) {
     return e;
 }
 
-static strata_err sync_versions(repo *r) {
-    key_list l = {0};
-    strata_err e = storage_list(r->store, "versions/", collect_key, &l);
+/* Indexes the version objects of a listing the index lacks. */
+static strata_err sync_versions(repo *r, key_list *l) {
+    strata_err e = STRATA_OK;
     /* Oldest first, so each file's newest record is the one left indexed. */
-    if (l.n) qsort(l.keys, l.n, sizeof *l.keys, cmp_version_key);
-    for (size_t i = 0; !e && i < l.n; i++) {
-        if (index_has_version(r, l.keys[i] + strlen("versions/"))) continue;
+    if (l->n) qsort(l->keys, l->n, sizeof *l->keys, cmp_version_key);
+    for (size_t i = 0; !e && i < l->n; i++) {
+        if (index_has_version(r, l->keys[i] + strlen("versions/"))) continue;
         if (r->index_read_only) {
-            e = lacking(r, l.keys[i]);
+            e = lacking(r, l->keys[i]);
             break;
         }
-        e = index_version_object(r, l.keys[i]);
+        e = index_version_object(r, l->keys[i]);
         if (e == STRATA_ECORRUPT) {
             strata_log(STRATA_LOG_WARN, "%s (skipped)", strata_errmsg());
             e = STRATA_OK;
         }
     }
-    key_list_free(&l);
+    return e;
+}
+
+/* Versions are listed before packs: a version object is stored after every
+ * pack it names, so those are in the pack listing that follows, even when
+ * another machine stores both meanwhile.  Listed the other way round, a
+ * version could be indexed without its newest packs, its reads failing
+ * until the next full sync. */
+static strata_err sync_packs_then_versions(repo *r, strata_progress *progress) {
+    key_list versions = {0};
+    strata_err e = storage_list(r->store, "versions/", collect_key, &versions);
+    if (!e) e = sync_packs(r, progress);
+    if (!e) e = sync_versions(r, &versions);
+    key_list_free(&versions);
     return e;
 }
 
@@ -134,13 +147,10 @@ strata_err sync_new_versions(repo *r) {
 }
 
 strata_err repo_sync_index(repo *r) {
-    strata_err e = sync_packs(r, NULL);
-    return e ? e : sync_versions(r);
+    return sync_packs_then_versions(r, NULL);
 }
 
 strata_err repo_index_rebuild(repo *r, strata_progress *progress) {
     strata_err e = index_reset(r);
-    if (!e) e = sync_packs(r, progress);
-    if (!e) e = sync_versions(r);
-    return e;
+    return e ? e : sync_packs_then_versions(r, progress);
 }

@@ -55,12 +55,7 @@ echo extra >"$SCRATCH/nodes/node1/app/$(ls "$SCRATCH/nodes/node1/app" | head -1)
 data_sums "$SCRATCH/nodes/node1" >"$SCRATCH/sums.node1"
 V2=$(XDG_CACHE_HOME="$SCRATCH/other-machine" strata backup --files --cluster "$SCRATCH/cluster.ini" --json |
   json 'd["version"]')
-waited=0
-until ls "$MNT/versions" | grep -qx "$V2"; do
-  [ "$waited" -lt 60 ] || fail "$V2 is not listed after $waited s"
-  sleep 1
-  waited=$((waited + 1))
-done
+wait_listed "$V2" 60
 mkdir -p "$SCRATCH/out2"
 cp -R "$MNT/nodes/node1/$V2" "$SCRATCH/out2/node1"
 sums "$SCRATCH/out2/node1" | cmp -s - "$SCRATCH/sums.node1" || fail "$V2 read through the mount differs"

@@ -52,6 +52,16 @@ s3_mount_test() {
   fail() { printf 'FAIL: %s\n' "$*"; [ -f "$SCRATCH/mount.log" ] && tail -20 "$SCRATCH/mount.log"; exit 1; }
 }
 
+# Waits up to SECONDS for VERSION to be listed in $MNT/versions; sets waited.
+wait_listed() { # VERSION SECONDS
+  waited=0
+  until ls "$MNT/versions" | grep -qx "$1"; do
+    [ "$waited" -lt "$2" ] || fail "$1 is not listed after $waited s"
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
 # awscli against s3rver directly (an independent client).
 s3_aws() {
   aws --endpoint-url "http://127.0.0.1:$S3_PORT" "$@"

@@ -16,11 +16,11 @@ truncated response body, or a response lost after the server acted.
 
 With --rules FILE, read again for every request, chosen requests meet
 chosen faults: each line "METHOD PATH-REGEX FAULT [TIMES]" applies FAULT
-(one of the above, an HTTP status answered with an S3 <Error> document,
+(one of the above; an HTTP status answered with an S3 <Error> document;
 "short-length" or "long-length": the whole body under a Content-Length
-one byte off) to the requests whose method and path (query included)
-match, the first TIMES of them (default: all) since the file was last
-written.
+one byte off; "late": the server's answer held back for the stall time)
+to the requests whose method and path (query included) match, the first
+TIMES of them (default: all) since the file was last written.
 
 One line per request goes to --log: "METHOD PATH STATUS FAULT SIG", where
 SIG is "ok" or "BAD"; the tests count them.  Each GET answered in full
@@ -181,6 +181,8 @@ class Proxy(BaseHTTPRequestHandler):
         status, headers, data = self.forward(body)
         if fault == "lost":
             return self.drop()
+        if fault == "late":
+            time.sleep(self.server.stall_seconds)
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
