@@ -298,6 +298,31 @@ static int index_has_pack_body(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     return found;
 }
 
+static const MDB_val SYNCED_KEY = {6, "synced"};
+
+static int index_was_synced_body(repo *r) {
+    MDB_txn *txn;
+    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    MDB_val k = SYNCED_KEY, v;
+    int found = mdb_get(txn, r->db_meta, &k, &v) == 0;
+    mdb_txn_abort(txn);
+    return found;
+}
+
+static strata_err index_mark_synced_body(repo *r) {
+    if (index_was_synced_body(r)) return STRATA_OK;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    if (rc) return index_lmdb_error(rc, "begin");
+    MDB_val k = SYNCED_KEY, v = {1, "\x01"};
+    rc = mdb_put(txn, r->db_meta, &k, &v, 0);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return index_lmdb_error(rc, "marking the index synced");
+    }
+    return index_commit(r, txn);
+}
+
 static strata_err index_add_version_body(repo *r, const repo_version *v, const strata_buf *payload) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
@@ -478,6 +503,18 @@ int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     int found;
     GUARDED(r, found, 0, found = index_has_pack_body(r, id));
     return found;
+}
+
+int index_was_synced(repo *r) {
+    int found;
+    GUARDED(r, found, 0, found = index_was_synced_body(r));
+    return found;
+}
+
+strata_err index_mark_synced(repo *r) {
+    strata_err e;
+    GUARDED(r, e, STRATA_ECORRUPT, e = index_mark_synced_body(r));
+    return e;
 }
 
 strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload) {

@@ -197,8 +197,10 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
         if (e && r->index_read_only && local) e = open_cache_index(r, location);
     }
     /* A reader that cannot sync (a full disk) still reads what the index
-     * has: verify and restore must work exactly then. */
-    if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->env) {
+     * has: verify and restore must work exactly then.  An index no sync
+     * ever completed into (a new cache directory) would show a repository
+     * without versions instead of an error. */
+    if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->env && index_was_synced(r)) {
         strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
         e = STRATA_OK;
     }

@@ -135,6 +135,11 @@ strata_err index_forget_chunks(repo *r, const uint8_t *ids, size_t n, size_t *fo
 strata_err index_move_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc);
 int index_has_version(repo *r, const char *id);
 int index_has_pack(repo *r, const uint8_t id[STRATA_HASH_LEN]);
+/* Whether a sync of the whole listing has ever completed into this index
+ * (index_mark_synced): until then it may lack any version, so a reader
+ * that cannot reach the storage must not show it as the repository. */
+int index_was_synced(repo *r);
+strata_err index_mark_synced(repo *r);
 /* Stores a version payload and its files' newest records, in one transaction. */
 strata_err index_add_version(repo *r, const repo_version *v, const strata_buf *payload);
 strata_err index_version_get(repo *r, const char *id, strata_buf *payload);

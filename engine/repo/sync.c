@@ -125,6 +125,7 @@ static strata_err sync_packs_then_versions(repo *r, strata_progress *progress) {
     strata_err e = storage_list(r->store, "versions/", collect_key, &versions);
     if (!e) e = sync_packs(r, progress);
     if (!e) e = sync_versions(r, &versions);
+    if (!e && !r->index_read_only) e = index_mark_synced(r);
     key_list_free(&versions);
     return e;
 }

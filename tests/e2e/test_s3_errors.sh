@@ -7,7 +7,9 @@
 # version, the repository still whole; pack reads whose Content-Length is
 # one byte off (the stray byte left on a kept connection garbles the next
 # answer's status line) are retried and restore byte for byte; pack reads
-# that keep failing are one line.  Every request is signature-checked.
+# that keep failing are one line; listings that fail leave a reader with
+# its cache's index, and one with a new cache with an error.  Every request
+# is signature-checked.
 set -eu
 . "$(dirname "$0")/lib.sh"
 python3 -c 'import botocore' 2>/dev/null || { echo "skip: python3-botocore missing"; exit 77; }
@@ -15,6 +17,8 @@ python3 -c 'import botocore' 2>/dev/null || { echo "skip: python3-botocore missi
 trap s3_stop_all EXIT
 
 strata() { "$STRATA_BIN" --s3-endpoint "http://127.0.0.1:$PROXY_PORT" --s3-path-style -r s3://strata/errors "$@"; }
+# strata with a cache directory no index was ever synced into
+strata_new_cache() { XDG_CACHE_HOME="$SCRATCH/new-cache" strata "$@"; }
 # CMD... must fail within SECONDS with one error line saying PATTERN.
 fails_saying() { # PATTERN SECONDS CMD...
   pattern=$1 limit=$2
@@ -84,6 +88,17 @@ rm -rf "$SCRATCH/restore"
 fails_saying 'S3 GET .*packs/.*: HTTP 503 SlowDown (gave up after 3 s of retries)' 30 \
   strata restore latest --to "$SCRATCH/restore"
 rules
+
+say "listings failing: a synced cache is read as it is; a new one is an error, not an empty repository"
+rules 'GET list-type 503'
+strata versions --json >"$SCRATCH/versions.json" 2>"$SCRATCH/err" || fail "versions from a synced cache: $(cat "$SCRATCH/err")"
+[ "$(json 'len(d)' <"$SCRATCH/versions.json")" = 3 ] || fail "versions from a synced cache: not 3"
+grep -q "using the index as it is" "$SCRATCH/err" || fail "no warning that the index was not brought up to date"
+fails_saying 'HTTP 503' 30 strata_new_cache versions --json
+[ ! -s "$SCRATCH/out" ] || fail "versions --json printed something on the error: $(cat "$SCRATCH/out")"
+rules
+strata_new_cache versions --json >"$SCRATCH/versions.json"
+[ "$(json 'len(d)' <"$SCRATCH/versions.json")" = 3 ] || fail "the new cache once the listings work: not 3 versions"
 
 bad=$(awk '$5 == "BAD"' "$SCRATCH/proxy.log" | wc -l | tr -d ' ')
 [ "$bad" = 0 ] || fail "botocore rejected $bad signatures"
