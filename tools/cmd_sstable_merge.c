@@ -243,7 +243,10 @@ int cmd_sstable_merge(const cli_globals *g, int argc, char **argv) {
             break;
         }
         case 't': to = optarg; break;
-        case 'f': format = optarg; break;
+        case 'f':
+            if (strlen(optarg) != 2) return cli_usage_error("sstable merge", "bad --format '%s'", optarg);
+            format = optarg;
+            break;
         case 'g':
             generation = strtol(optarg, &end, 10);
             if (*end || generation < 1) return cli_usage_error("sstable merge", "bad --generation '%s'", optarg);

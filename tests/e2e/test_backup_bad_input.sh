@@ -163,6 +163,8 @@ expect_error 2 "^strata: unknown option or missing argument: '--json' \(see 'str
 expect_error 2 "^strata: unknown option or missing argument: '-r' " "$STRATA_BIN" -r
 expect_error 2 "^strata: sstable: unknown option or missing argument: '--bogus'" strata sstable dump --bogus x
 expect_error 2 "^strata: sstable rewrite: unknown option or missing argument: '--bogus'" strata sstable rewrite --bogus x y
+expect_error 2 "^strata: sstable merge: bad --format 'nbx'" strata sstable merge --to "$SCRATCH/m" --format nbx x
+expect_error 2 "^strata: sstable rewrite: bad format 'nbx'" strata sstable rewrite --format nbx x y
 
 say "every one-letter option a command takes is in its --help (-h everywhere, in strata --help)"
 # A command rejects an option by naming it; one it takes fails otherwise
