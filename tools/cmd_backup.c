@@ -68,15 +68,15 @@ static void ring_from_nodes(cluster_config *cluster) {
 
 static void print_result(const backup_result *res, int json) {
     if (json) {
-        cli_print_json(json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
+        cli_print_json(json_pack("{s:s, s:I, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, "
                                  "s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:f}",
                                  "version", res->version, "nodes", (json_int_t)res->nodes, "sstables",
                                  "new", (json_int_t)res->sstables_new, "unchanged",
                                  (json_int_t)res->sstables_unchanged, "files", "new",
                                  (json_int_t)res->files_new, "unchanged", (json_int_t)res->files_unchanged,
-                                 "bytes", "logical", (json_int_t)res->bytes_logical, "read",
-                                 (json_int_t)res->bytes_read, "stored", (json_int_t)res->bytes_stored,
-                                 "reconciled", (json_int_t)res->layer_bytes, "tables", "reconciled",
+                                 "logical_bytes", (json_int_t)res->bytes_logical, "read_bytes",
+                                 (json_int_t)res->bytes_read, "stored_bytes", (json_int_t)res->bytes_stored,
+                                 "reconciled_bytes", (json_int_t)res->layer_bytes, "tables", "reconciled",
                                  (json_int_t)res->tables, "with_new_layer", (json_int_t)res->tables_with_new_layer,
                                  "kept_as_files", (json_int_t)res->tables_kept_as_files, "layers_merged",
                                  (json_int_t)res->tables_layers_merged, "cut", "facts_after",

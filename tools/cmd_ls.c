@@ -16,7 +16,7 @@ static void help(void) {
            "as node/keyspace/table/file.\n"
            "\n"
            "  --json   print the files as JSON: node, keyspace, table, table_id, path,\n"
-           "           sstable and size (bytes); reconciled files have\n"
+           "           sstable and size_bytes; reconciled files have\n"
            "           \"reconciled\": true and node \"\"\n"
            "\n"
            "examples:\n"
@@ -27,7 +27,7 @@ static void help(void) {
 static json_t *file_json(const repo_file *f) {
     return json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I}", "node", f->node, "reconciled", !*f->node,
                      "keyspace", f->keyspace, "table", f->table, "table_id", f->table_id, "path", f->rel_path,
-                     "sstable", f->sstable, "size", (json_int_t)f->size);
+                     "sstable", f->sstable, "size_bytes", (json_int_t)f->size);
 }
 
 int cmd_ls(const cli_globals *g, int argc, char **argv) {

@@ -42,11 +42,11 @@ static void help(void) {
 
 static void print_result(const restore_options *opt, const restore_result *res, int json) {
     if (json) {
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}}", "version", res->version, "files",
-                                 (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "reconciled_tables",
+        cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "version", res->version, "files",
+                                 (json_int_t)res->files, "restored_bytes", (json_int_t)res->bytes, "reconciled_tables",
                                  (json_int_t)res->reconciled_tables, "node_tables", (json_int_t)res->node_tables,
-                                 "to", cli_json_text(opt->to), "fetched", "requests", (json_int_t)res->fetched.requests,
-                                 "bytes", (json_int_t)res->fetched.bytes));
+                                 "to", cli_json_text(opt->to), "fetched_requests", (json_int_t)res->fetched.requests,
+                                 "fetched_bytes", (json_int_t)res->fetched.bytes));
         return;
     }
     char bytes[16], fetched[16];

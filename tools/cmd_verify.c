@@ -103,7 +103,7 @@ static void print_summary(const report *rep, const repo_verify_result *res, uint
     if (rep->json) {
         cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:O, s:O, s:I, s:I}", "ok",
                                  damaged == 0, "packs", (json_int_t)res->packs, "chunks", (json_int_t)res->chunks,
-                                 "bytes", (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
+                                 "checked_bytes", (json_int_t)res->bytes, "bad_chunks", (json_int_t)res->bad_chunks,
                                  "missing_chunks", (json_int_t)res->missing_chunks, "bad_objects",
                                  (json_int_t)res->bad_objects, "affected_files", (json_int_t)res->affected_files,
                                  "damage", rep->damage, "affected", rep->affected, "repaired", rep->repaired,

@@ -61,7 +61,7 @@ echo "$V1" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z(\
 expect_eq "$(field 'd["sstables"]["new"]')" "$(count_sstables)" "v1 new sstables"
 expect_eq "$(field 'd["sstables"]["unchanged"]')" 0 "v1 unchanged sstables"
 expect_eq "$(field 'd["files"]["new"]')" "$(count_files)" "v1 new files"
-expect_eq "$(field 'd["bytes"]["logical"]')" "$(find "$SCRATCH/nodes" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')" "v1 logical bytes"
+expect_eq "$(field 'd["logical_bytes"]')" "$(find "$SCRATCH/nodes" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')" "v1 logical bytes"
 expect_eq "$(field 'len(d["nodes"]) if isinstance(d["nodes"], list) else d["nodes"]')" 3 "v1 nodes"
 echo "   $V1: $(count_sstables) SSTables, $(count_files) files"
 [ -z "$(find "$SCRATCH/nodes" -name snapshots)" ] || fail "backup left a snapshots/ directory behind"
@@ -73,7 +73,7 @@ V1B=$(field 'd["version"]')
 expect_eq "$(field 'd["sstables"]["new"]')" 0 "second backup new sstables"
 expect_eq "$(field 'd["sstables"]["unchanged"]')" "$(count_sstables)" "second backup unchanged sstables"
 expect_eq "$(field 'd["files"]["new"]')" 0 "second backup new files"
-expect_eq "$(field 'd["bytes"]["read"]')" 0 "second backup bytes read"
+expect_eq "$(field 'd["read_bytes"]')" 0 "second backup bytes read"
 
 say "one SSTable added to node2 (node1's users nb-8 as generation 99): only it is new"
 users2=$(echo "$SCRATCH"/nodes/node2/app/users-*)
@@ -102,7 +102,7 @@ expect_eq "$(json 'len(d)' <"$SCRATCH/ls.json")" "$want" "files listed for v1 ap
 expect_eq "$(json 'len([f for f in d if f["path"].startswith(".users_name_idx/") and f["sstable"].startswith(".users_name_idx/nb-")])' <"$SCRATCH/ls.json")" \
   "$(find "$RF3"/node*/app/users-*/.users_name_idx -type f | wc -l | tr -d ' ')" "index files listed"
 expect_eq "$(json 'sorted(set(f["table_id"] for f in d))[0]' <"$SCRATCH/ls.json")" "$(basename "$users2" | sed 's/^users-//')" "table id"
-manifest_size=$(json '[f for f in d if f["node"] == "node1" and f["path"] == "manifest.json"][0]["size"]' <"$SCRATCH/ls.json")
+manifest_size=$(json '[f for f in d if f["node"] == "node1" and f["path"] == "manifest.json"][0]["size_bytes"]' <"$SCRATCH/ls.json")
 expect_eq "$manifest_size" "$(stat -c %s "$RF3"/node1/app/users-*/manifest.json)" "size of node1 users manifest.json"
 
 say "the nodes move on to rf3-a v2"

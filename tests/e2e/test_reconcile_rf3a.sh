@@ -116,9 +116,9 @@ nodes=$(ls "$MNT/nodes") || fail "listing the empty /nodes failed"
 
 say "one copy instead of three"
 one_node=$(du -sb "$RF3/node1" | cut -f1)
-s1=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b1.json")
-s2=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b2.json")
-logical1=$(json 'd["bytes"]["logical"]' <"$SCRATCH/b1.json")
+s1=$(json 'd["stored_bytes"]' <"$SCRATCH/b1.json")
+s2=$(json 'd["stored_bytes"]' <"$SCRATCH/b2.json")
+logical1=$(json 'd["logical_bytes"]' <"$SCRATCH/b1.json")
 echo "   v1: $logical1 bytes on three nodes, $one_node on node1, $s1 stored ($(python3 -c "print(round($s1/$one_node, 3))") of one node)"
 echo "   v2: $s2 stored ($(python3 -c "print(round($s2/$s1, 3))") of v1)"
 [ "$s1" -lt "$one_node" ] || fail "v1 stores $s1 bytes, more than one node's $one_node"
@@ -144,8 +144,8 @@ for tdir in "$SCRATCH"/nodes/node2/app/*; do
 done
 backup "$SCRATCH/cluster.ini" "$T3" >"$SCRATCH/b3.json"
 V3=$(json 'd["version"]' <"$SCRATCH/b3.json")
-s3=$(json 'd["bytes"]["stored"]' <"$SCRATCH/b3.json")
-reconciled3=$(json 'd["bytes"]["reconciled"]' <"$SCRATCH/b3.json")
+s3=$(json 'd["stored_bytes"]' <"$SCRATCH/b3.json")
+reconciled3=$(json 'd["reconciled_bytes"]' <"$SCRATCH/b3.json")
 new3=$(json 'd["sstables"]["new"]' <"$SCRATCH/b3.json")
 echo "   $new3 new SSTables read, $s3 bytes stored for $reconciled3 bytes of reconciled tables"
 [ "$new3" -gt 0 ] || fail "the compacted SSTables were not read"
@@ -169,7 +169,7 @@ if [ -z "${STRATA_TEST_REPO:-}" ]; then
   echo "   versions, stats, listings, coverage, restores and the mount are the same after the rebuild"
   backup "$SCRATCH/two.ini" "$T5" >"$SCRATCH/b-rebuilt.json"
   [ "$(json 'd["sstables"]["new"]' <"$SCRATCH/b-rebuilt.json")" = 0 ] &&
-    [ "$(json 'd["bytes"]["stored"]' <"$SCRATCH/b-rebuilt.json")" = 0 ] ||
+    [ "$(json 'd["stored_bytes"]' <"$SCRATCH/b-rebuilt.json")" = 0 ] ||
     fail "after the index was rebuilt the same SSTables were read or stored again: $(cat "$SCRATCH/b-rebuilt.json")"
   echo "   the next version reads no SSTable anew and stores nothing"
 fi
@@ -192,7 +192,7 @@ if [ -z "${STRATA_TEST_REPO:-}" ]; then
   rm -rf "$REPO/index"
   strata index rebuild >/dev/null
   backup "$SCRATCH/cluster.ini" "$T3" >"$SCRATCH/b6.json"
-  [ "$(json 'd["sstables"]["new"]' <"$SCRATCH/b6.json")" = 0 ] && [ "$(json 'd["bytes"]["stored"]' <"$SCRATCH/b6.json")" = 0 ] ||
+  [ "$(json 'd["sstables"]["new"]' <"$SCRATCH/b6.json")" = 0 ] && [ "$(json 'd["stored_bytes"]' <"$SCRATCH/b6.json")" = 0 ] ||
     fail "after an index rebuild the same SSTables were read or stored again: $(cat "$SCRATCH/b6.json")"
   echo "   index deleted and rebuilt: the next version reads and stores nothing new"
 fi

@@ -71,14 +71,14 @@ check_table_restore() {
   strata ls "$v/app/users" --json >"$SCRATCH/ls.json"
   expect_eq "$(json 'all(f["reconciled"] is True and f["node"] == "" for f in d)' <"$SCRATCH/ls.json")" True \
     "every file of $v/app/users reconciled"
-  json '"\n".join("%s %d" % (f["path"], f["size"]) for f in d)' <"$SCRATCH/ls.json" | LC_ALL=C sort >"$SCRATCH/want"
+  json '"\n".join("%s %d" % (f["path"], f["size_bytes"]) for f in d)' <"$SCRATCH/ls.json" | LC_ALL=C sort >"$SCRATCH/want"
   strata restore "$v/app/users" --to "$out" --json >"$SCRATCH/restore.json"
   expect_eq "$(find "$out" -mindepth 1 -maxdepth 2 | LC_ALL=C sort | tr '\n' ' ')" "$out/app $out/app/users " \
     "directories written by the restore of $v/app/users"
   (cd "$out/app/users" && find . -type f -printf '%P %s\n') | LC_ALL=C sort >"$SCRATCH/have"
   expect_same "$SCRATCH/want" "$SCRATCH/have" "restore of $v/app/users differs from what ls lists"
   expect_eq "$(json 'd["files"]' <"$SCRATCH/restore.json")" "$(wc -l <"$SCRATCH/want" | tr -d ' ')" "files restored"
-  expect_eq "$(json 'd["bytes"]' <"$SCRATCH/restore.json")" "$(awk '{s += $2} END {print s}' "$SCRATCH/want")" \
+  expect_eq "$(json 'd["restored_bytes"]' <"$SCRATCH/restore.json")" "$(awk '{s += $2} END {print s}' "$SCRATCH/want")" \
     "bytes restored"
   expect_eq "$(json 'd["reconciled_tables"], d["node_tables"]' <"$SCRATCH/restore.json")" "1 0" \
     "table directories restored"

@@ -39,11 +39,11 @@ check_fetched() { # RESULT_JSON GETS_MARK BYTES_MARK
   sent=$(tail -n "+$(($3 + 1))" "$SCRATCH/proxy.log.bytes" | awk '$1 ~ /\/packs\// { s += $2 } END { print s + 0 }')
   python3 - "$1" "$seen" "$sent" <<'EOF2' || fail "restore's fetched figures: $(cat "$1")"
 import json, sys
-d = json.load(open(sys.argv[1])); f = d["fetched"]
+d = json.load(open(sys.argv[1]))
 seen, sent = int(sys.argv[2]), int(sys.argv[3])
 print("   fetched %d bytes in %d requests for %d restored (%.2fx); the proxy saw %d pack GETs, %d bytes"
-      % (f["bytes"], f["requests"], d["bytes"], f["bytes"] / d["bytes"], seen, sent))
-sys.exit(not (f["requests"] == seen and f["bytes"] == sent and f["bytes"] <= 1.5 * d["bytes"]))
+      % (d["fetched_bytes"], d["fetched_requests"], d["restored_bytes"], d["fetched_bytes"] / d["restored_bytes"], seen, sent))
+sys.exit(not (d["fetched_requests"] == seen and d["fetched_bytes"] == sent and d["fetched_bytes"] <= 1.5 * d["restored_bytes"]))
 EOF2
 }
 
