@@ -27,6 +27,7 @@ struct s3_client {
     int in_flight;
     CURL *idle[MAX_IDLE_HANDLES];
     int n_idle;
+    int abandoned; /* atomic: s3_client_abandon */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -63,6 +64,14 @@ void s3_client_free(s3_client *cl) {
     free(cl->host);
     free(cl->base_url);
     free(cl);
+}
+
+void s3_client_abandon(s3_client *cl) {
+    __atomic_store_n(&cl->abandoned, 1, __ATOMIC_RELAXED);
+}
+
+static int is_abandoned(s3_client *cl) {
+    return __atomic_load_n(&cl->abandoned, __ATOMIC_RELAXED);
 }
 
 /* Waits for a slot below the concurrency bound and takes a handle. */
@@ -141,6 +150,14 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *user) {
         r->have_length = 1;
     }
     return n;
+}
+
+/* curl's progress callback, called at least once a second even while
+ * nothing arrives: non-zero ends the transfer. */
+static int end_if_abandoned(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow) {
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return is_abandoned(user);
 }
 
 static void amz_now(char out[17]) {
@@ -228,6 +245,9 @@ static CURLcode attempt(s3_client *cl, CURL *h, s3_request *req, const char *pay
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, end_if_abandoned);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, cl);
     if (c->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     if (c->insecure) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -309,8 +329,13 @@ strata_err s3_perform(s3_client *cl, s3_request *req) {
     if (!req->response) req->response = &scratch;
     s3_retry retry;
     s3_retry_start(&retry, cl->cfg->retry_seconds);
+    retry.abandoned = &cl->abandoned;
     strata_err e = STRATA_OK;
     for (;;) {
+        if (is_abandoned(cl)) {
+            e = strata_fail(STRATA_EINTR, "S3 %s %s: abandoned", req->method, describe(req));
+            break;
+        }
         CURL *h = acquire(cl);
         CURLcode rc = attempt(cl, h, req, payload_hash, req->want_md5 ? md5_b64 : NULL);
         release(cl, h, rc == CURLE_OK);
@@ -332,6 +357,7 @@ strata_err s3_perform(s3_client *cl, s3_request *req) {
             snprintf(why, sizeof why, "HTTP %ld%s%s", req->status, code ? " " : "", code ? code : "");
         free(code);
         if (!s3_retry_wait(&retry)) {
+            if (is_abandoned(cl)) continue;
             e = strata_fail(STRATA_EIO, "S3 %s %s: %s (gave up after %.0f s of retries)",
                             req->method, describe(req), why, cl->cfg->retry_seconds);
             break;

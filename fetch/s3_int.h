@@ -83,11 +83,13 @@ typedef struct {
     double deadline; /* monotonic seconds */
     int attempt;
     unsigned seed;
+    const int *abandoned; /* read atomically; NULL (as started) for never */
 } s3_retry;
 
 void s3_retry_start(s3_retry *r, double budget_seconds);
 /* Sleeps the next backoff (exponential, full jitter) and returns 1, or
- * returns 0 when the budget would be exceeded. */
+ * returns 0 when the budget would be exceeded or *abandoned is set, which
+ * also cuts a sleep short. */
 int s3_retry_wait(s3_retry *r);
 /* The delay before attempt `attempt` (0-based), before jitter. */
 double s3_retry_ceiling(int attempt);
@@ -159,10 +161,14 @@ typedef struct {
 
 s3_client *s3_client_new(s3_config *c);
 void s3_client_free(s3_client *cl);
+/* Ends the requests in flight, retrying or to come, at once (STRATA_EINTR);
+ * any thread (see storage_abandon). */
+void s3_client_abandon(s3_client *cl);
 /* Performs a request, retrying transient failures within the retry
  * budget.  Returns STRATA_OK with req->status set for any final HTTP
  * answer (the caller interprets 404 and the like), STRATA_EIO when the
- * server could not be reached or kept failing. */
+ * server could not be reached or kept failing, STRATA_EINTR when the
+ * client was abandoned first. */
 strata_err s3_perform(s3_client *cl, s3_request *req);
 /* A one-line error for a final non-success answer, recorded with
  * strata_fail(): 403 names credentials, 404 ENOENT, S3 codes quoted. */

@@ -9,17 +9,19 @@
  * and request timeouts are final at once: retrying cannot fix them. */
 #include "fetch/s3_int.h"
 
-#include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #define BACKOFF_BASE_S 0.1
 #define BACKOFF_CAP_S 20.0
+/* How late a sleep notices that its client was abandoned. */
+#define ABANDON_CHECK_S 0.1
 
 void s3_retry_start(s3_retry *r, double budget_seconds) {
     r->deadline = strata_mono_s() + budget_seconds;
     r->attempt = 0;
     r->seed = (unsigned)strata_now_us() ^ (unsigned)(uintptr_t)r;
+    r->abandoned = NULL;
 }
 
 double s3_retry_ceiling(int attempt) {
@@ -28,14 +30,23 @@ double s3_retry_ceiling(int attempt) {
     return d < BACKOFF_CAP_S ? d : BACKOFF_CAP_S;
 }
 
+static int abandoned(const s3_retry *r) {
+    return r->abandoned && __atomic_load_n(r->abandoned, __ATOMIC_RELAXED);
+}
+
 int s3_retry_wait(s3_retry *r) {
-    double left = r->deadline - strata_mono_s();
-    if (left <= 0) return 0;
+    double now = strata_mono_s(), left = r->deadline - now;
+    if (left <= 0 || abandoned(r)) return 0;
     double delay = s3_retry_ceiling(r->attempt++) * (rand_r(&r->seed) / ((double)RAND_MAX + 1));
-    if (delay > left) delay = left;
-    struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
-    return 1;
+    double until = now + (delay < left ? delay : left);
+    /* in slices: a backoff may be 20 s, and a process that stops must not
+     * wait for it */
+    for (double d; !abandoned(r) && (d = until - strata_mono_s()) > 0;) {
+        if (d > ABANDON_CHECK_S) d = ABANDON_CHECK_S;
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return !abandoned(r);
 }
 
 int s3_status_is_transient(long status, const char *code) {

@@ -91,6 +91,10 @@ strata_err storage_list(storage *s, const char *prefix, storage_list_fn fn, void
     return s->ops->list(s, prefix, fn, ctx);
 }
 
+void storage_abandon(storage *s) {
+    if (s->ops->abandon) s->ops->abandon(s);
+}
+
 const char *storage_local_index_dir(const storage *s) {
     return s->local_index;
 }

@@ -87,6 +87,13 @@ strata_err storage_size(storage *s, const char *key, uint64_t *size);
 typedef int (*storage_list_fn)(void *ctx, const char *key, uint64_t size);
 strata_err storage_list(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
 
+/* Makes the requests waiting on the backend (an answer, a retry) end at
+ * once with STRATA_EINTR, and those to come fail so: for a process that
+ * stops while its threads may still wait on an endpoint that does not
+ * answer, which would hold it up for the whole retry budget.  Any thread;
+ * the storage is then of no use but to close. */
+void storage_abandon(storage *s);
+
 /* A local directory where the repository's index may live next to the
  * data (the local backend returns "<dir>/index"); NULL for remote
  * backends, which keep the index in the user's cache directory. */

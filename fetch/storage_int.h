@@ -16,6 +16,8 @@ typedef struct {
                        storage_view *out);
     strata_err (*size)(storage *s, const char *key, uint64_t *size);
     strata_err (*list)(storage *s, const char *prefix, storage_list_fn fn, void *ctx);
+    /* optional: storage_abandon, for backends whose requests may wait */
+    void (*abandon)(storage *s);
     void (*close)(storage *s);
 } storage_ops;
 

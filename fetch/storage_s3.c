@@ -565,6 +565,10 @@ static strata_err s3_list(storage *s, const char *prefix, storage_list_fn fn, vo
     return e;
 }
 
+static void s3_abandon(storage *s) {
+    s3_client_abandon(backend(s)->client);
+}
+
 static void s3_close(storage *s) {
     s3_backend *b = backend(s);
     pthread_mutex_lock(&b->prefetch_lock);
@@ -584,6 +588,7 @@ static const storage_ops s3_ops = {
     .get_range = s3_get_range,
     .size = s3_size,
     .list = s3_list,
+    .abandon = s3_abandon,
     .close = s3_close,
 };
 

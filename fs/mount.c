@@ -76,6 +76,10 @@ static void build_root(fs_mount *m) {
 }
 
 static void mount_free(fs_mount *m) {
+    /* Nothing is served any more: a look for versions (or a read-ahead)
+     * waiting on an endpoint that does not answer would keep the process,
+     * and the index lock, for the whole retry budget after the unmount. */
+    if (m->repo) repo_abandon_requests(m->repo);
     fs_versions_stop_refresher(m);
     fs_ahead_free(m->ahead);
     fs_cache_free(m->cache);

@@ -35,10 +35,12 @@ static void *refresher_main(void *arg) {
         if (vl->refresher_stop) break;
         vl->refresh_asked = 0;
         pthread_mutex_unlock(&m->lock);
-        /* offline, the versions indexed so far still show */
-        if (repo_refresh(m->repo))
-            strata_log(STRATA_LOG_WARN, "%s; showing the versions indexed so far", strata_errmsg()),
-                strata_clear_error();
+        /* offline, the versions indexed so far still show; STRATA_EINTR is
+         * the mount ending (mount_free) */
+        strata_err e = repo_refresh(m->repo);
+        if (e && e != STRATA_EINTR)
+            strata_log(STRATA_LOG_WARN, "%s; showing the versions indexed so far", strata_errmsg());
+        strata_clear_error();
         pthread_mutex_lock(&m->lock);
     }
     pthread_mutex_unlock(&m->lock);

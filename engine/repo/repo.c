@@ -228,6 +228,10 @@ strata_err repo_refresh(repo *r) {
     return e;
 }
 
+void repo_abandon_requests(repo *r) {
+    storage_abandon(r->store);
+}
+
 void repo_close(repo *r) {
     if (!r) return;
     flusher_free(r->flusher);

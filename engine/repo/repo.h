@@ -50,6 +50,10 @@ void repo_close(repo *r);
  * Safe from several threads at once. */
 #define REPO_REFRESH_SECONDS 10
 strata_err repo_refresh(repo *r);
+/* For a reader that stops (an unmount): its requests still waiting on the
+ * storage, a repo_refresh's among them, end at once with STRATA_EINTR
+ * (storage_abandon); the repository is then of no use but to close. */
+void repo_abandon_requests(repo *r);
 
 /* A local directory of the repository's own (where its index lives: inside
  * a local repository, in the cache directory for a remote one), for a

@@ -5,7 +5,8 @@
 # so far, a version's directory and a file read before come back in well
 # under the retry budget, again and again; once the endpoint answers, a
 # version another machine backed up meanwhile shows up and reads byte for
-# byte.
+# byte.  Unmounted while a look waits on the endpoint, the mount process
+# ends at once, not after the retry budget.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . tests/s3/lib.sh
@@ -59,8 +60,20 @@ wait_listed "$V2" 60
 mkdir -p "$SCRATCH/out2"
 cp -R "$MNT/nodes/node1/$V2" "$SCRATCH/out2/node1"
 sums "$SCRATCH/out2/node1" | cmp -s - "$SCRATCH/sums.node1" || fail "$V2 read through the mount differs"
-unmount_and_wait
 echo "   $V2 listed after about $waited s, read byte for byte"
+
+say "unmounted while a look waits on the endpoint (503 again): the mount process ends at once"
+printf 'GET list-type=2 503\n' >"$SCRATCH/rules"
+sleep 11 # past the time between refreshes
+met=$(grep -c "503 ok$" "$SCRATCH/proxy.log")
+ls "$MNT/versions" >/dev/null
+i=0
+until [ "$(grep -c "503 ok$" "$SCRATCH/proxy.log")" -gt "$met" ]; do
+  i=$((i + 1)); [ $i -lt 50 ] || fail "no look met the fault"; sleep 0.1
+done
+t0=$(date +%s)
+unmount_and_wait
+[ $(($(date +%s) - t0)) -le 3 ] || fail "the mount process ended $(($(date +%s) - t0)) s after the unmount"
 bad=$(awk '$5 == "BAD"' "$SCRATCH/proxy.log" | wc -l | tr -d ' ')
 [ "$bad" = 0 ] || fail "botocore rejected $bad signatures"
 echo PASS

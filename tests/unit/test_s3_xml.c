@@ -140,6 +140,13 @@ static void test_backoff(void **state) {
     assert_true(spent < 0.6); /* the budget bounds the total */
     s3_retry_start(&r, 0);
     assert_int_equal(s3_retry_wait(&r), 0);
+    /* an abandoned client waits no more, whatever the budget left */
+    int abandoned = 1;
+    s3_retry_start(&r, 60);
+    r.abandoned = &abandoned;
+    t0 = strata_mono_s();
+    assert_int_equal(s3_retry_wait(&r), 0);
+    assert_true(strata_mono_s() - t0 < 0.05);
 }
 
 int main(void) {
