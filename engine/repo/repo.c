@@ -159,7 +159,10 @@ static strata_err open_index_dir(repo *r, const char *location, int own) {
     if (!e && !r->index_read_only) {
         locked = try_lock(r);
         if (r->mode == REPO_WRITE && !locked)
-            e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup is running", location);
+            e = strata_fail(STRATA_ELOCKED,
+                            "%s is locked: another backup is running, or a reader (a mount) is bringing the "
+                            "index up to date",
+                            location);
     }
     /* Readers sync only when no writer is active; a writer indexes its own
      * work. */
