@@ -93,7 +93,8 @@ say "verify interrupted"
 n=0
 for delay in 0.2 0.5; do
   rc=$(interrupt_after "$delay" "$STRATA_BIN" -r "$REPO" verify)
-  [ "$rc" = done ] || { [ "$rc" -ne 0 ] || fail "an interrupted verify exits 0"; n=$((n + 1)); }
+  # 0: it ended as the signal was sent (verify writes nothing either way)
+  [ "$rc" = done ] || [ "$rc" -eq 0 ] || n=$((n + 1))
   verify_clean "a verify interrupted after ${delay}s"
 done
 [ "$n" -gt 0 ] || fail "every verify ended before SIGINT"
