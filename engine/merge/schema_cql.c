@@ -282,18 +282,19 @@ static void put_table_options(strata_buf *b, const merge_table *t) {
     merge_buf_puts(b, ";");
 }
 
-static int name_cmp(const void *a, const void *b) {
-    return strcmp((*(const merge_column *const *)a)->name, (*(const merge_column *const *)b)->name);
+static int select_order(const void *a, const void *b) {
+    return merge_column_compare((*(const merge_column *const *)a)->name, 0, (*(const merge_column *const *)b)->name, 0);
 }
 
 /* ", " and the names of the columns of `kind` in Columns.selectOrderIterator
- * order: by name bytes, simple and complex ones together. */
+ * order: as in a row (ColumnMetadata.compareTo), but simple and complex ones
+ * together. */
 static void put_select_names(strata_buf *b, const merge_table *t, const char *kind) {
     const merge_column **v = xmalloc((t->ncolumns + 1) * sizeof *v);
     size_t n = 0;
     for (size_t i = 0; i < t->ncolumns; i++)
         if (!strcmp(t->columns[i].kind, kind)) v[n++] = &t->columns[i];
-    qsort(v, n, sizeof *v, name_cmp);
+    qsort(v, n, sizeof *v, select_order);
     for (size_t i = 0; i < n; i++) {
         merge_buf_puts(b, ", ");
         merge_cql_identifier(b, v[i]->name);
