@@ -136,7 +136,8 @@ typedef struct {
 } fs_versions;
 
 /* Starts and stops the thread that looks for versions stored from other
- * machines when asked by fs_versions_refresh. */
+ * machines when asked by fs_versions_refresh (a remote repository's
+ * mount only). */
 void fs_versions_start_refresher(fs_mount *m);
 void fs_versions_stop_refresher(fs_mount *m);
 /* Adds the versions the index holds that the list lacks, and asks the

@@ -49,6 +49,8 @@ static void *refresher_main(void *arg) {
 
 void fs_versions_start_refresher(fs_mount *m) {
     fs_versions *vl = &m->versions;
+    /* a local repository's backups index it themselves: nothing to look for */
+    if (!repo_refreshes(m->repo)) return;
     pthread_cond_init(&vl->refresh_wanted, NULL);
     vl->has_refresher = pthread_create(&vl->refresher, NULL, refresher_main, m) == 0;
     if (!vl->has_refresher)

@@ -1,8 +1,8 @@
 /* progress.c - a rate/ETA meter for long operations.
  *
  * Drawn on stderr only when it is a terminal and the command line is not
- * quiet (-q), so scripts and logs stay clean.  Workers add bytes from several threads; redraws are throttled to
- * five a second. */
+ * quiet (-q), so scripts and logs stay clean.  Workers add bytes from
+ * several threads; redraws are throttled to five a second. */
 #include "engine/base/base.h"
 #include "engine/base/base_int.h"
 

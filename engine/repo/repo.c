@@ -216,8 +216,12 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     return STRATA_OK;
 }
 
+int repo_refreshes(const repo *r) {
+    return r->mode == REPO_READ && !r->index_read_only && !storage_local_index_dir(r->store);
+}
+
 strata_err repo_refresh(repo *r) {
-    if (r->mode == REPO_WRITE || r->index_read_only || storage_local_index_dir(r->store)) return STRATA_OK;
+    if (!repo_refreshes(r)) return STRATA_OK;
     if (pthread_mutex_trylock(&r->refresh_lock)) return STRATA_OK; /* another thread is at it */
     strata_err e = STRATA_OK;
     double now = strata_mono_s();

@@ -50,6 +50,9 @@ void repo_close(repo *r);
  * Safe from several threads at once. */
 #define REPO_REFRESH_SECONDS 10
 strata_err repo_refresh(repo *r);
+/* Whether repo_refresh can find anything: a remote repository opened to
+ * read. */
+int repo_refreshes(const repo *r);
 /* For a reader that stops (an unmount): its requests still waiting on the
  * storage, a repo_refresh's among them, end at once with STRATA_EINTR
  * (storage_abandon); the repository is then of no use but to close. */
