@@ -10,7 +10,6 @@
 #include "fetch/s3_int.h"
 
 #include <string.h>
-#include <time.h>
 
 #define BACKOFF_BASE_S 0.1
 #define BACKOFF_CAP_S 20.0
@@ -42,9 +41,7 @@ int s3_retry_wait(s3_retry *r) {
     /* in slices: a backoff may be 20 s, and a process that stops must not
      * wait for it */
     for (double d; !abandoned(r) && (d = until - strata_mono_s()) > 0;) {
-        if (d > ABANDON_CHECK_S) d = ABANDON_CHECK_S;
-        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-        nanosleep(&ts, NULL);
+        strata_sleep_s(d > ABANDON_CHECK_S ? ABANDON_CHECK_S : d);
     }
     return !abandoned(r);
 }

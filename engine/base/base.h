@@ -144,6 +144,9 @@ void strata_sha256_final(strata_sha256_ctx *c, uint8_t out[STRATA_HASH_LEN]);
 int64_t strata_now_us(void);
 /* Monotonic seconds, for rates and timeouts. */
 double strata_mono_s(void);
+
+/* Sleeps `seconds` (a fraction allowed); a signal may end it early. */
+void strata_sleep_s(double seconds);
 /* "2026-11-21T22:30:55Z" from seconds since the epoch (UTC); out >= 21 bytes. */
 void strata_iso8601(int64_t epoch_s, char out[32]);
 /* The same from microseconds, with the fraction of a second when there is

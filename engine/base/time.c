@@ -21,6 +21,12 @@ double strata_mono_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void strata_sleep_s(double seconds) {
+    if (seconds <= 0) return;
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
 void strata_iso8601(int64_t epoch_s, char out[32]) {
     time_t t = (time_t)epoch_s;
     struct tm tm;

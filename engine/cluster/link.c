@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static void push(char ***v, size_t *n, char *s) {
@@ -159,8 +158,7 @@ static int fill_snapshot(const char *table_dir, const char *dir, char **failed) 
         if (err != EAGAIN || attempt == 20) return err;
         free(*failed);
         *failed = NULL;
-        struct timespec pause = {0, 20000000L * attempt};
-        nanosleep(&pause, NULL);
+        strata_sleep_s(0.02 * attempt);
         if ((err = clear_snapshot_dir(dir))) {
             *failed = xstrdup(dir);
             return err;

@@ -102,17 +102,40 @@ static int make_dirs(const char *dir) {
     return err;
 }
 
-/* Opens index/write.lock, creating it and the index directory when
- * missing.  Where the repository's own (`own`: not one in the cache
- * directory) cannot be written (read-only media, another user's
- * repository) a reader goes on without the lock, which only orders
- * writers of the index, and sets r->index_read_only: the index is never
- * synced. */
-static strata_err open_lock_file(repo *r, const char *location, int own) {
-    char *lock = xasprintf("%s/write.lock", r->index_dir);
-    const char *failed = r->index_dir;
+/* Two lock files in the index directory, both flock()ed exclusively:
+ * write.lock, held by a writer (backup, index rebuild) for its whole run,
+ * so that a second one fails at once; and index.lock, held by whoever
+ * updates the index: a writer for its whole run, a reader only while it
+ * indexes objects stored since.  A writer finding index.lock taken meets
+ * a reader's sync, which ends on its own: it waits rather than fail. */
+#define REPO_LOCK_WAIT_SECONDS 600
+
+/* Opens (creating) the lock file `name` in the index directory into *fd,
+ * creating the directory when missing; 0 or the errno of the failure,
+ * with *failed naming the path. */
+static int open_lock(repo *r, const char *name, int *fd, char **failed) {
     int err = make_dirs(r->index_dir);
-    if (!err && (r->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) err = errno, failed = lock;
+    if (err) {
+        *failed = xstrdup(r->index_dir);
+        return err;
+    }
+    char *path = xasprintf("%s/%s", r->index_dir, name);
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        *failed = path;
+        return errno;
+    }
+    free(path);
+    return 0;
+}
+
+/* Opens index.lock.  Where the repository's own index directory (`own`:
+ * not one in the cache directory) cannot be written (read-only media,
+ * another user's repository) a reader goes on without it, which only
+ * orders updates of the index, and sets r->index_read_only: the index is
+ * never synced. */
+static strata_err open_lock_file(repo *r, const char *location, int own) {
+    char *failed = NULL;
+    int err = open_lock(r, "index.lock", &r->lock_fd, &failed);
     int read_only = own && (err == EROFS || err == EACCES);
     strata_err e = STRATA_OK;
     if (read_only && r->mode == REPO_WRITE)
@@ -120,15 +143,38 @@ static strata_err open_lock_file(repo *r, const char *location, int own) {
     else if (read_only)
         r->index_read_only = 1;
     else if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", failed == lock ? "opening" : "creating",
-                              failed);
-    free(lock);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", failed);
+    free(failed);
     return e;
 }
 
-/* LOCK_EX on index/write.lock: blocking never, so a second backup fails fast. */
+/* LOCK_EX on index.lock without blocking: a reader that finds it taken
+ * leaves the index to its holder. */
 static int try_lock(repo *r) {
     return flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+/* A writer's locks: write.lock at once, index.lock within
+ * REPO_LOCK_WAIT_SECONDS. */
+static strata_err take_writer_locks(repo *r, const char *location) {
+    char *failed = NULL;
+    int err = open_lock(r, "write.lock", &r->writer_lock_fd, &failed);
+    strata_err e = STRATA_OK;
+    if (err)
+        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", failed);
+    else if (flock(r->writer_lock_fd, LOCK_EX | LOCK_NB) != 0)
+        e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup or index rebuild is running", location);
+    free(failed);
+    if (e || try_lock(r)) return e;
+    strata_log(STRATA_LOG_INFO, "waiting for a reader (a mount, a listing) to finish indexing %s", location);
+    double until = strata_mono_s() + REPO_LOCK_WAIT_SECONDS;
+    while (!try_lock(r)) {
+        if (strata_mono_s() >= until)
+            return strata_fail(STRATA_ELOCKED, "%s: a reader has been indexing it for %d s; try again later",
+                               location, REPO_LOCK_WAIT_SECONDS);
+        strata_sleep_s(0.05);
+    }
+    return STRATA_OK;
 }
 
 static strata_err reset_damaged_index(repo *r) {
@@ -156,13 +202,11 @@ static strata_err open_index(repo *r, int locked) {
 static strata_err open_index_dir(repo *r, const char *location, int own) {
     strata_err e = open_lock_file(r, location, own);
     int locked = 0;
-    if (!e && !r->index_read_only) {
+    if (!e && r->mode == REPO_WRITE) {
+        e = take_writer_locks(r, location);
+        locked = !e;
+    } else if (!e && !r->index_read_only) {
         locked = try_lock(r);
-        if (r->mode == REPO_WRITE && !locked)
-            e = strata_fail(STRATA_ELOCKED,
-                            "%s is locked: another backup is running, or a reader (a mount) is bringing the "
-                            "index up to date",
-                            location);
     }
     /* Readers sync only when no writer is active; a writer indexes its own
      * work. */
@@ -187,6 +231,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     repo *r = xcalloc(1, sizeof *r);
     r->mode = mode;
     r->lock_fd = -1;
+    r->writer_lock_fd = -1;
     r->pending = pending_set_new();
     pthread_mutex_init(&r->dctx_lock, NULL);
     pthread_mutex_init(&r->refresh_lock, NULL);
@@ -245,6 +290,7 @@ void repo_close(repo *r) {
     disk_cache_free(r->disk_cache);
     index_close(r);
     if (r->lock_fd >= 0) close(r->lock_fd);
+    if (r->writer_lock_fd >= 0) close(r->writer_lock_fd);
     storage_close(r->store);
     pending_set_free(r->pending);
     pack_free_dctx_spares(r);

@@ -25,7 +25,7 @@ typedef struct repo repo;
 /* ---- Opening --------------------------------------------------------------- */
 typedef enum {
     REPO_READ = 0,  /* shared: readers never block each other or a writer */
-    REPO_WRITE = 1, /* exclusive writer lock (one backup at a time) */
+    REPO_WRITE = 1, /* exclusive writer lock (one backup or rebuild at a time) */
 } repo_mode;
 
 /* Creates a new repository at `location` (a directory path or URL that
@@ -33,7 +33,8 @@ typedef enum {
 strata_err repo_init(const char *location);
 
 /* Opens an existing repository; STRATA_ENOTREPO when there is none,
- * STRATA_ELOCKED when REPO_WRITE and another writer holds it.  The local
+ * STRATA_ELOCKED when REPO_WRITE and another writer holds it (a reader
+ * indexing objects stored since is waited for, up to 10 minutes).  The local
  * index is created or brought up to date from the stored objects when it
  * is missing or older than them.  A repository whose index directory
  * cannot be written (read-only media) opens only for REPO_READ: its index

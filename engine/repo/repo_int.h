@@ -71,7 +71,8 @@ struct repo {
     char id[33];
     repo_mode mode;
     char *index_dir;
-    int lock_fd;           /* -1 when index_read_only */
+    int lock_fd;           /* index.lock; -1 when index_read_only */
+    int writer_lock_fd;    /* write.lock, REPO_WRITE only; else -1 */
     int index_read_only;   /* the index directory cannot be written: never synced */
     MDB_env *env;
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;

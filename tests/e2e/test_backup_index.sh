@@ -53,6 +53,32 @@ check_restore "$V1" v1
 check_restore "$V2" v2
 strata verify >/dev/null || fail "verify after the rebuild exits $?"
 
+say "a reader indexing (index.lock held) delays a backup; a running backup (write.lock) stops one"
+flock "$SCRATCH/repo/index/index.lock" sleep 2 &
+holder=$!
+sleep 0.3
+start=$(date +%s%N)
+strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null 2>"$SCRATCH/wait.err" ||
+  fail "backup while a reader indexed exits $?: $(cat "$SCRATCH/wait.err")"
+waited=$((($(date +%s%N) - start) / 1000000))
+wait "$holder"
+grep -q 'waiting for a reader' "$SCRATCH/wait.err" || fail "backup did not say it waited: $(cat "$SCRATCH/wait.err")"
+[ "$waited" -ge 1000 ] || fail "backup went on after ${waited} ms while index.lock was held"
+flock "$SCRATCH/repo/index/write.lock" sleep 5 &
+holder=$!
+sleep 0.3
+start=$(date +%s%N)
+if strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null 2>"$SCRATCH/lock.err"; then
+  fail "a second backup ran beside a running one"
+else rc=$?; fi
+took=$((($(date +%s%N) - start) / 1000000))
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+[ "$rc" -eq 1 ] || fail "backup beside a running one exits $rc"
+grep -q '^strata: error: .*another backup' "$SCRATCH/lock.err" || fail "no lock error: $(cat "$SCRATCH/lock.err")"
+[ "$took" -lt 4000 ] || fail "a second backup waited ${took} ms instead of failing at once"
+echo "   waited ${waited} ms for the reader; refused the second backup in ${took} ms"
+
 say "index deleted, no rebuild: the next command copes"
 rm -rf "$SCRATCH/repo/index"
 no_crash strata versions --json

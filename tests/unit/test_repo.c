@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -381,6 +383,46 @@ static void test_open_errors(void **state) {
     free(loc);
 }
 
+static void *release_lock_later(void *fd) {
+    strata_sleep_s(0.3);
+    flock(*(int *)fd, LOCK_UN);
+    return NULL;
+}
+
+/* A reader holds index.lock only while it indexes new objects: a writer
+ * arriving then waits for it instead of failing, while a second writer
+ * still fails at once. */
+static void test_writer_waits_for_reader_sync(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_OK); /* creates index/ */
+    repo_close(r);
+    char *path = xasprintf("%s/index/index.lock", loc);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_lock_later, &fd), 0);
+    double start = strata_mono_s();
+    repo *writer, *second;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &writer), STRATA_OK);
+    assert_true(strata_mono_s() - start >= 0.25);
+    pthread_join(t, NULL);
+    /* the writer now holds index.lock: a reader's sync is skipped */
+    assert_int_not_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    start = strata_mono_s();
+    assert_int_equal(repo_open(loc, REPO_WRITE, &second), STRATA_ELOCKED);
+    assert_true(strata_mono_s() - start < 0.25);
+    assert_non_null(strstr(strata_errmsg(), "another backup"));
+    repo_close(writer);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
+    free(path);
+    remove_tree(loc);
+    free(loc);
+}
+
 static void test_corrupt_chunk_detected(void **state) {
     (void)state;
     char *loc = temp_repo();
@@ -486,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_version_load_files),
         cmocka_unit_test(test_storage_large_objects),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_writer_waits_for_reader_sync),
         cmocka_unit_test(test_corrupt_chunk_detected),
     };
     return cmocka_run_group_tests_name("repo", tests, NULL, NULL);
