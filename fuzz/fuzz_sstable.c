@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/sstable/sstable_int.h"
+#include "fuzz/fuzz_sstable_files.h"
 
 #define CORPUS "../shared/corpus/"
 
@@ -54,25 +54,6 @@ static source src[NSOURCES];
 static size_t nsrc;
 static char dir[64];
 
-/* The uncompressed Data.db, read through the reader itself. */
-static int load_data(const char *prefix, uint8_t **out, size_t *len) {
-    sstable *s;
-    char *path = xasprintf("%sData.db", prefix);
-    strata_err e = sstable_open(path, &s);
-    free(path);
-    if (e) return -1;
-    size_t total = (size_t)s->data.data_length, avail;
-    if (sst_data_fill(&s->data, total, &avail) || avail != total) {
-        sstable_close(s);
-        return -1;
-    }
-    *out = xmalloc(total + 1);
-    memcpy(*out, s->data.win + s->data.cur, total);
-    *len = total;
-    sstable_close(s);
-    return 0;
-}
-
 static int load_optional(const char *prefix, const char *name, blob *b) {
     char *path = xasprintf("%s%s", prefix, name);
     int r = sst_read_file(NULL, path, &b->p, &b->len) == STRATA_OK ? 0 : -1;
@@ -89,12 +70,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
     for (size_t i = 0; i < NSOURCES; i++) {
         char *prefix = xasprintf(CORPUS "%s", sources[i]);
-        char *stats = xasprintf("%sStatistics.db", prefix);
+        char *stats = xasprintf("%sStatistics.db", prefix), *data = xasprintf("%sData.db", prefix);
         source *s = &src[nsrc];
         const char *base = strrchr(sources[i], '/') + 1;
         memcpy(s->version, base, 2);
         if (sst_read_file(NULL, stats, &s->stats, &s->stats_len) == STRATA_OK &&
-            load_data(prefix, &s->data, &s->data_len) == 0) {
+            fuzz_load_data(data, &s->data, &s->data_len) == 0) {
             load_optional(prefix, "Index.db", &s->index);
             load_optional(prefix, "Summary.db", &s->summary);
             if (load_optional(prefix, "CompressionInfo.db", &s->cinfo) == 0) load_optional(prefix, "Data.db", &s->packed);
@@ -102,6 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         }
         strata_clear_error();
         free(stats);
+        free(data);
         free(prefix);
     }
     if (!nsrc) {
@@ -109,13 +91,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         abort();
     }
     return 0;
-}
-
-static void write_file(const char *path, const uint8_t *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (n && fwrite(p, 1, n, f) != n) abort();
-    fclose(f);
 }
 
 static void apply_edits(uint8_t *buf, size_t len, const uint8_t *e, size_t n) {
@@ -143,7 +118,7 @@ static void consume(const char *prefix) {
 
 static char *write_component(const char *prefix, const char *name, const uint8_t *p, size_t n) {
     char *path = xasprintf("%s%s", prefix, name);
-    write_file(path, p, n);
+    fuzz_write_file(path, p, n);
     return path;
 }
 

@@ -38,7 +38,7 @@ char *xstrdup(const char *s) {
 
 char *xstrndup(const char *s, size_t n) {
     char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* an empty value may have no bytes at all: s NULL */
     p[n] = '\0';
     return p;
 }

@@ -446,9 +446,8 @@ static int filter_row(merge *m, const merge_source *src, const sstable_deletion 
         const sstable_cell *c = &u->cells[i];
         size_t col = map[c->column_index];
         while (d < u->ncomplex_deletions && u->complex_deletions[d].column_index < c->column_index) d++;
-        const sstable_complex_deletion *cd = &u->complex_deletions[d];
-        int64_t shadow = d < u->ncomplex_deletions && cd->column_index == c->column_index &&
-                                 complex_stays(cd, col, dropped, active)
+        const sstable_complex_deletion *cd = d < u->ncomplex_deletions ? &u->complex_deletions[d] : NULL;
+        int64_t shadow = cd && cd->column_index == c->column_index && complex_stays(cd, col, dropped, active)
                              ? cd->deletion.marked_for_delete_at
                              : active->marked_for_delete_at;
         if (c->timestamp <= shadow || c->timestamp <= dropped[col]) {

@@ -105,7 +105,7 @@ static char *clustering_text(const sstable_unfiltered *u, size_t i) {
 static merge_table *table_get(merge_schema *s, const sstable_unfiltered *u) {
     const sstable_value *name = &u->clustering[0];
     for (size_t i = 0; i < s->ntables; i++)
-        if (strlen(s->tables[i].name) == name->len && !memcmp(s->tables[i].name, name->p, name->len))
+        if (strlen(s->tables[i].name) == name->len && (!name->len || !memcmp(s->tables[i].name, name->p, name->len)))
             return &s->tables[i];
     s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof *s->tables);
     merge_table *t = &s->tables[s->ntables++];
@@ -139,9 +139,18 @@ static void add_type(merge_schema *s, const sstable_unfiltered *u) {
     free(types);
 }
 
-/* The options system_schema.tables and .views share. */
+static void params_free(merge_table_params *p) {
+    free(p->additional_write_policy), free(p->comment), free(p->read_repair), free(p->speculative_retry);
+    map_free(&p->caching), map_free(&p->compaction), map_free(&p->compression), map_free(&p->extensions);
+    *p = (merge_table_params){0};
+}
+
+/* The options system_schema.tables and .views share.  A second row of the
+ * same name (a table and a view named alike in damaged SSTables) replaces
+ * the first. */
 static void read_params(merge_table *t, const sstable_unfiltered *u) {
     merge_table_params *p = &t->params;
+    params_free(p);
     const sstable_cell *id = cell_named(u, "id");
     if (id && id->value.p && id->value.len == 16) memcpy(p->id, id->value.p, 16);
     /* Cassandra's defaults where versions before 4.0 stored nothing */
@@ -200,8 +209,11 @@ static void add_dropped(merge_schema *s, const sstable_unfiltered *u) {
     d->name = clustering_text(u, 1);
     d->type = cell_text(u, "type", "blob");
     d->kind = cell_text(u, "kind", "regular");
-    /* dropped_time is a CQL timestamp (ms); cell timestamps are µs */
-    d->dropped_time = cell_be(u, "dropped_time", INT64_MIN / 1000) * 1000;
+    /* dropped_time is a CQL timestamp (ms); cell timestamps are µs.  As
+     * Cassandra's TimeUnit conversion, a time beyond the µs range
+     * saturates. */
+    int64_t ms = cell_be(u, "dropped_time", INT64_MIN / 1000);
+    d->dropped_time = ms > INT64_MAX / 1000 ? INT64_MAX : ms < INT64_MIN / 1000 ? INT64_MIN : ms * 1000;
 }
 
 static void add_index(merge_schema *s, const sstable_unfiltered *u) {
@@ -424,9 +436,7 @@ void merge_schema_free(merge_schema *s) {
             free(t->indexes[x].kind);
             map_free(&t->indexes[x].options);
         }
-        merge_table_params *p = &t->params;
-        free(p->additional_write_policy), free(p->comment), free(p->read_repair), free(p->speculative_retry);
-        map_free(&p->caching), map_free(&p->compaction), map_free(&p->compression), map_free(&p->extensions);
+        params_free(&t->params);
         if (t->view) free(t->view->base_table), free(t->view->where_clause), free(t->view);
         free(t->columns);
         free(t->dropped);

@@ -512,6 +512,46 @@ static void test_materialized_views(void **state) {
     free(rm);
 }
 
+/* Values only damaged system_schema SSTables hold: a view named like a
+ * table, a drop time beyond the µs range, a user type with an empty name.
+ * Cassandra could not have written them; reading them must neither leak,
+ * overflow nor touch a value that has no bytes. */
+static void test_damaged_schema_values(void **state) {
+    (void)state;
+    char tmpl[] = "/tmp/strata-damaged-schema-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    schema_row view, dropped, type;
+    view_row(&view, "users", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "a view named as its base", "id IS NOT NULL", 1);
+    write_schema_table(dir, "views", &view, 1);
+    dropped = (schema_row){.clustering = {"users", "ghost"}};
+    put_be(&dropped, "dropped_time", MARSHAL "TimestampType", (uint64_t)INT64_MAX / 1000 + 1, 8);
+    put_text(&dropped, "kind", "regular");
+    put_text(&dropped, "type", "text");
+    write_schema_table(dir, "dropped_columns", &dropped, 1);
+    type = (schema_row){.clustering = {"", NULL}};
+    put_text(&type, "field_names", "");
+    write_schema_table(dir, "types", &type, 1);
+
+    const char *dirs[] = {CORPUS "/node1/system_schema", dir};
+    merge_schema *s;
+    if (merge_schema_read(dirs, 2, "app", &s)) fail_msg("%s", strata_errmsg());
+    const merge_table *users = merge_schema_table(s, "users");
+    assert_non_null(users);
+    assert_non_null(users->view);
+    assert_int_equal(users->params.gc_grace_seconds, 3600);
+    const merge_dropped *ghost = NULL;
+    for (size_t i = 0; i < users->ndropped; i++)
+        if (!strcmp(users->dropped[i].name, "ghost")) ghost = &users->dropped[i];
+    assert_non_null(ghost);
+    assert_true(ghost->dropped_time == INT64_MAX);
+    assert_non_null(merge_schema_type(s, ""));
+    merge_schema_free(s);
+    char *rm = xasprintf("rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+    free(rm);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_node_every_table),
@@ -520,6 +560,7 @@ int main(void) {
         cmocka_unit_test(test_file_list_equals_directories),
         cmocka_unit_test(test_missing_schema),
         cmocka_unit_test(test_materialized_views),
+        cmocka_unit_test(test_damaged_schema_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,36 @@
+/* fuzz_sstable_files.h - for the fuzz targets that edit real SSTables:
+ * their Data.db is loaded uncompressed, through the reader itself, so
+ * that edits reach the row and cell decoders instead of failing the
+ * compression checks, and edited components are written back to files. */
+#ifndef STRATA_FUZZ_SSTABLE_FILES_H
+#define STRATA_FUZZ_SSTABLE_FILES_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/sstable/sstable_int.h"
+
+/* The uncompressed content of the Data.db at `path` in *out (*len bytes). */
+static inline int fuzz_load_data(const char *path, uint8_t **out, size_t *len) {
+    sstable *s;
+    if (sstable_open(path, &s)) return -1;
+    size_t total = (size_t)s->data.data_length, avail;
+    int r = -1;
+    if (!sst_data_fill(&s->data, total, &avail) && avail == total) {
+        *out = xmalloc(total + 1);
+        memcpy(*out, s->data.win + s->data.cur, total);
+        *len = total;
+        r = 0;
+    }
+    sstable_close(s);
+    return r;
+}
+
+static inline void fuzz_write_file(const char *path, const uint8_t *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) abort();
+    if (n && fwrite(p, 1, n, f) != n) abort();
+    fclose(f);
+}
+
+#endif
