@@ -93,14 +93,18 @@ static size_t layer_count(const repo_file **stack, size_t n) {
  * own); returns how many layers were dropped. */
 static size_t drop_lost_layers(repo *r, const repo_file **stack, size_t *n) {
     size_t before = layer_count(stack, *n), kept = 0;
-    unsigned char *lost = xcalloc(*n + 1, 1);
+    unsigned char *lost = xcalloc(*n + 1, 1), *drop = xcalloc(*n + 1, 1);
     for (size_t i = 0; i < *n; i++) lost[i] = !repo_file_chunks_known(r, stack[i]);
+    /* decided over the whole stack before it is compacted: compacting
+     * overwrites the entries that lost[] still refers to */
     for (size_t i = 0; i < *n; i++) {
-        int drop = lost[i];
-        for (size_t j = 0; j < *n && !drop; j++) drop = lost[j] && in_layer(stack[i], stack[j]->sstable);
-        if (!drop) stack[kept++] = stack[i];
+        drop[i] = lost[i];
+        for (size_t j = 0; j < *n && !drop[i]; j++) drop[i] = lost[j] && in_layer(stack[i], stack[j]->sstable);
     }
+    for (size_t i = 0; i < *n; i++)
+        if (!drop[i]) stack[kept++] = stack[i];
     free(lost);
+    free(drop);
     *n = kept;
     return before - layer_count(stack, kept);
 }

@@ -8,7 +8,8 @@
 # verify must exit 3 and name what is damaged and the versions and tables
 # it affects, and a table that needs none of it still restores byte for
 # byte.  verify --repair writes lost version objects again from the index,
-# and after it forgets a lost pack's chunks the next backup reconciles the
+# and after it forgets the chunks of a lost pack or of a damaged layer (the
+# first of its table or a later one) the next backup reconciles the
 # table that lost them again from the nodes' SSTables, whole.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -79,6 +80,29 @@ restores_intact() { # VERSION TABLE
   expect_same "$SCRATCH/want" "$SCRATCH/got" "restore of unaffected $1/$2 differs from the intact repository's"
   echo "   $1/$2, which needs none of it, restores byte for byte"
 }
+# Backs REPO up at $T3, which must say it reconciles TABLE (keyspace.table)
+# again after verify --repair forgot chunks of one of its layers.
+backup_reconciles_again() { # TABLE
+  if strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T3" >/dev/null 2>"$SCRATCH/backup.err"; then rc=0; else rc=$?; fi
+  [ "$rc" -eq 0 ] || { cat "$SCRATCH/backup.err"; fail "the backup after the repair exits $rc"; }
+  grep -q "$1: 1 of its stored layers lost chunks; reconciled again from every SSTable of the nodes over the 1 whole ones" "$SCRATCH/backup.err" ||
+    fail "the backup does not say it reconciles $1 again: $(cat "$SCRATCH/backup.err")"
+}
+# The rows of TABLE (keyspace/table) in REPO's $T3 are those of the intact
+# repository's $T2, in $SCRATCH/rows.$T3 (the merge reads the table's
+# schema from system_schema beside it).
+rows_as_intact() { # TABLE
+  table=$1
+  for v in "$REPO $T3" "$INTACT $T2"; do
+    set -- $v
+    rm -rf "$SCRATCH/rows"
+    "$STRATA_BIN" -r "$1" restore "$2" --to "$SCRATCH/rows" >/dev/null
+    "$STRATA_BIN" sstable merge --view 2026-11-21T23:22:05Z "$SCRATCH/rows/$table" >"$SCRATCH/rows.$2"
+  done
+  [ -s "$SCRATCH/rows.$T2" ] && cmp -s "$SCRATCH/rows.$T2" "$SCRATCH/rows.$T3" ||
+    fail "$table of $T3 differs from the intact $T2's"
+}
+
 say "rf3-a v1 and v2 backed up at their cuts"
 copy_rf3a_nodes
 REPO=$INTACT
@@ -111,6 +135,16 @@ grep -q "^  affects version $T1 file app/events/nb-1-big-Data.db (chunk " "$SCRA
   fail "the affected layer file is not named as keyspace/table/file"
 echo "   affects app/events of $T1 and $T2 (the layer is carried over), nothing else"
 restores_intact "$T2" app/users
+
+say "verify --repair forgets it; the next backup reconciles app.events again over v2's layer, whole"
+# the lost layer is the first of the stack, the whole one after it
+if strata verify --repair >/dev/null 2>&1; then rc=0; else rc=$?; fi
+[ "$rc" -eq 3 ] || fail "verify --repair of a flipped byte exits $rc, not 3"
+backup_reconciles_again app.events
+! grep -q "stored as the nodes' files" "$SCRATCH/backup.err" ||
+  fail "app.events is not reconciled again: $(cat "$SCRATCH/backup.err")"
+rows_as_intact app/events
+echo "   $T3 holds app.events reconciled, $(wc -l <"$SCRATCH/rows.$T3" | tr -d ' ') rows as in $T2"
 
 # v2's packs hold only what v2 added (v1's chunks, the TOC.txt that all
 # layers share among them, are not stored again): damaged, they leave v1 whole.
@@ -161,20 +195,8 @@ for n in node1 node2 node3; do
     rm -f "$SCRATCH/nodes/$n/app/$(basename "$(dirname "$d")")/$(basename "${d%-Data.db}")"-*
   done
 done
-if strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T3" >/dev/null 2>"$SCRATCH/backup.err"; then rc=0; else rc=$?; fi
-[ "$rc" -eq 0 ] || { cat "$SCRATCH/backup.err"; fail "the backup after the repair exits $rc"; }
-grep -q "app.users: 1 of its stored layers lost chunks; reconciled again from every SSTable of the nodes over the 1 whole ones" "$SCRATCH/backup.err" ||
-  fail "the backup does not say it reconciles app.users again: $(cat "$SCRATCH/backup.err")"
-# the rows of app.users in $T3 are those of the intact repository's $T2
-# (the merge reads the table's schema from system_schema beside it)
-for v in "$REPO $T3" "$INTACT $T2"; do
-  set -- $v
-  rm -rf "$SCRATCH/rows"
-  "$STRATA_BIN" -r "$1" restore "$2" --to "$SCRATCH/rows" >/dev/null
-  "$STRATA_BIN" sstable merge --view 2026-11-21T23:22:05Z "$SCRATCH/rows/app/users" >"$SCRATCH/rows.$2"
-done
-[ -s "$SCRATCH/rows.$T2" ] && cmp -s "$SCRATCH/rows.$T2" "$SCRATCH/rows.$T3" ||
-  fail "app.users of $T3 differs from the intact $T2's"
+backup_reconciles_again app.users
+rows_as_intact app/users
 if strata verify --json >"$SCRATCH/verify.json" 2>/dev/null; then rc=0; else rc=$?; fi
 affected >"$SCRATCH/affected"
 ! grep -q "^$T3 " "$SCRATCH/affected" || fail "$T3 named as affected: $(cat "$SCRATCH/affected")"
