@@ -116,11 +116,10 @@ static void report(int fd, strata_err e) {
     close(fd);
 }
 
-/* Detached: stdio away from the terminal, log lines to the log file (the
- * working directory stays until the repository is open: it may be relative). */
-static void detach_stdio(const mount_options *o) {
+/* Detached: stdio away from the terminal, log lines to `log` (the log
+ * file; -1: none). */
+static void detach_stdio(int log) {
     int null = open("/dev/null", O_RDWR);
-    int log = o->log_path ? open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
     if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
@@ -199,10 +198,19 @@ static strata_err await_child(int fd) {
 static strata_err serve_detached(const char *location, const mount_options *o, const char *mountpoint) {
     char abs[PATH_MAX];
     if (!strstr(location, "://") && realpath(location, abs)) location = abs;
+    /* opened here, where a wrong path can still be reported: the mount
+     * would run with its log lines lost */
+    int log = -1;
+    if (o->log_path && (log = open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+        return strata_fail_errno(strata_err_from_errno(errno), errno, "log file %s", o->log_path);
     int pipefd[2];
-    if (pipe(pipefd) != 0) return strata_fail_errno(STRATA_EIO, errno, "pipe");
+    if (pipe(pipefd) != 0) {
+        if (log >= 0) close(log);
+        return strata_fail_errno(STRATA_EIO, errno, "pipe");
+    }
     fflush(NULL);
     pid_t pid = fork();
+    if (pid != 0 && log >= 0) close(log);
     if (pid < 0) {
         close(pipefd[0]);
         close(pipefd[1]);
@@ -214,7 +222,7 @@ static strata_err serve_detached(const char *location, const mount_options *o, c
     }
     close(pipefd[0]);
     setsid();
-    detach_stdio(o);
+    detach_stdio(log);
     return serve(location, o, mountpoint, pipefd[1]);
 }
 

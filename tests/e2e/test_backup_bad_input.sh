@@ -4,7 +4,7 @@
 # data directories, data directories that are not Cassandra's, malformed
 # cluster files, a failing snapshot command, locations that are not
 # repositories, unknown versions, mount points that are not empty
-# directories, usage errors.
+# directories, a mount's log file that cannot be written, usage errors.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -191,11 +191,17 @@ done
 "$STRATA_BIN" sstable --help | grep -q -- "-k, --key KEY" || fail "sstable --help does not list --key"
 
 say "mount points that are missing, a file, or not empty (their files would be hidden)"
-trap 'fusermount3 -u "$SCRATCH/nodes/node1" 2>/dev/null || true' EXIT
+trap 'for m in "$SCRATCH/nodes/node1" "$SCRATCH/mnt"; do fusermount3 -u "$m" 2>/dev/null || true; done' EXIT
 expect_error 1 "^strata: error: mount point $SCRATCH/nowhere: No such file" strata mount "$SCRATCH/nowhere"
 expect_error 1 "^strata: error: mount point $SCRATCH/plainfile is not a directory" strata mount "$SCRATCH/plainfile"
 expect_error 1 "^strata: error: mount point $SCRATCH/nodes/node1 is not empty" strata mount "$SCRATCH/nodes/node1"
 ls "$SCRATCH/nodes/node1/app" >/dev/null || fail "node1's data directory is hidden"
+
+say "a mount's log file that cannot be written (the mount would run with its lines lost)"
+mkdir "$SCRATCH/mnt"
+expect_error 1 "^strata: error: log file $SCRATCH/nowhere/mount.log: No such file" \
+  strata mount --log "$SCRATCH/nowhere/mount.log" "$SCRATCH/mnt"
+! grep -q " $SCRATCH/mnt " /proc/mounts || fail "mounted although its log file cannot be written"
 
 say "a spool that is not a directory, a cut before the latest version's"
 expect_error 1 "^strata: error: spool directory $SCRATCH/nowhere/spool" \
