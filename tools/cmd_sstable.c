@@ -33,7 +33,7 @@ static void help(void) {
            "\n"
            "examples:\n"
            "  strata sstable dump /var/lib/cassandra/data/app/users-<id>/nb-1-big-Data.db\n"
-           "  strata sstable dump -k 5a1e3f0c8b7d4e2a9c6b1d0e2f3a4b5c /var/lib/cassandra/data/app/users-<id>/nb-1\n"
+           "  strata sstable dump -k 5a1e3f0c8b7d4e2a9c6b1d0e2f3a4b5c /var/lib/cassandra/data/app/users-<id>/nb-1-big\n"
            "  strata sstable meta /var/lib/cassandra/data/app/users-<id>/nb-1-big-Data.db\n");
 }
 

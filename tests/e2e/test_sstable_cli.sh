@@ -2,7 +2,7 @@
 # test_sstable_cli.sh - `strata sstable dump|meta` on real SSTables: content
 # as the corpus manifest states it, lookups by key, every path spelling,
 # and clear failures (file and offset, exit 1) on damaged or invalid input
-# and on a missing path.
+# and on a missing path; the examples of the --help texts run.
 set -eu
 : "${STRATA_BIN:?}" "${SCRATCH:?}" "${CORPUS:?}"
 [ -d "$CORPUS/cassandra-legacy" ] || { echo "skip: no corpus at $CORPUS"; exit 77; }
@@ -76,6 +76,25 @@ grep -q "offset 69: invalid partition deletion: negative local deletion time -1"
 # a mistyped path is said to be missing, not to be an old format
 rc=0; "$STRATA_BIN" sstable dump "${simple}x" >/dev/null 2>"$SCRATCH/err" || rc=$?
 expect_eq "$rc:$(cat "$SCRATCH/err")" "1:strata: error: ${simple}x: No such file or directory" "dump of a missing path"
+
+# every example of the --help texts runs as written, on rf3-a's users table
+# (node2's generations start at 1) in the nodes' data layout, where
+# merge names node1/app/... and rewrite users-<id>/... from the directory
+# they start in; their output directories are made in $SCRATCH
+users=$(basename "$(ls -d "$CORPUS"/cluster/rf3-a/node2/app/users-*)")
+mkdir -p "$SCRATCH/users" "$SCRATCH/oa"
+for cmd in "sstable:." "sstable merge:$CORPUS/cluster/rf3-a" "sstable rewrite:$CORPUS/cluster/rf3-a/node2/app"; do
+  # shellcheck disable=SC2086 # the words of the command
+  "$STRATA_BIN" ${cmd%%:*} --help | sed -n 's/^  strata sstable //p' |
+    sed -e "s#/var/lib/cassandra/data#$CORPUS/cluster/rf3-a/node2#g" -e "s#users-<id>#$users#g" \
+      -e "s# /tmp/# $SCRATCH/#g" >"$SCRATCH/examples"
+  [ -s "$SCRATCH/examples" ] || fail "strata ${cmd%%:*} --help shows no example"
+  while read -r example; do
+    # shellcheck disable=SC2086
+    (cd "${cmd#*:}" && "$STRATA_BIN" -q sstable $example) >/dev/null 2>"$SCRATCH/err" ||
+      fail "the example 'strata sstable $example' of strata ${cmd%%:*} --help fails: $(cat "$SCRATCH/err")"
+  done <"$SCRATCH/examples"
+done
 
 rc=0; "$STRATA_BIN" sstable >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "usage exit code"
