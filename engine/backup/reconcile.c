@@ -212,9 +212,11 @@ static int larger_first(const void *a, const void *b, void *arg) {
     return (x < y) - (x > y);
 }
 
-/* The spool: the operator's, or one in the repository's own directory,
- * on disk (a tmpfs /tmp would hold large layers in memory).  The writer
- * lock is held, so what is in the latter was left by a killed backup. */
+/* The spool: the operator's, which must exist (one made for a mistyped
+ * path would put the layers on whatever disk holds its parent), or one in
+ * the repository's own directory, on disk (a tmpfs /tmp would hold large
+ * layers in memory).  The writer lock is held, so what is in the latter
+ * was left by a killed backup. */
 static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) {
     if (opt->spool_dir) {
         *out = xstrdup(opt->spool_dir);
@@ -231,7 +233,7 @@ static strata_err prepare_spool(repo *r, const backup_options *opt, char **out) 
         if (d) closedir(d);
     }
     struct stat st;
-    if ((mkdir(*out, 0755) && errno != EEXIST) || stat(*out, &st) || access(*out, W_OK))
+    if ((!opt->spool_dir && mkdir(*out, 0755) && errno != EEXIST) || stat(*out, &st) || access(*out, W_OK))
         return strata_fail_errno(strata_err_from_errno(errno), errno, "spool directory %s", *out);
     if (!S_ISDIR(st.st_mode)) return strata_fail(STRATA_EINVAL, "spool directory %s: not a directory", *out);
     return STRATA_OK;

@@ -203,11 +203,15 @@ expect_error 1 "^strata: error: log file $SCRATCH/nowhere/mount.log: No such fil
   strata mount --log "$SCRATCH/nowhere/mount.log" "$SCRATCH/mnt"
 ! grep -q " $SCRATCH/mnt " /proc/mounts || fail "mounted although its log file cannot be written"
 
-say "a spool that is not a directory, a cut before the latest version's"
+say "a spool that is not a directory or is missing, a cut before the latest version's"
 expect_error 1 "^strata: error: spool directory $SCRATCH/nowhere/spool" \
   "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/good.ini" --spool "$SCRATCH/nowhere/spool"
 expect_error 1 "^strata: error: spool directory $SCRATCH/plainfile: not a directory" \
   "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/good.ini" --spool "$SCRATCH/plainfile"
+# a mistyped spool is not made (its parent may be another disk)
+expect_error 1 "^strata: error: spool directory $SCRATCH/nospool: No such file" \
+  "$STRATA_BIN" -q -r "$REPO" backup --cluster "$SCRATCH/good.ini" --spool "$SCRATCH/nospool"
+[ ! -e "$SCRATCH/nospool" ] || fail "the backup made the missing spool directory"
 expect_error 1 "^strata: error: the cut must come after the latest version's \($V1\)" \
   strata backup --files --cluster "$SCRATCH/good.ini" --cut 2020-01-01T00:00:00Z
 
