@@ -28,6 +28,7 @@ typedef struct {
     int ring_line;          /* line of the ring key, 0: absent */
     int had_key;            /* a key since the last header: indented lines continue it */
     int continued;          /* the line read last is indented: it continues the key before */
+    int read_errno;         /* the file could not be read (a directory), 0: read to its end */
 } config_parser;
 
 static void parse_error(config_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -106,7 +107,10 @@ static void look_for_section(config_parser *p, const char *line) {
  * longer than inih's fixed buffer, which inih would silently split. */
 static char *read_line(char *str, int num, void *stream) {
     config_parser *p = stream;
-    if (!fgets(str, num, p->fp)) return NULL;
+    if (!fgets(str, num, p->fp)) {
+        if (ferror(p->fp)) p->read_errno = errno;
+        return NULL;
+    }
     p->lineno++;
     size_t len = strlen(str);
     if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(p->fp)) {
@@ -258,7 +262,9 @@ strata_err cluster_config_load(const char *path, cluster_config **out) {
     int rc = ini_parse_stream(read_line, &p, on_value, &p);
     fclose(p.fp);
     strata_err e = STRATA_OK;
-    if (rc < 0)
+    if (p.read_errno)
+        e = strata_fail_errno(strata_err_from_errno(p.read_errno), p.read_errno, "cluster file %s", path);
+    else if (rc < 0)
         e = strata_fail(STRATA_EIO, "%s: cannot parse", path);
     else if (p.error_line && (rc == 0 || p.error_line <= rc))
         e = strata_fail(STRATA_EINVAL, "%s:%d: %s", path, p.error_line, p.error);

@@ -111,7 +111,7 @@ cp -R "$SCRATCH/notdata/docs" "$SCRATCH/nodes/node1/docs"
   fail "backup of data directories holding notes beside the tables exits $?"
 rm -r "$SCRATCH/nodes/node1/docs"
 
-say "malformed cluster files name the line"
+say "malformed cluster files name the line; a cluster file that cannot be read says why"
 printf '[cluster]\nname = bad\n[node node1]\ndata_dir %s\n' "$SCRATCH/nodes/node1" >"$SCRATCH/syntax.ini"
 expect_error 1 "^strata: error: .*syntax.ini:4:" strata backup --files --cluster "$SCRATCH/syntax.ini"
 printf '[cluster]\nname = bad\n[node node1]\ndata_dir = %s\nsnapshot = yes\n' "$SCRATCH/nodes/node1" >"$SCRATCH/key.ini"
@@ -121,6 +121,9 @@ expect_error 1 "^strata: error: .*nodir.ini:3: .*node1" strata backup --files --
 printf '[cluster]\nname = bad\n' >"$SCRATCH/nonodes.ini"
 expect_error 1 "^strata: error: .*nonodes.ini:[0-9]+: .*node" strata backup --files --cluster "$SCRATCH/nonodes.ini"
 expect_error 1 "^strata: error: .*$SCRATCH/absent.ini" strata backup --files --cluster "$SCRATCH/absent.ini"
+# a data directory given for the cluster file is no file without [cluster]
+expect_error 1 "^strata: error: cluster file $SCRATCH/nodes/node1: Is a directory" \
+  strata backup --files --cluster "$SCRATCH/nodes/node1"
 
 say "filters naming nothing"
 expect_error 1 "^strata: error: .*app\.nosuch" strata backup --files --cluster "$SCRATCH/good.ini" --table app.nosuch
