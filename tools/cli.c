@@ -24,8 +24,22 @@ int cli_usage_error(const char *command, const char *fmt, ...) {
     return CLI_EXIT_USAGE;
 }
 
+/* Whether `arg` is one of strata's own options, which come before the
+ * command ("strata -r REPO versions"): given after it, each command's
+ * parser rejects it. */
+static int is_global_option(const char *arg) {
+    static const char *const exact[] = {"-r", "-q", "--repo", "--quiet"};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (!strcmp(arg, exact[i])) return 1;
+    return !strncmp(arg, "--repo=", 7) || !strncmp(arg, "--s3-", 5);
+}
+
 int cli_bad_option(const char *command, char **argv) {
-    return cli_usage_error(command, "unknown option or missing argument: '%s'", argv[optind - 1]);
+    const char *arg = argv[optind - 1];
+    if (is_global_option(arg))
+        return cli_usage_error(command, "'%s' goes before the command: strata [-r REPO] [-q] [--s3-...] %s ...", arg,
+                               command);
+    return cli_usage_error(command, "unknown option or missing argument: '%s'", arg);
 }
 
 int cli_json_options(const char *command, int argc, char **argv, void (*help)(void), int *json) {

@@ -44,7 +44,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 int cli_json_options(const char *command, int argc, char **argv, void (*help)(void), int *json);
 
 /* The usage error for the option getopt just rejected (unknown, or
- * missing its argument): names it from argv.  Returns CLI_EXIT_USAGE. */
+ * missing its argument): names it from argv, and says that one of
+ * strata's global options goes before the command.  Returns
+ * CLI_EXIT_USAGE. */
 int cli_bad_option(const char *command, char **argv);
 
 /* Returns the repository location or prints the usage error for `command`

@@ -164,6 +164,11 @@ expect_error 2 "^strata: restore: --jobs " strata restore "$V1" --to "$SCRATCH/r
 expect_error 2 "^strata: mount: --cache-size " strata mount -f --cache-size -5 "$SCRATCH"
 expect_error 2 "^strata: unknown option or missing argument: '--json' \(see 'strata --help'\)" strata --json versions
 expect_error 2 "^strata: unknown option or missing argument: '-r' " "$STRATA_BIN" -r
+# global options given after the command are said to go before it
+expect_error 2 "^strata: versions: '-r' goes before the command: strata \[-r REPO\] " "$STRATA_BIN" versions -r "$REPO"
+expect_error 2 "^strata: backup: '-q' goes before the command: " strata backup --cluster "$SCRATCH/good.ini" -q
+expect_error 2 "^strata: sstable merge: '--s3-region' goes before the command: .* sstable merge \.\.\. " \
+  strata sstable merge --s3-region eu x
 expect_error 2 "^strata: sstable: unknown option or missing argument: '--bogus'" strata sstable dump --bogus x
 expect_error 2 "^strata: sstable rewrite: unknown option or missing argument: '--bogus'" strata sstable rewrite --bogus x y
 expect_error 2 "^strata: sstable merge: bad --format 'nbx'" strata sstable merge --to "$SCRATCH/m" --format nbx x
