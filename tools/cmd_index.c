@@ -19,7 +19,8 @@ static void help(void) {
 
 int cmd_index(const cli_globals *g, int argc, char **argv) {
     if (cli_wants_help(argc, argv)) return help(), CLI_EXIT_OK;
-    if (argc != 2 || strcmp(argv[1], "rebuild")) return cli_usage_error("index", "expects 'rebuild'");
+    if (argc < 2 || strcmp(argv[1], "rebuild")) return cli_usage_error("index", "expects 'rebuild'");
+    if (argc > 2) return cli_usage_error("index", "unexpected argument '%s'", argv[2]);
     repo *r;
     int rc = cli_open_repo(g, "index", 1, &r);
     if (rc) return rc;

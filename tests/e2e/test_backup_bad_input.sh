@@ -152,6 +152,8 @@ expect_error 2 "^strata: backup: " strata backup --no-such-flag
 expect_error 2 "^strata: backup: " strata backup
 expect_error 2 "^strata: restore: " strata restore "$V1"
 expect_error 2 "^strata: " strata no-such-command
+expect_error 2 "^strata: index: expects 'rebuild'" strata index rebuilt
+expect_error 2 "^strata: index: unexpected argument '--json'" strata index rebuild --json
 expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs 0
 expect_error 2 "^strata: backup: --jobs " strata backup --cluster "$SCRATCH/good.ini" --jobs abc
 # after --keyspace and --table, whose lists the usage error must free too
