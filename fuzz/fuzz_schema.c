@@ -40,13 +40,8 @@ static void load_table(const char *table) {
     if (!glob(pattern, 0, NULL, &g))
         for (size_t i = 0; i < g.gl_pathc && nsrc < MAX_SOURCES; i++) {
             source *s = &src[nsrc];
-            size_t n = strlen(g.gl_pathv[i]) - strlen("Data.db");
-            char *stats = xasprintf("%.*sStatistics.db", (int)n, g.gl_pathv[i]);
-            if (!sst_read_file(NULL, stats, &s->stats, &s->stats_len) &&
-                !fuzz_load_data(g.gl_pathv[i], &s->data, &s->data_len))
+            if (!fuzz_load_sstable(g.gl_pathv[i], &s->stats, &s->stats_len, &s->data, &s->data_len))
                 s->table = table, nsrc++;
-            strata_clear_error();
-            free(stats);
         }
     globfree(&g);
     free(pattern);
@@ -54,11 +49,7 @@ static void load_table(const char *table) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    snprintf(dir, sizeof dir, "/dev/shm/fuzz-schema-XXXXXX");
-    if (!mkdtemp(dir)) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz-schema-XXXXXX");
-        if (!mkdtemp(dir)) abort();
-    }
+    fuzz_temp_dir(dir, "fuzz-schema");
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) load_table(tables[i]);
     if (nsrc < 6) {
         fprintf(stderr, "fuzz_schema: no system_schema SSTables under " SCHEMA " (run from the project root)\n");

@@ -63,26 +63,20 @@ static int load_optional(const char *prefix, const char *name, blob *b) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    snprintf(dir, sizeof dir, "/dev/shm/fuzz-sstable-XXXXXX");
-    if (!mkdtemp(dir)) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz-sstable-XXXXXX");
-        if (!mkdtemp(dir)) abort();
-    }
+    fuzz_temp_dir(dir, "fuzz-sstable");
     for (size_t i = 0; i < NSOURCES; i++) {
         char *prefix = xasprintf(CORPUS "%s", sources[i]);
-        char *stats = xasprintf("%sStatistics.db", prefix), *data = xasprintf("%sData.db", prefix);
+        char *data = xasprintf("%sData.db", prefix);
         source *s = &src[nsrc];
         const char *base = strrchr(sources[i], '/') + 1;
         memcpy(s->version, base, 2);
-        if (sst_read_file(NULL, stats, &s->stats, &s->stats_len) == STRATA_OK &&
-            fuzz_load_data(data, &s->data, &s->data_len) == 0) {
+        if (!fuzz_load_sstable(data, &s->stats, &s->stats_len, &s->data, &s->data_len)) {
             load_optional(prefix, "Index.db", &s->index);
             load_optional(prefix, "Summary.db", &s->summary);
             if (load_optional(prefix, "CompressionInfo.db", &s->cinfo) == 0) load_optional(prefix, "Data.db", &s->packed);
             nsrc++;
         }
         strata_clear_error();
-        free(stats);
         free(data);
         free(prefix);
     }

@@ -6,6 +6,7 @@
 #define STRATA_FUZZ_SSTABLE_FILES_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/sstable/sstable_int.h"
@@ -24,6 +25,26 @@ static inline int fuzz_load_data(const char *path, uint8_t **out, size_t *len) {
     }
     sstable_close(s);
     return r;
+}
+
+/* Statistics.db as it is and Data.db uncompressed of the SSTable whose
+ * Data.db is at `path`. */
+static inline int fuzz_load_sstable(const char *path, uint8_t **stats, size_t *stats_len, uint8_t **data,
+                                    size_t *data_len) {
+    size_t n = strlen(path) - strlen("Data.db");
+    char *stats_path = xasprintf("%.*sStatistics.db", (int)n, path);
+    int r = sst_read_file(NULL, stats_path, stats, stats_len) || fuzz_load_data(path, data, data_len) ? -1 : 0;
+    strata_clear_error();
+    free(stats_path);
+    return r;
+}
+
+/* A new directory for the target's files: in /dev/shm when it can be. */
+static inline void fuzz_temp_dir(char dir[64], const char *target) {
+    snprintf(dir, 64, "/dev/shm/%s-XXXXXX", target);
+    if (mkdtemp(dir)) return;
+    snprintf(dir, 64, "/tmp/%s-XXXXXX", target);
+    if (!mkdtemp(dir)) abort();
 }
 
 static inline void fuzz_write_file(const char *path, const uint8_t *p, size_t n) {

@@ -648,7 +648,7 @@ static void test_ring_from_system_tables(void **state) {
     (void)state;
     char *dir = five_nodes();
     char *ini = xasprintf("%s/cluster.ini", dir), *all = strip_tokens(dir, 0), *four = strip_tokens(dir, 5);
-    cluster_config *listed, *self, *part;
+    cluster_config *listed = NULL, *self = NULL, *part = NULL;
     if (cluster_config_load(ini, &listed) || cluster_config_load(all, &self) || cluster_config_load(four, &part))
         fail_msg("%s", strata_errmsg());
     assert_non_null(listed->ring);
