@@ -5,7 +5,9 @@
  * SSTables (files, or table directories whose Data.db files are all taken)
  * are merged as Cassandra reconciles them and the rows a client would read
  * at TIME are printed as JSON lines shaped like SELECT JSON with
- * writetime() and ttl().  Column names and dropped columns come from the
+ * writetime() and ttl(); with --to, as one SSTable that appears in DIR
+ * only once complete (a failure or Ctrl-C leaves none of its files).
+ * Column names and dropped columns come from the
  * system_schema directory next to each node's keyspace directory, found
  * from the data-directory layout (…/<keyspace>/<table>-<id>/, or the
  * mount's …/<keyspace>/<table>/).  Doubles are
@@ -38,7 +40,8 @@ static void help(void) {
            "  --to DIR           write the merge as one SSTable into DIR instead (as an\n"
            "                     offline compaction of the inputs would, nothing\n"
            "                     purged), e.g. to hand a table's reconciled replicas to\n"
-           "                     sstableloader; with it:\n"
+           "                     sstableloader; it appears there only once complete\n"
+           "                     (a failure or Ctrl-C leaves none of its files); with it:\n"
            "  --generation N     its generation (default 1)\n"
            "  --format F         nb, oa, me... (default: the newest of the inputs)\n"
            "  --compression C    lz4 (default), zstd, snappy, deflate or none\n"
@@ -207,6 +210,7 @@ static strata_err write_merged(const inputs *in, const char *dir, long generatio
         else newest_format(in, p.version);
         p.generation = generation;
         p.compressor = compressor;
+        p.cancel = cli_catch_interrupt();
         e = sstable_writer_open(&p, &w);
     }
     if (!e) e = merge_write(m, w, &partitions);

@@ -6,7 +6,8 @@
  * that is how the writer is checked against real clusters.  --format and
  * --compression convert it (to load into another Cassandra release, or to
  * trade size for speed); the content stays the same.  The new SSTable
- * appears in OUTDIR only once complete (TOC.txt last). */
+ * appears in OUTDIR only once complete (TOC.txt last); a failure or
+ * Ctrl-C (SIGINT, SIGTERM) before then leaves none of its files there. */
 #include <getopt.h>
 #include <string.h>
 
@@ -18,7 +19,9 @@ static void help(void) {
            "\n"
            "Reads the SSTable at PATH (any component file, its prefix, or DIR/GEN) and\n"
            "writes it into OUTDIR, which must exist.  By default everything is kept:\n"
-           "format, compressor and its options, chunk length, generation.\n"
+           "format, compressor and its options, chunk length, generation.  The SSTable\n"
+           "appears in OUTDIR only once complete: a failure or Ctrl-C leaves none of\n"
+           "its files there, and a file of one of its names already there is refused.\n"
            "\n"
            "  --format F        oa, nb, na, me, md, mc, mb or ma\n"
            "  --compression C   lz4, zstd, snappy, deflate or none (Data.db + CRC.db)\n"
@@ -33,6 +36,7 @@ typedef struct {
     int set_compression;    /* --compression given */
     const char *compressor; /* its compressor, NULL for none */
     long generation; /* -1: keep */
+    volatile sig_atomic_t *cancel;
 } choices;
 
 static int parse(int argc, char **argv, choices *c) {
@@ -41,7 +45,7 @@ static int parse(int argc, char **argv, choices *c) {
                                          {"generation", required_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    *c = (choices){NULL, 0, NULL, -1};
+    *c = (choices){NULL, 0, NULL, -1, NULL};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (o == 'f') {
@@ -68,6 +72,7 @@ static void adjust(sstable_writer_params *p, void *arg) {
     const choices *c = arg;
     if (c->format) memcpy(p->version, c->format, 3);
     if (c->generation >= 0) p->generation = c->generation;
+    p->cancel = c->cancel;
     const char *want = c->set_compression ? c->compressor : p->compressor;
     /* the original's options stay when its compressor is kept */
     if (c->set_compression && !(want && p->compressor && strstr(p->compressor, want)))
@@ -80,6 +85,7 @@ int cmd_sstable_rewrite(const cli_globals *g, int argc, char **argv) {
     int r = parse(argc, argv, &c);
     if (r) return r;
     uint64_t bytes = 0;
+    c.cancel = cli_catch_interrupt();
     if (sstable_writer_rewrite(argv[optind], argv[optind + 1], adjust, &c, &bytes)) return cli_fail();
     if (!g->quiet) {
         char human[16];

@@ -9,7 +9,11 @@
  * is synced the files are renamed, Data.db and then TOC.txt last, and the
  * directory is synced; an SSTable is complete exactly when its TOC.txt
  * exists.  A writer told no_sync (a backup's spool, whose files are stored
- * and removed at once) skips the syncs and keeps the renames. */
+ * and removed at once) skips the syncs and keeps the renames.  A write
+ * that fails or is cancelled before the renames removes its temporary
+ * files; one that fails during them removes what it renamed too, and
+ * never a file it did not create: a component name already taken is
+ * refused when the writer opens. */
 #include "engine/writer/writer_int.h"
 
 #include <errno.h>
@@ -130,11 +134,15 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
         w->final[k] = component_path(w, names[k], 0);
         w->tmp[k] = component_path(w, names[k], 1);
     }
-    struct stat st;
-    if (stat(w->final[K_DATA], &st) == 0 || stat(w->final[K_TOC], &st) == 0) {
-        strata_err e = strata_fail(STRATA_EEXIST, "%s already exists", w->final[K_DATA]);
-        free_writer(w);
-        return e;
+    /* a file of a component's name (a leftover of another SSTable) is
+     * not ours to replace, nor to remove when the write fails */
+    for (int k = 0; k < K_COUNT; k++) {
+        struct stat st;
+        if (lstat(w->final[k], &st) == 0) {
+            strata_err e = strata_fail(STRATA_EEXIST, "%s already exists", w->final[k]);
+            free_writer(w);
+            return e;
+        }
     }
     wr_serializer_init(&w->ser, params->header, v.oa);
     strata_buf_init(&w->index);
@@ -160,8 +168,15 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     return STRATA_OK;
 }
 
+static strata_err check_cancel(const sstable_writer *w) {
+    if (!w->p.cancel || !*w->p.cancel) return STRATA_OK;
+    return strata_fail(STRATA_EINTR, "%s/%s-%ld-big: write interrupted", w->p.dir, w->v.name, w->p.generation);
+}
+
 strata_err sstable_writer_begin_partition(sstable_writer *w, const uint8_t *key, size_t key_len,
                                           const sstable_deletion *deletion) {
+    strata_err e = check_cancel(w);
+    if (e) return e;
     if (w->in_partition) return strata_fail(STRATA_EINVAL, "writer: partition not ended");
     if (key_len > 0xffff) return strata_fail(STRATA_EINVAL, "partition key of %zu bytes (at most 65535)", key_len);
     /* Murmur3Partitioner's token: the empty key is the minimum, and the
@@ -203,7 +218,8 @@ static strata_err header_done(sstable_writer *w, const sstable_unfiltered *u) {
 
 strata_err sstable_writer_add_unfiltered(sstable_writer *w, const sstable_unfiltered *u) {
     if (!w->in_partition) return strata_fail(STRATA_EINVAL, "writer: unfiltered outside a partition");
-    strata_err e;
+    strata_err e = check_cancel(w);
+    if (e) return e;
     if (u->kind == SSTABLE_STATIC_ROW) {
         if (w->saw_unfiltered) return strata_fail(STRATA_EINVAL, "writer: static row after other unfiltereds");
         if (w->p.header->nstatic == 0) return strata_fail(STRATA_EINVAL, "writer: static row but no static columns");
@@ -339,19 +355,24 @@ strata_err sstable_writer_finish(sstable_writer *w) {
     }
     strata_err e = write_components(w);
     if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
+    /* the last moment a stop leaves nothing: past it the renames complete */
+    if (!e) e = check_cancel(w);
     /* Data.db after the other components and TOC.txt last: Cassandra deletes
      * the components of an SSTable without Data.db as leftovers at startup,
      * and rebuilds a missing TOC.txt from the components present, which by
      * then are all complete */
     static const int order[K_COUNT] = {K_AUX, K_INDEX, K_SUMMARY, K_FILTER, K_STATS, K_DIGEST, K_DATA, K_TOC};
-    for (int i = 0; i < K_COUNT && !e; i++) {
-        int k = order[i];
-        if (rename(w->tmp[k], w->final[k]) != 0)
+    int renamed = 0;
+    for (; renamed < K_COUNT && !e; renamed++) {
+        int k = order[renamed];
+        if (rename(w->tmp[k], w->final[k]) != 0) {
             e = strata_fail_errno(strata_err_from_errno(errno), errno, "rename %s", w->tmp[k]);
+            break;
+        }
     }
     if (!e && !w->p.no_sync) e = sync_dir(w->p.dir);
     if (e) {
-        for (int k = 0; k < K_COUNT; k++) unlink(w->final[k]);
+        for (int i = 0; i < renamed; i++) unlink(w->final[order[i]]);
         sstable_writer_abort(w);
         return e;
     }

@@ -22,6 +22,7 @@
 #ifndef STRATA_WRITER_H
 #define STRATA_WRITER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,11 @@ typedef struct {
                                     against `written` */
     struct sstable_writer_written *written; /* NULL, or filled by
                                                sstable_writer_finish() */
+    volatile sig_atomic_t *cancel; /* NULL, or a flag (Ctrl-C) that stops
+                                      the write once non-zero: the next
+                                      partition, row or finish fails with
+                                      STRATA_EINTR before anything is
+                                      renamed, for the caller to abort */
     const char *const *toc_order; /* NULL-terminated component names: the
                                      TOC.txt order (Cassandra's is a hash
                                      set's); NULL: a fixed order */
@@ -117,8 +123,9 @@ typedef struct sstable_writer_written {
 } sstable_writer_written;
 
 /* Creates the temporary component files in params->dir.  Fails with
- * STRATA_EEXIST when the SSTable's Data.db or TOC.txt already exists there
- * and with STRATA_EFORMAT for versions or compressors it does not write. */
+ * STRATA_EEXIST when a file of one of the SSTable's component names
+ * already exists there (the writer would replace it) and with
+ * STRATA_EFORMAT for versions or compressors it does not write. */
 strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writer **out);
 
 /* Starts a partition.  Keys must strictly increase in partitioner order;
@@ -138,7 +145,7 @@ strata_err sstable_writer_end_partition(sstable_writer *w);
 
 /* Writes the remaining components, syncs them (unless no_sync) and their
  * directory, renames them to their final names (TOC.txt last) and frees
- * the writer, also on failure. */
+ * the writer, also on failure, which leaves none of its files behind. */
 strata_err sstable_writer_finish(sstable_writer *w);
 
 /* Removes the temporary files and frees the writer. */
