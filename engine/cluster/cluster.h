@@ -269,6 +269,12 @@ typedef struct {
  * SSTable component of the 3.0+ naming, -1 otherwise. */
 int sstable_name_parse(const char *filename, sstable_name *out);
 
+/* 1 when `filename` is a file that Cassandra writes for a moment only and
+ * deletes unfinished when it starts: "<component>.tmp" (a component being
+ * rewritten, one being streamed), and the tmp-/tmplink- SSTables of 2.1
+ * and 2.2; no SSTable's data, and never in Cassandra's snapshots. */
+int sstable_name_is_temporary(const char *filename);
+
 /* ---- Files of a node ------------------------------------------------------ */
 typedef struct {
     char *keyspace;
@@ -307,8 +313,9 @@ typedef struct {
  * Where links cannot be made (read-only or foreign file system) it reads
  * the files in place and logs one warning.  Either way SSTables that a
  * flush or compaction transaction log shows not live (added and not yet
- * committed, or removed by a committed one), and the logs themselves, are
- * left out, as Cassandra's own snapshot does.
+ * committed, or removed by a committed one), the logs themselves and
+ * temporary files (sstable_name_is_temporary) are left out, as Cassandra's
+ * own snapshot does.
  * Files are listed sorted by keyspace, table, rel_path.  Failures name the
  * directory or command concerned but not the node: the caller names it. */
 typedef struct cluster_snapshot cluster_snapshot;

@@ -101,7 +101,8 @@ strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_lis
  * a snapshot of it) and of its hidden .<index>/ subdirectories, described
  * as files of table `t`.  Files that vanish while listed (compacted away),
  * transaction logs and the SSTables they show not live (added by an
- * uncommitted transaction, removed by a committed one) are left out. */
+ * uncommitted transaction, removed by a committed one) and temporary files
+ * are left out. */
 strata_err cluster_scan_files(const cluster_table_dir *t, const char *read_dir, cluster_file_list *out);
 
 /* Sorts by keyspace, table, table id, rel_path and fails on a file that

@@ -3,7 +3,7 @@
  * Like Cassandra's snapshot, every file of the table directory (and of
  * its .<index>/ subdirectories) is hard-linked into
  * <table dir>/snapshots/<tag>/, leaving out SSTables a flush or compaction
- * is still writing.  Each such directory is made under a temporary name
+ * is still writing and temporary files (sstable_name_is_temporary).  Each such directory is made under a temporary name
  * naming its owner process and holds an owner file (snapshot_owner.c), so
  * that the snapshots of a backup killed at any moment are found and
  * removed by the next one. */
@@ -102,7 +102,7 @@ static int link_symlink(const char *name, const char *from, const char *to, char
 /* Links the regular files (and symbolic links) of `src` into the existing
  * directory `dst`, and with `with_index_dirs` those of its .<index>/
  * subdirectories into new ones, leaving out SSTables Cassandra is still
- * writing.  Returns 0 or an errno value with *failed set to the path
+ * writing and its temporary files.  Returns 0 or an errno value with *failed set to the path
  * concerned: EAGAIN when a transaction started, grew or ended meanwhile,
  * so that what was linked may not be one consistent set.  A file gone meanwhile was compacted
  * away and is not part of the snapshot. */
@@ -118,7 +118,7 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
     }
     struct dirent *de;
     while (!err && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || sstable_name_is_temporary(de->d_name)) continue;
         char *from = xasprintf("%s/%s", src, de->d_name);
         char *to = xasprintf("%s/%s", dst, de->d_name);
         struct stat st;

@@ -213,7 +213,8 @@ static strata_err follow_component_link(int dir_fd, const char *name, const char
  * directory's subdirectories only hidden ones (indexes) are entered, which
  * leaves out snapshots/ and backups/; transaction logs and the SSTables
  * they show not live are left out too (they matter when reading a live
- * directory in place). */
+ * directory in place), and so are Cassandra's temporary files, which are
+ * no data and may be renamed away before they are read. */
 static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const char *index_dir,
                            cluster_file_list *out) {
     cluster_txn_state txn;
@@ -227,7 +228,8 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
     strata_err e = STRATA_OK;
     struct dirent *de;
     while (!e && (errno = 0, de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, CLUSTER_SNAPSHOT_OWNER))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, CLUSTER_SNAPSHOT_OWNER) ||
+            sstable_name_is_temporary(de->d_name))
             continue;
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {

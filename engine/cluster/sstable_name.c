@@ -6,7 +6,19 @@
  * uuid_sstable_identifiers (4.1+), a time-UUID written as base-36 groups
  * "3gdc_0e6x_1g2n42e3jg2f6sdtlv", the format "big" or "bti", and the
  * component.  The pre-3.0 naming "ks-cf-ka-1-Data.db" is not accepted:
- * strata does not read those releases' data directories. */
+ * strata does not read those releases' data directories.
+ *
+ * Temporary files are Cassandra's Descriptor.TMP_EXT ones, which 3.0 and
+ * later still write beside an SSTable: "nb-5-big-Statistics.db.tmp" while
+ * MetadataSerializer.rewriteSSTableMetadata replaces Statistics.db by a
+ * rename (a running node marking SSTables repaired after an incremental
+ * repair or moving them to another level; sstablerepairedset and
+ * sstablelevelreset offline), and "<component>.<uuid>.tmp" while a whole
+ * SSTable is streamed in.  ColumnFamilyStore.scrubDataDirectories deletes
+ * every *.tmp of a table directory when the node starts.  The
+ * tmp-/tmplink- names of 2.1 and 2.2 (Descriptor.LEGACY_TMP_REGEX) are no
+ * longer written since 3.0, whose transaction logs replaced them, and 3.0
+ * deletes them when it starts. */
 #include "engine/cluster/cluster.h"
 
 #include <string.h>
@@ -58,4 +70,27 @@ int sstable_name_parse(const char *filename, sstable_name *out) {
     memcpy(out->format, fmt, 3);
     strcpy(out->component, component);
     return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* LEGACY_TMP_REGEX: ^((.*)-(.*)-)?tmp(link)?-((?:l|k).)-(\d)*-(.*)$, as in
+ * "tmp-la-1-big-Data.db" or "ks-cf-tmplink-ka-1-Index.db". */
+static int is_legacy_temporary(const char *filename) {
+    for (const char *p = filename; (p = strstr(p, "tmp")); p++) {
+        if (p != filename && (p[-1] != '-' || !memchr(filename, '-', (size_t)(p - 1 - filename)))) continue;
+        const char *q = p + 3;
+        if (!strncmp(q, "link", 4)) q += 4;
+        if (q[0] != '-' || (q[1] != 'l' && q[1] != 'k') || !q[2] || q[3] != '-') continue;
+        for (q += 4; *q >= '0' && *q <= '9'; q++) {}
+        if (*q == '-') return 1;
+    }
+    return 0;
+}
+
+int sstable_name_is_temporary(const char *filename) {
+    return ends_with(filename, ".tmp") || is_legacy_temporary(filename);
 }

@@ -387,6 +387,7 @@ static void test_names_of_corpus(void **state) {
         char *joined = xasprintf("%s-%s-%s-%s", sn.version, sn.generation, sn.format, sn.component);
         assert_string_equal(joined, line);
         assert_string_equal(sn.component, "Data.db");
+        assert_int_equal(sstable_name_is_temporary(line), 0);
         assert_int_equal(strncmp(line, sn.version, 2), 0);
         assert_true(!strcmp(sn.format, "big") || !strcmp(sn.format, "bti"));
         free(joined);
@@ -427,6 +428,32 @@ static void test_names_by_hand(void **state) {
     assert_int_equal(sstable_name_parse("nb-3gdc_0e6x_1g2n42e3jg2f6sdtl-big-Data.db", &sn), -1);
 }
 
+/* What Cassandra writes for a moment only: a component rewritten or
+ * streamed under <name>.tmp, and 2.1's and 2.2's tmp-/tmplink- SSTables
+ * (Descriptor.LEGACY_TMP_REGEX); nothing else. */
+static void test_temporary_names(void **state) {
+    (void)state;
+    static const char *const temporary[] = {
+        "nb-5-big-Statistics.db.tmp",
+        "nb-5-big-Data.db.0e6f1a40-e601-11f1-b572-0f8cceb1328b.tmp",
+        "da-3gdc_0e6x_1g2n42e3jg2f6sdtlv-bti-Partitions.db.tmp",
+        "manifest.json.tmp",
+        "tmp-la-1-big-Data.db",
+        "tmplink-la-12-big-Index.db",
+        "app-users-tmp-ka-3-Data.db",
+        "app-users-tmplink-ka-3-Summary.db",
+    };
+    static const char *const kept[] = {
+        "nb-5-big-Statistics.db", "nb-5-big-Data.db", "oa-7-big-SAI+aa+tmp_idx+TermsData.db",
+        "manifest.json",          "schema.cql",       "tmp-nb-1-big-Data.db",
+        "users-tmp-ka-3-Data.db", "nb-5-big-TOC.txt", "ks-cf-ka-1-Data.db.tmpx",
+    };
+    for (size_t i = 0; i < sizeof temporary / sizeof *temporary; i++)
+        if (!sstable_name_is_temporary(temporary[i])) fail_msg("not temporary: %s", temporary[i]);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        if (sstable_name_is_temporary(kept[i])) fail_msg("temporary: %s", kept[i]);
+}
+
 /* ---- scanning and snapshots ------------------------------------------------- */
 
 typedef struct {
@@ -435,7 +462,9 @@ typedef struct {
 } node_copy;
 
 /* node1 of rf3-a with extras a scan must leave out: a Cassandra snapshot,
- * an incremental backup, node-local system keyspaces, stray entries. */
+ * an incremental backup, node-local system keyspaces, stray entries, and
+ * Cassandra's temporary files beside the SSTables of users and of its
+ * index (a Statistics.db being rewritten, one streamed in, 2.2's). */
 static node_copy make_node_copy(void) {
     node_copy n;
     n.root = temp_dir();
@@ -449,6 +478,11 @@ static node_copy make_node_copy(void) {
        "'%s/lost+found' && cp " NODE1 "/" USERS_DIR "/nb-8-big-TOC.txt '%s/system/local-7ad54392bcdd35a684174e047860b377/' && "
        "cp " NODE1 "/" USERS_DIR "/nb-8-big-TOC.txt '%s/system_auth/roles-5bc52802de2535edaeab188eecebb090/'",
        n.data, n.data, n.data, n.data, n.data);
+    sh("cd '%s/" USERS_DIR "' && cp nb-8-big-Statistics.db nb-8-big-Statistics.db.tmp && "
+       "cp nb-8-big-Data.db nb-8-big-Data.db.0e6f1a40-e601-11f1-b572-0f8cceb1328b.tmp && "
+       "cp nb-8-big-Data.db tmp-la-9-big-Data.db && cp nb-8-big-Index.db tmplink-la-9-big-Index.db && "
+       "cp .users_name_idx/nb-1-big-Statistics.db .users_name_idx/nb-1-big-Statistics.db.tmp",
+       n.data);
     return n;
 }
 
@@ -539,6 +573,8 @@ static void test_snapshot_lists_node(void **state) {
     /* The snapshot mirrors the index directory. */
     char *idx_snap = xasprintf("%s/" USERS_DIR "/snapshots/t1/.users_name_idx/nb-1-big-Data.db", n.data);
     assert_int_equal(stat(idx_snap, &st), 0);
+    /* Temporary files are not linked (nodetool snapshot takes none either). */
+    assert_int_equal(sh_count("find '%s' -path '*/snapshots/t1/*' -name '*tmp*' | wc -l", n.data), 0);
 
     /* Sorted by keyspace, table, rel_path. */
     for (size_t i = 1; i < count; i++) {
@@ -842,6 +878,7 @@ int main(void) {
         cmocka_unit_test(test_config_ring_errors),
         cmocka_unit_test(test_names_of_corpus),
         cmocka_unit_test(test_names_by_hand),
+        cmocka_unit_test(test_temporary_names),
         cmocka_unit_test(test_snapshot_lists_node),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_filter_names_checked),
