@@ -350,7 +350,15 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
  * leaves them out of its own.  A node holding the table only under
  * another id disagrees with the cluster's schema (two nodes created the
  * table at once): its data is the same table's and is taken under the
- * live id, so that one table of the name reaches the version. */
+ * live id, so that one table of the name reaches the version.  A table
+ * that system_schema no longer names at all was dropped and not created
+ * again: Cassandra keeps its directory, and SSTables a crash or a failed
+ * deletion left there, but loads none of it; it is left out of every
+ * node, or a restore would bring back a table the cluster no longer has
+ * (its data is in the versions taken before the drop).  Keyspaces of
+ * Cassandra's own (system*) are not judged: the tables of system and
+ * system_schema, and of the local keyspaces of later releases, are in no
+ * system_schema.tables. */
 static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, const char *table,
                             const char *table_id) {
     size_t n;
@@ -359,6 +367,14 @@ static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, 
         if (!strcmp(f[i].table_id, table_id) && !strcmp(f[i].table, table) && !strcmp(f[i].keyspace, keyspace))
             return 1;
     return 0;
+}
+
+/* The id system_schema names for the table (32 hex digits) into live,
+ * or "" when it names no such table. */
+static void named_id(const merge_table_id *ids, size_t n_ids, const backup_table *t, char live[33]) {
+    live[0] = 0;
+    for (size_t j = 0; j < n_ids && !live[0]; j++)
+        if (!strcmp(ids[j].keyspace, t->keyspace) && !strcmp(ids[j].name, t->table)) strata_hex(ids[j].id, 16, live);
 }
 
 static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
@@ -374,21 +390,23 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
     merge_table_id *ids = NULL;
     /* a schema that cannot be read is reported when the tables are reconciled */
     if (merge_schema_read_table_ids(schema, n_schema, &ids, &n_ids)) strata_clear_error();
-    char **dropped = xcalloc(4 * tables.n + 1, sizeof *dropped); /* keyspace, table, its id, the live id */
+    /* only the SSTables of system_schema.tables can say a table is gone */
+    int tables_read = 0;
+    for (size_t i = 0; i < n_schema && n_ids; i++) tables_read |= !strcmp(schema[i].table, "tables");
+    /* keyspace, table, its id, the live id ("": dropped, not created again) */
+    char **dropped = xcalloc(4 * tables.n + 1, sizeof *dropped);
     size_t n_dropped = 0;
     for (size_t i = 0; i < tables.n; i++) {
         const backup_table *t = &tables.v[i];
-        for (size_t j = 0; j < n_ids && *t->table_id; j++) {
-            char live[33];
-            strata_hex(ids[j].id, 16, live);
-            if (strcmp(ids[j].keyspace, t->keyspace) || strcmp(ids[j].name, t->table) || !strcmp(live, t->table_id))
-                continue;
-            dropped[n_dropped++] = xstrdup(t->keyspace);
-            dropped[n_dropped++] = xstrdup(t->table);
-            dropped[n_dropped++] = xstrdup(t->table_id);
-            dropped[n_dropped++] = xstrdup(live);
-            break;
-        }
+        char live[33];
+        named_id(ids, n_ids, t, live);
+        if (!*t->table_id || !strcmp(live, t->table_id) ||
+            (!*live && (!tables_read || !strncmp(t->keyspace, "system", 6))))
+            continue;
+        dropped[n_dropped++] = xstrdup(t->keyspace);
+        dropped[n_dropped++] = xstrdup(t->table);
+        dropped[n_dropped++] = xstrdup(t->table_id);
+        dropped[n_dropped++] = xstrdup(live);
     }
     merge_table_ids_free(ids, n_ids);
     free(schema);
@@ -398,10 +416,13 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
     for (size_t i = 0; i < n_dropped; i += 4) {
         for (size_t node = 0; node < n_nodes; node++) {
             if (!node_holds_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2])) continue;
-            if (node_holds_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 3])) {
+            int recreated = *dropped[i + 3];
+            if (!recreated || node_holds_table(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 3])) {
+                char *names = recreated ? xasprintf("the id %s", dropped[i + 3]) : xstrdup("no such table");
                 strata_log(STRATA_LOG_WARN, "node %s: %s.%s: directory %s-%s is a dropped table's (system_schema "
-                           "names the id %s); left out", c->nodes[node].name, dropped[i], dropped[i + 1],
-                           dropped[i + 1], dropped[i + 2], dropped[i + 3]);
+                           "names %s); left out", c->nodes[node].name, dropped[i], dropped[i + 1], dropped[i + 1],
+                           dropped[i + 2], names);
+                free(names);
                 cluster_snapshot_leave_out(tasks[node].snap, dropped[i], dropped[i + 1], dropped[i + 2]);
             } else {
                 strata_log(STRATA_LOG_WARN, "node %s: %s.%s is only under id %s, which system_schema does not name "
