@@ -118,6 +118,10 @@ strata_err sstable_writer_open(const sstable_writer_params *params, sstable_writ
     if (!params->dir || !params->header) return strata_fail(STRATA_EINVAL, "writer: no output directory or header");
     if (params->compressor && !wr_compressor_name(params->compressor))
         return strata_fail(STRATA_EFORMAT, "unsupported compressor %s", params->compressor);
+    struct stat dir;
+    if (stat(params->dir, &dir) != 0)
+        return strata_fail_errno(strata_err_from_errno(errno), errno, "output directory %s", params->dir);
+    if (!S_ISDIR(dir.st_mode)) return strata_fail(STRATA_EINVAL, "output directory %s: not a directory", params->dir);
     sstable_writer *w = xcalloc(1, sizeof *w);
     w->p = *params;
     w->v = v;

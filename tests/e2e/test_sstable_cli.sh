@@ -96,6 +96,16 @@ for cmd in "sstable:." "sstable merge:$CORPUS/cluster/rf3-a" "sstable rewrite:$C
   done <"$SCRATCH/examples"
 done
 
+# an output directory that is missing or a file is named as such, with
+# nothing of the writer's own (its temporary names) in the message
+node1=$CORPUS/cluster/rf3-a/node1/app
+rc=0; "$STRATA_BIN" sstable rewrite "$(ls "$node1"/events-*/nb-6-big-Data.db)" "$SCRATCH/missing/out" 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc:$(cat "$SCRATCH/err")" "1:strata: error: output directory $SCRATCH/missing/out: No such file or directory" \
+  "rewrite into a missing directory"
+: >"$SCRATCH/a-file"
+rc=0; "$STRATA_BIN" -q sstable merge --to "$SCRATCH/a-file" "$node1"/events-* 2>"$SCRATCH/err" || rc=$?
+expect_eq "$rc:$(cat "$SCRATCH/err")" "1:strata: error: output directory $SCRATCH/a-file: not a directory" "merge --to a file"
+
 rc=0; "$STRATA_BIN" sstable >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "usage exit code"
 rc=0; "$STRATA_BIN" sstable dump -k zz "$simple" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?

@@ -60,8 +60,8 @@ static void test_list_rejects_damage(void **state) {
         "",
         "<ListBucketResult><Contents><Key>k</Key><Size>12",                        /* cut short */
         "<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>",
-        "<ListBucketResult><Contents><Key>k</Key><Size>99999999999999999999</Size></Contents>"
-        "</ListBucketResult>",
+        ("<ListBucketResult><Contents><Key>k</Key><Size>99999999999999999999</Size></Contents>"
+         "</ListBucketResult>"),
         "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>", /* no key */
         "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",    /* no token */
         "<Error><Code>AccessDenied</Code></Error>",
