@@ -3,10 +3,10 @@
  * Like Cassandra's snapshot, every file of the table directory (and of
  * its .<index>/ subdirectories) is hard-linked into
  * <table dir>/snapshots/<tag>/, leaving out SSTables a flush or compaction
- * is still writing and temporary files (sstable_name_is_temporary).  Each such directory is made under a temporary name
- * naming its owner process and holds an owner file (snapshot_owner.c), so
- * that the snapshots of a backup killed at any moment are found and
- * removed by the next one. */
+ * is still writing and temporary files (sstable_name_is_temporary).  Each
+ * such directory is made under a temporary name naming its owner process
+ * and holds an owner file (snapshot_owner.c), so that the snapshots of a
+ * backup killed at any moment are found and removed by the next one. */
 #include "engine/cluster/cluster_int.h"
 
 #include <dirent.h>
@@ -102,10 +102,11 @@ static int link_symlink(const char *name, const char *from, const char *to, char
 /* Links the regular files (and symbolic links) of `src` into the existing
  * directory `dst`, and with `with_index_dirs` those of its .<index>/
  * subdirectories into new ones, leaving out SSTables Cassandra is still
- * writing and its temporary files.  Returns 0 or an errno value with *failed set to the path
- * concerned: EAGAIN when a transaction started, grew or ended meanwhile,
- * so that what was linked may not be one consistent set.  A file gone meanwhile was compacted
- * away and is not part of the snapshot. */
+ * writing and its temporary files.  Returns 0 or an errno value with
+ * *failed set to the path concerned: EAGAIN when a transaction started,
+ * grew or ended meanwhile, so that what was linked may not be one
+ * consistent set.  A file gone meanwhile was compacted away and is not
+ * part of the snapshot. */
 static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
     cluster_txn_state before;
     int err = cluster_txn_read(src, &before);
