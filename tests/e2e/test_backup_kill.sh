@@ -12,11 +12,12 @@ say "rf3-a v1 on three nodes, plus a 50-90 MB random SSTable on each"
 for n in 1 2 3; do
   cp -R "$RF3/node$n" "$SCRATCH/node$n"
   chmod -R u+w "$SCRATCH/node$n"
-  big=$SCRATCH/node$n/app/blobs-0123456789abcdef0123456789abcde$n
-  mkdir -p "$big"
-  head -c $((30 + 20 * n))M /dev/urandom >"$big/nb-1-big-Data.db"
-  head -c 4096 /dev/urandom >"$big/nb-1-big-Index.db"
-  printf 'Data.db\nIndex.db\nTOC.txt\n' >"$big/nb-1-big-TOC.txt"
+  # in a table system_schema names: another directory would be a dropped
+  # table's, left out; unreadable, the table is kept as the nodes' files
+  big=$(ls -d "$SCRATCH/node$n"/app/events-*)/nb-99-big
+  head -c $((30 + 20 * n))M /dev/urandom >"$big-Data.db"
+  head -c 4096 /dev/urandom >"$big-Index.db"
+  printf 'Data.db\nIndex.db\nTOC.txt\n' >"$big-TOC.txt"
 done
 printf '[cluster]\nname = kill\n' >"$SCRATCH/cluster.ini"
 for n in 1 2 3; do printf '[node node%s]\ndata_dir = node%s\n' "$n" "$n" >>"$SCRATCH/cluster.ini"; done

@@ -45,10 +45,11 @@ say "rf3-a v1 plus a large random SSTable per node"
 copy_rf3a_nodes "$RF3"
 chmod -R u+w "$SCRATCH/nodes"
 for n in 1 2 3; do
-  big=$SCRATCH/nodes/node$n/app/blobs-0123456789abcdef0123456789abcde$n
-  mkdir -p "$big"
-  head -c $((40 + 20 * n))M /dev/urandom >"$big/nb-1-big-Data.db"
-  printf 'Data.db\nTOC.txt\n' >"$big/nb-1-big-TOC.txt"
+  # in a table system_schema names: another directory would be a dropped
+  # table's, left out; unreadable, the table is kept as the nodes' files
+  big=$(ls -d "$SCRATCH/nodes/node$n"/app/events-*)/nb-99-big
+  head -c $((40 + 20 * n))M /dev/urandom >"$big-Data.db"
+  printf 'Data.db\nTOC.txt\n' >"$big-TOC.txt"
 done
 strata init >/dev/null
 
