@@ -355,8 +355,11 @@ static void snapshot_files(snapshot_task *tasks, size_t n_nodes, const cluster_f
  * again: Cassandra keeps its directory, and SSTables a crash or a failed
  * deletion left there, but loads none of it; it is left out of every
  * node, or a restore would bring back a table the cluster no longer has
- * (its data is in the versions taken before the drop).  Keyspaces of
- * Cassandra's own (system*) are not judged: the tables of system and
+ * (its data is in the versions taken before the drop).  Only tables of a
+ * keyspace system_schema names are judged so: a keyspace it does not know
+ * at all may be one whose schema the nodes' system_schema SSTables lack,
+ * and keeping too much loses nothing.  Keyspaces of Cassandra's own
+ * (system*) are not judged either: the tables of system and
  * system_schema, and of the local keyspaces of later releases, are in no
  * system_schema.tables. */
 static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, const char *table,
@@ -370,11 +373,17 @@ static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, 
 }
 
 /* The id system_schema names for the table (32 hex digits) into live,
- * or "" when it names no such table. */
-static void named_id(const merge_table_id *ids, size_t n_ids, const backup_table *t, char live[33]) {
+ * or "" when it names no such table; whether it names any table of the
+ * table's keyspace. */
+static int named_id(const merge_table_id *ids, size_t n_ids, const backup_table *t, char live[33]) {
+    int keyspace_named = 0;
     live[0] = 0;
-    for (size_t j = 0; j < n_ids && !live[0]; j++)
-        if (!strcmp(ids[j].keyspace, t->keyspace) && !strcmp(ids[j].name, t->table)) strata_hex(ids[j].id, 16, live);
+    for (size_t j = 0; j < n_ids; j++) {
+        if (strcmp(ids[j].keyspace, t->keyspace)) continue;
+        keyspace_named = 1;
+        if (!strcmp(ids[j].name, t->table)) strata_hex(ids[j].id, 16, live);
+    }
+    return keyspace_named;
 }
 
 static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
@@ -399,9 +408,9 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
     for (size_t i = 0; i < tables.n; i++) {
         const backup_table *t = &tables.v[i];
         char live[33];
-        named_id(ids, n_ids, t, live);
+        int keyspace_named = named_id(ids, n_ids, t, live);
         if (!*t->table_id || !strcmp(live, t->table_id) ||
-            (!*live && (!tables_read || !strncmp(t->keyspace, "system", 6))))
+            (!*live && (!tables_read || !keyspace_named || !strncmp(t->keyspace, "system", 6))))
             continue;
         dropped[n_dropped++] = xstrdup(t->keyspace);
         dropped[n_dropped++] = xstrdup(t->table);
