@@ -112,13 +112,15 @@ static int make_dirs(const char *dir) {
 
 /* Opens (creating) the lock file `name` in the index directory into *fd,
  * creating the directory when missing; 0 or the errno of the failure,
- * with *failed naming the path. */
-static int open_lock(repo *r, const char *name, int *fd, char **failed) {
+ * with *failed naming the path and *verb what failed on it. */
+static int open_lock(repo *r, const char *name, int *fd, char **failed, const char **verb) {
     int err = make_dirs(r->index_dir);
+    *verb = "creating";
     if (err) {
         *failed = xstrdup(r->index_dir);
         return err;
     }
+    *verb = "opening";
     char *path = xasprintf("%s/%s", r->index_dir, name);
     if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         *failed = path;
@@ -135,7 +137,8 @@ static int open_lock(repo *r, const char *name, int *fd, char **failed) {
  * never synced. */
 static strata_err open_lock_file(repo *r, const char *location, int own) {
     char *failed = NULL;
-    int err = open_lock(r, "index.lock", &r->lock_fd, &failed);
+    const char *verb;
+    int err = open_lock(r, "index.lock", &r->lock_fd, &failed, &verb);
     int read_only = own && (err == EROFS || err == EACCES);
     strata_err e = STRATA_OK;
     if (read_only && r->mode == REPO_WRITE)
@@ -143,7 +146,7 @@ static strata_err open_lock_file(repo *r, const char *location, int own) {
     else if (read_only)
         r->index_read_only = 1;
     else if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", failed);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", verb, failed);
     free(failed);
     return e;
 }
@@ -158,10 +161,11 @@ static int try_lock(repo *r) {
  * REPO_LOCK_WAIT_SECONDS. */
 static strata_err take_writer_locks(repo *r, const char *location) {
     char *failed = NULL;
-    int err = open_lock(r, "write.lock", &r->writer_lock_fd, &failed);
+    const char *verb;
+    int err = open_lock(r, "write.lock", &r->writer_lock_fd, &failed, &verb);
     strata_err e = STRATA_OK;
     if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "opening %s", failed);
+        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", verb, failed);
     else if (flock(r->writer_lock_fd, LOCK_EX | LOCK_NB) != 0)
         e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup or index rebuild is running", location);
     free(failed);
