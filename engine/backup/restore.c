@@ -243,12 +243,15 @@ static int restores(const target_table *t, const char *rel_path) {
     return 0;
 }
 
-/* Our own temporary files, left by an interrupted restore, are no
- * component Cassandra loads. */
+/* Our own temporary files, left by an interrupted restore, and
+ * Cassandra's, which a node deletes when it starts, are no component
+ * Cassandra loads. */
 static int foreign_sstable(const target_table *t, const char *name, const char *rel_path) {
     sstable_name sn;
     size_t n = strlen(name), suffix = strlen(TMP_SUFFIX);
-    if (sstable_name_parse(name, &sn) || (n > suffix && !strcmp(name + n - suffix, TMP_SUFFIX))) return 0;
+    if (sstable_name_parse(name, &sn) || (n > suffix && !strcmp(name + n - suffix, TMP_SUFFIX)) ||
+        sstable_name_is_temporary(name))
+        return 0;
     return !restores(t, rel_path);
 }
 
