@@ -9,9 +9,10 @@ static void help(void) {
     printf("usage: strata -r REPO versions [--json]\n"
            "\n"
            "Lists the cluster versions, oldest first: id (UTC time of the cut),\n"
-           "nodes, tables, files, node SSTables (new in that version), logical bytes\n"
-           "(every node's files, secondary indexes and snapshot manifests included)\n"
-           "and bytes the version added to the repository.\n"
+           "nodes ('2/3': one node of the cluster file had no SSTables), tables,\n"
+           "files, node SSTables (new in that version), logical bytes (every\n"
+           "node's files, secondary indexes and snapshot manifests included) and\n"
+           "bytes the version added to the repository.\n"
            "A reconciled version also shows its reconciled SSTables (what a restore\n"
            "writes) and how many replicas of each token range it captured:\n"
            "'all replicas', or e.g. '2/3 replicas, complete for QUORUM' (a write\n"
@@ -19,7 +20,8 @@ static void help(void) {
            "\n"
            "--json adds, for reconciled versions, the backup's report (cut, notes,\n"
            "coverage of each keyspace with the ranges that lack a replica), the\n"
-           "summary of each table and the number of node SSTables it saw.\n"
+           "summary of each table, the number of nodes captured and of node\n"
+           "SSTables it saw.\n"
            "\n"
            "example:\n"
            "  strata -r /backup/strata versions --json\n");
@@ -52,6 +54,21 @@ static json_t *parse_report(const repo_version *v) {
 
 static int64_t int_field(json_t *obj, const char *key) {
     return (int64_t)json_integer_value(json_object_get(obj, key));
+}
+
+/* Nodes of the cluster file whose SSTables the version holds: the most
+ * any keyspace's coverage counts (a node without SSTables is in the
+ * version's node list but not captured); all of them without a report. */
+static size_t captured_nodes(const repo_version *v, json_t *report) {
+    json_t *coverage = json_object_get(report, "coverage"), *ks;
+    if (!json_object_size(coverage)) return v->n_nodes;
+    int64_t most = 0;
+    const char *keyspace;
+    json_object_foreach(coverage, keyspace, ks) {
+        int64_t n = int_field(ks, "captured_nodes");
+        if (n > most) most = n;
+    }
+    return (size_t)most < v->n_nodes ? (size_t)most : v->n_nodes;
 }
 
 /* One phrase for the coverage of all keyspaces: the fewest replicas any
@@ -109,6 +126,7 @@ static void add_reconciled(json_t *j, const repo_version *v) {
     json_t *report = parse_report(v);
     char brief[256];
     coverage_brief(report, brief, sizeof brief);
+    json_object_set_new(j, "captured_nodes", json_integer((json_int_t)captured_nodes(v, report)));
     json_object_set_new(j, "reconciled_bytes", json_integer((json_int_t)reconciled_bytes(v)));
     json_object_set_new(j, "node_sstables", json_integer((json_int_t)v->n_sources));
     json_object_set_new(j, "coverage_brief", json_string(brief));
@@ -132,16 +150,19 @@ static json_t *version_json(const repo_version *v) {
 }
 
 static void print_line(const repo_version *v) {
-    char logical[16], stored[16], layers[16] = "-", brief[256] = "-";
+    char logical[16], stored[16], layers[16] = "-", brief[256] = "-", nodes[48];
     strata_human_bytes(v->logical_bytes, logical);
     strata_human_bytes(v->stored_bytes, stored);
+    snprintf(nodes, sizeof nodes, "%zu", v->n_nodes);
     if (v->reconciled) {
         json_t *report = parse_report(v);
+        size_t captured = captured_nodes(v, report);
+        if (captured < v->n_nodes) snprintf(nodes, sizeof nodes, "%zu/%zu", captured, v->n_nodes);
         strata_human_bytes(reconciled_bytes(v), layers);
         coverage_brief(report, brief, sizeof brief);
         json_decref(report);
     }
-    printf("%-24s %5zu %6zu %7zu %6u %6u %11s %11s %11s  %s\n", v->id, v->n_nodes, count_tables(v), v->n_files,
+    printf("%-24s %5s %6zu %7zu %6u %6u %11s %11s %11s  %s\n", v->id, nodes, count_tables(v), v->n_files,
            v->n_sstables, v->new_sstables, logical, stored, layers, brief);
 }
 

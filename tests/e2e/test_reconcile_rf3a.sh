@@ -223,6 +223,9 @@ node3_not_captured() { # CUT WHAT
   grep -q "keyspace app: some replicas were not captured (every range has 2 of 3); complete for writes at QUORUM: yes" \
     "$SCRATCH/backup.err" || fail "node3's $2 counted as captured: $(cat "$SCRATCH/backup.err")"
   echo "   $(grep 'keyspace app' "$SCRATCH/backup.err")"
+  # versions counts node3 as a node of the cluster file, not a captured one
+  strata versions | tail -1 | awk '{print $2}' | grep -qx '2/3' || fail "versions NODES: $(strata versions | tail -1)"
+  [ "$(strata versions --json | json 'd[-1]["captured_nodes"]')" = 2 ] || fail "versions --json captured_nodes"
 }
 
 say "node3 in the cluster file, its data directory empty (a disk not mounted): not counted as captured"
