@@ -211,6 +211,7 @@ strata_err gen_partition_build(const sstable_header *h, const gen_mutation *muts
     }
     row_ref *rows = xmalloc((n + 1) * sizeof *rows);
     const gen_mutation **statics = xmalloc((n + 1) * sizeof *statics), **group = xmalloc((n + 1) * sizeof *group);
+    const gen_mutation **ranges = xmalloc((n + 1) * sizeof *ranges);
     cut *cuts = xmalloc((2 * n + 1) * sizeof *cuts);
     size_t nrows = 0, nstatics = 0, ncuts = 0, nranges = 0;
     for (size_t i = 0; i < n; i++) {
@@ -220,7 +221,7 @@ strata_err gen_partition_build(const sstable_header *h, const gen_mutation *muts
         else if (m->kind == GEN_M_RANGE && m->timestamp > pdel.marked_for_delete_at) {
             cuts[ncuts++] = (cut){m->clustering, m->nclustering, SSTABLE_INCL_START_BOUND};
             cuts[ncuts++] = (cut){m->end, m->nend, SSTABLE_INCL_END_BOUND};
-            nranges++;
+            ranges[nranges++] = m;
         }
     }
     row_header = h;
@@ -235,10 +236,8 @@ strata_err gen_partition_build(const sstable_header *h, const gen_mutation *muts
     sstable_deletion *seg = xmalloc((ndistinct + 1) * sizeof *seg);
     for (size_t j = 0; j < ndistinct; j++) {
         seg[j] = LIVE;
-        if (!nranges) continue;
-        for (size_t i = 0; i < n; i++) {
-            const gen_mutation *m = &muts[i];
-            if (m->kind != GEN_M_RANGE || m->timestamp <= pdel.marked_for_delete_at) continue;
+        for (size_t i = 0; i < nranges; i++) {
+            const gen_mutation *m = ranges[i];
             cut start = {m->clustering, m->nclustering, SSTABLE_INCL_START_BOUND};
             cut end = {m->end, m->nend, SSTABLE_INCL_END_BOUND};
             sstable_deletion d = {m->timestamp, m->now};
@@ -268,6 +267,6 @@ strata_err gen_partition_build(const sstable_header *h, const gen_mutation *muts
                                                         rows[r].m->nclustering, SSTABLE_CLUSTERING));
         if (build_row(&b, group, k, 0, newer(&open, &pdel), &u)) e = sink->emit(sink->arg, &u);
     }
-    free(b.versions), free(b.cells), free(seg), free(cuts), free(rows), free(statics), free(group);
+    free(b.versions), free(b.cells), free(seg), free(cuts), free(ranges), free(rows), free(statics), free(group);
     return e;
 }
