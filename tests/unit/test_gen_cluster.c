@@ -12,7 +12,8 @@
  * true, a compaction must leave a node's merged content unchanged, and
  * the same seed must give the same bytes.  The ring the writes were placed
  * by is the one the cluster file lists, and the one strata reads from the
- * nodes' own system tables without it. */
+ * nodes' own system tables without it.  A wide data set (--wide) is one
+ * partition on every replica. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -716,6 +717,67 @@ static void test_same_seed_same_bytes(void **state) {
     for (int i = 0; i < 3; i++) remove_tree(dirs[i]), free(dirs[i]);
 }
 
+/* --wide sends every write but partition deletions to one partition of
+ * readings, and --next goes on writing to it: every SSTable of every
+ * node holds that one partition, and the merge of all nodes holds it
+ * with thousands of rows, range tombstone markers, collection cells and
+ * its static row. */
+static void test_wide_partition(void **state) {
+    (void)state;
+    char tmpl[] = "/tmp/strata-gen-XXXXXX";
+    char *dir = xstrdup(mkdtemp(tmpl));
+    gen_options o;
+    gen_options_init(&o);
+    o.out = dir, o.mb = 2, o.flush_mb = 0.3, o.seed = 9, o.wide = 1;
+    if (gen_cluster_create(&o) || gen_cluster_next(dir, 20, NULL, NULL)) fail_msg("%s", strata_errmsg());
+    list_data(dir);
+    size_t n = 0;
+    for (size_t i = 0; i < nfound; i++)
+        if (strstr(found[i], "/" GEN_KEYSPACE "/")) found[n++] = found[i];
+        else free(found[i]);
+    nfound = n;
+    assert_true(nfound >= 6);
+    uint8_t key[64];
+    size_t key_len = 0;
+    for (size_t i = 0; i < nfound; i++) {
+        if (!strstr(found[i], "/readings-")) fail_msg("%s: not of readings", found[i]);
+        sstable *s;
+        const sstable_partition *p;
+        assert_int_equal(sstable_open(found[i], &s), STRATA_OK);
+        assert_int_equal(sstable_next_partition(s, &p), STRATA_OK);
+        assert_non_null(p);
+        assert_true(p->key_len <= sizeof key);
+        if (!i) memcpy(key, p->key, key_len = p->key_len);
+        assert_memory_equal(p->key, key, key_len);
+        assert_int_equal(sstable_next_partition(s, &p), STRATA_OK);
+        assert_null(p);
+        sstable_close(s);
+    }
+    merge *m;
+    assert_int_equal(merge_open((const char *const *)found, nfound, NULL, &m), STRATA_OK);
+    const sstable_partition *p;
+    const sstable_unfiltered *u;
+    size_t partitions = 0, rows = 0, markers = 0, statics = 0, tags = 0;
+    while (!merge_next_partition(m, &p) && p) {
+        partitions++;
+        while (!merge_next_unfiltered(m, &u) && u) {
+            rows += u->kind == SSTABLE_ROW;
+            statics += u->kind == SSTABLE_STATIC_ROW;
+            markers += u->kind == SSTABLE_RT_BOUND || u->kind == SSTABLE_RT_BOUNDARY;
+            for (size_t c = 0; c < u->ncells; c++) tags += !strcmp(u->cells[c].column->name, "tags");
+        }
+    }
+    merge_close(m);
+    assert_int_equal(partitions, 1);
+    assert_true(rows > 5000);
+    assert_true(markers > 10);
+    assert_int_equal(statics, 1);
+    assert_true(tags > 1000);
+    forget_data();
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sstables_verify),
@@ -727,6 +789,7 @@ int main(void) {
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_cluster_file_ring),
         cmocka_unit_test(test_ring_from_system_tables),
+        cmocka_unit_test(test_wide_partition),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -194,6 +194,7 @@ typedef struct {
     uint64_t seed;
     int64_t clock;       /* µs: the timestamp of the last mutation */
     int round;           /* 0 for the first data set, then one per --next */
+    int wide;            /* every write to one readings partition */
     int nsensors;
     int *sensor_day;     /* per sensor: its current partition's day offset */
     int *sensor_rows;    /* per sensor: rows in its current partition */
@@ -202,8 +203,10 @@ typedef struct {
     size_t used;
 } gen_workload;
 
-/* A new workload sized for about `mb` MB of cluster data. */
-void gen_workload_init(gen_workload *w, uint64_t seed, double mb);
+/* A new workload sized for about `mb` MB of cluster data; with `wide`,
+ * one partition of readings (one sensor's day that never fills) receives
+ * every write but partition deletions. */
+void gen_workload_init(gen_workload *w, uint64_t seed, double mb, int wide);
 void gen_workload_free(gen_workload *w);
 /* The next mutation; its pointers stay valid until the next call. */
 void gen_workload_next(gen_workload *w, gen_rng *rng, gen_mutation *m);
@@ -217,6 +220,7 @@ typedef struct {
     uint64_t seed;     /* default 1 */
     double flush_mb;   /* memtable bytes of a node that trigger a flush; default 64 */
     double miss;       /* chance that a replica misses a write; default 0.1 */
+    int wide;          /* all data in one partition (gen_workload_init) */
     gen_observer observe; /* may be NULL */
     void *observe_arg;
 } gen_options;

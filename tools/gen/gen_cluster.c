@@ -11,7 +11,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: strata-gen-cluster --out DIR [--nodes 3] [--rf 3] [--mb 1000] [--seed 1]\n"
-            "                          [--flush-mb 64] [--miss 0.1]\n"
+            "                          [--flush-mb 64] [--miss 0.1] [--wide]\n"
             "       strata-gen-cluster --out DIR --next [--percent 1]\n"
             "       strata-gen-cluster --out DIR --compact NODE\n"
             "\n"
@@ -26,6 +26,8 @@ static void usage(FILE *f) {
             "--mb is the size of all nodes' SSTables in MB (10^6 bytes).  The same\n"
             "arguments give byte-identical files.\n"
             "\n"
+            "--wide      every write goes to one partition of readings (no partition\n"
+            "            deletions): one partition of about --mb MB on its replicas\n"
             "--next      more writes to an existing DIR, about --percent %% of its SSTable\n"
             "            bytes, later than all before: new flushes on every node\n"
             "--compact   major compaction of every table of NODE (node1, ...): its\n"
@@ -47,7 +49,8 @@ int main(int argc, char **argv) {
         {"seed", required_argument, 0, 's'},  {"flush-mb", required_argument, 0, 'f'},
         {"miss", required_argument, 0, 'x'},  {"next", no_argument, 0, 'N'},
         {"percent", required_argument, 0, 'p'}, {"compact", required_argument, 0, 'c'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+        {"wide", no_argument, 0, 'w'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     gen_options o;
     gen_options_init(&o);
     int next = 0;
@@ -58,6 +61,7 @@ int main(int argc, char **argv) {
         switch (c) {
         case 'o': o.out = optarg; break;
         case 'N': next = 1; break;
+        case 'w': o.wide = 1; break;
         case 'c': compact = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'n': case 'r': case 'm': case 's': case 'f': case 'x': case 'p':

@@ -175,7 +175,7 @@ strata_err gen_cluster_create(const gen_options *o) {
         free(node);
     }
     gen_workload w;
-    gen_workload_init(&w, o->seed, o->mb);
+    gen_workload_init(&w, o->seed, o->mb, o->wide);
     if (!e) e = run(&c, &w, (uint64_t)(o->mb * 1e6), o->observe, o->observe_arg);
     if (!e) e = write_ini(o->out, o, &c.ring);
     if (!e) e = gen_state_save(o->out, o, &w);

@@ -16,8 +16,9 @@ static json_t *int_array(const int *v, int n) {
 }
 
 strata_err gen_state_save(const char *dir, const gen_options *o, const gen_workload *w) {
-    json_t *j = json_pack("{s:I, s:i, s:i, s:f, s:f, s:I, s:i, s:I, s:o, s:o}", "seed", (json_int_t)o->seed, "nodes",
-                          o->nodes, "rf", o->rf, "flush_mb", o->flush_mb, "miss", o->miss, "clock",
+    json_t *j = json_pack("{s:I, s:i, s:i, s:f, s:f, s:b, s:I, s:i, s:I, s:o, s:o}", "seed", (json_int_t)o->seed,
+                          "nodes", o->nodes, "rf", o->rf, "flush_mb", o->flush_mb, "miss", o->miss, "wide", o->wide,
+                          "clock",
                           (json_int_t)w->clock, "round", w->round, "users", (json_int_t)w->nusers, "sensor_day",
                           int_array(w->sensor_day, w->nsensors), "sensor_rows",
                           int_array(w->sensor_rows, w->nsensors));
@@ -36,15 +37,15 @@ strata_err gen_state_load(const char *dir, gen_options *o, gen_workload *w) {
     json_int_t seed = 0, clock = 0, users = 0;
     strata_err e = STRATA_OK;
     if (!j) e = strata_fail(STRATA_ENOENT, "%s: %s (not a strata-gen-cluster data set?)", path, err.text);
-    else if (json_unpack_ex(j, &err, 0, "{s:I, s:i, s:i, s:F, s:F, s:I, s:i, s:I, s:o, s:o}", "seed", &seed,
-                            "nodes", &o->nodes, "rf", &o->rf, "flush_mb", &o->flush_mb, "miss", &o->miss, "clock",
-                            &clock, "round", &w->round, "users", &users, "sensor_day", &days, "sensor_rows",
+    else if (json_unpack_ex(j, &err, 0, "{s:I, s:i, s:i, s:F, s:F, s?b, s:I, s:i, s:I, s:o, s:o}", "seed", &seed,
+                            "nodes", &o->nodes, "rf", &o->rf, "flush_mb", &o->flush_mb, "miss", &o->miss, "wide",
+                            &o->wide, "clock", &clock, "round", &w->round, "users", &users, "sensor_day", &days, "sensor_rows",
                             &rows) ||
              !json_is_array(days) || json_array_size(days) != json_array_size(rows) || !json_array_size(days))
         e = strata_fail(STRATA_ECORRUPT, "%s: %s", path, err.text);
     if (!e) {
         int round = w->round;
-        gen_workload_init(w, (uint64_t)seed, 0);
+        gen_workload_init(w, (uint64_t)seed, 0, o->wide);
         w->round = round, w->clock = clock, w->nusers = (uint64_t)users;
         w->nsensors = (int)json_array_size(days);
         w->sensor_day = xrealloc(w->sensor_day, (size_t)w->nsensors * sizeof *w->sensor_day);

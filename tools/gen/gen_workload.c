@@ -6,7 +6,9 @@
  * or in part, cells and rows deleted, ranges of a day deleted, static
  * locations changed, now and then a whole partition dropped; the narrow
  * `users` table gets new users, profile updates, collection edits and
- * deletions.  Some writes carry a TTL of 60 s or 30 days.  Values mix
+ * deletions.  Some writes carry a TTL of 60 s or 30 days.  A wide workload
+ * sends all of them to one readings partition, as large as the data set,
+ * for what must not grow with a partition's size.  Values mix
  * repetitive text and identifiers with a share of random bytes, so LZ4
  * leaves Data.db at roughly 50-70 % as on real data.
  *
@@ -64,9 +66,9 @@ static const int weights[NKINDS] = {45000, 5000, 7000, 2000, 2000, 2000, 400, 10
 /* Rows of a full partition of sensor s on day d. */
 static int rows_per_day(uint64_t seed, int s, int d) { return 200 + (int)(gen_hash(seed, (uint64_t)s, (uint64_t)d) % 1200); }
 
-void gen_workload_init(gen_workload *w, uint64_t seed, double mb) {
-    *w = (gen_workload){.seed = seed, .clock = GEN_SCHEMA_US + 60 * INT64_C(1000000)};
-    w->nsensors = 16 + (int)(mb / 4);
+void gen_workload_init(gen_workload *w, uint64_t seed, double mb, int wide) {
+    *w = (gen_workload){.seed = seed, .clock = GEN_SCHEMA_US + 60 * INT64_C(1000000), .wide = wide};
+    w->nsensors = wide ? 1 : 16 + (int)(mb / 4);
     w->sensor_day = xcalloc((size_t)w->nsensors, sizeof *w->sensor_day);
     w->sensor_rows = xcalloc((size_t)w->nsensors, sizeof *w->sensor_rows);
 }
@@ -198,7 +200,8 @@ static int readings(gen_workload *w, gen_rng *rng, kind k, gen_mutation *m) {
     int s, d, i;
     if (k == R_INSERT) {
         s = (int)gen_rng_below(rng, (uint64_t)w->nsensors);
-        if (w->sensor_rows[s] == rows_per_day(w->seed, s, w->sensor_day[s])) w->sensor_day[s]++, w->sensor_rows[s] = 0;
+        if (!w->wide && w->sensor_rows[s] == rows_per_day(w->seed, s, w->sensor_day[s]))
+            w->sensor_day[s]++, w->sensor_rows[s] = 0;
         readings_insert(w, rng, m, s, w->sensor_day[s], w->sensor_rows[s]++);
         return 1;
     }
@@ -352,8 +355,10 @@ static int users(gen_workload *w, gen_rng *rng, kind k, gen_mutation *m) {
 }
 
 void gen_workload_next(gen_workload *w, gen_rng *rng, gen_mutation *m) {
-    int total = 0;
-    for (int k = 0; k < NKINDS; k++) total += weights[k];
+    /* a wide partition takes no partition deletion, which would leave
+     * the merge little of it to hold */
+    int total = 0, kinds = w->wide ? R_PARTITION_DELETE : NKINDS;
+    for (int k = 0; k < kinds; k++) total += weights[k];
     for (;;) {
         w->clock += 1 + (int64_t)gen_rng_below(rng, 400);
         *m = (gen_mutation){.timestamp = w->clock, .now = w->clock / 1000000};
