@@ -59,9 +59,6 @@ static void load_table(table_copies *t, const char *name) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     fuzz_temp_dir(dir, "fuzz-merge");
-    char *in = xasprintf("%s/in", dir);
-    mkdir(in, 0700);
-    free(in);
     const char *schema_dir = CLUSTER "node1/system_schema";
     if (merge_schema_read(&schema_dir, 1, "app", &schema)) {
         fprintf(stderr, "fuzz_merge: no rf3-a cluster under " CLUSTER " (run from the project root)\n");
@@ -80,9 +77,9 @@ static uint8_t *edited_copy(const uint8_t *p, size_t len, const uint8_t *edits, 
     return copy;
 }
 
-/* Writes SSTable i of the table as <dir>/in/<i>/nb-1-big-*; returns its Data.db. */
+/* Writes SSTable i of the table as <dir>/<i>/nb-1-big-*; returns its Data.db. */
 static char *write_input(const sstable_copy *c, size_t i, int edit_data, const uint8_t *edits, size_t nedits) {
-    char *sub = xasprintf("%s/in/%zu", dir, i);
+    char *sub = xasprintf("%s/%zu", dir, i);
     mkdir(sub, 0700);
     char *stats = xasprintf("%s/nb-1-big-Statistics.db", sub), *data = xasprintf("%s/nb-1-big-Data.db", sub);
     uint8_t *s = edited_copy(c->stats, c->stats_len, edits, edit_data ? 0 : nedits);
@@ -91,15 +88,6 @@ static char *write_input(const sstable_copy *c, size_t i, int edit_data, const u
     fuzz_write_file(data, d, c->data_len);
     free(s), free(d), free(stats), free(sub);
     return data;
-}
-
-static void remove_files(const char *d) {
-    char *pattern = xasprintf("%s/*", d);
-    glob_t g;
-    if (!glob(pattern, 0, NULL, &g))
-        for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
-    globfree(&g);
-    free(pattern);
 }
 
 /* What a backup does with the inputs (merge and write a layer), then what
@@ -120,7 +108,6 @@ static void consume(char *const *paths, size_t n, const merge_table *t) {
             else sstable_writer_finish(w);
         }
         merge_close(m);
-        remove_files(out);
         free(out);
     }
     merge_view *v;
@@ -142,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
         paths[i] = write_input(&t->sstables[i], i, !(in[0] / NTABLES & 1), in + 2, i == edited ? size - 2 : 0);
     consume(paths, t->n, t->schema);
     for (size_t i = 0; i < t->n; i++) free(paths[i]);
+    fuzz_clear_dir(dir);
     strata_clear_error();
     return 0;
 }

@@ -102,10 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
         files[i].path = write_source(i, i == edited ? in + 1 : NULL, i == edited ? size - 1 : 0);
     }
     consume(files, nsrc);
-    for (size_t i = 0; i < nsrc; i++) {
-        unlink(files[i].path);
-        free((char *)files[i].path);
-    }
+    for (size_t i = 0; i < nsrc; i++) free((char *)files[i].path);
+    fuzz_clear_dir(dir);
     strata_clear_error();
     return 0;
 }

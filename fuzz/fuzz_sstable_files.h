@@ -5,6 +5,7 @@
 #ifndef STRATA_FUZZ_SSTABLE_FILES_H
 #define STRATA_FUZZ_SSTABLE_FILES_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,19 @@ static inline int fuzz_load_sstable(const char *path, uint8_t **stats, size_t *s
     strata_clear_error();
     free(stats_path);
     return r;
+}
+
+static int fuzz_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag;
+    if (ftw->level > 0) remove(path);
+    return 0;
+}
+
+/* Removes everything under `dir`, which stays: a run leaves no file in
+ * /dev/shm, which is memory (libFuzzer ends the process without running
+ * exit handlers, so the last run's files would stay). */
+static inline void fuzz_clear_dir(const char *dir) {
+    nftw(dir, fuzz_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A new directory for the target's files: in /dev/shm when it can be. */
