@@ -104,8 +104,7 @@ static strata_err collect(inputs *in, const char *arg) {
     DIR *d = e ? NULL : opendir(dir);
     struct dirent *f;
     while (d && (f = readdir(d))) {
-        size_t fl = strlen(f->d_name);
-        if (fl >= 8 && !strcmp(f->d_name + fl - 8, "-Data.db"))
+        if (strata_ends_with(f->d_name, "-Data.db"))
             add(&in->paths, &in->npaths, xasprintf("%s/%s", dir, f->d_name));
     }
     if (d) closedir(d);

@@ -248,9 +248,7 @@ static int restores(const target_table *t, const char *rel_path) {
  * Cassandra loads. */
 static int foreign_sstable(const target_table *t, const char *name, const char *rel_path) {
     sstable_name sn;
-    size_t n = strlen(name), suffix = strlen(TMP_SUFFIX);
-    if (sstable_name_parse(name, &sn) || (n > suffix && !strcmp(name + n - suffix, TMP_SUFFIX)) ||
-        sstable_name_is_temporary(name))
+    if (sstable_name_parse(name, &sn) || strata_ends_with(name, TMP_SUFFIX) || sstable_name_is_temporary(name))
         return 0;
     return !restores(t, rel_path);
 }

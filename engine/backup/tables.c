@@ -27,11 +27,6 @@ static int same_table(const cluster_file *a, const cluster_file *b) {
     return !strcmp(a->keyspace, b->keyspace) && !strcmp(a->table, b->table) && !strcmp(a->table_id, b->table_id);
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
 /* Adds the file to the table's SSTable of its node and name (the files
  * come sorted, so it is the last one or a new one). */
 static void add_component(backup_table *t, size_t node, const cluster_file *f) {
@@ -45,7 +40,7 @@ static void add_component(backup_table *t, size_t node, const cluster_file *f) {
     s->files[s->n_files++] = f;
     s->bytes += f->size;
     t->bytes += f->size;
-    if (ends_with(f->rel_path, "-Data.db")) s->data = f;
+    if (strata_ends_with(f->rel_path, "-Data.db")) s->data = f;
 }
 
 void backup_tables_group(const cluster_file *const *files, const size_t *count, size_t n_nodes,

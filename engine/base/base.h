@@ -71,6 +71,8 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether `s` ends with `suffix` (file names: "-Data.db", ".tmp"). */
+int strata_ends_with(const char *s, const char *suffix);
 
 /* ---- Byte buffers -----------------------------------------------------
  * strata_buf is a growable output buffer; all integers are written little

@@ -36,6 +36,11 @@ char *xstrdup(const char *s) {
     return xstrndup(s, strlen(s));
 }
 
+int strata_ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
 char *xstrndup(const char *s, size_t n) {
     char *p = xmalloc(n + 1);
     if (n) memcpy(p, s, n); /* an empty value may have no bytes at all: s NULL */

@@ -72,11 +72,6 @@ int sstable_name_parse(const char *filename, sstable_name *out) {
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
 /* LEGACY_TMP_REGEX: ^((.*)-(.*)-)?tmp(link)?-((?:l|k).)-(\d)*-(.*)$, as in
  * "tmp-la-1-big-Data.db" or "ks-cf-tmplink-ka-1-Index.db". */
 static int is_legacy_temporary(const char *filename) {
@@ -92,5 +87,5 @@ static int is_legacy_temporary(const char *filename) {
 }
 
 int sstable_name_is_temporary(const char *filename) {
-    return ends_with(filename, ".tmp") || is_legacy_temporary(filename);
+    return strata_ends_with(filename, ".tmp") || is_legacy_temporary(filename);
 }

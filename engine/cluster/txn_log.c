@@ -23,8 +23,7 @@
 #include <sys/stat.h>
 
 static int is_txn_log(const char *name) {
-    size_t n = strlen(name);
-    return strstr(name, "_txn_") && n > 4 && !strcmp(name + n - 4, ".log");
+    return strstr(name, "_txn_") && strata_ends_with(name, ".log");
 }
 
 /* "ADD:[/path/nb-5-big,0,8][123]" with record "ADD" -> "nb-5-big", or

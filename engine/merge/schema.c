@@ -388,8 +388,7 @@ void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *na
             DIR *td = opendir(tdir);
             struct dirent *fe;
             while (td && (fe = readdir(td))) {
-                size_t fl = strlen(fe->d_name);
-                if (fl < 8 || strcmp(fe->d_name + fl - 8, "-Data.db")) continue;
+                if (!strata_ends_with(fe->d_name, "-Data.db")) continue;
                 *paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
                 (*paths)[(*n)++] = xasprintf("%s/%s", tdir, fe->d_name);
             }

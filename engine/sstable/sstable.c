@@ -43,8 +43,7 @@ static strata_err find_data(const char *dir, const char *gen, char **out) {
     int found = 0;
     *out = NULL;
     while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n < 8 || strcmp(e->d_name + n - 8, "-Data.db")) continue;
+        if (!strata_ends_with(e->d_name, "-Data.db")) continue;
         if (gen) {
             const char *d1 = strchr(e->d_name, '-');
             size_t gl = strlen(gen);

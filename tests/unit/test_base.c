@@ -140,6 +140,15 @@ static void test_crc32_leaves_no_upper_vector_state(void **state) {
 
 /* A cut given to the microsecond (Cassandra's write times are) survives
  * parsing and printing; malformed times are refused, not truncated. */
+static void test_ends_with(void **state) {
+    (void)state;
+    assert_true(strata_ends_with("nb-1-big-Data.db", "-Data.db"));
+    assert_true(strata_ends_with("-Data.db", "-Data.db"));
+    assert_true(strata_ends_with("x", ""));
+    assert_false(strata_ends_with("Data.db", "-Data.db"));
+    assert_false(strata_ends_with("nb-1-big-Data.db.tmp", "-Data.db"));
+}
+
 static void test_iso8601_microseconds(void **state) {
     (void)state;
     int64_t us;
@@ -177,6 +186,7 @@ int main(void) {
         cmocka_unit_test(test_zigzag_varints),
         cmocka_unit_test(test_crc32_is_zlibs),
         cmocka_unit_test(test_crc32_leaves_no_upper_vector_state),
+        cmocka_unit_test(test_ends_with),
         cmocka_unit_test(test_iso8601_microseconds),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);
