@@ -111,23 +111,17 @@ static int make_dirs(const char *dir) {
 #define REPO_LOCK_WAIT_SECONDS 600
 
 /* Opens (creating) the lock file `name` in the index directory into *fd,
- * creating the directory when missing; 0 or the errno of the failure,
- * with *failed naming the path and *verb what failed on it. */
-static int open_lock(repo *r, const char *name, int *fd, char **failed, const char **verb) {
-    int err = make_dirs(r->index_dir);
-    *verb = "creating";
-    if (err) {
-        *failed = xstrdup(r->index_dir);
-        return err;
-    }
-    *verb = "opening";
+ * creating the directory when missing; on failure records the error,
+ * naming the path, and sets *err to its errno. */
+static strata_err open_lock(repo *r, const char *name, int *fd, int *err) {
+    if ((*err = make_dirs(r->index_dir)))
+        return strata_fail_errno(strata_err_from_errno(*err), *err, "creating %s", r->index_dir);
     char *path = xasprintf("%s/%s", r->index_dir, name);
-    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-        *failed = path;
-        return errno;
-    }
+    strata_err e = STRATA_OK;
+    if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        *err = errno, e = strata_fail_errno(strata_err_from_errno(errno), errno, "opening %s", path);
     free(path);
-    return 0;
+    return e;
 }
 
 /* Opens index.lock.  Where the repository's own index directory (`own`:
@@ -136,19 +130,13 @@ static int open_lock(repo *r, const char *name, int *fd, char **failed, const ch
  * orders updates of the index, and sets r->index_read_only: the index is
  * never synced. */
 static strata_err open_lock_file(repo *r, const char *location, int own) {
-    char *failed = NULL;
-    const char *verb;
-    int err = open_lock(r, "index.lock", &r->lock_fd, &failed, &verb);
-    int read_only = own && (err == EROFS || err == EACCES);
-    strata_err e = STRATA_OK;
-    if (read_only && r->mode == REPO_WRITE)
-        e = strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
-    else if (read_only)
-        r->index_read_only = 1;
-    else if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", verb, failed);
-    free(failed);
-    return e;
+    int err;
+    strata_err e = open_lock(r, "index.lock", &r->lock_fd, &err);
+    if (!e || !own || (err != EROFS && err != EACCES)) return e;
+    if (r->mode == REPO_WRITE) return strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
+    strata_clear_error();
+    r->index_read_only = 1;
+    return STRATA_OK;
 }
 
 /* LOCK_EX on index.lock without blocking: a reader that finds it taken
@@ -160,15 +148,10 @@ static int try_lock(repo *r) {
 /* A writer's locks: write.lock at once, index.lock within
  * REPO_LOCK_WAIT_SECONDS. */
 static strata_err take_writer_locks(repo *r, const char *location) {
-    char *failed = NULL;
-    const char *verb;
-    int err = open_lock(r, "write.lock", &r->writer_lock_fd, &failed, &verb);
-    strata_err e = STRATA_OK;
-    if (err)
-        e = strata_fail_errno(strata_err_from_errno(err), err, "%s %s", verb, failed);
-    else if (flock(r->writer_lock_fd, LOCK_EX | LOCK_NB) != 0)
+    int err;
+    strata_err e = open_lock(r, "write.lock", &r->writer_lock_fd, &err);
+    if (!e && flock(r->writer_lock_fd, LOCK_EX | LOCK_NB) != 0)
         e = strata_fail(STRATA_ELOCKED, "%s is locked: another backup or index rebuild is running", location);
-    free(failed);
     if (e || try_lock(r)) return e;
     strata_log(STRATA_LOG_INFO, "waiting for a reader (a mount, a listing) to finish indexing %s", location);
     double until = strata_mono_s() + REPO_LOCK_WAIT_SECONDS;
