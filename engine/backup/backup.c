@@ -409,9 +409,9 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
         const backup_table *t = &tables.v[i];
         char live[33];
         int keyspace_named = named_id(ids, n_ids, t, live);
-        if (!*t->table_id || !strcmp(live, t->table_id) ||
-            (!*live && (!tables_read || !keyspace_named || !strncmp(t->keyspace, "system", 6))))
-            continue;
+        if (!*t->table_id || !strcmp(live, t->table_id)) continue;
+        int judged = tables_read && keyspace_named && strncmp(t->keyspace, "system", 6);
+        if (!*live && !judged) continue;
         dropped[n_dropped++] = xstrdup(t->keyspace);
         dropped[n_dropped++] = xstrdup(t->table);
         dropped[n_dropped++] = xstrdup(t->table_id);
