@@ -78,19 +78,18 @@ static char *write_source(size_t i, const uint8_t *edits, size_t nedits) {
     return data;
 }
 
-/* What a backup asks of the schema: the table ids, then the keyspace with
- * every table's schema.cql. */
+/* What a backup asks of the schema: every keyspace in one read (the table
+ * ids), then the keyspace app with every table's schema.cql. */
 static void consume(const merge_schema_file *files, size_t n) {
-    merge_table_id *ids;
-    size_t nids;
-    if (!merge_schema_read_table_ids(files, n, &ids, &nids)) merge_table_ids_free(ids, nids);
-    merge_schema *s;
-    if (merge_schema_read_files(files, n, "app", &s)) return;
-    for (size_t i = 0; i < s->ntables; i++) {
-        char *cql;
-        if (!merge_table_cql(s, &s->tables[i], &cql)) free(cql);
-    }
-    merge_schema_free(s);
+    merge_schema_set set;
+    if (merge_schema_read_all(files, n, &set)) return;
+    const merge_schema *s;
+    if (!merge_schema_set_get(&set, "app", &s))
+        for (size_t i = 0; i < s->ntables; i++) {
+            char *cql;
+            if (!merge_table_cql(s, &s->tables[i], &cql)) free(cql);
+        }
+    merge_schema_set_free(&set);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {

@@ -375,18 +375,26 @@ static int node_holds_table(const cluster_snapshot *snap, const char *keyspace, 
 /* The id system_schema names for the table (32 hex digits) into live,
  * or "" when it names no such table; whether it names any table of the
  * table's keyspace. */
-static int named_id(const merge_table_id *ids, size_t n_ids, const backup_table *t, char live[33]) {
+static int named_id(const merge_schema_set *set, const backup_table *t, char live[33]) {
     int keyspace_named = 0;
+    const merge_schema *ks;
     live[0] = 0;
-    for (size_t j = 0; j < n_ids; j++) {
-        if (strcmp(ids[j].keyspace, t->keyspace)) continue;
+    if (merge_schema_set_get(set, t->keyspace, &ks)) return strata_clear_error(), 0;
+    for (size_t j = 0; j < ks->ntables; j++) {
+        const merge_table_params *p = &ks->tables[j].params;
+        if (!p->has_id) continue;
         keyspace_named = 1;
-        if (!strcmp(ids[j].name, t->table)) strata_hex(ids[j].id, 16, live);
+        if (!strcmp(ks->tables[j].name, t->table)) strata_hex(p->id, 16, live);
     }
     return keyspace_named;
 }
 
-static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_t n_nodes) {
+/* Reads the nodes' system_schema into *schemas, once for the whole backup
+ * (with ids_only its tables and views alone: a backup that reconciles
+ * nothing needs only the ids), and aligns the tables' directories with the
+ * ids it names. */
+static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_t n_nodes, int ids_only,
+                            backup_schemas *schemas) {
     const cluster_file **files;
     size_t *count;
     uint64_t bytes;
@@ -394,21 +402,29 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
     backup_table_list tables;
     backup_tables_group(files, count, n_nodes, &tables);
     merge_schema_file *schema;
-    size_t n_schema, n_ids = 0;
+    size_t n_schema;
     backup_tables_schema_files(&tables, &schema, &n_schema);
-    merge_table_id *ids = NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < n_schema; i++)
+        if (!ids_only || !strcmp(schema[i].table, "tables") || !strcmp(schema[i].table, "views"))
+            schema[kept++] = schema[i];
+    n_schema = kept;
     /* a schema that cannot be read is reported when the tables are reconciled */
-    if (merge_schema_read_table_ids(schema, n_schema, &ids, &n_ids)) strata_clear_error();
+    *schemas = (backup_schemas){0};
+    if (merge_schema_read_all(schema, n_schema, &schemas->set)) {
+        schemas->error = xstrdup(strata_errmsg());
+        strata_clear_error();
+    }
     /* only the SSTables of system_schema.tables can say a table is gone */
     int tables_read = 0;
-    for (size_t i = 0; i < n_schema && n_ids; i++) tables_read |= !strcmp(schema[i].table, "tables");
+    for (size_t i = 0; i < n_schema; i++) tables_read |= !strcmp(schema[i].table, "tables");
     /* keyspace, table, its id, the live id ("": dropped, not created again) */
     char **dropped = xcalloc(4 * tables.n + 1, sizeof *dropped);
     size_t n_dropped = 0;
     for (size_t i = 0; i < tables.n; i++) {
         const backup_table *t = &tables.v[i];
         char live[33];
-        int keyspace_named = named_id(ids, n_ids, t, live);
+        int keyspace_named = named_id(&schemas->set, t, live);
         if (!*t->table_id || !strcmp(live, t->table_id)) continue;
         int judged = tables_read && keyspace_named && strncmp(t->keyspace, "system", 6);
         if (!*live && !judged) continue;
@@ -417,7 +433,6 @@ static void align_table_ids(const cluster_config *c, snapshot_task *tasks, size_
         dropped[n_dropped++] = xstrdup(t->table_id);
         dropped[n_dropped++] = xstrdup(live);
     }
-    merge_table_ids_free(ids, n_ids);
     free(schema);
     backup_tables_free(&tables);
     free(files);
@@ -468,12 +483,12 @@ static strata_err check_nodes_hold_sstables(const cluster_config *c, const clust
     return STRATA_OK;
 }
 
-/* Reconciles the tables (unless files_only), then stores the files kept
- * as the nodes hold them. */
-static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
-                            backup_job *job, reconcile_state *rec, uint64_t *logical) {
+/* Reconciles the tables (unless files_only) under the nodes' schema, then
+ * stores the files kept as the nodes hold them. */
+static strata_err store_aligned(repo *r, const backup_options *opt, snapshot_task *tasks,
+                                const backup_schemas *schemas, int64_t time_us, backup_job *job,
+                                reconcile_state *rec, uint64_t *logical) {
     size_t n_nodes = opt->cluster->n_nodes;
-    align_table_ids(opt->cluster, tasks, n_nodes);
     const cluster_file **files;
     size_t *count;
     snapshot_files(tasks, n_nodes, &files, &count, logical);
@@ -492,7 +507,7 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
     }
     job->progress = strata_progress_new("backup", total);
     if (!opt->files_only) {
-        e = reconcile_run(r, opt, files, count, time_us, job->progress, rec);
+        e = reconcile_run(r, opt, files, count, schemas, time_us, job->progress, rec);
         if (!e && !opt->keep_replicas) {
             free(job->items);
             free(job->files);
@@ -504,6 +519,16 @@ static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *t
     strata_progress_done(job->progress);
     free(files);
     free(count);
+    return e;
+}
+
+static strata_err store_all(repo *r, const backup_options *opt, snapshot_task *tasks, int64_t time_us,
+                            backup_job *job, reconcile_state *rec, uint64_t *logical) {
+    backup_schemas schemas;
+    align_table_ids(opt->cluster, tasks, opt->cluster->n_nodes, opt->files_only, &schemas);
+    strata_err e = store_aligned(r, opt, tasks, &schemas, time_us, job, rec, logical);
+    merge_schema_set_free(&schemas.set);
+    free(schemas.error);
     return e;
 }
 

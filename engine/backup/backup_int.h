@@ -57,7 +57,7 @@ void backup_tables_free(backup_table_list *l);
  * disk not mounted or a directory that is not Cassandra's does not. */
 int backup_node_holds_sstables(const cluster_file *files, size_t count);
 
-/* The system_schema Data.db files of every node, for merge_schema_read_files(). */
+/* The system_schema Data.db files of every node, for merge_schema_read_all(). */
 void backup_tables_schema_files(const backup_table_list *l, merge_schema_file **out, size_t *n);
 
 /* ---- stored.c -----------------------------------------------------------
@@ -122,9 +122,17 @@ typedef struct {
     json_t *report;        /* the version's report (cut, notes) */
 } reconcile_state;
 
+/* The nodes' system_schema, read once for the whole backup (backup.c):
+ * the alignment of table ids and every table's reconciling take it from
+ * here. */
+typedef struct {
+    merge_schema_set set;
+    char *error; /* why it could not be read, NULL: it was */
+} backup_schemas;
+
 /* files[i] holds count[i] files of node i (cluster_snapshot_files()). */
 strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file *const *files, const size_t *count,
-                         int64_t cut, strata_progress *progress, reconcile_state *st);
+                         const backup_schemas *schemas, int64_t cut, strata_progress *progress, reconcile_state *st);
 void reconcile_free(reconcile_state *st);
 /* Whether the file's table is stored as files (see as_files). */
 int reconcile_kept_as_files(const reconcile_state *st, const cluster_file *f);

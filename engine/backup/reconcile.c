@@ -1,8 +1,9 @@
 /* reconcile.c - every table of a cluster version as reconciled layers.
  *
- * The snapshots' files are grouped into tables; each keyspace's schema is
- * read from the nodes' own system_schema SSTables (column names, dropped
- * columns, and the schema.cql that recreates a table); the newest
+ * The snapshots' files are grouped into tables; each keyspace's schema
+ * comes from the nodes' own system_schema SSTables, read once for the
+ * whole backup (column names, dropped columns, and the schema.cql that
+ * recreates a table); the newest
  * version holding each table gives its stack of layers and its cut; then worker
  * threads build the tables' layers, largest tables first, each worker with
  * its own pack writer.  A table that cannot be reconciled (SSTables the
@@ -25,7 +26,7 @@
 
 typedef struct {
     char *keyspace;
-    merge_schema *schema; /* NULL: system_schema does not know it */
+    const merge_schema *schema; /* NULL: system_schema does not know it */
 } keyspace_schema;
 
 typedef struct {
@@ -35,9 +36,8 @@ typedef struct {
     repo_version **stacks;  /* versions holding tables' stacks, loaded once, under lock */
     size_t n_stacks;
     int64_t cut;
-    merge_schema_file *schema_files; /* the nodes' system_schema SSTables */
-    size_t n_schema_files;
-    keyspace_schema *schemas;        /* read on first use, under lock */
+    const backup_schemas *schema_read; /* the nodes' system_schema */
+    keyspace_schema *schemas;          /* the tables' keyspaces, each on first use, under lock */
     size_t n_schemas;
     size_t *order;  /* tables, largest first */
     size_t next;    /* next of order to take, under lock */
@@ -52,12 +52,12 @@ typedef struct {
 static const merge_schema *schema_of(reconcile_job *job, const char *keyspace) {
     for (size_t i = 0; i < job->n_schemas; i++)
         if (!strcmp(job->schemas[i].keyspace, keyspace)) return job->schemas[i].schema;
-    merge_schema *s = NULL;
-    if (merge_schema_read_files(job->schema_files, job->n_schema_files, keyspace, &s)) {
+    const merge_schema *s = NULL;
+    const char *why = job->schema_read->error;
+    if (!why && merge_schema_set_get(&job->schema_read->set, keyspace, &s)) why = strata_errmsg();
+    if (why)
         strata_log(STRATA_LOG_WARN, "keyspace %s: no schema from system_schema (%s): dropped columns are kept and "
-                   "no schema.cql is written", keyspace, strata_errmsg());
-        s = NULL;
-    }
+                   "no schema.cql is written", keyspace, why);
     job->schemas = xrealloc(job->schemas, (job->n_schemas + 1) * sizeof *job->schemas);
     job->schemas[job->n_schemas++] = (keyspace_schema){xstrdup(keyspace), s};
     return s;
@@ -326,12 +326,12 @@ static void write_report(reconcile_state *st, int64_t cut) {
 }
 
 strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file *const *files, const size_t *count,
-                         int64_t cut, strata_progress *progress, reconcile_state *st) {
+                         const backup_schemas *schemas, int64_t cut, strata_progress *progress, reconcile_state *st) {
     memset(st, 0, sizeof *st);
     backup_tables_group(files, count, opt->cluster->n_nodes, &st->tables);
     st->results = xcalloc(st->tables.n + 1, sizeof *st->results);
     st->as_files = xcalloc(st->tables.n + 1, sizeof *st->as_files);
-    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress};
+    reconcile_job job = {.r = r, .opt = opt, .st = st, .cut = cut, .progress = progress, .schema_read = schemas};
     strata_err e = prepare_spool(r, opt, &job.spool);
     if (e) {
         free(job.spool);
@@ -344,17 +344,12 @@ strata_err reconcile_run(repo *r, const backup_options *opt, const cluster_file 
     job.order = xcalloc(st->tables.n + 1, sizeof *job.order);
     for (size_t i = 0; i < st->tables.n; i++) job.order[i] = i;
     if (st->tables.n) qsort_r(job.order, st->tables.n, sizeof *job.order, larger_first, &st->tables);
-    backup_tables_schema_files(&st->tables, &job.schema_files, &job.n_schema_files);
     strata_run_parallel(opt->jobs, worker, &job);
     if (job.error) e = strata_fail(job.error, "%s", job.error_msg);
     else if (opt->cancel && *opt->cancel) e = strata_fail(STRATA_EINTR, "backup interrupted");
     if (!e) write_report(st, cut), write_coverage(st, &job);
-    for (size_t i = 0; i < job.n_schemas; i++) {
-        free(job.schemas[i].keyspace);
-        merge_schema_free(job.schemas[i].schema);
-    }
+    for (size_t i = 0; i < job.n_schemas; i++) free(job.schemas[i].keyspace);
     free(job.schemas);
-    free(job.schema_files);
     free(job.order);
     free(job.spool);
     free(job.captured);

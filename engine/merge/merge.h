@@ -95,6 +95,7 @@ typedef struct {
  * not store hold Cassandra's defaults for them. */
 typedef struct {
     uint8_t id[16];
+    int has_id; /* the row held a valid id (16 bytes) */
     char *additional_write_policy;
     double bloom_filter_fp_chance;
     merge_map caching;
@@ -165,23 +166,26 @@ typedef struct {
 strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
                                    merge_schema **out);
 
-/* A table or materialized view system_schema names, with its id. */
-typedef struct {
-    char *keyspace;
-    char *name;
-    uint8_t id[16];
-} merge_table_id;
-
-/* Every table and view of every keyspace in these system_schema SSTables
- * ("tables" and "views" files; others are ignored), merged as above. */
-strata_err merge_schema_read_table_ids(const merge_schema_file *files, size_t nfiles, merge_table_id **out,
-                                       size_t *n);
-void merge_table_ids_free(merge_table_id *ids, size_t n);
-
 /* The same from the system_schema directories of one or more nodes (each
  * "…/system_schema", holding keyspaces-<id>/, tables-<id>/, ... with their
  * SSTables directly inside). */
 strata_err merge_schema_read(const char *const *dirs, size_t ndirs, const char *keyspace, merge_schema **out);
+
+/* The schemas of several keyspaces. */
+typedef struct {
+    merge_schema **v;
+    size_t n;
+} merge_schema_set;
+
+/* Every keyspace these system_schema SSTables hold a row of, each as
+ * merge_schema_read_files() reads it, in one pass over the files (one
+ * read per keyspace would read them all once per keyspace). */
+strata_err merge_schema_read_all(const merge_schema_file *files, size_t nfiles, merge_schema_set *out);
+/* Keyspace `keyspace` of the set; STRATA_ENOENT as merge_schema_read_files()
+ * when the SSTables do not know it. */
+strata_err merge_schema_set_get(const merge_schema_set *set, const char *keyspace, const merge_schema **out);
+void merge_schema_set_free(merge_schema_set *set);
+
 void merge_schema_free(merge_schema *s);
 /* The table named `name`, or NULL. */
 const merge_table *merge_schema_table(const merge_schema *s, const char *name);

@@ -152,7 +152,8 @@ static void read_params(merge_table *t, const sstable_unfiltered *u) {
     merge_table_params *p = &t->params;
     params_free(p);
     const sstable_cell *id = cell_named(u, "id");
-    if (id && id->value.p && id->value.len == 16) memcpy(p->id, id->value.p, 16);
+    p->has_id = id && id->value.p && id->value.len == 16;
+    if (p->has_id) memcpy(p->id, id->value.p, 16);
     /* Cassandra's defaults where versions before 4.0 stored nothing */
     p->additional_write_policy = cell_text(u, "additional_write_policy", "99p");
     p->read_repair = cell_text(u, "read_repair", "BLOCKING");
@@ -240,15 +241,33 @@ static const struct {
     {"dropped_columns", 2, add_dropped}, {"indexes", 2, add_index},
 };
 
+/* The schema of keyspace `name` in the set, or NULL. */
+static merge_schema *set_find(const merge_schema_set *set, const uint8_t *name, size_t len) {
+    for (size_t i = 0; i < set->n; i++)
+        if (strlen(set->v[i]->keyspace) == len && !memcmp(set->v[i]->keyspace, name, len)) return set->v[i];
+    return NULL;
+}
+
+static merge_schema *set_add(merge_schema_set *set, const uint8_t *name, size_t len) {
+    merge_schema *s = xcalloc(1, sizeof *s);
+    s->keyspace = xstrndup((const char *)name, len);
+    set->v = xrealloc(set->v, (set->n + 1) * sizeof *set->v);
+    set->v[set->n++] = s;
+    return s;
+}
+
 /* Reconciles the given SSTables of one system_schema table and calls fn
- * for each live row of the keyspace. */
-static strata_err read_table(const char *const *paths, size_t n, size_t nclustering, merge_schema *s, row_fn fn) {
+ * for each live row of a keyspace of the set; with `grow`, a keyspace the
+ * set lacks is added to it, else its rows are passed over. */
+static strata_err read_table(const char *const *paths, size_t n, size_t nclustering, merge_schema_set *set,
+                             int grow, row_fn fn) {
     merge *m = NULL;
     strata_err e = merge_open(paths, n, NULL, &m);
     const sstable_partition *p;
-    size_t klen = strlen(s->keyspace);
     while (!e && !(e = merge_next_partition(m, &p)) && p) {
-        if (p->key_len != klen || memcmp(p->key, s->keyspace, klen)) continue;
+        merge_schema *s = set_find(set, p->key, p->key_len);
+        if (!s && !grow) continue;
+        if (!s) s = set_add(set, p->key, p->key_len);
         const sstable_unfiltered *u;
         while (!(e = merge_next_unfiltered(m, &u)) && u)
             if (u->kind == SSTABLE_ROW && u->nclustering >= nclustering && row_is_live(u)) fn(s, u);
@@ -304,77 +323,65 @@ static void sort_columns(const merge_schema *s, merge_table *t) {
 
 /* ---- Reading ---- */
 
-strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
-                                   merge_schema **out) {
-    merge_schema *s = xcalloc(1, sizeof *s);
-    s->keyspace = xstrdup(keyspace);
+/* Reads every system_schema table of the files into the schemas of the
+ * set, one pass over each: with `grow` every keyspace met gets one. */
+static strata_err read_set(const merge_schema_file *files, size_t nfiles, merge_schema_set *set, int grow) {
     const char **paths = xcalloc(nfiles + 1, sizeof *paths);
     strata_err e = STRATA_OK;
     for (size_t r = 0; !e && r < sizeof READERS / sizeof *READERS; r++) {
         size_t n = 0;
         for (size_t i = 0; i < nfiles; i++)
             if (!strcmp(files[i].table, READERS[r].table)) paths[n++] = files[i].path;
-        if (n) e = read_table(paths, n, READERS[r].nclustering, s, READERS[r].fn);
+        if (n) e = read_table(paths, n, READERS[r].nclustering, set, grow, READERS[r].fn);
     }
     free(paths);
-    if (!e && !s->ntables && !s->replication.n)
-        e = strata_fail(STRATA_ENOENT, "keyspace %s: not in system_schema", keyspace);
+    for (size_t k = 0; !e && k < set->n; k++)
+        for (size_t i = 0; i < set->v[k]->ntables; i++) sort_columns(set->v[k], &set->v[k]->tables[i]);
+    return e;
+}
+
+/* Rows of other system_schema tables alone (a user type) do not make a
+ * keyspace known. */
+static int keyspace_known(const merge_schema *s) { return s->ntables || s->replication.n; }
+
+static strata_err not_known(const char *keyspace) {
+    return strata_fail(STRATA_ENOENT, "keyspace %s: not in system_schema", keyspace);
+}
+
+strata_err merge_schema_read_files(const merge_schema_file *files, size_t nfiles, const char *keyspace,
+                                   merge_schema **out) {
+    merge_schema_set set = {0};
+    merge_schema *s = set_add(&set, (const uint8_t *)keyspace, strlen(keyspace));
+    strata_err e = read_set(files, nfiles, &set, 0);
+    if (!e && !keyspace_known(s)) e = not_known(keyspace);
+    free(set.v);
     if (e) {
         merge_schema_free(s);
         *out = NULL;
         return e;
     }
-    for (size_t i = 0; i < s->ntables; i++) sort_columns(s, &s->tables[i]);
     *out = s;
     return STRATA_OK;
 }
 
-/* ---- Table ids ---- */
-
-/* Adds the id of every live row of these SSTables of system_schema.tables
- * or .views (partition keyspace_name, clustering the table or view name). */
-static strata_err read_ids(const char *const *paths, size_t n, merge_table_id **out, size_t *count) {
-    merge *m = NULL;
-    strata_err e = merge_open(paths, n, NULL, &m);
-    const sstable_partition *p;
-    while (!e && !(e = merge_next_partition(m, &p)) && p) {
-        const sstable_unfiltered *u;
-        while (!(e = merge_next_unfiltered(m, &u)) && u) {
-            const sstable_cell *id = u->kind == SSTABLE_ROW && u->nclustering >= 1 && row_is_live(u)
-                                         ? cell_named(u, "id") : NULL;
-            if (!id || !id->value.p || id->value.len != 16) continue;
-            *out = xrealloc(*out, (*count + 1) * sizeof **out);
-            merge_table_id *t = &(*out)[(*count)++];
-            t->keyspace = xstrndup((const char *)p->key, p->key_len);
-            t->name = clustering_text(u, 0);
-            memcpy(t->id, id->value.p, 16);
-        }
-    }
-    merge_close(m);
+strata_err merge_schema_read_all(const merge_schema_file *files, size_t nfiles, merge_schema_set *out) {
+    *out = (merge_schema_set){0};
+    strata_err e = read_set(files, nfiles, out, 1);
+    if (e) merge_schema_set_free(out);
     return e;
 }
 
-strata_err merge_schema_read_table_ids(const merge_schema_file *files, size_t nfiles, merge_table_id **out,
-                                       size_t *n) {
-    static const char *const sources[] = {"tables", "views"};
-    const char **paths = xcalloc(nfiles + 1, sizeof *paths);
-    strata_err e = STRATA_OK;
+strata_err merge_schema_set_get(const merge_schema_set *set, const char *keyspace, const merge_schema **out) {
+    *out = set_find(set, (const uint8_t *)keyspace, strlen(keyspace));
+    if (*out && keyspace_known(*out)) return STRATA_OK;
     *out = NULL;
-    *n = 0;
-    for (size_t r = 0; !e && r < sizeof sources / sizeof *sources; r++) {
-        size_t k = 0;
-        for (size_t i = 0; i < nfiles; i++)
-            if (!strcmp(files[i].table, sources[r])) paths[k++] = files[i].path;
-        if (k) e = read_ids(paths, k, out, n);
-    }
-    free(paths);
-    if (e) merge_table_ids_free(*out, *n), *out = NULL, *n = 0;
-    return e;
+    return not_known(keyspace);
 }
 
-void merge_table_ids_free(merge_table_id *ids, size_t n) {
-    for (size_t i = 0; i < n; i++) free(ids[i].keyspace), free(ids[i].name);
-    free(ids);
+void merge_schema_set_free(merge_schema_set *set) {
+    for (size_t i = 0; i < set->n; i++) merge_schema_free(set->v[i]);
+    free(set->v);
+    *set = (merge_schema_set){0};
 }
 
 void merge_find_table_data(const char *const *dirs, size_t ndirs, const char *name, char ***paths, size_t *n) {

@@ -278,6 +278,45 @@ static void test_missing_schema(void **state) {
     free_files(files, kept);
 }
 
+/* One read of every keyspace gives each keyspace as reading it alone
+ * does, and the table ids the nodes' directories carry. */
+static void test_read_all_equals_each_keyspace(void **state) {
+    (void)state;
+    merge_schema_file *files;
+    size_t n = list_files(CORPUS, &files);
+    merge_schema_set set;
+    if (merge_schema_read_all(files, n, &set)) fail_msg("%s", strata_errmsg());
+    size_t known = 0;
+    for (size_t k = 0; k < set.n; k++) {
+        const merge_schema *all;
+        if (merge_schema_set_get(&set, set.v[k]->keyspace, &all)) continue;
+        known++;
+        merge_schema *one;
+        if (merge_schema_read_files(files, n, all->keyspace, &one)) fail_msg("%s", strata_errmsg());
+        assert_int_equal(all->durable_writes, one->durable_writes);
+        assert_maps_equal(&all->replication, &one->replication);
+        assert_int_equal(all->ntypes, one->ntypes);
+        assert_int_equal(all->ntables, one->ntables);
+        for (size_t i = 0; i < all->ntables; i++) assert_tables_equal(&all->tables[i], &one->tables[i]);
+        merge_schema_free(one);
+    }
+    /* app, system_auth, system_distributed, system_traces; system and
+     * system_schema are in no system_schema.keyspaces */
+    assert_true(known >= 4);
+    const merge_schema *app;
+    assert_int_equal(merge_schema_set_get(&set, "app", &app), STRATA_OK);
+    const merge_table *users = merge_schema_table(app, "users");
+    assert_non_null(users);
+    assert_true(users->params.has_id);
+    char hex[33];
+    strata_hex(users->params.id, 16, hex);
+    assert_string_equal(hex, "8f4956a0e60111f1b5720f8cceb1328b");
+    assert_int_equal(merge_schema_set_get(&set, "no_such_keyspace", &app), STRATA_ENOENT);
+    assert_null(app);
+    merge_schema_set_free(&set);
+    free_files(files, n);
+}
+
 /* ---- Materialized views ---- */
 
 #define VIEW_TS 1795400000000000LL
@@ -559,6 +598,7 @@ int main(void) {
         cmocka_unit_test(test_replication),
         cmocka_unit_test(test_file_list_equals_directories),
         cmocka_unit_test(test_missing_schema),
+        cmocka_unit_test(test_read_all_equals_each_keyspace),
         cmocka_unit_test(test_materialized_views),
         cmocka_unit_test(test_damaged_schema_values),
     };
