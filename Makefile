@@ -10,7 +10,8 @@
 # Every .c file under engine/, fetch/ and fs/ goes into libstrata.a; the
 # command line in tools/ links it into one binary; the cluster data set
 # generator in tools/gen/ into another.  Objects live in build/
-# (normal) and build/san/ (sanitizers), so both variants coexist.
+# (normal), build/san/ (ASan + UBSan) and build/tsan/ (ThreadSanitizer,
+# built on demand only), so the variants coexist.
 
 CC      ?= cc
 PKGS    := fuse3 libzstd lmdb libcurl openssl liblz4 snappy zlib jansson inih libxxhash expat libisal
@@ -21,6 +22,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = $(WARN) $(OPT) -I. $(PKG_CFLAGS) -DFUSE_USE_VERSION=35 -pthread
 LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
 SANFLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+TSANFLAGS  = -fsanitize=thread -O1 -fno-omit-frame-pointer
 
 LIB_SRC  := $(sort $(wildcard engine/*/*.c fetch/*.c fs/*.c))
 TOOL_SRC := $(sort $(wildcard tools/*.c))
@@ -32,6 +34,8 @@ LIB_OBJ      := $(LIB_SRC:%.c=build/%.o)
 TOOL_OBJ     := $(TOOL_SRC:%.c=build/%.o)
 LIB_OBJ_SAN  := $(LIB_SRC:%.c=build/san/%.o)
 TOOL_OBJ_SAN := $(TOOL_SRC:%.c=build/san/%.o)
+LIB_OBJ_TSAN := $(LIB_SRC:%.c=build/tsan/%.o)
+TOOL_OBJ_TSAN := $(TOOL_SRC:%.c=build/tsan/%.o)
 GEN_OBJ      := $(GEN_SRC:%.c=build/%.o)
 GEN_OBJ_SAN  := $(GEN_SRC:%.c=build/san/%.o)
 UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -56,6 +60,10 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -MMD -MP -c $< -o $@
 
+build/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(TSANFLAGS) -MMD -MP -c $< -o $@
+
 build/libstrata.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -69,6 +77,13 @@ strata: $(TOOL_OBJ) build/libstrata.a
 
 build/san/strata: $(TOOL_OBJ_SAN) build/san/libstrata.a
 	$(CC) $(CFLAGS_ALL) $(SANFLAGS) -o $@ $(TOOL_OBJ_SAN) build/san/libstrata.a $(LDLIBS_ALL)
+
+build/tsan/libstrata.a: $(LIB_OBJ_TSAN)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/tsan/strata: $(TOOL_OBJ_TSAN) build/tsan/libstrata.a
+	$(CC) $(CFLAGS_ALL) $(TSANFLAGS) -o $@ $(TOOL_OBJ_TSAN) build/tsan/libstrata.a $(LDLIBS_ALL)
 
 strata-gen-cluster: build/tools/gen/gen_cluster.o $(GEN_OBJ) build/libstrata.a
 	$(CC) $(CFLAGS_ALL) -o $@ build/tools/gen/gen_cluster.o $(GEN_OBJ) build/libstrata.a $(LDLIBS_ALL)
