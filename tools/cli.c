@@ -113,14 +113,16 @@ void cli_print_json(json_t *value) {
     json_decref(value);
 }
 
-static volatile sig_atomic_t interrupted;
+/* Atomic, not volatile sig_atomic_t: worker threads read it, and a lock-free
+ * atomic is what both a signal handler and other threads may share. */
+static atomic_int interrupted;
 
 static void on_interrupt(int sig) {
     (void)sig;
     interrupted = 1;
 }
 
-volatile sig_atomic_t *cli_catch_interrupt(void) {
+const atomic_int *cli_catch_interrupt(void) {
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
     return &interrupted;

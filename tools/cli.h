@@ -7,7 +7,7 @@
 #define STRATA_CLI_H
 
 #include <jansson.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "engine/base/base.h"
@@ -87,7 +87,7 @@ int cli_parse_compression(const char *flag, const char **compressor);
 /* Catches SIGINT and SIGTERM from now on: the flag it returns turns
  * non-zero when one comes, for a long command to stop at a point where
  * what it leaves is whole. */
-volatile sig_atomic_t *cli_catch_interrupt(void);
+const atomic_int *cli_catch_interrupt(void);
 
 /* True when argv holds -h or --help (commands print their help then). */
 int cli_wants_help(int argc, char **argv);

@@ -36,7 +36,7 @@ typedef struct {
     int set_compression;    /* --compression given */
     const char *compressor; /* its compressor, NULL for none */
     long generation; /* -1: keep */
-    volatile sig_atomic_t *cancel;
+    const atomic_int *cancel;
 } choices;
 
 static int parse(int argc, char **argv, choices *c) {

@@ -9,7 +9,7 @@
 #ifndef STRATA_BACKUP_H
 #define STRATA_BACKUP_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "engine/cluster/cluster.h"
 #include "engine/repo/repo.h"
@@ -18,7 +18,7 @@ typedef struct {
     const cluster_config *cluster;
     cluster_filter filter;
     int jobs;                                /* worker threads; <= 0: one per CPU */
-    volatile sig_atomic_t *cancel;           /* set non-zero to stop (may be NULL) */
+    const atomic_int *cancel;                /* set non-zero to stop (may be NULL) */
     int files_only;       /* store the nodes' files as they are, reconcile nothing */
     int keep_replicas;    /* reconcile, and also store the nodes' files */
     int64_t cut_us;       /* the version's time: 0 is now; else when the
@@ -75,7 +75,7 @@ typedef struct {
     const char *to;       /* target directory */
     int overwrite;        /* replace existing files instead of failing */
     int jobs;             /* files written at once; <= 0: RESTORE_DEFAULT_JOBS */
-    volatile sig_atomic_t *cancel; /* set non-zero to stop (may be NULL) */
+    const atomic_int *cancel; /* set non-zero to stop (may be NULL) */
 } restore_options;
 
 /* Several files at once overlap fetching (a remote repository's latency)

@@ -22,7 +22,7 @@
 #ifndef STRATA_WRITER_H
 #define STRATA_WRITER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,11 +98,11 @@ typedef struct {
                                     against `written` */
     struct sstable_writer_written *written; /* NULL, or filled by
                                                sstable_writer_finish() */
-    volatile sig_atomic_t *cancel; /* NULL, or a flag (Ctrl-C) that stops
-                                      the write once non-zero: the next
-                                      partition, row or finish fails with
-                                      STRATA_EINTR before anything is
-                                      renamed, for the caller to abort */
+    const atomic_int *cancel; /* NULL, or a flag (Ctrl-C) that stops
+                                 the write once non-zero: the next
+                                 partition, row or finish fails with
+                                 STRATA_EINTR before anything is
+                                 renamed, for the caller to abort */
     const char *const *toc_order; /* NULL-terminated component names: the
                                      TOC.txt order (Cassandra's is a hash
                                      set's); NULL: a fixed order */
