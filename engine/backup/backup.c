@@ -39,8 +39,12 @@ typedef struct {
     strata_progress *progress;
 } backup_job;
 
+/* The error is read under the lock that job_fail() writes it under, on another worker. */
 static int cancelled(backup_job *job) {
-    return (job->opt->cancel && *job->opt->cancel) || job->error;
+    pthread_mutex_lock(&job->lock);
+    int stop = (job->opt->cancel && *job->opt->cancel) || job->error;
+    pthread_mutex_unlock(&job->lock);
+    return stop;
 }
 
 static void job_fail(backup_job *job, strata_err e) {

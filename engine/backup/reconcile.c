@@ -200,7 +200,10 @@ static void *worker(void *arg) {
         free(cql);
         if (e) break;
     }
-    if (!e && !job->error) e = repo_pack_writer_flush(w);
+    pthread_mutex_lock(&job->lock);
+    int failed = job->error != STRATA_OK;
+    pthread_mutex_unlock(&job->lock);
+    if (!e && !failed) e = repo_pack_writer_flush(w);
     if (e) job_fail(job, e);
     repo_pack_writer_free(w);
     return NULL;
