@@ -140,7 +140,11 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *user) {
     s3_request *r = t->req;
     if (n > 5 && !strncmp(line, "HTTP/", 5)) { /* a new response (after 100 Continue) */
         r->etag[0] = '\0';
-        r->have_length = 0;
+        r->have_length = r->have_range = 0;
+    } else if (header_is(line, n, "Content-Range")) {
+        char v[96];
+        header_value(line, n, 13, v, sizeof v);
+        r->have_range = !s3_parse_content_range(v, &r->range_first, &r->range_last, &r->range_total);
     } else if (header_is(line, n, "ETag")) {
         header_value(line, n, 4, r->etag, sizeof r->etag);
     } else if (header_is(line, n, "Content-Length")) {
@@ -150,6 +154,26 @@ static size_t read_header(char *line, size_t size, size_t nmemb, void *user) {
         r->have_length = 1;
     }
     return n;
+}
+
+/* A decimal number of at most 19 digits at *p, which is moved past it. */
+static int parse_u64(const char **p, uint64_t *out) {
+    const char *s = *p;
+    uint64_t v = 0;
+    while (*s >= '0' && *s <= '9' && s - *p < 19) v = v * 10 + (uint64_t)(*s++ - '0');
+    if (s == *p || (*s >= '0' && *s <= '9')) return -1;
+    *out = v;
+    *p = s;
+    return 0;
+}
+
+int s3_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total) {
+    if (strncasecmp(v, "bytes ", 6)) return -1;
+    const char *p = v + 6;
+    if (parse_u64(&p, first) || *p++ != '-' || parse_u64(&p, last) || *p++ != '/' || *last < *first) return -1;
+    *total = 0;
+    if (!strcmp(p, "*")) return 0;
+    return parse_u64(&p, total) || *p || *total <= *last ? -1 : 0;
 }
 
 /* curl's progress callback, called at least once a second even while
@@ -232,7 +256,7 @@ static CURLcode attempt(s3_client *cl, CURL *h, s3_request *req, const char *pay
     transfer t = {.req = req};
     req->status = 0;
     req->etag[0] = '\0';
-    req->have_length = 0;
+    req->have_length = req->have_range = 0;
     if (req->response) req->response->len = 0;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);

@@ -157,7 +157,25 @@ typedef struct {
     char etag[80];
     uint64_t content_length;
     int have_length;
+    /* Content-Range "bytes FIRST-LAST/TOTAL" (TOTAL "*": 0) */
+    int have_range;
+    uint64_t range_first, range_last, range_total;
 } s3_request;
+
+/* Parses a Content-Range value into *first, *last and *total (0 for "*");
+ * -1 when it is not one range of bytes. */
+int s3_parse_content_range(const char *v, uint64_t *first, uint64_t *last, uint64_t *total);
+
+/* What a 200 or 206 answer with `got` bytes of body holds, for a GET of
+ * `want` bytes at `offset` whose first `need` are required.  A 206 must
+ * name the range asked for in Content-Range, shorter only where the
+ * object ends; a 200 (a server ignoring Range) holds the whole object. */
+typedef enum {
+    S3_RANGE_OK,       /* the bytes asked for, or those up to the object's end */
+    S3_RANGE_PAST_END, /* the object ends before the bytes needed */
+    S3_RANGE_WRONG,    /* other bytes than asked for: a fault in transit, not the object's */
+} s3_range_verdict;
+s3_range_verdict s3_range_judge(const s3_request *req, size_t got, uint64_t offset, size_t want, size_t need);
 
 s3_client *s3_client_new(s3_config *c);
 void s3_client_free(s3_client *cl);

@@ -8,8 +8,9 @@
  * failed upload leaves no billable leftovers.  Every body sent carries
  * its Content-MD5 (the server refuses a damaged upload) and a signed
  * SHA-256; every body received is checked against its length and, where
- * the ETag is an MD5, against that, so damage in transit in either
- * direction is caught here rather than by the repository's chunk hashes. */
+ * the ETag is an MD5, against that, and a ranged one against the range it
+ * was asked for, so damage in transit in either direction is caught here
+ * rather than by the repository's chunk hashes. */
 #include "fetch/s3_int.h"
 
 #include <string.h>
@@ -321,14 +322,43 @@ static strata_err s3_get(storage *s, const char *key, strata_buf *out) {
     return e;
 }
 
+s3_range_verdict s3_range_judge(const s3_request *req, size_t got, uint64_t offset, size_t want, size_t need) {
+    if (req->have_length && req->content_length != got) return S3_RANGE_WRONG;
+    if (req->status == 200) return got >= offset + need ? S3_RANGE_OK : S3_RANGE_PAST_END;
+    if (req->status != 206 || !req->have_range || req->range_first != offset ||
+        req->range_last - req->range_first + 1 != got || got > want)
+        return S3_RANGE_WRONG;
+    if (got < want && req->range_last + 1 != req->range_total) return S3_RANGE_WRONG;
+    return got >= need ? S3_RANGE_OK : S3_RANGE_PAST_END;
+}
+
+/* What a ranged GET was answered with, for an error message. */
+static void describe_answer(const s3_request *req, size_t got, char *out, size_t cap) {
+    if (req->status == 200)
+        snprintf(out, cap, "the whole object (HTTP 200), %zu bytes not matching its headers", got);
+    else if (!req->have_range)
+        snprintf(out, cap, "%zu bytes without a Content-Range", got);
+    else if (req->range_total)
+        snprintf(out, cap, "bytes %llu-%llu of %llu (%zu bytes)", (unsigned long long)req->range_first,
+                 (unsigned long long)req->range_last, (unsigned long long)req->range_total, got);
+    else
+        snprintf(out, cap, "bytes %llu-%llu (%zu bytes)", (unsigned long long)req->range_first,
+                 (unsigned long long)req->range_last, got);
+}
+
 /* GETs `want` bytes of fk at offset into out (replaced); a shorter answer
- * is fine when the object ends first, as long as `need` bytes came. */
+ * is fine when the object ends first, as long as `need` bytes came.  An
+ * answer about other bytes than asked for (a proxy or server fault) is
+ * asked again and is finally STRATA_EIO, never STRATA_ECORRUPT: that
+ * says the object itself is short, which verify --repair acts on. */
 static strata_err fetch_range(storage *s, const char *key, const char *fk, uint64_t offset,
                               size_t want, size_t need, strata_buf *out) {
     char *range = xasprintf("bytes=%llu-%llu", (unsigned long long)offset,
                             (unsigned long long)(offset + want - 1));
     s3_request req = {.method = "GET", .key = fk, .range = range, .response = out};
     strata_buf_reserve(out, want);
+    uint8_t last_md5[16];
+    int have_last = 0;
     strata_err e = STRATA_OK;
     for (int attempt = 1;; attempt++) {
         e = s3_perform(backend(s)->client, &req);
@@ -339,24 +369,35 @@ static strata_err fetch_range(storage *s, const char *key, const char *fk, uint6
                             (unsigned long long)offset, need);
             break;
         }
-        if (req.status == 200 && out->len >= offset + need) {
-            /* A server that ignores Range answers with the whole object. */
-            memmove(out->data, out->data + offset, out->len - offset);
-            out->len -= offset;
-            if (out->len > want) out->len = want;
-            break;
-        }
         if (req.status != 206 && req.status != 200) {
             e = s3_fail(&req, "GET");
             break;
         }
-        int complete = !req.have_length || req.content_length == out->len;
-        if (req.status == 206 && complete && out->len >= need && out->len <= want) break;
-        if (req.status == 200 || attempt == GET_ATTEMPTS) {
-            e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end (got %zu bytes)",
-                            key, (unsigned long long)offset, need, out->len);
+        s3_range_verdict verdict = s3_range_judge(&req, out->len, offset, want, need);
+        /* a whole object is checked as s3_get checks one */
+        if (req.status == 200 && body_problem(&req, out, last_md5, &have_last)) verdict = S3_RANGE_WRONG;
+        if (verdict == S3_RANGE_PAST_END) {
+            size_t got = req.status != 200 ? out->len : out->len > offset ? (size_t)(out->len - offset) : 0;
+            e = strata_fail(STRATA_ECORRUPT, "object %s: range %llu+%zu beyond its end (got %zu bytes)", key,
+                            (unsigned long long)offset, need, got);
             break;
         }
+        if (verdict == S3_RANGE_OK) {
+            if (req.status == 200) {
+                memmove(out->data, out->data + offset, out->len - offset);
+                out->len -= offset;
+                if (out->len > want) out->len = want;
+            }
+            break;
+        }
+        char answer[160];
+        describe_answer(&req, out->len, answer, sizeof answer);
+        if (attempt == GET_ATTEMPTS) {
+            e = strata_fail(STRATA_EIO, "S3 GET %s %s: answered with %s, %d times", fk, range, answer,
+                            GET_ATTEMPTS);
+            break;
+        }
+        strata_log(STRATA_LOG_DEBUG, "S3 GET %s %s: answered with %s; asking again", fk, range, answer);
     }
     free(range);
     return e;

@@ -6,8 +6,11 @@
 # server keeps failing (500) is one error line, a non-zero exit and no new
 # version, the repository still whole; pack reads whose Content-Length is
 # one byte off (the stray byte left on a kept connection garbles the next
-# answer's status line) are retried and restore byte for byte; pack reads
-# that keep failing are one line; listings that fail leave a reader with
+# answer's status line), or ranged ones answered with other bytes than
+# asked for (cut short, shifted, the whole object), are retried and
+# restore byte for byte; pack reads that keep failing are one line, and
+# ranged ones cut short every time are no damage: verify --repair forgets
+# no chunk over them; listings that fail leave a reader with
 # its cache's index, and one with a new cache with an error.  Every request
 # is signature-checked.
 set -eu
@@ -71,9 +74,9 @@ say "a version object the server keeps failing: one line, no version; the next b
 backup_fails_then_succeeds 'PUT /versions/ 500' \
   'S3 PUT .*versions/.*: HTTP 500 InternalError (gave up after 3 s of retries)' 15 2
 
-say "pack reads with a Content-Length one byte off restore byte for byte"
-for fault in short-length long-length; do
-  rules "GET /packs/ $fault 2"
+say "pack reads with a Content-Length one byte off, or answered with other bytes than asked for, restore byte for byte"
+for fault in short-length long-length short-range shifted-range whole; do
+  rules "GET /packs/.*bytes= $fault 2"
   rm -rf "$SCRATCH/restore"
   strata restore latest --to "$SCRATCH/restore" >/dev/null 2>"$SCRATCH/err" || fail "restore with $fault: $(cat "$SCRATCH/err")"
   for n in node1 node2 node3 node4; do
@@ -81,6 +84,18 @@ for fault in short-length long-length; do
   done
   [ "$(grep -c " $fault ok$" "$SCRATCH/proxy.log")" = 2 ] || fail "not two $fault answers"
 done
+
+say "ranged pack reads always cut short: one line naming the object, not damage"
+rules 'GET /packs/.*bytes= short-range'
+rm -rf "$SCRATCH/restore"
+fails_saying 'S3 GET .*packs/[0-9a-f/]* bytes=[0-9]*-[0-9]*: answered with bytes [0-9]*-[0-9]* of [0-9]* ([0-9]* bytes), 3 times' 30 \
+  strata restore latest --to "$SCRATCH/restore"
+
+say "verify --repair with whole packs unreadable and ranged reads cut short: an error, no chunk forgotten"
+rules 'GET /packs/[0-9a-f]*/[0-9a-f]*$ 500' 'GET /packs/.*bytes= short-range'
+fails_saying "checking a damaged chunk's copy: S3 GET .*packs/.* answered with bytes" 120 strata verify --repair
+rules
+strata verify >"$SCRATCH/verify.out" || fail "verify after the repair exit $?: $(cat "$SCRATCH/verify.out")"
 
 say "pack reads that keep failing: one line"
 rules 'GET /packs/ 503'

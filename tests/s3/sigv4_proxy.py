@@ -18,9 +18,14 @@ With --rules FILE, read again for every request, chosen requests meet
 chosen faults: each line "METHOD PATH-REGEX FAULT [TIMES]" applies FAULT
 (one of the above; an HTTP status answered with an S3 <Error> document;
 "short-length" or "long-length": the whole body under a Content-Length
-one byte off; "late": the server's answer held back for the stall time)
-to the requests whose method and path (query included) match, the first
-TIMES of them (default: all) since the file was last written.
+one byte off; "late": the server's answer held back for the stall time;
+for ranged GETs, "short-range": the first half of the range asked for, a
+206 whose Content-Range and Content-Length say so, "shifted-range": the
+range one byte further on, a 206 saying so, "whole": a 200 with the whole
+object, as a server ignoring Range sends)
+to the requests whose method and path (query included, then " bytes=A-B"
+for a ranged GET) match, the first TIMES of them (default: all) since the
+file was last written.
 
 One line per request goes to --log: "METHOD PATH STATUS FAULT SIG", where
 SIG is "ok" or "BAD"; the tests count them.  Each GET answered in full
@@ -50,6 +55,7 @@ AUTH_RE = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
 FAULTS = ["500", "503", "drop", "stall", "truncate", "lost"]
+RANGE_RE = re.compile(r"bytes=(\d+)-(\d+)$")
 ERROR_CODES = {"403": "AccessDenied", "404": "NoSuchKey", "500": "InternalError", "503": "SlowDown"}
 
 
@@ -80,6 +86,16 @@ def expected_signature(method, raw_path, headers, secret, token):
     canonical = signer.canonical_request(req)
     want = signer.signature(signer.string_to_sign(req, canonical), req)
     return want, signature, None
+
+
+def first_half(data, headers):
+    """A 206 answer cut to its first half, its Content-Range saying so."""
+    first, total = re.match(r"bytes (\d+)-\d+/(\d+)", dict(
+        (k.lower(), v) for k, v in headers)["content-range"]).groups()
+    half = data[:len(data) // 2]
+    headers = [(k, v) for k, v in headers if k.lower() != "content-range"]
+    headers.append(("Content-Range", "bytes %s-%d/%s" % (first, int(first) + len(half) - 1, total)))
+    return half, headers
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -130,8 +146,13 @@ class Proxy(BaseHTTPRequestHandler):
             self.server.local.conn = conn
         return conn
 
-    def forward(self, body):
-        headers = {k: v for k, v in self.headers.items()}
+    def forward(self, body, fault):
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "range"}
+        asked = RANGE_RE.match(self.headers.get("Range", ""))
+        if asked and fault == "shifted-range":
+            headers["Range"] = "bytes=%d-%d" % (int(asked.group(1)) + 1, int(asked.group(2)) + 1)
+        elif asked and fault != "whole":
+            headers["Range"] = asked.group(0)
         for attempt in range(2):
             conn = self.upstream()
             try:
@@ -178,7 +199,9 @@ class Proxy(BaseHTTPRequestHandler):
         if fault == "stall":
             time.sleep(self.server.stall_seconds)
             return self.drop()
-        status, headers, data = self.forward(body)
+        status, headers, data = self.forward(body, fault)
+        if fault == "short-range" and status == 206 and len(data) > 1:
+            data, headers = first_half(data, headers)
         if fault == "lost":
             return self.drop()
         if fault == "late":
@@ -209,6 +232,8 @@ class Proxy(BaseHTTPRequestHandler):
     def ruled_fault(self):
         if not self.server.rules:
             return "-"
+        asked = RANGE_RE.match(self.headers.get("Range", ""))
+        target = self.path + (" " + asked.group(0) if asked else "")
         try:
             with open(self.server.rules) as f:
                 lines = [line.split() for line in f if line.strip()]
@@ -221,7 +246,7 @@ class Proxy(BaseHTTPRequestHandler):
                 self.server.rule_uses = {}
             for rule in lines:
                 method, pattern, fault = rule[:3]
-                if method != self.command or not re.search(pattern, self.path):
+                if method != self.command or not re.search(pattern, target):
                     continue
                 key = " ".join(rule)
                 used = self.server.rule_uses.get(key, 0)
