@@ -8,7 +8,8 @@
  * own: the listing takes a round trip to the endpoint, and as long as the
  * retry budget when the endpoint is down, which no request (nor, through
  * the mount lock, the rest of the mount) may wait for; it shows at the
- * next listing after.  The node list of a version
+ * next listing after.  So does one backed up after `strata index
+ * rebuild`, into the new index that repo_refresh moves the mount to.  The node list of a version
  * needs the whole version record, so it is loaded only when a view asks
  * (the /nodes view) and kept: versions never change. */
 #include "fs/mount_int.h"
@@ -49,7 +50,6 @@ static void *refresher_main(void *arg) {
 
 void fs_versions_start_refresher(fs_mount *m) {
     fs_versions *vl = &m->versions;
-    /* a local repository's backups index it themselves: nothing to look for */
     if (!repo_refreshes(m->repo)) return;
     pthread_cond_init(&vl->refresh_wanted, NULL);
     vl->has_refresher = pthread_create(&vl->refresher, NULL, refresher_main, m) == 0;

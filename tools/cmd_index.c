@@ -10,8 +10,9 @@ static void help(void) {
            "Discards the local index and recreates it from the stored objects\n"
            "alone (pack trailers and version objects).  Never needed for\n"
            "correctness: opening a repository indexes whatever the index lacks.\n"
-           "A mount of the repository keeps reading the index it opened: remount\n"
-           "it after a rebuild to see the versions backed up since.\n"
+           "A running mount of the repository moves to the rebuilt index within\n"
+           "about 10 seconds of the rebuild's end, and shows the versions backed\n"
+           "up since.  The rebuild fails at once while a backup runs.\n"
            "\n"
            "example:\n"
            "  strata -r /backup/strata index rebuild\n");

@@ -31,10 +31,11 @@ static strata_err broken_error(repo *r) {
     return strata_fail(STRATA_ECORRUPT, "index %s is damaged", r->index_dir);
 }
 
-/* Runs `call` (a statement assigning `result`) under the guard. */
-#define GUARDED(r, result, failed_value, call)                \
+/* Runs `call` (a statement assigning `result`) under the guard, with
+ * ix_lock held. */
+#define GUARDED_HELD(r, result, failed_value, call)           \
     do {                                                      \
-        if ((r)->index_broken) {                              \
+        if ((r)->ix.broken) {                                 \
             broken_error(r);                                  \
             result = (failed_value);                          \
             break;                                            \
@@ -43,7 +44,7 @@ static strata_err broken_error(repo *r) {
         sigjmp_buf *outer = strata_guard_current();           \
         if (sigsetjmp(guard, 1)) {                            \
             strata_guard_set(outer);                          \
-            (r)->index_broken = 1;                            \
+            (r)->ix.broken = 1;                               \
             broken_error(r);                                  \
             result = (failed_value);                          \
             break;                                            \
@@ -51,6 +52,16 @@ static strata_err broken_error(repo *r) {
         strata_guard_set(&guard);                             \
         call;                                                 \
         strata_guard_set(outer);                              \
+    } while (0)
+
+/* The same, holding ix_lock to read, so that the environment is not
+ * replaced under the call (index_reopen_if_replaced).  The lock is taken
+ * outside the guard, whose jump may leave the call midway. */
+#define GUARDED(r, result, failed_value, call)                \
+    do {                                                      \
+        pthread_rwlock_rdlock(&(r)->ix_lock);                 \
+        GUARDED_HELD(r, result, failed_value, call);          \
+        pthread_rwlock_unlock(&(r)->ix_lock);                 \
     } while (0)
 
 /* Virtual address space only; LMDB grows the file as needed. */
@@ -82,14 +93,14 @@ static strata_err index_commit(repo *r, MDB_txn *txn) {
 
 static strata_err open_dbs(repo *r) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, r->index_read_only ? MDB_RDONLY : 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, r->index_read_only ? MDB_RDONLY : 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"chunk", &r->db_chunk},     {"pack", &r->db_pack}, {"version", &r->db_version},
-               {"file", &r->db_file},       {"source", &r->db_source}, {"table", &r->db_table},
-               {"meta", &r->db_meta}};
+    } dbs[] = {{"chunk", &r->ix.db_chunk},     {"pack", &r->ix.db_pack}, {"version", &r->ix.db_version},
+               {"file", &r->ix.db_file},       {"source", &r->ix.db_source}, {"table", &r->ix.db_table},
+               {"meta", &r->ix.db_meta}};
     /* Databases are created only in an empty index: writing into a damaged
      * one (whose names were garbled) is where LMDB copies wildly.  Empty is
      * what the meta page says of the main database (its entry count), not
@@ -105,11 +116,11 @@ static strata_err open_dbs(repo *r) {
     if (!rc) {
         uint32_t format = REPO_INDEX_FORMAT;
         MDB_val k = {6, "format"}, v;
-        rc = mdb_get(txn, r->db_meta, &k, &v);
+        rc = mdb_get(txn, r->ix.db_meta, &k, &v);
         if (rc == MDB_NOTFOUND) {
             v.mv_size = sizeof format;
             v.mv_data = &format;
-            rc = mdb_put(txn, r->db_meta, &k, &v, 0);
+            rc = mdb_put(txn, r->ix.db_meta, &k, &v, 0);
         } else if (!rc && (v.mv_size != sizeof format || memcmp(v.mv_data, &format, sizeof format))) {
             rc = MDB_VERSION_MISMATCH;
         }
@@ -124,36 +135,76 @@ static strata_err open_dbs(repo *r) {
 static strata_err index_open_body(repo *r) {
     if (mkdir(r->index_dir, 0755) != 0 && errno != EEXIST)
         return strata_fail_errno(STRATA_EIO, errno, "creating index directory %s", r->index_dir);
-    int rc = mdb_env_create(&r->env);
-    if (!rc) rc = mdb_env_set_assert(r->env, on_lmdb_assert);
-    if (!rc) rc = mdb_env_set_maxdbs(r->env, 8);
-    if (!rc) rc = mdb_env_set_mapsize(r->env, INDEX_MAP_SIZE);
-    if (!rc) rc = mdb_env_set_maxreaders(r->env, 256);
+    int rc = mdb_env_create(&r->ix.env);
+    if (!rc) rc = mdb_env_set_assert(r->ix.env, on_lmdb_assert);
+    if (!rc) rc = mdb_env_set_maxdbs(r->ix.env, 8);
+    if (!rc) rc = mdb_env_set_mapsize(r->ix.env, INDEX_MAP_SIZE);
+    if (!rc) rc = mdb_env_set_maxreaders(r->ix.env, 256);
     /* Read-only, LMDB goes without lock.mdb where it cannot be written. */
     unsigned read_only = r->index_read_only ? MDB_RDONLY : 0;
-    if (!rc) rc = mdb_env_open(r->env, r->index_dir, MDB_NOTLS | read_only, 0644);
+    if (!rc) rc = mdb_env_open(r->ix.env, r->index_dir, MDB_NOTLS | read_only, 0644);
+    mdb_filehandle_t fd;
+    struct stat st;
+    if (!rc) rc = mdb_env_get_fd(r->ix.env, &fd);
+    if (!rc && fstat(fd, &st) != 0) rc = errno;
+    if (!rc) {
+        r->ix.dev = st.st_dev;
+        r->ix.ino = st.st_ino;
+    }
     strata_err e = rc ? index_lmdb_error(rc, r->index_dir) : open_dbs(r);
     if (e) index_close(r);
     return e;
 }
 
-void index_close(repo *r) {
-    if (!r->env) return;
-    if (r->index_broken) {
+static void close_env(index_env *ix) {
+    if (!ix->env) return;
+    if (ix->broken) {
         /* Closing frees LMDB's structures without reading data pages; should
          * a half-updated structure fault anyway, the environment is left. */
         sigjmp_buf guard;
         sigjmp_buf *outer = strata_guard_current();
         if (!sigsetjmp(guard, 1)) {
             strata_guard_set(&guard);
-            mdb_env_close(r->env);
+            mdb_env_close(ix->env);
         }
         strata_guard_set(outer);
     } else {
-        mdb_env_close(r->env);
+        mdb_env_close(ix->env);
     }
-    r->env = NULL;
-    r->index_broken = 0;
+    memset(ix, 0, sizeof *ix);
+}
+
+void index_close(repo *r) {
+    close_env(&r->ix);
+}
+
+/* Whether data.mdb is gone or another file than the one the index opened. */
+static int data_file_replaced(repo *r) {
+    char *path = xasprintf("%s/data.mdb", r->index_dir);
+    struct stat st;
+    int replaced = stat(path, &st) != 0 ? errno == ENOENT : st.st_dev != r->ix.dev || st.st_ino != r->ix.ino;
+    free(path);
+    return replaced;
+}
+
+strata_err index_reopen_if_replaced(repo *r, int *reopened) {
+    *reopened = 0;
+    if (!r->ix.env || !data_file_replaced(r)) return STRATA_OK;
+    pthread_rwlock_wrlock(&r->ix_lock);
+    index_env old = r->ix;
+    memset(&r->ix, 0, sizeof r->ix);
+    strata_err e;
+    GUARDED_HELD(r, e, STRATA_ECORRUPT, e = index_open_body(r));
+    if (e) {
+        close_env(&r->ix);
+        r->ix = old;
+    }
+    pthread_rwlock_unlock(&r->ix_lock);
+    if (e) return e;
+    close_env(&old);
+    *reopened = 1;
+    strata_log(STRATA_LOG_INFO, "index %s was rebuilt: reading the new one", r->index_dir);
+    return STRATA_OK;
 }
 
 strata_err index_reset(repo *r) {
@@ -189,10 +240,10 @@ static void location_encode(const chunk_location *loc, uint8_t out[LOCATION_LEN]
 
 static strata_err index_chunk_get_body(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
-    rc = mdb_get(txn, r->db_chunk, &k, &v);
+    rc = mdb_get(txn, r->ix.db_chunk, &k, &v);
     strata_err e = STRATA_OK;
     if (rc == MDB_NOTFOUND) {
         e = STRATA_ENOENT;
@@ -219,13 +270,13 @@ static int put_chunk_location(repo *r, MDB_txn *txn, const uint8_t id[STRATA_HAS
     uint8_t value[LOCATION_LEN];
     location_encode(loc, value);
     MDB_val k = {STRATA_HASH_LEN, (void *)id}, v = {sizeof value, value};
-    return mdb_put(txn, r->db_chunk, &k, &v, flags);
+    return mdb_put(txn, r->ix.db_chunk, &k, &v, flags);
 }
 
 static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH_LEN], uint64_t size,
                           const uint8_t *entries, uint32_t count) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     for (uint32_t i = 0; !rc && i < count; i++) {
         uint8_t id[STRATA_HASH_LEN];
@@ -241,7 +292,7 @@ static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH
         for (int i = 0; i < 8; i++) rec[i] = (uint8_t)(size >> (8 * i));
         for (int i = 0; i < 4; i++) rec[8 + i] = (uint8_t)(count >> (8 * i));
         MDB_val k = {STRATA_HASH_LEN, (void *)pack_id}, v = {sizeof rec, rec};
-        rc = mdb_put(txn, r->db_pack, &k, &v, 0);
+        rc = mdb_put(txn, r->ix.db_pack, &k, &v, 0);
     }
     if (rc) {
         mdb_txn_abort(txn);
@@ -253,11 +304,11 @@ static strata_err index_add_pack_body(repo *r, const uint8_t pack_id[STRATA_HASH
 static strata_err index_forget_chunks_body(repo *r, const uint8_t *ids, size_t n, size_t *forgotten) {
     MDB_txn *txn;
     *forgotten = 0;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     for (size_t i = 0; !rc && i < n; i++) {
         MDB_val k = {STRATA_HASH_LEN, (void *)(ids + i * STRATA_HASH_LEN)};
-        rc = mdb_del(txn, r->db_chunk, &k, NULL);
+        rc = mdb_del(txn, r->ix.db_chunk, &k, NULL);
         if (!rc) ++*forgotten;
         if (rc == MDB_NOTFOUND) rc = 0;
     }
@@ -270,7 +321,7 @@ static strata_err index_forget_chunks_body(repo *r, const uint8_t *ids, size_t n
 
 static strata_err index_move_chunk_body(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     rc = put_chunk_location(r, txn, id, loc, 0);
     if (rc) {
@@ -282,18 +333,18 @@ static strata_err index_move_chunk_body(repo *r, const uint8_t id[STRATA_HASH_LE
 
 static int index_has_version_body(repo *r, const char *id) {
     MDB_txn *txn;
-    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    if (mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn)) return 0;
     MDB_val k = {strlen(id), (void *)id}, v;
-    int found = mdb_get(txn, r->db_version, &k, &v) == 0;
+    int found = mdb_get(txn, r->ix.db_version, &k, &v) == 0;
     mdb_txn_abort(txn);
     return found;
 }
 
 static int index_has_pack_body(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     MDB_txn *txn;
-    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    if (mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn)) return 0;
     MDB_val k = {STRATA_HASH_LEN, (void *)id}, v;
-    int found = mdb_get(txn, r->db_pack, &k, &v) == 0;
+    int found = mdb_get(txn, r->ix.db_pack, &k, &v) == 0;
     mdb_txn_abort(txn);
     return found;
 }
@@ -302,9 +353,9 @@ static const MDB_val SYNCED_KEY = {6, "synced"};
 
 static int index_was_synced_body(repo *r) {
     MDB_txn *txn;
-    if (mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn)) return 0;
+    if (mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn)) return 0;
     MDB_val k = SYNCED_KEY, v;
-    int found = mdb_get(txn, r->db_meta, &k, &v) == 0;
+    int found = mdb_get(txn, r->ix.db_meta, &k, &v) == 0;
     mdb_txn_abort(txn);
     return found;
 }
@@ -312,10 +363,10 @@ static int index_was_synced_body(repo *r) {
 static strata_err index_mark_synced_body(repo *r) {
     if (index_was_synced_body(r)) return STRATA_OK;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     MDB_val k = SYNCED_KEY, v = {1, "\x01"};
-    rc = mdb_put(txn, r->db_meta, &k, &v, 0);
+    rc = mdb_put(txn, r->ix.db_meta, &k, &v, 0);
     if (rc) {
         mdb_txn_abort(txn);
         return index_lmdb_error(rc, "marking the index synced");
@@ -325,10 +376,10 @@ static strata_err index_mark_synced_body(repo *r) {
 
 static strata_err index_add_version_body(repo *r, const repo_version *v, const strata_buf *payload) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, 0, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     MDB_val k = {strlen(v->id), (void *)v->id}, val = {payload->len, payload->data};
-    rc = mdb_put(txn, r->db_version, &k, &val, 0);
+    rc = mdb_put(txn, r->ix.db_version, &k, &val, 0);
     strata_buf key, rec;
     strata_buf_init(&key);
     strata_buf_init(&rec);
@@ -338,7 +389,7 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         file_key(f->node, f->keyspace, f->table_id, f->rel_path, &key);
         file_encode(f, &rec);
         MDB_val fk = {key.len, key.data}, fv = {rec.len, rec.data};
-        rc = mdb_put(txn, r->db_file, &fk, &fv, 0);
+        rc = mdb_put(txn, r->ix.db_file, &fk, &fv, 0);
     }
     for (size_t i = 0; !rc && i < v->n_sources; i++) {
         const repo_source *src = &v->sources[i];
@@ -346,7 +397,7 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         source_key(src->node, src->keyspace, src->table_id, src->sstable, &key);
         source_encode(src, &rec);
         MDB_val sk = {key.len, key.data}, sv = {rec.len, rec.data};
-        rc = mdb_put(txn, r->db_source, &sk, &sv, 0);
+        rc = mdb_put(txn, r->ix.db_source, &sk, &sv, 0);
     }
     /* the newest version holding each reconciled table (versions may be
      * indexed in any order) */
@@ -354,9 +405,9 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
         key.len = 0;
         table_key(v->tables[i].keyspace, v->tables[i].table_id, &key);
         MDB_val tk = {key.len, key.data}, old, tv = {strlen(v->id) + 1, (void *)v->id};
-        rc = mdb_get(txn, r->db_table, &tk, &old);
+        rc = mdb_get(txn, r->ix.db_table, &tk, &old);
         if (rc == MDB_NOTFOUND || (!rc && repo_version_id_cmp((const char *)old.mv_data, v->id) < 0))
-            rc = mdb_put(txn, r->db_table, &tk, &tv, 0);
+            rc = mdb_put(txn, r->ix.db_table, &tk, &tv, 0);
     }
     strata_buf_free(&key);
     strata_buf_free(&rec);
@@ -371,7 +422,7 @@ static strata_err index_add_version_body(repo *r, const repo_version *v, const s
  * until fn returns); STRATA_ENOENT when there is none. */
 static strata_err visit(repo *r, MDB_dbi db, const void *key, size_t key_len, index_value_fn fn, void *ctx) {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     MDB_val k = {key_len, (void *)key}, v;
     rc = mdb_get(txn, db, &k, &v);
@@ -398,7 +449,7 @@ static strata_err get_into(repo *r, MDB_dbi db, const void *key, size_t key_len,
 }
 
 static strata_err index_version_visit_body(repo *r, const char *id, index_value_fn fn, void *ctx) {
-    strata_err e = visit(r, r->db_version, id, strlen(id), fn, ctx);
+    strata_err e = visit(r, r->ix.db_version, id, strlen(id), fn, ctx);
     if (e == STRATA_ENOENT) return strata_fail(e, "no version '%s' in the repository", id);
     return e;
 }
@@ -409,7 +460,7 @@ static strata_err index_version_get_body(repo *r, const char *id, strata_buf *pa
 
 static strata_err index_record_get_body(repo *r, index_records which, const char *key, size_t key_len,
                                         strata_buf *out) {
-    MDB_dbi db = which == INDEX_FILES ? r->db_file : which == INDEX_SOURCES ? r->db_source : r->db_table;
+    MDB_dbi db = which == INDEX_FILES ? r->ix.db_file : which == INDEX_SOURCES ? r->ix.db_source : r->ix.db_table;
     return get_into(r, db, key, key_len, out);
 }
 
@@ -417,7 +468,7 @@ static strata_err index_record_get_body(repo *r, index_records which, const char
 static strata_err scan(repo *r, MDB_dbi db, int (*fn)(void *, MDB_val *, MDB_val *), void *ctx) {
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    int rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &txn);
+    int rc = mdb_txn_begin(r->ix.env, NULL, MDB_RDONLY, &txn);
     if (rc) return index_lmdb_error(rc, "begin");
     rc = mdb_cursor_open(txn, db, &cur);
     MDB_val k, v;
@@ -450,7 +501,7 @@ static int collect_id(void *ctx, MDB_val *k, MDB_val *v) {
 
 static strata_err index_version_ids_body(repo *r, char ***ids, size_t *n) {
     id_list l = {0};
-    strata_err e = scan(r, r->db_version, collect_id, &l);
+    strata_err e = scan(r, r->ix.db_version, collect_id, &l);
     if (e) {
         repo_version_list_free(l.ids, l.n);
         return e;

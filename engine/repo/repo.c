@@ -177,7 +177,7 @@ static strata_err open_index(repo *r, int locked) {
     if (e == STRATA_ECORRUPT && locked) e = reset_damaged_index(r);
     if (e || !(locked || r->index_read_only)) return e;
     e = repo_sync_index(r);
-    if (e == STRATA_ECORRUPT && r->index_broken && locked) {
+    if (e == STRATA_ECORRUPT && r->ix.broken && locked) {
         e = reset_damaged_index(r);
         if (!e) e = repo_sync_index(r);
     }
@@ -222,6 +222,13 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     r->pending = pending_set_new();
     pthread_mutex_init(&r->dctx_lock, NULL);
     pthread_mutex_init(&r->refresh_lock, NULL);
+    /* index calls never nest, and readers that kept coming would hold
+     * off a reopen for good */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&r->ix_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     r->refreshed_at = strata_mono_s();
     strata_err e = storage_open(location, &r->store);
     if (!e) e = read_config(r, location);
@@ -235,7 +242,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
      * has: verify and restore must work exactly then.  An index no sync
      * ever completed into (a new cache directory) would show a repository
      * without versions instead of an error. */
-    if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->env && index_was_synced(r)) {
+    if (e && e != STRATA_ECORRUPT && mode == REPO_READ && r->ix.env && index_was_synced(r)) {
         strata_log(STRATA_LOG_WARN, "%s; using the index as it is", strata_errmsg());
         e = STRATA_OK;
     }
@@ -249,16 +256,23 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
 }
 
 int repo_refreshes(const repo *r) {
-    return r->mode == REPO_READ && !r->index_read_only && !storage_local_index_dir(r->store);
+    return r->mode == REPO_READ && !r->index_read_only;
 }
 
+/* Holding index.lock, no writer is running: an index rebuilt since is
+ * whole, or was left by a rebuild killed midway, which the sync completes. */
 strata_err repo_refresh(repo *r) {
     if (!repo_refreshes(r)) return STRATA_OK;
     if (pthread_mutex_trylock(&r->refresh_lock)) return STRATA_OK; /* another thread is at it */
     strata_err e = STRATA_OK;
     double now = strata_mono_s();
     if (now - r->refreshed_at >= REPO_REFRESH_SECONDS && try_lock(r)) {
-        e = sync_new_versions(r);
+        int reopened;
+        e = index_reopen_if_replaced(r, &reopened);
+        if (!e && reopened)
+            e = repo_sync_index(r);
+        else if (!e && !storage_local_index_dir(r->store))
+            e = sync_new_versions(r);
         flock(r->lock_fd, LOCK_UN);
         /* from the end: a sync the endpoint kept waiting is not started again at once */
         r->refreshed_at = strata_mono_s();
@@ -283,6 +297,7 @@ void repo_close(repo *r) {
     pack_free_dctx_spares(r);
     pthread_mutex_destroy(&r->dctx_lock);
     pthread_mutex_destroy(&r->refresh_lock);
+    pthread_rwlock_destroy(&r->ix_lock);
     free(r->index_dir);
     free(r);
 }

@@ -42,17 +42,19 @@ strata_err repo_init(const char *location);
 strata_err repo_open(const char *location, repo_mode mode, repo **out);
 void repo_close(repo *r);
 
-/* For a reader that stays open (a mount): a remote repository's index
- * lives on this machine, so the versions other machines back up reach it
- * only through a sync.  At most every REPO_REFRESH_SECONDS, and when no
- * writer on this machine holds the index, looks for version objects the
- * index lacks and indexes them with their packs.  Does nothing for a local
- * repository (its writers keep its own index) or one opened to write.
- * Safe from several threads at once. */
+/* For a reader that stays open (a mount), at most every
+ * REPO_REFRESH_SECONDS and when no writer on this machine holds the
+ * index: moves to the index `strata index rebuild` made since, which
+ * replaced the file the reader opened (its writers then keep the new one
+ * only); and, as a remote repository's index lives on this machine, so
+ * the versions other machines back up reach it only through a sync,
+ * looks for version objects the index lacks and indexes them with their
+ * packs.  Does nothing for a repository opened to write or whose index
+ * cannot be written.  Safe from several threads at once. */
 #define REPO_REFRESH_SECONDS 10
 strata_err repo_refresh(repo *r);
-/* Whether repo_refresh can find anything: a remote repository opened to
- * read. */
+/* Whether repo_refresh can find anything: a repository opened to read
+ * whose index can be written. */
 int repo_refreshes(const repo *r);
 /* For a reader that stops (an unmount): its requests still waiting on the
  * storage, a repo_refresh's among them, end at once with STRATA_EINTR

@@ -12,6 +12,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <sys/types.h>
 #include <zstd.h>
 
 #include "engine/repo/repo.h"
@@ -66,6 +67,17 @@ typedef struct sealed_pack {
 typedef struct pack_flusher pack_flusher;
 typedef struct disk_cache disk_cache;
 
+/* An open LMDB environment and its databases. */
+typedef struct {
+    MDB_env *env;
+    MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
+    int broken; /* LMDB faulted: the environment is abandoned */
+    /* data.mdb as opened: `strata index rebuild` in another process
+     * replaces the file, which an open environment goes on reading */
+    dev_t dev;
+    ino_t ino;
+} index_env;
+
 struct repo {
     storage *store;
     char id[33];
@@ -74,11 +86,11 @@ struct repo {
     int lock_fd;           /* index.lock; -1 when index_read_only */
     int writer_lock_fd;    /* write.lock, REPO_WRITE only; else -1 */
     int index_read_only;   /* the index directory cannot be written: never synced */
-    MDB_env *env;
-    MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
+    index_env ix;
+    /* held to read while using ix, to write while replacing it */
+    pthread_rwlock_t ix_lock;
     pending_set *pending;
     pack_flusher *flusher; /* REPO_WRITE only */
-    int index_broken;      /* LMDB faulted: the environment is abandoned */
     disk_cache *disk_cache; /* remote repositories, when enabled */
     pthread_mutex_t refresh_lock; /* one repo_refresh() at a time */
     double refreshed_at;          /* strata_mono_s() of the last sync */
@@ -119,11 +131,16 @@ void sealed_pack_free(sealed_pack *p);
 
 /* ---- index.c: the LMDB environment ----
  * Every call is guarded: a fault inside LMDB (garbage in data.mdb) returns
- * STRATA_ECORRUPT and sets index_broken instead of crashing. */
+ * STRATA_ECORRUPT and sets ix.broken instead of crashing. */
 strata_err index_open(repo *r);
 void index_close(repo *r);
 /* Deletes the index files and opens a fresh, empty index. */
 strata_err index_reset(repo *r);
+/* When data.mdb is no longer the file the index opened (another process's
+ * index rebuild replaced it), opens the new one in its place, once no
+ * thread reads the old one, and sets *reopened; the old one stays in use
+ * when the new one cannot be opened. */
+strata_err index_reopen_if_replaced(repo *r, int *reopened);
 strata_err index_lmdb_error(int rc, const char *what);
 strata_err index_chunk_get(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc);
 /* Indexes one sealed pack: its entries and its pack record, in one transaction. */
