@@ -12,6 +12,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <zstd.h>
 
@@ -71,7 +72,8 @@ typedef struct disk_cache disk_cache;
 typedef struct {
     MDB_env *env;
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
-    int broken; /* LMDB faulted: the environment is abandoned */
+    atomic_int broken; /* LMDB faulted: the environment is abandoned (set by
+                          whichever mount thread met the fault) */
     /* data.mdb as opened: `strata index rebuild` in another process
      * replaces the file, which an open environment goes on reading */
     dev_t dev;
