@@ -17,8 +17,11 @@ static void help(void) {
            "\n"
            "Per version: logical bytes, its reconciled SSTables (what a restore\n"
            "writes) and the bytes its backup added.  Per table: files and logical\n"
-           "and reconciled bytes of the newest version, logical bytes of all\n"
-           "versions, and the stored bytes of the table's distinct chunks.\n"
+           "bytes of the newest version, ONE NODE (the node holding most of the\n"
+           "table there: its SSTables, or its files for a table not reconciled),\n"
+           "the reconciled bytes, logical bytes of all versions, the stored bytes\n"
+           "of the table's distinct chunks, and /NODE: stored against ONE NODE\n"
+           "(under 1 costs less than one replica; all versions count as stored).\n"
            "\n"
            "  --json   print the same as JSON (bytes as integers)\n"
            "\n"
@@ -28,6 +31,12 @@ static void help(void) {
 
 static double ratio(uint64_t logical, uint64_t stored) {
     return stored ? (double)logical / (double)stored : 0;
+}
+
+/* What the table costs against one node's copy of it: below 1/RF is
+ * better than storing one replica. */
+static double stored_per_node(const repo_table_stats *t) {
+    return t->one_node_latest ? (double)t->stored / (double)t->one_node_latest : 0;
 }
 
 static void print_versions(const repo_stats *s) {
@@ -57,18 +66,22 @@ static int table_column_width(const repo_stats *s) {
 
 static void print_tables(const repo_stats *s) {
     int width = table_column_width(s);
-    printf("%-*s %6s %11s %11s %11s %11s %8s\n", width, "TABLE", "FILES", "LATEST", "RECONCILED", "ALL", "STORED",
-           "RATIO");
+    printf("%-*s %6s %11s %11s %11s %11s %11s %8s %8s\n", width, "TABLE", "FILES", "LATEST", "ONE NODE",
+           "RECONCILED", "ALL", "STORED", "RATIO", "/NODE");
     for (size_t i = 0; i < s->n_tables; i++) {
         const repo_table_stats *t = &s->tables[i];
-        char latest[16], layers[16], all[16], st[16];
+        char latest[16], node[16], layers[16], all[16], st[16], per_node[16];
         char *name = xasprintf("%s.%s", t->keyspace, t->table);
         strata_human_bytes(t->logical_latest, latest);
+        strata_human_bytes(t->one_node_latest, node);
         strata_human_bytes(t->reconciled_latest, layers);
         strata_human_bytes(t->logical_all, all);
         strata_human_bytes(t->stored, st);
-        printf("%-*s %6llu %11s %11s %11s %11s %8.2f\n", width, name, (unsigned long long)t->files_latest, latest,
-               t->reconciled_latest ? layers : "-", all, st, ratio(t->logical_all, t->stored));
+        if (t->one_node_latest) snprintf(per_node, sizeof per_node, "%.3f", stored_per_node(t));
+        else snprintf(per_node, sizeof per_node, "-");
+        printf("%-*s %6llu %11s %11s %11s %11s %11s %8.2f %8s\n", width, name, (unsigned long long)t->files_latest,
+               latest, node, t->reconciled_latest ? layers : "-", all, st, ratio(t->logical_all, t->stored),
+               per_node);
         free(name);
     }
 }
@@ -101,12 +114,15 @@ static json_t *tables_json(const repo_stats *s) {
     json_t *list = json_array();
     for (size_t i = 0; i < s->n_tables; i++) {
         const repo_table_stats *t = &s->tables[i];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "keyspace", t->keyspace,
-                                              "table", t->table, "files_latest", (json_int_t)t->files_latest,
-                                              "logical_bytes_latest", (json_int_t)t->logical_latest,
-                                              "reconciled_bytes_latest", (json_int_t)t->reconciled_latest,
-                                              "logical_bytes_all", (json_int_t)t->logical_all, "stored_bytes",
-                                              (json_int_t)t->stored, "ratio", ratio(t->logical_all, t->stored)));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "keyspace",
+                                              t->keyspace, "table", t->table, "files_latest",
+                                              (json_int_t)t->files_latest, "logical_bytes_latest",
+                                              (json_int_t)t->logical_latest, "one_node_bytes_latest",
+                                              (json_int_t)t->one_node_latest, "reconciled_bytes_latest",
+                                              (json_int_t)t->reconciled_latest, "logical_bytes_all",
+                                              (json_int_t)t->logical_all, "stored_bytes", (json_int_t)t->stored,
+                                              "ratio", ratio(t->logical_all, t->stored), "stored_per_node",
+                                              stored_per_node(t)));
     }
     return list;
 }

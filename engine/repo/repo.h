@@ -348,6 +348,10 @@ typedef struct {
     uint64_t reconciled_latest; /* its layers there; 0 when not reconciled */
     uint64_t logical_all;       /* its logical bytes summed over all versions */
     uint64_t stored;            /* bytes in packs of the distinct chunks of its files */
+    /* the newest version's largest node copy: the SSTables (files, for a
+     * table not reconciled) of the node holding most of it; what storing a
+     * table once, whatever the replication factor, is set against */
+    uint64_t one_node_latest;
 } repo_table_stats;
 
 typedef struct {

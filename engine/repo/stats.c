@@ -14,6 +14,8 @@
 typedef struct {
     repo_table_stats stats;
     pending_set *seen;
+    const char *node;    /* the node whose bytes are being summed (newest version) */
+    uint64_t node_bytes; /* its bytes of the table so far */
 } table_acc;
 
 int repo_table_summary_order(const void *pa, const void *pb) {
@@ -65,6 +67,29 @@ static void account_file(repo *r, const repo_version *v, table_acc *t, repo_vers
     }
 }
 
+/* Adds bytes of the table on `node`, which the newest version lists node
+ * by node (its sources and files are sorted by node first). */
+static void add_node_bytes(table_acc *t, const char *node, uint64_t bytes) {
+    if (!t->node || strcmp(t->node, node)) t->node = node, t->node_bytes = 0;
+    t->node_bytes += bytes;
+    if (t->node_bytes > t->stats.one_node_latest) t->stats.one_node_latest = t->node_bytes;
+}
+
+/* One node's copy of each table of the newest version: its SSTables as the
+ * backup read them for a reconciled table, else its files. */
+static void account_one_node(const repo_version *v, table_acc **tables, size_t *n_tables) {
+    for (size_t i = 0; i < v->n_sources; i++) {
+        const repo_source *s = &v->sources[i];
+        add_node_bytes(find_table(tables, n_tables, s->keyspace, s->table), s->node, s->bytes);
+    }
+    for (size_t i = 0; i < v->n_files; i++) {
+        const repo_file *f = &v->files[i];
+        if (*f->node && !repo_version_table_summary(v, f->keyspace, f->table, f->table_id))
+            add_node_bytes(find_table(tables, n_tables, f->keyspace, f->table), f->node, f->size);
+    }
+    for (size_t i = 0; i < *n_tables; i++) (*tables)[i].node = NULL; /* v's, freed after */
+}
+
 static void account_version(repo *r, const repo_version *v, table_acc **tables, size_t *n_tables,
                             repo_version_stats *vs, int latest) {
     snprintf(vs->id, sizeof vs->id, "%s", v->id);
@@ -81,6 +106,7 @@ static void account_version(repo *r, const repo_version *v, table_acc **tables, 
         const repo_file *f = &v->files[i];
         account_file(r, v, find_table(tables, n_tables, f->keyspace, f->table), vs, f, latest);
     }
+    if (latest) account_one_node(v, tables, n_tables);
 }
 
 static int cmp_table(const void *a, const void *b) {

@@ -37,6 +37,14 @@ sstable_bytes() {
     sed -E 's#^.*/([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32} #\1.\2 #' |
     awk '{s[$1] += $2} END {for (t in s) print t, s[t]}' | LC_ALL=C sort
 }
+# Per table, the largest node's SSTables (all: all its files), as "ks.table bytes".
+one_node_bytes() { # [all]
+  if [ "${1:-}" = all ]; then depth=9 name='*'; else depth=3 name='*-big-*'; fi
+  find "$SCRATCH"/nodes/node*/ -mindepth 3 -maxdepth $depth -type f -name "$name" -printf '%p %s\n' |
+    sed -E 's#^.*/(node[0-9]+)/([^/]+)/([A-Za-z0-9_]+)-[0-9a-f]{32}/[^ ]* #\1 \2.\3 #' |
+    awk '{s[$2 " " $1] += $3} END {for (k in s) {split(k, a, " "); if (s[k] > m[a[1]]) m[a[1]] = s[k]} for (t in m) print t, m[t]}' |
+    LC_ALL=C sort
+}
 node_sstables() { find "$SCRATCH"/nodes/node*/ -mindepth 3 -maxdepth 3 -name '*-Data.db' | wc -l | tr -d ' '; }
 
 backup() { strata backup --cluster "$SCRATCH/cluster.ini" "$@" --json | json 'd["version"]'; }
@@ -50,6 +58,7 @@ strata init >/dev/null
 V1=$(backup --cut 2026-11-21T23:19:56.550666Z)
 use_nodes "$RF3/v2"
 sstable_bytes >"$SCRATCH/bytes.v2"
+one_node_bytes >"$SCRATCH/one_node.v2"
 SST2=$(node_sstables)
 V2=$(backup --cut 2026-11-21T23:22:01Z)
 V3=$(backup --cut 2026-11-21T23:22:02Z --keep-replicas)
@@ -169,6 +178,11 @@ json '"\n".join("%s.%s %d %d" % (t["keyspace"], t["table"], t["logical_bytes_lat
 # newest version: v2's nodes; all versions: v1 once, v2 twice ($V2 and $V3)
 LC_ALL=C join "$SCRATCH/bytes.v1" "$SCRATCH/bytes.v2" | awk '{print $1, $3, $2 + 2 * $3}' >"$SCRATCH/want.tables"
 expect_same "$SCRATCH/want.tables" "$SCRATCH/stats.tables" "stats per table differ from the nodes' SSTable bytes"
+json '"\n".join("%s.%s %d" % (t["keyspace"], t["table"], t["one_node_bytes_latest"]) for t in d["tables"])' \
+  <"$SCRATCH/stats.json" | LC_ALL=C sort >"$SCRATCH/stats.one_node"
+expect_same "$SCRATCH/one_node.v2" "$SCRATCH/stats.one_node" "stats' one node per table differs from the largest node's SSTables"
+expect_eq "$(json 'all(t["stored_per_node"] == t["stored_bytes"] / t["one_node_bytes_latest"] for t in d["tables"])' \
+  <"$SCRATCH/stats.json")" True "stored bytes per node"
 sum1=$(awk '{s += $2} END {print s}' "$SCRATCH/bytes.v1")
 sum2=$(awk '{s += $2} END {print s}' "$SCRATCH/bytes.v2")
 expect_eq "$(json '[v["logical_bytes"] for v in d["by_version"]]' <"$SCRATCH/stats.json")" "[$sum1, $sum2, $sum2]" \
@@ -226,4 +240,9 @@ expect_eq "$("$STRATA_BIN" -r "$SCRATCH/repo3" versions --json | json 'd[0]["rec
 expect_eq "$("$STRATA_BIN" -r "$SCRATCH/repo3" stats --json | json 'd["by_version"][0]["logical_bytes"]')" \
   "$(find "$SCRATCH"/nodes/node* -type f -printf '%s\n' | awk '{s += $1} END {print s}')" \
   "logical bytes of a --files version (all its files)"
+"$STRATA_BIN" -r "$SCRATCH/repo3" stats --json |
+  json '"\n".join("%s.%s %d" % (t["keyspace"], t["table"], t["one_node_bytes_latest"]) for t in d["tables"])' |
+  LC_ALL=C sort >"$SCRATCH/stats3.one_node"
+one_node_bytes all >"$SCRATCH/one_node.files"
+expect_same "$SCRATCH/one_node.files" "$SCRATCH/stats3.one_node" "one node of a --files version (its largest node's files)"
 echo "PASS"
