@@ -160,6 +160,57 @@ static void test_store_read_and_dedup(void **state) {
     free(loc);
 }
 
+/* An index seek per partition reads ahead across a chunk's end, and the
+ * next seek is back before it: reads alternating over a boundary must
+ * fetch each of the two chunks once, not both again each time. */
+static void test_file_reader_keeps_both_chunks_of_a_boundary(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    size_t len = 6u << 20;
+    uint8_t *data = random_bytes(len, 11);
+    repo_file rec;
+    store_and_read_back(r, data, len, &rec);
+    assert_true(rec.n_chunks >= 3);
+    uint64_t boundary = rec.chunks[0].size;
+    repo_file_reader *rd = repo_file_reader_open(r, &rec);
+    storage_traffic before, after;
+    repo_get_traffic(r, &before);
+    uint8_t buf[65536];
+    for (int i = 0; i < 50; i++) {
+        uint64_t off = boundary - 1000 - (uint64_t)i * 10;
+        size_t got;
+        assert_int_equal(repo_file_reader_pread(rd, buf, sizeof buf, off, &got), STRATA_OK);
+        assert_int_equal(got, sizeof buf);
+        assert_memory_equal(buf, data + off, got);
+        assert_int_equal(repo_file_reader_pread(rd, buf, 100, off - 5000, &got), STRATA_OK);
+        assert_memory_equal(buf, data + off - 5000, 100);
+    }
+    repo_get_traffic(r, &after);
+    assert_int_equal(after.requests - before.requests, 2);
+    /* a third chunk takes the place of the one read longest ago (the
+     * second): the first, read last, is still there, the second is not */
+    size_t got;
+    uint64_t third = boundary + rec.chunks[1].size;
+    assert_int_equal(repo_file_reader_pread(rd, buf, 100, third, &got), STRATA_OK);
+    assert_memory_equal(buf, data + third, 100);
+    assert_int_equal(repo_file_reader_pread(rd, buf, 100, 10, &got), STRATA_OK);
+    assert_memory_equal(buf, data + 10, 100);
+    repo_get_traffic(r, &after);
+    assert_int_equal(after.requests - before.requests, 3);
+    assert_int_equal(repo_file_reader_pread(rd, buf, 100, boundary + 10, &got), STRATA_OK);
+    assert_memory_equal(buf, data + boundary + 10, 100);
+    repo_get_traffic(r, &after);
+    assert_int_equal(after.requests - before.requests, 4);
+    repo_file_reader_close(rd);
+    free(rec.chunks);
+    free(data);
+    repo_close(r);
+    remove_tree(loc);
+    free(loc);
+}
+
 /* Stores `len` random bytes (returned) as node1's app/users nb-1-big-Data.db. */
 static uint8_t *store_users_data(repo *r, size_t len, unsigned seed, repo_file *f) {
     uint8_t *data = random_bytes(len, seed);
@@ -523,6 +574,7 @@ int main(void) {
         cmocka_unit_test(test_chunk_bounds_and_average),
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
         cmocka_unit_test(test_store_read_and_dedup),
+        cmocka_unit_test(test_file_reader_keeps_both_chunks_of_a_boundary),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
