@@ -132,9 +132,9 @@ static strata_err open_dbs(repo *r) {
     return index_commit(r, txn);
 }
 
-static strata_err index_open_body(repo *r) {
-    if (mkdir(r->index_dir, 0755) != 0 && errno != EEXIST)
-        return strata_fail_errno(STRATA_EIO, errno, "creating index directory %s", r->index_dir);
+/* Opens the environment in `dir`. */
+static strata_err index_open_body(repo *r, const char *dir) {
+    r->ix.dir = xstrdup(dir);
     int rc = mdb_env_create(&r->ix.env);
     if (!rc) rc = mdb_env_set_assert(r->ix.env, on_lmdb_assert);
     if (!rc) rc = mdb_env_set_maxdbs(r->ix.env, 8);
@@ -142,7 +142,7 @@ static strata_err index_open_body(repo *r) {
     if (!rc) rc = mdb_env_set_maxreaders(r->ix.env, 256);
     /* Read-only, LMDB goes without lock.mdb where it cannot be written. */
     unsigned read_only = r->index_read_only ? MDB_RDONLY : 0;
-    if (!rc) rc = mdb_env_open(r->ix.env, r->index_dir, MDB_NOTLS | read_only, 0644);
+    if (!rc) rc = mdb_env_open(r->ix.env, dir, MDB_NOTLS | read_only, 0644);
     mdb_filehandle_t fd;
     struct stat st;
     if (!rc) rc = mdb_env_get_fd(r->ix.env, &fd);
@@ -151,13 +151,17 @@ static strata_err index_open_body(repo *r) {
         r->ix.dev = st.st_dev;
         r->ix.ino = st.st_ino;
     }
-    strata_err e = rc ? index_lmdb_error(rc, r->index_dir) : open_dbs(r);
+    strata_err e = rc ? index_lmdb_error(rc, dir) : open_dbs(r);
     if (e) index_close(r);
     return e;
 }
 
 static void close_env(index_env *ix) {
-    if (!ix->env) return;
+    free(ix->dir);
+    if (!ix->env) {
+        memset(ix, 0, sizeof *ix);
+        return;
+    }
     if (ix->broken) {
         /* Closing frees LMDB's structures without reading data pages; should
          * a half-updated structure fault anyway, the environment is left. */
@@ -178,23 +182,58 @@ void index_close(repo *r) {
     close_env(&r->ix);
 }
 
-/* Whether data.mdb is gone or another file than the one the index opened. */
-static int data_file_replaced(repo *r) {
-    char *path = xasprintf("%s/data.mdb", r->index_dir);
+/* How often a reader tries again when the index it opened stopped being
+ * the one in use meanwhile. */
+#define OPEN_ATTEMPTS 8
+
+/* Opens the environment in `dir`, holding ix_lock to write. */
+static strata_err open_dir_held(repo *r, const char *dir) {
+    strata_err e;
+    GUARDED_HELD(r, e, STRATA_ECORRUPT, e = index_open_body(r, dir));
+    return e;
+}
+
+/* Opens the index in use, holding ix_lock to write.  Readers open it
+ * without index.lock, so a rebuild may make another index current
+ * meanwhile: what was opened counts when `current` still names it
+ * afterwards, as it then did all along (index_dir.c). */
+static strata_err open_current(repo *r) {
+    for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+        char *dir = index_current_dir(r->index_dir);
+        if (!dir) return strata_fail(STRATA_ENOENT, "no index in %s", r->index_dir);
+        strata_err e = open_dir_held(r, dir);
+        char *now = index_current_dir(r->index_dir);
+        int same = now && !strcmp(now, dir);
+        free(now);
+        free(dir);
+        if (same) return e;
+        close_env(&r->ix);
+        strata_clear_error();
+    }
+    return strata_fail(STRATA_ELOCKED, "the index in %s was replaced %d times while being opened; try again",
+                       r->index_dir, OPEN_ATTEMPTS);
+}
+
+/* Whether the index in use is another than the one opened: another
+ * directory, or data.mdb replaced in it. */
+static int env_replaced(repo *r) {
+    char *dir = index_current_dir(r->index_dir);
+    if (!dir) return 0; /* none to move to */
+    char *path = xasprintf("%s/data.mdb", dir);
     struct stat st;
-    int replaced = stat(path, &st) != 0 ? errno == ENOENT : st.st_dev != r->ix.dev || st.st_ino != r->ix.ino;
+    int replaced = stat(path, &st) == 0 && (st.st_dev != r->ix.dev || st.st_ino != r->ix.ino);
     free(path);
+    free(dir);
     return replaced;
 }
 
 strata_err index_reopen_if_replaced(repo *r, int *reopened) {
     *reopened = 0;
-    if (!r->ix.env || !data_file_replaced(r)) return STRATA_OK;
+    if (!r->ix.env || !env_replaced(r)) return STRATA_OK;
     pthread_rwlock_wrlock(&r->ix_lock);
     index_env old = r->ix;
     memset(&r->ix, 0, sizeof r->ix);
-    strata_err e;
-    GUARDED_HELD(r, e, STRATA_ECORRUPT, e = index_open_body(r));
+    strata_err e = open_current(r);
     if (e) {
         close_env(&r->ix);
         r->ix = old;
@@ -209,17 +248,20 @@ strata_err index_reopen_if_replaced(repo *r, int *reopened) {
 
 strata_err index_reset(repo *r) {
     index_close(r);
-    const char *names[] = {"data.mdb", "lock.mdb"};
-    for (size_t i = 0; i < 2; i++) {
-        char *path = xasprintf("%s/%s", r->index_dir, names[i]);
-        if (unlink(path) != 0 && errno != ENOENT) {
-            strata_err e = strata_fail_errno(STRATA_EIO, errno, "removing %s", path);
-            free(path);
-            return e;
-        }
-        free(path);
-    }
-    return index_open(r);
+    char *dir;
+    strata_err e = index_new_dir(r->index_dir, &dir);
+    if (e) return e;
+    pthread_rwlock_wrlock(&r->ix_lock);
+    e = open_dir_held(r, dir);
+    pthread_rwlock_unlock(&r->ix_lock);
+    free(dir);
+    return e;
+}
+
+strata_err index_publish(repo *r) {
+    strata_err e = index_make_current(r->index_dir, r->ix.dir);
+    if (!e) index_remove_unused(r->index_dir);
+    return e;
 }
 
 /* pack id, offset, stored, raw, codec, xxh3 */
@@ -514,8 +556,9 @@ static strata_err index_version_ids_body(repo *r, char ***ids, size_t *n) {
 /* ---- Guarded entry points ---------------------------------------------------- */
 
 strata_err index_open(repo *r) {
-    strata_err e;
-    GUARDED(r, e, STRATA_ECORRUPT, e = index_open_body(r));
+    pthread_rwlock_wrlock(&r->ix_lock);
+    strata_err e = open_current(r);
+    pthread_rwlock_unlock(&r->ix_lock);
     return e;
 }
 

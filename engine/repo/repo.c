@@ -164,23 +164,36 @@ static strata_err take_writer_locks(repo *r, const char *location) {
     return STRATA_OK;
 }
 
-static strata_err reset_damaged_index(repo *r) {
+static strata_err rebuild_damaged_index(repo *r) {
     strata_log(STRATA_LOG_WARN, "%s; rebuilding the index from the stored objects", strata_errmsg());
-    return index_reset(r);
+    return repo_index_rebuild(r, NULL);
 }
 
-/* Opens the index and, holding the writer lock, brings it up to date; a
- * damaged index is discarded and rebuilt from the objects.  An index that
- * cannot be written is only checked: syncing fails on what it lacks. */
-static strata_err open_index(repo *r, int locked) {
+/* Opens the index without index.lock: as it is, or only checked when it
+ * cannot be written (syncing fails on what it lacks). */
+static strata_err open_index_unlocked(repo *r) {
     strata_err e = index_open(r);
-    if (e == STRATA_ECORRUPT && locked) e = reset_damaged_index(r);
-    if (e || !(locked || r->index_read_only)) return e;
-    e = repo_sync_index(r);
-    if (e == STRATA_ECORRUPT && r->ix.broken && locked) {
-        e = reset_damaged_index(r);
-        if (!e) e = repo_sync_index(r);
+    if (e == STRATA_ENOENT && !r->index_read_only)
+        return strata_fail(STRATA_ELOCKED,
+                           "the index in %s is being built by another process; try again when it is done",
+                           r->index_dir);
+    return e || !r->index_read_only ? e : repo_sync_index(r);
+}
+
+/* Opens the index and, holding index.lock, brings it up to date; a
+ * missing or damaged index is built from the objects beside it, for
+ * readers to see only once whole. */
+static strata_err open_index(repo *r, int locked) {
+    if (!locked) return open_index_unlocked(r);
+    index_remove_unused(r->index_dir);
+    strata_err e = index_open(r);
+    if (e == STRATA_ENOENT) {
+        strata_clear_error();
+        return repo_index_rebuild(r, NULL);
     }
+    if (e == STRATA_ECORRUPT) return rebuild_damaged_index(r);
+    if (!e) e = repo_sync_index(r);
+    if (e == STRATA_ECORRUPT && r->ix.broken) e = rebuild_damaged_index(r);
     return e;
 }
 
@@ -260,7 +273,7 @@ int repo_refreshes(const repo *r) {
 }
 
 /* Holding index.lock, no writer is running: an index rebuilt since is
- * whole, or was left by a rebuild killed midway, which the sync completes. */
+ * whole, and the sync adds what was stored after it. */
 strata_err repo_refresh(repo *r) {
     if (!repo_refreshes(r)) return STRATA_OK;
     if (pthread_mutex_trylock(&r->refresh_lock)) return STRATA_OK; /* another thread is at it */

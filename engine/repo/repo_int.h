@@ -74,6 +74,7 @@ typedef struct {
     MDB_dbi db_chunk, db_pack, db_version, db_file, db_source, db_table, db_meta;
     atomic_int broken; /* LMDB faulted: the environment is abandoned (set by
                           whichever mount thread met the fault) */
+    char *dir; /* the environment directory (index_dir.c) */
     /* data.mdb as opened: `strata index rebuild` in another process
      * replaces the file, which an open environment goes on reading */
     dev_t dev;
@@ -131,14 +132,34 @@ strata_err flusher_wait(pack_flusher *f);
 void flusher_free(pack_flusher *f);
 void sealed_pack_free(sealed_pack *p);
 
+/* ---- index_dir.c: the environment directories in the index directory ---- */
+/* The directory of the index in use (malloc'd): the one `current` names,
+ * else the index directory itself when it holds data.mdb; NULL when
+ * there is none. */
+char *index_current_dir(const char *index_dir);
+/* Creates a new, empty environment directory, seen by nobody else until
+ * index_make_current(). */
+strata_err index_new_dir(const char *index_dir, char **out);
+/* Makes env_dir the index in use, atomically for every reader. */
+strata_err index_make_current(const char *index_dir, const char *env_dir);
+/* Removes every environment but the one in use: those it replaced and
+ * those of killed rebuilds.  Only holding index.lock, so that no rebuild
+ * is under way. */
+void index_remove_unused(const char *index_dir);
+
 /* ---- index.c: the LMDB environment ----
  * Every call is guarded: a fault inside LMDB (garbage in data.mdb) returns
  * STRATA_ECORRUPT and sets ix.broken instead of crashing. */
+/* Opens the index in use; STRATA_ENOENT when there is none. */
 strata_err index_open(repo *r);
 void index_close(repo *r);
-/* Deletes the index files and opens a fresh, empty index. */
+/* Opens a new, empty index in place of the one in use, which the other
+ * processes go on reading until index_publish(); holding index.lock. */
 strata_err index_reset(repo *r);
-/* When data.mdb is no longer the file the index opened (another process's
+/* Makes the index index_reset() opened the one in use, whole, and
+ * removes the one it replaces. */
+strata_err index_publish(repo *r);
+/* When the index in use is no longer the one opened (another process's
  * index rebuild replaced it), opens the new one in its place, once no
  * thread reads the old one, and sets *reopened; the old one stays in use
  * when the new one cannot be opened. */

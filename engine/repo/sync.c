@@ -151,7 +151,16 @@ strata_err repo_sync_index(repo *r) {
     return sync_packs_then_versions(r, NULL);
 }
 
+/* Holding index.lock: the new index is made the one in use only once
+ * whole; until then other processes read the old one.  A rebuild that
+ * fails leaves the old one in use. */
 strata_err repo_index_rebuild(repo *r, strata_progress *progress) {
     strata_err e = index_reset(r);
-    return e ? e : sync_packs_then_versions(r, progress);
+    if (!e) e = sync_packs_then_versions(r, progress);
+    if (!e) e = index_publish(r);
+    if (e) {
+        index_close(r);
+        index_remove_unused(r->index_dir);
+    }
+    return e;
 }

@@ -85,16 +85,16 @@ no_crash strata versions --json
 echo "   versions: exit $rc $(head -c 200 "$SCRATCH/cmd.err")"
 check_restore "$V2" v2
 
-say "garbage over REPO/index/data.mdb"
+say "garbage over REPO/index/current/data.mdb"
 for cmd in versions "ls latest" stats verify "restore $V1 --to $SCRATCH/garbage"; do
-  head -c 65536 /dev/urandom >"$SCRATCH/repo/index/data.mdb"
+  head -c 65536 /dev/urandom >"$SCRATCH/repo/index/current/data.mdb"
   # shellcheck disable=SC2086
   no_crash strata $cmd
   echo "   $cmd: exit $rc $(head -1 "$SCRATCH/cmd.err")"
 done
 no_crash strata backup --files --cluster "$SCRATCH/cluster.ini" --json
 echo "   backup: exit $rc $(head -1 "$SCRATCH/cmd.err")"
-head -c 65536 /dev/urandom >"$SCRATCH/repo/index/data.mdb"
+head -c 65536 /dev/urandom >"$SCRATCH/repo/index/current/data.mdb"
 strata index rebuild >/dev/null || fail "index rebuild over a garbage index exits $?"
 check_restore "$V1" v1
 check_restore "$V2" v2

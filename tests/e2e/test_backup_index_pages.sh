@@ -17,7 +17,7 @@ garble_pages() {
   python3 -c 'import os,sys
 p = sys.argv[1]
 with open(p, "r+b") as f:
-    f.seek(8192); f.write(os.urandom(os.path.getsize(p) - 8192))' "$SCRATCH/repo/index/data.mdb"
+    f.seek(8192); f.write(os.urandom(os.path.getsize(p) - 8192))' "$SCRATCH/repo/index/current/data.mdb"
 }
 
 say "rf3-a v1 backed up"

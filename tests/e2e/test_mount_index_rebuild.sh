@@ -36,9 +36,9 @@ wait "$holder"
 grep -q '^strata: error: .*another backup or index rebuild is running' "$SCRATCH/err" || fail "no lock error"
 
 say "the index rebuilt under the mount, then version 2 backed up"
-inode=$(stat -c %i "$REPO/index/data.mdb")
+inode=$(stat -c %i "$REPO/index/current/data.mdb")
 strata index rebuild >/dev/null
-[ "$(stat -c %i "$REPO/index/data.mdb")" != "$inode" ] || fail "the rebuild kept the index file"
+[ "$(stat -c %i "$REPO/index/current/data.mdb")" != "$inode" ] || fail "the rebuild kept the index file"
 rm -rf "$SCRATCH/nodes"
 copy_rf3a_nodes "$RF3/v2"
 strata backup --cluster "$SCRATCH/cluster.ini" --cut "$T2" >/dev/null 2>>"$SCRATCH/backup.err"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <glob.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine/repo/repo.h"
+#include "engine/repo/repo_int.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) {
@@ -474,6 +476,47 @@ static void test_writer_waits_for_reader_sync(void **state) {
     free(loc);
 }
 
+/* How many versions a reader opening `loc` now lists. */
+static size_t versions_listed(const char *loc) {
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_OK);
+    char **ids;
+    size_t n;
+    assert_int_equal(repo_version_list(r, &ids, &n), STRATA_OK);
+    repo_version_list_free(ids, n);
+    repo_close(r);
+    return n;
+}
+
+/* An index being rebuilt is built aside: a reader opening the repository
+ * meanwhile (without index.lock, which the rebuild holds) lists every
+ * version from the old index, and a rebuild that never ends (killed)
+ * leaves the old index in use and its own directory to the next open. */
+static void test_index_rebuilt_aside(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *w;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &w), STRATA_OK);
+    char *nodes[] = {"node1"};
+    for (int i = 0; i < 3; i++) {
+        repo_version v = {.time_us = 1795303196550666 + i * 1000000ll, .cluster = "c", .nodes = nodes, .n_nodes = 1};
+        assert_int_equal(repo_version_assign_id(w, &v), STRATA_OK);
+        assert_int_equal(repo_version_commit(w, &v), STRATA_OK);
+    }
+    assert_int_equal(index_reset(w), STRATA_OK);
+    assert_int_equal(versions_listed(loc), 3);
+    repo_close(w);
+    assert_int_equal(versions_listed(loc), 3);
+    char *pattern = xasprintf("%s/index/lmdb-*", loc);
+    glob_t found;
+    assert_int_equal(glob(pattern, 0, NULL, &found), 0);
+    assert_int_equal(found.gl_pathc, 1);
+    globfree(&found);
+    free(pattern);
+    remove_tree(loc);
+    free(loc);
+}
+
 static void test_corrupt_chunk_detected(void **state) {
     (void)state;
     char *loc = temp_repo();
@@ -581,6 +624,7 @@ int main(void) {
         cmocka_unit_test(test_storage_large_objects),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_writer_waits_for_reader_sync),
+        cmocka_unit_test(test_index_rebuilt_aside),
         cmocka_unit_test(test_corrupt_chunk_detected),
     };
     return cmocka_run_group_tests_name("repo", tests, NULL, NULL);
