@@ -12,7 +12,12 @@
 # repositories, each with the data set in the page cache.  Reported: wall
 # and CPU time of each backup, peak memory, repository size after each,
 # and the targets of issue 7: strata's repository at most 1/6 of restic's,
-# and the incremental backup in at most 5% of the full one's time.
+# and the incremental backup in at most 5% of the full one's time.  Then,
+# up to version STRATA_BENCH_VERSIONS (default 5), a history: each next
+# version has 1% new data and one node (node1, node2, node3 in turn) runs
+# a major compaction, as nodes do between backups; the repositories' sizes
+# after each show what re-storing compacted data costs tools that copy
+# files.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -70,6 +75,18 @@ measure "$out/gen-next.log" "$gen" --out "$data" --next --percent 1
 bytes_v2=$(dataset_bytes "$data")
 echo "== version 2: 1% new data, $bytes_v2 bytes on three nodes"
 for t in $tools; do backup "$t" v2; done
+versions=${STRATA_BENCH_VERSIONS:-5}
+v=3
+while [ "$v" -le "$versions" ]; do
+  node=node$(((v - 3) % 3 + 1))
+  measure "$out/gen-next.log" "$gen" --out "$data" --next --percent 1
+  [ "$M_RC" -eq 0 ] || { cat "$out/gen-next.log"; exit 1; }
+  measure "$out/gen-compact.log" "$gen" --out "$data" --compact "$node"
+  [ "$M_RC" -eq 0 ] || { cat "$out/gen-compact.log"; exit 1; }
+  echo "== version $v: 1% new data, $node compacted, $(dataset_bytes "$data") bytes on three nodes"
+  for t in $tools; do backup "$t" "v$v"; done
+  v=$((v + 1))
+done
 if [ -x "$STRATA_BIN" ] && grep -q '^strata' "$results"; then
   "$STRATA_BIN" -r "$out/strata-repo" versions >"$out/strata-versions.txt"
   cat "$out/strata-versions.txt"
@@ -84,4 +101,10 @@ awk '
     if (s && size["borg v2"]) printf("repository after v2: strata/borg %.3f\n", s / size["borg v2"])
     if (wall["strata v1"]) printf("incremental/full backup time: wall %.3f, CPU %.3f (target <= 0.05: %s)\n", wall["strata v2"] / wall["strata v1"], cpu["strata v2"] / cpu["strata v1"], wall["strata v2"] <= 0.05 * wall["strata v1"] ? "met" : "NOT met")
     for (t in wall) if (t ~ / v1$/) printf("%s full backup: %.1f MB/s of node data\n", t, '"$bytes_v1"' / 1e6 / wall[t])
+    for (v = 3; ("strata v" v) in size; v++) {
+      line = sprintf("repository after v%d (since v2, per version 1%% new data and a node compacted): strata/restic", v)
+      if (("restic v" v) in size) line = line sprintf(" %.3f", size["strata v" v] / size["restic v" v])
+      if (("borg v" v) in size) line = line sprintf(", strata/borg %.3f", size["strata v" v] / size["borg v" v])
+      print line
+    }
   }' "$results"
