@@ -187,10 +187,35 @@ static void load_summary(sstable *s) {
     free(path);
 }
 
+/* A key looked up in the summary and the index.  Its token is computed
+ * once: sstable_key_compare() would hash it again against each of the up
+ * to ~140 keys a lookup passes, and a merge looks up every partition of a
+ * compacted SSTable in the stored layers. */
+typedef struct {
+    const uint8_t *key;
+    size_t len;
+    int64_t token; /* Murmur3Partitioner's, when s->murmur3 */
+} sought_key;
+
+static sought_key sought(const sstable *s, const uint8_t *key, size_t len) {
+    sought_key k = {key, len, 0};
+    if (s->murmur3) k.token = sstable_murmur3_token(key, len);
+    return k;
+}
+
+/* sstable_key_compare(s, a, al, k->key, k->len) */
+static int compare_sought(const sstable *s, const uint8_t *a, size_t al, const sought_key *k) {
+    if (s->murmur3) {
+        int64_t t = sstable_murmur3_token(a, al);
+        if (t != k->token) return t < k->token ? -1 : 1;
+    }
+    return sstable_key_compare(s, a, al, k->key, k->len);
+}
+
 /* Summary.db: the Index.db position to start scanning for `key`: that of
  * the last sampled key not after it, found by binary search.  A damaged
  * summary only costs speed: the scan then starts at the beginning. */
-static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
+static uint64_t summary_start(sstable *s, const sought_key *key) {
     load_summary(s);
     sst_cur c;
     sst_cur_init(&c, s->summary, s->summary_len);
@@ -209,7 +234,7 @@ static uint64_t summary_start(sstable *s, const uint8_t *key, size_t klen) {
         uint32_t to = i + 1 < count ? le32(region + i * 4 + 4) : (uint32_t)region_len;
         if (from < count * 4 || from > to || to > region_len || to - from < 8) return 0;
         size_t kl = to - from - 8;
-        if (sstable_key_compare(s, region + from, kl, key, klen) > 0) {
+        if (compare_sought(s, region + from, kl, key) > 0) {
             hi = i;
             continue;
         }
@@ -247,12 +272,13 @@ strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found)
         return seek_by_scan(s, key, klen, found);
     }
     index_stream is;
-    strata_err e = stream_open(s, summary_start(s, key, klen), &is);
+    sought_key k = sought(s, key, klen);
+    strata_err e = stream_open(s, summary_start(s, &k), &is);
     for (int end = 0; !e;) {
         index_entry ie;
         uint64_t at;
         if ((e = stream_next(s, &is, &ie, &end, &at)) || end) break;
-        int cmp = sstable_key_compare(s, ie.key, ie.key_len, key, klen);
+        int cmp = compare_sought(s, ie.key, ie.key_len, &k);
         if (cmp > 0) break;
         if (cmp == 0) {
             *found = 1;
@@ -343,11 +369,12 @@ strata_err sstable_verify_digest(sstable *s) {
 /* The current partition's Index.db entry; *found 0 when it has none. */
 static strata_err find_entry(sstable *s, index_stream *is, index_entry *ie, int *found) {
     *found = 0;
-    strata_err e = stream_open(s, summary_start(s, s->part.key, s->part.key_len), is);
+    sought_key k = sought(s, s->part.key, s->part.key_len);
+    strata_err e = stream_open(s, summary_start(s, &k), is);
     for (int end = 0; !e;) {
         uint64_t at;
         if ((e = stream_next(s, is, ie, &end, &at)) || end) break;
-        int cmp = sstable_key_compare(s, ie->key, ie->key_len, s->part.key, s->part.key_len);
+        int cmp = compare_sought(s, ie->key, ie->key_len, &k);
         if (cmp > 0) break;
         if (cmp == 0) {
             *found = 1;
