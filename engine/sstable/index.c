@@ -265,28 +265,88 @@ static int key_order_known(const sstable *s) {
     return s->murmur3 || s->random || (s->meta.partitioner && strstr(s->meta.partitioner, "ByteOrdered"));
 }
 
+/* Where the last lookup left Index.db.  A merge looks up partitions in
+ * token order, mostly a few entries apart: the next lookup goes on from
+ * here instead of from the summary, which would read the index from the
+ * sampled entry before the key again (up to 128 entries, 64 KiB). */
+struct sst_seek_state {
+    index_stream is;       /* just after `stop` */
+    strata_buf sought;     /* the key it sought: every entry before `stop` is before it */
+    int at_end;            /* no entry was at or after it */
+    strata_buf stop_key;   /* else the first entry not before it */
+    uint64_t stop_at;      /* that entry's Index.db offset */
+    uint64_t stop_position; /* and its partition's Data.db offset */
+};
+
+void sst_seek_state_free(sstable *s) {
+    if (!s->seek) return;
+    stream_close(&s->seek->is);
+    strata_buf_free(&s->seek->sought);
+    strata_buf_free(&s->seek->stop_key);
+    free(s->seek);
+    s->seek = NULL;
+}
+
+/* Whether the last lookup's place serves `k`: k comes after the key it
+ * sought (so not before its stop), and the summary starts no later. */
+static int seek_goes_on(sstable *s, const sought_key *k, uint64_t start) {
+    struct sst_seek_state *st = s->seek;
+    return st && compare_sought(s, st->sought.data, st->sought.len, k) < 0 && (st->at_end || start <= st->stop_at);
+}
+
+/* Scans on from the stream for k: the entry it stops at is compared first
+ * when `stop` is given (the last lookup's), else read from the stream. */
+static strata_err scan_for(sstable *s, struct sst_seek_state *st, const sought_key *k, int have_stop, int *found) {
+    strata_err e = STRATA_OK;
+    st->at_end = 0;
+    for (int end = 0;;) {
+        if (!have_stop) {
+            index_entry ie;
+            uint64_t at;
+            if ((e = stream_next(s, &st->is, &ie, &end, &at))) return e;
+            if (end) {
+                st->at_end = 1;
+                return STRATA_OK;
+            }
+            st->stop_key.len = 0;
+            strata_buf_put(&st->stop_key, ie.key, ie.key_len);
+            st->stop_at = at;
+            st->stop_position = ie.position;
+        }
+        have_stop = 0;
+        int cmp = compare_sought(s, st->stop_key.data, st->stop_key.len, k);
+        if (cmp > 0) return STRATA_OK;
+        if (cmp == 0) {
+            *found = 1;
+            return sst_position(s, st->stop_position);
+        }
+    }
+}
+
 strata_err sstable_seek(sstable *s, const uint8_t *key, size_t klen, int *found) {
     *found = 0;
     if (s->meta.bti || !key_order_known(s) || open_index(s)) {
         strata_clear_error();
         return seek_by_scan(s, key, klen, found);
     }
-    index_stream is;
     sought_key k = sought(s, key, klen);
-    strata_err e = stream_open(s, summary_start(s, &k), &is);
-    for (int end = 0; !e;) {
-        index_entry ie;
-        uint64_t at;
-        if ((e = stream_next(s, &is, &ie, &end, &at)) || end) break;
-        int cmp = compare_sought(s, ie.key, ie.key_len, &k);
-        if (cmp > 0) break;
-        if (cmp == 0) {
-            *found = 1;
-            e = sst_position(s, ie.position);
-            break;
+    uint64_t start = summary_start(s, &k);
+    int goes_on = seek_goes_on(s, &k, start);
+    if (goes_on && s->seek->at_end) return STRATA_OK;
+    if (!goes_on) {
+        sst_seek_state_free(s);
+        s->seek = xcalloc(1, sizeof *s->seek);
+        strata_err e = stream_open(s, start, &s->seek->is);
+        if (e) {
+            sst_seek_state_free(s);
+            return e;
         }
     }
-    stream_close(&is);
+    struct sst_seek_state *st = s->seek;
+    st->sought.len = 0;
+    strata_buf_put(&st->sought, key, klen);
+    strata_err e = scan_for(s, st, &k, goes_on, found);
+    if (e) sst_seek_state_free(s);
     return e;
 }
 

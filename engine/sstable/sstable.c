@@ -205,6 +205,7 @@ void sstable_close(sstable *s) {
     free(s->scratch.clustering);
     free(s->scratch.cells);
     free(s->scratch.cdel);
+    sst_seek_state_free(s);
     if (s->index_path) sst_file_close(&s->index_file);
     free(s->index_path);
     free(s->summary);

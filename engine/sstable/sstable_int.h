@@ -213,6 +213,7 @@ struct sstable {
     sst_scratch scratch;
     char *index_path;       /* Index.db, opened on first use (index.c) */
     sst_file index_file;
+    struct sst_seek_state *seek; /* where the last sstable_seek() left Index.db (index.c) */
     uint8_t *summary;       /* Summary.db, loaded on first seek */
     size_t summary_len;
     int summary_loaded;
@@ -227,6 +228,9 @@ strata_err sst_read_component(const sstable *s, const char *name, char **path, u
 
 /* Positions the stream at uncompressed offset `pos`, a partition start. */
 strata_err sst_position(sstable *s, uint64_t pos);
+
+/* Frees what sstable_seek() keeps between lookups (index.c). */
+void sst_seek_state_free(sstable *s);
 
 /* Decodes one DeletionTime in the version's layout; 0 on success. */
 int sst_read_deletion(sst_cur *c, const sst_version *v, sstable_deletion *d);

@@ -280,11 +280,74 @@ static void test_seek_every_key(void **state) {
     free_files();
 }
 
+typedef struct {
+    uint8_t *key;
+    size_t len;
+    uint64_t offset;
+} key_at;
+
+static void expect_seek(sstable *s, const key_at *k) {
+    int found;
+    const sstable_partition *p;
+    assert_int_equal(sstable_seek(s, k->key, k->len, &found), STRATA_OK);
+    assert_true(found);
+    assert_int_equal(sstable_next_partition(s, &p), STRATA_OK);
+    assert_int_equal(p->offset, k->offset);
+}
+
+/* A key no partition of the file has: k's with two more bytes, whose
+ * token lands anywhere. */
+static void expect_absent(sstable *s, const key_at *k, const key_at *all, size_t n) {
+    uint8_t key[4096];
+    if (k->len + 2 > sizeof key) return;
+    memcpy(key, k->key, k->len);
+    key[k->len] = 0x5a, key[k->len + 1] = 0xa5;
+    for (size_t i = 0; i < n; i++)
+        if (all[i].len == k->len + 2 && !memcmp(all[i].key, key, k->len + 2)) return;
+    int found;
+    assert_int_equal(sstable_seek(s, key, k->len + 2, &found), STRATA_OK);
+    assert_false(found);
+}
+
+/* A lookup goes on from where the last one left the index when it can:
+ * keys sought forwards with absent keys between them, every third key,
+ * and backwards, each on one handle, find exactly the scan's partitions. */
+static void test_seek_in_any_order(void **state) {
+    (void)state;
+    collect_dir("../shared/corpus");
+    for (size_t f = 0; f < ndata_files; f++) {
+        if (strstr(data_files[f], "invalid")) continue;
+        sstable *a, *b;
+        assert_int_equal(sstable_open(data_files[f], &a), STRATA_OK);
+        key_at *keys = NULL;
+        size_t n = 0;
+        const sstable_partition *p;
+        while (sstable_next_partition(a, &p) == STRATA_OK && p) {
+            keys = xrealloc(keys, (n + 1) * sizeof *keys);
+            keys[n] = (key_at){xmalloc(p->key_len + 1), p->key_len, p->offset};
+            memcpy(keys[n++].key, p->key, p->key_len);
+        }
+        sstable_close(a);
+        assert_int_equal(sstable_open(data_files[f], &b), STRATA_OK);
+        for (size_t i = 0; i < n; i++) {
+            expect_absent(b, &keys[i], keys, n);
+            expect_seek(b, &keys[i]);
+        }
+        for (size_t i = 0; i < n; i += 3) expect_seek(b, &keys[i]);
+        for (size_t i = n; i-- > 0;) expect_seek(b, &keys[i]);
+        sstable_close(b);
+        for (size_t i = 0; i < n; i++) free(keys[i].key);
+        free(keys);
+    }
+    free_files();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1),
         cmocka_unit_test(test_v2),
         cmocka_unit_test(test_seek_every_key),
+        cmocka_unit_test(test_seek_in_any_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
