@@ -43,7 +43,8 @@ static int random_token_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_
 }
 
 static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl) {
-    int c = memcmp(a, b, al < bl ? al : bl);
+    /* an empty key may have no bytes at all (NULL), which memcmp may not be given */
+    int c = al && bl ? memcmp(a, b, al < bl ? al : bl) : 0;
     return c ? (c > 0) - (c < 0) : (al > bl) - (al < bl);
 }
 

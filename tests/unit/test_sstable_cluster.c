@@ -314,6 +314,11 @@ static void test_seek_every_key(void **state) {
         int found;
         assert_int_equal(sstable_seek(b, (const uint8_t *)"\xee\xee\xee", 3, &found), STRATA_OK);
         assert_false(found);
+        /* the empty key, twice: the second lookup compares it with the first */
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(sstable_seek(b, (const uint8_t *)"", 0, &found), STRATA_OK);
+            assert_int_equal(found, n && keys[0].len == 0);
+        }
         sstable_close(b);
         for (size_t i = 0; i < n; i++) free(keys[i].key);
         free(keys);
