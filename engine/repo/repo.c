@@ -169,14 +169,31 @@ static strata_err rebuild_damaged_index(repo *r) {
     return repo_index_rebuild(r, NULL);
 }
 
+/* A reader that found index.lock held: when there is no index yet, its
+ * holder is building the first one (a new repository or cache directory,
+ * a deleted index), which the reader has to wait for, having nothing else
+ * to read; or for the lock, should the builder die.  *locked says
+ * whether it got the lock. */
+static strata_err wait_for_first_index(repo *r, const char *location, int *locked) {
+    double until = strata_mono_s() + REPO_LOCK_WAIT_SECONDS;
+    for (int polls = 0;; polls++) {
+        char *dir = index_current_dir(r->index_dir);
+        int found = dir != NULL;
+        free(dir);
+        if (found || (*locked = try_lock(r))) return STRATA_OK;
+        if (strata_mono_s() >= until)
+            return strata_fail(STRATA_ELOCKED,
+                               "%s: another process has been building its index for %d s; try again later",
+                               location, REPO_LOCK_WAIT_SECONDS);
+        if (!polls) strata_log(STRATA_LOG_INFO, "waiting for another process to build the index of %s", location);
+        strata_sleep_s(0.05);
+    }
+}
+
 /* Opens the index without index.lock: as it is, or only checked when it
  * cannot be written (syncing fails on what it lacks). */
 static strata_err open_index_unlocked(repo *r) {
     strata_err e = index_open(r);
-    if (e == STRATA_ENOENT && !r->index_read_only)
-        return strata_fail(STRATA_ELOCKED,
-                           "the index in %s is being built by another process; try again when it is done",
-                           r->index_dir);
     return e || !r->index_read_only ? e : repo_sync_index(r);
 }
 
@@ -207,6 +224,7 @@ static strata_err open_index_dir(repo *r, const char *location, int own) {
         locked = !e;
     } else if (!e && !r->index_read_only) {
         locked = try_lock(r);
+        if (!locked) e = wait_for_first_index(r, location, &locked);
     }
     /* Readers sync only when no writer is active; a writer indexes its own
      * work. */
