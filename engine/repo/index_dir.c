@@ -36,13 +36,22 @@ static int has_data_file(const char *dir) {
     return found;
 }
 
+/* Whether the link's target is one index_make_current() writes: an
+ * environment's name in the index directory, not a path that leads out
+ * of it or names one of its environments otherwise (which
+ * index_remove_unused() would take for unused). */
+static int is_env_name(const char *target, ssize_t n, size_t size) {
+    return n > 0 && (size_t)n < size - 1 && !memchr(target, '/', (size_t)n) &&
+           !strncmp(target, ENV_PREFIX, strlen(ENV_PREFIX));
+}
+
 char *index_current_dir(const char *index_dir) {
     char *link = xasprintf("%s/" CURRENT, index_dir);
     char target[256];
-    ssize_t n = readlink(link, target, sizeof target - 1);
+    ssize_t n = readlink(link, target, sizeof target);
     free(link);
     char *dir = NULL;
-    if (n > 0) {
+    if (is_env_name(target, n, sizeof target)) {
         target[n] = '\0';
         dir = xasprintf("%s/%s", index_dir, target);
     } else if (n < 0 && errno == ENOENT) {
@@ -55,11 +64,16 @@ char *index_current_dir(const char *index_dir) {
     return dir;
 }
 
-strata_err index_new_dir(const char *index_dir, char **out) {
+/* A name in the index directory that was never used before. */
+static char *unique_path(const char *index_dir, const char *prefix) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    char *dir = xasprintf("%s/" ENV_PREFIX "%lld.%09ld-%ld", index_dir, (long long)now.tv_sec, now.tv_nsec,
-                          (long)getpid());
+    return xasprintf("%s/%s%lld.%09ld-%ld", index_dir, prefix, (long long)now.tv_sec, now.tv_nsec,
+                     (long)getpid());
+}
+
+strata_err index_new_dir(const char *index_dir, char **out) {
+    char *dir = unique_path(index_dir, ENV_PREFIX);
     if (mkdir(dir, 0755) != 0) {
         strata_err e = strata_fail_errno(strata_err_from_errno(errno), errno, "creating %s", dir);
         free(dir);
@@ -113,7 +127,22 @@ static void remove_env_dir(const char *dir) {
     rmdir(dir);
 }
 
+/* A copy of the repository that followed links (cp -L, scp -r, zip) made
+ * `current` a directory, which no link can replace: it is moved away, its
+ * index to be rebuilt in a directory of its own. */
+static void remove_copied_current(const char *index_dir) {
+    char *path = xasprintf("%s/" CURRENT, index_dir);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *removed = unique_path(index_dir, REMOVED_PREFIX ENV_PREFIX);
+        if (rename(path, removed) == 0) remove_env_dir(removed);
+        free(removed);
+    }
+    free(path);
+}
+
 void index_remove_unused(const char *index_dir) {
+    remove_copied_current(index_dir);
     char *current = index_current_dir(index_dir);
     DIR *d = opendir(index_dir);
     for (struct dirent *de; d && (de = readdir(d));) {
