@@ -294,8 +294,8 @@ static int seek_goes_on(sstable *s, const sought_key *k, uint64_t start) {
     return st && compare_sought(s, st->sought.data, st->sought.len, k) < 0 && (st->at_end || start <= st->stop_at);
 }
 
-/* Scans on from the stream for k: the entry it stops at is compared first
- * when `stop` is given (the last lookup's), else read from the stream. */
+/* Scans on from the stream for k, leaving in st the entry it stops at;
+ * with have_stop, the last lookup's stopping entry is compared first. */
 static strata_err scan_for(sstable *s, struct sst_seek_state *st, const sought_key *k, int have_stop, int *found) {
     strata_err e = STRATA_OK;
     st->at_end = 0;
