@@ -52,21 +52,6 @@ static void add_logical(table_acc *t, repo_version_stats *vs, uint64_t bytes, in
     if (latest) t->stats.logical_latest += bytes;
 }
 
-/* A file counts towards stored bytes always, towards logical bytes only
- * when its table was not reconciled (the summary counts those). */
-static void account_file(repo *r, const repo_version *v, table_acc *t, repo_version_stats *vs, const repo_file *f,
-                         int latest) {
-    vs->files++;
-    if (latest) t->stats.files_latest++;
-    if (*f->node && !repo_version_table_summary(v, f->keyspace, f->table, f->table_id))
-        add_logical(t, vs, f->size, latest);
-    for (uint32_t c = 0; c < f->n_chunks; c++) {
-        chunk_location loc;
-        if (pending_set_add(t->seen, f->chunks[c].id)) continue;
-        if (index_chunk_get(r, f->chunks[c].id, &loc) == STRATA_OK) t->stats.stored += loc.stored_len;
-    }
-}
-
 /* Adds bytes of the table on `node`, which the newest version lists node
  * by node (its sources and files are sorted by node first). */
 static void add_node_bytes(table_acc *t, const char *node, uint64_t bytes) {
@@ -75,19 +60,22 @@ static void add_node_bytes(table_acc *t, const char *node, uint64_t bytes) {
     if (t->node_bytes > t->stats.one_node_latest) t->stats.one_node_latest = t->node_bytes;
 }
 
-/* One node's copy of each table of the newest version: its SSTables as the
- * backup read them for a reconciled table, else its files. */
-static void account_one_node(const repo_version *v, table_acc **tables, size_t *n_tables) {
-    for (size_t i = 0; i < v->n_sources; i++) {
-        const repo_source *s = &v->sources[i];
-        add_node_bytes(find_table(tables, n_tables, s->keyspace, s->table), s->node, s->bytes);
+/* A file counts towards stored bytes always, towards logical bytes (and
+ * its node's copy of the table) only when its table was not reconciled
+ * (the summary and the sources count those). */
+static void account_file(repo *r, const repo_version *v, table_acc *t, repo_version_stats *vs, const repo_file *f,
+                         int latest) {
+    vs->files++;
+    if (latest) t->stats.files_latest++;
+    if (*f->node && !repo_version_table_summary(v, f->keyspace, f->table, f->table_id)) {
+        add_logical(t, vs, f->size, latest);
+        if (latest) add_node_bytes(t, f->node, f->size);
     }
-    for (size_t i = 0; i < v->n_files; i++) {
-        const repo_file *f = &v->files[i];
-        if (*f->node && !repo_version_table_summary(v, f->keyspace, f->table, f->table_id))
-            add_node_bytes(find_table(tables, n_tables, f->keyspace, f->table), f->node, f->size);
+    for (uint32_t c = 0; c < f->n_chunks; c++) {
+        chunk_location loc;
+        if (pending_set_add(t->seen, f->chunks[c].id)) continue;
+        if (index_chunk_get(r, f->chunks[c].id, &loc) == STRATA_OK) t->stats.stored += loc.stored_len;
     }
-    for (size_t i = 0; i < *n_tables; i++) (*tables)[i].node = NULL; /* v's, freed after */
 }
 
 static void account_version(repo *r, const repo_version *v, table_acc **tables, size_t *n_tables,
@@ -106,7 +94,13 @@ static void account_version(repo *r, const repo_version *v, table_acc **tables, 
         const repo_file *f = &v->files[i];
         account_file(r, v, find_table(tables, n_tables, f->keyspace, f->table), vs, f, latest);
     }
-    if (latest) account_one_node(v, tables, n_tables);
+    if (!latest) return;
+    /* one node's copy of a reconciled table: its SSTables as the backup read them */
+    for (size_t i = 0; i < v->n_sources; i++) {
+        const repo_source *s = &v->sources[i];
+        add_node_bytes(find_table(tables, n_tables, s->keyspace, s->table), s->node, s->bytes);
+    }
+    for (size_t i = 0; i < *n_tables; i++) (*tables)[i].node = NULL; /* v's, freed after */
 }
 
 static int cmp_table(const void *a, const void *b) {
