@@ -1,8 +1,9 @@
 /* fuzz_repo_objects.c - libFuzzer target for what a damaged repository can
  * hand strata: version objects (header, zstd payload, checksum), version
- * payloads and file records decoded as such, and pack footers and
- * trailers.  Any bytes must decode or be rejected as corrupt: no crash,
- * no read out of bounds, no unbounded allocation. */
+ * payloads and file records decoded as such, pack footers and trailers,
+ * and deltas (a chunk stored as copies from base chunks, whose bytes here
+ * derive from their ids).  Any bytes must decode or be rejected as
+ * corrupt: no crash, no read out of bounds, no unbounded allocation. */
 #include <stdint.h>
 #include <string.h>
 
@@ -35,10 +36,27 @@ static void decode_pack_tail(const uint8_t *p, size_t n) {
         chunk_location loc;
         pack_entry_decode(entries + (size_t)i * PACK_ENTRY_LEN, chunk, &loc);
         uint64_t end = n - PACK_FOOTER_LEN - tlen;
-        if (loc.offset <= end && loc.stored_len <= end - loc.offset && loc.raw_len <= (1u << 22))
-            pack_decode_chunk(chunk, &loc, p + loc.offset, 1, &out);
+        /* a delta reads its bases from a repository: decode_delta's part */
+        if (loc.offset <= end && loc.stored_len <= end - loc.offset && loc.raw_len <= (1u << 22) &&
+            loc.codec != CODEC_DELTA)
+            pack_decode_chunk(NULL, chunk, &loc, p + loc.offset, 1, &out);
     }
     strata_buf_free(&out);
+}
+
+static strata_err fake_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
+    (void)ctx;
+    for (uint32_t i = 0; i < size; i++) buf[i] = (uint8_t)(id[i % STRATA_HASH_LEN] + i);
+    return STRATA_OK;
+}
+
+/* Input: u16 chunk length, then the delta. */
+static void decode_delta(const uint8_t *p, size_t n) {
+    if (n < 2) return;
+    uint32_t len = (uint32_t)p[0] << 8 | p[1];
+    uint8_t *out = xmalloc(len ? len : 1);
+    delta_apply(p + 2, n - 2, fake_base, NULL, out, len);
+    free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -50,5 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     decode_version_payload(data, size);
     decode_file_record(data, size);
     decode_pack_tail(data, size);
+    decode_delta(data, size);
     return 0;
 }

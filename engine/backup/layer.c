@@ -182,12 +182,55 @@ static strata_err plan_sstable(const layer_job *job, const backup_sstable *b, re
 
 /* ---- Writing and storing ------------------------------------------------------ */
 
+/* Index.db's entries as spans of Data.db: each begins with its partition
+ * key as the partition in Data.db begins, and keys such as uuids do not
+ * compress, so the repository stores them once (as copies). */
+typedef struct {
+    int fd;
+    uint64_t size;
+    uint64_t base; /* file offset of buf[0] */
+    uint8_t *buf;
+    size_t len, cur, cap;
+} index_spans;
+
+static strata_err next_index_span(void *ctx, repo_span *out, int *end) {
+    index_spans *it = ctx;
+    for (;;) {
+        size_t entry, key;
+        uint64_t position;
+        if (it->cur < it->len &&
+            sstable_index_entry_parse(it->buf + it->cur, it->len - it->cur, &entry, &key, &position) == 0) {
+            *out = (repo_span){it->base + it->cur, position, (uint32_t)(2 + key)};
+            it->cur += entry;
+            *end = 0;
+            return STRATA_OK;
+        }
+        /* the rest is stored as it is: spans only make it smaller */
+        *end = it->base + it->len >= it->size;
+        if (*end) return STRATA_OK;
+        if (it->cur < it->len) memmove(it->buf, it->buf + it->cur, it->len - it->cur);
+        it->base += it->cur;
+        it->len -= it->cur;
+        it->cur = 0;
+        if (it->cap - it->len < 65536) {
+            it->cap = it->cap ? 2 * it->cap : 1u << 20;
+            it->buf = xrealloc(it->buf, it->cap);
+        }
+        size_t got;
+        strata_err e = strata_pread_all(it->fd, it->buf + it->len, it->cap - it->len, it->base + it->len, &got);
+        if (e) return e;
+        if (!got) return strata_fail(STRATA_EIO, "Index.db is shorter than its size");
+        it->len += got;
+    }
+}
+
 /* Stores file `name` of the spool directory as a file of the table,
  * checking that the bytes read back have the CRC32 `written` of the bytes
  * written: the spool is not synced, and a page whose writeback failed is
- * read back from the disk stale, with no error of its own. */
+ * read back from the disk stale, with no error of its own.  `data` (may
+ * be NULL) is the layer's Data.db, stored already, for Index.db. */
 static strata_err store_file(const layer_job *job, const char *dir, const char *name, const char *sstable,
-                             uint32_t written, repo_file *rec, uint64_t *stored) {
+                             uint32_t written, const repo_file *data, repo_file *rec, uint64_t *stored) {
     char *path = xasprintf("%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -206,13 +249,22 @@ static strata_err store_file(const layer_job *job, const char *dir, const char *
         rec->size = (uint64_t)st.st_size;
         e = repo_file_sample(fd, rec->size, rec->sample);
     }
+    index_spans spans = {.fd = fd, .size = rec->size};
+    repo_store_base base = {data, -1, next_index_span, &spans};
+    if (!e && data) {
+        char *data_path = xasprintf("%s/%s", dir, data->rel_path);
+        base.fd = open(data_path, O_RDONLY | O_CLOEXEC);
+        if (base.fd < 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", data_path);
+        free(data_path);
+    }
     uint32_t crc;
-    if (!e) e = repo_store_file(job->w, fd, rec, NULL, stored, &crc);
+    if (!e) e = repo_store_file_with_base(job->w, fd, rec, data ? &base : NULL, NULL, stored, &crc);
     if (!e && crc != written)
         e = strata_fail(STRATA_EIO, "%s: read back with CRC32 %08x, written with %08x: a write error in the spool",
                         path, crc, written);
+    free(spans.buf);
+    if (base.fd >= 0) close(base.fd);
     if (fd >= 0) close(fd);
-    unlink(path);
     free(path);
     return e;
 }
@@ -230,16 +282,27 @@ static strata_err store_layer(const layer_job *job, const char *dir, const char 
                                              "Filter.db",  "Index.db",           "Statistics.db", "Summary.db",
                                              "TOC.txt"};
     strata_err e = STRATA_OK;
+    size_t data = SIZE_MAX;
     for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++)
         for (size_t k = 0; k < written->n && !e; k++) {
             if (strcmp(written->files[k].component, components[i])) continue;
             char *name = xasprintf("%s-%s", prefix, components[i]);
+            const repo_file *base = !strcmp(components[i], "Index.db") && data != SIZE_MAX ? &res->files[data] : NULL;
             repo_file rec;
-            e = store_file(job, dir, name, prefix, written->files[k].crc32, &rec, &res->summary.stored_bytes);
-            if (e) repo_file_clear(&rec);
-            else push_file(res, &rec);
+            e = store_file(job, dir, name, prefix, written->files[k].crc32, base, &rec, &res->summary.stored_bytes);
+            if (e) {
+                repo_file_clear(&rec);
+            } else {
+                if (!strcmp(components[i], "Data.db")) data = res->n_files;
+                push_file(res, &rec);
+            }
             free(name);
         }
+    for (size_t i = 0; i < written->n; i++) {
+        char *path = xasprintf("%s/%s-%s", dir, prefix, written->files[i].component);
+        unlink(path);
+        free(path);
+    }
     return e;
 }
 
@@ -250,10 +313,11 @@ static strata_err store_schema(const layer_job *job, const char *dir, layer_resu
     strata_err e = STRATA_OK;
     if (!f || fputs(job->schema_cql, f) < 0) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
     if (f && fclose(f) != 0 && !e) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
-    free(path);
-    repo_file rec;
+    repo_file rec = {0};
     uint32_t crc = strata_crc32(0, job->schema_cql, strlen(job->schema_cql));
-    if (!e) e = store_file(job, dir, "schema.cql", "", crc, &rec, &res->summary.stored_bytes);
+    if (!e) e = store_file(job, dir, "schema.cql", "", crc, NULL, &rec, &res->summary.stored_bytes);
+    unlink(path);
+    free(path);
     if (!e) push_file(res, &rec);
     else repo_file_clear(&rec);
     return e;

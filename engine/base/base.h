@@ -193,6 +193,8 @@ void strata_log_set_quiet(int quiet);
  * Writes all `len` bytes (write(2) may take fewer at a time); an error
  * names `path` ("writing PATH: ..."), with the code its errno maps to. */
 strata_err strata_write_all(int fd, const void *data, size_t len, const char *path);
+/* Reads len bytes at offset, fewer (*got) only at the end of the file. */
+strata_err strata_pread_all(int fd, void *buf, size_t len, uint64_t offset, size_t *got);
 
 /* ---- Threads --------------------------------------------------------------
  * Runs fn(arg) on `threads` threads at once (clamped to 1..64; <= 0 means

@@ -46,7 +46,7 @@ static void start_pack(repo_pack_writer *w) {
     w->data.len = w->entries.len = 0;
     w->count = 0;
     strata_buf_put(&w->data, PACK_MAGIC, 8);
-    strata_buf_put_u32(&w->data, REPO_FORMAT_VERSION);
+    strata_buf_put_u32(&w->data, PACK_FORMAT);
     strata_buf_put_u32(&w->data, 0);
 }
 
@@ -81,6 +81,9 @@ void repo_pack_writer_free(repo_pack_writer *w) {
 }
 
 static strata_err seal(repo_pack_writer *w);
+static strata_err locate(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc);
+static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+                               int full_check, uint8_t *dst, size_t cap);
 
 static int looks_compressible(repo_pack_writer *w, const uint8_t *data, uint32_t size) {
     size_t n = size < SAMPLE_LEN ? size : SAMPLE_LEN;
@@ -106,17 +109,21 @@ static uint8_t append_stored(repo_pack_writer *w, const uint8_t *data, uint32_t 
     return CODEC_RAW;
 }
 
-strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
-                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
-    if (stored_bytes) *stored_bytes = 0;
+/* Whether the chunk needs storing: not indexed, nor queued by a writer
+ * (it is queued from now on). */
+static strata_err is_new(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], int *fresh) {
     chunk_location loc;
     strata_err e = index_chunk_get(w->r, id, &loc);
+    *fresh = 0;
     if (e == STRATA_OK) return STRATA_OK;
     if (e != STRATA_ENOENT) return e;
-    if (pending_set_add(w->r->pending, id)) return STRATA_OK;
+    *fresh = !pending_set_add(w->r->pending, id);
+    return STRATA_OK;
+}
 
-    uint64_t offset = w->data.len;
-    uint8_t codec = append_stored(w, data, size);
+/* Records the chunk whose stored form was appended at `offset`. */
+static strata_err add_entry(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                            uint32_t size, uint64_t offset, uint8_t codec, uint64_t *stored_bytes) {
     uint32_t stored = (uint32_t)(w->data.len - offset);
     strata_buf_put(&w->entries, id, STRATA_HASH_LEN);
     strata_buf_put_u64(&w->entries, offset);
@@ -128,6 +135,33 @@ strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HAS
     w->count++;
     if (stored_bytes) *stored_bytes = stored;
     return w->data.len >= REPO_PACK_TARGET ? seal(w) : STRATA_OK;
+}
+
+strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
+                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
+    return pack_writer_add_delta(w, id, data, size, NULL, stored_bytes);
+}
+
+strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes) {
+    if (stored_bytes) *stored_bytes = 0;
+    int fresh;
+    strata_err e = is_new(w, id, &fresh);
+    if (e || !fresh) return e;
+    uint64_t offset = w->data.len;
+    uint8_t codec = append_stored(w, data, size);
+    size_t plain = w->data.len - offset;
+    if (delta) {
+        w->scratch.len = 0;
+        strata_buf_reserve(&w->scratch, ZSTD_compressBound(delta->len));
+        size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, delta->data, delta->len, w->level);
+        if (!ZSTD_isError(c) && c < plain) {
+            w->data.len = offset;
+            strata_buf_put(&w->data, w->scratch.data, c);
+            codec = CODEC_DELTA;
+        }
+    }
+    return add_entry(w, id, data, size, offset, codec, stored_bytes);
 }
 
 /* Completes the pack object and hands it to the flusher; the writer
@@ -209,9 +243,39 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
     return pack_check_trailer(key, entries->data, tlen, pack_id);
 }
 
+/* Reads a delta's base chunk: stored on its own, never a delta itself,
+ * so a decode reads at most one level of chunks. */
+static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
+    repo *r = ctx;
+    chunk_location loc;
+    char hex[2 * STRATA_HASH_LEN + 1];
+    strata_err e = locate(r, id, &loc);
+    if (e) return e;
+    strata_hex(id, STRATA_HASH_LEN, hex);
+    if (loc.codec == CODEC_DELTA) return strata_fail(STRATA_ECORRUPT, "base chunk %s is a delta itself", hex);
+    if (loc.raw_len != size)
+        return strata_fail(STRATA_ECORRUPT, "base chunk %s has %u bytes, the delta says %u", hex, loc.raw_len, size);
+    return read_located(r, id, &loc, 0, buf, size);
+}
+
+/* The chunk from its delta: the zstd frame's payload applied to the bases. */
+static strata_err decode_delta(repo *r, ZSTD_DCtx *dctx, const chunk_location *loc, const uint8_t *stored,
+                               uint8_t *dst) {
+    unsigned long long n = ZSTD_getFrameContentSize(stored, loc->stored_len);
+    if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > DELTA_MAX_PAYLOAD(loc->raw_len))
+        return strata_fail(STRATA_ECORRUPT, "cannot decompress its delta");
+    uint8_t *payload = xmalloc(n ? (size_t)n : 1);
+    size_t got = dctx ? ZSTD_decompressDCtx(dctx, payload, (size_t)n, stored, loc->stored_len)
+                      : ZSTD_decompress(payload, (size_t)n, stored, loc->stored_len);
+    strata_err e = ZSTD_isError(got) || got != n ? strata_fail(STRATA_ECORRUPT, "cannot decompress its delta")
+                                                 : delta_apply(payload, (size_t)n, fetch_base, r, dst, loc->raw_len);
+    free(payload);
+    return e;
+}
+
 /* Turns stored bytes back into the chunk in dst (cap bytes) and checks it;
  * dctx may be NULL (zstd then makes a context for the call). */
-static strata_err decode_to(ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+static strata_err decode_to(repo *r, ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                             const uint8_t *stored, int full_check, uint8_t *dst, size_t cap) {
     char hex[2 * STRATA_HASH_LEN + 1];
     if (loc->raw_len > cap) {
@@ -227,6 +291,12 @@ static strata_err decode_to(ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], 
         if (ZSTD_isError(n) || n != loc->raw_len) {
             strata_hex(id, STRATA_HASH_LEN, hex);
             return strata_fail(STRATA_ECORRUPT, "chunk %s: cannot decompress", hex);
+        }
+    } else if (loc->codec == CODEC_DELTA) {
+        strata_err e = decode_delta(r, dctx, loc, stored, dst);
+        if (e) {
+            strata_hex(id, STRATA_HASH_LEN, hex);
+            return strata_fail(e, "chunk %s: %s", hex, strata_errmsg());
         }
     } else {
         strata_hex(id, STRATA_HASH_LEN, hex);
@@ -245,11 +315,11 @@ static strata_err decode_to(ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], 
     return STRATA_OK;
 }
 
-strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+strata_err pack_decode_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                              const uint8_t *stored, int full_check, strata_buf *out) {
     out->len = 0;
     strata_buf_reserve(out, loc->raw_len);
-    strata_err e = decode_to(NULL, id, loc, stored, full_check, out->data, out->cap);
+    strata_err e = decode_to(r, NULL, id, loc, stored, full_check, out->data, out->cap);
     if (!e) out->len = loc->raw_len;
     return e;
 }
@@ -292,6 +362,7 @@ void pack_free_dctx_spares(repo *r) {
 
 /* One chunk to decode from a view of its stored bytes. */
 typedef struct {
+    repo *r;
     ZSTD_DCtx *dctx;
     const uint8_t *id;
     const chunk_location *loc;
@@ -303,7 +374,7 @@ typedef struct {
 static strata_err decode_view(void *ctx, const uint8_t *stored, size_t len) {
     (void)len;
     const decode_job *j = ctx;
-    return decode_to(j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
+    return decode_to(j->r, j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
 }
 
 /* Reads the located chunk into dst: from the disk cache when it has it,
@@ -311,7 +382,7 @@ static strata_err decode_view(void *ctx, const uint8_t *stored, size_t len) {
  * lies in the page cache. */
 static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                                int full_check, uint8_t *dst, size_t cap) {
-    decode_job job = {take_dctx(r), id, loc, full_check, dst, cap};
+    decode_job job = {r, take_dctx(r), id, loc, full_check, dst, cap};
     strata_buf scratch;
     strata_buf_init(&scratch);
     disk_cache *cache = r->disk_cache;
@@ -478,3 +549,5 @@ strata_err repo_read_chunk_into(repo *r, const uint8_t id[STRATA_HASH_LEN], uint
 }
 
 void repo_pack_writer_set_level(repo_pack_writer *w, int level) { w->level = level; }
+
+repo *pack_writer_repo(const repo_pack_writer *w) { return w->r; }

@@ -67,11 +67,13 @@ static strata_err read_config(repo *r, const char *location) {
         json_int_t version = json_integer_value(json_object_get(j, "version"));
         if (!format || strcmp(format, "strata-repository") || !id || strlen(id) != 32)
             e = strata_fail(STRATA_ENOTREPO, "%s: config is not a strata repository config", location);
-        else if (version != REPO_FORMAT_VERSION || !chunker || strcmp(chunker, CHUNKER_NAME))
+        else if (version < REPO_FORMAT_OLDEST || version > REPO_FORMAT_VERSION || !chunker ||
+                 strcmp(chunker, CHUNKER_NAME))
             e = strata_fail(STRATA_EFORMAT, "%s: repository format %lld is not supported", location,
                             (long long)version);
         else
             snprintf(r->id, sizeof r->id, "%s", id);
+        r->format_version = (int)version;
     }
     json_decref(j);
     strata_buf_free(&cfg);

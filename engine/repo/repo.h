@@ -157,6 +157,24 @@ repo_file_reader *repo_file_reader_open(repo *r, const repo_file *f);
 strata_err repo_file_reader_pread(repo_file_reader *rd, void *buf, size_t n, uint64_t off, size_t *got);
 void repo_file_reader_close(repo_file_reader *rd);
 
+/* A run of bytes of a file equal to bytes of another file, its base:
+ * `len` bytes at `at` in the file are those at `base_at` in the base. */
+typedef struct {
+    uint64_t at, base_at;
+    uint32_t len;
+} repo_span;
+/* Yields the next span, in increasing `at` and not overlapping the one
+ * before, or sets *end. */
+typedef strata_err (*repo_span_fn)(void *ctx, repo_span *out, int *end);
+
+/* A stored file that the file being stored repeats bytes of. */
+typedef struct {
+    const repo_file *file; /* its record: every chunk stored */
+    int fd;                /* its bytes, open */
+    repo_span_fn next;     /* where the repeats are */
+    void *ctx;
+} repo_store_base;
+
 /* Computes a file's identity sample without reading it whole: SHA-256 of
  * its size and its first and last 64 KiB.  SSTable components are
  * immutable, so name + size + sample identifies a file already stored. */
@@ -168,6 +186,13 @@ strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN])
  * NULL) receives the CRC32 of the bytes read. */
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
                            strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
+/* repo_store_file for a file that repeats bytes of `base`: a new chunk
+ * that holds repeats is stored as copies from the base's chunks where
+ * that is smaller (docs/FORMAT.md, codec 2), once decoding it from the
+ * base's bytes gave the chunk back.  Reading such a chunk reads the base
+ * chunks it copies from.  `base` NULL is repo_store_file. */
+strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_base *base,
+                                     strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
 
 /* An SSTable of a node as a reconciling backup read it: enough for later
  * backups to recognise it without reading it again, and to know which of

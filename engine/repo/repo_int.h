@@ -19,11 +19,17 @@
 #include "engine/repo/repo.h"
 
 #define REPO_INDEX_FORMAT 2
-#define REPO_FORMAT_VERSION 1
+/* Repositories made now are version 2: their chunks may be deltas
+ * (codec 2), which a reader of version 1 repositories does not know, so
+ * it refuses them.  Version 1 repositories are read and written as they
+ * are, without deltas. */
+#define REPO_FORMAT_VERSION 2
+#define REPO_FORMAT_OLDEST 1
 /* Version objects: 2 adds the reconciling section; 1 is still read. */
 #define VERSION_OBJECT_FORMAT 2
 
 #define PACK_MAGIC "STRPACK\0"
+#define PACK_FORMAT 1 /* the layout; the codecs its chunks may use follow the repository's version */
 #define PACK_END_MAGIC "STRPKEND"
 #define PACK_HEADER_LEN 16
 #define PACK_FOOTER_LEN 48
@@ -33,8 +39,9 @@
  * for absurd allocations. */
 #define REPO_MAX_STR 4096
 
-/* How a chunk's bytes are stored in its pack. */
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+/* How a chunk's bytes are stored in its pack: as they are, one zstd
+ * frame, or one zstd frame holding a delta (delta.c). */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_DELTA = 2 };
 
 typedef struct {
     uint8_t pack[STRATA_HASH_LEN];
@@ -84,6 +91,7 @@ typedef struct {
 struct repo {
     storage *store;
     char id[33];
+    int format_version; /* of its config: REPO_FORMAT_OLDEST..REPO_FORMAT_VERSION */
     repo_mode mode;
     char *index_dir;
     int lock_fd;           /* index.lock; -1 when index_read_only */
@@ -212,11 +220,40 @@ strata_err pack_check_trailer(const char *key, const uint8_t *entries, uint32_t 
                               const uint8_t pack_id[STRATA_HASH_LEN]);
 strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf *entries,
                              uint32_t *count, uint8_t pack_id[STRATA_HASH_LEN]);
-/* Turns stored bytes back into the chunk and checks XXH3 (and SHA-256 when full). */
-strata_err pack_decode_chunk(const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
+/* Turns stored bytes back into the chunk and checks XXH3 (and SHA-256 when
+ * full); a delta's bases are read from r. */
+strata_err pack_decode_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                              const uint8_t *stored, int full_check, strata_buf *out);
 /* Frees the spare decompression contexts (repo_close). */
 void pack_free_dctx_spares(repo *r);
+
+/* ---- delta.c: a chunk stored as copies from other chunks ---- */
+/* The most base chunks one delta names: a decode reads each of them. */
+#define DELTA_MAX_BASES 16
+/* The longest delta a chunk of `size` bytes may have: every byte literal,
+ * or copies of DELTA_MIN_COPY bytes described in at most 16 bytes each. */
+#define DELTA_MAX_PAYLOAD(size) (3 * (uint64_t)(size) + 1024)
+/* Writes into `out` the delta of the chunk of `size` bytes at file offset
+ * `at`, copying from `base` (whose chunk i starts at starts[i]; starts[n]
+ * is its size) what `spans` (n, in increasing `at`) say it repeats.
+ * Returns the bytes it copies; 0 when none (then `out` is empty).  Spans
+ * are taken as given: the caller checks the delta by applying it. */
+size_t delta_encode(const uint8_t *chunk, uint64_t at, uint32_t size, const repo_span *spans, size_t n,
+                    const repo_file *base, const uint64_t *starts, strata_buf *out);
+/* Fills `buf` with the `size` bytes of base chunk `id`. */
+typedef strata_err (*delta_base_fn)(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size);
+/* Rebuilds the chunk of out_len bytes from a delta, fetching its bases
+ * through `fetch`; STRATA_ECORRUPT when the delta is malformed or does not
+ * make exactly out_len bytes, else the error of a fetch. */
+strata_err delta_apply(const uint8_t *payload, size_t len, delta_base_fn fetch, void *ctx, uint8_t *out,
+                       uint32_t out_len);
+/* The repository a writer stores into. */
+repo *pack_writer_repo(const repo_pack_writer *w);
+/* Adds a chunk as repo_pack_writer_add() does, storing it as `delta`
+ * (compressed) when that is smaller than its own compressed bytes; delta
+ * NULL is repo_pack_writer_add(). */
+strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes);
 
 /* ---- version.c: encoding of versions and file records ---- */
 void version_encode(const repo_version *v, strata_buf *out);

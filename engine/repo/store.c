@@ -2,7 +2,9 @@
  *
  * The file is read sequentially in large blocks, cut at content-defined
  * boundaries, each chunk hashed (SHA-256 is its id) and handed to the
- * caller's pack writer, which drops chunks the repository already has. */
+ * caller's pack writer, which drops chunks the repository already has.
+ * A file that repeats bytes of another one (Index.db repeats Data.db's
+ * keys) may have its chunks stored as copies from that file's (delta.c). */
 #include "engine/repo/repo_int.h"
 
 #include <errno.h>
@@ -13,26 +15,14 @@
 #define SAMPLE_EDGE (64u * 1024)
 #define READ_BLOCK (2 * REPO_CHUNK_MAX)
 
-static strata_err read_full(int fd, uint8_t *p, size_t len, uint64_t offset, size_t *got) {
-    *got = 0;
-    while (*got < len) {
-        ssize_t n = pread(fd, p + *got, len - *got, (off_t)(offset + *got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return strata_fail_errno(STRATA_EIO, errno, "reading");
-        if (n == 0) break;
-        *got += (size_t)n;
-    }
-    return STRATA_OK;
-}
-
 strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN]) {
     uint8_t *buf = xmalloc(2 * SAMPLE_EDGE + 8);
     for (int i = 0; i < 8; i++) buf[i] = (uint8_t)(size >> (8 * i));
     size_t head = size < SAMPLE_EDGE ? (size_t)size : SAMPLE_EDGE, got, got_tail = 0;
-    strata_err e = read_full(fd, buf + 8, head, 0, &got);
+    strata_err e = strata_pread_all(fd, buf + 8, head, 0, &got);
     if (!e && size > SAMPLE_EDGE) {
         uint64_t tail_at = size > 2 * SAMPLE_EDGE ? size - SAMPLE_EDGE : SAMPLE_EDGE;
-        e = read_full(fd, buf + 8 + head, (size_t)(size - tail_at), tail_at, &got_tail);
+        e = strata_pread_all(fd, buf + 8 + head, (size_t)(size - tail_at), tail_at, &got_tail);
         if (!e && got_tail != size - tail_at) got = 0;
     }
     if (!e && got != head) e = strata_fail(STRATA_EIO, "file is shorter than its size");
@@ -50,20 +40,113 @@ static void add_ref(repo_file *rec, uint32_t *cap, const uint8_t id[STRATA_HASH_
     rec->chunks[rec->n_chunks++].size = size;
 }
 
+/* The spans of the chunk being stored, taken from the base's iterator: a
+ * span reaching past the chunk is kept for the next one. */
+typedef struct {
+    const repo_store_base *base;
+    uint64_t *starts; /* where each base chunk starts; the last, its size */
+    repo_span *spans;
+    size_t n, cap;
+    int ended;
+    strata_buf delta, check;
+    uint8_t *base_chunk;
+} delta_state;
+
+static void delta_state_init(delta_state *d, const repo_store_base *base) {
+    memset(d, 0, sizeof *d);
+    d->base = base;
+    if (!base) return;
+    const repo_file *f = base->file;
+    d->starts = xmalloc((f->n_chunks + 1) * sizeof *d->starts);
+    d->starts[0] = 0;
+    for (uint32_t i = 0; i < f->n_chunks; i++) d->starts[i + 1] = d->starts[i] + f->chunks[i].size;
+    strata_buf_init(&d->delta);
+    strata_buf_init(&d->check);
+}
+
+static void delta_state_free(delta_state *d) {
+    free(d->starts);
+    free(d->spans);
+    free(d->base_chunk);
+    strata_buf_free(&d->delta);
+    strata_buf_free(&d->check);
+}
+
+/* Keeps the spans that reach into [at, end) and later, reading more from
+ * the iterator until one starts at or past `end`. */
+static strata_err collect_spans(delta_state *d, uint64_t at, uint64_t end) {
+    size_t keep = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->spans[i].at + d->spans[i].len > at) d->spans[keep++] = d->spans[i];
+    d->n = keep;
+    while (!d->ended && (!d->n || d->spans[d->n - 1].at < end)) {
+        if (d->n == d->cap) {
+            d->cap = d->cap ? 2 * d->cap : 1024;
+            d->spans = xrealloc(d->spans, d->cap * sizeof *d->spans);
+        }
+        strata_err e = d->base->next(d->base->ctx, &d->spans[d->n], &d->ended);
+        if (e) return e;
+        if (!d->ended) d->n++;
+    }
+    return STRATA_OK;
+}
+
+/* Reads base chunk `id` from the base file, for checking a delta. */
+static strata_err base_from_file(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
+    delta_state *d = ctx;
+    const repo_file *f = d->base->file;
+    for (uint32_t i = 0; i < f->n_chunks; i++) {
+        if (memcmp(f->chunks[i].id, id, STRATA_HASH_LEN) || f->chunks[i].size != size) continue;
+        size_t got;
+        strata_err e = strata_pread_all(d->base->fd, buf, size, d->starts[i], &got);
+        if (!e && got != size) e = strata_fail(STRATA_EIO, "base file is shorter than its record");
+        return e;
+    }
+    return strata_fail(STRATA_ECORRUPT, "base chunk not in the base file");
+}
+
+/* Adds one chunk at file offset `at`, as a delta of the base when it has
+ * spans there and its delta decodes back to it. */
+static strata_err add_chunk(repo_pack_writer *w, delta_state *d, const uint8_t id[STRATA_HASH_LEN],
+                            const uint8_t *data, uint32_t n, uint64_t at, uint64_t *stored) {
+    if (!d->base) return repo_pack_writer_add(w, id, data, n, stored);
+    strata_err e = collect_spans(d, at, at + n);
+    if (e) return e;
+    if (!d->n || repo_chunk_known(pack_writer_repo(w), id) ||
+        !delta_encode(data, at, n, d->spans, d->n, d->base->file, d->starts, &d->delta) ||
+        d->delta.len > DELTA_MAX_PAYLOAD(n))
+        return repo_pack_writer_add(w, id, data, n, stored);
+    d->check.len = 0;
+    strata_buf_reserve(&d->check, n);
+    e = delta_apply(d->delta.data, d->delta.len, base_from_file, d, d->check.data, n);
+    if (e == STRATA_ECORRUPT || (!e && memcmp(d->check.data, data, n))) {
+        strata_clear_error();
+        return repo_pack_writer_add(w, id, data, n, stored);
+    }
+    return e ? e : pack_writer_add_delta(w, id, data, n, &d->delta, stored);
+}
+
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
                            strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
+    return repo_store_file_with_base(w, fd, rec, NULL, progress, stored_bytes, crc32);
+}
+
+strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_base *base,
+                                     strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
     uint8_t *buf = xmalloc(READ_BLOCK);
     size_t len = 0;
     uint64_t offset = 0, total = 0;
     uint32_t cap = rec->n_chunks = 0;
     int eof = 0;
     strata_err e = STRATA_OK;
+    delta_state d;
+    delta_state_init(&d, pack_writer_repo(w)->format_version >= 2 ? base : NULL);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (crc32) *crc32 = 0;
     while (!e && !(eof && len == 0)) {
         size_t got = 0;
         if (!eof) {
-            e = read_full(fd, buf + len, READ_BLOCK - len, offset, &got);
+            e = strata_pread_all(fd, buf + len, READ_BLOCK - len, offset, &got);
             if (crc32) *crc32 = strata_crc32(*crc32, buf + len, got);
             offset += got;
             len += got;
@@ -77,7 +160,7 @@ strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
             uint8_t id[STRATA_HASH_LEN];
             uint64_t stored = 0;
             strata_sha256(buf + pos, n, id);
-            e = repo_pack_writer_add(w, id, buf + pos, (uint32_t)n, &stored);
+            e = add_chunk(w, &d, id, buf + pos, (uint32_t)n, total, &stored);
             add_ref(rec, &cap, id, (uint32_t)n);
             *stored_bytes += stored;
             total += n;
@@ -88,6 +171,7 @@ strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
         len -= pos;
     }
     free(buf);
+    delta_state_free(&d);
     if (!e && total != rec->size)
         e = strata_fail(STRATA_EIO, "size changed while reading (%llu bytes, expected %llu)",
                         (unsigned long long)total, (unsigned long long)rec->size);

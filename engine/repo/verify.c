@@ -62,7 +62,7 @@ static void check_pack_chunks(verifier *v, const char *key, const uint8_t *obj, 
         if (loc.offset < PACK_HEADER_LEN || loc.offset > data_end || loc.stored_len > data_end - loc.offset)
             e = strata_fail(STRATA_ECORRUPT, "entry outside the pack");
         else
-            e = pack_decode_chunk(id, &loc, obj + loc.offset, 1, &out);
+            e = pack_decode_chunk(v->r, id, &loc, obj + loc.offset, 1, &out);
         if (e) {
             v->res->bad_chunks++;
             damage(v, id, key, strata_errmsg());

@@ -91,6 +91,19 @@ static int read_index_entry(sstable *s, sst_cur *c, index_entry *e) {
     return 0;
 }
 
+int sstable_index_entry_parse(const uint8_t *p, size_t len, size_t *entry_len, size_t *key_len, uint64_t *position) {
+    sst_cur c;
+    sst_cur_init(&c, p, len);
+    *key_len = sst_u16(&c);
+    sst_take(&c, *key_len);
+    *position = sst_uvint(&c);
+    uint64_t row_index = sst_uvint(&c);
+    if (c.failed || row_index > sst_cur_left(&c)) return -1;
+    sst_take(&c, (size_t)row_index);
+    *entry_len = sst_cur_pos(&c);
+    return 0;
+}
+
 static strata_err index_error(const char *path, uint64_t off) {
     return strata_fail(STRATA_ECORRUPT, "%s: offset %llu: malformed index entry", path, (unsigned long long)off);
 }

@@ -324,6 +324,14 @@ strata_err sstable_skip_to(sstable *s, const sstable_value *c, size_t n, sstable
 /* Rewinds to the first partition. */
 strata_err sstable_rewind(sstable *s);
 
+/* Parses the Index.db entry at p (the "big" formats ma..oa) without the
+ * table's schema: *entry_len its bytes, *key_len its partition key's
+ * length, *position its partition's offset in an uncompressed Data.db.
+ * An entry begins with the 2 + key_len bytes its partition begins with,
+ * which is what the repository stores once.  Returns 0, or -1 when the
+ * bytes are malformed or end before the entry does. */
+int sstable_index_entry_parse(const uint8_t *p, size_t len, size_t *entry_len, size_t *key_len, uint64_t *position);
+
 /* Reads the whole on-disk Data.db and compares its CRC32 with Digest.crc32. */
 strata_err sstable_verify_digest(sstable *s);
 

@@ -245,4 +245,18 @@ expect_eq "$("$STRATA_BIN" -r "$SCRATCH/repo3" stats --json | json 'd["by_versio
   LC_ALL=C sort >"$SCRATCH/stats3.one_node"
 one_node_bytes all >"$SCRATCH/one_node.files"
 expect_same "$SCRATCH/one_node.files" "$SCRATCH/stats3.one_node" "one node of a --files version (its largest node's files)"
+
+say "a layer's Index.db repeats its Data.db's partition keys: they are stored once"
+use_nodes "$RF3"
+"$STRATA_BIN" -r "$SCRATCH/repo4" init >/dev/null
+"$STRATA_BIN" -r "$SCRATCH/repo4" backup --cluster "$SCRATCH/cluster.ini" --cut 2026-11-21T23:19:56.550666Z >/dev/null
+"$STRATA_BIN" -r "$SCRATCH/repo4" restore latest/app/users --to "$SCRATCH/users4" >/dev/null
+stored=$("$STRATA_BIN" -r "$SCRATCH/repo4" stats --json |
+  json '[t["stored_bytes"] for t in d["tables"] if (t["keyspace"], t["table"]) == ("app", "users")][0]')
+# each file of the layer is one chunk: compressed alone, they cost what
+# storing them without the copies costs
+alone=$(for f in "$SCRATCH"/users4/app/users/*; do zstd -3 -c "$f" | wc -c; done | awk '{s += $1} END {print s}')
+index=$(zstd -3 -c "$SCRATCH"/users4/app/users/nb-*-Index.db | wc -c)
+[ "$stored" -lt $((alone - index / 2)) ] ||
+  fail "app.users stores $stored bytes, not under $alone (its files compressed alone) less half of Index.db's $index"
 echo "PASS"

@@ -101,6 +101,21 @@ static void test_chunk_boundaries_resynchronise(void **state) {
     free(data);
 }
 
+/* Reads every chunk of rec back (SHA-256 checked) and compares with data. */
+static void read_back(repo *r, const repo_file *rec, const uint8_t *data, size_t len) {
+    strata_buf out;
+    strata_buf_init(&out);
+    size_t off = 0;
+    for (uint32_t i = 0; i < rec->n_chunks; i++) {
+        assert_int_equal(repo_read_chunk(r, rec->chunks[i].id, 1, &out), STRATA_OK);
+        assert_int_equal(out.len, rec->chunks[i].size);
+        assert_memory_equal(out.data, data + off, out.len);
+        off += out.len;
+    }
+    assert_int_equal(off, len);
+    strata_buf_free(&out);
+}
+
 static void store_and_read_back(repo *r, const uint8_t *data, size_t len, repo_file *rec) {
     char path[] = "/tmp/strata-unit-file-XXXXXX";
     int fd = mkstemp(path);
@@ -118,17 +133,7 @@ static void store_and_read_back(repo *r, const uint8_t *data, size_t len, repo_f
     repo_pack_writer_free(w);
     close(fd);
     unlink(path);
-    strata_buf out;
-    strata_buf_init(&out);
-    size_t off = 0;
-    for (uint32_t i = 0; i < rec->n_chunks; i++) {
-        assert_int_equal(repo_read_chunk(r, rec->chunks[i].id, 1, &out), STRATA_OK);
-        assert_int_equal(out.len, rec->chunks[i].size);
-        assert_memory_equal(out.data, data + off, out.len);
-        off += out.len;
-    }
-    assert_int_equal(off, len);
-    strata_buf_free(&out);
+    read_back(r, rec, data, len);
 }
 
 static void test_store_read_and_dedup(void **state) {
@@ -546,6 +551,202 @@ static void test_corrupt_chunk_detected(void **state) {
     free(loc);
 }
 
+/* A file whose entries each repeat KEY_LEN bytes of a base file, at
+ * increasing base offsets, then add 4 bytes of their own: what Index.db
+ * is to Data.db.  The spans say where the repeats are; `shift` moves
+ * every span's base offset, to tell the store wrong repeats. */
+#define KEY_LEN 18
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    repo_span *spans;
+    size_t n, next;
+} derived_file;
+
+static derived_file derive(const uint8_t *base, size_t base_len, size_t len, uint32_t step_min, uint32_t step_max,
+                           uint64_t shift) {
+    derived_file d = {xmalloc(len), len, NULL, 0, 0};
+    d.spans = xmalloc((len / (KEY_LEN + 4) + 1) * sizeof *d.spans);
+    rng_state = 77;
+    uint64_t at = 0, from = 0;
+    while (at + KEY_LEN + 4 <= len && from + KEY_LEN + shift <= base_len) {
+        memcpy(d.data + at, base + from, KEY_LEN);
+        d.spans[d.n++] = (repo_span){at, from + shift, KEY_LEN};
+        for (int i = 0; i < 4; i++) d.data[at + KEY_LEN + i] = (uint8_t)rng();
+        at += KEY_LEN + 4;
+        from += step_min + rng() % (step_max - step_min + 1);
+    }
+    memset(d.data + at, 0, len - at);
+    return d;
+}
+
+static strata_err next_derived_span(void *ctx, repo_span *out, int *end) {
+    derived_file *d = ctx;
+    *end = d->next == d->n;
+    if (!*end) *out = d->spans[d->next++];
+    return STRATA_OK;
+}
+
+static int temp_file_of(const uint8_t *data, size_t len, char *path) {
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    return fd;
+}
+
+/* Sets the format version in a local repository's config. */
+static void set_config_version(const char *loc, int version) {
+    char *cmd = xasprintf("sed -i 's/\"version\": [0-9]*/\"version\": %d/' '%s/config'", version, loc);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* A repository of the given format version holding a base file of
+ * base_len random bytes and a file derived from it, stored against it. */
+typedef struct {
+    char *loc;
+    repo *r;
+    uint8_t *base;
+    repo_file base_rec, rec;
+    derived_file d;
+    uint64_t stored; /* bytes the derived file added */
+} delta_fixture;
+
+static void delta_fixture_make(delta_fixture *f, int format, uint64_t base_len, size_t len, uint32_t step_min,
+                               uint32_t step_max, uint64_t shift) {
+    memset(f, 0, sizeof *f);
+    f->loc = temp_repo();
+    set_config_version(f->loc, format);
+    assert_int_equal(repo_open(f->loc, REPO_WRITE, &f->r), STRATA_OK);
+    f->base = random_bytes(base_len, 21);
+    store_and_read_back(f->r, f->base, base_len, &f->base_rec);
+    f->d = derive(f->base, base_len, len, step_min, step_max, shift);
+    char base_path[] = "/tmp/strata-unit-base-XXXXXX", path[] = "/tmp/strata-unit-file-XXXXXX";
+    int base_fd = temp_file_of(f->base, base_len, base_path), fd = temp_file_of(f->d.data, len, path);
+    repo_store_base b = {&f->base_rec, base_fd, next_derived_span, &f->d};
+    f->rec.size = len;
+    repo_pack_writer *w = repo_pack_writer_new(f->r);
+    assert_int_equal(repo_store_file_with_base(w, fd, &f->rec, &b, NULL, &f->stored, NULL), STRATA_OK);
+    assert_int_equal(f->d.next, format >= 2 ? f->d.n : 0); /* every span was asked for, or none */
+    assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
+    repo_pack_writer_free(w);
+    close(base_fd);
+    close(fd);
+    unlink(base_path);
+    unlink(path);
+}
+
+static void delta_fixture_free(delta_fixture *f) {
+    free(f->base_rec.chunks);
+    free(f->rec.chunks);
+    free(f->d.data);
+    free(f->d.spans);
+    free(f->base);
+    repo_close(f->r);
+    remove_tree(f->loc);
+    free(f->loc);
+}
+
+/* Stores a derived file (delta_fixture_make) and checks it reads back,
+ * also once the index is rebuilt from the packs, and verifies; returns
+ * the bytes it added and, in *plain, what it takes alone in another
+ * repository. */
+static uint64_t store_derived(int format, uint64_t base_len, size_t len, uint32_t step_min, uint32_t step_max,
+                              uint64_t shift, uint64_t *plain) {
+    delta_fixture f;
+    delta_fixture_make(&f, format, base_len, len, step_min, step_max, shift);
+    read_back(f.r, &f.rec, f.d.data, len);
+    assert_int_equal(repo_index_rebuild(f.r, NULL), STRATA_OK);
+    read_back(f.r, &f.rec, f.d.data, len);
+    repo_verify_result res;
+    assert_int_equal(repo_verify(f.r, NULL, NULL, NULL, NULL, &res), STRATA_OK);
+    assert_int_equal(res.bad_chunks + res.missing_chunks + res.bad_objects, 0);
+    char *alone = temp_repo();
+    repo *r2;
+    assert_int_equal(repo_open(alone, REPO_WRITE, &r2), STRATA_OK);
+    repo_file rec2;
+    store_and_read_back(r2, f.d.data, len, &rec2);
+    uint64_t packs;
+    assert_int_equal(repo_stored_bytes(r2, plain, &packs), STRATA_OK);
+    assert_int_equal(rec2.n_chunks, f.rec.n_chunks);
+    uint64_t stored = f.stored;
+    free(rec2.chunks);
+    repo_close(r2);
+    remove_tree(alone);
+    free(alone);
+    delta_fixture_free(&f);
+    return stored;
+}
+
+/* Repeats of a base file are stored as copies: 18 of every 22 bytes are
+ * random and repeated, so the file costs a fraction of its own bytes. */
+static void test_store_with_base_copies_repeats(void **state) {
+    (void)state;
+    uint64_t plain, stored = store_derived(2, 4u << 20, 2u << 20, 19, 40, 0, &plain);
+    assert_true(plain > (2u << 20) * 9 / 10); /* random: zstd cannot shrink it */
+    assert_true(stored < plain / 2);
+}
+
+/* A chunk whose repeats lie in more base chunks than one delta may name
+ * copies from the first DELTA_MAX_BASES only and keeps the rest. */
+static void test_store_with_base_many_bases(void **state) {
+    (void)state;
+    uint64_t plain, stored = store_derived(2, 40u << 20, 1u << 20, 700, 1100, 0, &plain);
+    assert_true(stored < plain * 9 / 10);
+    assert_true(stored > plain / 4);
+}
+
+/* Spans that do not repeat the base (off by one byte) are caught by the
+ * check: the chunks are stored whole, and read back right. */
+static void test_store_with_base_wrong_spans(void **state) {
+    (void)state;
+    uint64_t plain, stored = store_derived(2, 4u << 20, 2u << 20, 19, 40, 1, &plain);
+    assert_true(stored >= plain * 95 / 100);
+}
+
+/* A version 1 repository, which the strata that made it reads, gets no
+ * deltas; a version this strata does not know is refused. */
+static void test_repository_format_versions(void **state) {
+    (void)state;
+    uint64_t plain, stored = store_derived(1, 4u << 20, 2u << 20, 19, 40, 0, &plain);
+    assert_true(stored >= plain * 95 / 100);
+    char *loc = temp_repo();
+    repo *r;
+    set_config_version(loc, 3);
+    assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_EFORMAT);
+    assert_non_null(strstr(strata_errmsg(), "repository format 3 is not supported"));
+    set_config_version(loc, 0);
+    assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_EFORMAT);
+    remove_tree(loc);
+    free(loc);
+}
+
+/* A delta whose base is gone cannot be read, and the error names the
+ * chunk and the missing pack. */
+static void test_delta_base_missing(void **state) {
+    (void)state;
+    delta_fixture f;
+    delta_fixture_make(&f, 2, 1u << 20, 200000, 19, 40, 0);
+    assert_true(f.stored < 200000 / 2);
+    /* the base's pack is lost */
+    chunk_location where;
+    assert_int_equal(index_chunk_get(f.r, f.base_rec.chunks[0].id, &where), STRATA_OK);
+    char key[96];
+    pack_key(where.pack, key);
+    char *pack_path = xasprintf("%s/%s", f.loc, key);
+    assert_int_equal(unlink(pack_path), 0);
+    free(pack_path);
+    strata_buf out;
+    strata_buf_init(&out);
+    assert_int_equal(repo_read_chunk(f.r, f.rec.chunks[0].id, 1, &out), STRATA_EIO);
+    char hex[2 * STRATA_HASH_LEN + 1];
+    strata_hex(f.rec.chunks[0].id, STRATA_HASH_LEN, hex);
+    assert_non_null(strstr(strata_errmsg(), hex));
+    assert_non_null(strstr(strata_errmsg(), key));
+    strata_buf_free(&out);
+    delta_fixture_free(&f);
+}
+
 typedef struct {
     const uint8_t *want;
     int calls;
@@ -618,6 +819,11 @@ int main(void) {
         cmocka_unit_test(test_chunk_boundaries_resynchronise),
         cmocka_unit_test(test_store_read_and_dedup),
         cmocka_unit_test(test_file_reader_keeps_both_chunks_of_a_boundary),
+        cmocka_unit_test(test_store_with_base_copies_repeats),
+        cmocka_unit_test(test_store_with_base_many_bases),
+        cmocka_unit_test(test_store_with_base_wrong_spans),
+        cmocka_unit_test(test_delta_base_missing),
+        cmocka_unit_test(test_repository_format_versions),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
