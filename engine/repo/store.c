@@ -49,7 +49,6 @@ typedef struct {
     size_t n, cap;
     int ended;
     strata_buf delta, check;
-    uint8_t *base_chunk;
 } delta_state;
 
 static void delta_state_init(delta_state *d, const repo_store_base *base) {
@@ -67,7 +66,6 @@ static void delta_state_init(delta_state *d, const repo_store_base *base) {
 static void delta_state_free(delta_state *d) {
     free(d->starts);
     free(d->spans);
-    free(d->base_chunk);
     strata_buf_free(&d->delta);
     strata_buf_free(&d->check);
 }
