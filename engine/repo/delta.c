@@ -2,13 +2,13 @@
  *
  * Some files repeat bytes of another file of the same SSTable: every entry
  * of Index.db begins with its partition key exactly as Data.db begins the
- * partition, and keys such as uuids do not compress, so on a key-value
- * table a fifth of the stored bytes were Index.db.  Such a chunk is stored
- * as a list of base chunks (stored on their own, never deltas themselves)
- * and a program of literal runs and copies from the bases' bytes.  The
- * caller says where the repeats are (engine/sstable knows Index.db, this
- * file knows no format), and the store checks every delta by decoding it
- * from the base's bytes before it keeps it.
+ * partition, and keys such as uuids do not compress: stored as it is,
+ * Index.db costs a key-value table about a fifth of its stored bytes.
+ * Such a chunk is stored as a list of base chunks (stored on their own,
+ * never deltas themselves) and a program of literal runs and copies from
+ * the bases' bytes.  The caller says where the repeats are (engine/sstable
+ * knows Index.db, this file knows no format), and the store checks every
+ * delta by decoding it from the base's bytes before it keeps it.
  *
  * Copies come in base order (the encoder leaves out of order repeats
  * literal), so decoding reads each base once and holds one at a time: a

@@ -244,7 +244,10 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
 }
 
 /* Reads a delta's base chunk: stored on its own, never a delta itself,
- * so a decode reads at most one level of chunks. */
+ * so a decode reads at most one level of chunks.  A base that is missing
+ * or damaged is the base's fault, not the delta's: STRATA_ENOENT or
+ * STRATA_EIO, never STRATA_ECORRUPT, so that a repair drops only the
+ * base, and the delta reads again once the base is stored again. */
 static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
     repo *r = ctx;
     chunk_location loc;
@@ -255,7 +258,8 @@ static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8
     if (loc.codec == CODEC_DELTA) return strata_fail(STRATA_ECORRUPT, "base chunk %s is a delta itself", hex);
     if (loc.raw_len != size)
         return strata_fail(STRATA_ECORRUPT, "base chunk %s has %u bytes, the delta says %u", hex, loc.raw_len, size);
-    return read_located(r, id, &loc, 0, buf, size);
+    e = read_located(r, id, &loc, 0, buf, size);
+    return e == STRATA_ECORRUPT ? strata_fail(STRATA_EIO, "base %s", strata_errmsg()) : e;
 }
 
 /* The chunk from its delta: the zstd frame's payload applied to the bases. */
@@ -459,6 +463,11 @@ static int indexed_copy_lost(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     strata_buf_reserve(&out, loc.raw_len);
     e = read_located(r, id, &loc, 1, out.data, out.cap);
     strata_buf_free(&out);
+    /* a delta that cannot be read for want of a base keeps its copy */
+    if (e && e != STRATA_ECORRUPT && loc.codec == CODEC_DELTA) {
+        strata_clear_error();
+        return 0;
+    }
     return !e ? 0 : e == STRATA_ECORRUPT ? 1 : -1;
 }
 

@@ -722,7 +722,8 @@ static void test_repository_format_versions(void **state) {
 }
 
 /* A delta whose base is gone cannot be read, and the error names the
- * chunk and the missing pack. */
+ * chunk and the missing pack; a repair drops the base only, and storing
+ * the base again brings the delta back. */
 static void test_delta_base_missing(void **state) {
     (void)state;
     delta_fixture f;
@@ -743,6 +744,24 @@ static void test_delta_base_missing(void **state) {
     strata_hex(f.rec.chunks[0].id, STRATA_HASH_LEN, hex);
     assert_non_null(strstr(strata_errmsg(), hex));
     assert_non_null(strstr(strata_errmsg(), key));
+    /* verify finds the delta unreadable; a repair of both forgets only
+     * the base, whose copy is lost: the delta's own copy is whole */
+    repo_verify_result res;
+    assert_int_equal(repo_verify(f.r, NULL, NULL, NULL, NULL, &res), STRATA_OK);
+    assert_int_equal(res.bad_chunks, 1);
+    uint8_t ids[2 * STRATA_HASH_LEN];
+    memcpy(ids, f.base_rec.chunks[0].id, STRATA_HASH_LEN);
+    memcpy(ids + STRATA_HASH_LEN, f.rec.chunks[0].id, STRATA_HASH_LEN);
+    size_t forgotten, moved;
+    assert_int_equal(repo_forget_chunks(f.r, ids, 2, &forgotten, &moved), STRATA_OK);
+    assert_int_equal(forgotten, 1);
+    assert_false(repo_chunk_known(f.r, f.base_rec.chunks[0].id));
+    assert_true(repo_chunk_known(f.r, f.rec.chunks[0].id));
+    /* the base stored again (a chunk is its content): the delta reads */
+    repo_file again;
+    store_and_read_back(f.r, f.base, 1u << 20, &again);
+    read_back(f.r, &f.rec, f.d.data, 200000);
+    free(again.chunks);
     strata_buf_free(&out);
     delta_fixture_free(&f);
 }
