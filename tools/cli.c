@@ -136,10 +136,10 @@ int cli_wants_help(int argc, char **argv) {
     return 0;
 }
 
-int cli_open_repo(const cli_globals *g, const char *command, int write, repo **out) {
+int cli_open_repo(const cli_globals *g, const char *command, repo_mode mode, repo **out) {
     const char *location = cli_repo(g, command);
     if (!location) return CLI_EXIT_USAGE;
-    if (repo_open(location, write ? REPO_WRITE : REPO_READ, out)) return cli_fail();
+    if (repo_open(location, mode, out)) return cli_fail();
     return CLI_EXIT_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "engine/base/base.h"
+#include "engine/repo/repo.h"
 
 enum {
     CLI_EXIT_OK = 0,      /* done */
@@ -55,8 +56,7 @@ const char *cli_repo(const cli_globals *g, const char *command);
 
 /* Opens the repository for `command`; prints the error and returns the
  * exit code (non-zero) on failure. */
-struct repo;
-int cli_open_repo(const cli_globals *g, const char *command, int write, struct repo **out);
+int cli_open_repo(const cli_globals *g, const char *command, repo_mode mode, repo **out);
 
 /* Splits "VERSION[/KEYSPACE[/TABLE]]" into newly allocated parts (absent
  * parts NULL); returns -1 when there are more parts or empty ones. */

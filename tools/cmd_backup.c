@@ -193,7 +193,7 @@ static int run_backup(const cli_globals *g, backup_request *q) {
     cluster_config *cluster;
     if (cluster_config_load(q->cluster_file, &cluster)) return cli_fail();
     repo *r;
-    int rc = cli_open_repo(g, "backup", 1, &r);
+    int rc = cli_open_repo(g, "backup", REPO_WRITE, &r);
     if (rc) {
         cluster_config_free(cluster);
         return rc;

@@ -25,7 +25,7 @@ int cmd_index(const cli_globals *g, int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "rebuild")) return cli_usage_error("index", "expects 'rebuild'");
     if (argc > 2) return cli_usage_error("index", "unexpected argument '%s'", argv[2]);
     repo *r;
-    int rc = cli_open_repo(g, "index", 1, &r);
+    int rc = cli_open_repo(g, "index", REPO_REBUILD, &r);
     if (rc) return rc;
     strata_progress *progress = strata_progress_new("rebuild", 0);
     rc = repo_index_rebuild(r, progress) ? cli_fail() : CLI_EXIT_OK;

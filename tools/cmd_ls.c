@@ -40,7 +40,7 @@ int cmd_ls(const cli_globals *g, int argc, char **argv) {
         return cli_usage_error("ls", "bad selector '%s'", argv[optind]);
     repo *r = NULL;
     repo_version *v = NULL;
-    rc = cli_open_repo(g, "ls", 0, &r);
+    rc = cli_open_repo(g, "ls", REPO_READ, &r);
     if (!rc && repo_version_load(r, version, &v)) rc = cli_fail();
     json_t *all = json_array();
     size_t shown = 0;

@@ -94,7 +94,7 @@ int cmd_restore(const cli_globals *g, int argc, char **argv) {
     opt.keyspace = ks;
     opt.table = table;
     repo *r;
-    int rc = cli_open_repo(g, "restore", 0, &r);
+    int rc = cli_open_repo(g, "restore", REPO_READ, &r);
     restore_result res;
     opt.cancel = cli_catch_interrupt();
     if (!rc) {

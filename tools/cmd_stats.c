@@ -140,7 +140,7 @@ int cmd_stats(const cli_globals *g, int argc, char **argv) {
     if (rc >= 0) return rc;
     if (optind < argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    rc = cli_open_repo(g, "stats", 0, &r);
+    rc = cli_open_repo(g, "stats", REPO_READ, &r);
     if (rc) return rc;
     repo_stats *s;
     if (repo_stats_compute(r, &s)) {

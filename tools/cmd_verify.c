@@ -169,7 +169,7 @@ int cmd_verify(const cli_globals *g, int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    int rc = cli_open_repo(g, "verify", repair, &r);
+    int rc = cli_open_repo(g, "verify", repair ? REPO_WRITE : REPO_READ, &r);
     if (rc) return rc;
     uint64_t total = 0, packs = 0;
     repo_stored_bytes(r, &total, &packs);

@@ -172,7 +172,7 @@ int cmd_versions(const cli_globals *g, int argc, char **argv) {
     if (rc >= 0) return rc;
     if (optind < argc) return cli_usage_error("versions", "unexpected argument '%s'", argv[optind]);
     repo *r;
-    rc = cli_open_repo(g, "versions", 0, &r);
+    rc = cli_open_repo(g, "versions", REPO_READ, &r);
     if (rc) return rc;
     char **ids;
     size_t n;

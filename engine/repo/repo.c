@@ -135,7 +135,7 @@ static strata_err open_lock_file(repo *r, const char *location, int own) {
     int err;
     strata_err e = open_lock(r, "index.lock", &r->lock_fd, &err);
     if (!e || !own || (err != EROFS && err != EACCES)) return e;
-    if (r->mode == REPO_WRITE) return strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
+    if (r->mode != REPO_READ) return strata_fail_errno(STRATA_EIO, err, "%s cannot be written", location);
     strata_clear_error();
     r->index_read_only = 1;
     return STRATA_OK;
@@ -205,6 +205,7 @@ static strata_err open_index_unlocked(repo *r) {
 static strata_err open_index(repo *r, int locked) {
     if (!locked) return open_index_unlocked(r);
     index_remove_unused(r->index_dir);
+    if (r->mode == REPO_REBUILD) return STRATA_OK;
     strata_err e = index_open(r);
     if (e == STRATA_ENOENT) {
         strata_clear_error();
@@ -221,7 +222,7 @@ static strata_err open_index(repo *r, int locked) {
 static strata_err open_index_dir(repo *r, const char *location, int own) {
     strata_err e = open_lock_file(r, location, own);
     int locked = 0;
-    if (!e && r->mode == REPO_WRITE) {
+    if (!e && r->mode != REPO_READ) {
         e = take_writer_locks(r, location);
         locked = !e;
     } else if (!e && !r->index_read_only) {

@@ -26,6 +26,10 @@ typedef struct repo repo;
 typedef enum {
     REPO_READ = 0,  /* shared: readers never block each other or a writer */
     REPO_WRITE = 1, /* exclusive writer lock (one backup or rebuild at a time) */
+    /* REPO_WRITE's locks for repo_index_rebuild(), which replaces the
+     * index whole: opening neither brings the index up to date nor builds
+     * a missing one, work the rebuild would throw away */
+    REPO_REBUILD = 2,
 } repo_mode;
 
 /* Creates a new repository at `location` (a directory path or URL that
@@ -33,7 +37,7 @@ typedef enum {
 strata_err repo_init(const char *location);
 
 /* Opens an existing repository; STRATA_ENOTREPO when there is none,
- * STRATA_ELOCKED when REPO_WRITE and another writer holds it (a reader
+ * STRATA_ELOCKED when REPO_WRITE (or REPO_REBUILD) and another writer holds it (a reader
  * indexing objects stored since is waited for, up to 10 minutes).  The local
  * index is created or brought up to date from the stored objects when it
  * is missing or older than them.  A repository whose index directory

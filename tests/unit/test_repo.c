@@ -704,6 +704,35 @@ static void test_store_with_base_wrong_spans(void **state) {
     assert_true(stored >= plain * 95 / 100);
 }
 
+/* Opening to rebuild neither builds a missing index nor syncs the one in
+ * use: the rebuild replaces it whole, so that work would be thrown away. */
+static void test_rebuild_open_builds_nothing(void **state) {
+    (void)state;
+    char *loc = temp_repo();
+    repo *r;
+    assert_int_equal(repo_open(loc, REPO_WRITE, &r), STRATA_OK);
+    uint8_t *data = random_bytes(1u << 20, 4);
+    repo_file rec;
+    store_and_read_back(r, data, 1u << 20, &rec);
+    repo_close(r);
+    char *cmd = xasprintf("rm -r '%s/index'", loc);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_int_equal(repo_open(loc, REPO_REBUILD, &r), STRATA_OK);
+    char *dir = index_current_dir(r->index_dir);
+    assert_null(dir);
+    assert_int_equal(repo_index_rebuild(r, NULL), STRATA_OK);
+    dir = index_current_dir(r->index_dir);
+    assert_non_null(dir);
+    free(dir);
+    assert_true(repo_chunk_known(r, rec.chunks[0].id));
+    repo_close(r);
+    free(rec.chunks);
+    free(data);
+    remove_tree(loc);
+    free(loc);
+}
+
 /* A version 1 repository, which the strata that made it reads, gets no
  * deltas; a version this strata does not know is refused. */
 static void test_repository_format_versions(void **state) {
@@ -843,6 +872,7 @@ int main(void) {
         cmocka_unit_test(test_store_with_base_wrong_spans),
         cmocka_unit_test(test_delta_base_missing),
         cmocka_unit_test(test_repository_format_versions),
+        cmocka_unit_test(test_rebuild_open_builds_nothing),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
