@@ -241,16 +241,6 @@ static void count_sstables(const backup_job *job, const reconcile_state *rec, ba
     v->new_files = (uint32_t)res->files_new;
 }
 
-static int cmp_file(const void *pa, const void *pb) {
-    const repo_file *a = pa, *b = pb;
-    int c = strcmp(a->node, b->node);
-    if (!c) c = strcmp(a->keyspace, b->keyspace);
-    if (!c) c = strcmp(a->table, b->table);
-    if (!c) c = strcmp(a->table_id, b->table_id);
-    if (!c) c = strcmp(a->rel_path, b->rel_path);
-    return c;
-}
-
 static int cmp_source(const void *pa, const void *pb) {
     const repo_source *a = pa, *b = pb;
     int c = strcmp(a->node, b->node);
@@ -300,7 +290,7 @@ static void add_reconciled(repo_version *v, const reconcile_state *rec, int64_t 
     v->n_files = nf;
     v->n_sources = ns;
     v->n_tables = nt;
-    qsort(v->files, v->n_files, sizeof *v->files, cmp_file);
+    qsort(v->files, v->n_files, sizeof *v->files, repo_file_order);
     if (ns) qsort(v->sources, ns, sizeof *v->sources, cmp_source);
     if (nt) qsort(v->tables, nt, sizeof *v->tables, repo_table_summary_order);
     v->reconciled = 1;

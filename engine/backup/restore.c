@@ -12,7 +12,11 @@
  * leaves no truncated SSTable component that looks complete; one stopped
  * through opt->cancel (Ctrl-C) removes its temporary files too.  A target
  * table directory holding other SSTables is refused before anything is
- * written, since Cassandra would load them with the restored ones. */
+ * written, since Cassandra would load them with the restored ones.
+ *
+ * A layer's Index.db is stored as copies of its Data.db's bytes: it is
+ * restored right after its Data.db, by the same worker, with those bytes
+ * read from the Data.db just written rather than fetched again. */
 #include "engine/backup/backup.h"
 
 #include <dirent.h>
@@ -65,11 +69,28 @@ static int interrupted(const restore_options *opt) {
     return opt->cancel && *opt->cancel;
 }
 
-static strata_err write_chunks(repo *r, const restore_options *opt, const repo_file *f, int fd, const char *path,
-                               strata_buf *chunk) {
+/* A restored Data.db, whose chunks are the bases of its Index.db's. */
+typedef struct {
+    const repo_file *file;
+    int fd;
+} restored_base;
+
+static int base_from_restored(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
+    const restored_base *b = ctx;
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < b->file->n_chunks; off += b->file->chunks[i++].size) {
+        if (memcmp(b->file->chunks[i].id, id, STRATA_HASH_LEN) || b->file->chunks[i].size != size) continue;
+        size_t got;
+        return !strata_pread_all(b->fd, buf, size, off, &got) && got == size;
+    }
+    return 0;
+}
+
+static strata_err write_chunks(repo *r, const restore_options *opt, const repo_file *f, const repo_base_source *src,
+                               int fd, const char *path, strata_buf *chunk) {
     for (uint32_t i = 0; i < f->n_chunks; i++) {
         if (interrupted(opt)) return strata_fail(STRATA_EINTR, "restore interrupted");
-        strata_err e = repo_read_chunk(r, f->chunks[i].id, 1, chunk);
+        strata_err e = repo_read_chunk_using(r, f->chunks[i].id, 1, src, chunk);
         if (e) return strata_fail(e, "%s: %s", path, strata_errmsg());
         e = strata_write_all(fd, chunk->data, chunk->len, path);
         if (e) return e;
@@ -85,7 +106,10 @@ static strata_err refuse_existing(const char *path) {
     return STRATA_OK;
 }
 
-static strata_err restore_file(repo *r, const restore_options *opt, const repo_file *f, strata_buf *chunk) {
+/* Restores file f; `src` (may be NULL) has the bases of its chunks
+ * stored as copies. */
+static strata_err restore_file(repo *r, const restore_options *opt, const repo_file *f, const repo_base_source *src,
+                               strata_buf *chunk) {
     char *path = target_path(opt, f);
     char *tmp = xasprintf("%s" TMP_SUFFIX, path);
     strata_err e = make_parent_dirs(path);
@@ -96,7 +120,7 @@ static strata_err restore_file(repo *r, const restore_options *opt, const repo_f
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "creating %s", tmp);
     }
-    if (!e) e = write_chunks(r, opt, f, fd, path, chunk);
+    if (!e) e = write_chunks(r, opt, f, src, fd, path, chunk);
     if (!e && fsync(fd) != 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "syncing %s", tmp);
     if (!e) {
         struct timespec times[2] = {{.tv_nsec = UTIME_OMIT},
@@ -131,8 +155,25 @@ static void keep_first_error(restore_job *job, strata_err e) {
     snprintf(job->error_msg, sizeof job->error_msg, "%s", strata_errmsg());
 }
 
+/* The file of f's SSTable whose name ends in `component` ("Data.db"), or
+ * NULL. */
+static const repo_file *sibling(const repo_version *v, const repo_file *f, const char *component) {
+    if (!*f->sstable) return NULL;
+    repo_file key = *f;
+    key.rel_path = xasprintf("%s-%s", f->sstable, component);
+    const repo_file *found = bsearch(&key, v->files, v->n_files, sizeof *v->files, repo_file_order);
+    free(key.rel_path);
+    return found;
+}
+
+static int is_component(const repo_file *f, const char *component) {
+    size_t n = strlen(f->rel_path), c = strlen(component);
+    return *f->sstable && n > c && f->rel_path[n - c - 1] == '-' && !strcmp(f->rel_path + n - c, component);
+}
+
 /* The next selected file not yet taken, or NULL when none is left, a
- * worker has failed or the restore is interrupted. */
+ * worker has failed or the restore is interrupted.  An Index.db is taken
+ * with its Data.db. */
 static const repo_file *take_file(restore_job *job) {
     const repo_file *f = NULL;
     pthread_mutex_lock(&job->lock);
@@ -142,7 +183,9 @@ static const repo_file *take_file(restore_job *job) {
             break;
         }
         const repo_file *candidate = &job->v->files[job->next++];
-        if (selected(job->opt, job->v, candidate)) f = candidate;
+        if (selected(job->opt, job->v, candidate) &&
+            !(is_component(candidate, "Index.db") && sibling(job->v, candidate, "Data.db")))
+            f = candidate;
     }
     pthread_mutex_unlock(&job->lock);
     return f;
@@ -154,16 +197,26 @@ static void *restore_worker(void *arg) {
     strata_buf_init(&chunk);
     const repo_file *f;
     while ((f = take_file(job))) {
-        strata_err e = restore_file(job->r, job->opt, f, &chunk);
+        strata_err e = restore_file(job->r, job->opt, f, NULL, &chunk);
+        const repo_file *index = e || !is_component(f, "Data.db") ? NULL : sibling(job->v, f, "Index.db");
+        restored_base base = {f, -1};
+        repo_base_source src = {base_from_restored, &base};
+        if (index) {
+            char *path = target_path(job->opt, f);
+            base.fd = open(path, O_RDONLY | O_CLOEXEC);
+            free(path);
+            e = restore_file(job->r, job->opt, index, base.fd >= 0 ? &src : NULL, &chunk);
+            if (base.fd >= 0) close(base.fd);
+        }
         pthread_mutex_lock(&job->lock);
         if (e) {
             keep_first_error(job, e);
         } else {
-            job->files++;
-            job->bytes += f->size;
+            job->files += 1 + (index != NULL);
+            job->bytes += f->size + (index ? index->size : 0);
         }
         pthread_mutex_unlock(&job->lock);
-        strata_progress_add(job->progress, f->size);
+        strata_progress_add(job->progress, f->size + (index ? index->size : 0));
     }
     strata_buf_free(&chunk);
     return NULL;

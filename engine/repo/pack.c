@@ -83,7 +83,7 @@ void repo_pack_writer_free(repo_pack_writer *w) {
 static strata_err seal(repo_pack_writer *w);
 static strata_err locate(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_location *loc);
 static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
-                               int full_check, uint8_t *dst, size_t cap);
+                               int full_check, const repo_base_source *src, uint8_t *dst, size_t cap);
 
 static int looks_compressible(repo_pack_writer *w, const uint8_t *data, uint32_t size) {
     size_t n = size < SAMPLE_LEN ? size : SAMPLE_LEN;
@@ -248,8 +248,15 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
  * or damaged is the base's fault, not the delta's: STRATA_ENOENT or
  * STRATA_EIO, never STRATA_ECORRUPT, so that a repair drops only the
  * base, and the delta reads again once the base is stored again. */
+typedef struct {
+    repo *r;
+    const repo_base_source *src; /* tried first; may be NULL */
+} base_fetch;
+
 static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
-    repo *r = ctx;
+    const base_fetch *f = ctx;
+    if (f->src && f->src->get(f->src->ctx, id, buf, size)) return STRATA_OK;
+    repo *r = f->r;
     chunk_location loc;
     char hex[2 * STRATA_HASH_LEN + 1];
     strata_err e = locate(r, id, &loc);
@@ -258,13 +265,14 @@ static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8
     if (loc.codec == CODEC_DELTA) return strata_fail(STRATA_ECORRUPT, "base chunk %s is a delta itself", hex);
     if (loc.raw_len != size)
         return strata_fail(STRATA_ECORRUPT, "base chunk %s has %u bytes, the delta says %u", hex, loc.raw_len, size);
-    e = read_located(r, id, &loc, 0, buf, size);
+    e = read_located(r, id, &loc, 0, NULL, buf, size);
     return e == STRATA_ECORRUPT ? strata_fail(STRATA_EIO, "base %s", strata_errmsg()) : e;
 }
 
 /* The chunk from its delta: the zstd frame's payload applied to the bases. */
-static strata_err decode_delta(repo *r, ZSTD_DCtx *dctx, const chunk_location *loc, const uint8_t *stored,
-                               uint8_t *dst) {
+static strata_err decode_delta(repo *r, const repo_base_source *src, ZSTD_DCtx *dctx, const chunk_location *loc,
+                               const uint8_t *stored, uint8_t *dst) {
+    base_fetch fetch = {r, src};
     unsigned long long n = ZSTD_getFrameContentSize(stored, loc->stored_len);
     if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > DELTA_MAX_PAYLOAD(loc->raw_len))
         return strata_fail(STRATA_ECORRUPT, "cannot decompress its delta");
@@ -272,15 +280,16 @@ static strata_err decode_delta(repo *r, ZSTD_DCtx *dctx, const chunk_location *l
     size_t got = dctx ? ZSTD_decompressDCtx(dctx, payload, (size_t)n, stored, loc->stored_len)
                       : ZSTD_decompress(payload, (size_t)n, stored, loc->stored_len);
     strata_err e = ZSTD_isError(got) || got != n ? strata_fail(STRATA_ECORRUPT, "cannot decompress its delta")
-                                                 : delta_apply(payload, (size_t)n, fetch_base, r, dst, loc->raw_len);
+                                                 : delta_apply(payload, (size_t)n, fetch_base, &fetch, dst, loc->raw_len);
     free(payload);
     return e;
 }
 
 /* Turns stored bytes back into the chunk in dst (cap bytes) and checks it;
  * dctx may be NULL (zstd then makes a context for the call). */
-static strata_err decode_to(repo *r, ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
-                            const uint8_t *stored, int full_check, uint8_t *dst, size_t cap) {
+static strata_err decode_to(repo *r, const repo_base_source *src, ZSTD_DCtx *dctx, const uint8_t id[STRATA_HASH_LEN],
+                            const chunk_location *loc, const uint8_t *stored, int full_check, uint8_t *dst,
+                            size_t cap) {
     char hex[2 * STRATA_HASH_LEN + 1];
     if (loc->raw_len > cap) {
         strata_hex(id, STRATA_HASH_LEN, hex);
@@ -297,7 +306,7 @@ static strata_err decode_to(repo *r, ZSTD_DCtx *dctx, const uint8_t id[STRATA_HA
             return strata_fail(STRATA_ECORRUPT, "chunk %s: cannot decompress", hex);
         }
     } else if (loc->codec == CODEC_DELTA) {
-        strata_err e = decode_delta(r, dctx, loc, stored, dst);
+        strata_err e = decode_delta(r, src, dctx, loc, stored, dst);
         if (e) {
             strata_hex(id, STRATA_HASH_LEN, hex);
             return strata_fail(e, "chunk %s: %s", hex, strata_errmsg());
@@ -323,7 +332,7 @@ strata_err pack_decode_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], const c
                              const uint8_t *stored, int full_check, strata_buf *out) {
     out->len = 0;
     strata_buf_reserve(out, loc->raw_len);
-    strata_err e = decode_to(r, NULL, id, loc, stored, full_check, out->data, out->cap);
+    strata_err e = decode_to(r, NULL, NULL, id, loc, stored, full_check, out->data, out->cap);
     if (!e) out->len = loc->raw_len;
     return e;
 }
@@ -367,6 +376,7 @@ void pack_free_dctx_spares(repo *r) {
 /* One chunk to decode from a view of its stored bytes. */
 typedef struct {
     repo *r;
+    const repo_base_source *src;
     ZSTD_DCtx *dctx;
     const uint8_t *id;
     const chunk_location *loc;
@@ -378,15 +388,15 @@ typedef struct {
 static strata_err decode_view(void *ctx, const uint8_t *stored, size_t len) {
     (void)len;
     const decode_job *j = ctx;
-    return decode_to(j->r, j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
+    return decode_to(j->r, j->src, j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
 }
 
 /* Reads the located chunk into dst: from the disk cache when it has it,
  * else from a view of its pack, so a local pack is decompressed where it
  * lies in the page cache. */
 static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
-                               int full_check, uint8_t *dst, size_t cap) {
-    decode_job job = {r, take_dctx(r), id, loc, full_check, dst, cap};
+                               int full_check, const repo_base_source *src, uint8_t *dst, size_t cap) {
+    decode_job job = {r, src, take_dctx(r), id, loc, full_check, dst, cap};
     strata_buf scratch;
     strata_buf_init(&scratch);
     disk_cache *cache = r->disk_cache;
@@ -427,12 +437,22 @@ static strata_err locate(repo *r, const uint8_t id[STRATA_HASH_LEN], chunk_locat
 
 strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
                            strata_buf *out) {
+    return repo_read_chunk_using(r, id, full_check, NULL, out);
+}
+
+strata_err repo_read_chunk_using(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
+                                 const repo_base_source *src, strata_buf *out) {
     chunk_location loc;
     strata_err e = locate(r, id, &loc);
     if (e) return e;
     out->len = 0;
     strata_buf_reserve(out, loc.raw_len);
-    e = read_located(r, id, &loc, full_check, out->data, out->cap);
+    e = read_located(r, id, &loc, full_check, src, out->data, out->cap);
+    /* bytes at hand that do not make the chunk: the repository's do */
+    if (e == STRATA_ECORRUPT && src && loc.codec == CODEC_DELTA) {
+        strata_clear_error();
+        e = read_located(r, id, &loc, full_check, NULL, out->data, out->cap);
+    }
     if (!e) out->len = loc.raw_len;
     return e;
 }
@@ -461,7 +481,7 @@ static int indexed_copy_lost(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
     strata_buf out;
     strata_buf_init(&out);
     strata_buf_reserve(&out, loc.raw_len);
-    e = read_located(r, id, &loc, 1, out.data, out.cap);
+    e = read_located(r, id, &loc, 1, NULL, out.data, out.cap);
     strata_buf_free(&out);
     /* a delta that cannot be read for want of a base keeps its copy */
     if (e && e != STRATA_ECORRUPT && loc.codec == CODEC_DELTA) {
@@ -499,7 +519,7 @@ static int move_to_copies_in(void *ctx, const char *key, uint64_t size) {
         if (!copy_inside(&loc, size)) continue;
         out.len = 0;
         strata_buf_reserve(&out, loc.raw_len);
-        e = read_located(cs->r, id, &loc, 1, out.data, out.cap);
+        e = read_located(cs->r, id, &loc, 1, NULL, out.data, out.cap);
         if (e == STRATA_ECORRUPT) {
             strata_clear_error();
             e = STRATA_OK;
@@ -552,7 +572,7 @@ strata_err repo_read_chunk_into(repo *r, const uint8_t id[STRATA_HASH_LEN], uint
                                 size_t *len) {
     chunk_location loc;
     strata_err e = locate(r, id, &loc);
-    if (!e) e = read_located(r, id, &loc, 0, buf, cap);
+    if (!e) e = read_located(r, id, &loc, 0, NULL, buf, cap);
     *len = e ? 0 : loc.raw_len;
     return e;
 }

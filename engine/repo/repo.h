@@ -100,6 +100,20 @@ int repo_chunk_known(repo *r, const uint8_t id[STRATA_HASH_LEN]);
  * message names the chunk and pack), STRATA_EIO when the pack is missing. */
 strata_err repo_read_chunk(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
                            strata_buf *out);
+/* Bytes of base chunks a reader has at hand, such as the Data.db a restore
+ * has just written: `get` fills buf with chunk `id` (size bytes) and
+ * returns 1, or returns 0 when it does not have it. */
+typedef struct {
+    int (*get)(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size);
+    void *ctx;
+} repo_base_source;
+/* repo_read_chunk, for a chunk stored as copies from other chunks taking
+ * those from `src` first and from the repository when it lacks them, so
+ * they are not fetched twice.  The chunk is checked as ever; when the
+ * bytes at hand do not make it, it is read again from the repository
+ * alone. */
+strata_err repo_read_chunk_using(repo *r, const uint8_t id[STRATA_HASH_LEN], int full_check,
+                                 const repo_base_source *src, strata_buf *out);
 /* repo_read_chunk without full_check, into the caller's buffer of `cap`
  * bytes, for readers that recycle buffers: a chunk longer than `cap` is
  * STRATA_ECORRUPT.  *len receives the chunk's length. */
@@ -150,6 +164,10 @@ typedef struct {
     uint32_t n_chunks;
     repo_chunk_ref *chunks;
 } repo_file;
+
+/* The order of a version's files (node, keyspace, table, table id,
+ * rel_path), for qsort and bsearch. */
+int repo_file_order(const void *a, const void *b);
 
 /* Random reads of a stored file, chunk by chunk (the last chunk read is
  * kept).  The reader borrows `f`, which must outlive it.  One reader per

@@ -19,6 +19,16 @@ void file_key(const char *node, const char *ks, const char *table_id, const char
     for (int i = 0; i < 4; i++) strata_buf_put(out, parts[i], strlen(parts[i]) + 1);
 }
 
+int repo_file_order(const void *pa, const void *pb) {
+    const repo_file *a = pa, *b = pb;
+    int c = strcmp(a->node, b->node);
+    if (!c) c = strcmp(a->keyspace, b->keyspace);
+    if (!c) c = strcmp(a->table, b->table);
+    if (!c) c = strcmp(a->table_id, b->table_id);
+    if (!c) c = strcmp(a->rel_path, b->rel_path);
+    return c;
+}
+
 void file_encode(const repo_file *f, strata_buf *out) {
     strata_buf_put_str(out, f->node);
     strata_buf_put_str(out, f->keyspace);

@@ -250,9 +250,11 @@ say "a layer's Index.db repeats its Data.db's partition keys: they are stored on
 use_nodes "$RF3"
 "$STRATA_BIN" -r "$SCRATCH/repo4" init >/dev/null
 "$STRATA_BIN" -r "$SCRATCH/repo4" backup --cluster "$SCRATCH/cluster.ini" --cut 2026-11-21T23:19:56.550666Z >/dev/null
-"$STRATA_BIN" -r "$SCRATCH/repo4" restore latest/app/users --to "$SCRATCH/users4" >/dev/null
+fetched=$("$STRATA_BIN" -r "$SCRATCH/repo4" restore latest/app/users --to "$SCRATCH/users4" --json | json 'd["fetched_bytes"]')
 stored=$("$STRATA_BIN" -r "$SCRATCH/repo4" stats --json |
   json '[t["stored_bytes"] for t in d["tables"] if (t["keyspace"], t["table"]) == ("app", "users")][0]')
+# Index.db's copies are made from the Data.db just restored, not fetched again
+expect_eq "$fetched" "$stored" "bytes a restore of app.users fetched (its stored bytes)"
 # each file of the layer is one chunk: compressed alone, they cost what
 # storing them without the copies costs
 alone=$(for f in "$SCRATCH"/users4/app/users/*; do zstd -3 -c "$f" | wc -c; done | awk '{s += $1} END {print s}')

@@ -733,6 +733,54 @@ static void test_rebuild_open_builds_nothing(void **state) {
     free(loc);
 }
 
+/* The base bytes a reader has at hand: right ones, or damaged. */
+typedef struct {
+    const uint8_t *base;
+    const repo_file *rec;
+    int wrong;
+} base_at_hand;
+
+static int base_from_memory(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
+    const base_at_hand *h = ctx;
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < h->rec->n_chunks; off += h->rec->chunks[i++].size)
+        if (!memcmp(h->rec->chunks[i].id, id, STRATA_HASH_LEN)) {
+            memcpy(buf, h->base + off, size);
+            if (h->wrong)
+                for (uint32_t k = 0; k < size; k += 4096) buf[k] ^= 0x5a;
+            return 1;
+        }
+    return 0;
+}
+
+/* A delta read with its base at hand fetches only its own bytes; bytes at
+ * hand that do not make the chunk are replaced by the repository's. */
+static void test_read_with_base_at_hand(void **state) {
+    (void)state;
+    delta_fixture f;
+    delta_fixture_make(&f, 2, 1u << 20, 200000, 19, 40, 0);
+    strata_buf out;
+    strata_buf_init(&out);
+    for (int wrong = 0; wrong < 2; wrong++) {
+        base_at_hand hand = {f.base, &f.base_rec, wrong};
+        repo_base_source src = {base_from_memory, &hand};
+        storage_traffic before, after;
+        repo_get_traffic(f.r, &before);
+        size_t off = 0;
+        for (uint32_t i = 0; i < f.rec.n_chunks; off += f.rec.chunks[i++].size) {
+            assert_int_equal(repo_read_chunk_using(f.r, f.rec.chunks[i].id, 1, &src, &out), STRATA_OK);
+            assert_memory_equal(out.data, f.d.data + off, f.rec.chunks[i].size);
+        }
+        repo_get_traffic(f.r, &after);
+        if (wrong)
+            assert_true(after.bytes - before.bytes > f.stored + (1u << 19)); /* the base fetched */
+        else
+            assert_true(after.bytes - before.bytes <= f.stored);
+    }
+    strata_buf_free(&out);
+    delta_fixture_free(&f);
+}
+
 /* A version 1 repository, which the strata that made it reads, gets no
  * deltas; a version this strata does not know is refused. */
 static void test_repository_format_versions(void **state) {
@@ -873,6 +921,7 @@ int main(void) {
         cmocka_unit_test(test_delta_base_missing),
         cmocka_unit_test(test_repository_format_versions),
         cmocka_unit_test(test_rebuild_open_builds_nothing),
+        cmocka_unit_test(test_read_with_base_at_hand),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
