@@ -55,6 +55,12 @@ kill_backups() { # CUT DELAYS...
       cmp -s "$SCRATCH/now" "$SCRATCH/$name" || fail "version $id restores differently after the kill at ${delay}s"
     done <"$SCRATCH/earlier"
     echo "verify clean, $(wc -l <"$SCRATCH/earlier" | tr -d ' ') earlier versions byte-identical"
+    # a kill that came after the commit point leaves the version whole;
+    # a backup at the same cut again is refused, as it should be
+    if [ -f "$REPO/versions/$(date -u -d "@$cut" +%Y-%m-%dT%H:%M:%SZ)" ]; then
+      echo "   its version was committed before the kill"
+      return 0
+    fi
   done
 }
 
