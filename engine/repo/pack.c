@@ -9,7 +9,9 @@
  * shrink (Cassandra's Data.db is usually LZ4-compressed already): the test
  * costs a compression of 64 KiB instead of the whole chunk.  Each entry
  * records XXH3-64 of the chunk so every read is checked cheaply; SHA-256
- * (the chunk id) is rechecked by verify and restore. */
+ * (the chunk id) is rechecked by verify and restore.  A chunk that repeats
+ * bytes of stored chunks may be stored as copies of them (delta.c) when
+ * that is smaller. */
 #include "engine/repo/repo_int.h"
 
 #include <string.h>
@@ -243,16 +245,16 @@ strata_err pack_read_trailer(repo *r, const char *key, uint64_t size, strata_buf
     return pack_check_trailer(key, entries->data, tlen, pack_id);
 }
 
-/* Reads a delta's base chunk: stored on its own, never a delta itself,
- * so a decode reads at most one level of chunks.  A base that is missing
- * or damaged is the base's fault, not the delta's: STRATA_ENOENT or
- * STRATA_EIO, never STRATA_ECORRUPT, so that a repair drops only the
- * base, and the delta reads again once the base is stored again. */
 typedef struct {
     repo *r;
     const repo_base_source *src; /* tried first; may be NULL */
 } base_fetch;
 
+/* Reads a delta's base chunk: stored on its own, never a delta itself,
+ * so a decode reads at most one level of chunks.  A base that is missing
+ * or damaged is the base's fault, not the delta's: STRATA_ENOENT or
+ * STRATA_EIO, never STRATA_ECORRUPT, so that a repair drops only the
+ * base, and the delta reads again once the base is stored again. */
 static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
     const base_fetch *f = ctx;
     if (f->src && f->src->get(f->src->ctx, id, buf, size)) return STRATA_OK;
