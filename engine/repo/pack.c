@@ -582,3 +582,12 @@ strata_err repo_read_chunk_into(repo *r, const uint8_t id[STRATA_HASH_LEN], uint
 void repo_pack_writer_set_level(repo_pack_writer *w, int level) { w->level = level; }
 
 repo *pack_writer_repo(const repo_pack_writer *w) { return w->r; }
+
+int pack_chunk_is_delta(repo *r, const uint8_t id[STRATA_HASH_LEN]) {
+    chunk_location loc;
+    if (index_chunk_get(r, id, &loc)) {
+        strata_clear_error();
+        return 0;
+    }
+    return loc.codec == CODEC_DELTA;
+}

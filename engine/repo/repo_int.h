@@ -247,6 +247,8 @@ typedef strata_err (*delta_base_fn)(void *ctx, const uint8_t id[STRATA_HASH_LEN]
  * make exactly out_len bytes, else the error of a fetch. */
 strata_err delta_apply(const uint8_t *payload, size_t len, delta_base_fn fetch, void *ctx, uint8_t *out,
                        uint32_t out_len);
+/* Whether the index holds chunk `id` stored as a delta. */
+int pack_chunk_is_delta(repo *r, const uint8_t id[STRATA_HASH_LEN]);
 /* The repository a writer stores into. */
 repo *pack_writer_repo(const repo_pack_writer *w);
 /* Adds a chunk as repo_pack_writer_add() does, storing it as `delta`

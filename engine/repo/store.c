@@ -43,6 +43,7 @@ static void add_ref(repo_file *rec, uint32_t *cap, const uint8_t id[STRATA_HASH_
 /* The spans of the chunk being stored, taken from the base's iterator: a
  * span reaching past the chunk is kept for the next one. */
 typedef struct {
+    repo *r;
     const repo_store_base *base;
     uint64_t *starts; /* where each base chunk starts; the last, its size */
     repo_span *spans;
@@ -51,8 +52,9 @@ typedef struct {
     strata_buf delta, check;
 } delta_state;
 
-static void delta_state_init(delta_state *d, const repo_store_base *base) {
+static void delta_state_init(delta_state *d, repo *r, const repo_store_base *base) {
     memset(d, 0, sizeof *d);
+    d->r = r;
     d->base = base;
     if (!base) return;
     const repo_file *f = base->file;
@@ -89,10 +91,13 @@ static strata_err collect_spans(delta_state *d, uint64_t at, uint64_t end) {
     return STRATA_OK;
 }
 
-/* Reads base chunk `id` from the base file, for checking a delta. */
+/* Reads base chunk `id` from the base file, for checking a delta.  A
+ * chunk the repository holds as a delta (the same bytes stored before
+ * from another file) cannot be a base: readers never chain deltas. */
 static strata_err base_from_file(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
     delta_state *d = ctx;
     const repo_file *f = d->base->file;
+    if (pack_chunk_is_delta(d->r, id)) return strata_fail(STRATA_ECORRUPT, "a base chunk is stored as a delta");
     for (uint32_t i = 0; i < f->n_chunks; i++) {
         if (memcmp(f->chunks[i].id, id, STRATA_HASH_LEN) || f->chunks[i].size != size) continue;
         size_t got;
@@ -110,7 +115,7 @@ static strata_err add_chunk(repo_pack_writer *w, delta_state *d, const uint8_t i
     if (!d->base) return repo_pack_writer_add(w, id, data, n, stored);
     strata_err e = collect_spans(d, at, at + n);
     if (e) return e;
-    if (!d->n || repo_chunk_known(pack_writer_repo(w), id) ||
+    if (!d->n || repo_chunk_known(d->r, id) ||
         !delta_encode(data, at, n, d->spans, d->n, d->base->file, d->starts, &d->delta) ||
         d->delta.len > DELTA_MAX_PAYLOAD(n))
         return repo_pack_writer_add(w, id, data, n, stored);
@@ -138,7 +143,8 @@ strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec
     int eof = 0;
     strata_err e = STRATA_OK;
     delta_state d;
-    delta_state_init(&d, pack_writer_repo(w)->format_version >= 2 ? base : NULL);
+    repo *r = pack_writer_repo(w);
+    delta_state_init(&d, r, r->format_version >= 2 ? base : NULL);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (crc32) *crc32 = 0;
     while (!e && !(eof && len == 0)) {

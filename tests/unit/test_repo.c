@@ -781,6 +781,42 @@ static void test_read_with_base_at_hand(void **state) {
     delta_fixture_free(&f);
 }
 
+/* A base whose bytes the repository already holds as a delta (the same
+ * chunk stored before from another file) is not copied from: a delta's
+ * bases are never deltas, and the chunk is stored whole instead. */
+static void test_delta_never_copies_from_a_delta(void **state) {
+    (void)state;
+    delta_fixture f;
+    delta_fixture_make(&f, 2, 1u << 20, 200000, 19, 40, 0);
+    assert_int_equal(f.rec.n_chunks, 1);
+    assert_true(pack_chunk_is_delta(f.r, f.rec.chunks[0].id));
+    /* the derived file's bytes as a base: its one chunk is that delta */
+    repo_file base2;
+    store_and_read_back(f.r, f.d.data, 200000, &base2);
+    assert_memory_equal(base2.chunks[0].id, f.rec.chunks[0].id, STRATA_HASH_LEN);
+    derived_file d2 = derive(f.d.data, 200000, 100000, 19, 40, 0);
+    char base_path[] = "/tmp/strata-unit-base-XXXXXX", path[] = "/tmp/strata-unit-file-XXXXXX";
+    int base_fd = temp_file_of(f.d.data, 200000, base_path), fd = temp_file_of(d2.data, 100000, path);
+    repo_store_base b = {&base2, base_fd, next_derived_span, &d2};
+    repo_file rec2 = {.size = 100000};
+    repo_pack_writer *w = repo_pack_writer_new(f.r);
+    uint64_t stored = 0;
+    assert_int_equal(repo_store_file_with_base(w, fd, &rec2, &b, NULL, &stored, NULL), STRATA_OK);
+    assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
+    repo_pack_writer_free(w);
+    assert_false(pack_chunk_is_delta(f.r, rec2.chunks[0].id));
+    read_back(f.r, &rec2, d2.data, 100000);
+    close(base_fd);
+    close(fd);
+    unlink(base_path);
+    unlink(path);
+    free(base2.chunks);
+    free(rec2.chunks);
+    free(d2.data);
+    free(d2.spans);
+    delta_fixture_free(&f);
+}
+
 /* A version 1 repository, which the strata that made it reads, gets no
  * deltas; a version this strata does not know is refused. */
 static void test_repository_format_versions(void **state) {
@@ -922,6 +958,7 @@ int main(void) {
         cmocka_unit_test(test_repository_format_versions),
         cmocka_unit_test(test_rebuild_open_builds_nothing),
         cmocka_unit_test(test_read_with_base_at_hand),
+        cmocka_unit_test(test_delta_never_copies_from_a_delta),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
         cmocka_unit_test(test_version_load_files),
