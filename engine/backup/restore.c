@@ -77,12 +77,8 @@ typedef struct {
 
 static int base_from_restored(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
     const restored_base *b = ctx;
-    uint64_t off = 0;
-    for (uint32_t i = 0; i < b->file->n_chunks; off += b->file->chunks[i++].size) {
-        if (memcmp(b->file->chunks[i].id, id, STRATA_HASH_LEN) || b->file->chunks[i].size != size) continue;
-        size_t got;
-        return !strata_pread_all(b->fd, buf, size, off, &got) && got == size;
-    }
+    if (repo_file_read_chunk_from(b->file, b->fd, id, buf, size) == STRATA_OK) return 1;
+    strata_clear_error();
     return 0;
 }
 

@@ -197,6 +197,12 @@ typedef struct {
     void *ctx;
 } repo_store_base;
 
+/* Reads chunk `id` (size bytes) of the file recorded in f from fd, which
+ * holds that file's bytes: STRATA_ENOENT when f has no such chunk,
+ * STRATA_EIO when fd ends before it. */
+strata_err repo_file_read_chunk_from(const repo_file *f, int fd, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf,
+                                     uint32_t size);
+
 /* Computes a file's identity sample without reading it whole: SHA-256 of
  * its size and its first and last 64 KiB.  SSTable components are
  * immutable, so name + size + sample identifies a file already stored. */

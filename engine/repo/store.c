@@ -91,21 +91,27 @@ static strata_err collect_spans(delta_state *d, uint64_t at, uint64_t end) {
     return STRATA_OK;
 }
 
+strata_err repo_file_read_chunk_from(const repo_file *f, int fd, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf,
+                                     uint32_t size) {
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < f->n_chunks; off += f->chunks[i++].size) {
+        if (memcmp(f->chunks[i].id, id, STRATA_HASH_LEN) || f->chunks[i].size != size) continue;
+        size_t got;
+        strata_err e = strata_pread_all(fd, buf, size, off, &got);
+        if (!e && got != size) e = strata_fail(STRATA_EIO, "the file is shorter than its record");
+        return e;
+    }
+    return strata_fail(STRATA_ENOENT, "no such chunk in the file");
+}
+
 /* Reads base chunk `id` from the base file, for checking a delta.  A
  * chunk the repository holds as a delta (the same bytes stored before
  * from another file) cannot be a base: readers never chain deltas. */
 static strata_err base_from_file(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8_t *buf, uint32_t size) {
     delta_state *d = ctx;
-    const repo_file *f = d->base->file;
     if (pack_chunk_is_delta(d->r, id)) return strata_fail(STRATA_ECORRUPT, "a base chunk is stored as a delta");
-    for (uint32_t i = 0; i < f->n_chunks; i++) {
-        if (memcmp(f->chunks[i].id, id, STRATA_HASH_LEN) || f->chunks[i].size != size) continue;
-        size_t got;
-        strata_err e = strata_pread_all(d->base->fd, buf, size, d->starts[i], &got);
-        if (!e && got != size) e = strata_fail(STRATA_EIO, "base file is shorter than its record");
-        return e;
-    }
-    return strata_fail(STRATA_ECORRUPT, "base chunk not in the base file");
+    strata_err e = repo_file_read_chunk_from(d->base->file, d->base->fd, id, buf, size);
+    return e == STRATA_ENOENT ? strata_fail(STRATA_ECORRUPT, "base chunk not in the base file") : e;
 }
 
 /* Adds one chunk at file offset `at`, as a delta of the base when it has
