@@ -99,6 +99,21 @@ static int link_symlink(const char *name, const char *from, const char *to, char
     return err;
 }
 
+/* Hard-links the file named `from` as `to`.  link(2) fails with ENOENT
+ * also when a rename replaced the file between its lookup and the link
+ * (the replaced file has no name left), as Cassandra replaces
+ * Statistics.db; the name exists then, and is linked again.  0 also when
+ * the name itself is gone (compacted away), or an errno value. */
+static int link_component(const char *from, const char *to) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        struct stat st;
+        if (!link(from, to)) return 0;
+        if (errno != ENOENT) return errno;
+        if (lstat(from, &st)) return errno == ENOENT ? 0 : errno;
+    }
+    return EAGAIN;
+}
+
 /* Links the regular files (and symbolic links) of `src` into the existing
  * directory `dst`, and with `with_index_dirs` those of its .<index>/
  * subdirectories into new ones, leaving out SSTables Cassandra is still
@@ -126,8 +141,8 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         if (lstat(from, &st)) {
             if (errno != ENOENT) err = errno, *failed = xstrdup(from);
         } else if (S_ISREG(st.st_mode)) {
-            if (!cluster_txn_skip(&before, de->d_name) && link(from, to) && errno != ENOENT)
-                err = errno, *failed = xstrdup(from);
+            if (!cluster_txn_skip(&before, de->d_name) && (err = link_component(from, to)))
+                *failed = xstrdup(from);
         } else if (S_ISLNK(st.st_mode)) {
             err = link_symlink(de->d_name, from, to, failed);
         } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -693,6 +694,70 @@ static void test_sstables_not_live_left_out(void **state) {
     free_node_copy(&n);
 }
 
+/* Replaces Statistics.db through a .tmp and a rename, as a repair marking
+ * the SSTable repaired does, until told to stop. */
+typedef struct {
+    const char *dir;
+    volatile int stop;
+    int replaced;
+} stats_rewriter;
+
+static void *rewrite_statistics(void *arg) {
+    stats_rewriter *r = arg;
+    char *path = xasprintf("%s/nb-8-big-Statistics.db", r->dir);
+    char *tmp = xasprintf("%s.tmp", path);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        bytes = xmalloc(1 << 16);
+        len = fread(bytes, 1, 1 << 16, f);
+        fclose(f);
+    }
+    while (bytes && !r->stop) {
+        FILE *t = fopen(tmp, "wb");
+        if (!t || fwrite(bytes, 1, len, t) != len || fclose(t) || rename(tmp, path)) break;
+        r->replaced++;
+    }
+    free(bytes);
+    free(tmp);
+    free(path);
+    return NULL;
+}
+
+/* link(2) of a name fails with ENOENT when a rename replaces its file
+ * between the lookup and the link; every snapshot taken while
+ * Statistics.db is replaced again and again still holds it, whole. */
+static void test_snapshot_while_statistics_replaced(void **state) {
+    (void)state;
+    node_copy n = make_node_copy();
+    char *users = xasprintf("%s/" USERS_DIR, n.data);
+    cluster_node node = one_node(&n.data);
+    cluster_filter only_users = {.tables = (const char *[]){"app.users"}, .n_tables = 1};
+    struct stat want;
+    assert_int_equal(stat(NODE1 "/" USERS_DIR "/nb-8-big-Statistics.db", &want), 0);
+    stats_rewriter r = {.dir = users};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, rewrite_statistics, &r), 0);
+    for (int i = 0; i < 300; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "race-%d", i);
+        cluster_snapshot *s;
+        size_t count;
+        assert_int_equal(cluster_snapshot_take(&node, tag, &only_users, &s), STRATA_OK);
+        const cluster_file *files = cluster_snapshot_files(s, &count);
+        const cluster_file *f = find_file(files, count, "users", "nb-8-big-Statistics.db");
+        if (!f) fail_msg("snapshot %d lacks nb-8-big-Statistics.db", i);
+        assert_int_equal(f->size, want.st_size);
+        assert_int_equal(cluster_snapshot_release(s), STRATA_OK);
+    }
+    r.stop = 1;
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_true(r.replaced > 300);
+    free(users);
+    free_node_copy(&n);
+}
+
 /* A node with two data directories (JBOD): the tables of both are taken;
  * the same file of a table in both is refused rather than taken twice. */
 static void test_two_data_dirs(void **state) {
@@ -883,6 +948,7 @@ int main(void) {
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_filter_names_checked),
         cmocka_unit_test(test_sstables_not_live_left_out),
+        cmocka_unit_test(test_snapshot_while_statistics_replaced),
         cmocka_unit_test(test_two_data_dirs),
         cmocka_unit_test(test_missing_data_dir),
         cmocka_unit_test(test_snapshot_cmd),
