@@ -268,6 +268,7 @@ static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8
     if (loc.raw_len != size)
         return strata_fail(STRATA_ECORRUPT, "base chunk %s has %u bytes, the delta says %u", hex, loc.raw_len, size);
     e = read_located(r, id, &loc, 0, NULL, buf, size);
+    if (!e) base_cache_put(&r->bases, id, buf, size);
     return e == STRATA_ECORRUPT ? strata_fail(STRATA_EIO, "base %s", strata_errmsg()) : e;
 }
 
@@ -393,11 +394,13 @@ static strata_err decode_view(void *ctx, const uint8_t *stored, size_t len) {
     return decode_to(j->r, j->src, j->dctx, j->id, j->loc, stored, j->full_check, j->dst, j->cap);
 }
 
-/* Reads the located chunk into dst: from the disk cache when it has it,
- * else from a view of its pack, so a local pack is decompressed where it
- * lies in the page cache. */
+/* Reads the located chunk into dst: a base read lately as it was decoded
+ * (unless the caller wants its SHA-256 checked), else from the disk cache
+ * when it has it, else from a view of its pack, so a local pack is
+ * decompressed where it lies in the page cache. */
 static strata_err read_located(repo *r, const uint8_t id[STRATA_HASH_LEN], const chunk_location *loc,
                                int full_check, const repo_base_source *src, uint8_t *dst, size_t cap) {
+    if (!full_check && loc->raw_len <= cap && base_cache_get(&r->bases, id, dst, loc->raw_len)) return STRATA_OK;
     decode_job job = {r, src, take_dctx(r), id, loc, full_check, dst, cap};
     strata_buf scratch;
     strata_buf_init(&scratch);

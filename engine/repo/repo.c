@@ -255,6 +255,7 @@ strata_err repo_open(const char *location, repo_mode mode, repo **out) {
     r->writer_lock_fd = -1;
     r->pending = pending_set_new();
     pthread_mutex_init(&r->dctx_lock, NULL);
+    base_cache_init(&r->bases);
     pthread_mutex_init(&r->refresh_lock, NULL);
     /* index calls never nest, and readers that kept coming would hold
      * off a reopen for good */
@@ -330,6 +331,7 @@ void repo_close(repo *r) {
     pending_set_free(r->pending);
     pack_free_dctx_spares(r);
     pthread_mutex_destroy(&r->dctx_lock);
+    base_cache_free(&r->bases);
     pthread_mutex_destroy(&r->refresh_lock);
     pthread_rwlock_destroy(&r->ix_lock);
     free(r->index_dir);

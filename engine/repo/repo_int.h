@@ -88,6 +88,32 @@ typedef struct {
     ino_t ino;
 } index_env;
 
+/* ---- base_cache.c: the delta bases read last, kept decoded ----
+ * Sixteen: a delta names up to 16 bases, which a lookup in a stored layer
+ * then reads as rows; at most 16 chunks are held (16 MiB on average). */
+#define BASE_CACHE_SLOTS 16
+
+typedef struct {
+    uint8_t id[STRATA_HASH_LEN];
+    uint8_t *data; /* NULL: an empty slot */
+    size_t len, cap;
+    uint64_t used;  /* the cache's clock when last used; the least is replaced */
+} base_cache_slot;
+
+typedef struct {
+    pthread_mutex_t lock;
+    base_cache_slot slots[BASE_CACHE_SLOTS];
+    uint64_t clock;
+} base_cache;
+
+void base_cache_init(base_cache *c);
+void base_cache_free(base_cache *c);
+/* Copies the kept chunk `id` of `len` bytes into dst; 1 on a hit. */
+int base_cache_get(base_cache *c, const uint8_t id[STRATA_HASH_LEN], uint8_t *dst, size_t len);
+/* Keeps a copy of chunk `id`, decoded and checked, in place of the one
+ * used least recently. */
+void base_cache_put(base_cache *c, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data, size_t len);
+
 struct repo {
     storage *store;
     char id[33];
@@ -110,6 +136,7 @@ struct repo {
     pthread_mutex_t dctx_lock;
     ZSTD_DCtx *dctx_spare[DCTX_SPARE];
     size_t n_dctx_spare;
+    base_cache bases;
 };
 
 /* ---- sync.c ---- */

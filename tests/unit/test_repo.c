@@ -781,6 +781,43 @@ static void test_read_with_base_at_hand(void **state) {
     delta_fixture_free(&f);
 }
 
+/* The bases a delta's decode fetched are kept decoded: reading them right
+ * after (as a lookup reads a row after its index entry) fetches nothing
+ * from storage, unless the caller wants the SHA-256 checked. */
+static void test_bases_kept_after_delta(void **state) {
+    (void)state;
+    delta_fixture f;
+    delta_fixture_make(&f, 2, 1u << 20, 200000, 19, 40, 0);
+    assert_true(pack_chunk_is_delta(f.r, f.rec.chunks[0].id));
+    assert_true(f.base_rec.n_chunks <= BASE_CACHE_SLOTS);
+    repo_close(f.r);
+    assert_int_equal(repo_open(f.loc, REPO_READ, &f.r), STRATA_OK);
+    strata_buf out;
+    strata_buf_init(&out);
+    storage_traffic before, after;
+    size_t off = 0;
+    for (uint32_t i = 0; i < f.rec.n_chunks; off += f.rec.chunks[i++].size) {
+        assert_int_equal(repo_read_chunk(f.r, f.rec.chunks[i].id, 0, &out), STRATA_OK);
+        assert_memory_equal(out.data, f.d.data + off, f.rec.chunks[i].size);
+    }
+    for (int full_check = 0; full_check < 2; full_check++) {
+        repo_get_traffic(f.r, &before);
+        off = 0;
+        for (uint32_t i = 0; i < f.base_rec.n_chunks; off += f.base_rec.chunks[i++].size) {
+            assert_int_equal(repo_read_chunk(f.r, f.base_rec.chunks[i].id, full_check, &out), STRATA_OK);
+            assert_int_equal(out.len, f.base_rec.chunks[i].size);
+            assert_memory_equal(out.data, f.base + off, out.len);
+        }
+        repo_get_traffic(f.r, &after);
+        if (full_check)
+            assert_true(after.bytes - before.bytes >= off);
+        else
+            assert_int_equal(after.bytes - before.bytes, 0);
+    }
+    strata_buf_free(&out);
+    delta_fixture_free(&f);
+}
+
 /* A base whose bytes the repository already holds as a delta (the same
  * chunk stored before from another file) is not copied from: a delta's
  * bases are never deltas, and the chunk is stored whole instead. */
@@ -958,6 +995,7 @@ int main(void) {
         cmocka_unit_test(test_repository_format_versions),
         cmocka_unit_test(test_rebuild_open_builds_nothing),
         cmocka_unit_test(test_read_with_base_at_hand),
+        cmocka_unit_test(test_bases_kept_after_delta),
         cmocka_unit_test(test_delta_never_copies_from_a_delta),
         cmocka_unit_test(test_version_commit_rebuild_lookup),
         cmocka_unit_test(test_version_ids_of_one_second_in_order),
