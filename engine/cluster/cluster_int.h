@@ -1,6 +1,7 @@
 /* cluster_int.h - what the cluster module's files share internally:
  * finding the table directories of a data directory and listing the files
- * of one table directory or of its snapshot (scan.c), strata's own
+ * of one table directory or of its snapshot (scan.c) with every
+ * component its TOC.txt names (dir_names.c), strata's own
  * hard-link snapshot (link.c) with its owner files (snapshot_owner.c),
  * the SSTables Cassandra is still writing (txn_log.c) and the operator's
  * snapshot commands (command.c), all used by snapshot.c; and building the
@@ -96,6 +97,19 @@ void cluster_table_list_free(cluster_table_list *l);
  * (a misspelt name would otherwise back up nothing); `where` names the
  * directories searched in the message. */
 strata_err cluster_filter_check(const cluster_filter *f, const cluster_table_list *found, const char *where);
+
+/* The names of a directory's entries, sorted, without "." and "..". */
+typedef struct {
+    char **v;
+    size_t n;
+} cluster_names;
+
+/* Lists `dir`, adding the components that an SSTable's TOC.txt names and
+ * that exist but the listing missed (readdir may miss a file renamed
+ * meanwhile, as Cassandra renames a new Statistics.db over the old).  0 or
+ * an errno value; out is empty on failure. */
+int cluster_dir_names(const char *dir, cluster_names *out);
+void cluster_names_free(cluster_names *n);
 
 /* Appends the regular files of `read_dir` (the table directory itself or
  * a snapshot of it) and of its hidden .<index>/ subdirectories, described

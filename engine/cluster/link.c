@@ -124,28 +124,27 @@ static int link_component(const char *from, const char *to) {
  * part of the snapshot. */
 static int link_files(const char *src, const char *dst, int with_index_dirs, char **failed) {
     cluster_txn_state before;
+    cluster_names names = {0};
     int err = cluster_txn_read(src, &before);
-    DIR *d = err ? NULL : opendir(src);
-    if (!d) {
-        if (!err) err = errno;
+    if (!err) err = cluster_dir_names(src, &names);
+    if (err) {
         *failed = xstrdup(src);
         cluster_txn_free(&before);
         return err;
     }
-    struct dirent *de;
-    while (!err && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || sstable_name_is_temporary(de->d_name)) continue;
-        char *from = xasprintf("%s/%s", src, de->d_name);
-        char *to = xasprintf("%s/%s", dst, de->d_name);
+    for (size_t i = 0; !err && i < names.n; i++) {
+        const char *name = names.v[i];
+        if (sstable_name_is_temporary(name)) continue;
+        char *from = xasprintf("%s/%s", src, name);
+        char *to = xasprintf("%s/%s", dst, name);
         struct stat st;
         if (lstat(from, &st)) {
             if (errno != ENOENT) err = errno, *failed = xstrdup(from);
         } else if (S_ISREG(st.st_mode)) {
-            if (!cluster_txn_skip(&before, de->d_name) && (err = link_component(from, to)))
-                *failed = xstrdup(from);
+            if (!cluster_txn_skip(&before, name) && (err = link_component(from, to))) *failed = xstrdup(from);
         } else if (S_ISLNK(st.st_mode)) {
-            err = link_symlink(de->d_name, from, to, failed);
-        } else if (S_ISDIR(st.st_mode) && with_index_dirs && de->d_name[0] == '.') {
+            err = link_symlink(name, from, to, failed);
+        } else if (S_ISDIR(st.st_mode) && with_index_dirs && name[0] == '.') {
             if (mkdir(to, 0755))
                 err = errno, *failed = xstrdup(to);
             else
@@ -154,7 +153,7 @@ static int link_files(const char *src, const char *dst, int with_index_dirs, cha
         free(from);
         free(to);
     }
-    closedir(d);
+    cluster_names_free(&names);
     cluster_txn_state after;
     if (!err && !(err = cluster_txn_read(src, &after))) {
         if (!cluster_txn_same(&before, &after)) err = EAGAIN;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const local_system_keyspaces[] = {
     "system", "system_auth", "system_distributed", "system_traces", "system_views", "system_virtual_schema",
@@ -214,43 +215,40 @@ static strata_err follow_component_link(int dir_fd, const char *name, const char
  * leaves out snapshots/ and backups/; transaction logs and the SSTables
  * they show not live are left out too (they matter when reading a live
  * directory in place), and so are Cassandra's temporary files, which are
- * no data and may be renamed away before they are read. */
+ * no data and may be renamed away before they are read.  The listing
+ * holds every component a TOC.txt names (cluster_dir_names). */
 static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const char *index_dir,
                            cluster_file_list *out) {
     cluster_txn_state txn;
+    cluster_names names = {0};
     int err = cluster_txn_read(dir, &txn);
-    DIR *d = err ? NULL : opendir(dir);
-    if (!d) {
-        if (!err) err = errno;
+    int dir_fd = err ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 && !err) err = errno;
+    if (!err) err = cluster_dir_names(dir, &names);
+    if (err) {
+        if (dir_fd >= 0) close(dir_fd);
         cluster_txn_free(&txn);
         return strata_fail_errno(strata_err_from_errno(err), err, "cannot read table directory %s", dir);
     }
     strata_err e = STRATA_OK;
-    struct dirent *de;
-    while (!e && (errno = 0, de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, CLUSTER_SNAPSHOT_OWNER) ||
-            sstable_name_is_temporary(de->d_name))
-            continue;
+    for (size_t i = 0; !e && i < names.n; i++) {
+        const char *name = names.v[i];
+        if (!strcmp(name, CLUSTER_SNAPSHOT_OWNER) || sstable_name_is_temporary(name)) continue;
         struct stat st;
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
-            if (errno == ENOENT) continue;
-            e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s/%s", dir, de->d_name);
-            break;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+            if (errno != ENOENT) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s/%s", dir, name);
+            continue;
         }
-        char *path = xasprintf("%s/%s", dir, de->d_name);
-        if (S_ISLNK(st.st_mode)) e = follow_component_link(dirfd(d), de->d_name, path, &st);
-        if (e) {
-            free(path);
-            break;
-        }
-        if (S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, de->d_name))
-            add_file(out, t, index_dir, de->d_name, path, &st);
-        else if (S_ISDIR(st.st_mode) && !index_dir && de->d_name[0] == '.')
-            e = scan_dir(t, path, de->d_name, out);
+        char *path = xasprintf("%s/%s", dir, name);
+        if (S_ISLNK(st.st_mode)) e = follow_component_link(dir_fd, name, path, &st);
+        if (!e && S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, name))
+            add_file(out, t, index_dir, name, path, &st);
+        else if (!e && S_ISDIR(st.st_mode) && !index_dir && name[0] == '.')
+            e = scan_dir(t, path, name, out);
         free(path);
     }
-    if (!e && errno) e = strata_fail_errno(strata_err_from_errno(errno), errno, "cannot read table directory %s", dir);
-    closedir(d);
+    cluster_names_free(&names);
+    close(dir_fd);
     cluster_txn_free(&txn);
     return e;
 }

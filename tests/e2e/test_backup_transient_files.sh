@@ -8,7 +8,9 @@
 # the one of the nodes without them.  While a "repair" rewrites
 # Statistics.db through a .tmp and a rename again and again, backups that
 # hard-link the files and backups that read them in place (a file that
-# refuses links) all succeed, and none holds a .tmp.
+# refuses links) all succeed, and none holds a .tmp.  A listing that
+# misses Statistics.db (readdir may, while it is renamed) still backs it
+# up: its SSTable's TOC.txt names it.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -56,6 +58,28 @@ done
 say "Statistics.db rewritten through a .tmp and a rename during backups"
 rm -f "$events"/*.tmp "$events"/tmp*-la-9-*
 restored_sums "$SCRATCH/want-files" >"$SCRATCH/want.sums"
+say "a listing that misses Statistics.db (renamed meanwhile): its TOC.txt names it"
+hide_lib=${STRATA_TEST_HIDE_LIB:-$(cd "$(dirname "$0")/../.." && pwd)/build/tests/hide_dirent.so}
+[ -f "$hide_lib" ] || fail "$hide_lib is missing: make build/tests/hide_dirent.so"
+hiding() { LD_PRELOAD=$hide_lib STRATA_TEST_HIDE=nb-5-big-Statistics.db \
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"; }
+! hiding ls "$events" | grep -qx nb-5-big-Statistics.db || fail "the preloaded readdir does not hide the file"
+for place in linked in-place; do
+  if [ $place = in-place ]; then
+    chattr +i "$events/nb-6-big-Data.db" 2>/dev/null || { echo "   in place: skipped (no chattr)"; continue; }
+  fi
+  REPO=$SCRATCH/hidden-$place
+  strata init >/dev/null
+  hiding "$STRATA_BIN" -r "$REPO" backup --files --cluster "$SCRATCH/cluster.ini" --cut 2026-11-21T23:19:56Z \
+    >/dev/null 2>"$SCRATCH/err" || { cat "$SCRATCH/err"; fail "$place backup failed"; }
+  chattr -i "$events/nb-6-big-Data.db" 2>/dev/null || true
+  rm -rf "$SCRATCH/hidden"
+  strata restore latest --to "$SCRATCH/hidden" >/dev/null
+  restored_sums "$SCRATCH/hidden" >"$SCRATCH/got.sums"
+  expect_same "$SCRATCH/want.sums" "$SCRATCH/got.sums" "$place backup of a listing without Statistics.db"
+  echo "   $place: the restore holds nb-5-big-Statistics.db and every other file"
+done
+
 stop=$SCRATCH/stop-rewriting
 (
   while [ ! -e "$stop" ]; do
