@@ -71,17 +71,26 @@ static void fill_record(repo_file *rec, const char *node, const cluster_file *cf
 
 /* Reuses the stored chunk list when the file is known and all its chunks
  * are stored, else stores it (again, when verify --repair forgot chunks a
- * lost pack held: the versions naming them then read the new copies). */
+ * lost pack held: the versions naming them then read the new copies).
+ * The record describes the file as opened: read in place, a Statistics.db
+ * may have been replaced by a rename, in another size, since the listing. */
 static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *it, repo_file *rec) {
     const char *node = job->opt->cluster->nodes[it->node].name;
     const cluster_file *cf = it->cf;
     fill_record(rec, node, cf);
     int fd = open(cf->abs_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return strata_fail_errno(strata_err_from_errno(errno), errno, "%s", cf->abs_path);
-    strata_err e = repo_file_sample(fd, cf->size, rec->sample);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        strata_err e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", cf->abs_path);
+        if (fd >= 0) close(fd);
+        return e;
+    }
+    rec->size = (uint64_t)st.st_size;
+    rec->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    strata_err e = repo_file_sample(fd, rec->size, rec->sample);
     repo_file known;
     if (!e && repo_file_lookup(job->r, node, cf->keyspace, cf->table_id, cf->rel_path, &known) == STRATA_OK) {
-        if (known.size == cf->size && !memcmp(known.sample, rec->sample, STRATA_HASH_LEN) &&
+        if (known.size == rec->size && !memcmp(known.sample, rec->sample, STRATA_HASH_LEN) &&
             repo_file_chunks_known(job->r, &known)) {
             rec->n_chunks = known.n_chunks;
             rec->chunks = known.chunks;
@@ -94,7 +103,7 @@ static strata_err process_file(backup_job *job, repo_pack_writer *w, work_item *
         e = repo_store_file(w, fd, rec, job->progress, &it->stored, NULL);
         if (e) e = strata_fail(e, "%s: %s", cf->abs_path, strata_errmsg());
     } else if (!e) {
-        strata_progress_add(job->progress, cf->size);
+        strata_progress_add(job->progress, rec->size);
     }
     close(fd);
     return e;
