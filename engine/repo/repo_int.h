@@ -89,20 +89,24 @@ typedef struct {
 } index_env;
 
 /* ---- base_cache.c: the delta bases read last, kept decoded ----
- * Sixteen: a delta names up to 16 bases, which a lookup in a stored layer
- * then reads as rows; at most 16 chunks are held (16 MiB on average). */
+ * Up to 16 chunks (a delta names up to 16 bases, which a lookup in a
+ * stored layer then reads as rows) and 16 MiB, beside what a mount's own
+ * chunk cache holds. */
 #define BASE_CACHE_SLOTS 16
+#define BASE_CACHE_BYTES (16u << 20)
 
 typedef struct {
     uint8_t id[STRATA_HASH_LEN];
-    uint8_t *data; /* NULL: an empty slot */
-    size_t len, cap;
-    uint64_t used;  /* the cache's clock when last used; the least is replaced */
+    uint8_t *map;  /* cap bytes mapped, NULL when cap is 0 */
+    size_t cap;
+    size_t len;    /* of the chunk held; 0: none */
+    uint64_t used; /* the cache's clock when last used; the least is replaced */
 } base_cache_slot;
 
 typedef struct {
     pthread_mutex_t lock;
     base_cache_slot slots[BASE_CACHE_SLOTS];
+    size_t bytes; /* mapped by all slots */
     uint64_t clock;
 } base_cache;
 
@@ -110,7 +114,7 @@ void base_cache_init(base_cache *c);
 void base_cache_free(base_cache *c);
 /* Copies the kept chunk `id` of `len` bytes into dst; 1 on a hit. */
 int base_cache_get(base_cache *c, const uint8_t id[STRATA_HASH_LEN], uint8_t *dst, size_t len);
-/* Keeps a copy of chunk `id`, decoded and checked, in place of the one
+/* Keeps a copy of chunk `id`, decoded and checked, in place of the ones
  * used least recently. */
 void base_cache_put(base_cache *c, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data, size_t len);
 
