@@ -11,8 +11,8 @@
  *
  * The copies are mapped, not allocated: freeing a block malloc had mapped
  * raises glibc's mmap threshold to its size, after which every buffer of
- * that size comes from the threads' arenas, which keep what is freed (a
- * mount's resident memory grew by twice this cache's bytes that way). */
+ * that size comes from the threads' arenas, which keep what is freed, so
+ * a long-running mount would hold far more than the cache's bytes. */
 #include "engine/repo/repo_int.h"
 
 #include <stdio.h>
