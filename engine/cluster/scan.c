@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const char *const local_system_keyspaces[] = {
     "system", "system_auth", "system_distributed", "system_traces", "system_views", "system_virtual_schema",
@@ -195,11 +194,11 @@ static void add_file(cluster_file_list *out, const cluster_table_dir *t, const c
  * SSTable out: a relative link that nodetool snapshot hard-linked into
  * snapshots/<tag>/ points elsewhere from there.  Other links (a backups/
  * folder on another disk) are no data, as directories are not. */
-static strata_err follow_component_link(int dir_fd, const char *name, const char *path, struct stat *st) {
+static strata_err follow_component_link(const char *name, const char *path, struct stat *st) {
     sstable_name sn;
     struct stat target;
     if (sstable_name_parse(name, &sn)) return STRATA_OK;
-    if (!fstatat(dir_fd, name, &target, 0) && S_ISREG(target.st_mode)) {
+    if (!stat(path, &target) && S_ISREG(target.st_mode)) {
         *st = target;
         return STRATA_OK;
     }
@@ -222,11 +221,8 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
     cluster_txn_state txn;
     cluster_names names = {0};
     int err = cluster_txn_read(dir, &txn);
-    int dir_fd = err ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0 && !err) err = errno;
     if (!err) err = cluster_dir_names(dir, &names);
     if (err) {
-        if (dir_fd >= 0) close(dir_fd);
         cluster_txn_free(&txn);
         return strata_fail_errno(strata_err_from_errno(err), err, "cannot read table directory %s", dir);
     }
@@ -234,13 +230,14 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
     for (size_t i = 0; !e && i < names.n; i++) {
         const char *name = names.v[i];
         if (!strcmp(name, CLUSTER_SNAPSHOT_OWNER) || sstable_name_is_temporary(name)) continue;
+        char *path = xasprintf("%s/%s", dir, name);
         struct stat st;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-            if (errno != ENOENT) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s/%s", dir, name);
+        if (lstat(path, &st)) {
+            if (errno != ENOENT) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", path);
+            free(path);
             continue;
         }
-        char *path = xasprintf("%s/%s", dir, name);
-        if (S_ISLNK(st.st_mode)) e = follow_component_link(dir_fd, name, path, &st);
+        if (S_ISLNK(st.st_mode)) e = follow_component_link(name, path, &st);
         if (!e && S_ISREG(st.st_mode) && !cluster_txn_skip(&txn, name))
             add_file(out, t, index_dir, name, path, &st);
         else if (!e && S_ISDIR(st.st_mode) && !index_dir && name[0] == '.')
@@ -248,7 +245,6 @@ static strata_err scan_dir(const cluster_table_dir *t, const char *dir, const ch
         free(path);
     }
     cluster_names_free(&names);
-    close(dir_fd);
     cluster_txn_free(&txn);
     return e;
 }
