@@ -26,6 +26,17 @@ expect_error() { # MESSAGE CMD...
 # Prints a Python expression over the JSON document on stdin (bound to d).
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+# Holds an exclusive flock(1) on FILE for SECONDS in the background, as
+# another strata process would, and returns once the lock is taken; the
+# holder's pid is in $holder.
+hold_lock() { # FILE SECONDS
+  rm -f "$SCRATCH/lock.held"
+  flock "$1" sh -c 'touch "$1"; sleep "$2"' sh "$SCRATCH/lock.held" "$2" &
+  holder=$!
+  for _ in $(seq 300); do [ -e "$SCRATCH/lock.held" ] && return 0; sleep 0.01; done
+  fail "flock $1 not taken in 3 s"
+}
+
 # Copies node1..3 of rf3-a (SRC: $RF3 for v1, $RF3/v2 for v2) to
 # $SCRATCH/nodes/ and writes $SCRATCH/cluster.ini naming them.
 copy_rf3a_nodes() {

@@ -54,9 +54,7 @@ check_restore "$V2" v2
 strata verify >/dev/null || fail "verify after the rebuild exits $?"
 
 say "a reader indexing (index.lock held) delays a backup; a running backup (write.lock) stops one"
-flock "$SCRATCH/repo/index/index.lock" sleep 2 &
-holder=$!
-sleep 0.3
+hold_lock "$SCRATCH/repo/index/index.lock" 2
 start=$(date +%s%N)
 strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null 2>"$SCRATCH/wait.err" ||
   fail "backup while a reader indexed exits $?: $(cat "$SCRATCH/wait.err")"
@@ -64,9 +62,7 @@ waited=$((($(date +%s%N) - start) / 1000000))
 wait "$holder"
 grep -q 'waiting for a reader' "$SCRATCH/wait.err" || fail "backup did not say it waited: $(cat "$SCRATCH/wait.err")"
 [ "$waited" -ge 1000 ] || fail "backup went on after ${waited} ms while index.lock was held"
-flock "$SCRATCH/repo/index/write.lock" sleep 5 &
-holder=$!
-sleep 0.3
+hold_lock "$SCRATCH/repo/index/write.lock" 5
 start=$(date +%s%N)
 if strata backup --files --cluster "$SCRATCH/cluster.ini" >/dev/null 2>"$SCRATCH/lock.err"; then
   fail "a second backup ran beside a running one"

@@ -33,9 +33,7 @@ strata backup --cluster "$SCRATCH/cluster.ini" >/dev/null 2>>"$SCRATCH/backup.er
 want=$(ids)
 [ "$(echo "$want" | wc -w)" -eq 1 ] || fail "versions after a backup: $want"
 rm -rf "$REPO/index/current" "$REPO"/index/lmdb-*
-flock "$REPO/index/index.lock" sleep 2 &
-holder=$!
-sleep 0.3
+hold_lock "$REPO/index/index.lock" 2
 have=$(ids 2>"$SCRATCH/err") || fail "versions exits $?: $(cat "$SCRATCH/err")"
 wait "$holder"
 [ "$have" = "$want" ] || fail "versions lists '$have', expected $want"

@@ -28,9 +28,7 @@ strata mount --log "$SCRATCH/mount.log" "$MNT"
 [ "$(listed)" = "$T1 latest " ] || fail "mounted: $(listed)"
 
 say "a rebuild beside a running backup (write.lock held) is refused"
-flock "$REPO/index/write.lock" sleep 2 &
-holder=$!
-sleep 0.3
+hold_lock "$REPO/index/write.lock" 2
 expect_error "index rebuild ran beside a backup" strata index rebuild
 wait "$holder"
 grep -q '^strata: error: .*another backup or index rebuild is running' "$SCRATCH/err" || fail "no lock error"
