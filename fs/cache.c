@@ -105,11 +105,7 @@ static void lru_push(fs_cache *c, fs_chunk *ch) {
 static uint8_t *buffer_new(size_t cap) {
     if (cap < LARGE_UNIT) return xmalloc(cap);
     size_t span = cap + LARGE_UNIT;
-    uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        fprintf(stderr, "strata: out of memory mapping %zu bytes\n", span);
-        abort();
-    }
+    uint8_t *p = xmmap_anonymous(span, 0);
     size_t lead = (LARGE_UNIT - (uintptr_t)p % LARGE_UNIT) % LARGE_UNIT;
     if (lead) munmap(p, lead);
     munmap(p + lead + cap, span - lead - cap);

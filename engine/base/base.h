@@ -68,6 +68,10 @@ void strata_clear_error(void);
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
+/* A private anonymous read-write mapping of `n` bytes (mmap(2) `flags`
+ * added, e.g. MAP_POPULATE), for buffers that must go back to the kernel
+ * when unmapped rather than stay in the allocator's heap. */
+void *xmmap_anonymous(size_t n, int flags);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void out_of_memory(size_t n) {
     fprintf(stderr, "strata: out of memory allocating %zu bytes\n", n);
@@ -29,6 +30,12 @@ void *xcalloc(size_t count, size_t size) {
 void *xrealloc(void *old, size_t n) {
     void *p = realloc(old, n ? n : 1);
     if (!p) out_of_memory(n);
+    return p;
+}
+
+void *xmmap_anonymous(size_t n, int flags) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (p == MAP_FAILED) out_of_memory(n);
     return p;
 }
 

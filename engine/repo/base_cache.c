@@ -15,8 +15,6 @@
  * a long-running mount would hold far more than the cache's bytes. */
 #include "engine/repo/repo_int.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -78,12 +76,7 @@ void base_cache_put(base_cache *c, const uint8_t id[STRATA_HASH_LEN], const uint
         if (s->cap < len) unmap(c, s);
         while (!s->map && c->bytes + len > BASE_CACHE_BYTES) unmap(c, least_used(c, 1, s));
         if (!s->map) {
-            void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-            if (p == MAP_FAILED) {
-                fprintf(stderr, "strata: out of memory mapping %zu bytes\n", len);
-                abort();
-            }
-            s->map = p;
+            s->map = xmmap_anonymous(len, MAP_POPULATE);
             s->cap = len;
             c->bytes += len;
         }
