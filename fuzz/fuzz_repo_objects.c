@@ -1,8 +1,8 @@
 /* fuzz_repo_objects.c - libFuzzer target for what a damaged repository can
  * hand strata: version objects (header, zstd payload, checksum), version
  * payloads and file records decoded as such, pack footers and trailers,
- * and deltas (a chunk stored as copies from base chunks, whose bytes here
- * derive from their ids).  Any bytes must decode or be rejected as
+ * deltas (a chunk stored as copies from base chunks, whose bytes here
+ * derive from their ids) and row streams (a Data.db chunk by its fields).  Any bytes must decode or be rejected as
  * corrupt: no crash, no read out of bounds, no unbounded allocation. */
 #include <stdint.h>
 #include <string.h>
@@ -59,6 +59,15 @@ static void decode_delta(const uint8_t *p, size_t n) {
     free(out);
 }
 
+/* Input: u16 chunk length, then the row streams' frame. */
+static void decode_rows(const uint8_t *p, size_t n) {
+    if (n < 2) return;
+    uint32_t len = (uint32_t)p[0] << 8 | p[1];
+    uint8_t *out = xmalloc(len ? len : 1);
+    rows_join(p + 2, n - 2, out, len);
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     strata_buf payload;
     strata_buf_init(&payload);
@@ -69,5 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     decode_file_record(data, size);
     decode_pack_tail(data, size);
     decode_delta(data, size);
+    decode_rows(data, size);
     return 0;
 }

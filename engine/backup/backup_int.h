@@ -70,6 +70,21 @@ const sstable_vfs *stored_sstables_vfs(stored_sstables *s);
 /* The path of SSTable `sstable` ("nb-3-big") to hand to the reader. */
 char *stored_sstables_path(const char *sstable);
 
+/* ---- layer_rows.c -----------------------------------------------------------
+ * A layer's Data.db as repo_store_file_with() takes it to store it as
+ * streams of its fields. */
+typedef struct {
+    repo_store_rows rows;
+    repo_rows_layout layout;
+    int32_t *lengths; /* the layout's: clustering, then regular, then static columns */
+    void *map;
+} layer_rows;
+/* Fills lr for the uncompressed Data.db `fd` (size bytes) of the SSTable
+ * at `sstable_path` ("DIR/nb-1-big"), mapping it; 0 when it cannot (the
+ * file is then stored as it is). */
+int layer_rows_open(const char *sstable_path, int fd, uint64_t size, layer_rows *lr);
+void layer_rows_close(layer_rows *lr);
+
 /* ---- layer.c ------------------------------------------------------------ */
 
 /* What a table's layer build needs from the backup. */

@@ -257,8 +257,16 @@ static strata_err store_file(const layer_job *job, const char *dir, const char *
         if (base.fd < 0) e = strata_fail_errno(strata_err_from_errno(errno), errno, "%s", data_path);
         free(data_path);
     }
+    repo_store_hints hints = {data ? &base : NULL, NULL};
+    layer_rows rows = {0};
+    if (!e && strata_ends_with(name, "-Data.db")) {
+        char *at = xasprintf("%s/%s", dir, sstable);
+        if (layer_rows_open(at, fd, rec->size, &rows)) hints.rows = &rows.rows;
+        free(at);
+    }
     uint32_t crc;
-    if (!e) e = repo_store_file_with_base(job->w, fd, rec, data ? &base : NULL, NULL, stored, &crc);
+    if (!e) e = repo_store_file_with(job->w, fd, rec, &hints, NULL, stored, &crc);
+    layer_rows_close(&rows);
     if (!e && crc != written)
         e = strata_fail(STRATA_EIO, "%s: read back with CRC32 %08x, written with %08x: a write error in the spool",
                         path, crc, written);

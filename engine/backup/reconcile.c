@@ -19,10 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Layers are uncompressed SSTables, written once and read seldom: level 3
- * stores rf3-a's version 1 in 0.546 of one node's bytes against 0.582 at
- * level 1, for little time (level 19 reaches 0.50 at twice the time). */
-#define LAYER_ZSTD_LEVEL 3
+/* Layers are uncompressed SSTables, written once and read seldom, their
+ * Data.db stored as row streams, which compress more at higher levels than
+ * an SSTable's bytes do: on a 100 MB generated cluster, level 6 stores
+ * 4.3% less than level 3 for 19% more CPU time, level 9 5.4% less for
+ * 63% more. */
+#define LAYER_ZSTD_LEVEL 6
 
 typedef struct {
     char *keyspace;

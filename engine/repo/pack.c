@@ -139,13 +139,11 @@ static strata_err add_entry(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LE
     return w->data.len >= REPO_PACK_TARGET ? seal(w) : STRATA_OK;
 }
 
-strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
-                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
-    return pack_writer_add_delta(w, id, data, size, NULL, stored_bytes);
-}
-
-strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
-                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes) {
+/* Adds the chunk in its own stored form, or as `alt` compressed (codec
+ * `alt_codec`) when that is smaller; alt NULL: its own form. */
+static strata_err add_or_alternative(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                     uint32_t size, const strata_buf *alt, uint8_t alt_codec,
+                                     uint64_t *stored_bytes) {
     if (stored_bytes) *stored_bytes = 0;
     int fresh;
     strata_err e = is_new(w, id, &fresh);
@@ -153,16 +151,45 @@ strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HA
     uint64_t offset = w->data.len;
     uint8_t codec = append_stored(w, data, size);
     size_t plain = w->data.len - offset;
-    if (delta) {
+    if (alt) {
         w->scratch.len = 0;
-        strata_buf_reserve(&w->scratch, ZSTD_compressBound(delta->len));
-        size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, delta->data, delta->len, w->level);
+        strata_buf_reserve(&w->scratch, ZSTD_compressBound(alt->len));
+        size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, alt->data, alt->len, w->level);
         if (!ZSTD_isError(c) && c < plain) {
             w->data.len = offset;
             strata_buf_put(&w->data, w->scratch.data, c);
-            codec = CODEC_DELTA;
+            codec = alt_codec;
         }
     }
+    return add_entry(w, id, data, size, offset, codec, stored_bytes);
+}
+
+strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
+                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
+    return add_or_alternative(w, id, data, size, NULL, CODEC_ZSTD, stored_bytes);
+}
+
+strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes) {
+    return add_or_alternative(w, id, data, size, delta, CODEC_DELTA, stored_bytes);
+}
+
+/* Row streams compress better than the chunk's bytes wherever the rows
+ * hold more than a few bytes, so the chunk is compressed only when its
+ * streams do not compress at all. */
+strata_err pack_writer_add_rows(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                uint32_t size, const strata_buf *frame, uint64_t *stored_bytes) {
+    if (stored_bytes) *stored_bytes = 0;
+    int fresh;
+    strata_err e = is_new(w, id, &fresh);
+    if (e || !fresh) return e;
+    uint64_t offset = w->data.len;
+    size_t bound = ZSTD_compressBound(frame->len);
+    strata_buf_reserve(&w->data, bound);
+    size_t c = ZSTD_compressCCtx(w->cctx, w->data.data + offset, bound, frame->data, frame->len, w->level);
+    uint8_t codec = CODEC_ROWS;
+    if (!ZSTD_isError(c) && c < size) w->data.len += c;
+    else codec = append_stored(w, data, size);
     return add_entry(w, id, data, size, offset, codec, stored_bytes);
 }
 
@@ -272,19 +299,46 @@ static strata_err fetch_base(void *ctx, const uint8_t id[STRATA_HASH_LEN], uint8
     return e == STRATA_ECORRUPT ? strata_fail(STRATA_EIO, "base %s", strata_errmsg()) : e;
 }
 
+/* The content of a chunk's zstd frame, at most `max` bytes, in a new
+ * buffer; `what` names it in the error. */
+static strata_err decompress_payload(ZSTD_DCtx *dctx, const chunk_location *loc, const uint8_t *stored, uint64_t max,
+                                     const char *what, uint8_t **out, size_t *len) {
+    unsigned long long n = ZSTD_getFrameContentSize(stored, loc->stored_len);
+    if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > max)
+        return strata_fail(STRATA_ECORRUPT, "cannot decompress its %s", what);
+    uint8_t *p = xmalloc(n ? (size_t)n : 1);
+    size_t got = dctx ? ZSTD_decompressDCtx(dctx, p, (size_t)n, stored, loc->stored_len)
+                      : ZSTD_decompress(p, (size_t)n, stored, loc->stored_len);
+    if (ZSTD_isError(got) || got != n) {
+        free(p);
+        return strata_fail(STRATA_ECORRUPT, "cannot decompress its %s", what);
+    }
+    *out = p;
+    *len = (size_t)n;
+    return STRATA_OK;
+}
+
 /* The chunk from its delta: the zstd frame's payload applied to the bases. */
 static strata_err decode_delta(repo *r, const repo_base_source *src, ZSTD_DCtx *dctx, const chunk_location *loc,
                                const uint8_t *stored, uint8_t *dst) {
     base_fetch fetch = {r, src};
-    unsigned long long n = ZSTD_getFrameContentSize(stored, loc->stored_len);
-    if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > DELTA_MAX_PAYLOAD(loc->raw_len))
-        return strata_fail(STRATA_ECORRUPT, "cannot decompress its delta");
-    uint8_t *payload = xmalloc(n ? (size_t)n : 1);
-    size_t got = dctx ? ZSTD_decompressDCtx(dctx, payload, (size_t)n, stored, loc->stored_len)
-                      : ZSTD_decompress(payload, (size_t)n, stored, loc->stored_len);
-    strata_err e = ZSTD_isError(got) || got != n ? strata_fail(STRATA_ECORRUPT, "cannot decompress its delta")
-                                                 : delta_apply(payload, (size_t)n, fetch_base, &fetch, dst, loc->raw_len);
+    uint8_t *payload;
+    size_t n;
+    strata_err e = decompress_payload(dctx, loc, stored, DELTA_MAX_PAYLOAD(loc->raw_len), "delta", &payload, &n);
+    if (e) return e;
+    e = delta_apply(payload, n, fetch_base, &fetch, dst, loc->raw_len);
     free(payload);
+    return e;
+}
+
+/* The chunk from its row streams: the zstd frame's payload joined. */
+static strata_err decode_rows(ZSTD_DCtx *dctx, const chunk_location *loc, const uint8_t *stored, uint8_t *dst) {
+    uint8_t *frame;
+    size_t n;
+    strata_err e = decompress_payload(dctx, loc, stored, ROWS_MAX_FRAME(loc->raw_len), "row streams", &frame, &n);
+    if (e) return e;
+    e = rows_join(frame, n, dst, loc->raw_len);
+    free(frame);
     return e;
 }
 
@@ -308,8 +362,9 @@ static strata_err decode_to(repo *r, const repo_base_source *src, ZSTD_DCtx *dct
             strata_hex(id, STRATA_HASH_LEN, hex);
             return strata_fail(STRATA_ECORRUPT, "chunk %s: cannot decompress", hex);
         }
-    } else if (loc->codec == CODEC_DELTA) {
-        strata_err e = decode_delta(r, src, dctx, loc, stored, dst);
+    } else if (loc->codec == CODEC_DELTA || loc->codec == CODEC_ROWS) {
+        strata_err e = loc->codec == CODEC_DELTA ? decode_delta(r, src, dctx, loc, stored, dst)
+                                                 : decode_rows(dctx, loc, stored, dst);
         if (e) {
             strata_hex(id, STRATA_HASH_LEN, hex);
             return strata_fail(e, "chunk %s: %s", hex, strata_errmsg());

@@ -197,6 +197,37 @@ typedef struct {
     void *ctx;
 } repo_store_base;
 
+/* What storing a Data.db by its fields (docs/FORMAT.md, codec 3) needs to
+ * know of its table: which clustering values have a fixed length (else
+ * -1), and for each regular and static column its values' fixed length,
+ * -1 when variable, or REPO_LAYOUT_MULTICELL when it holds cells with
+ * paths (a non-frozen collection or UDT); and whether deletion times take
+ * the layout of "oa" and later. */
+#define REPO_LAYOUT_MULTICELL (-2)
+typedef struct {
+    int uint_deletion_time;
+    size_t nclustering;
+    const int32_t *clustering_len;
+    size_t nregular;
+    const int32_t *regular_layout;
+    size_t nstatic;
+    const int32_t *static_layout;
+} repo_rows_layout;
+
+/* A Data.db being stored by its fields: all its bytes and its layout. */
+typedef struct {
+    const uint8_t *data;
+    uint64_t size;
+    const repo_rows_layout *layout;
+} repo_store_rows;
+
+/* What the caller knows of a file being stored beyond its bytes; either
+ * part may be NULL. */
+typedef struct {
+    const repo_store_base *base; /* a file it repeats bytes of */
+    const repo_store_rows *rows; /* it is this Data.db */
+} repo_store_hints;
+
 /* Reads chunk `id` (size bytes) of the file recorded in f from fd, which
  * holds that file's bytes: STRATA_ENOENT when f has no such chunk,
  * STRATA_EIO when fd ends before it. */
@@ -214,13 +245,15 @@ strata_err repo_file_sample(int fd, uint64_t size, uint8_t out[STRATA_HASH_LEN])
  * NULL) receives the CRC32 of the bytes read. */
 strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
                            strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
-/* repo_store_file for a file that repeats bytes of `base`: a new chunk
- * that holds repeats is stored as copies from the base's chunks where
- * that is smaller (docs/FORMAT.md, codec 2), once decoding it from the
- * base's bytes gave the chunk back.  Reading such a chunk reads the base
- * chunks it copies from.  `base` NULL is repo_store_file. */
-strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_base *base,
-                                     strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
+/* repo_store_file with what the caller knows of the file.  With a base,
+ * a new chunk that holds repeats of it is stored as copies from the
+ * base's chunks where that is smaller (docs/FORMAT.md, codec 2); reading
+ * such a chunk reads the base chunks it copies from.  With rows (the file
+ * is that Data.db), a new chunk is stored as streams of its fields where
+ * that is smaller (codec 3).  Either form is kept only once decoding it
+ * gave the chunk back.  `hints` NULL is repo_store_file. */
+strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_hints *hints,
+                                strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
 
 /* An SSTable of a node as a reconciling backup read it: enough for later
  * backups to recognise it without reading it again, and to know which of

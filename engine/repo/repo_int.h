@@ -19,11 +19,11 @@
 #include "engine/repo/repo.h"
 
 #define REPO_INDEX_FORMAT 2
-/* Repositories made now are version 2: their chunks may be deltas
- * (codec 2), which a reader of version 1 repositories does not know, so
- * it refuses them.  Version 1 repositories are read and written as they
- * are, without deltas. */
-#define REPO_FORMAT_VERSION 2
+/* Repositories made now are version 3: their chunks may be deltas
+ * (codec 2, from version 2) or row streams (codec 3), which readers of
+ * older versions do not know, so they refuse them.  Older repositories
+ * are read and written as they are, with their version's codecs only. */
+#define REPO_FORMAT_VERSION 3
 #define REPO_FORMAT_OLDEST 1
 /* Version objects: 2 adds the reconciling section; 1 is still read. */
 #define VERSION_OBJECT_FORMAT 2
@@ -40,8 +40,9 @@
 #define REPO_MAX_STR 4096
 
 /* How a chunk's bytes are stored in its pack: as they are, one zstd
- * frame, or one zstd frame holding a delta (delta.c). */
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_DELTA = 2 };
+ * frame, or one zstd frame holding a delta (delta.c) or the streams of a
+ * Data.db chunk's fields (rows.c). */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_DELTA = 2, CODEC_ROWS = 3 };
 
 typedef struct {
     uint8_t pack[STRATA_HASH_LEN];
@@ -287,6 +288,25 @@ repo *pack_writer_repo(const repo_pack_writer *w);
  * NULL is repo_pack_writer_add(). */
 strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
                                  uint32_t size, const strata_buf *delta, uint64_t *stored_bytes);
+
+/* ---- rows.c: a chunk of Data.db stored as streams of its fields ---- */
+/* The longest frame a chunk of `size` bytes may have. */
+#define ROWS_MAX_FRAME(size) (2 * (uint64_t)(size) + 1024)
+typedef struct rows_splitter rows_splitter;
+/* Splits the chunks of one Data.db, given in file order. */
+rows_splitter *rows_splitter_new(const repo_store_rows *rows);
+void rows_splitter_free(rows_splitter *r);
+/* Writes into `out` the frame of the chunk of `size` bytes at file offset
+ * `at`.  Returns 0 when the chunk holds no whole item, the file does not
+ * parse as its layout says, or the frame would be too long. */
+int rows_split(rows_splitter *r, uint64_t at, uint32_t size, strata_buf *out);
+/* Rebuilds the chunk of out_len bytes from its frame; STRATA_ECORRUPT when
+ * the frame is malformed or does not make exactly out_len bytes. */
+strata_err rows_join(const uint8_t *frame, size_t len, uint8_t *out, uint32_t out_len);
+/* Adds a chunk as repo_pack_writer_add() does, storing it as `frame`
+ * (compressed, codec 3) when that is smaller than the chunk. */
+strata_err pack_writer_add_rows(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                uint32_t size, const strata_buf *frame, uint64_t *stored_bytes);
 
 /* ---- version.c: encoding of versions and file records ---- */
 void version_encode(const repo_version *v, strata_buf *out);

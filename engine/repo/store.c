@@ -4,7 +4,8 @@
  * boundaries, each chunk hashed (SHA-256 is its id) and handed to the
  * caller's pack writer, which drops chunks the repository already has.
  * A file that repeats bytes of another one (Index.db repeats Data.db's
- * keys) may have its chunks stored as copies from that file's (delta.c). */
+ * keys) may have its chunks stored as copies from that file's (delta.c),
+ * and a reconciled Data.db as streams of its fields (rows.c). */
 #include "engine/repo/repo_int.h"
 
 #include <errno.h>
@@ -135,13 +136,29 @@ static strata_err add_chunk(repo_pack_writer *w, delta_state *d, const uint8_t i
     return e ? e : pack_writer_add_delta(w, id, data, n, &d->delta, stored);
 }
 
-strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
-                           strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
-    return repo_store_file_with_base(w, fd, rec, NULL, progress, stored_bytes, crc32);
+/* Adds one chunk at file offset `at` as streams of its fields, when it
+ * holds whole items and its frame joins back to it. */
+static strata_err add_rows_chunk(repo_pack_writer *w, rows_splitter *rs, strata_buf *frame, strata_buf *check,
+                                 const uint8_t id[STRATA_HASH_LEN], const uint8_t *data, uint32_t n, uint64_t at,
+                                 uint64_t *stored) {
+    if (repo_chunk_known(pack_writer_repo(w), id) || !rows_split(rs, at, n, frame))
+        return repo_pack_writer_add(w, id, data, n, stored);
+    check->len = 0;
+    strata_buf_reserve(check, n);
+    if (rows_join(frame->data, frame->len, check->data, n) || memcmp(check->data, data, n)) {
+        strata_clear_error();
+        return repo_pack_writer_add(w, id, data, n, stored);
+    }
+    return pack_writer_add_rows(w, id, data, n, frame, stored);
 }
 
-strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_base *base,
-                                     strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
+strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
+                           strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
+    return repo_store_file_with(w, fd, rec, NULL, progress, stored_bytes, crc32);
+}
+
+strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_hints *hints,
+                                strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32) {
     uint8_t *buf = xmalloc(READ_BLOCK);
     size_t len = 0;
     uint64_t offset = 0, total = 0;
@@ -150,7 +167,14 @@ strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec
     strata_err e = STRATA_OK;
     delta_state d;
     repo *r = pack_writer_repo(w);
-    delta_state_init(&d, r, r->format_version >= 2 ? base : NULL);
+    delta_state_init(&d, r, r->format_version >= 2 && hints ? hints->base : NULL);
+    const repo_store_rows *rows = r->format_version >= 3 && hints && hints->rows && hints->rows->size == rec->size
+                                      ? hints->rows
+                                      : NULL;
+    rows_splitter *rs = rows ? rows_splitter_new(rows) : NULL;
+    strata_buf frame, check;
+    strata_buf_init(&frame);
+    strata_buf_init(&check);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (crc32) *crc32 = 0;
     while (!e && !(eof && len == 0)) {
@@ -170,7 +194,8 @@ strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec
             uint8_t id[STRATA_HASH_LEN];
             uint64_t stored = 0;
             strata_sha256(buf + pos, n, id);
-            e = add_chunk(w, &d, id, buf + pos, (uint32_t)n, total, &stored);
+            e = rs ? add_rows_chunk(w, rs, &frame, &check, id, buf + pos, (uint32_t)n, total, &stored)
+                   : add_chunk(w, &d, id, buf + pos, (uint32_t)n, total, &stored);
             add_ref(rec, &cap, id, (uint32_t)n);
             *stored_bytes += stored;
             total += n;
@@ -182,6 +207,9 @@ strata_err repo_store_file_with_base(repo_pack_writer *w, int fd, repo_file *rec
     }
     free(buf);
     delta_state_free(&d);
+    rows_splitter_free(rs);
+    strata_buf_free(&frame);
+    strata_buf_free(&check);
     if (!e && total != rec->size)
         e = strata_fail(STRATA_EIO, "size changed while reading (%llu bytes, expected %llu)",
                         (unsigned long long)total, (unsigned long long)rec->size);

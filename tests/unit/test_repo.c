@@ -626,7 +626,7 @@ static void delta_fixture_make(delta_fixture *f, int format, uint64_t base_len, 
     repo_store_base b = {&f->base_rec, base_fd, next_derived_span, &f->d};
     f->rec.size = len;
     repo_pack_writer *w = repo_pack_writer_new(f->r);
-    assert_int_equal(repo_store_file_with_base(w, fd, &f->rec, &b, NULL, &f->stored, NULL), STRATA_OK);
+    assert_int_equal(repo_store_file_with(w, fd, &f->rec, &(repo_store_hints){&b, NULL}, NULL, &f->stored, NULL), STRATA_OK);
     assert_int_equal(f->d.next, format >= 2 ? f->d.n : 0); /* every span was asked for, or none */
     assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
     repo_pack_writer_free(w);
@@ -838,7 +838,7 @@ static void test_delta_never_copies_from_a_delta(void **state) {
     repo_file rec2 = {.size = 100000};
     repo_pack_writer *w = repo_pack_writer_new(f.r);
     uint64_t stored = 0;
-    assert_int_equal(repo_store_file_with_base(w, fd, &rec2, &b, NULL, &stored, NULL), STRATA_OK);
+    assert_int_equal(repo_store_file_with(w, fd, &rec2, &(repo_store_hints){&b, NULL}, NULL, &stored, NULL), STRATA_OK);
     assert_int_equal(repo_pack_writer_flush(w), STRATA_OK);
     repo_pack_writer_free(w);
     assert_false(pack_chunk_is_delta(f.r, rec2.chunks[0].id));
@@ -862,9 +862,9 @@ static void test_repository_format_versions(void **state) {
     assert_true(stored >= plain * 95 / 100);
     char *loc = temp_repo();
     repo *r;
-    set_config_version(loc, 3);
+    set_config_version(loc, 4);
     assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_EFORMAT);
-    assert_non_null(strstr(strata_errmsg(), "repository format 3 is not supported"));
+    assert_non_null(strstr(strata_errmsg(), "repository format 4 is not supported"));
     set_config_version(loc, 0);
     assert_int_equal(repo_open(loc, REPO_READ, &r), STRATA_EFORMAT);
     remove_tree(loc);
