@@ -139,11 +139,13 @@ static strata_err add_entry(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LE
     return w->data.len >= REPO_PACK_TARGET ? seal(w) : STRATA_OK;
 }
 
-/* Adds the chunk in its own stored form, or as `alt` compressed (codec
- * `alt_codec`) when that is smaller; alt NULL: its own form. */
-static strata_err add_or_alternative(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
-                                     uint32_t size, const strata_buf *alt, uint8_t alt_codec,
-                                     uint64_t *stored_bytes) {
+strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
+                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
+    return pack_writer_add_delta(w, id, data, size, NULL, stored_bytes);
+}
+
+strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
+                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes) {
     if (stored_bytes) *stored_bytes = 0;
     int fresh;
     strata_err e = is_new(w, id, &fresh);
@@ -151,32 +153,23 @@ static strata_err add_or_alternative(repo_pack_writer *w, const uint8_t id[STRAT
     uint64_t offset = w->data.len;
     uint8_t codec = append_stored(w, data, size);
     size_t plain = w->data.len - offset;
-    if (alt) {
+    if (delta) {
         w->scratch.len = 0;
-        strata_buf_reserve(&w->scratch, ZSTD_compressBound(alt->len));
-        size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, alt->data, alt->len, w->level);
+        strata_buf_reserve(&w->scratch, ZSTD_compressBound(delta->len));
+        size_t c = ZSTD_compressCCtx(w->cctx, w->scratch.data, w->scratch.cap, delta->data, delta->len, w->level);
         if (!ZSTD_isError(c) && c < plain) {
             w->data.len = offset;
             strata_buf_put(&w->data, w->scratch.data, c);
-            codec = alt_codec;
+            codec = CODEC_DELTA;
         }
     }
     return add_entry(w, id, data, size, offset, codec, stored_bytes);
 }
 
-strata_err repo_pack_writer_add(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN],
-                                const uint8_t *data, uint32_t size, uint64_t *stored_bytes) {
-    return add_or_alternative(w, id, data, size, NULL, CODEC_ZSTD, stored_bytes);
-}
-
-strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
-                                 uint32_t size, const strata_buf *delta, uint64_t *stored_bytes) {
-    return add_or_alternative(w, id, data, size, delta, CODEC_DELTA, stored_bytes);
-}
-
-/* Row streams compress better than the chunk's bytes wherever the rows
- * hold more than a few bytes, so the chunk is compressed only when its
- * streams do not compress at all. */
+/* Row streams compress smaller than the chunk's own bytes on every layer
+ * measured, and compressing both only to compare would double the work:
+ * the chunk is compressed itself only when its streams do not compress
+ * below its size. */
 strata_err pack_writer_add_rows(repo_pack_writer *w, const uint8_t id[STRATA_HASH_LEN], const uint8_t *data,
                                 uint32_t size, const strata_buf *frame, uint64_t *stored_bytes) {
     if (stored_bytes) *stored_bytes = 0;

@@ -249,9 +249,10 @@ strata_err repo_store_file(repo_pack_writer *w, int fd, repo_file *rec,
  * a new chunk that holds repeats of it is stored as copies from the
  * base's chunks where that is smaller (docs/FORMAT.md, codec 2); reading
  * such a chunk reads the base chunks it copies from.  With rows (the file
- * is that Data.db), a new chunk is stored as streams of its fields where
- * that is smaller (codec 3).  Either form is kept only once decoding it
- * gave the chunk back.  `hints` NULL is repo_store_file. */
+ * is that Data.db), a new chunk holding a whole row is stored as streams
+ * of its fields where their zstd frame is smaller than the chunk (codec
+ * 3).  Either form is kept only once decoding it gave the chunk back.
+ * `hints` NULL is repo_store_file. */
 strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, const repo_store_hints *hints,
                                 strata_progress *progress, uint64_t *stored_bytes, uint32_t *crc32);
 
