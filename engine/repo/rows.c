@@ -7,8 +7,9 @@
  * from the table's minimum look random although each row's are close to
  * the row before's.  So a chunk of a layer's Data.db can be stored as
  * streams, one per kind of field and one per column's values, with row
- * timestamps as differences from the row before and cell and deletion
- * timestamps as differences from their row's; one walk over Cassandra's
+ * timestamps as differences from the row before, cell and deletion
+ * timestamps as differences from their row's, and body sizes left out
+ * (the body gives them); one walk over Cassandra's
  * row layout, run forwards to split and backwards to interleave, makes
  * both directions agree byte for byte.
  *
@@ -19,6 +20,7 @@
  * are kept as they are.  The store checks every frame by decoding it
  * before keeping it (store.c). */
 #include "engine/repo/repo_int.h"
+#include "engine/sstable/sstable.h" /* the flags of Cassandra's UnfilteredSerializer */
 
 #include <string.h>
 #include <sys/mman.h>
@@ -33,7 +35,7 @@
 enum {
     S_RAW = 0,      /* bytes before the first item and after the last */
     S_FLAGS = 1,    /* unfiltered, extended and cell flags, marker kinds */
-    S_SIZES = 2,    /* key lengths, unfiltered sizes */
+    S_SIZES = 2,    /* key lengths, previous unfiltered sizes */
     S_COLUMNS = 3,  /* clustering headers, column subsets, cell counts, marker lengths */
     S_TIMESTAMP = 4,
     S_CELL_TIMESTAMP = 5,
@@ -47,15 +49,6 @@ enum {
     S_VALUE_LENGTHS = 48, /* 17 streams: VInt lengths of each column's values */
     CLUSTERING_STREAMS = 4,
     COLUMN_STREAMS = 17,
-};
-
-/* UnfilteredSerializer's flags (engine/sstable/sstable.h has them named). */
-enum {
-    F_END_OF_PARTITION = 0x01, F_IS_MARKER = 0x02, F_HAS_TIMESTAMP = 0x04, F_HAS_TTL = 0x08,
-    F_HAS_DELETION = 0x10, F_HAS_ALL_COLUMNS = 0x20, F_HAS_COMPLEX_DELETION = 0x40, F_EXTENSION = 0x80,
-    X_IS_STATIC = 0x01,
-    C_IS_DELETED = 0x01, C_IS_EXPIRING = 0x02, C_HAS_EMPTY_VALUE = 0x04, C_USE_ROW_TIMESTAMP = 0x08,
-    C_USE_ROW_TTL = 0x10,
 };
 
 enum { SPLIT, SKIP, JOIN };
@@ -291,7 +284,7 @@ static void clustering(walk *w, size_t n) {
 /* Marks in `present` the row's columns (Columns.serializeSubset). */
 static void column_subset(walk *w, uint8_t flags, size_t ncols, uint8_t *present) {
     memset(present, 1, ncols);
-    if (flags & F_HAS_ALL_COLUMNS) return;
+    if (flags & SSTABLE_F_HAS_ALL_COLUMNS) return;
     uint64_t enc = vint(w, S_COLUMNS);
     if (ncols < 64) {
         if (enc >> ncols) w->failed = 1;
@@ -319,20 +312,20 @@ static void cells(walk *w, uint8_t rflags, const int32_t *layout, size_t first, 
         int multicell = layout[col] == REPO_LAYOUT_MULTICELL;
         uint64_t count = 1;
         if (multicell) {
-            if (rflags & F_HAS_COMPLEX_DELETION) deletion(w);
+            if (rflags & SSTABLE_F_HAS_COMPLEX_DELETION) deletion(w);
             count = vint(w, S_COLUMNS);
         }
         for (; count && !w->failed; count--) {
             const uint8_t *f = take(w, S_FLAGS, 1);
             if (!f) break;
             uint8_t flags = *f;
-            if (!(flags & C_USE_ROW_TIMESTAMP)) vint_from(w, S_CELL_TIMESTAMP, w->row_timestamp);
-            if (!(flags & C_USE_ROW_TTL)) {
-                if (flags & (C_IS_DELETED | C_IS_EXPIRING)) vint(w, S_EXPIRY);
-                if (flags & C_IS_EXPIRING) vint(w, S_EXPIRY);
+            if (!(flags & SSTABLE_C_USE_ROW_TIMESTAMP)) vint_from(w, S_CELL_TIMESTAMP, w->row_timestamp);
+            if (!(flags & SSTABLE_C_USE_ROW_TTL)) {
+                if (flags & (SSTABLE_C_IS_DELETED | SSTABLE_C_IS_EXPIRING)) vint(w, S_EXPIRY);
+                if (flags & SSTABLE_C_IS_EXPIRING) vint(w, S_EXPIRY);
             }
             if (multicell) length_value(w, S_LENGTHS, column_stream(S_PATHS, first + col));
-            if (flags & C_HAS_EMPTY_VALUE) continue;
+            if (flags & SSTABLE_C_HAS_EMPTY_VALUE) continue;
             int s = column_stream(S_VALUES, first + col);
             if (multicell || layout[col] < 0) length_value(w, column_stream(S_VALUE_LENGTHS, first + col), s);
             else take(w, s, (size_t)layout[col]);
@@ -342,17 +335,17 @@ static void cells(walk *w, uint8_t rflags, const int32_t *layout, size_t first, 
 
 static void row(walk *w, uint64_t start, uint8_t flags, uint8_t ext) {
     const repo_rows_layout *lay = w->lay;
-    int is_static = ext & X_IS_STATIC;
+    int is_static = ext & SSTABLE_X_IS_STATIC;
     if (!is_static) clustering(w, lay->nclustering);
     uint64_t size = 0, body = sizes(w, start, is_static, &size);
-    if (flags & F_HAS_TIMESTAMP) {
+    if (flags & SSTABLE_F_HAS_TIMESTAMP) {
         w->row_timestamp = w->prev_timestamp = vint_from(w, S_TIMESTAMP, w->prev_timestamp);
-        if (flags & F_HAS_TTL) {
+        if (flags & SSTABLE_F_HAS_TTL) {
             vint(w, S_EXPIRY);
             vint(w, S_EXPIRY);
         }
     }
-    if (flags & F_HAS_DELETION) deletion(w);
+    if (flags & SSTABLE_F_HAS_DELETION) deletion(w);
     size_t ncols = is_static ? lay->nstatic : lay->nregular;
     uint8_t stack[256], *present = ncols <= sizeof stack ? stack : xmalloc(ncols);
     column_subset(w, flags, ncols, present);
@@ -365,7 +358,7 @@ static void row(walk *w, uint64_t start, uint8_t flags, uint8_t ext) {
 static void marker(walk *w, uint64_t start) {
     const uint8_t *k = take(w, S_FLAGS, 1), *n = take(w, S_COLUMNS, 2);
     if (!k || !n) return;
-    int boundary = *k == 2 || *k == 5; /* closes one deletion and opens another */
+    int boundary = *k == SSTABLE_EXCL_END_INCL_START_BOUNDARY || *k == SSTABLE_INCL_END_EXCL_START_BOUNDARY;
     clustering(w, (size_t)n[0] << 8 | n[1]);
     uint64_t size = 0, body = sizes(w, start, 0, &size);
     deletion(w);
@@ -399,16 +392,16 @@ static void item(walk *w) {
     const uint8_t *f = take(w, S_FLAGS, 1);
     if (!f) return;
     uint8_t flags = *f, ext = 0;
-    if (flags & F_END_OF_PARTITION) {
+    if (flags & SSTABLE_F_END_OF_PARTITION) {
         w->in_partition = 0;
         return;
     }
-    if (flags & F_EXTENSION) {
+    if (flags & SSTABLE_F_EXTENSION) {
         const uint8_t *x = take(w, S_FLAGS, 1);
         if (!x) return;
         ext = *x;
     }
-    if (flags & F_IS_MARKER) marker(w, start);
+    if (flags & SSTABLE_F_IS_MARKER) marker(w, start);
     else row(w, start, flags, ext);
 }
 
