@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- Errors ----------------------------------------------------------
  * Library functions return a strata_err.  STRATA_OK is zero; every other
@@ -92,7 +93,14 @@ typedef struct {
 void strata_buf_init(strata_buf *b);
 void strata_buf_free(strata_buf *b);
 void strata_buf_reserve(strata_buf *b, size_t extra);
-void strata_buf_put(strata_buf *b, const void *p, size_t n);
+/* Inline: callers such as the row streams' split append a few bytes at a
+ * time, where a call costs as much as the copy. */
+static inline void strata_buf_put(strata_buf *b, const void *p, size_t n) {
+    if (!n) return;
+    if (b->cap - b->len < n) strata_buf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
 void strata_buf_put_u8(strata_buf *b, uint8_t v);
 void strata_buf_put_u32(strata_buf *b, uint32_t v);
 void strata_buf_put_u64(strata_buf *b, uint64_t v);

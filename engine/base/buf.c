@@ -27,12 +27,6 @@ void strata_buf_reserve(strata_buf *b, size_t extra) {
     b->cap = cap;
 }
 
-void strata_buf_put(strata_buf *b, const void *p, size_t n) {
-    if (!n) return;
-    strata_buf_reserve(b, n);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
 
 void strata_buf_put_u8(strata_buf *b, uint8_t v) {
     strata_buf_put(b, &v, 1);

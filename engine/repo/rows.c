@@ -102,7 +102,7 @@ static void vint_store(uint8_t *p, uint64_t v, unsigned size) {
 
 /* Stream s of a split, its length before the current item kept so that
  * an item cut by the chunk's end can be taken back. */
-static strata_buf *stream(walk *w, int s) {
+static inline strata_buf *stream(walk *w, int s) {
     if (w->touched[s] != w->item) {
         w->touched[s] = w->item;
         w->undo[s] = w->streams[s].len;
@@ -112,7 +112,7 @@ static strata_buf *stream(walk *w, int s) {
 
 /* n bytes of a field of stream s: where they are (in the input when
  * splitting, in the output when joining), NULL once the walk failed. */
-static const uint8_t *take(walk *w, int s, size_t n) {
+static inline const uint8_t *take(walk *w, int s, size_t n) {
     if (w->failed) return NULL;
     const uint8_t *p;
     if (w->mode == JOIN) {
