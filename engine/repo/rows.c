@@ -139,37 +139,54 @@ static uint64_t vint(walk *w, int s) {
     return vint_value(p);
 }
 
-/* A VInt stored as the zigzag difference from `ref`: the VInts the
- * writer makes are the shortest, so only they can be rebuilt. */
-static uint64_t vint_from(walk *w, int s, uint64_t ref) {
-    if (w->failed) return 0;
-    uint64_t v;
-    if (w->mode == JOIN) {
-        strata_reader rd;
-        strata_reader_init(&rd, w->sp[s], (size_t)(w->se[s] - w->sp[s]));
-        v = ref + (uint64_t)strata_read_zigzag(&rd);
-        unsigned size = vint_size(v);
-        if (rd.failed || w->out_len - w->pos < size) {
-            w->failed = 1;
-            return 0;
-        }
-        w->sp[s] = rd.p;
-        vint_store(w->out + w->pos, v, size);
-        w->pos += size;
-        return v;
-    }
+/* The VInt at the input, which must be the shortest for its value: only
+ * those can be rebuilt from the value alone (Cassandra and strata write
+ * no other); the walk fails otherwise. */
+static uint64_t shortest_input_vint(walk *w) {
     if (w->in >= w->in_end || (size_t)(w->in_end - w->in) < 1 + vint_extra(*w->in)) {
         w->failed = 1;
         return 0;
     }
-    v = vint_value(w->in);
+    uint64_t v = vint_value(w->in);
     unsigned size = 1 + vint_extra(*w->in);
     if (vint_size(v) != size) {
         w->failed = 1;
         return 0;
     }
     w->in += size;
-    if (w->mode == SPLIT) strata_buf_put_zigzag(stream(w, s), (int64_t)(v - ref));
+    return v;
+}
+
+/* The next zigzag difference of stream s (joining); 0 and the walk
+ * failed when the stream holds none. */
+static uint64_t stream_difference(walk *w, int s) {
+    strata_reader rd;
+    strata_reader_init(&rd, w->sp[s], (size_t)(w->se[s] - w->sp[s]));
+    int64_t d = strata_read_zigzag(&rd);
+    if (rd.failed) {
+        w->failed = 1;
+        return 0;
+    }
+    w->sp[s] = rd.p;
+    return (uint64_t)d;
+}
+
+/* A VInt stored as the zigzag difference from `ref`. */
+static uint64_t vint_from(walk *w, int s, uint64_t ref) {
+    if (w->failed) return 0;
+    if (w->mode == JOIN) {
+        uint64_t v = ref + stream_difference(w, s);
+        unsigned size = vint_size(v);
+        if (w->failed || w->out_len - w->pos < size) {
+            w->failed = 1;
+            return 0;
+        }
+        vint_store(w->out + w->pos, v, size);
+        w->pos += size;
+        return v;
+    }
+    uint64_t v = shortest_input_vint(w);
+    if (w->mode == SPLIT && !w->failed) strata_buf_put_zigzag(stream(w, s), (int64_t)(v - ref));
     return v;
 }
 
@@ -179,14 +196,11 @@ static void fixed8_from(walk *w, int s, uint64_t *prev) {
     if (w->failed) return;
     uint64_t v = 0;
     if (w->mode == JOIN) {
-        strata_reader rd;
-        strata_reader_init(&rd, w->sp[s], (size_t)(w->se[s] - w->sp[s]));
-        v = *prev + (uint64_t)strata_read_zigzag(&rd);
-        if (rd.failed || w->out_len - w->pos < 8) {
+        v = *prev + stream_difference(w, s);
+        if (w->failed || w->out_len - w->pos < 8) {
             w->failed = 1;
             return;
         }
-        w->sp[s] = rd.p;
         for (int i = 0; i < 8; i++) w->out[w->pos + (size_t)i] = (uint8_t)(v >> (56 - 8 * i));
         w->pos += 8;
     } else {
@@ -208,14 +222,7 @@ static uint64_t position(const walk *w) { return w->mode == JOIN ? w->pos : (uin
  * the body's end gives it.  Returns where the body starts. */
 static uint64_t body_begin(walk *w, uint64_t *size) {
     if (w->failed || w->mode == JOIN) return position(w);
-    if (w->in >= w->in_end || (size_t)(w->in_end - w->in) < 1 + vint_extra(*w->in)) {
-        w->failed = 1;
-        return 0;
-    }
-    *size = vint_value(w->in);
-    unsigned n = 1 + vint_extra(*w->in);
-    if (vint_size(*size) != n) w->failed = 1;
-    w->in += n;
+    *size = shortest_input_vint(w);
     return position(w);
 }
 
