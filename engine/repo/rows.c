@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #define ROWS_FRAME_VERSION 1
-#define ROWS_STREAMS 65
 /* A layout longer than this is no table's: a damaged frame cannot ask
  * for absurd allocations. */
 #define ROWS_MAX_COLUMNS 65536
@@ -475,7 +474,7 @@ static void drop_behind(rows_splitter *r, uint64_t at) {
     r->dropped = upto;
 }
 
-int rows_split(rows_splitter *r, uint64_t at, uint32_t size, strata_buf *out) {
+int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *frame) {
     const repo_store_rows *rows = r->rows;
     uint64_t end = at + size;
     if (end > rows->size) return 0;
@@ -512,6 +511,7 @@ int rows_split(rows_splitter *r, uint64_t at, uint32_t size, strata_buf *out) {
     strata_buf_put(&r->streams[S_RAW], w.in, (size_t)(w.in_end - w.in));
     int nstreams = ROWS_STREAMS;
     while (nstreams > 1 && !r->streams[nstreams - 1].len) nstreams--;
+    strata_buf *out = &frame->bytes;
     out->len = 0;
     strata_buf_put_u8(out, ROWS_FRAME_VERSION);
     put_layout(out, rows->layout);
@@ -520,7 +520,12 @@ int rows_split(rows_splitter *r, uint64_t at, uint32_t size, strata_buf *out) {
     strata_buf_put_varint(out, items);
     strata_buf_put_varint(out, (uint64_t)nstreams);
     for (int i = 0; i < nstreams; i++) strata_buf_put_varint(out, r->streams[i].len);
-    for (int i = 0; i < nstreams; i++) strata_buf_put(out, r->streams[i].data, r->streams[i].len);
+    frame->n_ends = 0;
+    frame->ends[frame->n_ends++] = out->len;
+    for (int i = 0; i < nstreams; i++) {
+        strata_buf_put(out, r->streams[i].data, r->streams[i].len);
+        if (r->streams[i].len) frame->ends[frame->n_ends++] = out->len;
+    }
     return out->len <= ROWS_MAX_FRAME(size);
 }
 

@@ -138,14 +138,14 @@ static strata_err add_chunk(repo_pack_writer *w, delta_state *d, const uint8_t i
 
 /* Adds one chunk at file offset `at` as streams of its fields, when it
  * holds whole items and its frame joins back to it. */
-static strata_err add_rows_chunk(repo_pack_writer *w, rows_splitter *rs, strata_buf *frame, strata_buf *check,
+static strata_err add_rows_chunk(repo_pack_writer *w, rows_splitter *rs, rows_frame *frame, strata_buf *check,
                                  const uint8_t id[STRATA_HASH_LEN], const uint8_t *data, uint32_t n, uint64_t at,
                                  uint64_t *stored) {
     if (repo_chunk_known(pack_writer_repo(w), id) || !rows_split(rs, at, n, frame))
         return repo_pack_writer_add(w, id, data, n, stored);
     check->len = 0;
     strata_buf_reserve(check, n);
-    if (rows_join(frame->data, frame->len, check->data, n) || memcmp(check->data, data, n)) {
+    if (rows_join(frame->bytes.data, frame->bytes.len, check->data, n) || memcmp(check->data, data, n)) {
         strata_clear_error();
         return repo_pack_writer_add(w, id, data, n, stored);
     }
@@ -172,8 +172,9 @@ strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, con
                                       ? hints->rows
                                       : NULL;
     rows_splitter *rs = rows ? rows_splitter_new(rows) : NULL;
-    strata_buf frame, check;
-    strata_buf_init(&frame);
+    rows_frame frame;
+    strata_buf check;
+    strata_buf_init(&frame.bytes);
     strata_buf_init(&check);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (crc32) *crc32 = 0;
@@ -208,7 +209,7 @@ strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, con
     free(buf);
     delta_state_free(&d);
     rows_splitter_free(rs);
-    strata_buf_free(&frame);
+    strata_buf_free(&frame.bytes);
     strata_buf_free(&check);
     if (!e && total != rec->size)
         e = strata_fail(STRATA_EIO, "size changed while reading (%llu bytes, expected %llu)",

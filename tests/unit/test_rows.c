@@ -128,12 +128,23 @@ typedef struct {
     uint64_t chunks, split;
 } tally;
 
+/* The sections of a frame: its header, then each stream it holds, back to
+ * back, the last ending with the frame. */
+static void sections_check(const rows_frame *frame, const char *src) {
+    if (frame->n_ends < 2 || frame->ends[frame->n_ends - 1] != frame->bytes.len)
+        fail_msg("%s: %zu sections, the last ending at %zu of %zu bytes", src, frame->n_ends,
+                 frame->n_ends ? frame->ends[frame->n_ends - 1] : 0, frame->bytes.len);
+    for (size_t i = 1; i < frame->n_ends; i++)
+        if (frame->ends[i] <= frame->ends[i - 1]) fail_msg("%s: section %zu is empty or goes back", src, i);
+}
+
 /* Cuts the file into chunks of `piece` bytes (0: as the store does) and
  * checks every chunk the splitter takes joins back. */
 static void cut_and_check(const layer_rows *lr, size_t piece, tally *t, const char *src) {
     rows_splitter *rs = rows_splitter_new(&lr->rows);
-    strata_buf frame, back;
-    strata_buf_init(&frame);
+    rows_frame frame;
+    strata_buf back;
+    strata_buf_init(&frame.bytes);
     strata_buf_init(&back);
     const uint8_t *data = lr->rows.data;
     uint64_t size = lr->rows.size, at = 0;
@@ -145,15 +156,16 @@ static void cut_and_check(const layer_rows *lr, size_t piece, tally *t, const ch
         if (rows_split(rs, at, (uint32_t)n, &frame)) {
             back.len = 0;
             strata_buf_reserve(&back, n);
-            if (rows_join(frame.data, frame.len, back.data, (uint32_t)n) || memcmp(back.data, data + at, n))
+            if (rows_join(frame.bytes.data, frame.bytes.len, back.data, (uint32_t)n) || memcmp(back.data, data + at, n))
                 fail_msg("%s: the chunk at %llu (%zu bytes, pieces of %zu) does not join back", src,
                          (unsigned long long)at, n, piece);
+            sections_check(&frame, src);
             t->split++;
         }
         at += n;
     }
     rows_splitter_free(rs);
-    strata_buf_free(&frame);
+    strata_buf_free(&frame.bytes);
     strata_buf_free(&back);
 }
 
@@ -196,22 +208,23 @@ static void test_corpus_chunks_join_back(void **state) {
             assert_true(layer_rows_open(prefix, fd, size, &lr));
             /* the whole file as one chunk: every item, nothing left over */
             rows_splitter *rs = rows_splitter_new(&lr.rows);
-            strata_buf frame;
-            strata_buf_init(&frame);
+            rows_frame frame;
+            strata_buf_init(&frame.bytes);
             if (!rows_split(rs, 0, (uint32_t)size, &frame)) fail_msg("%s: the whole file does not split", found[i]);
+            sections_check(&frame, found[i]);
             uint64_t prefix_len, items;
-            frame_items(&frame, &prefix_len, &items);
+            frame_items(&frame.bytes, &prefix_len, &items);
             if (prefix_len || items != count_items(prefix))
                 fail_msg("%s: %llu items after %llu bytes, the reader finds %llu", found[i],
                          (unsigned long long)items, (unsigned long long)prefix_len,
                          (unsigned long long)count_items(prefix));
-            if (frame.len < 4096 && truncation_checks < 20) {
-                truncations_refused(&frame, (uint32_t)size);
+            if (frame.bytes.len < 4096 && truncation_checks < 20) {
+                truncations_refused(&frame.bytes, (uint32_t)size);
                 truncation_checks++;
             }
             whole++;
             rows_splitter_free(rs);
-            strata_buf_free(&frame);
+            strata_buf_free(&frame.bytes);
             cut_and_check(&lr, 0, &cdc, found[i]);
             cut_and_check(&lr, 4096, &small, found[i]);
             cut_and_check(&lr, 777, &odd, found[i]);
