@@ -19,13 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Layers are uncompressed SSTables, written once and read seldom, their
- * Data.db stored as row streams, which compress more at higher levels than
- * an SSTable's bytes do: on a 100 MB generated cluster, level 6 stores
- * 4.3% less than level 3 for 19% more CPU time, level 9 5.4% less for
- * 63% more. */
-#define LAYER_ZSTD_LEVEL 6
-
 typedef struct {
     char *keyspace;
     const merge_schema *schema; /* NULL: system_schema does not know it */
@@ -182,7 +175,6 @@ static strata_err build_table(reconcile_job *job, size_t ti, repo_pack_writer *w
 static void *worker(void *arg) {
     reconcile_job *job = arg;
     repo_pack_writer *w = repo_pack_writer_new(job->r);
-    repo_pack_writer_set_level(w, LAYER_ZSTD_LEVEL);
     strata_err e = STRATA_OK;
     for (;;) {
         pthread_mutex_lock(&job->lock);
