@@ -100,12 +100,13 @@ with open(out + "/columns.txt", "w") as f:
                     cols["cell facts"] += line([c.get("ttl"), c.get("expires_at"), c.get("deletion_info")])
         f.write("%s %d\n" % (t, sum(xz(v) for v in cols.values())))
 EOF
-# readings' random columns: its payload blobs and its timeuuids' clock
-# sequence and node bytes, each with what xz -9e leaves of them
+# readings' random columns: its payload blobs, its timeuuids' clock
+# sequence and node bytes, and its doubles, each with what xz -9e leaves
+# of them
 python3 - "$out" <<'EOF'
-import json, lzma, re, sys, uuid
+import json, lzma, re, struct, sys, uuid
 out = sys.argv[1]
-blobs, tails = bytearray(), bytearray()
+blobs, tails, doubles = bytearray(), bytearray(), bytearray()
 for p in json.load(open(out + "/readings.json")):
     for r in p.get("rows", []):
         for c in r.get("clustering") or []:
@@ -115,9 +116,11 @@ for p in json.load(open(out + "/readings.json")):
             v = c.get("value")
             if isinstance(v, str) and v.startswith("0x"):
                 blobs += bytes.fromhex(v[2:])
+            elif c["name"] == "value" and isinstance(v, (int, float)):
+                doubles += struct.pack(">d", v)
 xz = lambda b: len(lzma.compress(bytes(b), preset=9 | lzma.PRESET_EXTREME))
 with open(out + "/random.txt", "w") as f:
-    f.write("%d %d %d %d\n" % (len(blobs), xz(blobs), len(tails), xz(tails)))
+    f.write("%d %d %d %d %d %d\n" % (len(blobs), xz(blobs), len(tails), xz(tails), len(doubles), xz(doubles)))
 EOF
 nodes_at "$src/v2"
 (cd "$out" && strata -q backup --cluster cluster.ini --cut 2026-11-21T23:22:01Z)
@@ -144,10 +147,12 @@ for s in sorted(v1["table_summaries"], key=lambda s: s["table"]):
     t, st, nb = s["table"], s["stored_bytes"], nodes[s["table"]]
     print("%-12s %9d %9d %9d %9d   %6.3f %6.3f %6.3f   %.3f" % (t, st, nb[1], nb[2], nb[3], st / nb[1],
           st / nb[2], st / nb[3], xz[t] / nb[1]) + "   %.3f" % (cols[t] / nb[1]))
-blobs, blobs_xz, tails, tails_xz = map(int, open(out + "/random.txt").read().split())
+blobs, blobs_xz, tails, tails_xz, doubles, doubles_xz = map(int, open(out + "/random.txt").read().split())
 print("readings' random bytes: payload blobs %d (xz -9e %d), timeuuid clock sequence and node %d (xz -9e %d):"
       % (blobs, blobs_xz, tails, tails_xz))
 print("  %.3f of node1's readings before any key, time or number" % ((blobs_xz + tails_xz) / nodes["readings"][1]))
+print("  with its doubles, %d (xz -9e %d): %.3f" % (doubles, doubles_xz,
+      (blobs_xz + tails_xz + doubles_xz) / nodes["readings"][1]))
 print("version 2 stored %d bytes, version 1 %d: %.3f" % (v2["stored_bytes"], v1["stored_bytes"],
       v2["stored_bytes"] / v1["stored_bytes"]))
 EOF
