@@ -292,9 +292,10 @@ strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HA
 /* ---- rows.c: a chunk of Data.db stored as streams of its fields ---- */
 /* The longest frame a chunk of `size` bytes may have. */
 #define ROWS_MAX_FRAME(size) (2 * (uint64_t)(size) + 1024)
+/* The streams a frame may hold (docs/FORMAT.md, codec 3). */
 #define ROWS_STREAMS 65
-/* A chunk's frame, and where its header and each of its streams end in
- * it: the compressor ends a zstd block at each of those. */
+/* A chunk's frame, and where its header and each of its non-empty streams
+ * end in it: the compressor ends a zstd block at each of those. */
 typedef struct {
     strata_buf bytes;
     size_t ends[ROWS_STREAMS + 1];
@@ -304,10 +305,10 @@ typedef struct rows_splitter rows_splitter;
 /* Splits the chunks of one Data.db, given in file order. */
 rows_splitter *rows_splitter_new(const repo_store_rows *rows);
 void rows_splitter_free(rows_splitter *r);
-/* Writes into `out` the frame of the chunk of `size` bytes at file offset
+/* Fills `frame` with the frame of the chunk of `size` bytes at file offset
  * `at`.  Returns 0 when the chunk holds no whole item, the file does not
  * parse as its layout says, or the frame would be too long. */
-int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *out);
+int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *frame);
 /* Rebuilds the chunk of out_len bytes from its frame; STRATA_ECORRUPT when
  * the frame is malformed or does not make exactly out_len bytes. */
 strata_err rows_join(const uint8_t *frame, size_t len, uint8_t *out, uint32_t out_len);
