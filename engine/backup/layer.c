@@ -228,17 +228,30 @@ static strata_err next_index_span(void *ctx, repo_span *out, int *end) {
  * Data.db stored as row streams, which compress more at higher levels than
  * an SSTable's bytes do: on a 100 MB generated cluster, level 6 stores
  * 4.3% less than level 3 for 19% more CPU time, level 9 5.4% less for
- * 63% more.  A small layer takes little time at any level, so it gets
+ * 63% more.  A small table takes little time at any level, so it gets
  * zstd's strongest: on the corpus cluster's tables of 380 KB, level 19
  * takes 50 to 70 ms where level 6 takes 3.4 ms, and stores 6 to 12% less;
- * below SMALL_LAYER_BYTES, a layer costs at most about 0.2 s more. */
+ * a table whose layers hold less than SMALL_TABLE_BYTES of Data.db costs
+ * at most about 0.2 s more a version.  The level follows the table's
+ * size, not the new layer's: the small layers of a large table's
+ * incremental versions are compressed as its full version was, so an
+ * incremental backup's time stays in proportion to its new data. */
 #define LAYER_ZSTD_LEVEL 6
-#define SMALL_LAYER_ZSTD_LEVEL 19
-#define SMALL_LAYER_BYTES (1u << 20)
+#define SMALL_TABLE_ZSTD_LEVEL 19
+#define SMALL_TABLE_BYTES (1u << 20)
 
-/* The zstd level of a layer whose Data.db is `data_bytes` long. */
-static int layer_zstd_level(uint64_t data_bytes) {
-    return data_bytes < SMALL_LAYER_BYTES ? SMALL_LAYER_ZSTD_LEVEL : LAYER_ZSTD_LEVEL;
+/* The zstd level of a table's files when its layers' Data.db, with the
+ * one being stored, make `table_bytes`. */
+static int layer_zstd_level(uint64_t table_bytes) {
+    return table_bytes < SMALL_TABLE_BYTES ? SMALL_TABLE_ZSTD_LEVEL : LAYER_ZSTD_LEVEL;
+}
+
+/* The bytes of the Data.db files of the table's stack. */
+static uint64_t stack_data_bytes(const layer_job *job) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < job->n_stack; i++)
+        if (is_data_file(job->stack[i])) n += job->stack[i]->size;
+    return n;
 }
 
 /* Stores file `name` of the spool directory as a file of the table,
@@ -310,7 +323,8 @@ static strata_err store_layer(const layer_job *job, const char *dir, const char 
     size_t data = SIZE_MAX;
     char *data_path = xasprintf("%s/%s-Data.db", dir, prefix);
     struct stat st;
-    repo_pack_writer_set_level(job->w, layer_zstd_level(stat(data_path, &st) ? UINT64_MAX : (uint64_t)st.st_size));
+    uint64_t table_bytes = stat(data_path, &st) ? UINT64_MAX : stack_data_bytes(job) + (uint64_t)st.st_size;
+    repo_pack_writer_set_level(job->w, layer_zstd_level(table_bytes));
     free(data_path);
     for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++)
         for (size_t k = 0; k < written->n && !e; k++) {
@@ -344,7 +358,7 @@ static strata_err store_schema(const layer_job *job, const char *dir, layer_resu
     if (f && fclose(f) != 0 && !e) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
     repo_file rec = {0};
     uint32_t crc = strata_crc32(0, job->schema_cql, strlen(job->schema_cql));
-    repo_pack_writer_set_level(job->w, layer_zstd_level(strlen(job->schema_cql)));
+    repo_pack_writer_set_level(job->w, layer_zstd_level(stack_data_bytes(job) + strlen(job->schema_cql)));
     if (!e) e = store_file(job, dir, "schema.cql", "", crc, NULL, &rec, &res->summary.stored_bytes);
     unlink(path);
     free(path);
