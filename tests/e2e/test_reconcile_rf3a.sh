@@ -122,15 +122,21 @@ logical1=$(json 'd["logical_bytes"]' <"$SCRATCH/b1.json")
 echo "   v1: $logical1 bytes on three nodes, $one_node on node1, $s1 stored ($(python3 -c "print(round($s1/$one_node, 3))") of one node)"
 echo "   v2: $s2 stored ($(python3 -c "print(round($s2/$s1, 3))") of v1)"
 [ "$s1" -lt "$one_node" ] || fail "v1 stores $s1 bytes, more than one node's $one_node"
+# the tables' stored bytes together at most half of node1's SSTables of
+# them (node1 compacted: the smallest copy), each table's ratio reported
 strata versions --json | python3 -c '
 import glob, json, os, sys
 v = json.load(sys.stdin)[0]
+stored = node1_all = 0
 for t in v["table_summaries"]:
     if t["keyspace"] != "app":
         continue
     node1 = sum(os.path.getsize(f) for f in glob.glob(sys.argv[1] + "/node1/app/%s-*/nb-*" % t["table"]))
     print("   v1 app.%-12s %7d bytes stored, node1 holds %7d in its SSTables: %.3f" % (t["table"], t["stored_bytes"], node1, t["stored_bytes"] / node1))
-' "$RF3"
+    stored, node1_all = stored + t["stored_bytes"], node1_all + node1
+print("   v1 app, all tables: %d bytes stored, node1 holds %d: %.3f" % (stored, node1_all, stored / node1_all))
+sys.exit(0 if node1_all and 2 * stored <= node1_all else 1)
+' "$RF3" || fail "v1 stores more than half of what node1 holds in its SSTables of the app tables"
 [ $((s2 * 5)) -lt "$s1" ] || fail "v2 stores $s2 bytes, not a small part of v1's $s1"
 
 say "node2 compacts its tables (same data, new SSTables)"
