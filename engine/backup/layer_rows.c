@@ -24,7 +24,8 @@ int layer_rows_open(const char *sstable_path, int fd, uint64_t size, layer_rows 
     }
     size_t n = h->nclustering + h->nregular + h->nstatic;
     int32_t *len = xmalloc((n ? n : 1) * sizeof *len);
-    for (size_t i = 0; i < h->nclustering; i++) len[i] = h->clustering[i]->fixed_len;
+    for (size_t i = 0; i < h->nclustering; i++)
+        len[i] = h->clustering[i]->kind == SSTABLE_T_TIMEUUID ? REPO_LAYOUT_TIMEUUID : h->clustering[i]->fixed_len;
     for (size_t i = 0; i < h->nregular; i++) len[h->nclustering + i] = column_layout(h->regulars[i].type);
     for (size_t i = 0; i < h->nstatic; i++) len[h->nclustering + h->nregular + i] = column_layout(h->statics[i].type);
     lr->layout = (repo_rows_layout){m->bti || strcmp(m->version, "oa") >= 0, h->nclustering, len,

@@ -199,11 +199,13 @@ typedef struct {
 
 /* What storing a Data.db by its fields (docs/FORMAT.md, codec 3) needs to
  * know of its table: which clustering values have a fixed length (else
- * -1), and for each regular and static column its values' fixed length,
- * -1 when variable, or REPO_LAYOUT_MULTICELL when it holds cells with
- * paths (a non-frozen collection or UDT); and whether deletion times take
- * the layout of "oa" and later. */
+ * -1; REPO_LAYOUT_TIMEUUID for timeuuids, whose 16 bytes are stored as a
+ * time and the rest), and for each regular and static column its values'
+ * fixed length, -1 when variable, or REPO_LAYOUT_MULTICELL when it holds
+ * cells with paths (a non-frozen collection or UDT); and whether deletion
+ * times take the layout of "oa" and later. */
 #define REPO_LAYOUT_MULTICELL (-2)
+#define REPO_LAYOUT_TIMEUUID (-3)
 typedef struct {
     int uint_deletion_time;
     size_t nclustering;

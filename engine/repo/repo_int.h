@@ -19,11 +19,12 @@
 #include "engine/repo/repo.h"
 
 #define REPO_INDEX_FORMAT 2
-/* Repositories made now are version 3: their chunks may be deltas
- * (codec 2, from version 2) or row streams (codec 3), which readers of
- * older versions do not know, so they refuse them.  Older repositories
- * are read and written as they are, with their version's codecs only. */
-#define REPO_FORMAT_VERSION 3
+/* Repositories made now are version 4: their chunks may be deltas
+ * (codec 2, from version 2) or row streams (codec 3, from version 3; from
+ * version 4 with timeuuid clustering values split), which readers of older
+ * versions do not know, so they refuse them.  Older repositories are read
+ * and written as they are, with their version's codecs only. */
+#define REPO_FORMAT_VERSION 4
 #define REPO_FORMAT_OLDEST 1
 /* Version objects: 2 adds the reconciling section; 1 is still read. */
 #define VERSION_OBJECT_FORMAT 2
@@ -293,7 +294,7 @@ strata_err pack_writer_add_delta(repo_pack_writer *w, const uint8_t id[STRATA_HA
 /* The longest frame a chunk of `size` bytes may have. */
 #define ROWS_MAX_FRAME(size) (2 * (uint64_t)(size) + 1024)
 /* The streams a frame may hold (docs/FORMAT.md, codec 3). */
-#define ROWS_STREAMS 65
+#define ROWS_STREAMS 66
 /* A chunk's frame, and where its header and each of its non-empty streams
  * end in it: the compressor ends a zstd block at each of those. */
 typedef struct {
@@ -302,8 +303,9 @@ typedef struct {
     size_t n_ends;
 } rows_frame;
 typedef struct rows_splitter rows_splitter;
-/* Splits the chunks of one Data.db, given in file order. */
-rows_splitter *rows_splitter_new(const repo_store_rows *rows);
+/* Splits the chunks of one Data.db, given in file order, into frames a
+ * repository of `format_version` (3 or later) holds. */
+rows_splitter *rows_splitter_new(const repo_store_rows *rows, int format_version);
 void rows_splitter_free(rows_splitter *r);
 /* Fills `frame` with the frame of the chunk of `size` bytes at file offset
  * `at`.  Returns 0 when the chunk holds no whole item, the file does not

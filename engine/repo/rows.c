@@ -8,7 +8,9 @@
  * the row before's.  So a chunk of a layer's Data.db can be stored as
  * streams, one per kind of field and one per column's values, with row
  * timestamps as differences from the row before, cell and deletion
- * timestamps as differences from their row's, and body sizes left out
+ * timestamps as differences from their row's, timeuuid clustering values
+ * as their time (a difference from the row before's) and, in a stream of
+ * their own, their clock sequence and node, and body sizes left out
  * (the body gives them); one walk over Cassandra's
  * row layout, run forwards to split and backwards to interleave, makes
  * both directions agree byte for byte.
@@ -46,6 +48,7 @@ enum {
     S_VALUES = 14,     /* 17 streams, columns past them sharing the last */
     S_PATHS = 31,      /* 17 streams */
     S_VALUE_LENGTHS = 48, /* 17 streams: VInt lengths of each column's values */
+    S_UUID_TAILS = 65,    /* clock sequence and node of timeuuid clustering values */
     CLUSTERING_STREAMS = 4,
     COLUMN_STREAMS = 17,
 };
@@ -189,9 +192,16 @@ static uint64_t vint_from(walk *w, int s, uint64_t ref) {
     return v;
 }
 
-/* An 8-byte big-endian value stored as the zigzag difference from the
- * one before it: clustering timestamps grow row by row. */
-static void fixed8_from(walk *w, int s, uint64_t *prev) {
+/* Where each byte of a number, most significant first, lies in 8 bytes of
+ * a value: an 8-byte value is big-endian; a timeuuid begins with its time,
+ * low 32 bits first, then the middle 16, then the version and high 12. */
+static const uint8_t big_endian_order[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+static const uint8_t uuid_time_order[8] = {6, 7, 4, 5, 0, 1, 2, 3};
+
+/* 8 bytes of a value, read as a number whose bytes lie in `order`, stored
+ * as the zigzag difference from the one before it: clustering timestamps
+ * and timeuuid times grow (or fall) row by row. */
+static void number8_from(walk *w, int s, uint64_t *prev, const uint8_t order[8]) {
     if (w->failed) return;
     uint64_t v = 0;
     if (w->mode == JOIN) {
@@ -200,14 +210,14 @@ static void fixed8_from(walk *w, int s, uint64_t *prev) {
             w->failed = 1;
             return;
         }
-        for (int i = 0; i < 8; i++) w->out[w->pos + (size_t)i] = (uint8_t)(v >> (56 - 8 * i));
+        for (int i = 0; i < 8; i++) w->out[w->pos + order[i]] = (uint8_t)(v >> (56 - 8 * i));
         w->pos += 8;
     } else {
         if ((size_t)(w->in_end - w->in) < 8) {
             w->failed = 1;
             return;
         }
-        for (int i = 0; i < 8; i++) v = v << 8 | w->in[i];
+        for (int i = 0; i < 8; i++) v = v << 8 | w->in[order[i]];
         w->in += 8;
         if (w->mode == SPLIT) strata_buf_put_zigzag(stream(w, s), (int64_t)(v - *prev));
     }
@@ -281,8 +291,16 @@ static void clustering(walk *w, size_t n) {
         if (i % 32 == 0) header = vint(w, S_COLUMNS);
         if ((header >> ((i % 32) * 2)) & 3) continue; /* null or empty */
         int k = (int)(i < CLUSTERING_STREAMS ? i : CLUSTERING_STREAMS - 1), s = S_CLUSTERING + k;
-        if (lay->clustering_len[i] == 8) fixed8_from(w, s, &w->prev_clustering[k]);
-        else if (lay->clustering_len[i] >= 0) take(w, s, (size_t)lay->clustering_len[i]);
+        if (lay->clustering_len[i] == 8) {
+            number8_from(w, s, &w->prev_clustering[k], big_endian_order);
+        } else if (lay->clustering_len[i] == REPO_LAYOUT_TIMEUUID) {
+            /* a timeuuid's clock sequence and node repeat the writer's,
+             * apart from its time, which grows row by row */
+            number8_from(w, s, &w->prev_clustering[k], uuid_time_order);
+            take(w, S_UUID_TAILS, 8);
+        } else if (lay->clustering_len[i] >= 0) {
+            take(w, s, (size_t)lay->clustering_len[i]);
+        }
         else length_value(w, S_LENGTHS, s);
     }
 }
@@ -418,6 +436,8 @@ static void item(walk *w) {
 
 struct rows_splitter {
     const repo_store_rows *rows;
+    repo_rows_layout layout;   /* rows->layout, as the repository's format has it */
+    int32_t *clustering_len;
     uint64_t dropped; /* pages of rows->data before this are let go */
     uint64_t next;    /* an item boundary: where the walk to find the next ones goes on */
     int in_partition; /* at `next` */
@@ -425,9 +445,18 @@ struct rows_splitter {
     strata_buf streams[ROWS_STREAMS];
 };
 
-rows_splitter *rows_splitter_new(const repo_store_rows *rows) {
+rows_splitter *rows_splitter_new(const repo_store_rows *rows, int format_version) {
     rows_splitter *r = xcalloc(1, sizeof *r);
     r->rows = rows;
+    r->layout = *rows->layout;
+    size_t n = r->layout.nclustering;
+    r->clustering_len = xmalloc((n ? n : 1) * sizeof *r->clustering_len);
+    for (size_t i = 0; i < n; i++) {
+        int32_t len = r->layout.clustering_len[i];
+        /* format 3 knows no timeuuid split */
+        r->clustering_len[i] = len == REPO_LAYOUT_TIMEUUID && format_version < 4 ? 16 : len;
+    }
+    r->layout.clustering_len = r->clustering_len;
     for (int i = 0; i < ROWS_STREAMS; i++) strata_buf_init(&r->streams[i]);
     return r;
 }
@@ -435,13 +464,14 @@ rows_splitter *rows_splitter_new(const repo_store_rows *rows) {
 void rows_splitter_free(rows_splitter *r) {
     if (!r) return;
     for (int i = 0; i < ROWS_STREAMS; i++) strata_buf_free(&r->streams[i]);
+    free(r->clustering_len);
     free(r);
 }
 
 /* Walks items from the last boundary found to the first at or past `at`. */
 static void find_boundary(rows_splitter *r, uint64_t at) {
     while (!r->lost && r->next < at) {
-        walk w = {.mode = SKIP, .lay = r->rows->layout, .in_partition = r->in_partition};
+        walk w = {.mode = SKIP, .lay = &r->layout, .in_partition = r->in_partition};
         w.in_start = r->rows->data;
         w.in = r->rows->data + r->next;
         w.in_end = r->rows->data + r->rows->size;
@@ -485,7 +515,7 @@ int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *frame) 
     uint64_t prefix = r->next - at;
     int in_partition_first = r->in_partition;
     strata_buf_put(&r->streams[S_RAW], rows->data + at, (size_t)prefix);
-    walk w = {.mode = SPLIT, .lay = rows->layout, .streams = r->streams, .in_partition = r->in_partition};
+    walk w = {.mode = SPLIT, .lay = &r->layout, .streams = r->streams, .in_partition = r->in_partition};
     w.in_start = rows->data + at;
     w.in = rows->data + r->next;
     w.in_end = rows->data + end;
@@ -514,7 +544,7 @@ int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *frame) 
     strata_buf *out = &frame->bytes;
     out->len = 0;
     strata_buf_put_u8(out, ROWS_FRAME_VERSION);
-    put_layout(out, rows->layout);
+    put_layout(out, &r->layout);
     strata_buf_put_varint(out, prefix);
     strata_buf_put_u8(out, (uint8_t)in_partition_first);
     strata_buf_put_varint(out, items);
@@ -531,7 +561,8 @@ int rows_split(rows_splitter *r, uint64_t at, uint32_t size, rows_frame *frame) 
 
 /* ---- Joining ----------------------------------------------------------------------- */
 
-static int32_t *read_lengths(strata_reader *rd, size_t *n) {
+/* A layout's lengths, each at least `least`. */
+static int32_t *read_lengths(strata_reader *rd, size_t *n, int32_t least) {
     uint64_t count = strata_read_varint(rd);
     if (rd->failed || count > ROWS_MAX_COLUMNS || count > rd->left) {
         rd->failed = 1;
@@ -541,7 +572,7 @@ static int32_t *read_lengths(strata_reader *rd, size_t *n) {
     int32_t *v = xmalloc(count ? (size_t)count * sizeof *v : 1);
     for (uint64_t i = 0; i < count; i++) {
         int64_t x = strata_read_zigzag(rd);
-        if (x < REPO_LAYOUT_MULTICELL || x > INT32_MAX) rd->failed = 1;
+        if (x < least || x > INT32_MAX) rd->failed = 1;
         v[i] = (int32_t)x;
     }
     *n = (size_t)count;
@@ -556,9 +587,9 @@ strata_err rows_join(const uint8_t *frame, size_t len, uint8_t *out, uint32_t ou
     int32_t *cl = NULL, *rl = NULL, *sl = NULL;
     if (strata_read_u8(&rd) != ROWS_FRAME_VERSION) goto bad;
     lay.uint_deletion_time = strata_read_u8(&rd);
-    lay.clustering_len = cl = read_lengths(&rd, &lay.nclustering);
-    lay.regular_layout = rl = read_lengths(&rd, &lay.nregular);
-    lay.static_layout = sl = read_lengths(&rd, &lay.nstatic);
+    lay.clustering_len = cl = read_lengths(&rd, &lay.nclustering, REPO_LAYOUT_TIMEUUID);
+    lay.regular_layout = rl = read_lengths(&rd, &lay.nregular, REPO_LAYOUT_MULTICELL);
+    lay.static_layout = sl = read_lengths(&rd, &lay.nstatic, REPO_LAYOUT_MULTICELL);
     for (size_t i = 0; i < lay.nclustering && cl; i++)
         if (cl[i] == REPO_LAYOUT_MULTICELL) goto bad;
     uint64_t prefix = strata_read_varint(&rd);

@@ -171,7 +171,7 @@ strata_err repo_store_file_with(repo_pack_writer *w, int fd, repo_file *rec, con
     const repo_store_rows *rows = r->format_version >= 3 && hints && hints->rows && hints->rows->size == rec->size
                                       ? hints->rows
                                       : NULL;
-    rows_splitter *rs = rows ? rows_splitter_new(rows) : NULL;
+    rows_splitter *rs = rows ? rows_splitter_new(rows, r->format_version) : NULL;
     rows_frame frame;
     strata_buf check;
     strata_buf_init(&frame.bytes);

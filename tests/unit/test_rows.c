@@ -34,6 +34,9 @@ static char **found;
 static size_t nfound;
 static char *largest_data; /* the corpus SSTable with the largest Data.db the writer rewrote */
 static uint64_t largest_size;
+/* likewise among those with a timeuuid clustering column */
+static char *largest_timeuuid_data;
+static uint64_t largest_timeuuid_size;
 
 static int collect(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st, (void)ftw;
@@ -124,6 +127,26 @@ static void frame_items(const strata_buf *frame, uint64_t *prefix, uint64_t *ite
     assert_false(rd.failed);
 }
 
+/* Whether a frame's layout says a clustering column holds timeuuids. */
+static int frame_splits_timeuuids(const strata_buf *frame) {
+    strata_reader rd;
+    strata_reader_init(&rd, frame->data, frame->len);
+    strata_read_u8(&rd);
+    strata_read_u8(&rd);
+    uint64_t n = strata_read_varint(&rd);
+    int found_one = 0;
+    for (uint64_t i = 0; i < n; i++) found_one |= strata_read_zigzag(&rd) == REPO_LAYOUT_TIMEUUID;
+    assert_false(rd.failed);
+    return found_one;
+}
+
+/* Whether the layout has a timeuuid clustering column. */
+static int layout_has_timeuuid(const repo_rows_layout *lay) {
+    for (size_t i = 0; i < lay->nclustering; i++)
+        if (lay->clustering_len[i] == REPO_LAYOUT_TIMEUUID) return 1;
+    return 0;
+}
+
 typedef struct {
     uint64_t chunks, split;
 } tally;
@@ -141,7 +164,7 @@ static void sections_check(const rows_frame *frame, const char *src) {
 /* Cuts the file into chunks of `piece` bytes (0: as the store does) and
  * checks every chunk the splitter takes joins back. */
 static void cut_and_check(const layer_rows *lr, size_t piece, tally *t, const char *src) {
-    rows_splitter *rs = rows_splitter_new(&lr->rows);
+    rows_splitter *rs = rows_splitter_new(&lr->rows, REPO_FORMAT_VERSION);
     rows_frame frame;
     strata_buf back;
     strata_buf_init(&frame.bytes);
@@ -184,7 +207,7 @@ static void test_corpus_chunks_join_back(void **state) {
     assert_int_equal(nftw(CORPUS, collect, 32, FTW_PHYS), 0);
     assert_true(nfound > 100);
     tally cdc = {0}, small = {0}, odd = {0};
-    size_t whole = 0, truncation_checks = 0;
+    size_t whole = 0, truncation_checks = 0, with_timeuuids = 0;
     for (size_t i = 0; i < nfound; i++) {
         char tmpl[] = "/tmp/strata-rows-XXXXXX";
         char *dir = mkdtemp(tmpl);
@@ -206,12 +229,20 @@ static void test_corpus_chunks_join_back(void **state) {
                 largest_size = size;
             }
             assert_true(layer_rows_open(prefix, fd, size, &lr));
+            int timeuuids = layout_has_timeuuid(&lr.layout);
+            with_timeuuids += (size_t)timeuuids;
+            if (timeuuids && size > largest_timeuuid_size) {
+                free(largest_timeuuid_data);
+                largest_timeuuid_data = xstrdup(found[i]);
+                largest_timeuuid_size = size;
+            }
             /* the whole file as one chunk: every item, nothing left over */
-            rows_splitter *rs = rows_splitter_new(&lr.rows);
+            rows_splitter *rs = rows_splitter_new(&lr.rows, REPO_FORMAT_VERSION);
             rows_frame frame;
             strata_buf_init(&frame.bytes);
             if (!rows_split(rs, 0, (uint32_t)size, &frame)) fail_msg("%s: the whole file does not split", found[i]);
             sections_check(&frame, found[i]);
+            assert_int_equal(frame_splits_timeuuids(&frame.bytes), timeuuids);
             uint64_t prefix_len, items;
             frame_items(&frame.bytes, &prefix_len, &items);
             if (prefix_len || items != count_items(prefix))
@@ -234,12 +265,13 @@ static void test_corpus_chunks_join_back(void **state) {
         free(prefix);
         remove_dir(dir);
     }
-    printf("rows: %zu Data.db split whole; chunks split: %llu of %llu as stored, %llu of %llu of 4 KiB, "
+    printf("rows: %zu Data.db split whole (%zu clustered by timeuuids); chunks split: %llu of %llu as stored, %llu of %llu of 4 KiB, "
            "%llu of %llu of 777 bytes; %zu frames refused cut short\n",
-           whole, (unsigned long long)cdc.split, (unsigned long long)cdc.chunks, (unsigned long long)small.split,
+           whole, with_timeuuids, (unsigned long long)cdc.split, (unsigned long long)cdc.chunks, (unsigned long long)small.split,
            (unsigned long long)small.chunks, (unsigned long long)odd.split, (unsigned long long)odd.chunks,
            truncation_checks);
     assert_true(whole > 100);
+    assert_true(with_timeuuids > 0);
     assert_int_equal(cdc.split, cdc.chunks);
     assert_int_equal(small.split, small.chunks);
     /* a piece of 777 bytes often holds no whole item: the rows of many tables are longer */
@@ -326,6 +358,45 @@ static void test_store_as_row_streams(void **state) {
     remove_dir(dir);
 }
 
+/* The corpus's largest Data.db clustered by timeuuids (rf3-a's readings) is
+ * stored smaller in a repository of format 4, which splits those values
+ * into their time and the rest, than in one of format 3, which keeps them
+ * whole: the splitter gives each the frames it can read. */
+static void test_timeuuids_split_from_format_4(void **state) {
+    (void)state;
+    assert_non_null(largest_timeuuid_data);
+    char tmpl[] = "/tmp/strata-rows-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    assert_int_equal(sstable_writer_rewrite(largest_timeuuid_data, dir, uncompressed, NULL, NULL), STRATA_OK);
+    char *prefix = rewritten_prefix(dir);
+    uint64_t size;
+    int fd = open_data(prefix, &size);
+    layer_rows lr;
+    assert_true(layer_rows_open(prefix, fd, size, &lr));
+    for (int format = 3; format <= 4; format++) {
+        rows_splitter *rs = rows_splitter_new(&lr.rows, format);
+        rows_frame frame;
+        strata_buf_init(&frame.bytes);
+        assert_true(rows_split(rs, 0, (uint32_t)size, &frame));
+        assert_int_equal(frame_splits_timeuuids(&frame.bytes), format >= 4);
+        rows_splitter_free(rs);
+        strata_buf_free(&frame.bytes);
+    }
+    layer_rows_close(&lr);
+    close(fd);
+    uint32_t rows4, rows3;
+    uint64_t stored4 = store_layer_data(prefix, 4, &rows4), stored3 = store_layer_data(prefix, 3, &rows3);
+    printf("rows: %s (%llu bytes) stored in %llu bytes with its timeuuids split, %llu without\n",
+           largest_timeuuid_data, (unsigned long long)largest_timeuuid_size, (unsigned long long)stored4,
+           (unsigned long long)stored3);
+    assert_true(rows4 > 0 && rows3 > 0);
+    assert_true(stored4 < stored3);
+    free(prefix);
+    free(largest_timeuuid_data);
+    remove_dir(dir);
+}
+
 /* Frames that are not what the walk makes are refused, whatever bytes
  * they hold: no walk reads or writes past its frame and its chunk. */
 static void test_malformed_frames_refused(void **state) {
@@ -351,6 +422,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus_chunks_join_back),
         cmocka_unit_test(test_store_as_row_streams),
+        cmocka_unit_test(test_timeuuids_split_from_format_4),
         cmocka_unit_test(test_malformed_frames_refused),
     };
     return cmocka_run_group_tests_name("rows", tests, NULL, NULL);
