@@ -335,17 +335,24 @@ static uint64_t store_layer_data(const char *prefix, int format, uint32_t *rows)
     return stored;
 }
 
+/* Rewrites the corpus SSTable of `data` uncompressed, as a layer is
+ * written, into a new directory (*dir, to free and remove); returns the
+ * rewritten SSTable's prefix. */
+static char *rewrite_as_layer(const char *data, char **dir) {
+    char tmpl[] = "/tmp/strata-rows-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    *dir = xstrdup(tmpl);
+    assert_int_equal(sstable_writer_rewrite(data, *dir, uncompressed, NULL, NULL), STRATA_OK);
+    return rewritten_prefix(*dir);
+}
+
 /* The largest Data.db of the corpus stored as a layer is: as row streams
  * in a repository of format 3, smaller than as zstd alone, which is how
  * a repository of format 2 stores it. */
 static void test_store_as_row_streams(void **state) {
     (void)state;
     assert_non_null(largest_data);
-    char tmpl[] = "/tmp/strata-rows-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
-    assert_int_equal(sstable_writer_rewrite(largest_data, dir, uncompressed, NULL, NULL), STRATA_OK);
-    char *prefix = rewritten_prefix(dir);
+    char *dir, *prefix = rewrite_as_layer(largest_data, &dir);
     uint32_t rows3, rows2;
     uint64_t stored3 = store_layer_data(prefix, 3, &rows3), stored2 = store_layer_data(prefix, 2, &rows2);
     printf("rows: %s (%llu bytes) stored in %llu bytes as row streams, %llu without\n", largest_data,
@@ -356,6 +363,7 @@ static void test_store_as_row_streams(void **state) {
     free(prefix);
     free(largest_data);
     remove_dir(dir);
+    free(dir);
 }
 
 /* The corpus's largest Data.db clustered by timeuuids (rf3-a's readings) is
@@ -365,11 +373,7 @@ static void test_store_as_row_streams(void **state) {
 static void test_timeuuids_split_from_format_4(void **state) {
     (void)state;
     assert_non_null(largest_timeuuid_data);
-    char tmpl[] = "/tmp/strata-rows-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
-    assert_int_equal(sstable_writer_rewrite(largest_timeuuid_data, dir, uncompressed, NULL, NULL), STRATA_OK);
-    char *prefix = rewritten_prefix(dir);
+    char *dir, *prefix = rewrite_as_layer(largest_timeuuid_data, &dir);
     uint64_t size;
     int fd = open_data(prefix, &size);
     layer_rows lr;
@@ -395,6 +399,7 @@ static void test_timeuuids_split_from_format_4(void **state) {
     free(prefix);
     free(largest_timeuuid_data);
     remove_dir(dir);
+    free(dir);
 }
 
 /* Frames that are not what the walk makes are refused, whatever bytes
