@@ -240,18 +240,13 @@ static strata_err next_index_span(void *ctx, repo_span *out, int *end) {
 #define SMALL_TABLE_ZSTD_LEVEL 19
 #define SMALL_TABLE_BYTES (1u << 20)
 
-/* The zstd level of a table's files when its layers' Data.db, with the
- * one being stored, make `table_bytes`. */
-static int layer_zstd_level(uint64_t table_bytes) {
+/* The zstd level of a table's files, `more` bytes of Data.db beside the
+ * layers it holds so far (res->files: the stack, then the new layer). */
+static int layer_zstd_level(const layer_result *res, uint64_t more) {
+    uint64_t table_bytes = more;
+    for (size_t i = 0; i < res->n_files; i++)
+        if (is_data_file(&res->files[i])) table_bytes += res->files[i].size;
     return table_bytes < SMALL_TABLE_BYTES ? SMALL_TABLE_ZSTD_LEVEL : LAYER_ZSTD_LEVEL;
-}
-
-/* The bytes of the Data.db files of the table's stack. */
-static uint64_t stack_data_bytes(const layer_job *job) {
-    uint64_t n = 0;
-    for (size_t i = 0; i < job->n_stack; i++)
-        if (is_data_file(job->stack[i])) n += job->stack[i]->size;
-    return n;
 }
 
 /* Stores file `name` of the spool directory as a file of the table,
@@ -323,8 +318,9 @@ static strata_err store_layer(const layer_job *job, const char *dir, const char 
     size_t data = SIZE_MAX;
     char *data_path = xasprintf("%s/%s-Data.db", dir, prefix);
     struct stat st;
-    uint64_t table_bytes = stat(data_path, &st) ? UINT64_MAX : stack_data_bytes(job) + (uint64_t)st.st_size;
-    repo_pack_writer_set_level(job->w, layer_zstd_level(table_bytes));
+    /* a Data.db that cannot be measured counts as a large one */
+    uint64_t data_bytes = stat(data_path, &st) ? SMALL_TABLE_BYTES : (uint64_t)st.st_size;
+    repo_pack_writer_set_level(job->w, layer_zstd_level(res, data_bytes));
     free(data_path);
     for (size_t i = 0; i < sizeof components / sizeof *components && !e; i++)
         for (size_t k = 0; k < written->n && !e; k++) {
@@ -358,7 +354,7 @@ static strata_err store_schema(const layer_job *job, const char *dir, layer_resu
     if (f && fclose(f) != 0 && !e) e = strata_fail_errno(STRATA_EIO, errno, "%s", path);
     repo_file rec = {0};
     uint32_t crc = strata_crc32(0, job->schema_cql, strlen(job->schema_cql));
-    repo_pack_writer_set_level(job->w, layer_zstd_level(stack_data_bytes(job) + strlen(job->schema_cql)));
+    repo_pack_writer_set_level(job->w, layer_zstd_level(res, 0));
     if (!e) e = store_file(job, dir, "schema.cql", "", crc, NULL, &rec, &res->summary.stored_bytes);
     unlink(path);
     free(path);

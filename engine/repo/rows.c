@@ -300,8 +300,9 @@ static void clustering(walk *w, size_t n) {
             take(w, S_UUID_TAILS, 8);
         } else if (lay->clustering_len[i] >= 0) {
             take(w, s, (size_t)lay->clustering_len[i]);
+        } else {
+            length_value(w, S_LENGTHS, s);
         }
-        else length_value(w, S_LENGTHS, s);
     }
 }
 

@@ -7,8 +7,9 @@
 # the mount's reconciled SSTables, must be exactly what Cassandra answered
 # at CONSISTENCY ALL (expected/); version 1 must store at most half of
 # what node1 holds in its SSTables of the app tables, and version 2 a
-# small part of what version 1 did.  Then node2 compacts (same data, new SSTables): the
-# next version stores almost nothing and still reads the same.  A backup
+# small part of what version 1 did.  Then node2 compacts (same data, new
+# SSTables): the next version stores almost nothing and still reads the
+# same.  A backup
 # of app.users alone between v1 and v2 leaves the other tables' layers
 # where v1 put them.  A version of node1 and node2 alone follows the
 # compaction; then the index is deleted and rebuilt from the objects:
