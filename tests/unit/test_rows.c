@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "engine/backup/backup_int.h"
 #include "engine/repo/repo_int.h"
@@ -111,33 +112,80 @@ static uint64_t count_items(const char *prefix) {
     return n;
 }
 
-/* The items count and prefix length of a frame (docs/FORMAT.md, codec 3). */
-static void frame_items(const strata_buf *frame, uint64_t *prefix, uint64_t *items) {
+/* What a frame's header says (docs/FORMAT.md, codec 3): its prefix
+ * length, its items count, whether its layout splits timeuuid clustering
+ * values, and its sections: the header and each non-empty stream. */
+typedef struct {
+    uint64_t prefix, items;
+    int splits_timeuuids;
+    size_t sections;
+} frame_header;
+
+static frame_header frame_header_of(const strata_buf *frame) {
+    frame_header h = {0};
     strata_reader rd;
     strata_reader_init(&rd, frame->data, frame->len);
     assert_int_equal(strata_read_u8(&rd), 1);
     strata_read_u8(&rd);
     for (int list = 0; list < 3; list++) {
         uint64_t n = strata_read_varint(&rd);
-        for (uint64_t i = 0; i < n; i++) strata_read_zigzag(&rd);
+        for (uint64_t i = 0; i < n; i++)
+            if (strata_read_zigzag(&rd) == REPO_LAYOUT_TIMEUUID && list == 0) h.splits_timeuuids = 1;
     }
-    *prefix = strata_read_varint(&rd);
+    h.prefix = strata_read_varint(&rd);
     strata_read_u8(&rd);
-    *items = strata_read_varint(&rd);
+    h.items = strata_read_varint(&rd);
+    uint64_t streams = strata_read_varint(&rd);
+    h.sections = 1;
+    for (uint64_t i = 0; i < streams; i++) h.sections += strata_read_varint(&rd) > 0;
     assert_false(rd.failed);
+    return h;
 }
 
-/* Whether a frame's layout says a clustering column holds timeuuids. */
-static int frame_splits_timeuuids(const strata_buf *frame) {
-    strata_reader rd;
-    strata_reader_init(&rd, frame->data, frame->len);
-    strata_read_u8(&rd);
-    strata_read_u8(&rd);
-    uint64_t n = strata_read_varint(&rd);
-    int found_one = 0;
-    for (uint64_t i = 0; i < n; i++) found_one |= strata_read_zigzag(&rd) == REPO_LAYOUT_TIMEUUID;
-    assert_false(rd.failed);
-    return found_one;
+/* The blocks of the zstd frame of n bytes at p (RFC 8878): its header
+ * (magic, descriptor, window, dictionary id and content size fields), then
+ * blocks with 3-byte headers up to the one marked last. */
+static size_t zstd_blocks(const uint8_t *p, size_t n) {
+    assert_true(n >= 6 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd);
+    uint8_t fhd = p[4];
+    static const size_t dict_len[] = {0, 1, 2, 4}, fcs_len[] = {0, 2, 4, 8};
+    int single_segment = fhd >> 5 & 1;
+    size_t at = 5 + !single_segment + dict_len[fhd & 3] + (fhd >> 6 ? fcs_len[fhd >> 6] : (size_t)single_segment);
+    size_t blocks = 0;
+    for (int last = 0; !last;) {
+        assert_true(at + 3 <= n);
+        uint32_t b = p[at] | (uint32_t)p[at + 1] << 8 | (uint32_t)p[at + 2] << 16;
+        last = b & 1;
+        at += 3 + ((b >> 1 & 3) == 1 ? 1 : b >> 3);
+        blocks++;
+    }
+    assert_true(at <= n);
+    return blocks;
+}
+
+/* A chunk stored as row streams: the blocks of its zstd frame end at least
+ * where the frame's sections do. */
+static void check_blocks(const char *loc, const chunk_location *where) {
+    char key[96];
+    pack_key(where->pack, key);
+    char *path = xasprintf("%s/%s", loc, key);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t *stored = xmalloc(where->stored_len);
+    assert_int_equal(pread(fd, stored, where->stored_len, (off_t)where->offset), (ssize_t)where->stored_len);
+    close(fd);
+    free(path);
+    unsigned long long len = ZSTD_getFrameContentSize(stored, where->stored_len);
+    assert_true(len != ZSTD_CONTENTSIZE_ERROR && len != ZSTD_CONTENTSIZE_UNKNOWN);
+    strata_buf frame;
+    strata_buf_init(&frame);
+    strata_buf_reserve(&frame, (size_t)len);
+    assert_int_equal(ZSTD_decompress(frame.data, (size_t)len, stored, where->stored_len), len);
+    frame.len = (size_t)len;
+    size_t sections = frame_header_of(&frame).sections, blocks = zstd_blocks(stored, where->stored_len);
+    if (blocks < sections) fail_msg("a frame of %zu sections stored in %zu zstd blocks", sections, blocks);
+    strata_buf_free(&frame);
+    free(stored);
 }
 
 /* Whether the layout has a timeuuid clustering column. */
@@ -242,12 +290,11 @@ static void test_corpus_chunks_join_back(void **state) {
             strata_buf_init(&frame.bytes);
             if (!rows_split(rs, 0, (uint32_t)size, &frame)) fail_msg("%s: the whole file does not split", found[i]);
             sections_check(&frame, found[i]);
-            assert_int_equal(frame_splits_timeuuids(&frame.bytes), timeuuids);
-            uint64_t prefix_len, items;
-            frame_items(&frame.bytes, &prefix_len, &items);
-            if (prefix_len || items != count_items(prefix))
+            frame_header h = frame_header_of(&frame.bytes);
+            assert_int_equal(h.splits_timeuuids, timeuuids);
+            if (h.prefix || h.items != count_items(prefix))
                 fail_msg("%s: %llu items after %llu bytes, the reader finds %llu", found[i],
-                         (unsigned long long)items, (unsigned long long)prefix_len,
+                         (unsigned long long)h.items, (unsigned long long)h.prefix,
                          (unsigned long long)count_items(prefix));
             if (frame.bytes.len < 4096 && truncation_checks < 20) {
                 truncations_refused(&frame.bytes, (uint32_t)size);
@@ -315,6 +362,7 @@ static uint64_t store_layer_data(const char *prefix, int format, uint32_t *rows)
             chunk_location loc_of;
             assert_int_equal(index_chunk_get(r, rec.chunks[i].id, &loc_of), STRATA_OK);
             *rows += loc_of.codec == CODEC_ROWS;
+            if (loc_of.codec == CODEC_ROWS) check_blocks(loc, &loc_of);
             assert_int_equal(repo_read_chunk(r, rec.chunks[i].id, 1, &out), STRATA_OK);
             assert_int_equal(out.len, rec.chunks[i].size);
             assert_memory_equal(out.data, (const uint8_t *)lr.rows.data + off, out.len);
@@ -383,7 +431,7 @@ static void test_timeuuids_split_from_format_4(void **state) {
         rows_frame frame;
         strata_buf_init(&frame.bytes);
         assert_true(rows_split(rs, 0, (uint32_t)size, &frame));
-        assert_int_equal(frame_splits_timeuuids(&frame.bytes), format >= 4);
+        assert_int_equal(frame_header_of(&frame.bytes).splits_timeuuids, format >= 4);
         rows_splitter_free(rs);
         strata_buf_free(&frame.bytes);
     }
